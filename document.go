@@ -1,0 +1,71 @@
+package roster
+
+// Document is a parsed and validated declarative file (`roster apply -f`).
+// Every object in it is the whole desired state of that object and is upserted
+// by id; objects the file does not mention are left alone. Settings is a patch:
+// only the keys the file sets change.
+type Document struct {
+	Settings *SettingsPatch `json:"settings,omitempty"`
+	Policies []Policy       `json:"policies,omitempty"`
+	Users    []User         `json:"users,omitempty"`
+	Apps     []App          `json:"apps,omitempty"`
+	// Entitlements are those declared under apps[].entitlements, flattened,
+	// with App set and ID in the "APP/ENT" form.
+	Entitlements []Entitlement `json:"entitlements,omitempty"`
+	// Grants are direct grants: each gets the direct source.
+	Grants   []Grant   `json:"grants,omitempty"`
+	Profiles []Profile `json:"profiles,omitempty"`
+}
+
+// SettingsPatch holds the settings a declarative file sets; nil fields are
+// left as they are.
+type SettingsPatch struct {
+	DefaultRequestPolicy *string   `json:"default_request_policy,omitempty"`
+	DefaultRevokePolicy  *string   `json:"default_revoke_policy,omitempty"`
+	SyncInterval         *Duration `json:"sync_interval,omitempty"`
+	AutomationsEnabled   *bool     `json:"automations_enabled,omitempty"`
+	MinMembers           *int      `json:"min_members,omitempty"`
+	MaxRemovalPercent    *int      `json:"max_removal_percent,omitempty"`
+	SlackWebhookURL      *string   `json:"slack_webhook_url,omitempty"`
+}
+
+// Apply returns s with the patch applied.
+func (p *SettingsPatch) Apply(s Settings) Settings {
+	if p == nil {
+		return s
+	}
+	if p.DefaultRequestPolicy != nil {
+		s.DefaultRequestPolicy = *p.DefaultRequestPolicy
+	}
+	if p.DefaultRevokePolicy != nil {
+		s.DefaultRevokePolicy = *p.DefaultRevokePolicy
+	}
+	if p.SyncInterval != nil {
+		s.SyncInterval = *p.SyncInterval
+	}
+	if p.AutomationsEnabled != nil {
+		s.AutomationsEnabled = *p.AutomationsEnabled
+	}
+	if p.MinMembers != nil {
+		s.Safeguard.MinMembers = *p.MinMembers
+	}
+	if p.MaxRemovalPercent != nil {
+		s.Safeguard.MaxRemovalPercent = *p.MaxRemovalPercent
+	}
+	if p.SlackWebhookURL != nil {
+		s.SlackWebhookURL = *p.SlackWebhookURL
+	}
+	return s
+}
+
+// Known answers whether objects a declarative file refers to, but does not
+// itself declare, already exist. The engine implements it over the store.
+type Known interface {
+	HasUser(id string) bool
+	HasPolicy(id string) bool
+	HasApp(id string) bool
+	// HasEntitlement reports whether "APP/ENT" exists, including the built-in
+	// entitlements of existing profiles.
+	HasEntitlement(id string) bool
+	HasProfile(id string) bool
+}

@@ -1,0 +1,413 @@
+package roster
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// User statuses and roles.
+const (
+	UserActive   = "active"
+	UserDisabled = "disabled"
+
+	RoleUser    = "user"
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+
+	// AdminUser is the built-in administrator that owns the bootstrap token.
+	AdminUser = "admin"
+)
+
+// User is an identity whose access Roster governs.
+type User struct {
+	ID         string            `json:"id"`
+	Email      string            `json:"email"`
+	Name       string            `json:"name"`
+	Manager    string            `json:"manager"`
+	Department string            `json:"department"`
+	Title      string            `json:"title,omitempty"`
+	Status     string            `json:"status"`
+	Role       string            `json:"role"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+}
+
+// Active reports whether the user is active.
+func (u *User) Active() bool { return u.Status == UserActive }
+
+// BuiltinApp is the app that holds every profile's enrollment and exclusion
+// entitlements.
+const BuiltinApp = "access-profiles"
+
+// App is a system that holds access.
+type App struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Owners    []string  `json:"owners"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Provisioning modes of an entitlement.
+const (
+	ProvisionAuto      = "auto"
+	ProvisionManual    = "manual"
+	ProvisionConnector = "connector"
+)
+
+// Risk levels of an entitlement.
+const (
+	RiskLow    = "low"
+	RiskMedium = "medium"
+	RiskHigh   = "high"
+)
+
+// Entitlement is one grantable permission in an app, identified as "APP/ENT".
+type Entitlement struct {
+	ID            string   `json:"id"`
+	App           string   `json:"app"`
+	Name          string   `json:"name"`
+	RequestPolicy string   `json:"request_policy"`
+	RevokePolicy  string   `json:"revoke_policy"`
+	Provisioning  string   `json:"provisioning"`
+	Provisioners  []string `json:"provisioners"`
+	Risk          string   `json:"risk"`
+	// Profile names the access profile a built-in entitlement belongs to.
+	Profile   string    `json:"profile,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// EntitlementID joins an app id and an entitlement's local id into "APP/ENT".
+func EntitlementID(app, ent string) string { return app + "/" + ent }
+
+// SplitEntitlementID splits "APP/ENT" into its app and local id. ok is false
+// when either part is empty.
+func SplitEntitlementID(id string) (app, ent string, ok bool) {
+	app, ent, ok = strings.Cut(id, "/")
+	return app, ent, ok && app != "" && ent != ""
+}
+
+// EnrollmentEntitlement is the id of profile p's enrollment entitlement.
+func EnrollmentEntitlement(p string) string { return EntitlementID(BuiltinApp, p) }
+
+// ExclusionEntitlement is the id of profile p's excluded-from-rule entitlement.
+func ExclusionEntitlement(p string) string { return EntitlementID(BuiltinApp, p+".excluded") }
+
+// Grant sources.
+const SourceDirect = "direct"
+
+// ProfileSource is the grant source that says profile p granted or justifies a grant.
+func ProfileSource(p string) string { return "profile:" + p }
+
+// Grant records that a user holds an entitlement, and why.
+type Grant struct {
+	User        string    `json:"user"`
+	Entitlement string    `json:"entitlement"`
+	Sources     []string  `json:"sources"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// HasSource reports whether s is among the grant's sources.
+func (g *Grant) HasSource(s string) bool { return slices.Contains(g.Sources, s) }
+
+// AddSource adds s to the grant's sources, keeping them sorted and unique. It
+// reports whether the sources changed.
+func (g *Grant) AddSource(s string) bool {
+	if g.HasSource(s) {
+		return false
+	}
+	g.Sources = append(g.Sources, s)
+	slices.Sort(g.Sources)
+	return true
+}
+
+// RemoveSource drops s from the grant's sources. A grant left with no source
+// counts as direct, so it gets the direct source. It reports whether the
+// sources changed.
+func (g *Grant) RemoveSource(s string) bool {
+	i := slices.Index(g.Sources, s)
+	if i < 0 {
+		return false
+	}
+	g.Sources = slices.Delete(g.Sources, i, i+1)
+	if len(g.Sources) == 0 {
+		g.Sources = []string{SourceDirect}
+	}
+	return true
+}
+
+// Approver kinds of a policy step.
+const (
+	ApproverManager            = "manager"
+	ApproverAppOwner           = "app_owner"
+	ApproverUsers              = "users"
+	ApproverEntitlementMembers = "entitlement_members"
+	ApproverSelf               = "self"
+)
+
+// ApproverKinds lists every valid approver kind.
+var ApproverKinds = []string{ApproverManager, ApproverAppOwner, ApproverUsers, ApproverEntitlementMembers, ApproverSelf}
+
+// Policy is an ordered list of approval steps. No steps approves at once.
+type Policy struct {
+	ID        string    `json:"id"`
+	Steps     []Step    `json:"steps"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Step is one approval step of a policy.
+type Step struct {
+	Approvers   string   `json:"approvers"`
+	Users       []string `json:"users,omitempty"`
+	Entitlement string   `json:"entitlement,omitempty"`
+	Fallback    []string `json:"fallback,omitempty"`
+}
+
+// Task kinds, states and origins.
+const (
+	TaskGrant  = "grant"
+	TaskRevoke = "revoke"
+
+	StatePendingApproval     = "pending_approval"
+	StatePendingProvisioning = "pending_provisioning"
+	StateDone                = "done"
+	StateDenied              = "denied"
+	StateCancelled           = "cancelled"
+	StateFailed              = "failed"
+
+	OriginAutomation     = "automation"
+	OriginManual         = "manual"
+	OriginEnrollment     = "enrollment"
+	OriginUnenrollment   = "unenrollment"
+	OriginProfileContent = "profile_content"
+	OriginContentRemoved = "content_removed"
+	OriginExclusion      = "exclusion"
+)
+
+// TaskStates lists every task state.
+var TaskStates = []string{StatePendingApproval, StatePendingProvisioning, StateDone, StateDenied, StateCancelled, StateFailed}
+
+// OpenState reports whether a task in state s is still open.
+func OpenState(s string) bool { return s == StatePendingApproval || s == StatePendingProvisioning }
+
+// Task is one request (grant) or revocation (revoke) of one entitlement for one user.
+type Task struct {
+	ID          int64  `json:"id"`
+	Kind        string `json:"kind"`
+	User        string `json:"user"`
+	Entitlement string `json:"entitlement"`
+	State       string `json:"state"`
+	Origin      string `json:"origin"`
+	Profile     string `json:"profile"`
+	// Policy and Steps are the snapshot of the policy the task runs under.
+	Policy string `json:"policy"`
+	Steps  []Step `json:"steps"`
+	// Step is the index of the current approval step.
+	Step int `json:"step"`
+	// Approvers are the users who may act on the current step.
+	Approvers []string `json:"approvers"`
+	// Provisioning is the entitlement's provisioning mode, snapshotted.
+	Provisioning string `json:"provisioning"`
+	// Provisioners may complete a task in pending_provisioning.
+	Provisioners []string `json:"provisioners"`
+	// Bypass says why approval was skipped, when it was.
+	Bypass      string       `json:"bypass,omitempty"`
+	RequestedBy string       `json:"requested_by"`
+	Reason      string       `json:"reason,omitempty"`
+	Error       string       `json:"error,omitempty"`
+	History     []TaskAction `json:"history"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	ClosedAt    *time.Time   `json:"closed_at,omitempty"`
+}
+
+// Open reports whether the task is still open.
+func (t *Task) Open() bool { return OpenState(t.State) }
+
+// TaskAction is one entry of a task's history: who did what, when, and why.
+type TaskAction struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Step    int       `json:"step"`
+	Comment string    `json:"comment,omitempty"`
+}
+
+// Unenrollment access settings.
+const (
+	AccessLeave             = "leave"
+	AccessRevokeAll         = "revoke_all"
+	AccessRevokeUnjustified = "revoke_unjustified"
+)
+
+// Automation modes and states.
+const (
+	ModeSyncMembersOnly = "sync_members_only"
+	ModeSyncAndAct      = "sync_and_act"
+
+	AutomationActive = "active"
+	AutomationPaused = "paused"
+)
+
+// Member sources.
+const (
+	MemberAutomation = "automation"
+	MemberManual     = "manual"
+)
+
+// Profile is an access profile: a bundle of entitlements with enrollment and
+// unenrollment settings and membership automation.
+type Profile struct {
+	ID                      string       `json:"id"`
+	Name                    string       `json:"name"`
+	Description             string       `json:"description"`
+	Entitlements            []string     `json:"entitlements"`
+	AllowEnrollmentRequests bool         `json:"allow_enrollment_requests"`
+	Enrollment              Enrollment   `json:"enrollment"`
+	Unenrollment            Unenrollment `json:"unenrollment"`
+	Automation              Automation   `json:"automation"`
+	// Sync is the runtime state of the automation: pause, staged plan, last sync.
+	Sync      SyncState `json:"sync"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Contains reports whether the profile lists entitlement e.
+func (p *Profile) Contains(e string) bool { return slices.Contains(p.Entitlements, e) }
+
+// Enrollment holds a profile's enrollment settings.
+type Enrollment struct {
+	Policy                    string `json:"policy"`
+	BypassEntitlementPolicies bool   `json:"bypass_entitlement_policies"`
+}
+
+// Unenrollment holds a profile's unenrollment settings.
+type Unenrollment struct {
+	Policy                    string `json:"policy"`
+	Access                    string `json:"access"`
+	BypassEntitlementPolicies bool   `json:"bypass_entitlement_policies"`
+}
+
+// Automation is a profile's membership automation.
+type Automation struct {
+	Enabled        bool     `json:"enabled"`
+	Mode           string   `json:"mode"`
+	AnyEntitlement []string `json:"any_entitlement"`
+	ExcludedUsers  []string `json:"excluded_users"`
+	Safeguard      bool     `json:"safeguard"`
+}
+
+// SyncState is the runtime state of a profile's automation.
+type SyncState struct {
+	State    string     `json:"state"`
+	Staged   *Staged    `json:"staged,omitempty"`
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	LastAt   *time.Time `json:"last_at,omitempty"`
+	// Last is the outcome of the last sync.
+	Last *SyncResult `json:"last,omitempty"`
+}
+
+// Staged is the plan a paused sync holds for an admin to review.
+type Staged struct {
+	Enroll   []string `json:"enroll"`
+	Unenroll []string `json:"unenroll"`
+}
+
+// Member is a user enrolled in a profile.
+type Member struct {
+	Profile string    `json:"profile"`
+	User    string    `json:"user"`
+	Source  string    `json:"source"`
+	Since   time.Time `json:"since"`
+}
+
+// Denial remembers that an automation enrollment (Kind grant) or unenrollment
+// (Kind revoke) of a user was denied, so it is not asked again until the user's
+// match flips.
+type Denial struct {
+	Profile string    `json:"profile"`
+	User    string    `json:"user"`
+	Kind    string    `json:"kind"`
+	At      time.Time `json:"at"`
+}
+
+// Settings are the tenant-wide settings.
+type Settings struct {
+	DefaultRequestPolicy string    `json:"default_request_policy"`
+	DefaultRevokePolicy  string    `json:"default_revoke_policy"`
+	SyncInterval         Duration  `json:"sync_interval"`
+	AutomationsEnabled   bool      `json:"automations_enabled"`
+	Safeguard            Safeguard `json:"safeguard"`
+	SlackWebhookURL      string    `json:"slack_webhook_url,omitempty"`
+}
+
+// Safeguard holds the tenant's safeguard thresholds.
+type Safeguard struct {
+	MinMembers        int `json:"min_members"`
+	MaxRemovalPercent int `json:"max_removal_percent"`
+}
+
+// DefaultSettings are the settings of a new tenant.
+func DefaultSettings() Settings {
+	return Settings{
+		SyncInterval:       Duration(time.Hour),
+		AutomationsEnabled: true,
+		Safeguard:          Safeguard{MinMembers: 100, MaxRemovalPercent: 20},
+	}
+}
+
+// Duration is a time.Duration written as a Go duration string ("1h", "15m").
+type Duration time.Duration
+
+// String returns the duration as a Go duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"1h\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Event is one append-only audit record: who did what, to which object, when
+// and why. Notifications are events too (actions "notify.*").
+type Event struct {
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      string          `json:"actor"`
+	Action     string          `json:"action"`
+	ObjectType string          `json:"object_type"`
+	ObjectID   string          `json:"object_id"`
+	Reason     string          `json:"reason,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// Notification is an outgoing message (a Slack post) waiting for delivery.
+type Notification struct {
+	ID          int64      `json:"id"`
+	At          time.Time  `json:"at"`
+	Channel     string     `json:"channel"`
+	Target      string     `json:"target"`
+	Payload     string     `json:"payload"`
+	Attempts    int        `json:"attempts"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	NextAt      time.Time  `json:"next_at"`
+}

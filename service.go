@@ -1,0 +1,210 @@
+package roster
+
+import (
+	"context"
+	"time"
+)
+
+// Service is everything a caller can ask of Roster. The engine implements it on
+// the server; the http package's Client implements it for the CLI. Every call acts
+// as the user in the context (see NewContext).
+type Service interface {
+	// Apply validates a declarative file as a whole and, unless req.DryRun,
+	// applies it in one transaction.
+	Apply(ctx context.Context, req ApplyRequest) (*ApplyResult, error)
+
+	// Sync syncs one profile now and returns what it started.
+	Sync(ctx context.Context, profile string) (*SyncResult, error)
+	// SyncAll syncs every profile whose automation is enabled.
+	SyncAll(ctx context.Context) ([]SyncResult, error)
+	// Resume applies the staged plan of a paused profile that still holds.
+	Resume(ctx context.Context, profile string) (*SyncResult, error)
+
+	Profile(ctx context.Context, id string) (*ProfileView, error)
+	Profiles(ctx context.Context) ([]ProfileView, error)
+	// Enroll starts manual enrollments (admins).
+	Enroll(ctx context.Context, profile string, users []string, comment string) ([]Task, error)
+	// Unenroll starts manual unenrollments (admins).
+	Unenroll(ctx context.Context, profile string, users []string, comment string) ([]Task, error)
+	// RequestProfile requests a profile for the caller.
+	RequestProfile(ctx context.Context, profile string, comment string) (*Task, error)
+
+	Task(ctx context.Context, id int64) (*Task, error)
+	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
+	ApproveTask(ctx context.Context, id int64, comment string) (*Task, error)
+	DenyTask(ctx context.Context, id int64, comment string) (*Task, error)
+	ProvisionTask(ctx context.Context, id int64, comment string) (*Task, error)
+	CancelTask(ctx context.Context, id int64, comment string) (*Task, error)
+
+	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
+	AddGrant(ctx context.Context, user, entitlement string) (*Grant, error)
+	RemoveGrant(ctx context.Context, user, entitlement string) error
+
+	User(ctx context.Context, id string) (*User, error)
+	Users(ctx context.Context, f UserFilter) (*Page[User], error)
+	Apps(ctx context.Context) ([]App, error)
+	Entitlements(ctx context.Context, f EntitlementFilter) (*Page[Entitlement], error)
+	Policies(ctx context.Context) ([]Policy, error)
+	Settings(ctx context.Context) (*Settings, error)
+	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
+
+	// CreateToken issues an API token for a user (admins).
+	CreateToken(ctx context.Context, user string) (*Token, error)
+	// Whoami returns the caller.
+	Whoami(ctx context.Context) (*User, error)
+}
+
+// Page is one page of a list. NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// DefaultPageSize is the page size when a filter gives none; MaxPageSize caps it.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// ApplyRequest carries a declarative file.
+type ApplyRequest struct {
+	// Filename is used in error messages only.
+	Filename string `json:"filename"`
+	Document []byte `json:"document"`
+	DryRun   bool   `json:"dry_run"`
+}
+
+// ApplyResult lists what an apply changed (or, on a dry run, would change),
+// one line per object, such as "created user alice".
+type ApplyResult struct {
+	DryRun  bool     `json:"dry_run"`
+	Changes []string `json:"changes"`
+	// Synced lists the outcome of the syncs the apply started, for profiles
+	// saved with their automation enabled.
+	Synced []SyncResult `json:"synced,omitempty"`
+}
+
+// SyncResult is what one sync of one profile started.
+type SyncResult struct {
+	Profile      string    `json:"profile"`
+	Enrolled     []string  `json:"enrolled"`
+	Unenrolled   []string  `json:"unenrolled"`
+	Cancelled    []int64   `json:"cancelled"`
+	TasksCreated int       `json:"tasks_created"`
+	Paused       bool      `json:"paused"`
+	At           time.Time `json:"at"`
+}
+
+// ProfileView is a profile with its members, pending enrollments and automation
+// state, as `roster profile show` prints it.
+type ProfileView struct {
+	ID                      string         `json:"id"`
+	Name                    string         `json:"name"`
+	Description             string         `json:"description"`
+	Entitlements            []string       `json:"entitlements"`
+	AllowEnrollmentRequests bool           `json:"allow_enrollment_requests"`
+	Enrollment              Enrollment     `json:"enrollment"`
+	Unenrollment            Unenrollment   `json:"unenrollment"`
+	Members                 []MemberView   `json:"members"`
+	PendingEnrollments      []PendingTask  `json:"pending_enrollments"`
+	PendingUnenrollments    []PendingTask  `json:"pending_unenrollments"`
+	Automation              AutomationView `json:"automation"`
+}
+
+// MemberView is one member as listed by a profile view.
+type MemberView struct {
+	User   string    `json:"user"`
+	Source string    `json:"source"`
+	Since  time.Time `json:"since"`
+}
+
+// PendingTask is an open enrollment or unenrollment task of a profile.
+type PendingTask struct {
+	User   string `json:"user"`
+	Task   int64  `json:"task"`
+	Origin string `json:"origin"`
+	State  string `json:"state"`
+}
+
+// AutomationView is a profile's automation with its runtime state.
+type AutomationView struct {
+	Automation
+	State    string      `json:"state"`
+	Staged   Staged      `json:"staged"`
+	PausedAt *time.Time  `json:"paused_at,omitempty"`
+	LastSync *SyncResult `json:"last_sync,omitempty"`
+}
+
+// Token is an API token; the secret is shown once, when it is created.
+type Token struct {
+	User  string `json:"user"`
+	Token string `json:"token"`
+}
+
+// TaskFilter selects tasks. Empty fields match everything.
+type TaskFilter struct {
+	State       string `json:"state,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+	User        string `json:"user,omitempty"`
+	Entitlement string `json:"entitlement,omitempty"`
+	Profile     string `json:"profile,omitempty"`
+	Origin      string `json:"origin,omitempty"`
+	// Approver selects open tasks whose current approvers or provisioners
+	// include this user.
+	Approver string `json:"approver,omitempty"`
+	// OpenOnly selects pending_approval and pending_provisioning tasks.
+	OpenOnly bool   `json:"open_only,omitempty"`
+	Cursor   string `json:"cursor,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// GrantFilter selects grants. Empty fields match everything.
+type GrantFilter struct {
+	User        string `json:"user,omitempty"`
+	Entitlement string `json:"entitlement,omitempty"`
+	App         string `json:"app,omitempty"`
+	Cursor      string `json:"cursor,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+}
+
+// UserFilter selects users.
+type UserFilter struct {
+	Status     string `json:"status,omitempty"`
+	Department string `json:"department,omitempty"`
+	Manager    string `json:"manager,omitempty"`
+	Cursor     string `json:"cursor,omitempty"`
+	Limit      int    `json:"limit,omitempty"`
+}
+
+// EntitlementFilter selects entitlements.
+type EntitlementFilter struct {
+	App    string `json:"app,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+// EventFilter selects audit events.
+type EventFilter struct {
+	Action     string    `json:"action,omitempty"`
+	Actor      string    `json:"actor,omitempty"`
+	ObjectType string    `json:"object_type,omitempty"`
+	ObjectID   string    `json:"object_id,omitempty"`
+	Since      time.Time `json:"since,omitempty"`
+	Cursor     string    `json:"cursor,omitempty"`
+	Limit      int       `json:"limit,omitempty"`
+}
+
+type contextKey int
+
+const actorKey contextKey = iota
+
+// NewContext returns a context that carries the id of the user who acts.
+func NewContext(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey, actor)
+}
+
+// ActorFromContext returns the id of the user who acts, or "".
+func ActorFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(actorKey).(string)
+	return s
+}

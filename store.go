@@ -1,0 +1,116 @@
+package roster
+
+import (
+	"context"
+	"time"
+)
+
+// Store is Roster's storage. The sqlite and postgres packages implement it, and
+// the storetest package holds the conformance suite both must pass.
+//
+// All reads and writes happen inside a transaction: Update runs fn in a
+// read-write transaction that commits when fn returns nil and rolls back
+// otherwise, so a change is applied whole or not at all; View runs fn in a
+// read-only transaction.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Lookups of a single object that does not exist return
+// an *Error with code ENOTFOUND, never (nil, nil). Put methods insert or replace
+// the whole object; the caller sets its timestamps. Lists are ordered by id
+// unless said otherwise.
+type Tx interface {
+	// Settings returns the tenant settings, DefaultSettings when never saved.
+	Settings(ctx context.Context) (*Settings, error)
+	PutSettings(ctx context.Context, s *Settings) error
+
+	User(ctx context.Context, id string) (*User, error)
+	Users(ctx context.Context, f UserFilter) (*Page[User], error)
+	// AllUsers returns every user, ordered by id.
+	AllUsers(ctx context.Context) ([]User, error)
+	PutUser(ctx context.Context, u *User) error
+	// Admins returns the ids of the active admins, ordered.
+	Admins(ctx context.Context) ([]string, error)
+
+	// PutToken stores an API token by the hash of its secret.
+	PutToken(ctx context.Context, hash, user string, at time.Time) error
+	// TokenUser returns the user a token hash belongs to.
+	TokenUser(ctx context.Context, hash string) (string, error)
+
+	App(ctx context.Context, id string) (*App, error)
+	Apps(ctx context.Context) ([]App, error)
+	PutApp(ctx context.Context, a *App) error
+
+	Entitlement(ctx context.Context, id string) (*Entitlement, error)
+	Entitlements(ctx context.Context, f EntitlementFilter) (*Page[Entitlement], error)
+	PutEntitlement(ctx context.Context, e *Entitlement) error
+
+	Policy(ctx context.Context, id string) (*Policy, error)
+	Policies(ctx context.Context) ([]Policy, error)
+	PutPolicy(ctx context.Context, p *Policy) error
+
+	Grant(ctx context.Context, user, entitlement string) (*Grant, error)
+	// Grants lists grants ordered by (user, entitlement).
+	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
+	// UserGrants returns every grant of one user, ordered by entitlement.
+	UserGrants(ctx context.Context, user string) ([]Grant, error)
+	// Holders returns the distinct ids of users holding any of the entitlements,
+	// ordered.
+	Holders(ctx context.Context, entitlements []string) ([]string, error)
+	PutGrant(ctx context.Context, g *Grant) error
+	// DeleteGrant removes a grant; removing a grant that does not exist is not
+	// an error.
+	DeleteGrant(ctx context.Context, user, entitlement string) error
+
+	Profile(ctx context.Context, id string) (*Profile, error)
+	Profiles(ctx context.Context) ([]Profile, error)
+	PutProfile(ctx context.Context, p *Profile) error
+
+	// Members returns a profile's members, ordered by user.
+	Members(ctx context.Context, profile string) ([]Member, error)
+	// Memberships returns the profiles a user is a member of, ordered by profile.
+	Memberships(ctx context.Context, user string) ([]Member, error)
+	PutMember(ctx context.Context, m *Member) error
+	// DeleteMember removes a membership; removing one that does not exist is
+	// not an error.
+	DeleteMember(ctx context.Context, profile, user string) error
+
+	// CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
+	// open task for the same (user, entitlement, kind) exists.
+	CreateTask(ctx context.Context, t *Task) error
+	UpdateTask(ctx context.Context, t *Task) error
+	Task(ctx context.Context, id int64) (*Task, error)
+	// Tasks lists tasks ordered by id.
+	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
+	// OpenTasks returns every open task of an entitlement, ordered by id.
+	OpenTasks(ctx context.Context, entitlement string) ([]Task, error)
+	// UserOpenTasks returns every open task of a user, ordered by id.
+	UserOpenTasks(ctx context.Context, user string) ([]Task, error)
+	// OpenTask returns the open task for (user, entitlement, kind).
+	OpenTask(ctx context.Context, user, entitlement, kind string) (*Task, error)
+
+	Denials(ctx context.Context, profile string) ([]Denial, error)
+	PutDenial(ctx context.Context, d *Denial) error
+	DeleteDenial(ctx context.Context, profile, user, kind string) error
+
+	// AddRemoval records that automation removed (or started removing) a user
+	// from a profile, for the safeguard's rolling hour.
+	AddRemoval(ctx context.Context, profile, user string, at time.Time) error
+	// CountRemovals counts removals from a profile at or after since.
+	CountRemovals(ctx context.Context, profile string, since time.Time) (int, error)
+
+	// AppendEvent appends an audit event and sets its ID.
+	AppendEvent(ctx context.Context, e *Event) error
+	// Events lists events ordered by id.
+	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
+
+	// EnqueueNotification stores an outgoing notification and sets its ID.
+	EnqueueNotification(ctx context.Context, n *Notification) error
+	// DueNotifications returns undelivered notifications whose NextAt is at or
+	// before now, oldest first.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	UpdateNotification(ctx context.Context, n *Notification) error
+}
