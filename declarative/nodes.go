@@ -1,0 +1,361 @@
+package declarative
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxAliases bounds how many YAML aliases one file may expand, so that a
+// "billion laughs" file cannot make validation blow up.
+const maxAliases = 1000
+
+// deref follows aliases. A file that expands too many aliases gets one
+// problem, and the alias beyond the budget reads as null.
+func (p *parser) deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		p.aliases++
+		if p.aliases > maxAliases {
+			if !p.aliasesReported {
+				p.aliasesReported = true
+				p.addf(n.Line, "", "the file expands more than %d YAML aliases", maxAliases)
+			}
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+		}
+		n = n.Alias
+	}
+	return n
+}
+
+// isNull reports whether n is absent or an explicit YAML null (`key:` with
+// nothing after it, `~`, `null`).
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// describe names what a node holds, for "expected X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch {
+	case n == nil:
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Kind == yaml.DocumentNode:
+		return "a document"
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "nothing"
+	case "!!bool":
+		return fmt.Sprintf("the boolean %s", n.Value)
+	case "!!int", "!!float":
+		return fmt.Sprintf("the number %s", n.Value)
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	default:
+		return fmt.Sprintf("a %s value", strings.TrimPrefix(n.ShortTag(), "!!"))
+	}
+}
+
+// join extends a path such as "profiles[0]" with a key.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// index extends a path with a list index.
+func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+// mapping is one YAML mapping whose keys were checked against the keys its
+// place in the file allows.
+type mapping struct {
+	p    *parser
+	node *yaml.Node
+	path string
+	vals map[string]*yaml.Node
+}
+
+// mapping checks that n is a mapping that uses only the allowed keys (any
+// key when none is given), each once, and returns it. A null node is an empty mapping. ok is false when n is
+// something else, which is reported.
+func (p *parser) mapping(n *yaml.Node, path string, allowed ...string) (m *mapping, ok bool) {
+	n = p.deref(n)
+	m = &mapping{p: p, node: n, path: path, vals: map[string]*yaml.Node{}}
+	if isNull(n) {
+		return m, true
+	}
+	if n.Kind != yaml.MappingNode {
+		p.addf(n.Line, path, "expected a mapping, got %s", describe(n))
+		return m, false
+	}
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := p.deref(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.addf(k.Line, path, "a key must be a plain name, got %s", describe(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			p.addf(k.Line, path, "merge keys (<<) are not supported; write the keys out")
+			continue
+		}
+		key := k.Value
+		if line, dup := first[key]; dup {
+			p.addf(k.Line, path, "key %q given twice (first at line %d)", key, line)
+			continue
+		}
+		first[key] = k.Line
+		if len(allowed) > 0 && !contains(allowed, key) {
+			if path == "" && key == "connectors" {
+				p.addf(k.Line, "", "connectors are not supported yet")
+				continue
+			}
+			msg := fmt.Sprintf("unknown key %q", key)
+			if s := closest(key, allowed); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else {
+				msg += fmt.Sprintf(" (known keys: %s)", strings.Join(allowed, ", "))
+			}
+			p.add(k.Line, path, msg)
+			continue
+		}
+		m.vals[key] = v
+	}
+	return m, true
+}
+
+// line is the line of the mapping itself, for problems about a missing key.
+func (m *mapping) line() int {
+	if m.node == nil {
+		return 0
+	}
+	return m.node.Line
+}
+
+// get returns the value of key, nil when it is absent or null.
+func (m *mapping) get(key string) *yaml.Node {
+	v := m.p.deref(m.vals[key])
+	if isNull(v) {
+		return nil
+	}
+	return v
+}
+
+// str returns the string value of key and its line; "" and the mapping's
+// line when absent. Numbers are read as the text they are written as; a
+// boolean, list or mapping is a problem.
+func (m *mapping) str(key string) (string, int) {
+	v := m.get(key)
+	if v == nil {
+		return "", m.line()
+	}
+	s, _ := m.p.scalarString(v, join(m.path, key))
+	return s, v.Line
+}
+
+// scalarString reads a node that should hold a string.
+func (p *parser) scalarString(v *yaml.Node, path string) (string, bool) {
+	if v.Kind != yaml.ScalarNode {
+		p.addf(v.Line, path, "expected a string, got %s", describe(v))
+		return "", false
+	}
+	switch v.ShortTag() {
+	case "!!str", "!!int", "!!float":
+		return v.Value, true
+	case "!!bool":
+		p.addf(v.Line, path, "expected a string, got %s (quote it if you mean the text)", describe(v))
+	default:
+		p.addf(v.Line, path, "expected a string, got %s", describe(v))
+	}
+	return "", false
+}
+
+// boolean returns the boolean value of key, def when absent.
+func (m *mapping) boolean(key string, def bool) bool {
+	v := m.get(key)
+	if v == nil {
+		return def
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!bool" {
+		m.p.addf(v.Line, join(m.path, key), "expected true or false, got %s", describe(v))
+		return def
+	}
+	b, err := strconv.ParseBool(v.Value)
+	if err != nil {
+		m.p.addf(v.Line, join(m.path, key), "expected true or false, got %s", describe(v))
+		return def
+	}
+	return b
+}
+
+// integer returns the integer value of key; ok is false when it is absent
+// or not an integer (which is reported).
+func (m *mapping) integer(key string) (n int, line int, ok bool) {
+	v := m.get(key)
+	if v == nil {
+		return 0, m.line(), false
+	}
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		m.p.addf(v.Line, join(m.path, key), "expected a whole number, got %s", describe(v))
+		return 0, v.Line, false
+	}
+	i, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+	if err != nil || int64(int(i)) != i {
+		m.p.addf(v.Line, join(m.path, key), "%s is not a whole number Roster can hold", v.Value)
+		return 0, v.Line, false
+	}
+	return int(i), v.Line, true
+}
+
+// seq returns the items of the list under key; nil when absent. A scalar or
+// mapping is a problem.
+func (m *mapping) seq(key string) []*yaml.Node {
+	v := m.get(key)
+	if v == nil {
+		return nil
+	}
+	if v.Kind != yaml.SequenceNode {
+		m.p.addf(v.Line, join(m.path, key), "expected a list, got %s", describe(v))
+		return nil
+	}
+	items := make([]*yaml.Node, len(v.Content))
+	for i, c := range v.Content {
+		items[i] = m.p.deref(c)
+	}
+	return items
+}
+
+// item is one string of a list, with where it was written.
+type item struct {
+	val  string
+	line int
+	path string
+}
+
+// strList returns the strings of the list under key. Empty and repeated
+// entries are problems and are left out.
+func (m *mapping) strList(key string) []item {
+	path := join(m.path, key)
+	var out []item
+	seen := map[string]int{}
+	for i, v := range m.seq(key) {
+		ip := index(path, i)
+		if isNull(v) {
+			m.p.addf(v.Line, ip, "empty entry")
+			continue
+		}
+		s, ok := m.p.scalarString(v, ip)
+		if !ok {
+			continue
+		}
+		if s == "" {
+			m.p.addf(v.Line, ip, "empty entry")
+			continue
+		}
+		if line, dup := seen[s]; dup {
+			m.p.addf(v.Line, ip, "%q is listed twice (also at line %d)", s, line)
+			continue
+		}
+		seen[s] = v.Line
+		out = append(out, item{val: s, line: v.Line, path: ip})
+	}
+	return out
+}
+
+// values returns the strings of items, never nil.
+func values(items []item) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.val)
+	}
+	return out
+}
+
+// enum returns the value of key, which must be one of allowed; def when
+// absent.
+func (m *mapping) enum(key, def string, allowed ...string) string {
+	s, line := m.str(key)
+	if m.get(key) == nil {
+		return def
+	}
+	if !contains(allowed, s) {
+		msg := fmt.Sprintf("%q is not one of %s", s, strings.Join(allowed, ", "))
+		if c := closest(s, allowed); c != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", c)
+		}
+		m.p.add(line, join(m.path, key), msg)
+		return def
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// closest returns the candidate nearest to s when one is obviously meant: one
+// edit away, or two edits that keep about the same length, and no other
+// candidate as near.
+func closest(s string, candidates []string) string {
+	limit := len(s) / 3
+	limit = max(1, min(limit, 2))
+	best, bestD, tie := "", limit+1, false
+	for _, c := range candidates {
+		d := distance(strings.ToLower(s), strings.ToLower(c))
+		if d > 1 && abs(len(s)-len(c)) >= d {
+			// Two letters added or dropped is another word ("inactive" is
+			// not "active"); two swapped or mistyped is a typo.
+			continue
+		}
+		switch {
+		case d < bestD:
+			best, bestD, tie = c, d, false
+		case d == bestD:
+			tie = true
+		}
+	}
+	if best == "" || tie || best == s {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

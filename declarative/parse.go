@@ -1,0 +1,237 @@
+// Package declarative parses and validates the declarative file of
+// `roster apply -f FILE` (SPEC §3) into a roster.Document.
+//
+// Validation is all or nothing: Parse reports every problem it finds, each
+// with the file, the line and the path of the offending value, so that an
+// admin can fix a file in one go. References to objects the file does not
+// declare are resolved through a roster.Known; Parse does no other I/O.
+package declarative
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rosterhq/roster"
+)
+
+// Top-level keys of a declarative file.
+var topKeys = []string{"settings", "policies", "users", "apps", "grants", "profiles"}
+
+// problem is one thing wrong with the file.
+type problem struct {
+	line int
+	text string
+}
+
+// parser holds the state of one Parse call.
+type parser struct {
+	file     string
+	known    roster.Known
+	problems []problem
+
+	aliases         int
+	aliasesReported bool
+
+	// Objects the file declares, by id, with the line of their id.
+	users    map[string]int
+	policies map[string]int
+	apps     map[string]int
+	ents     map[string]int
+	profiles map[string]int
+
+	// refs are checked once every declaration has been read.
+	refs []ref
+}
+
+// Parse parses and validates a declarative file. filename is used in
+// messages only. known answers for objects the file refers to but does not
+// declare; it may be nil when nothing exists yet.
+//
+// On any problem Parse returns a *roster.Error with code roster.EINVALID whose
+// Details list every problem as "FILE:LINE: path: what is wrong", in file
+// order.
+func Parse(filename string, data []byte, known roster.Known) (*roster.Document, error) {
+	if filename == "" {
+		filename = "document"
+	}
+	p := &parser{
+		file:     filename,
+		known:    known,
+		users:    map[string]int{},
+		policies: map[string]int{},
+		apps:     map[string]int{},
+		ents:     map[string]int{},
+		profiles: map[string]int{},
+	}
+	root, ok := p.decode(data)
+	if !ok {
+		return nil, p.err()
+	}
+	doc := p.document(root)
+	p.checkRefs()
+	if len(p.problems) > 0 {
+		return nil, p.err()
+	}
+	return doc, nil
+}
+
+// add records a problem at line; path may be empty.
+func (p *parser) add(line int, path, text string) {
+	if path != "" {
+		text = path + ": " + text
+	}
+	p.problems = append(p.problems, problem{line: line, text: text})
+}
+
+// addf records a formatted problem at line.
+func (p *parser) addf(line int, path, format string, args ...any) {
+	p.add(line, path, fmt.Sprintf(format, args...))
+}
+
+// err returns the problems as a *roster.Error.
+func (p *parser) err() *roster.Error {
+	sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].line < p.problems[j].line })
+	details := make([]string, len(p.problems))
+	for i, pr := range p.problems {
+		if pr.line > 0 {
+			details[i] = fmt.Sprintf("%s:%d: %s", p.file, pr.line, pr.text)
+		} else {
+			details[i] = fmt.Sprintf("%s: %s", p.file, pr.text)
+		}
+	}
+	noun := "problems"
+	if len(details) == 1 {
+		noun = "problem"
+	}
+	e := roster.Errorf(roster.EINVALID, "%s: %d %s; nothing was applied", p.file, len(details), noun)
+	e.Details = details
+	return e
+}
+
+// yamlLine matches the position yaml puts in its syntax errors.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntax records a YAML syntax error at the line yaml reports.
+func (p *parser) syntax(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.addf(line, "", "invalid YAML: %s", m[2])
+		return
+	}
+	p.addf(0, "", "invalid YAML: %s", trimYAML(msg))
+}
+
+func trimYAML(msg string) string { return strings.TrimPrefix(msg, "yaml: ") }
+
+// jsonSyntax reports the syntax error of a file that looks like JSON with
+// the line encoding/json finds it at: yaml reads a JSON object as one flow
+// mapping and so blames its first line for any mistake inside it. It
+// reports false when data does not look like JSON or encoding/json finds no
+// syntax error.
+func (p *parser) jsonSyntax(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	if len(t) < 2 || t[0] != '{' {
+		return false
+	}
+	if t = bytes.TrimSpace(t[1:]); t[0] != '"' && t[0] != '}' {
+		return false // YAML flow style, such as {users: [...]}
+	}
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &v); !errors.As(err, &se) {
+		return false
+	}
+	off := min(max(se.Offset, 1), int64(len(data)))
+	line := bytes.Count(data[:off-1], []byte("\n")) + 1
+	p.addf(line, "", "invalid JSON: %s", se.Error())
+	return true
+}
+
+// decode reads the one YAML document of the file and returns its top-level
+// node, nil for an empty file. ok is false on a syntax error.
+func (p *parser) decode(data []byte) (root *yaml.Node, ok bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		if !p.jsonSyntax(data) {
+			p.syntax(err)
+		}
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.addf(extra.Line, "", "the file holds more than one YAML document (---); put everything in one")
+		return nil, false
+	} else if !errors.Is(err, io.EOF) {
+		p.syntax(err)
+		return nil, false
+	}
+	if len(doc.Content) == 0 {
+		return nil, true
+	}
+	return doc.Content[0], true
+}
+
+// document reads the whole file.
+func (p *parser) document(root *yaml.Node) *roster.Document {
+	doc := &roster.Document{}
+	if root = p.deref(root); !isNull(root) && root.Kind != yaml.MappingNode {
+		p.addf(root.Line, "", "expected a mapping with the keys %s at the top of the file, got %s",
+			strings.Join(topKeys, ", "), describe(root))
+		return doc
+	}
+	m, ok := p.mapping(root, "", topKeys...)
+	if !ok {
+		return doc
+	}
+	if v := m.get("settings"); v != nil {
+		doc.Settings = p.settings(v)
+	}
+	for i, n := range m.seq("policies") {
+		if pol, ok := p.policy(n, index("policies", i)); ok {
+			doc.Policies = append(doc.Policies, pol)
+		}
+	}
+	for i, n := range m.seq("users") {
+		if u, ok := p.user(n, index("users", i)); ok {
+			doc.Users = append(doc.Users, u)
+		}
+	}
+	for i, n := range m.seq("apps") {
+		if app, ents, ok := p.app(n, index("apps", i)); ok {
+			doc.Apps = append(doc.Apps, app)
+			doc.Entitlements = append(doc.Entitlements, ents...)
+		}
+	}
+	grants := map[[2]string]int{}
+	for i, n := range m.seq("grants") {
+		if g, line, ok := p.grant(n, index("grants", i)); ok {
+			key := [2]string{g.User, g.Entitlement}
+			if first, dup := grants[key]; dup {
+				p.addf(line, index("grants", i), "grant of %q to %q given twice (first at line %d)", g.Entitlement, g.User, first)
+				continue
+			}
+			grants[key] = line
+			doc.Grants = append(doc.Grants, g)
+		}
+	}
+	for i, n := range m.seq("profiles") {
+		if prof, ok := p.profile(n, index("profiles", i)); ok {
+			doc.Profiles = append(doc.Profiles, prof)
+		}
+	}
+	return doc
+}

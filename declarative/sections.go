@@ -1,0 +1,472 @@
+package declarative
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rosterhq/roster"
+)
+
+// Id rules.
+var (
+	// slugID is the form of policy and profile ids.
+	slugID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	// dottedID is the form of user and app ids, which may hold dots (j.smith).
+	dottedID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	// localEntID is the form of an entitlement's id within its app.
+	localEntID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
+
+const (
+	slugRule   = `use lowercase letters, digits, "_" and "-", starting with a letter or digit`
+	dottedRule = `use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit`
+	localRule  = `use letters, digits, ".", "_" and "-", starting with a letter or digit`
+)
+
+// minSyncInterval is the shortest sync interval a file may set.
+const minSyncInterval = time.Minute
+
+// id reads, checks and registers the id of an object of the given kind. ok
+// is false when the id is missing or unusable as a string.
+func (p *parser) id(m *mapping, kind string, re *regexp.Regexp, rule string, seen map[string]int) (id string, line int, ok bool) {
+	if m.get("id") == nil {
+		p.addf(m.line(), m.path, "missing id")
+		return "", m.line(), false
+	}
+	id, line = m.str("id")
+	if id == "" {
+		return "", line, false
+	}
+	path := join(m.path, "id")
+	if !re.MatchString(id) {
+		p.addf(line, path, "invalid %s id %q: %s", kind, id, rule)
+	}
+	if first, dup := seen[id]; dup {
+		p.addf(line, path, "duplicate %s id %q (first declared at line %d)", kind, id, first)
+		return id, line, true
+	}
+	seen[id] = line
+	return id, line, true
+}
+
+// settings reads the settings section into a patch holding only the keys
+// given.
+func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
+	m, ok := p.mapping(n, "settings", "default_request_policy", "default_revoke_policy",
+		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url")
+	s := &roster.SettingsPatch{}
+	if !ok {
+		return s
+	}
+	for _, key := range []string{"default_request_policy", "default_revoke_policy"} {
+		if m.get(key) == nil {
+			continue
+		}
+		v, line := m.str(key)
+		if v != "" {
+			p.refer(refPolicy, v, line, join("settings", key))
+		}
+		if key == "default_request_policy" {
+			s.DefaultRequestPolicy = &v
+		} else {
+			s.DefaultRevokePolicy = &v
+		}
+	}
+	if m.get("sync_interval") != nil {
+		v, line := m.str("sync_interval")
+		if d, err := time.ParseDuration(v); err != nil {
+			p.addf(line, "settings.sync_interval", "%q is not a duration such as \"1h\" or \"15m\"", v)
+		} else if d < minSyncInterval {
+			p.addf(line, "settings.sync_interval", "must be at least 1m, got %s", d)
+		} else {
+			rd := roster.Duration(d)
+			s.SyncInterval = &rd
+		}
+	}
+	if m.get("automations_enabled") != nil {
+		b := m.boolean("automations_enabled", true)
+		s.AutomationsEnabled = &b
+	}
+	if v := m.get("safeguard"); v != nil {
+		sg, ok := p.mapping(v, "settings.safeguard", "min_members", "max_removal_percent")
+		if ok {
+			if n, line, ok := sg.integer("min_members"); ok {
+				if n < 0 {
+					p.addf(line, "settings.safeguard.min_members", "must be 0 or more, got %d", n)
+				} else {
+					s.MinMembers = &n
+				}
+			}
+			if n, line, ok := sg.integer("max_removal_percent"); ok {
+				if n < 0 || n > 100 {
+					p.addf(line, "settings.safeguard.max_removal_percent", "must be between 0 and 100, got %d", n)
+				} else {
+					s.MaxRemovalPercent = &n
+				}
+			}
+		}
+	}
+	if m.get("slack_webhook_url") != nil {
+		v, line := m.str("slack_webhook_url")
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.addf(line, "settings.slack_webhook_url", "%q is not an http or https URL", v)
+			}
+		}
+		s.SlackWebhookURL = &v
+	}
+	return s
+}
+
+// policy reads one entry of policies.
+func (p *parser) policy(n *yaml.Node, path string) (roster.Policy, bool) {
+	m, ok := p.mapping(n, path, "id", "steps")
+	if !ok {
+		return roster.Policy{}, false
+	}
+	id, _, ok := p.id(m, "policy", slugID, slugRule, p.policies)
+	pol := roster.Policy{ID: id, Steps: []roster.Step{}}
+	for i, sn := range m.seq("steps") {
+		if st, ok := p.step(sn, index(join(path, "steps"), i)); ok {
+			pol.Steps = append(pol.Steps, st)
+		}
+	}
+	return pol, ok
+}
+
+// step reads one approval step of a policy.
+func (p *parser) step(n *yaml.Node, path string) (roster.Step, bool) {
+	m, ok := p.mapping(n, path, "approvers", "users", "entitlement", "fallback")
+	if !ok {
+		return roster.Step{}, false
+	}
+	var st roster.Step
+	kinds := strings.Join(roster.ApproverKinds, ", ")
+	if m.get("approvers") == nil {
+		p.addf(m.line(), path, "missing approvers (one of %s)", kinds)
+	} else {
+		st.Approvers = m.enum("approvers", "", roster.ApproverKinds...)
+	}
+	users := m.strList("users")
+	for _, it := range users {
+		p.refer(refUser, it.val, it.line, it.path)
+	}
+	if len(users) > 0 {
+		st.Users = values(users)
+	}
+	switch {
+	case st.Approvers == roster.ApproverUsers && len(users) == 0 && m.vals["users"] == nil:
+		p.addf(m.line(), path, "approvers: users needs a users list")
+	case st.Approvers == roster.ApproverUsers && len(users) == 0:
+		p.addf(m.vals["users"].Line, join(path, "users"), "approvers: users needs at least one user")
+	case st.Approvers != "" && st.Approvers != roster.ApproverUsers && m.get("users") != nil:
+		p.addf(m.get("users").Line, join(path, "users"), "users are only used with approvers: users, not %s", st.Approvers)
+	}
+	if v := m.get("entitlement"); v != nil {
+		e, line := m.str("entitlement")
+		if st.Approvers != "" && st.Approvers != roster.ApproverEntitlementMembers {
+			p.addf(v.Line, join(path, "entitlement"), "entitlement is only used with approvers: entitlement_members, not %s", st.Approvers)
+		} else if e != "" {
+			st.Entitlement = e
+			p.entitlementRef(item{val: e, line: line, path: join(path, "entitlement")})
+		}
+	} else if st.Approvers == roster.ApproverEntitlementMembers {
+		p.addf(m.line(), path, "approvers: entitlement_members needs an entitlement (APP/ENT) whose holders approve")
+	}
+	fallback := m.strList("fallback")
+	for _, it := range fallback {
+		p.refer(refUser, it.val, it.line, it.path)
+	}
+	if len(fallback) > 0 {
+		st.Fallback = values(fallback)
+	}
+	return st, true
+}
+
+// user reads one entry of users.
+func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
+	m, ok := p.mapping(n, path, "id", "email", "name", "manager", "department", "title", "status", "role", "attributes")
+	if !ok {
+		return roster.User{}, false
+	}
+	id, line, ok := p.id(m, "user", dottedID, dottedRule, p.users)
+	if id == roster.AdminUser {
+		p.addf(line, join(path, "id"), "user %q is built in and cannot be declared", roster.AdminUser)
+	}
+	u := roster.User{ID: id}
+	u.Email, line = m.str("email")
+	if u.Email != "" {
+		if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
+			p.addf(line, join(path, "email"), "%q is not an email address", u.Email)
+		}
+	}
+	u.Name, _ = m.str("name")
+	u.Manager, line = m.str("manager")
+	if u.Manager != "" {
+		if u.Manager == id {
+			p.addf(line, join(path, "manager"), "a user cannot be their own manager")
+		} else {
+			p.refer(refUser, u.Manager, line, join(path, "manager"))
+		}
+	}
+	u.Department, _ = m.str("department")
+	u.Title, _ = m.str("title")
+	u.Status = m.enum("status", roster.UserActive, roster.UserActive, roster.UserDisabled)
+	u.Role = m.enum("role", roster.RoleUser, roster.RoleUser, roster.RoleAdmin, roster.RoleAuditor)
+	if v := m.get("attributes"); v != nil {
+		attrs, ok := p.mapping(v, join(path, "attributes"))
+		if ok {
+			u.Attributes = map[string]string{}
+			for k, an := range attrs.vals {
+				an = p.deref(an)
+				if isNull(an) {
+					u.Attributes[k] = ""
+					continue
+				}
+				if s, ok := p.scalarString(an, join(join(path, "attributes"), k)); ok {
+					u.Attributes[k] = s
+				}
+			}
+		}
+	}
+	return u, ok
+}
+
+// app reads one entry of apps and its entitlements.
+func (p *parser) app(n *yaml.Node, path string) (roster.App, []roster.Entitlement, bool) {
+	m, ok := p.mapping(n, path, "id", "name", "owners", "entitlements")
+	if !ok {
+		return roster.App{}, nil, false
+	}
+	id, line, ok := p.id(m, "app", dottedID, dottedRule, p.apps)
+	if id == roster.BuiltinApp {
+		p.addf(line, join(path, "id"), "app id %q is reserved for the built-in app of access profiles", id)
+	}
+	app := roster.App{ID: id}
+	app.Name, _ = m.str("name")
+	if app.Name == "" {
+		app.Name = id
+	}
+	owners := m.strList("owners")
+	for _, it := range owners {
+		p.refer(refUser, it.val, it.line, it.path)
+	}
+	app.Owners = values(owners)
+	var ents []roster.Entitlement
+	for i, en := range m.seq("entitlements") {
+		if e, ok := p.entitlement(en, index(join(path, "entitlements"), i), id); ok {
+			ents = append(ents, e)
+		}
+	}
+	return app, ents, ok
+}
+
+// entitlement reads one entitlement of app.
+func (p *parser) entitlement(n *yaml.Node, path, app string) (roster.Entitlement, bool) {
+	m, ok := p.mapping(n, path, "id", "name", "request_policy", "revoke_policy", "provisioning", "provisioners", "risk")
+	if !ok {
+		return roster.Entitlement{}, false
+	}
+	var local string
+	var line int
+	if m.get("id") == nil {
+		p.addf(m.line(), path, "missing id")
+		ok = false
+	} else {
+		local, line = m.str("id")
+		ok = local != ""
+		if ok && !localEntID.MatchString(local) {
+			p.addf(line, join(path, "id"), "invalid entitlement id %q: %s", local, localRule)
+		}
+	}
+	e := roster.Entitlement{ID: roster.EntitlementID(app, local), App: app, Name: local}
+	if ok && app != "" {
+		if first, dup := p.ents[e.ID]; dup {
+			p.addf(line, join(path, "id"), "duplicate entitlement %q (first declared at line %d)", e.ID, first)
+		} else {
+			p.ents[e.ID] = line
+		}
+	}
+	if name, _ := m.str("name"); name != "" {
+		e.Name = name
+	}
+	for _, key := range []string{"request_policy", "revoke_policy"} {
+		v, line := m.str(key)
+		if v != "" {
+			p.refer(refPolicy, v, line, join(path, key))
+		}
+		if key == "request_policy" {
+			e.RequestPolicy = v
+		} else {
+			e.RevokePolicy = v
+		}
+	}
+	e.Provisioning = m.enum("provisioning", roster.ProvisionAuto, roster.ProvisionAuto, roster.ProvisionManual, roster.ProvisionConnector)
+	provisioners := m.strList("provisioners")
+	if len(provisioners) > 0 && m.get("provisioning") != nil && e.Provisioning != roster.ProvisionManual {
+		p.addf(m.get("provisioners").Line, join(path, "provisioners"), "provisioners are only used with provisioning: manual, not %s", e.Provisioning)
+	} else if len(provisioners) > 0 && e.Provisioning != roster.ProvisionManual {
+		p.addf(m.get("provisioners").Line, join(path, "provisioners"), "provisioners are only used with provisioning: manual (the default is auto)")
+	}
+	for _, it := range provisioners {
+		p.refer(refUser, it.val, it.line, it.path)
+	}
+	e.Provisioners = values(provisioners)
+	e.Risk = m.enum("risk", roster.RiskLow, roster.RiskLow, roster.RiskMedium, roster.RiskHigh)
+	return e, ok && app != ""
+}
+
+// grant reads one entry of grants.
+func (p *parser) grant(n *yaml.Node, path string) (roster.Grant, int, bool) {
+	m, ok := p.mapping(n, path, "user", "entitlement")
+	if !ok {
+		return roster.Grant{}, 0, false
+	}
+	g := roster.Grant{Sources: []string{roster.SourceDirect}}
+	var uline, eline int
+	if m.get("user") == nil {
+		p.addf(m.line(), path, "missing user")
+		ok = false
+	} else {
+		g.User, uline = m.str("user")
+		if g.User != "" {
+			p.refer(refUser, g.User, uline, join(path, "user"))
+		}
+	}
+	if m.get("entitlement") == nil {
+		p.addf(m.line(), path, "missing entitlement")
+		ok = false
+	} else {
+		g.Entitlement, eline = m.str("entitlement")
+		it := item{val: g.Entitlement, line: eline, path: join(path, "entitlement")}
+		if app, _, _ := roster.SplitEntitlementID(g.Entitlement); app == roster.BuiltinApp {
+			p.addf(eline, it.path, "%q cannot be granted directly: profile membership comes from enrollment", g.Entitlement)
+		} else if g.Entitlement != "" {
+			p.entitlementRef(it)
+		}
+	}
+	return g, m.line(), ok && g.User != "" && g.Entitlement != ""
+}
+
+// profile reads one entry of profiles.
+func (p *parser) profile(n *yaml.Node, path string) (roster.Profile, bool) {
+	m, ok := p.mapping(n, path, "id", "name", "description", "entitlements", "allow_enrollment_requests",
+		"enrollment", "unenrollment", "automation")
+	if !ok {
+		return roster.Profile{}, false
+	}
+	rule := slugRule
+	if s, _ := m.str("id"); strings.Contains(s, ".") {
+		rule = `profile ids cannot contain "." (access-profiles/P.excluded is a profile's exclusion entitlement); ` + slugRule
+	}
+	id, _, ok := p.id(m, "profile", slugID, rule, p.profiles)
+	prof := roster.Profile{ID: id}
+	prof.Name, _ = m.str("name")
+	if prof.Name == "" {
+		prof.Name = id
+	}
+	prof.Description, _ = m.str("description")
+
+	ents := m.strList("entitlements")
+	for _, it := range ents {
+		app, local, _ := roster.SplitEntitlementID(it.val)
+		switch {
+		case app == roster.BuiltinApp && id != "" && local == id:
+			p.addf(it.line, it.path, "a profile cannot contain its own enrollment entitlement %q", it.val)
+		case app == roster.BuiltinApp:
+			p.addf(it.line, it.path, "a profile cannot contain %q: access-profiles entitlements come from enrollment (to key on another profile's members, use automation.any_entitlement)", it.val)
+		default:
+			p.entitlementRef(it)
+		}
+	}
+	prof.Entitlements = values(ents)
+	prof.AllowEnrollmentRequests = m.boolean("allow_enrollment_requests", false)
+
+	if en, ok := p.mapping(m.get("enrollment"), join(path, "enrollment"), "policy", "bypass_entitlement_policies"); ok {
+		prof.Enrollment.Policy = p.policyRef(en, "policy")
+		prof.Enrollment.BypassEntitlementPolicies = en.boolean("bypass_entitlement_policies", false)
+	}
+	if un, ok := p.mapping(m.get("unenrollment"), join(path, "unenrollment"), "policy", "access", "bypass_entitlement_policies"); ok {
+		prof.Unenrollment.Policy = p.policyRef(un, "policy")
+		prof.Unenrollment.Access = un.enum("access", roster.AccessRevokeUnjustified,
+			roster.AccessLeave, roster.AccessRevokeAll, roster.AccessRevokeUnjustified)
+		prof.Unenrollment.BypassEntitlementPolicies = un.boolean("bypass_entitlement_policies", false)
+	}
+	prof.Automation = p.automation(m.get("automation"), join(path, "automation"), id)
+	return prof, ok
+}
+
+// policyRef reads an optional policy reference under key.
+func (p *parser) policyRef(m *mapping, key string) string {
+	v, line := m.str(key)
+	if v != "" {
+		p.refer(refPolicy, v, line, join(m.path, key))
+	}
+	return v
+}
+
+// automation reads a profile's automation; profile is the profile's id.
+func (p *parser) automation(n *yaml.Node, path, profile string) roster.Automation {
+	a := roster.Automation{
+		Mode:           roster.ModeSyncAndAct,
+		AnyEntitlement: []string{},
+		ExcludedUsers:  []string{},
+		Safeguard:      true,
+	}
+	m, ok := p.mapping(n, path, "enabled", "mode", "any_entitlement", "excluded_users", "safeguard")
+	if !ok {
+		return a
+	}
+	a.Enabled = m.boolean("enabled", false)
+	a.Mode = m.enum("mode", roster.ModeSyncAndAct, roster.ModeSyncMembersOnly, roster.ModeSyncAndAct)
+	anyEnt := m.strList("any_entitlement")
+	for _, it := range anyEnt {
+		switch {
+		case profile != "" && it.val == roster.EnrollmentEntitlement(profile):
+			p.addf(it.line, it.path, "a profile's rule cannot key on its own membership %q", it.val)
+		case profile != "" && it.val == roster.ExclusionEntitlement(profile):
+			p.addf(it.line, it.path, "a profile's rule cannot key on its own exclusion entitlement %q", it.val)
+		default:
+			p.entitlementRef(it)
+		}
+	}
+	a.AnyEntitlement = values(anyEnt)
+	if raw := m.get("any_entitlement"); a.Enabled && (raw == nil || raw.Kind == yaml.SequenceNode && len(raw.Content) == 0) {
+		line := m.line()
+		if raw != nil {
+			line = raw.Line
+		}
+		p.addf(line, join(path, "any_entitlement"), "automation is enabled but any_entitlement is empty: the rule would match nobody")
+	}
+	excluded := m.strList("excluded_users")
+	for _, it := range excluded {
+		p.refer(refUser, it.val, it.line, it.path)
+	}
+	a.ExcludedUsers = values(excluded)
+	a.Safeguard = m.boolean("safeguard", true)
+	return a
+}
+
+// entitlementRef checks the form of an "APP/ENT" reference and queues the
+// check that it exists.
+func (p *parser) entitlementRef(it item) {
+	if _, _, ok := roster.SplitEntitlementID(it.val); !ok {
+		p.addf(it.line, it.path, "%q is not an entitlement reference: write APP/ENT, for example %s", it.val, exampleEnt(it.val))
+		return
+	}
+	p.refer(refEntitlement, it.val, it.line, it.path)
+}
+
+func exampleEnt(s string) string {
+	if s != "" && !strings.Contains(s, "/") {
+		return fmt.Sprintf("okta/%s", s)
+	}
+	return "okta/engineering"
+}

@@ -1,0 +1,383 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/declarative"
+)
+
+// errDryRun rolls back the transaction of a dry run.
+var errDryRun = errors.New("dry run")
+
+// Apply validates a declarative file whole and applies it in one transaction
+// (admins). On a dry run it does everything, reports it, and rolls back. After
+// the commit, profiles saved with their automation enabled are synced at once.
+func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
+	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
+	var toSync []string
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("apply declarative files"); err != nil {
+			return err
+		}
+		name := req.Filename
+		if name == "" {
+			name = "file"
+		}
+		doc, err := declarative.Parse(name, req.Document, known{o})
+		if err != nil {
+			return err
+		}
+		a := &applier{op: o, res: res}
+		if err := a.apply(doc); err != nil {
+			return err
+		}
+		toSync = a.toSync
+		if req.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return res, nil
+	} else if err != nil {
+		return nil, err
+	}
+	for _, id := range toSync {
+		r, err := e.Sync(ctx, id)
+		if roster.ErrorCode(err) == roster.ECONFLICT {
+			continue // the kill switch is on: the rule is saved, nothing runs
+		} else if err != nil {
+			return res, fmt.Errorf("applied, but the sync of profile %s failed: %w", id, err)
+		}
+		res.Synced = append(res.Synced, *r)
+	}
+	return res, nil
+}
+
+// known answers the parser's questions about objects that already exist.
+type known struct{ o *op }
+
+func (k known) exists(err error) bool { return err == nil }
+
+func (k known) HasUser(id string) bool {
+	_, err := k.o.tx.User(k.o.ctx, id)
+	return k.exists(err)
+}
+
+func (k known) HasPolicy(id string) bool {
+	_, err := k.o.tx.Policy(k.o.ctx, id)
+	return k.exists(err)
+}
+
+func (k known) HasApp(id string) bool {
+	_, err := k.o.tx.App(k.o.ctx, id)
+	return k.exists(err)
+}
+
+func (k known) HasEntitlement(id string) bool {
+	_, err := k.o.tx.Entitlement(k.o.ctx, id)
+	return k.exists(err)
+}
+
+func (k known) HasProfile(id string) bool {
+	_, err := k.o.tx.Profile(k.o.ctx, id)
+	return k.exists(err)
+}
+
+// applier upserts a document's objects, recording one change line for each
+// object that actually changes.
+type applier struct {
+	*op
+	res    *roster.ApplyResult
+	toSync []string
+}
+
+func (a *applier) change(verb, kind, id string) error {
+	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s %s %s", verb, kind, id))
+	return a.audit(kind+"."+verb, kind, id, "roster apply", nil)
+}
+
+func (a *applier) apply(doc *roster.Document) error {
+	if doc.Settings != nil {
+		old, err := a.tenant()
+		if err != nil {
+			return err
+		}
+		s := doc.Settings.Apply(*old)
+		if !same(*old, s) {
+			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
+				return err
+			}
+			a.settings = &s
+			if err := a.change("updated", "settings", "tenant"); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range doc.Users {
+		if err := a.user(&doc.Users[i]); err != nil {
+			return err
+		}
+	}
+	for i := range doc.Policies {
+		p := &doc.Policies[i]
+		old, err := a.tx.Policy(a.ctx, p.ID)
+		if err := upsert(a, "policy", p.ID, old, err, p, func() error { return a.tx.PutPolicy(a.ctx, p) }); err != nil {
+			return err
+		}
+	}
+	for i := range doc.Apps {
+		p := &doc.Apps[i]
+		old, err := a.tx.App(a.ctx, p.ID)
+		if err := upsert(a, "app", p.ID, old, err, p, func() error { return a.tx.PutApp(a.ctx, p) }); err != nil {
+			return err
+		}
+	}
+	for i := range doc.Entitlements {
+		p := &doc.Entitlements[i]
+		old, err := a.tx.Entitlement(a.ctx, p.ID)
+		if err := upsert(a, "entitlement", p.ID, old, err, p, func() error { return a.tx.PutEntitlement(a.ctx, p) }); err != nil {
+			return err
+		}
+	}
+	for _, g := range doc.Grants {
+		old, err := a.tx.Grant(a.ctx, g.User, g.Entitlement)
+		if err == nil && old.HasSource(roster.SourceDirect) {
+			continue
+		} else if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		if err := a.addGrant(g.User, g.Entitlement, []string{roster.SourceDirect}, "roster apply"); err != nil {
+			return err
+		}
+		a.res.Changes = append(a.res.Changes, fmt.Sprintf("granted %s to %s (direct)", g.Entitlement, g.User))
+	}
+	for i := range doc.Profiles {
+		if err := a.profile(&doc.Profiles[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upsert puts obj when it differs from old (or old does not exist), keeping
+// old's creation time, and records the change. Both are structs with
+// CreatedAt and UpdatedAt fields.
+func upsert[T any](a *applier, kind, id string, old *T, err error, obj *T, put func() error) error {
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	verb, created := "created", a.now
+	if err == nil {
+		if same(*old, *obj) {
+			return nil
+		}
+		verb, created = "updated", field(old, "CreatedAt").Interface().(time.Time)
+	}
+	field(obj, "CreatedAt").Set(reflect.ValueOf(created))
+	field(obj, "UpdatedAt").Set(reflect.ValueOf(a.now))
+	if err := put(); err != nil {
+		return err
+	}
+	return a.change(verb, kind, id)
+}
+
+func field(ptr any, name string) reflect.Value {
+	return reflect.ValueOf(ptr).Elem().FieldByName(name)
+}
+
+func (a *applier) user(u *roster.User) error {
+	old, err := a.tx.User(a.ctx, u.ID)
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	if err := upsert(a, "user", u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
+		return err
+	}
+	if err == nil && old.Status != u.Status {
+		return a.audit("user."+u.Status, "user", u.ID, "roster apply", map[string]any{"from": old.Status})
+	}
+	return nil
+}
+
+// profile upserts a profile with its built-in entitlements and sets off what
+// its changes imply: tasks for added or removed contents, exclusion records,
+// discarding a paused sync's plan, and a sync when its automation is saved
+// enabled.
+func (a *applier) profile(p *roster.Profile) error {
+	old, err := a.tx.Profile(a.ctx, p.ID)
+	exists := err == nil
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	p.CreatedAt, p.UpdatedAt = a.now, a.now
+	p.Sync = roster.SyncState{State: roster.AutomationActive}
+	automationChanged := true
+	if exists {
+		p.CreatedAt, p.Sync = old.CreatedAt, old.Sync
+		automationChanged = !same(old.Automation, p.Automation)
+		cmp := *old
+		cmp.Sync, cmp.CreatedAt, cmp.UpdatedAt = p.Sync, p.CreatedAt, p.UpdatedAt
+		if same(cmp, *p) {
+			return nil
+		}
+	}
+	if automationChanged && p.Sync.State == roster.AutomationPaused {
+		staged := p.Sync.Staged
+		p.Sync.State, p.Sync.Staged, p.Sync.PausedAt = roster.AutomationActive, nil, nil
+		if err := a.audit("safeguard.plan_discarded", "profile", p.ID, "the automation was edited", map[string]any{"staged": staged}); err != nil {
+			return err
+		}
+	}
+	if err := a.builtins(p); err != nil {
+		return err
+	}
+	if err := a.tx.PutProfile(a.ctx, p); err != nil {
+		return err
+	}
+	verb := "created"
+	if exists {
+		verb = "updated"
+	}
+	if err := a.change(verb, "profile", p.ID); err != nil {
+		return err
+	}
+	var oldEnts, oldExcluded []string
+	if exists {
+		oldEnts, oldExcluded = old.Entitlements, old.Automation.ExcludedUsers
+	}
+	added, removed := diff(oldEnts, p.Entitlements)
+	if len(added)+len(removed) > 0 {
+		members, err := a.tx.Members(a.ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := a.requestContents(p, m.User, added, roster.OriginProfileContent, ""); err != nil {
+				return err
+			}
+			if err := a.withdraw(p, m.User, removed, roster.OriginContentRemoved, ""); err != nil {
+				return err
+			}
+		}
+	}
+	excluded, included := diff(oldExcluded, p.Automation.ExcludedUsers)
+	for _, u := range excluded {
+		if err := a.exclusionChanged(p, u, true); err != nil {
+			return err
+		}
+	}
+	for _, u := range included {
+		if err := a.exclusionChanged(p, u, false); err != nil {
+			return err
+		}
+	}
+	if automationChanged && p.Automation.Enabled {
+		a.toSync = append(a.toSync, p.ID)
+	}
+	return nil
+}
+
+// builtins upserts a profile's enrollment and excluded-from-rule entitlements.
+func (a *applier) builtins(p *roster.Profile) error {
+	for _, ent := range []roster.Entitlement{
+		{ID: roster.EnrollmentEntitlement(p.ID), Name: "Member of " + p.Name, RequestPolicy: p.Enrollment.Policy, RevokePolicy: p.Unenrollment.Policy},
+		{ID: roster.ExclusionEntitlement(p.ID), Name: "Excluded from the rule of " + p.Name},
+	} {
+		ent.App, ent.Profile = roster.BuiltinApp, p.ID
+		ent.Provisioning, ent.Risk, ent.Provisioners = roster.ProvisionAuto, roster.RiskLow, []string{}
+		old, err := a.tx.Entitlement(a.ctx, ent.ID)
+		ent.CreatedAt, ent.UpdatedAt = a.now, a.now
+		if err == nil {
+			ent.CreatedAt = old.CreatedAt
+			if same(*old, ent) {
+				continue
+			}
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		if err := a.tx.PutEntitlement(a.ctx, &ent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// diff returns what b adds to a and what it drops from it.
+func diff(a, b []string) (added, removed []string) {
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			added = append(added, x)
+		}
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			removed = append(removed, x)
+		}
+	}
+	return added, removed
+}
+
+// same compares two objects as their JSON, ignoring timestamps and treating
+// null, empty lists and empty maps alike.
+func same(a, b any) bool {
+	return reflect.DeepEqual(normalize(a), normalize(b))
+}
+
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return v
+	}
+	return prune(x)
+}
+
+func prune(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range x {
+			if k == "created_at" || k == "updated_at" {
+				continue
+			}
+			if v = prune(v); v != nil {
+				out[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = prune(v)
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+		return x
+	case bool:
+		if !x {
+			return nil
+		}
+		return x
+	}
+	return x
+}

@@ -1,0 +1,299 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rosterhq/roster"
+)
+
+// Config configures an Engine. Store is required; the rest have defaults.
+type Config struct {
+	Store    roster.Store
+	Clock    roster.Clock
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Engine implements roster.Service.
+type Engine struct {
+	store   roster.Store
+	clock   roster.Clock
+	logger  *slog.Logger
+	metrics *metrics
+}
+
+var _ roster.Service = (*Engine)(nil)
+
+// New returns an engine over cfg.Store.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = roster.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+}
+
+// Actors that are not users.
+const (
+	// ActorAutomation is the actor of what membership automation starts.
+	ActorAutomation = "automation"
+	// ActorSystem is the actor of the scheduler and other background work.
+	ActorSystem = "system"
+)
+
+// op is one unit of work inside one transaction: the transaction, the time it
+// runs at, who acts, and what it did, reported after commit.
+type op struct {
+	ctx   context.Context
+	tx    roster.Tx
+	e     *Engine
+	now   time.Time
+	actor string
+
+	settings *roster.Settings
+	created  int
+	after    []func()
+}
+
+// update runs fn in a read-write transaction as the actor in ctx, and runs the
+// op's after-commit hooks once the transaction has committed.
+func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
+	return e.updateAs(ctx, roster.ActorFromContext(ctx), fn)
+}
+
+func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) error) error {
+	var done *op
+	err := e.store.Update(ctx, func(tx roster.Tx) error {
+		o := &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: actor}
+		if err := fn(o); err != nil {
+			return err
+		}
+		done = o
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range done.after {
+		f()
+	}
+	return nil
+}
+
+// view runs fn in a read-only transaction.
+func (e *Engine) view(ctx context.Context, fn func(o *op) error) error {
+	return e.store.View(ctx, func(tx roster.Tx) error {
+		return fn(&op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: roster.ActorFromContext(ctx)})
+	})
+}
+
+// Settings returns the tenant settings, read once per op.
+func (o *op) tenant() (*roster.Settings, error) {
+	if o.settings == nil {
+		s, err := o.tx.Settings(o.ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read settings: %w", err)
+		}
+		o.settings = s
+	}
+	return o.settings, nil
+}
+
+// audit appends an event by the op's actor.
+func (o *op) audit(action, objectType, objectID, reason string, data any) error {
+	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return fmt.Errorf("encode event data: %w", err)
+		}
+		ev.Data = b
+	}
+	if err := o.tx.AppendEvent(o.ctx, ev); err != nil {
+		return fmt.Errorf("append event %s: %w", action, err)
+	}
+	return nil
+}
+
+// caller returns the acting user, or EUNAUTHORIZED when there is none.
+func (o *op) caller() (*roster.User, error) {
+	if o.actor == "" {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "no user is signed in")
+	}
+	u, err := o.tx.User(o.ctx, o.actor)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "user %q does not exist", o.actor)
+	} else if err != nil {
+		return nil, err
+	}
+	if !u.Active() {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "user %q is disabled", o.actor)
+	}
+	return u, nil
+}
+
+// requireAdmin returns the caller if they are an admin, and EFORBIDDEN otherwise.
+func (o *op) requireAdmin(what string) (*roster.User, error) {
+	u, err := o.caller()
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != roster.RoleAdmin {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "only admins may %s", what)
+	}
+	return u, nil
+}
+
+// requireReader returns the caller if they may read everything (admins and
+// auditors), and EFORBIDDEN otherwise.
+func (o *op) requireReader(what string) (*roster.User, error) {
+	u, err := o.caller()
+	if err != nil {
+		return nil, err
+	}
+	if u.Role != roster.RoleAdmin && u.Role != roster.RoleAuditor {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "only admins and auditors may %s", what)
+	}
+	return u, nil
+}
+
+func readsAll(u *roster.User) bool { return u.Role == roster.RoleAdmin || u.Role == roster.RoleAuditor }
+
+// hashToken returns the stored form of an API token.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// newToken returns a fresh random API token.
+func newToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "rst_" + hex.EncodeToString(b)
+}
+
+// Authenticate returns the id of the active user an API token belongs to.
+func (e *Engine) Authenticate(ctx context.Context, token string) (string, error) {
+	if token == "" {
+		return "", roster.Errorf(roster.EUNAUTHORIZED, "an API token is required")
+	}
+	var user string
+	err := e.store.View(ctx, func(tx roster.Tx) error {
+		id, err := tx.TokenUser(ctx, hashToken(token))
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return roster.Errorf(roster.EUNAUTHORIZED, "the API token is not valid")
+		} else if err != nil {
+			return err
+		}
+		u, err := tx.User(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !u.Active() {
+			return roster.Errorf(roster.EUNAUTHORIZED, "user %q is disabled", id)
+		}
+		user = id
+		return nil
+	})
+	return user, err
+}
+
+// Bootstrap prepares an empty database: it creates the built-in admin and, when
+// token is set, makes it the admin's API token. On an empty database without a
+// token it generates one and returns it, so the server can print it once. It
+// returns "" when the database was not empty.
+func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
+	var issued string
+	err := e.updateAs(ctx, ActorSystem, func(o *op) error {
+		_, err := o.tx.User(o.ctx, roster.AdminUser)
+		if err == nil {
+			return nil
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, CreatedAt: o.now, UpdatedAt: o.now}
+		if err := o.tx.PutUser(o.ctx, admin); err != nil {
+			return err
+		}
+		if err := o.tx.PutApp(o.ctx, &roster.App{ID: roster.BuiltinApp, Name: "Access profiles", Owners: []string{}, CreatedAt: o.now, UpdatedAt: o.now}); err != nil {
+			return err
+		}
+		if token == "" {
+			token = newToken()
+		}
+		issued = token
+		if err := o.tx.PutToken(o.ctx, hashToken(token), roster.AdminUser, o.now); err != nil {
+			return err
+		}
+		return o.audit("tenant.bootstrapped", "user", roster.AdminUser, "empty database", nil)
+	})
+	return issued, err
+}
+
+// IssueToken stores a given token for a user without a permission check; the
+// server uses it to load the demo organisation's well-known tokens.
+func (e *Engine) IssueToken(ctx context.Context, user, token string) error {
+	return e.updateAs(ctx, ActorSystem, func(o *op) error {
+		if _, err := o.tx.User(o.ctx, user); err != nil {
+			return err
+		}
+		if err := o.tx.PutToken(o.ctx, hashToken(token), user, o.now); err != nil {
+			return err
+		}
+		return o.audit("token.created", "user", user, "demo organisation", nil)
+	})
+}
+
+// CreateToken issues a new API token for a user (admins only).
+func (e *Engine) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
+	var tok *roster.Token
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("create tokens"); err != nil {
+			return err
+		}
+		u, err := o.tx.User(o.ctx, user)
+		if err != nil {
+			return err
+		}
+		if !u.Active() {
+			return roster.Errorf(roster.EINVALID, "user %q is disabled", user)
+		}
+		secret := newToken()
+		if err := o.tx.PutToken(o.ctx, hashToken(secret), user, o.now); err != nil {
+			return err
+		}
+		tok = &roster.Token{User: user, Token: secret}
+		return o.audit("token.created", "user", user, "", nil)
+	})
+	return tok, err
+}
+
+// Whoami returns the caller.
+func (e *Engine) Whoami(ctx context.Context) (*roster.User, error) {
+	var u *roster.User
+	err := e.view(ctx, func(o *op) (err error) {
+		u, err = o.caller()
+		return err
+	})
+	return u, err
+}
+
+// sortedUnique returns xs sorted without duplicates.
+func sortedUnique(xs []string) []string {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,387 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rosterhq/roster"
+)
+
+// enrolled carries out an approved enrollment: the user becomes a member and
+// requests every entitlement of the profile they lack.
+func (o *op) enrolled(t *roster.Task) error {
+	p, err := o.tx.Profile(o.ctx, t.Profile)
+	if err != nil {
+		return err
+	}
+	source := roster.MemberManual
+	if t.Origin == roster.OriginAutomation {
+		source = roster.MemberAutomation
+	}
+	if err := o.addMember(p, t.User, source, fmt.Sprintf("enrollment task %d done", t.ID)); err != nil {
+		return err
+	}
+	bypass := ""
+	if p.Enrollment.BypassEntitlementPolicies {
+		bypass = fmt.Sprintf("covered by the approval of enrollment task %d", t.ID)
+	}
+	return o.requestContents(p, t.User, p.Entitlements, roster.OriginEnrollment, bypass)
+}
+
+// addMember makes user a member of p, with the enrollment grant that shows it.
+func (o *op) addMember(p *roster.Profile, user, source, reason string) error {
+	if err := o.tx.PutMember(o.ctx, &roster.Member{Profile: p.ID, User: user, Source: source, Since: o.now}); err != nil {
+		return err
+	}
+	if err := o.audit("profile.member_added", "profile", p.ID, reason, map[string]any{"user": user, "source": source}); err != nil {
+		return err
+	}
+	return o.addGrant(user, roster.EnrollmentEntitlement(p.ID), []string{roster.ProfileSource(p.ID)}, reason)
+}
+
+// removeMember ends user's membership of p and removes the enrollment grant.
+func (o *op) removeMember(p *roster.Profile, user, reason string) error {
+	if err := o.tx.DeleteMember(o.ctx, p.ID, user); err != nil {
+		return err
+	}
+	if err := o.audit("profile.member_removed", "profile", p.ID, reason, map[string]any{"user": user}); err != nil {
+		return err
+	}
+	return o.removeGrant(user, roster.EnrollmentEntitlement(p.ID), reason)
+}
+
+// requestContents gives a member each of ents: a grant they hold gets the
+// profile as a source; one they lack gets a grant task (unless one is open).
+func (o *op) requestContents(p *roster.Profile, user string, ents []string, origin, bypass string) error {
+	for _, e := range ents {
+		g, err := o.tx.Grant(o.ctx, user, e)
+		if err == nil {
+			if g.AddSource(roster.ProfileSource(p.ID)) {
+				g.UpdatedAt = o.now
+				if err := o.tx.PutGrant(o.ctx, g); err != nil {
+					return err
+				}
+				if err := o.audit("grant.sources_changed", "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources}); err != nil {
+					return err
+				}
+			}
+			continue
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		// An open grant task for the same access will, when done, record the
+		// profile among the grant's sources (see addGrant).
+		if _, _, err := o.createTask(taskSpec{
+			kind: roster.TaskGrant, user: user, entitlement: e, origin: origin, profile: p.ID,
+			bypass: bypass, requestedBy: ActorAutomation, reason: "access of profile " + p.ID,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unenrolled carries out a confirmed unenrollment: the user stops being a
+// member, open requests of the profile's access are cancelled, and the
+// profile's access setting is applied to its entitlements.
+func (o *op) unenrolled(t *roster.Task) error {
+	p, err := o.tx.Profile(o.ctx, t.Profile)
+	if err != nil {
+		return err
+	}
+	if err := o.removeMember(p, t.User, fmt.Sprintf("unenrollment task %d done", t.ID)); err != nil {
+		return err
+	}
+	bypass := ""
+	if p.Unenrollment.BypassEntitlementPolicies {
+		bypass = fmt.Sprintf("covered by the confirmation of unenrollment task %d", t.ID)
+	}
+	return o.withdraw(p, t.User, p.Entitlements, roster.OriginUnenrollment, bypass)
+}
+
+// withdraw applies the profile's unenrollment access setting to ents for a
+// user the profile no longer justifies them for: the profile's open requests
+// for them are cancelled; grants the profile never justified are left alone;
+// with leave the profile is dropped from the grant's sources; with revoke_all a
+// grant with no direct source is revoked; with revoke_unjustified it is revoked
+// unless another profile the user is a member of contains it.
+func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, bypass string) error {
+	memberships, err := o.tx.Memberships(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	var others []*roster.Profile
+	for _, m := range memberships {
+		if m.Profile == p.ID {
+			continue
+		}
+		q, err := o.tx.Profile(o.ctx, m.Profile)
+		if err != nil {
+			return err
+		}
+		others = append(others, q)
+	}
+	source := roster.ProfileSource(p.ID)
+	for _, e := range ents {
+		if open, err := o.tx.OpenTask(o.ctx, user, e, roster.TaskGrant); err == nil {
+			if open.Profile == p.ID && (open.Origin == roster.OriginEnrollment || open.Origin == roster.OriginProfileContent) {
+				if err := o.cancel(open, "profile "+p.ID+" no longer gives this access to the user"); err != nil {
+					return err
+				}
+			}
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		g, err := o.tx.Grant(o.ctx, user, e)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if !g.HasSource(source) {
+			continue
+		}
+		revoke := false
+		why := "profile " + p.ID + " no longer justifies it"
+		switch {
+		case p.Unenrollment.Access == roster.AccessLeave:
+			why = "profile " + p.ID + " leaves the access in place"
+		case g.HasSource(roster.SourceDirect):
+			why = "the access was also granted directly"
+		case p.Unenrollment.Access == roster.AccessRevokeAll:
+			revoke = true
+		default: // revoke_unjustified
+			justified := ""
+			for _, q := range others {
+				if q.Contains(e) {
+					justified = q.ID
+					break
+				}
+			}
+			if justified == "" {
+				revoke = true
+			} else {
+				why = "still justified by profile " + justified
+			}
+		}
+		if !revoke {
+			if err := o.dropSource(g, source, why); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, _, err := o.createTask(taskSpec{
+			kind: roster.TaskRevoke, user: user, entitlement: e, origin: origin, profile: p.ID,
+			bypass: bypass, requestedBy: ActorAutomation, reason: why,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startEnrollment creates the grant task of p's enrollment entitlement.
+func (o *op) startEnrollment(p *roster.Profile, user, origin, requestedBy, reason string) (*roster.Task, bool, error) {
+	return o.createTask(taskSpec{
+		kind: roster.TaskGrant, user: user, entitlement: roster.EnrollmentEntitlement(p.ID),
+		origin: origin, profile: p.ID, policy: p.Enrollment.Policy, requestedBy: requestedBy, reason: reason,
+	})
+}
+
+// startUnenrollment creates the revoke task of p's enrollment entitlement.
+func (o *op) startUnenrollment(p *roster.Profile, user, origin, requestedBy, reason string) (*roster.Task, bool, error) {
+	return o.createTask(taskSpec{
+		kind: roster.TaskRevoke, user: user, entitlement: roster.EnrollmentEntitlement(p.ID),
+		origin: origin, profile: p.ID, policy: p.Unenrollment.Policy, requestedBy: requestedBy, reason: reason,
+	})
+}
+
+// checkEnrollable refuses to enroll a user who is disabled, already a member or
+// already pending.
+func (o *op) checkEnrollable(p *roster.Profile, user string) error {
+	u, err := o.tx.User(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	if !u.Active() {
+		return roster.Errorf(roster.EINVALID, "user %q is disabled and cannot be enrolled in %s", user, p.ID)
+	}
+	members, err := o.tx.Memberships(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.Profile == p.ID {
+			return roster.Errorf(roster.ECONFLICT, "user %q is already a member of %s (%s)", user, p.ID, m.Source)
+		}
+	}
+	if t, err := o.tx.OpenTask(o.ctx, user, roster.EnrollmentEntitlement(p.ID), roster.TaskGrant); err == nil {
+		return roster.Errorf(roster.ECONFLICT, "user %q already has a pending enrollment in %s (task %d)", user, p.ID, t.ID)
+	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	return nil
+}
+
+// batch runs check for every user and, if any is refused, returns one error
+// listing every refusal, so that a batch applies whole or not at all.
+func batch(users []string, what string, check func(user string) error) error {
+	if len(users) == 0 {
+		return roster.Errorf(roster.EINVALID, "name at least one user to %s", what)
+	}
+	var details []string
+	code := ""
+	for _, u := range users {
+		if err := check(u); err != nil {
+			if roster.ErrorCode(err) == roster.EINTERNAL {
+				return err
+			}
+			details = append(details, roster.ErrorMessage(err))
+			if code == "" || code == roster.ENOTFOUND {
+				code = roster.ErrorCode(err)
+			}
+		}
+	}
+	if len(details) == 0 {
+		return nil
+	}
+	if len(details) == 1 {
+		return roster.Errorf(code, "%s", details[0])
+	}
+	return &roster.Error{Code: code, Message: fmt.Sprintf("cannot %s %d of the users; nothing was done", what, len(details)), Details: details}
+}
+
+// Enroll starts manual enrollments of users in a profile (admins).
+func (e *Engine) Enroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+	var out []roster.Task
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("enroll users"); err != nil {
+			return err
+		}
+		p, err := o.tx.Profile(o.ctx, profile)
+		if err != nil {
+			return err
+		}
+		users = sortedUnique(users)
+		if err := batch(users, "enroll", func(u string) error { return o.checkEnrollable(p, u) }); err != nil {
+			return err
+		}
+		for _, u := range users {
+			t, _, err := o.startEnrollment(p, u, roster.OriginManual, o.actor, comment)
+			if err != nil {
+				return err
+			}
+			out = append(out, *t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Unenroll starts manual unenrollments of members of a profile (admins).
+func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+	var out []roster.Task
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("unenroll users"); err != nil {
+			return err
+		}
+		p, err := o.tx.Profile(o.ctx, profile)
+		if err != nil {
+			return err
+		}
+		members, err := o.tx.Members(o.ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		isMember := map[string]bool{}
+		for _, m := range members {
+			isMember[m.User] = true
+		}
+		users = sortedUnique(users)
+		err = batch(users, "unenroll", func(u string) error {
+			if _, err := o.tx.User(o.ctx, u); err != nil {
+				return err
+			}
+			if !isMember[u] {
+				return roster.Errorf(roster.EINVALID, "user %q is not a member of %s", u, p.ID)
+			}
+			if t, err := o.tx.OpenTask(o.ctx, u, roster.EnrollmentEntitlement(p.ID), roster.TaskRevoke); err == nil {
+				return roster.Errorf(roster.ECONFLICT, "user %q already has a pending unenrollment from %s (task %d)", u, p.ID, t.ID)
+			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			t, _, err := o.startUnenrollment(p, u, roster.OriginManual, o.actor, comment)
+			if err != nil {
+				return err
+			}
+			out = append(out, *t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RequestProfile requests a profile for the caller, when the profile allows
+// enrollment requests.
+func (e *Engine) RequestProfile(ctx context.Context, profile string, comment string) (*roster.Task, error) {
+	var out *roster.Task
+	err := e.update(ctx, func(o *op) error {
+		caller, err := o.caller()
+		if err != nil {
+			return err
+		}
+		if caller.Role == roster.RoleAuditor {
+			return roster.Errorf(roster.EFORBIDDEN, "auditors read everything and change nothing")
+		}
+		p, err := o.tx.Profile(o.ctx, profile)
+		if err != nil {
+			return err
+		}
+		if !p.AllowEnrollmentRequests {
+			return roster.Errorf(roster.EFORBIDDEN, "profile %s does not accept enrollment requests: only its rule and admins enroll users", p.ID)
+		}
+		if err := o.checkEnrollable(p, caller.ID); err != nil {
+			return err
+		}
+		t, _, err := o.startEnrollment(p, caller.ID, roster.OriginManual, caller.ID, comment)
+		out = t
+		return err
+	})
+	return out, err
+}
+
+// exclusionChanged records the exclusion of a user from p's rule (added) or
+// its end, as a task on p's excluded-from-rule entitlement under the tenant's
+// default policies: the audit record of the exclusion.
+func (o *op) exclusionChanged(p *roster.Profile, user string, added bool) error {
+	ent := roster.ExclusionEntitlement(p.ID)
+	s, err := o.tenant()
+	if err != nil {
+		return err
+	}
+	if added {
+		if t, err := o.tx.OpenTask(o.ctx, user, ent, roster.TaskRevoke); err == nil {
+			if err := o.cancel(t, "the user was excluded again"); err != nil {
+				return err
+			}
+		}
+		_, _, err := o.createTask(taskSpec{kind: roster.TaskGrant, user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID,
+			policy: s.DefaultRequestPolicy, reason: "excluded from the rule of profile " + p.ID})
+		return err
+	}
+	if t, err := o.tx.OpenTask(o.ctx, user, ent, roster.TaskGrant); err == nil {
+		return o.cancel(t, "the user is no longer excluded")
+	}
+	if _, err := o.tx.Grant(o.ctx, user, ent); roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil
+	}
+	_, _, err = o.createTask(taskSpec{kind: roster.TaskRevoke, user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID,
+		policy: s.DefaultRevokePolicy, reason: "no longer excluded from the rule of profile " + p.ID})
+	return err
+}

@@ -1,0 +1,32 @@
+package engine
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the engine's Prometheus metrics.
+type metrics struct {
+	syncs       *prometheus.CounterVec
+	pauses      prometheus.Counter
+	created     *prometheus.CounterVec
+	transitions *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_syncs_total", Help: "Profile syncs by outcome (applied, paused, skipped).",
+		}, []string{"outcome"}),
+		pauses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_safeguard_pauses_total", Help: "Syncs the safeguard paused.",
+		}),
+		created: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_tasks_created_total", Help: "Tasks created, by kind and origin.",
+		}, []string{"kind", "origin"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_task_transitions_total", Help: "Tasks entering each state.",
+		}, []string{"state"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions)
+	}
+	return m
+}

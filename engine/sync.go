@@ -1,0 +1,437 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// Sync syncs one profile now (admins).
+func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
+	var res *roster.SyncResult
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("sync profiles"); err != nil {
+			return err
+		}
+		p, err := o.tx.Profile(o.ctx, profile)
+		if err != nil {
+			return err
+		}
+		if err := o.checkCanSync(p); err != nil {
+			return err
+		}
+		res, err = o.sync(p)
+		return err
+	})
+	return res, err
+}
+
+// SyncAll syncs every profile whose automation is enabled (admins), each in
+// its own transaction.
+func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
+	var ids []string
+	err := e.view(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("sync profiles"); err != nil {
+			return err
+		}
+		s, err := o.tenant()
+		if err != nil {
+			return err
+		}
+		if !s.AutomationsEnabled {
+			return roster.Errorf(roster.ECONFLICT, "membership automations are turned off tenant-wide (settings.automations_enabled: false)")
+		}
+		ps, err := o.tx.Profiles(o.ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.Automation.Enabled {
+				ids = append(ids, p.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []roster.SyncResult{}
+	for _, id := range ids {
+		res, err := e.Sync(ctx, id)
+		if err != nil {
+			return out, fmt.Errorf("sync %s: %w", id, err)
+		}
+		out = append(out, *res)
+	}
+	return out, nil
+}
+
+// checkCanSync refuses a sync that the kill switch or the profile's own
+// setting forbids.
+func (o *op) checkCanSync(p *roster.Profile) error {
+	s, err := o.tenant()
+	if err != nil {
+		return err
+	}
+	if !s.AutomationsEnabled {
+		return roster.Errorf(roster.ECONFLICT, "membership automations are turned off tenant-wide (settings.automations_enabled: false)")
+	}
+	if !p.Automation.Enabled {
+		return roster.Errorf(roster.ECONFLICT, "the membership automation of profile %s is not enabled", p.ID)
+	}
+	return nil
+}
+
+// planInput builds the planner's view of one profile.
+func (o *op) planInput(p *roster.Profile) (roster.PlanInput, error) {
+	s, err := o.tenant()
+	if err != nil {
+		return roster.PlanInput{}, err
+	}
+	in := roster.PlanInput{Profile: p.ID, Mode: p.Automation.Mode, Safeguard: p.Automation.Safeguard, Thresholds: s.Safeguard}
+	holders, err := o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
+	if err != nil {
+		return in, err
+	}
+	users, err := o.tx.AllUsers(o.ctx)
+	if err != nil {
+		return in, err
+	}
+	active := make(map[string]bool, len(users))
+	for _, u := range users {
+		if u.Active() {
+			active[u.ID] = true
+		} else {
+			in.Disabled = append(in.Disabled, u.ID)
+		}
+	}
+	excluded := set(p.Automation.ExcludedUsers)
+	for _, u := range holders {
+		if active[u] && !excluded[u] {
+			in.Matching = append(in.Matching, u)
+		}
+	}
+	if in.Members, err = o.tx.Members(o.ctx, p.ID); err != nil {
+		return in, err
+	}
+	open, err := o.tx.OpenTasks(o.ctx, roster.EnrollmentEntitlement(p.ID))
+	if err != nil {
+		return in, err
+	}
+	for _, t := range open {
+		ot := roster.OpenTask{ID: t.ID, User: t.User, Origin: t.Origin}
+		if t.Kind == roster.TaskGrant {
+			in.OpenEnrollments = append(in.OpenEnrollments, ot)
+		} else {
+			in.OpenUnenrollments = append(in.OpenUnenrollments, ot)
+		}
+	}
+	if in.Denials, err = o.tx.Denials(o.ctx, p.ID); err != nil {
+		return in, err
+	}
+	in.RecentRemovals, err = o.tx.CountRemovals(o.ctx, p.ID, o.now.Add(-roster.SafeguardWindow))
+	return in, err
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// sync plans and applies one sync of p, or pauses it.
+func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
+	res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+	if p.Sync.State == roster.AutomationPaused {
+		res.Paused = true
+		o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
+		return res, nil
+	}
+	in, err := o.planInput(p)
+	if err != nil {
+		return nil, err
+	}
+	plan := roster.PlanSync(in)
+	if plan.Pause {
+		return res, o.pause(p, plan, res)
+	}
+	if err := o.applyPlan(p, plan, res); err != nil {
+		return nil, err
+	}
+	return res, o.recordSync(p, res)
+}
+
+// applyPlan carries out a plan.
+func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) error {
+	before := o.created
+	for _, c := range plan.Cancel {
+		t, err := o.tx.Task(o.ctx, c.Task)
+		if err != nil {
+			return err
+		}
+		if err := o.cancel(t, c.Reason); err != nil {
+			return err
+		}
+		res.Cancelled = append(res.Cancelled, c.Task)
+	}
+	for _, d := range plan.ClearDenials {
+		if err := o.tx.DeleteDenial(o.ctx, d.Profile, d.User, d.Kind); err != nil {
+			return err
+		}
+	}
+	membersOnly := p.Automation.Mode == roster.ModeSyncMembersOnly
+	for _, u := range plan.Enroll {
+		if membersOnly {
+			if err := o.addMember(p, u, roster.MemberAutomation, "matches the rule of profile "+p.ID); err != nil {
+				return err
+			}
+		} else if _, _, err := o.startEnrollment(p, u, roster.OriginAutomation, ActorAutomation, "matches the rule of profile "+p.ID); err != nil {
+			return err
+		}
+		res.Enrolled = append(res.Enrolled, u)
+	}
+	for _, u := range plan.Unenroll {
+		if membersOnly {
+			if err := o.removeMember(p, u, "no longer matches the rule of profile "+p.ID); err != nil {
+				return err
+			}
+		} else if _, _, err := o.startUnenrollment(p, u, roster.OriginAutomation, ActorAutomation, "no longer matches the rule of profile "+p.ID); err != nil {
+			return err
+		}
+		if err := o.tx.AddRemoval(o.ctx, p.ID, u, o.now); err != nil {
+			return err
+		}
+		res.Unenrolled = append(res.Unenrolled, u)
+	}
+	res.TasksCreated = o.created - before
+	return nil
+}
+
+// recordSync saves the outcome of a sync on the profile and audits it.
+func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
+	now := o.now
+	p.Sync.LastAt = &now
+	p.Sync.Last = res
+	if p.Sync.State == "" {
+		p.Sync.State = roster.AutomationActive
+	}
+	if err := o.tx.PutProfile(o.ctx, p); err != nil {
+		return err
+	}
+	o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("applied").Inc() })
+	return o.audit("profile.synced", "profile", p.ID, "", map[string]any{
+		"enrolled": res.Enrolled, "unenrolled": res.Unenrolled, "cancelled": res.Cancelled, "tasks_created": res.TasksCreated,
+	})
+}
+
+// pause holds a sync the safeguard stopped: nothing is applied, the plan is
+// staged for review, an alert is recorded and the admins are told.
+func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) error {
+	now := o.now
+	res.Paused = true
+	p.Sync.State = roster.AutomationPaused
+	p.Sync.PausedAt = &now
+	p.Sync.Staged = &roster.Staged{Enroll: orEmpty(plan.Enroll), Unenroll: orEmpty(plan.Unenroll)}
+	p.Sync.LastAt = &now
+	p.Sync.Last = res
+	if err := o.tx.PutProfile(o.ctx, p); err != nil {
+		return err
+	}
+	o.after = append(o.after, func() {
+		o.e.metrics.syncs.WithLabelValues("paused").Inc()
+		o.e.metrics.pauses.Inc()
+	})
+	data := map[string]any{"staged_enroll": p.Sync.Staged.Enroll, "staged_unenroll": p.Sync.Staged.Unenroll}
+	if err := o.audit("safeguard.paused", "profile", p.ID, plan.PauseReason, data); err != nil {
+		return err
+	}
+	admins, err := o.tx.Admins(o.ctx)
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Roster paused the membership sync of access profile %q: %s. %d enrollments and %d removals are staged for review; resume or edit the automation.",
+		p.ID, plan.PauseReason, len(plan.Enroll), len(plan.Unenroll))
+	if err := o.audit("notify.admins", "profile", p.ID, msg, map[string]any{"recipients": admins}); err != nil {
+		return err
+	}
+	s, err := o.tenant()
+	if err != nil {
+		return err
+	}
+	if s.SlackWebhookURL == "" {
+		return nil
+	}
+	payload, err := json.Marshal(map[string]any{
+		"text":            msg,
+		"profile":         p.ID,
+		"staged_enroll":   len(plan.Enroll),
+		"staged_unenroll": len(plan.Unenroll),
+	})
+	if err != nil {
+		return err
+	}
+	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: now, Channel: "slack", Target: s.SlackWebhookURL, Payload: string(payload), NextAt: now})
+}
+
+func orEmpty(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+// Resume applies the staged plan of a paused profile, as far as it still
+// holds, and lifts the pause (admins).
+func (e *Engine) Resume(ctx context.Context, profile string) (*roster.SyncResult, error) {
+	var res *roster.SyncResult
+	err := e.update(ctx, func(o *op) error {
+		if _, err := o.requireAdmin("resume syncs"); err != nil {
+			return err
+		}
+		p, err := o.tx.Profile(o.ctx, profile)
+		if err != nil {
+			return err
+		}
+		if p.Sync.State != roster.AutomationPaused {
+			return roster.Errorf(roster.ECONFLICT, "the sync of profile %s is not paused", p.ID)
+		}
+		if err := o.checkCanSync(p); err != nil {
+			return err
+		}
+		staged := p.Sync.Staged
+		if staged == nil {
+			staged = &roster.Staged{}
+		}
+		p.Sync.State, p.Sync.Staged, p.Sync.PausedAt = roster.AutomationActive, nil, nil
+		in, err := o.planInput(p)
+		if err != nil {
+			return err
+		}
+		plan := roster.PlanSync(in)
+		plan.Enroll = intersect(plan.Enroll, staged.Enroll)
+		plan.Unenroll = intersect(plan.Unenroll, staged.Unenroll)
+		res = &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+		if err := o.audit("safeguard.resumed", "profile", p.ID, "an admin reviewed the staged plan",
+			map[string]any{"staged_enroll": staged.Enroll, "staged_unenroll": staged.Unenroll, "still_holding_enroll": plan.Enroll, "still_holding_unenroll": plan.Unenroll}); err != nil {
+			return err
+		}
+		if err := o.applyPlan(p, plan, res); err != nil {
+			return err
+		}
+		return o.recordSync(p, res)
+	})
+	return res, err
+}
+
+func intersect(a, b []string) []string {
+	in := set(b)
+	out := []string{}
+	for _, x := range a {
+		if in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Scheduler syncs every profile with automation enabled once per the tenant's
+// sync_interval. Tests call RunOnce after moving the clock.
+type Scheduler struct {
+	engine *Engine
+	// Tick is how often the scheduler looks for due profiles.
+	Tick time.Duration
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewScheduler returns a scheduler over e that looks for due work every tick.
+func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
+	return &Scheduler{engine: e, Tick: tick}
+}
+
+// RunOnce syncs every due profile and returns how many it synced.
+func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
+	e := s.engine
+	var due []string
+	err := e.view(ctx, func(o *op) error {
+		t, err := o.tenant()
+		if err != nil {
+			return err
+		}
+		if !t.AutomationsEnabled {
+			return nil
+		}
+		ps, err := o.tx.Profiles(o.ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if !p.Automation.Enabled || p.Sync.State == roster.AutomationPaused {
+				continue
+			}
+			if p.Sync.LastAt == nil || !o.now.Before(p.Sync.LastAt.Add(time.Duration(t.SyncInterval))) {
+				due = append(due, p.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range due {
+		err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
+			p, err := o.tx.Profile(o.ctx, id)
+			if err != nil {
+				return err
+			}
+			if o.checkCanSync(p) != nil {
+				return nil
+			}
+			_, err = o.sync(p)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("scheduled sync of %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Start runs the scheduler in the background until Stop.
+func (s *Scheduler) Start(ctx context.Context) {
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		ticker := time.NewTicker(s.Tick)
+		defer ticker.Stop()
+		for {
+			if _, err := s.RunOnce(ctx); err != nil {
+				s.engine.logger.Error("scheduled sync failed", "error", err)
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+}
+
+// Stop stops the scheduler and waits for it.
+func (s *Scheduler) Stop() {
+	if s.stop == nil {
+		return
+	}
+	close(s.stop)
+	<-s.done
+}
+

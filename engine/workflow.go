@@ -1,0 +1,501 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster"
+)
+
+// taskSpec describes a task to create.
+type taskSpec struct {
+	kind, user, entitlement string
+	origin, profile         string
+	// policy overrides the entitlement's policy (the profile's enrollment and
+	// unenrollment policies, the tenant default for exclusions).
+	policy string
+	// bypass, when set, skips approval and says why.
+	bypass      string
+	requestedBy string
+	reason      string
+}
+
+// defaultRequestSteps is used when neither the entitlement nor the tenant names
+// a request policy: one step that resolves to nobody, so the admins decide.
+// Nothing is ever granted without a decision by default.
+var defaultRequestSteps = []roster.Step{{Approvers: roster.ApproverUsers}}
+
+// policyFor returns the policy a task of this kind on this entitlement runs
+// under. An unset revoke policy means revocation needs no approval.
+func (o *op) policyFor(spec taskSpec, ent *roster.Entitlement) (string, []roster.Step, error) {
+	if spec.bypass != "" {
+		return "", []roster.Step{}, nil
+	}
+	id := spec.policy
+	if id == "" {
+		if spec.kind == roster.TaskGrant {
+			id = ent.RequestPolicy
+		} else {
+			id = ent.RevokePolicy
+		}
+	}
+	if id == "" {
+		s, err := o.tenant()
+		if err != nil {
+			return "", nil, err
+		}
+		if spec.kind == roster.TaskGrant {
+			id = s.DefaultRequestPolicy
+		} else {
+			id = s.DefaultRevokePolicy
+		}
+	}
+	if id == "" {
+		if spec.kind == roster.TaskGrant {
+			return "(admins)", slices.Clone(defaultRequestSteps), nil
+		}
+		return "(none)", []roster.Step{}, nil
+	}
+	p, err := o.tx.Policy(o.ctx, id)
+	if err != nil {
+		return "", nil, fmt.Errorf("policy of %s task on %s: %w", spec.kind, spec.entitlement, err)
+	}
+	return p.ID, p.Steps, nil
+}
+
+// createTask creates a task unless an open one already exists for the same
+// (user, entitlement, kind), in which case it returns that one and false.
+func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
+	if open, err := o.tx.OpenTask(o.ctx, spec.user, spec.entitlement, spec.kind); err == nil {
+		return open, false, nil
+	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+		return nil, false, err
+	}
+	ent, err := o.tx.Entitlement(o.ctx, spec.entitlement)
+	if err != nil {
+		return nil, false, err
+	}
+	policy, steps, err := o.policyFor(spec, ent)
+	if err != nil {
+		return nil, false, err
+	}
+	if spec.requestedBy == "" {
+		spec.requestedBy = o.actor
+	}
+	t := &roster.Task{
+		Kind: spec.kind, User: spec.user, Entitlement: spec.entitlement,
+		State: roster.StatePendingApproval, Origin: spec.origin, Profile: spec.profile,
+		Policy: policy, Steps: steps, Approvers: []string{},
+		Provisioning: ent.Provisioning, Provisioners: []string{},
+		Bypass: spec.bypass, RequestedBy: spec.requestedBy, Reason: spec.reason,
+		History:   []roster.TaskAction{{At: o.now, Actor: spec.requestedBy, Action: "created", Comment: spec.reason}},
+		CreatedAt: o.now, UpdatedAt: o.now,
+	}
+	if spec.bypass != "" {
+		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: spec.requestedBy, Action: "approval_bypassed", Comment: spec.bypass})
+	}
+	if err := o.tx.CreateTask(o.ctx, t); err != nil {
+		return nil, false, err
+	}
+	o.created++
+	kind, origin := t.Kind, t.Origin
+	o.after = append(o.after, func() { o.e.metrics.created.WithLabelValues(kind, origin).Inc() })
+	if err := o.audit("task.created", "task", taskID(t), spec.reason, map[string]any{
+		"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement, "origin": t.Origin, "profile": t.Profile, "policy": t.Policy, "bypass": t.Bypass,
+	}); err != nil {
+		return nil, false, err
+	}
+	if err := o.advance(t); err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+func taskID(t *roster.Task) string { return fmt.Sprint(t.ID) }
+
+// advance moves a task whose current step is t.Step forward: it resolves the
+// step's approvers and waits, or, past the last step, enters provisioning.
+func (o *op) advance(t *roster.Task) error {
+	if t.Step < len(t.Steps) {
+		approvers, note, err := o.resolveStep(t, t.Steps[t.Step])
+		if err != nil {
+			return err
+		}
+		t.State = roster.StatePendingApproval
+		t.Approvers = approvers
+		t.UpdatedAt = o.now
+		if note != "" {
+			t.History = append(t.History, roster.TaskAction{At: o.now, Actor: ActorSystem, Action: "routed_to_admins", Step: t.Step, Comment: note})
+			if err := o.audit("task.routed_to_admins", "task", taskID(t), note, map[string]any{"step": t.Step, "approvers": approvers}); err != nil {
+				return err
+			}
+		}
+		if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+			return err
+		}
+		o.transitioned(roster.StatePendingApproval)
+		return o.audit("notify.approvers", "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
+			map[string]any{"recipients": approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
+	}
+	t.Approvers = []string{}
+	switch t.Provisioning {
+	case roster.ProvisionManual, roster.ProvisionConnector:
+		provisioners, err := o.provisionersFor(t)
+		if err != nil {
+			return err
+		}
+		t.State = roster.StatePendingProvisioning
+		t.Provisioners = provisioners
+		t.UpdatedAt = o.now
+		if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+			return err
+		}
+		o.transitioned(roster.StatePendingProvisioning)
+		return o.audit("notify.provisioners", "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
+			map[string]any{"recipients": provisioners, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
+	default:
+		return o.complete(t, ActorSystem, "")
+	}
+}
+
+func (o *op) transitioned(state string) {
+	o.after = append(o.after, func() { o.e.metrics.transitions.WithLabelValues(state).Inc() })
+}
+
+// resolveStep returns the users who may act on a step of t. The subject is
+// never among them unless the step is self; inactive users are left out. When
+// the step resolves to nobody its fallback is used, and when that is empty
+// too the admins decide: note then says why.
+func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
+	subject, err := o.tx.User(o.ctx, t.User)
+	if err != nil {
+		return nil, "", err
+	}
+	var candidates []string
+	switch s.Approvers {
+	case roster.ApproverSelf:
+		return o.eligible([]string{t.User}, "")
+	case roster.ApproverManager:
+		if subject.Manager != "" {
+			candidates = []string{subject.Manager}
+		}
+	case roster.ApproverAppOwner:
+		app, _, _ := roster.SplitEntitlementID(t.Entitlement)
+		a, err := o.tx.App(o.ctx, app)
+		if err != nil {
+			return nil, "", err
+		}
+		candidates = a.Owners
+	case roster.ApproverUsers:
+		candidates = s.Users
+	case roster.ApproverEntitlementMembers:
+		candidates, err = o.tx.Holders(o.ctx, []string{s.Entitlement})
+		if err != nil {
+			return nil, "", err
+		}
+	default:
+		return nil, "", fmt.Errorf("task %d: unknown approver kind %q", t.ID, s.Approvers)
+	}
+	if approvers, _, err = o.eligible(candidates, t.User); err != nil || len(approvers) > 0 {
+		return approvers, "", err
+	}
+	if approvers, _, err = o.eligible(s.Fallback, t.User); err != nil || len(approvers) > 0 {
+		return approvers, "", err
+	}
+	admins, err := o.tx.Admins(o.ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	approvers, _, err = o.eligible(admins, t.User)
+	note = fmt.Sprintf("step %d (%s) resolved to nobody eligible and has no eligible fallback, so it goes to the admins", t.Step+1, s.Approvers)
+	if len(approvers) == 0 {
+		note = fmt.Sprintf("step %d (%s) resolved to nobody eligible, and no admin other than the subject can decide: an admin must cancel the task", t.Step+1, s.Approvers)
+	}
+	return approvers, note, err
+}
+
+// eligible keeps the active users of ids other than subject, sorted.
+func (o *op) eligible(ids []string, subject string) ([]string, string, error) {
+	out := []string{}
+	for _, id := range sortedUnique(ids) {
+		if id == subject {
+			continue
+		}
+		u, err := o.tx.User(o.ctx, id)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, "", err
+		}
+		if u.Active() {
+			out = append(out, id)
+		}
+	}
+	return out, "", nil
+}
+
+// provisionersFor returns who may complete provisioning of t: the
+// entitlement's provisioners, or the admins when it lists none.
+func (o *op) provisionersFor(t *roster.Task) ([]string, error) {
+	ent, err := o.tx.Entitlement(o.ctx, t.Entitlement)
+	if err != nil {
+		return nil, err
+	}
+	ids, _, err := o.eligible(ent.Provisioners, "")
+	if err != nil || len(ids) > 0 {
+		return ids, err
+	}
+	admins, err := o.tx.Admins(o.ctx)
+	return admins, err
+}
+
+// taskAction runs one action on a task in its own transaction.
+func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller *roster.User, t *roster.Task) error) (*roster.Task, error) {
+	var out *roster.Task
+	err := e.update(ctx, func(o *op) error {
+		caller, err := o.caller()
+		if err != nil {
+			return err
+		}
+		if caller.Role == roster.RoleAuditor {
+			return roster.Errorf(roster.EFORBIDDEN, "auditors read everything and change nothing")
+		}
+		t, err := o.tx.Task(o.ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(o, caller, t); err != nil {
+			return err
+		}
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// ApproveTask approves the current step of a task as the caller.
+func (e *Engine) ApproveTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return e.taskAction(ctx, id, func(o *op, caller *roster.User, t *roster.Task) error { return o.approve(caller, t, comment) })
+}
+
+// DenyTask denies a task as the caller.
+func (e *Engine) DenyTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return e.taskAction(ctx, id, func(o *op, caller *roster.User, t *roster.Task) error { return o.deny(caller, t, comment) })
+}
+
+// ProvisionTask completes a task waiting in provisioning as the caller.
+func (e *Engine) ProvisionTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return e.taskAction(ctx, id, func(o *op, caller *roster.User, t *roster.Task) error { return o.provision(caller, t, comment) })
+}
+
+// CancelTask cancels an open task: admins may cancel any, a requester their own.
+func (e *Engine) CancelTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return e.taskAction(ctx, id, func(o *op, caller *roster.User, t *roster.Task) error {
+		if caller.Role != roster.RoleAdmin && t.RequestedBy != caller.ID {
+			return roster.Errorf(roster.EFORBIDDEN, "only admins and the requester may cancel task %d", t.ID)
+		}
+		if t.State == roster.StateCancelled && repeated(t, caller.ID, "cancelled", t.Step) {
+			return nil
+		}
+		return o.cancel(t, comment)
+	})
+}
+
+// repeated reports whether the caller already took this action on this step,
+// so that a retried call returns the task without acting twice.
+func repeated(t *roster.Task, actor, action string, step int) bool {
+	for _, h := range t.History {
+		if h.Actor == actor && h.Action == action && h.Step == step {
+			return true
+		}
+	}
+	return false
+}
+
+// checkApprover refuses anyone who is not a current approver of t's step.
+func checkApprover(t *roster.Task, caller *roster.User, verb string) error {
+	if t.State != roster.StatePendingApproval {
+		return roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending approval: it cannot be %s", t.ID, t.State, verb)
+	}
+	if slices.Contains(t.Approvers, caller.ID) {
+		return nil
+	}
+	if caller.ID == t.User {
+		return roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d)", t.ID)
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "you are not an approver of step %d of task %d (approvers: %s)", t.Step+1, t.ID, strings.Join(t.Approvers, ", "))
+}
+
+// approve records an approval of t's current step and moves it on.
+func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error {
+	if t.State != roster.StatePendingApproval && repeated(t, caller.ID, "approved", t.Step-1) {
+		return nil
+	}
+	if err := checkApprover(t, caller, "approved"); err != nil {
+		return err
+	}
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: "approved", Step: t.Step, Comment: comment})
+	if err := o.audit("task.approved", "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+		return err
+	}
+	t.Step++
+	return o.advance(t)
+}
+
+// deny closes t as denied.
+func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
+	if t.State == roster.StateDenied && repeated(t, caller.ID, "denied", t.Step) {
+		return nil
+	}
+	if err := checkApprover(t, caller, "denied"); err != nil {
+		return err
+	}
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: "denied", Step: t.Step, Comment: comment})
+	if err := o.close(t, roster.StateDenied); err != nil {
+		return err
+	}
+	if err := o.audit("task.denied", "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+		return err
+	}
+	// Remember a denied automation enrollment or unenrollment so that sync does
+	// not ask again until the user's match flips.
+	if t.Origin == roster.OriginAutomation && t.Entitlement == roster.EnrollmentEntitlement(t.Profile) {
+		return o.tx.PutDenial(o.ctx, &roster.Denial{Profile: t.Profile, User: t.User, Kind: t.Kind, At: o.now})
+	}
+	return nil
+}
+
+// provision completes a task waiting in provisioning.
+func (o *op) provision(caller *roster.User, t *roster.Task, comment string) error {
+	if t.State == roster.StateDone && repeated(t, caller.ID, "provisioned", t.Step) {
+		return nil
+	}
+	if t.State != roster.StatePendingProvisioning {
+		return roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending provisioning", t.ID, t.State)
+	}
+	if !slices.Contains(t.Provisioners, caller.ID) && caller.Role != roster.RoleAdmin {
+		return roster.Errorf(roster.EFORBIDDEN, "you are not a provisioner of task %d (provisioners: %s)", t.ID, strings.Join(t.Provisioners, ", "))
+	}
+	return o.complete(t, caller.ID, comment)
+}
+
+// cancel closes an open task as cancelled.
+func (o *op) cancel(t *roster.Task, reason string) error {
+	if !t.Open() {
+		return roster.Errorf(roster.ECONFLICT, "task %d is %s: only open tasks can be cancelled", t.ID, t.State)
+	}
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: o.actor, Action: "cancelled", Step: t.Step, Comment: reason})
+	if err := o.close(t, roster.StateCancelled); err != nil {
+		return err
+	}
+	return o.audit("task.cancelled", "task", taskID(t), reason, nil)
+}
+
+// close moves t to a final state and saves it.
+func (o *op) close(t *roster.Task, state string) error {
+	now := o.now
+	t.State, t.UpdatedAt, t.ClosedAt = state, now, &now
+	t.Approvers, t.Provisioners = []string{}, []string{}
+	if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+		return err
+	}
+	o.transitioned(state)
+	return nil
+}
+
+// complete marks t done and carries out its effect.
+func (o *op) complete(t *roster.Task, actor, comment string) error {
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioned", Step: t.Step, Comment: comment})
+	if err := o.close(t, roster.StateDone); err != nil {
+		return err
+	}
+	if err := o.audit("task.done", "task", taskID(t), comment, map[string]any{"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement}); err != nil {
+		return err
+	}
+	app, local, _ := roster.SplitEntitlementID(t.Entitlement)
+	if app == roster.BuiltinApp && !strings.HasSuffix(local, ".excluded") {
+		if t.Kind == roster.TaskGrant {
+			return o.enrolled(t)
+		}
+		return o.unenrolled(t)
+	}
+	if t.Kind == roster.TaskRevoke {
+		return o.removeGrant(t.User, t.Entitlement, fmt.Sprintf("revoke task %d done", t.ID))
+	}
+	source := roster.SourceDirect
+	if t.Profile != "" {
+		source = roster.ProfileSource(t.Profile)
+	}
+	return o.addGrant(t.User, t.Entitlement, []string{source}, fmt.Sprintf("grant task %d done", t.ID))
+}
+
+// addGrant records that user holds entitlement with the given sources, plus
+// profile:Q for every profile Q the user is a member of that contains it: a
+// profile justifies every grant of its entitlements to its members.
+func (o *op) addGrant(user, entitlement string, sources []string, reason string) error {
+	ms, err := o.tx.Memberships(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		p, err := o.tx.Profile(o.ctx, m.Profile)
+		if err != nil {
+			return err
+		}
+		if p.Contains(entitlement) {
+			sources = append(sources, roster.ProfileSource(p.ID))
+		}
+	}
+	g, err := o.tx.Grant(o.ctx, user, entitlement)
+	created := false
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		g = &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{}, CreatedAt: o.now}
+		created = true
+	} else if err != nil {
+		return err
+	}
+	changed := created
+	for _, s := range sources {
+		changed = g.AddSource(s) || changed
+	}
+	if !changed {
+		return nil
+	}
+	g.UpdatedAt = o.now
+	if err := o.tx.PutGrant(o.ctx, g); err != nil {
+		return err
+	}
+	action := "grant.sources_changed"
+	if created {
+		action = "grant.added"
+	}
+	return o.audit(action, "grant", user+" "+entitlement, reason, map[string]any{"sources": g.Sources})
+}
+
+// removeGrant deletes a grant, whatever its sources.
+func (o *op) removeGrant(user, entitlement, reason string) error {
+	if _, err := o.tx.Grant(o.ctx, user, entitlement); roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := o.tx.DeleteGrant(o.ctx, user, entitlement); err != nil {
+		return err
+	}
+	return o.audit("grant.removed", "grant", user+" "+entitlement, reason, nil)
+}
+
+// dropSource removes source s from a grant (a grant left with none counts as
+// direct).
+func (o *op) dropSource(g *roster.Grant, s, reason string) error {
+	if !g.RemoveSource(s) {
+		return nil
+	}
+	g.UpdatedAt = o.now
+	if err := o.tx.PutGrant(o.ctx, g); err != nil {
+		return err
+	}
+	return o.audit("grant.sources_changed", "grant", g.User+" "+g.Entitlement, reason, map[string]any{"sources": g.Sources})
+}
