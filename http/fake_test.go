@@ -1,0 +1,244 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// call is one call the fake service received.
+type call struct {
+	Method string
+	Actor  string
+	Args   []any
+}
+
+// fakeService records each call with the acting user and answers with values
+// built from its arguments, so a test can tell that arguments and results
+// crossed the wire intact. When err is set, every method returns it.
+type fakeService struct {
+	mu    sync.Mutex
+	calls []call
+	err   error
+}
+
+var _ roster.Service = (*fakeService)(nil)
+
+func (f *fakeService) record(ctx context.Context, method string, args ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call{Method: method, Actor: roster.ActorFromContext(ctx), Args: args})
+	return f.err
+}
+
+// count returns how many calls the service received.
+func (f *fakeService) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+// last returns the last call received, or a zero call.
+func (f *fakeService) last() call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.calls) == 0 {
+		return call{}
+	}
+	return f.calls[len(f.calls)-1]
+}
+
+var at = time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+
+func (f *fakeService) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
+	if err := f.record(ctx, "Apply", req); err != nil {
+		return nil, err
+	}
+	return &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{"read " + string(req.Document)}}, nil
+}
+
+func (f *fakeService) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
+	if err := f.record(ctx, "Sync", profile); err != nil {
+		return nil, err
+	}
+	return &roster.SyncResult{Profile: profile, Enrolled: []string{"alice"}, TasksCreated: 1, At: at}, nil
+}
+
+func (f *fakeService) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
+	if err := f.record(ctx, "SyncAll"); err != nil {
+		return nil, err
+	}
+	return []roster.SyncResult{{Profile: "eng", At: at}, {Profile: "ops", Paused: true, At: at}}, nil
+}
+
+func (f *fakeService) Resume(ctx context.Context, profile string) (*roster.SyncResult, error) {
+	if err := f.record(ctx, "Resume", profile); err != nil {
+		return nil, err
+	}
+	return &roster.SyncResult{Profile: profile, Unenrolled: []string{"bob"}, At: at}, nil
+}
+
+func (f *fakeService) Profile(ctx context.Context, id string) (*roster.ProfileView, error) {
+	if err := f.record(ctx, "Profile", id); err != nil {
+		return nil, err
+	}
+	return &roster.ProfileView{ID: id, Members: []roster.MemberView{{User: "alice", Source: roster.MemberManual, Since: at}}}, nil
+}
+
+func (f *fakeService) Profiles(ctx context.Context) ([]roster.ProfileView, error) {
+	if err := f.record(ctx, "Profiles"); err != nil {
+		return nil, err
+	}
+	return []roster.ProfileView{{ID: "eng"}, {ID: "ops"}}, nil
+}
+
+func (f *fakeService) Enroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+	if err := f.record(ctx, "Enroll", profile, users, comment); err != nil {
+		return nil, err
+	}
+	return tasksFor(profile, users), nil
+}
+
+func (f *fakeService) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+	if err := f.record(ctx, "Unenroll", profile, users, comment); err != nil {
+		return nil, err
+	}
+	return tasksFor(profile, users), nil
+}
+
+func tasksFor(profile string, users []string) []roster.Task {
+	var tasks []roster.Task
+	for i, u := range users {
+		tasks = append(tasks, roster.Task{ID: int64(i + 1), User: u, Profile: profile, Entitlement: roster.EnrollmentEntitlement(profile)})
+	}
+	return tasks
+}
+
+func (f *fakeService) RequestProfile(ctx context.Context, profile string, comment string) (*roster.Task, error) {
+	if err := f.record(ctx, "RequestProfile", profile, comment); err != nil {
+		return nil, err
+	}
+	return &roster.Task{ID: 7, Profile: profile, User: roster.ActorFromContext(ctx), Reason: comment}, nil
+}
+
+func (f *fakeService) Task(ctx context.Context, id int64) (*roster.Task, error) {
+	if err := f.record(ctx, "Task", id); err != nil {
+		return nil, err
+	}
+	return &roster.Task{ID: id, State: roster.StatePendingApproval, CreatedAt: at}, nil
+}
+
+func (f *fakeService) Tasks(ctx context.Context, fl roster.TaskFilter) (*roster.Page[roster.Task], error) {
+	if err := f.record(ctx, "Tasks", fl); err != nil {
+		return nil, err
+	}
+	return &roster.Page[roster.Task]{Items: []roster.Task{{ID: 1, User: fl.User}}, NextCursor: "next:" + fl.Cursor}, nil
+}
+
+func (f *fakeService) taskAction(ctx context.Context, method string, id int64, comment string) (*roster.Task, error) {
+	if err := f.record(ctx, method, id, comment); err != nil {
+		return nil, err
+	}
+	return &roster.Task{ID: id, History: []roster.TaskAction{{At: at, Actor: roster.ActorFromContext(ctx), Action: method, Comment: comment}}}, nil
+}
+
+func (f *fakeService) ApproveTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return f.taskAction(ctx, "ApproveTask", id, comment)
+}
+
+func (f *fakeService) DenyTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return f.taskAction(ctx, "DenyTask", id, comment)
+}
+
+func (f *fakeService) ProvisionTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return f.taskAction(ctx, "ProvisionTask", id, comment)
+}
+
+func (f *fakeService) CancelTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return f.taskAction(ctx, "CancelTask", id, comment)
+}
+
+func (f *fakeService) Grants(ctx context.Context, fl roster.GrantFilter) (*roster.Page[roster.Grant], error) {
+	if err := f.record(ctx, "Grants", fl); err != nil {
+		return nil, err
+	}
+	return &roster.Page[roster.Grant]{Items: []roster.Grant{{User: fl.User, Entitlement: fl.Entitlement, Sources: []string{roster.SourceDirect}}}}, nil
+}
+
+func (f *fakeService) AddGrant(ctx context.Context, user, entitlement string) (*roster.Grant, error) {
+	if err := f.record(ctx, "AddGrant", user, entitlement); err != nil {
+		return nil, err
+	}
+	return &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{roster.SourceDirect}, CreatedAt: at}, nil
+}
+
+func (f *fakeService) RemoveGrant(ctx context.Context, user, entitlement string) error {
+	return f.record(ctx, "RemoveGrant", user, entitlement)
+}
+
+func (f *fakeService) User(ctx context.Context, id string) (*roster.User, error) {
+	if err := f.record(ctx, "User", id); err != nil {
+		return nil, err
+	}
+	return &roster.User{ID: id, Status: roster.UserActive, Attributes: map[string]string{"site": "berlin"}}, nil
+}
+
+func (f *fakeService) Users(ctx context.Context, fl roster.UserFilter) (*roster.Page[roster.User], error) {
+	if err := f.record(ctx, "Users", fl); err != nil {
+		return nil, err
+	}
+	return &roster.Page[roster.User]{Items: []roster.User{{ID: "alice", Department: fl.Department}}}, nil
+}
+
+func (f *fakeService) Apps(ctx context.Context) ([]roster.App, error) {
+	if err := f.record(ctx, "Apps"); err != nil {
+		return nil, err
+	}
+	return []roster.App{{ID: "github", Owners: []string{"carol"}}}, nil
+}
+
+func (f *fakeService) Entitlements(ctx context.Context, fl roster.EntitlementFilter) (*roster.Page[roster.Entitlement], error) {
+	if err := f.record(ctx, "Entitlements", fl); err != nil {
+		return nil, err
+	}
+	return &roster.Page[roster.Entitlement]{Items: []roster.Entitlement{{ID: fl.App + "/org-member", App: fl.App}}}, nil
+}
+
+func (f *fakeService) Policies(ctx context.Context) ([]roster.Policy, error) {
+	if err := f.record(ctx, "Policies"); err != nil {
+		return nil, err
+	}
+	return []roster.Policy{{ID: "manager", Steps: []roster.Step{{Approvers: roster.ApproverManager, Fallback: []string{"sam"}}}}}, nil
+}
+
+func (f *fakeService) Settings(ctx context.Context) (*roster.Settings, error) {
+	if err := f.record(ctx, "Settings"); err != nil {
+		return nil, err
+	}
+	s := roster.DefaultSettings()
+	return &s, nil
+}
+
+func (f *fakeService) Events(ctx context.Context, fl roster.EventFilter) (*roster.Page[roster.Event], error) {
+	if err := f.record(ctx, "Events", fl); err != nil {
+		return nil, err
+	}
+	return &roster.Page[roster.Event]{Items: []roster.Event{{ID: 3, At: at, Action: fl.Action, Data: []byte(`{"n":1}`)}}}, nil
+}
+
+func (f *fakeService) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
+	if err := f.record(ctx, "CreateToken", user); err != nil {
+		return nil, err
+	}
+	return &roster.Token{User: user, Token: fmt.Sprintf("secret-for-%s", user)}, nil
+}
+
+func (f *fakeService) Whoami(ctx context.Context) (*roster.User, error) {
+	if err := f.record(ctx, "Whoami"); err != nil {
+		return nil, err
+	}
+	return &roster.User{ID: roster.ActorFromContext(ctx), Role: roster.RoleAdmin}, nil
+}

@@ -1,0 +1,421 @@
+// Package http serves Roster's HTTP API and holds the Client that calls it.
+//
+// The Server turns each request under /api/v1/ into one call of a
+// roster.Service, acting as the user its bearer token belongs to; the Client
+// implements roster.Service over the same routes, so the CLI and the engine
+// answer the same interface. Errors travel as
+// {"error":{"code":"…","message":"…","details":[…]}} with the status that
+// ErrorStatusCode gives their code.
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rosterhq/roster"
+)
+
+// Request body limits: a declarative file may be large, anything else is small.
+const (
+	MaxApplyBodySize = 64 << 20
+	MaxBodySize      = 1 << 20
+)
+
+// ServerConfig is what a Server needs.
+type ServerConfig struct {
+	// Service answers every API call. Required.
+	Service roster.Service
+	// Authenticate returns the id of the user a bearer token belongs to, or an
+	// error with code EUNAUTHORIZED for a token it does not know. Required.
+	Authenticate func(ctx context.Context, token string) (userID string, err error)
+	// Ready reports whether the server may take traffic (GET /healthz). Nil
+	// means always ready.
+	Ready func() bool
+	// Registry receives the HTTP metrics and is served on GET /metrics. Nil
+	// creates one with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Logger receives one debug line per request and every internal error.
+	// Nil discards.
+	Logger *slog.Logger
+}
+
+// Server is Roster's HTTP API. It does not listen: put Handler in an
+// http.Server.
+type Server struct {
+	service      roster.Service
+	authenticate func(ctx context.Context, token string) (string, error)
+	ready        func() bool
+	registry     *prometheus.Registry
+	logger       *slog.Logger
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// NewServer returns a Server for cfg. It registers the HTTP metrics on
+// cfg.Registry, reusing them when another Server already registered them.
+func NewServer(cfg ServerConfig) *Server {
+	s := &Server{
+		service:      cfg.Service,
+		authenticate: cfg.Authenticate,
+		ready:        cfg.Ready,
+		registry:     cfg.Registry,
+		logger:       cfg.Logger,
+	}
+	if s.ready == nil {
+		s.ready = func() bool { return true }
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s.requests = register(s.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roster_http_requests_total",
+		Help: "HTTP requests answered, by method, route pattern and status code.",
+	}, []string{"method", "route", "code"}))
+	s.duration = register(s.registry, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "roster_http_request_duration_seconds",
+		Help:    "Time taken to answer HTTP requests, by method and route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"}))
+
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.endpoint(rt))
+	}
+	s.mux.HandleFunc("/", s.handleNoRoute)
+	s.handler = s.instrument(s.mux)
+	return s
+}
+
+// Handler returns the handler that serves the API, /healthz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// route is one entry of the route table.
+type route struct {
+	// pattern is a net/http ServeMux pattern; it is also the metrics label.
+	pattern string
+	handle  func(w http.ResponseWriter, r *http.Request) error
+	// public routes need no bearer token.
+	public bool
+	// maxBody overrides MaxBodySize.
+	maxBody int64
+}
+
+// routes is the route table: every endpoint the Server answers.
+func (s *Server) routes() []route {
+	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+	return []route{
+		{pattern: "GET /healthz", handle: s.handleHealthz, public: true},
+		{pattern: "GET /metrics", handle: serve(metrics), public: true},
+
+		{pattern: "POST /api/v1/apply", handle: s.handleApply, maxBody: MaxApplyBodySize},
+		{pattern: "POST /api/v1/sync", handle: s.handleSyncAll},
+
+		{pattern: "GET /api/v1/profiles", handle: s.handleProfiles},
+		{pattern: "GET /api/v1/profiles/{id}", handle: s.handleProfile},
+		{pattern: "POST /api/v1/profiles/{id}/sync", handle: s.handleSync},
+		{pattern: "POST /api/v1/profiles/{id}/resume", handle: s.handleResume},
+		{pattern: "POST /api/v1/profiles/{id}/enroll", handle: s.handleEnroll},
+		{pattern: "POST /api/v1/profiles/{id}/unenroll", handle: s.handleUnenroll},
+		{pattern: "POST /api/v1/profiles/{id}/request", handle: s.handleRequestProfile},
+
+		{pattern: "GET /api/v1/tasks", handle: s.handleTasks},
+		{pattern: "GET /api/v1/tasks/{id}", handle: s.handleTask},
+		{pattern: "POST /api/v1/tasks/{id}/approve", handle: s.handleTaskAction(s.service.ApproveTask)},
+		{pattern: "POST /api/v1/tasks/{id}/deny", handle: s.handleTaskAction(s.service.DenyTask)},
+		{pattern: "POST /api/v1/tasks/{id}/provision", handle: s.handleTaskAction(s.service.ProvisionTask)},
+		{pattern: "POST /api/v1/tasks/{id}/cancel", handle: s.handleTaskAction(s.service.CancelTask)},
+
+		{pattern: "GET /api/v1/grants", handle: s.handleGrants},
+		{pattern: "POST /api/v1/grants", handle: s.handleAddGrant},
+		{pattern: "DELETE /api/v1/grants", handle: s.handleRemoveGrant},
+
+		{pattern: "GET /api/v1/users", handle: s.handleUsers},
+		{pattern: "GET /api/v1/users/{id}", handle: s.handleUser},
+		{pattern: "GET /api/v1/me", handle: s.handleWhoami},
+		{pattern: "POST /api/v1/tokens", handle: s.handleCreateToken},
+
+		{pattern: "GET /api/v1/apps", handle: s.handleApps},
+		{pattern: "GET /api/v1/entitlements", handle: s.handleEntitlements},
+		{pattern: "GET /api/v1/policies", handle: s.handlePolicies},
+		{pattern: "GET /api/v1/settings", handle: s.handleSettings},
+		{pattern: "GET /api/v1/events", handle: s.handleEvents},
+	}
+}
+
+// serve adapts a plain http.Handler to the route table.
+func serve(h http.Handler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
+
+// endpoint wraps one route: it limits the body, authenticates the caller
+// unless the route is public, and answers the error the route returns.
+func (s *Server) endpoint(rt route) http.Handler {
+	limit := rt.maxBody
+	if limit == 0 {
+		limit = MaxBodySize
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if !rt.public {
+			user, err := s.authenticateRequest(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if rec, ok := w.(*recorder); ok {
+				rec.user = user
+			}
+			r = r.WithContext(roster.NewContext(r.Context(), user))
+		}
+		if err := rt.handle(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticateRequest returns the user of the request's bearer token.
+func (s *Server) authenticateRequest(r *http.Request) (string, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", roster.Errorf(roster.EUNAUTHORIZED, "missing API token: send the header \"Authorization: Bearer TOKEN\"")
+	}
+	user, err := s.authenticate(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return "", err
+	}
+	if user == "" {
+		return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+	}
+	return user, nil
+}
+
+// handleNoRoute answers a request no route matches: 405 when the path exists
+// for other methods, 404 otherwise.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorResponse{Error: roster.Errorf(roster.EINVALID,
+			"method %s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or "))})
+		return
+	}
+	s.writeError(w, r, roster.Errorf(roster.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
+}
+
+// handleHealthz answers 200 once the server is ready, 503 before.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
+	if !s.ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// instrument counts, times and logs every request, and turns a panic into an
+// internal error.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				err := fmt.Errorf("panic serving %s %s: %v", r.Method, r.URL.Path, v)
+				if !rec.wrote {
+					s.writeError(rec, r, err)
+				} else {
+					s.logger.ErrorContext(r.Context(), "internal error", "error", err)
+				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// ServeMux sets r.Pattern to the pattern it matched.
+			route := r.Pattern
+			if route == "" || route == "/" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
+			s.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+			s.logger.DebugContext(r.Context(), "http request",
+				"method", r.Method, "path", r.URL.Path, "route", route,
+				"status", status, "duration", elapsed, "user", rec.user)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// recorder remembers the status a handler answered and the user it acted as.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	user   string
+}
+
+// WriteHeader records the status.
+func (rec *recorder) WriteHeader(status int) {
+	if !rec.wrote {
+		rec.status, rec.wrote = status, true
+	}
+	rec.ResponseWriter.WriteHeader(status)
+}
+
+// Write records an implicit 200.
+func (rec *recorder) Write(b []byte) (int, error) {
+	if !rec.wrote {
+		rec.status, rec.wrote = http.StatusOK, true
+	}
+	return rec.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// register registers c on reg, or returns the collector already registered
+// under the same description.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("registering HTTP metrics: %v", err))
+	}
+	return c
+}
+
+// writeJSON answers v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+// readJSON decodes the request body into v. Unknown fields are errors; an
+// empty body leaves v as it is when optional is true.
+func readJSON(r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if optional && errors.Is(err, io.EOF) {
+			return nil
+		}
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return roster.Errorf(roster.EINVALID, "request body must hold a single JSON value")
+	}
+	return nil
+}
+
+// nonNil returns s, or an empty slice when s is nil, so lists encode as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// writePage answers a page, its items never null.
+func writePage[T any](w http.ResponseWriter, p *roster.Page[T]) {
+	if p == nil {
+		p = &roster.Page[T]{}
+	}
+	writeJSON(w, http.StatusOK, roster.Page[T]{Items: nonNil(p.Items), NextCursor: p.NextCursor})
+}
+
+// pathID returns the {id} path value, which the mux guarantees is not empty.
+func pathID(r *http.Request) string { return r.PathValue("id") }
+
+// taskID parses the {id} path value of a task route.
+func taskID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, roster.Errorf(roster.EINVALID, "task id must be an integer, not %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// query reads typed query parameters, keeping the first error.
+type query struct {
+	values url.Values
+	err    error
+}
+
+func newQuery(r *http.Request) *query { return &query{values: r.URL.Query()} }
+
+func (q *query) str(name string) string { return q.values.Get(name) }
+
+func (q *query) int(name string) int {
+	s := q.values.Get(name)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil && q.err == nil {
+		q.err = roster.Errorf(roster.EINVALID, "query parameter %s must be an integer, not %q", name, s)
+	}
+	return n
+}
+
+func (q *query) bool(name string) bool {
+	s := q.values.Get(name)
+	if s == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil && q.err == nil {
+		q.err = roster.Errorf(roster.EINVALID, "query parameter %s must be true or false, not %q", name, s)
+	}
+	return b
+}
+
+func (q *query) time(name string) time.Time {
+	s := q.values.Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil && q.err == nil {
+		q.err = roster.Errorf(roster.EINVALID, "query parameter %s must be an RFC 3339 time such as 2024-05-01T09:00:00Z, not %q", name, s)
+	}
+	return t
+}
