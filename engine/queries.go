@@ -324,4 +324,3 @@ func (e *Engine) Events(ctx context.Context, f roster.EventFilter) (*roster.Page
 	})
 	return out, err
 }
-

@@ -434,4 +434,3 @@ func (s *Scheduler) Stop() {
 	close(s.stop)
 	<-s.done
 }
-

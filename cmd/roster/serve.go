@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/rosterhq/roster/cli"
+	"github.com/rosterhq/roster/server"
+)
+
+// serve opens the database, starts the engine and serves the HTTP API until
+// ctx is done.
+func serve(ctx context.Context, cfg cli.ServeConfig) error {
+	return server.Run(ctx, server.Config{
+		DB:             cfg.DB,
+		Addr:           cfg.Addr,
+		Demo:           cfg.Demo,
+		BootstrapToken: cfg.BootstrapToken,
+		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Out:            os.Stderr,
+	})
+}

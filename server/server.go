@@ -1,0 +1,225 @@
+// Package server wires Roster together: it opens the store, bootstraps the
+// tenant, loads the demo organisation when asked, and runs the HTTP API, the
+// sync scheduler and the notifier until it is closed. `roster serve` and the
+// end-to-end tests both start Roster through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/demo"
+	"github.com/rosterhq/roster/engine"
+	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/sqlite"
+)
+
+// Config configures a server.
+type Config struct {
+	// DB is a SQLite file path, or a postgres:// URL.
+	DB string
+	// Addr is the address to listen on; port 0 picks a free port.
+	Addr string
+	// Demo loads the demo organisation into an empty database.
+	Demo bool
+	// BootstrapToken becomes the admin's API token on an empty database.
+	BootstrapToken string
+	// Clock defaults to the wall clock.
+	Clock roster.Clock
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+	// Out receives the few lines a person starting the server needs (the
+	// generated admin token, the demo's tokens). Defaults to io.Discard.
+	Out io.Writer
+	// SchedulerTick and NotifierTick say how often background work looks for
+	// due work (defaults 30s and 5s); a negative value disables it, as the
+	// tests do to drive it by hand.
+	SchedulerTick time.Duration
+	NotifierTick  time.Duration
+}
+
+// Server is a running Roster.
+type Server struct {
+	Engine    *engine.Engine
+	Scheduler *engine.Scheduler
+	Notifier  *engine.Notifier
+	// URL is the base URL the API listens on.
+	URL string
+
+	store  roster.Store
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	served chan error
+}
+
+// DemoTokenPrefix prefixes the well-known API tokens of the demo
+// organisation's users ("demo-carol"). They exist only with --demo.
+const DemoTokenPrefix = "demo-"
+
+// Start opens the database and starts serving.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = roster.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.DB == "" {
+		cfg.DB = "roster.db"
+	}
+	if cfg.SchedulerTick == 0 {
+		cfg.SchedulerTick = 30 * time.Second
+	}
+	if cfg.NotifierTick == 0 {
+		cfg.NotifierTick = 5 * time.Second
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: store, served: make(chan error, 1)}
+	if err := s.start(ctx, cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openStore(ctx context.Context, db string) (roster.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return nil, roster.Errorf(roster.EINVALID, "PostgreSQL is not supported yet: run on SQLite (--db PATH)")
+	}
+	store, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", db, err)
+	}
+	return store, nil
+}
+
+func (s *Server) start(ctx context.Context, cfg Config) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg})
+
+	token := cfg.BootstrapToken
+	if token == "" && cfg.Demo {
+		token = DemoTokenPrefix + roster.AdminUser
+	}
+	issued, err := s.Engine.Bootstrap(ctx, token)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if issued != "" && cfg.BootstrapToken == "" && !cfg.Demo {
+		fmt.Fprintf(cfg.Out, "New database: the admin's API token is %s (shown once; or set ROSTER_BOOTSTRAP_TOKEN)\n", issued)
+	}
+	if cfg.Demo {
+		if err := s.loadDemo(ctx, cfg.Out); err != nil {
+			return fmt.Errorf("load the demo organisation: %w", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s.ln = ln
+	s.URL = "http://" + ln.Addr().String()
+	var ready atomic.Bool
+	api := rosterhttp.NewServer(rosterhttp.ServerConfig{
+		Service:      s.Engine,
+		Authenticate: s.Engine.Authenticate,
+		Ready:        ready.Load,
+		Registry:     reg,
+		Logger:       cfg.Logger,
+	})
+	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Scheduler = engine.NewScheduler(s.Engine, cfg.SchedulerTick)
+	s.Notifier = engine.NewNotifier(s.Engine, cfg.NotifierTick)
+	if cfg.SchedulerTick > 0 {
+		s.Scheduler.Start(bg)
+	}
+	if cfg.NotifierTick > 0 {
+		s.Notifier.Start(bg)
+	}
+	go func() { s.served <- s.http.Serve(ln) }()
+	ready.Store(true)
+	cfg.Logger.Info("roster is serving", "url", s.URL, "db", cfg.DB)
+	return nil
+}
+
+// loadDemo applies the demo organisation to a database that has nothing but
+// the built-in admin, gives every demo user the token demo-<id>, and syncs.
+func (s *Server) loadDemo(ctx context.Context, out io.Writer) error {
+	admin := roster.NewContext(ctx, roster.AdminUser)
+	users, err := s.Engine.Users(admin, roster.UserFilter{Limit: 2})
+	if err != nil {
+		return err
+	}
+	if len(users.Items) > 1 {
+		fmt.Fprintln(out, "Demo: the database already has an organisation; leaving it as it is.")
+		return nil
+	}
+	if _, err := s.Engine.Apply(admin, roster.ApplyRequest{Filename: "demo.yaml", Document: demo.Document()}); err != nil {
+		return err
+	}
+	all, err := s.Engine.Users(admin, roster.UserFilter{Limit: roster.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	for _, u := range all.Items {
+		if u.ID == roster.AdminUser {
+			continue
+		}
+		if err := s.Engine.IssueToken(ctx, u.ID, DemoTokenPrefix+u.ID); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "Demo organisation loaded: %d users. Every demo user's API token is demo-<user id> (the admin's: demo-admin).\n", len(all.Items))
+	return nil
+}
+
+// Close stops background work and the HTTP server, and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	s.Scheduler.Stop()
+	s.Notifier.Stop()
+	s.cancel()
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := s.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Run starts a server and serves until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "Roster is serving on %s (database %s)\n", s.URL, cfg.DB)
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Close(shutdown)
+}

@@ -1,0 +1,272 @@
+// Package sqlite implements roster.Store on SQLite, through database/sql and
+// the pure-Go driver modernc.org/sqlite.
+//
+// A DB holds two connection pools on one database file in WAL mode: a writer
+// with a single connection whose transactions begin IMMEDIATE, so that writers
+// queue in Go instead of failing with SQLITE_BUSY, and a read-only reader with
+// several connections for View. The schema comes from the numbered SQL files
+// under migrations/, applied in order by Open and tracked in the
+// schema_migrations table; the PostgreSQL driver carries the same numbers.
+//
+// Times are stored as INTEGER unix nanoseconds, truncated to the microsecond
+// so that SQLite and PostgreSQL hold the same values, and are returned in UTC.
+// Lists and maps are stored as JSON text.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is a Roster database in one SQLite file. It implements roster.Store and
+// is safe for concurrent use.
+type DB struct {
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+}
+
+var _ roster.Store = (*DB)(nil)
+
+// pragmas run on every connection of both pools, in this order.
+var pragmas = []string{
+	"busy_timeout(10000)",
+	"journal_mode(WAL)",
+	"synchronous(NORMAL)",
+	// The engine keeps references consistent; a declarative file may refer to
+	// a user it declares later in the same transaction.
+	"foreign_keys(OFF)",
+}
+
+// dsn returns the modernc.org/sqlite data source name for path with the
+// connection pragmas and the given extra parameters.
+func dsn(path string, extra url.Values) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	for k, vs := range extra {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	return path + "?" + q.Encode()
+}
+
+// Open opens the SQLite database at path, creating the file if it does not
+// exist, and applies any migrations it lacks. The in-memory database
+// ":memory:" is not supported: the two pools would see two databases.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, roster.Errorf(roster.EINVALID, "sqlite: an in-memory database is not supported; give a file path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, roster.Errorf(roster.EINVALID, "sqlite: database path %q must not contain '?' or '#'", path)
+	}
+
+	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	// The writer connects first, so the file exists and is in WAL mode before
+	// a reader (whose connections are query-only) opens it.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	readers := max(4, runtime.GOMAXPROCS(0))
+	reader, err := sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}}))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+
+	db := &DB{path: path, writer: writer, reader: reader}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := reader.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open reader %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Path returns the path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// migration is one numbered SQL file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations ordered by version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read migrations: %w", err)
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with a positive number such as 0001_", name)
+		}
+		if prev, ok := seen[v]; ok {
+			return nil, fmt.Errorf("sqlite: migrations %s and %s share version %d", prev, name, v)
+		}
+		seen[v] = name
+		b, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read migration %s: %w", name, err)
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrate applies, in order and each in its own transaction, the migrations
+// not yet recorded in schema_migrations.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.writer.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := db.applyMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration applies one migration unless it is already recorded.
+func (db *DB) applyMigration(ctx context.Context, m migration) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migration %s: begin: %w", m.name, err)
+	}
+	defer tx.Rollback()
+
+	var n int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	} else if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_migrations (version) VALUES (?)`, m.version); err != nil {
+		return fmt.Errorf("sqlite: migration %s: record: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migration %s: commit: %w", m.name, err)
+	}
+	return nil
+}
+
+// Update runs fn in a read-write transaction. The transaction commits when fn
+// returns nil and rolls back when it returns an error or panics (the panic is
+// then re-raised). Writers are serialized; fn must not call Update itself.
+func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
+	return run(ctx, db.writer, nil, fn)
+}
+
+// View runs fn in a read-only transaction on the reader pool. It sees a
+// consistent snapshot of the database; writes inside it fail.
+func (db *DB) View(ctx context.Context, fn func(roster.Tx) error) error {
+	return run(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// run runs fn in a transaction of pool.
+func run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(roster.Tx) error) (err error) {
+	stx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: roll back, then let the panic continue.
+			stx.Rollback()
+		}
+	}()
+	err = fn(&tx{tx: stx})
+	done = true
+	if err != nil {
+		if rerr := stx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to destPath with VACUUM
+// INTO. It reads a snapshot on a connection of its own, so writers go on while
+// it runs. destPath must not exist yet.
+func (db *DB) Backup(ctx context.Context, destPath string) error {
+	if destPath == "" {
+		return roster.Errorf(roster.EINVALID, "backup: destination path is empty")
+	}
+	// The reader pool's connections are query-only, which VACUUM INTO refuses,
+	// and the writer's single connection would hold up every Update.
+	conn, err := sql.Open("sqlite", dsn(db.path, nil))
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, destPath); err != nil {
+		return fmt.Errorf("sqlite: backup to %s: %w", destPath, err)
+	}
+	return nil
+}

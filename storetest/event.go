@@ -1,0 +1,272 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// appendEvents appends events in one transaction and sets their ids.
+func appendEvents(t *testing.T, s roster.Store, evs []roster.Event) {
+	t.Helper()
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range evs {
+			if err := tx.AppendEvent(ctx, &evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// allEvents returns every event, following pages.
+func allEvents(t *testing.T, s roster.Store, f roster.EventFilter, limit int) []roster.Event {
+	t.Helper()
+	evs, _ := collect(t, s, limit, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.Event], error) {
+		f := f
+		f.Cursor, f.Limit = c, n
+		return tx.Events(ctx, f)
+	})
+	return evs
+}
+
+func testEventRoundTrip(t *testing.T, s roster.Store) {
+	evs := []roster.Event{
+		{At: at(1), Actor: "admin", Action: "task.approve", ObjectType: "task", ObjectID: "12", Reason: "looks fine",
+			Data: json.RawMessage(`{"step": 1, "approvers": ["sam", "alex"], "note": "ünï \"q\""}`)},
+		{At: at(2), Actor: "system", Action: "profile.pause", ObjectType: "profile", ObjectID: "eng"},
+		{At: at(3), Actor: "alice", Action: "notify.slack", ObjectType: "profile", ObjectID: "eng", Data: json.RawMessage(`[1,2,3]`)},
+	}
+	appendEvents(t, s, evs)
+	for i := 1; i < len(evs); i++ {
+		if evs[i].ID <= evs[i-1].ID || evs[0].ID <= 0 {
+			t.Fatalf("event ids %d, %d: want positive and increasing", evs[i-1].ID, evs[i].ID)
+		}
+	}
+	got := allEvents(t, s, roster.EventFilter{}, 100)
+	equal(t, "events", evs, got)
+	if len(got[1].Data) != 0 {
+		t.Fatalf("event without data came back with %q", got[1].Data)
+	}
+
+	bad := roster.Event{At: at(4), Action: "x", Data: json.RawMessage(`{not json`)}
+	err := s.Update(context.Background(), func(tx roster.Tx) error { return tx.AppendEvent(context.Background(), &bad) })
+	if err == nil {
+		t.Fatalf("AppendEvent with invalid JSON data succeeded")
+	}
+	if n := len(allEvents(t, s, roster.EventFilter{}, 100)); n != len(evs) {
+		t.Fatalf("%d events after a failed append, want %d", n, len(evs))
+	}
+}
+
+func testEventFilters(t *testing.T, s roster.Store) {
+	base := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	mk := func(min int, actor, action, typ, id string) roster.Event {
+		return roster.Event{At: base.Add(time.Duration(min) * time.Minute), Actor: actor, Action: action, ObjectType: typ, ObjectID: id}
+	}
+	evs := []roster.Event{
+		mk(0, "admin", "user.create", "user", "alice"),     // 0
+		mk(1, "admin", "user.create", "user", "bob"),       // 1
+		mk(2, "alice", "task.approve", "task", "1"),        // 2
+		mk(3, "system", "profile.sync", "profile", "eng"),  // 3
+		mk(4, "admin", "task.approve", "task", "2"),        // 4
+		mk(5, "system", "profile.sync", "profile", "eng"),  // 5
+		mk(6, "bob", "task.deny", "task", "1"),             // 6
+		mk(7, "system", "profile.pause", "profile", "eng"), // 7
+		mk(2, "admin", "user.update", "user", "alice"),     // 8: appended late with an earlier time
+		mk(9, "admin", "user.update", "profile", "alice"),  // 9
+	}
+	appendEvents(t, s, evs)
+	idx := func(is ...int) []int64 {
+		out := []int64{}
+		for _, i := range is {
+			out = append(out, evs[i].ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		f    roster.EventFilter
+		want []int64
+	}{
+		{roster.EventFilter{}, idx(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)},
+		{roster.EventFilter{Action: "task.approve"}, idx(2, 4)},
+		{roster.EventFilter{Actor: "system"}, idx(3, 5, 7)},
+		{roster.EventFilter{ObjectType: "user"}, idx(0, 1, 8)},
+		{roster.EventFilter{ObjectID: "alice"}, idx(0, 8, 9)},
+		{roster.EventFilter{ObjectType: "user", ObjectID: "alice"}, idx(0, 8)},
+		{roster.EventFilter{ObjectType: "task", ObjectID: "1", Actor: "bob"}, idx(6)},
+		{roster.EventFilter{Since: base.Add(5 * time.Minute)}, idx(5, 6, 7, 9)},
+		{roster.EventFilter{Since: base.Add(2 * time.Minute).In(zone)}, idx(2, 3, 4, 5, 6, 7, 8, 9)},
+		{roster.EventFilter{Since: base.Add(2*time.Minute + time.Microsecond)}, idx(3, 4, 5, 6, 7, 9)},
+		{roster.EventFilter{Since: base.Add(3 * time.Minute), Actor: "admin"}, idx(4, 9)},
+		{roster.EventFilter{Since: base.Add(time.Hour)}, idx()},
+		{roster.EventFilter{Action: "nothing"}, idx()},
+	} {
+		for _, limit := range []int{1, 3, 100} {
+			got := allEvents(t, s, tc.f, limit)
+			equal(t, fmt.Sprintf("events %+v, limit %d", tc.f, limit), tc.want, ids(got, func(e roster.Event) int64 { return e.ID }))
+		}
+	}
+}
+
+func testEventPagination(t *testing.T, s roster.Store) {
+	evs := make([]roster.Event, 31)
+	for i := range evs {
+		evs[i] = roster.Event{At: at(-i), Action: "a", ObjectType: "user", ObjectID: fmt.Sprint(i)}
+	}
+	appendEvents(t, s, evs)
+	want := ids(evs, func(e roster.Event) int64 { return e.ID })
+	for _, limit := range []int{1, 10, 31, 32} {
+		got, pages := collect(t, s, limit, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.Event], error) {
+			return tx.Events(ctx, roster.EventFilter{Cursor: c, Limit: n})
+		})
+		equal(t, fmt.Sprintf("events with limit %d", limit), want, ids(got, func(e roster.Event) int64 { return e.ID }))
+		if wantPages := (31 + limit - 1) / limit; pages != wantPages {
+			t.Errorf("limit %d: %d pages, want %d", limit, pages, wantPages)
+		}
+	}
+}
+
+func testPageSizeLimits(t *testing.T, s roster.Store) {
+	n := roster.MaxPageSize + 1
+	evs := make([]roster.Event, n)
+	for i := range evs {
+		evs[i] = roster.Event{At: at(0), Action: "bulk"}
+	}
+	appendEvents(t, s, evs)
+	for _, tc := range []struct {
+		limit, want int
+	}{
+		{0, roster.DefaultPageSize},
+		{-1, roster.DefaultPageSize},
+		{roster.MaxPageSize * 5, roster.MaxPageSize},
+		{roster.MaxPageSize, roster.MaxPageSize},
+	} {
+		p := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.Event], error) {
+			return tx.Events(ctx, roster.EventFilter{Limit: tc.limit})
+		})
+		if len(p.Items) != tc.want || p.NextCursor == "" {
+			t.Fatalf("limit %d: %d items, cursor %q; want %d items and a cursor", tc.limit, len(p.Items), p.NextCursor, tc.want)
+		}
+		rest := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.Event], error) {
+			return tx.Events(ctx, roster.EventFilter{Limit: tc.limit, Cursor: p.NextCursor})
+		})
+		if wantRest := min(tc.want, n-tc.want); len(rest.Items) != wantRest {
+			t.Fatalf("limit %d, second page: %d items, want %d", tc.limit, len(rest.Items), wantRest)
+		}
+	}
+
+	// Users follow the same limits.
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range roster.DefaultPageSize + 5 {
+			u := roster.User{ID: fmt.Sprintf("u%04d", i)}
+			if err := tx.PutUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	p := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{})
+	})
+	if len(p.Items) != roster.DefaultPageSize || p.NextCursor == "" {
+		t.Fatalf("users with no limit: %d items, cursor %q; want %d and a cursor", len(p.Items), p.NextCursor, roster.DefaultPageSize)
+	}
+}
+
+func testInvalidCursor(t *testing.T, s roster.Store) {
+	// Some data, so that a store that ignored the cursor would return items.
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		u := roster.User{ID: "alice"}
+		e := roster.Entitlement{ID: "a/b", App: "a"}
+		g := roster.Grant{User: "alice", Entitlement: "a/b", Sources: []string{"direct"}}
+		tk := roster.Task{Kind: roster.TaskGrant, User: "alice", Entitlement: "a/b", State: roster.StateDone}
+		ev := roster.Event{Action: "x"}
+		return errors.Join(tx.PutUser(ctx, &u), tx.PutEntitlement(ctx, &e), tx.PutGrant(ctx, &g),
+			tx.CreateTask(ctx, &tk), tx.AppendEvent(ctx, &ev))
+	})
+	// Cursors no store makes: not even base64.
+	for _, c := range []string{"garbage!", "%%%", "not a cursor", "\x00"} {
+		for name, fn := range map[string]func(ctx context.Context, tx roster.Tx) error{
+			"Users": func(ctx context.Context, tx roster.Tx) error {
+				_, err := tx.Users(ctx, roster.UserFilter{Cursor: c})
+				return err
+			},
+			"Entitlements": func(ctx context.Context, tx roster.Tx) error {
+				_, err := tx.Entitlements(ctx, roster.EntitlementFilter{Cursor: c})
+				return err
+			},
+			"Grants": func(ctx context.Context, tx roster.Tx) error {
+				_, err := tx.Grants(ctx, roster.GrantFilter{Cursor: c})
+				return err
+			},
+			"Tasks": func(ctx context.Context, tx roster.Tx) error {
+				_, err := tx.Tasks(ctx, roster.TaskFilter{Cursor: c})
+				return err
+			},
+			"Events": func(ctx context.Context, tx roster.Tx) error {
+				_, err := tx.Events(ctx, roster.EventFilter{Cursor: c})
+				return err
+			},
+		} {
+			err := s.View(context.Background(), func(tx roster.Tx) error { return fn(context.Background(), tx) })
+			wantCode(t, fmt.Sprintf("%s with cursor %q", name, c), err, roster.EINVALID)
+		}
+	}
+}
+
+func testNotifications(t *testing.T, s roster.Store) {
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	ns := []roster.Notification{
+		{At: at(1), Channel: "slack", Target: "http://hook/1", Payload: `{"text":"a"}`, NextAt: now.Add(-time.Minute)},                // 0 due
+		{At: at(2), Channel: "slack", Target: "http://hook/2", Payload: "b", NextAt: now.Add(time.Minute)},                            // 1 future
+		{At: at(3), Channel: "slack", Target: "http://hook/3", Payload: "c", NextAt: now.Add(-time.Hour), DeliveredAt: ptr(at(4))},    // 2 delivered
+		{At: at(5), Channel: "slack", Target: "http://hook/4", Payload: "d", NextAt: now, Attempts: 2, LastError: "HTTP 500: oops"},   // 3 due (exactly now)
+		{At: at(6), Channel: "slack", Target: "http://hook/5", Payload: "e", NextAt: now.Add(-2 * time.Hour)},                         // 4 due, earliest NextAt
+		{At: at(7), Channel: "slack", Target: "http://hook/6", Payload: "f", NextAt: now.Add(time.Microsecond)},                       // 5 future
+		{At: at(8), Channel: "email", Target: "alice@example.com", Payload: "g", NextAt: now.Add(-time.Second).In(zone), Attempts: 1}, // 6 due
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range ns {
+			if err := tx.EnqueueNotification(ctx, &ns[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := 1; i < len(ns); i++ {
+		if ns[i].ID <= ns[i-1].ID || ns[0].ID <= 0 {
+			t.Fatalf("notification ids %d, %d: want positive and increasing", ns[i-1].ID, ns[i].ID)
+		}
+	}
+	due := func(now time.Time, limit int) []roster.Notification {
+		return get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Notification, error) {
+			return tx.DueNotifications(ctx, now, limit)
+		})
+	}
+	equal(t, "due notifications", []roster.Notification{ns[0], ns[3], ns[4], ns[6]}, due(now, 10))
+	equal(t, "due notifications, limit 2", []roster.Notification{ns[0], ns[3]}, due(now, 2))
+	equal(t, "due notifications a day before", []roster.Notification{}, due(now.Add(-24*time.Hour), 10))
+	equal(t, "due notifications later", []roster.Notification{ns[0], ns[1], ns[3], ns[4], ns[5], ns[6]}, due(now.Add(time.Hour), 10))
+
+	// Delivering one takes it off the due list; a failed attempt moves NextAt.
+	ns[0].DeliveredAt = ptr(at(9))
+	ns[0].Attempts = 1
+	ns[3].Attempts = 3
+	ns[3].LastError = "HTTP 502"
+	ns[3].NextAt = now.Add(time.Hour)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		return errors.Join(tx.UpdateNotification(ctx, &ns[0]), tx.UpdateNotification(ctx, &ns[3]))
+	})
+	equal(t, "due notifications after updates", []roster.Notification{ns[4], ns[6]}, due(now, 10))
+	equal(t, "due notifications later, after updates", []roster.Notification{ns[1], ns[3], ns[4], ns[5], ns[6]}, due(now.Add(2*time.Hour), 10))
+
+	missing := roster.Notification{ID: 9999, Channel: "slack", NextAt: now}
+	err := s.Update(context.Background(), func(tx roster.Tx) error { return tx.UpdateNotification(context.Background(), &missing) })
+	wantCode(t, "UpdateNotification(9999)", err, roster.ENOTFOUND)
+}

@@ -1,0 +1,381 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// oddIDs are ids whose byte order differs from a natural-language collation's.
+var oddIDs = []string{"ab", "a_b", "Zed", "a.b", "émile", "a-b", "alice", "a b"}
+
+func testSettings(t *testing.T, s roster.Store) {
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Settings, error) { return tx.Settings(ctx) })
+	equal(t, "settings never saved", roster.DefaultSettings(), *got)
+
+	want := roster.Settings{
+		DefaultRequestPolicy: "manager",
+		DefaultRevokePolicy:  "auto",
+		SyncInterval:         roster.Duration(15 * time.Minute),
+		AutomationsEnabled:   false,
+		Safeguard:            roster.Safeguard{MinMembers: 7, MaxRemovalPercent: 35},
+		SlackWebhookURL:      "http://127.0.0.1:9999/hook",
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutSettings(ctx, &want) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Settings, error) { return tx.Settings(ctx) })
+	equal(t, "settings", want, *got)
+
+	want2 := roster.Settings{DefaultRequestPolicy: "security", SyncInterval: roster.Duration(time.Hour), AutomationsEnabled: true}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutSettings(ctx, &want2) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Settings, error) { return tx.Settings(ctx) })
+	equal(t, "replaced settings", want2, *got)
+}
+
+// fullUser returns a user with every field set.
+func fullUser(id string, n int) roster.User {
+	return roster.User{
+		ID:         id,
+		Email:      id + "@example.com",
+		Name:       "Name " + id,
+		Manager:    "mgr-" + id,
+		Department: "Dept " + id,
+		Title:      "Title " + id,
+		Status:     roster.UserActive,
+		Role:       roster.RoleAuditor,
+		Attributes: map[string]string{"cost_center": fmt.Sprint(n), "location": "Paris, \"FR\""},
+		CreatedAt:  at(n),
+		UpdatedAt:  at(n + 1),
+	}
+}
+
+func testUserRoundTrip(t *testing.T, s roster.Store) {
+	var want []roster.User
+	for i, id := range oddIDs {
+		want = append(want, fullUser(id, i))
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range want {
+			if err := tx.PutUser(ctx, &want[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, w := range want {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, w.ID) })
+		equal(t, "user "+w.ID, w, *got)
+	}
+
+	// AllUsers is ordered by id, byte-wise.
+	all := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.User, error) { return tx.AllUsers(ctx) })
+	slices.SortFunc(want, func(a, b roster.User) int { return strings.Compare(a.ID, b.ID) })
+	equal(t, "AllUsers", want, all)
+
+	// Put replaces the whole user.
+	repl := roster.User{ID: "alice", Email: "new@example.com", Name: "New", Status: roster.UserDisabled,
+		Role: roster.RoleUser, CreatedAt: at(50), UpdatedAt: at(51)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutUser(ctx, &repl) })
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "alice") })
+	equal(t, "replaced user", repl, *got)
+	all = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.User, error) { return tx.AllUsers(ctx) })
+	if len(all) != len(oddIDs) {
+		t.Fatalf("AllUsers after an upsert: %d users, want %d", len(all), len(oddIDs))
+	}
+
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "nobody") })
+	wantCode(t, "User(nobody)", err, roster.ENOTFOUND)
+	if !strings.Contains(roster.ErrorMessage(err), "nobody") {
+		t.Errorf("not-found message %q does not name the user", roster.ErrorMessage(err))
+	}
+
+	empty := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{Status: "no-such-status"})
+	})
+	if empty.Items == nil || len(empty.Items) != 0 || empty.NextCursor != "" {
+		t.Fatalf("empty page: %+v, want non-nil empty items and no cursor", empty)
+	}
+}
+
+func testUserFilters(t *testing.T, s roster.Store) {
+	users := []roster.User{
+		{ID: "u1", Status: roster.UserActive, Department: "Eng", Manager: "m1"},
+		{ID: "u2", Status: roster.UserDisabled, Department: "Eng", Manager: "m1"},
+		{ID: "u3", Status: roster.UserActive, Department: "Sales", Manager: "m2"},
+		{ID: "u4", Status: roster.UserActive, Department: "Eng", Manager: "m2"},
+		{ID: "u5", Status: roster.UserDisabled, Department: "Sales", Manager: "m1"},
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range users {
+			users[i].Role = roster.RoleUser
+			if err := tx.PutUser(ctx, &users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		f    roster.UserFilter
+		want []string
+	}{
+		{roster.UserFilter{}, []string{"u1", "u2", "u3", "u4", "u5"}},
+		{roster.UserFilter{Status: roster.UserActive}, []string{"u1", "u3", "u4"}},
+		{roster.UserFilter{Status: roster.UserDisabled}, []string{"u2", "u5"}},
+		{roster.UserFilter{Department: "Eng"}, []string{"u1", "u2", "u4"}},
+		{roster.UserFilter{Manager: "m2"}, []string{"u3", "u4"}},
+		{roster.UserFilter{Status: roster.UserActive, Department: "Eng"}, []string{"u1", "u4"}},
+		{roster.UserFilter{Status: roster.UserDisabled, Manager: "m1", Department: "Sales"}, []string{"u5"}},
+		{roster.UserFilter{Department: "eng"}, []string{}},
+	} {
+		got, _ := collect(t, s, 2, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.User], error) {
+			f := tc.f
+			f.Cursor, f.Limit = c, n
+			return tx.Users(ctx, f)
+		})
+		equal(t, fmt.Sprintf("users %+v", tc.f), tc.want, ids(got, func(u roster.User) string { return u.ID }))
+	}
+}
+
+func testUserPagination(t *testing.T, s roster.Store) {
+	var want []string
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range 21 {
+			u := roster.User{ID: fmt.Sprintf("user-%02d", (i*8)%21), Status: roster.UserActive, Role: roster.RoleUser}
+			want = append(want, u.ID)
+			if err := tx.PutUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	slices.Sort(want)
+	for _, limit := range []int{1, 5, 7, 20, 21, 22} {
+		got, pages := collect(t, s, limit, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.User], error) {
+			return tx.Users(ctx, roster.UserFilter{Cursor: c, Limit: n})
+		})
+		equal(t, fmt.Sprintf("users with limit %d", limit), want, ids(got, func(u roster.User) string { return u.ID }))
+		if wantPages := (21 + limit - 1) / limit; pages != wantPages {
+			t.Errorf("limit %d: %d pages, want %d (the last page has no cursor)", limit, pages, wantPages)
+		}
+	}
+	// A filter applies on every page.
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for _, id := range []string{"user-03", "user-10", "user-17"} {
+			u := roster.User{ID: id, Status: roster.UserDisabled, Role: roster.RoleUser}
+			if err := tx.PutUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, _ := collect(t, s, 2, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{Status: roster.UserDisabled, Cursor: c, Limit: n})
+	})
+	equal(t, "disabled users by pages", []string{"user-03", "user-10", "user-17"}, ids(got, func(u roster.User) string { return u.ID }))
+}
+
+func testAdmins(t *testing.T, s roster.Store) {
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) ([]string, error) { return tx.Admins(ctx) })
+	if len(got) != 0 {
+		t.Fatalf("Admins of an empty store: %v", got)
+	}
+	users := []roster.User{
+		{ID: "zoe", Role: roster.RoleAdmin, Status: roster.UserActive},
+		{ID: "admin", Role: roster.RoleAdmin, Status: roster.UserActive},
+		{ID: "bob", Role: roster.RoleAdmin, Status: roster.UserDisabled},
+		{ID: "carol", Role: roster.RoleAuditor, Status: roster.UserActive},
+		{ID: "dave", Role: roster.RoleUser, Status: roster.UserActive},
+		{ID: "Mia", Role: roster.RoleAdmin, Status: roster.UserActive},
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range users {
+			if err := tx.PutUser(ctx, &users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]string, error) { return tx.Admins(ctx) })
+	equal(t, "admins", []string{"Mia", "admin", "zoe"}, got)
+}
+
+func testTokens(t *testing.T, s roster.Store) {
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.PutToken(ctx, "hash-a", "alice", at(1)); err != nil {
+			return err
+		}
+		return tx.PutToken(ctx, "hash-b", "bob", at(2))
+	})
+	for hash, want := range map[string]string{"hash-a": "alice", "hash-b": "bob"} {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, hash) })
+		if got != want {
+			t.Errorf("TokenUser(%s) = %q, want %q", hash, got, want)
+		}
+	}
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, "hash-c") })
+	wantCode(t, "TokenUser(unknown)", err, roster.ENOTFOUND)
+	err = getErr(s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, "HASH-A") })
+	wantCode(t, "TokenUser is case-sensitive", err, roster.ENOTFOUND)
+}
+
+func testApps(t *testing.T, s roster.Store) {
+	want := []roster.App{
+		{ID: "slack", Name: "Slack", Owners: []string{"carol", "alice"}, CreatedAt: at(1), UpdatedAt: at(2)},
+		{ID: "github", Name: "GitHub", Owners: []string{"bob"}, CreatedAt: at(3), UpdatedAt: at(4)},
+		{ID: "git", Name: "Git", Owners: []string{}, CreatedAt: at(5), UpdatedAt: at(6)},
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range want {
+			if err := tx.PutApp(ctx, &want[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.App, error) { return tx.App(ctx, "slack") })
+	equal(t, "app slack", want[0], *got)
+	all := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.App, error) { return tx.Apps(ctx) })
+	equal(t, "apps", []roster.App{want[2], want[1], want[0]}, all)
+
+	repl := roster.App{ID: "slack", Name: "Slack Enterprise", Owners: []string{"dave"}, CreatedAt: at(7), UpdatedAt: at(8)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutApp(ctx, &repl) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.App, error) { return tx.App(ctx, "slack") })
+	equal(t, "replaced app", repl, *got)
+
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.App, error) { return tx.App(ctx, "jira") })
+	wantCode(t, "App(jira)", err, roster.ENOTFOUND)
+	if !strings.Contains(roster.ErrorMessage(err), "jira") {
+		t.Errorf("not-found message %q does not name the app", roster.ErrorMessage(err))
+	}
+}
+
+func fullEntitlement(app, ent string, n int) roster.Entitlement {
+	return roster.Entitlement{
+		ID:            roster.EntitlementID(app, ent),
+		App:           app,
+		Name:          "Name of " + ent,
+		RequestPolicy: "req-" + ent,
+		RevokePolicy:  "rev-" + ent,
+		Provisioning:  roster.ProvisionManual,
+		Provisioners:  []string{"ivan", "alice"},
+		Risk:          roster.RiskHigh,
+		Profile:       "profile-" + ent,
+		CreatedAt:     at(n),
+		UpdatedAt:     at(n + 1),
+	}
+}
+
+func testEntitlements(t *testing.T, s roster.Store) {
+	var want []roster.Entitlement
+	for i, id := range []string{"github/org-member", "github/admin", "git/push", "slack/eng", "github/a_b", "github/a%b"} {
+		app, ent, _ := roster.SplitEntitlementID(id)
+		want = append(want, fullEntitlement(app, ent, i))
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range want {
+			if err := tx.PutEntitlement(ctx, &want[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, w := range want {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Entitlement, error) { return tx.Entitlement(ctx, w.ID) })
+		equal(t, "entitlement "+w.ID, w, *got)
+	}
+	repl := roster.Entitlement{ID: "github/admin", App: "github", Name: "Admin", RequestPolicy: "security",
+		RevokePolicy: "auto", Provisioning: roster.ProvisionAuto, Risk: roster.RiskLow, CreatedAt: at(20), UpdatedAt: at(21)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutEntitlement(ctx, &repl) })
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Entitlement, error) {
+		return tx.Entitlement(ctx, "github/admin")
+	})
+	equal(t, "replaced entitlement", repl, *got)
+
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Entitlement, error) {
+		return tx.Entitlement(ctx, "github/nope")
+	})
+	wantCode(t, "Entitlement(github/nope)", err, roster.ENOTFOUND)
+	if !strings.Contains(roster.ErrorMessage(err), "github/nope") {
+		t.Errorf("not-found message %q does not name the entitlement", roster.ErrorMessage(err))
+	}
+
+	for _, tc := range []struct {
+		app  string
+		want []string
+	}{
+		{"", []string{"git/push", "github/a%b", "github/a_b", "github/admin", "github/org-member", "slack/eng"}},
+		{"github", []string{"github/a%b", "github/a_b", "github/admin", "github/org-member"}},
+		{"git", []string{"git/push"}},
+		{"slack", []string{"slack/eng"}},
+		{"git%", []string{}},
+	} {
+		for _, limit := range []int{1, 3, 100} {
+			got, _ := collect(t, s, limit, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.Entitlement], error) {
+				return tx.Entitlements(ctx, roster.EntitlementFilter{App: tc.app, Cursor: c, Limit: n})
+			})
+			equal(t, fmt.Sprintf("entitlements of app %q, limit %d", tc.app, limit), tc.want,
+				ids(got, func(e roster.Entitlement) string { return e.ID }))
+		}
+	}
+}
+
+func testPolicies(t *testing.T, s roster.Store) {
+	want := []roster.Policy{
+		{ID: "security", Steps: []roster.Step{
+			{Approvers: roster.ApproverUsers, Users: []string{"sam", "alex"}, Fallback: []string{"secadmin"}},
+			{Approvers: roster.ApproverEntitlementMembers, Entitlement: "okta/security-team"},
+			{Approvers: roster.ApproverManager, Fallback: []string{"carol"}},
+		}, CreatedAt: at(1), UpdatedAt: at(2)},
+		{ID: "auto", Steps: []roster.Step{}, CreatedAt: at(3), UpdatedAt: at(4)},
+		{ID: "manager", Steps: []roster.Step{{Approvers: roster.ApproverManager}}, CreatedAt: at(5), UpdatedAt: at(6)},
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range want {
+			if err := tx.PutPolicy(ctx, &want[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Policy, error) { return tx.Policy(ctx, "security") })
+	equal(t, "policy security", want[0], *got)
+	all := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Policy, error) { return tx.Policies(ctx) })
+	equal(t, "policies", []roster.Policy{want[1], want[2], want[0]}, all)
+
+	repl := roster.Policy{ID: "security", Steps: []roster.Step{{Approvers: roster.ApproverSelf}}, CreatedAt: at(7), UpdatedAt: at(8)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutPolicy(ctx, &repl) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Policy, error) { return tx.Policy(ctx, "security") })
+	equal(t, "replaced policy", repl, *got)
+
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Policy, error) { return tx.Policy(ctx, "nope") })
+	wantCode(t, "Policy(nope)", err, roster.ENOTFOUND)
+}
+
+func testZeroTimes(t *testing.T, s roster.Store) {
+	u := roster.User{ID: "zero", Status: roster.UserActive, Role: roster.RoleUser}
+	task := roster.Task{Kind: roster.TaskGrant, User: "zero", Entitlement: "a/b", State: roster.StateDone}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.PutUser(ctx, &u); err != nil {
+			return err
+		}
+		return tx.CreateTask(ctx, &task)
+	})
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "zero") })
+	if !got.CreatedAt.IsZero() || !got.UpdatedAt.IsZero() {
+		t.Fatalf("zero times came back as %v and %v", got.CreatedAt, got.UpdatedAt)
+	}
+	gotTask := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Task, error) { return tx.Task(ctx, task.ID) })
+	if !gotTask.CreatedAt.IsZero() || gotTask.ClosedAt != nil {
+		t.Fatalf("task times came back as %v and %v", gotTask.CreatedAt, gotTask.ClosedAt)
+	}
+
+	// A time at the epoch is not the zero time.
+	epoch := roster.User{ID: "epoch", CreatedAt: time.Unix(0, 0).UTC(), UpdatedAt: time.Unix(1, 0).UTC()}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutUser(ctx, &epoch) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "epoch") })
+	equal(t, "user at the epoch", epoch, *got)
+}
