@@ -125,7 +125,12 @@ profiles:
 	equal(t, "step 1 approvers", task.Approvers, []string{"sam"})
 	e.ok("sam", "task", "approve", id(task))
 	task = e.task("--user", "alice", "--entitlement", "github/admin")
-	equal(t, "step 2 approvers (security team)", task.Approvers, []string{"sam", "tess"})
+	// sam, in the security team too, approved step 1: separation of duties
+	// leaves him out of step 2, and his retried approval acts no more.
+	equal(t, "step 2 approvers (security team less sam)", task.Approvers, []string{"tess"})
+	e.ok("sam", "task", "approve", id(task))
+	task = e.task("--user", "alice", "--entitlement", "github/admin")
+	equal(t, "state after sam's retry", []any{task.State, task.Step}, []any{"pending_approval", 1})
 	e.ok("tess", "task", "approve", id(task))
 	task = e.task("--user", "alice", "--entitlement", "github/admin")
 	equal(t, "state after both steps", task.State, "pending_provisioning")

@@ -68,7 +68,7 @@ func TestResolveStep(t *testing.T) {
 		step      roster.Step
 		want      []string
 		toAdmins  bool
-		noteMatch string
+		prior     string // approved step 1 of the task
 	}{
 		{name: "manager", subject: "alice", step: roster.Step{Approvers: "manager"}, want: []string{"carol"}},
 		{name: "manager missing, fallback", subject: "carol", step: roster.Step{Approvers: "manager", Fallback: []string{"sam"}}, want: []string{"sam"}},
@@ -80,6 +80,7 @@ func TestResolveStep(t *testing.T) {
 		{name: "only the subject listed: fallback", subject: "sam", step: roster.Step{Approvers: "users", Users: []string{"sam"}, Fallback: []string{"sam", "carol"}}, want: []string{"carol"}},
 		{name: "entitlement members, active, not the subject", subject: "alice", step: roster.Step{Approvers: "entitlement_members", Entitlement: "okta/sec"}, want: []string{"sam"}},
 		{name: "self", subject: "alice", step: roster.Step{Approvers: "self"}, want: []string{"alice"}},
+		{name: "who approved an earlier step is left out", subject: "alice", prior: "sam", step: roster.Step{Approvers: "users", Users: []string{"sam", "tess"}}, want: []string{"tess"}},
 		{name: "an admin subject never approves their own", subject: "gina", step: roster.Step{Approvers: "users", Users: []string{"gina"}}, want: []string{"admin"}, toAdmins: true},
 	}
 	for _, tt := range tests {
@@ -89,6 +90,11 @@ func TestResolveStep(t *testing.T) {
 				ent = "github/org-member"
 			}
 			task := &roster.Task{ID: 1, User: tt.subject, Entitlement: ent, Steps: []roster.Step{tt.step}}
+			if tt.prior != "" {
+				task.Steps = []roster.Step{{Approvers: "users", Users: []string{tt.prior}}, tt.step}
+				task.Step = 1
+				task.History = []roster.TaskAction{{Actor: tt.prior, Action: "approved", Step: 0}}
+			}
 			err := store.View(ctx, func(tx roster.Tx) error {
 				o := &op{ctx: ctx, tx: tx, e: e, now: time.Now()}
 				got, note, err := o.resolveStep(task, tt.step)

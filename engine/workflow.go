@@ -176,7 +176,8 @@ func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, not
 	var candidates []string
 	switch s.Approvers {
 	case roster.ApproverSelf:
-		return o.eligible([]string{t.User}, "")
+		approvers, err := o.eligible([]string{t.User})
+		return approvers, "", err
 	case roster.ApproverManager:
 		if subject.Manager != "" {
 			candidates = []string{subject.Manager}
@@ -198,42 +199,56 @@ func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, not
 	default:
 		return nil, "", fmt.Errorf("task %d: unknown approver kind %q", t.ID, s.Approvers)
 	}
-	if approvers, _, err = o.eligible(candidates, t.User); err != nil || len(approvers) > 0 {
+	excluded := priorApprovers(t)
+	excluded = append(excluded, t.User)
+	if approvers, err = o.eligible(candidates, excluded...); err != nil || len(approvers) > 0 {
 		return approvers, "", err
 	}
-	if approvers, _, err = o.eligible(s.Fallback, t.User); err != nil || len(approvers) > 0 {
+	if approvers, err = o.eligible(s.Fallback, excluded...); err != nil || len(approvers) > 0 {
 		return approvers, "", err
 	}
 	admins, err := o.tx.Admins(o.ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	approvers, _, err = o.eligible(admins, t.User)
-	note = fmt.Sprintf("step %d (%s) resolved to nobody eligible and has no eligible fallback, so it goes to the admins", t.Step+1, s.Approvers)
+	approvers, err = o.eligible(admins, excluded...)
+	note = fmt.Sprintf("step %d (%s) resolved to nobody eligible (the subject and earlier approvers are left out) and has no eligible fallback, so it goes to the admins", t.Step+1, s.Approvers)
 	if len(approvers) == 0 {
 		note = fmt.Sprintf("step %d (%s) resolved to nobody eligible, and no admin other than the subject can decide: an admin must cancel the task", t.Step+1, s.Approvers)
 	}
 	return approvers, note, err
 }
 
-// eligible keeps the active users of ids other than subject, sorted.
-func (o *op) eligible(ids []string, subject string) ([]string, string, error) {
+// priorApprovers returns who approved an earlier step of t: separation of
+// duties keeps them from approving another step of the same task.
+func priorApprovers(t *roster.Task) []string {
+	var ids []string
+	for _, h := range t.History {
+		if h.Action == "approved" && h.Step < t.Step {
+			ids = append(ids, h.Actor)
+		}
+	}
+	return ids
+}
+
+// eligible keeps the active users of ids, less the excluded ones, sorted.
+func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 	out := []string{}
 	for _, id := range sortedUnique(ids) {
-		if id == subject {
+		if slices.Contains(excluded, id) {
 			continue
 		}
 		u, err := o.tx.User(o.ctx, id)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if u.Active() {
 			out = append(out, id)
 		}
 	}
-	return out, "", nil
+	return out, nil
 }
 
 // provisionersFor returns who may complete provisioning of t: the
@@ -243,7 +258,7 @@ func (o *op) provisionersFor(t *roster.Task) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, _, err := o.eligible(ent.Provisioners, "")
+	ids, err := o.eligible(ent.Provisioners)
 	if err != nil || len(ids) > 0 {
 		return ids, err
 	}
@@ -330,8 +345,12 @@ func checkApprover(t *roster.Task, caller *roster.User, verb string) error {
 
 // approve records an approval of t's current step and moves it on.
 func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error {
-	if t.State != roster.StatePendingApproval && repeated(t, caller.ID, "approved", t.Step-1) {
-		return nil
+	// Nobody approves two steps of one task, so an approval by someone who
+	// approved an earlier step is a retry: it acts no more.
+	for step := 0; step < t.Step; step++ {
+		if repeated(t, caller.ID, "approved", step) {
+			return nil
+		}
 	}
 	if err := checkApprover(t, caller, "approved"); err != nil {
 		return err
