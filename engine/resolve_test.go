@@ -62,13 +62,13 @@ func TestResolveStep(t *testing.T) {
 	}
 
 	tests := []struct {
-		name      string
-		subject   string
-		ent       string
-		step      roster.Step
-		want      []string
-		toAdmins  bool
-		prior     string // approved step 1 of the task
+		name     string
+		subject  string
+		ent      string
+		step     roster.Step
+		want     []string
+		toAdmins bool
+		prior    string // approved step 1 of the task
 	}{
 		{name: "manager", subject: "alice", step: roster.Step{Approvers: "manager"}, want: []string{"carol"}},
 		{name: "manager missing, fallback", subject: "carol", step: roster.Step{Approvers: "manager", Fallback: []string{"sam"}}, want: []string{"sam"}},
