@@ -81,23 +81,41 @@ func (a *app) taskShowCommand() *cobra.Command {
 func (a *app) taskActionCommand(action, short string, act func(s roster.Service, ctx context.Context, id int64, comment string) (*roster.Task, error)) *cobra.Command {
 	var comment string
 	cmd := &cobra.Command{
-		Use:   action + " ID",
+		Use:   action + " ID...",
 		Short: short + ", as the token's user",
-		Args:  args("ID"),
+		Long: short + ", as the token's user. With several IDs each task is acted on in turn, " +
+			"stopping at the first refusal; those before it stay done. With one ID, -o json prints the task; " +
+			"with several, a JSON array of them.",
+		Args: atLeast("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTaskID(cmd, args[0])
-			if err != nil {
-				return err
+			ids := make([]int64, len(args))
+			for i, arg := range args {
+				id, err := parseTaskID(cmd, arg)
+				if err != nil {
+					return err
+				}
+				ids[i] = id
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			task, err := act(c, cmd.Context(), id, comment)
-			if err != nil {
-				return err
+			var done []roster.Task
+			for _, id := range ids {
+				task, err := act(c, cmd.Context(), id, comment)
+				if err != nil {
+					if len(done) == 0 {
+						return err
+					}
+					return &roster.Error{Code: roster.ErrorCode(err), Details: roster.ErrorDetails(err),
+						Message: fmt.Sprintf("task %d: %s (the %d before it went through)", id, roster.ErrorMessage(err), len(done))}
+				}
+				done = append(done, *task)
 			}
-			return a.renderTask(task)
+			if len(done) == 1 {
+				return a.renderTask(&done[0])
+			}
+			return a.renderTasks(done)
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "comment recorded in the task's history")

@@ -33,16 +33,18 @@ type env struct {
 // off: tests run the scheduler and notifier by hand after moving the clock.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWith(t, server.Config{BootstrapToken: adminToken})
+}
+
+// startWith runs a server with cfg, filling in the database, address, clock
+// and background ticks.
+func startWith(t *testing.T, cfg server.Config) *env {
+	t.Helper()
 	dir := t.TempDir()
 	clock := roster.NewManualClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
-	srv, err := server.Start(context.Background(), server.Config{
-		DB:             filepath.Join(dir, "roster.db"),
-		Addr:           "127.0.0.1:0",
-		BootstrapToken: adminToken,
-		Clock:          clock,
-		SchedulerTick:  -1,
-		NotifierTick:   -1,
-	})
+	cfg.DB, cfg.Addr, cfg.Clock = filepath.Join(dir, "roster.db"), "127.0.0.1:0", clock
+	cfg.SchedulerTick, cfg.NotifierTick = -1, -1
+	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -53,7 +55,11 @@ func start(t *testing.T) *env {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	return &env{t: t, srv: srv, clock: clock, dir: dir, tokens: map[string]string{roster.AdminUser: adminToken}}
+	token := cfg.BootstrapToken
+	if cfg.Demo && token == "" {
+		token = server.DemoTokenPrefix + roster.AdminUser
+	}
+	return &env{t: t, srv: srv, clock: clock, dir: dir, tokens: map[string]string{roster.AdminUser: token}}
 }
 
 // result is what one roster command printed.

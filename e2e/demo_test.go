@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/server"
+)
+
+// TestReadmeWalkthrough runs the README's walkthrough on the demo
+// organisation, step by step, with the same commands and task ids, so that
+// the README stays true.
+func TestReadmeWalkthrough(t *testing.T) {
+	var out bytes.Buffer
+	e := startWith(t, server.Config{Demo: true, Out: &out})
+	if !strings.Contains(out.String(), "demo-<user id>") {
+		t.Fatalf("the server did not say how to sign in to the demo: %q", out.String())
+	}
+	// Demo users act with their well-known tokens.
+	for _, u := range []string{"raj", "alice", "emma", "dana"} {
+		e.tokens[u] = server.DemoTokenPrefix + u
+	}
+
+	// 1. Three profiles; eng's rule has started eight enrollments.
+	equal(t, "profiles", len(e.profile("eng").PendingEnrollments), 8)
+	if lines := strings.Count(e.ok(adminUser, "profile", "list"), "\n"); lines != 4 {
+		t.Fatalf("profile list has %d lines, want a header and 3 profiles", lines)
+	}
+	// 2. Managers approve: raj for alice (task 2) and emma (6), alice for her
+	// reports (3 4 5), emma for hers (7 8), dana for raj (9).
+	waiting := e.ok("raj", "task", "list", "--approver", "raj")
+	for _, w := range []string{"alice", "emma"} {
+		if !strings.Contains(waiting, w) {
+			t.Fatalf("raj's queue lacks %s:\n%s", w, waiting)
+		}
+	}
+	e.fails("your own access", "alice", "task", "approve", "2")
+	e.ok("raj", "task", "approve", "2", "6", "--comment", "Welcome aboard")
+	e.ok("alice", "task", "approve", "3", "4", "5")
+	e.ok("emma", "task", "approve", "7", "8")
+	e.ok("dana", "task", "approve", "9")
+	equal(t, "members", len(e.profile("eng").Members), 8)
+	g := e.grants("--user", "alice")
+	equal(t, "alice's github/org-member", g["alice github/org-member"], []string{"profile:eng"})
+	equal(t, "alice's slack/eng", g["alice slack/eng"], []string{"profile:eng"})
+
+	// 3. Two engineers leave the Engineering group: 2 of 8 is over 20%.
+	e.ok(adminUser, "grant", "remove", "bob", "okta/engineering")
+	e.ok(adminUser, "grant", "remove", "carlos", "okta/engineering")
+	if r := e.sync("eng"); !r.Paused {
+		t.Fatalf("sync = %+v, want paused", r)
+	}
+	show := e.ok(adminUser, "profile", "show", "eng")
+	if !strings.Contains(show, "state paused") || !strings.Contains(show, "bob,carlos") {
+		t.Fatalf("profile show does not show the pause and the staged removals:\n%s", show)
+	}
+	if !strings.Contains(e.ok(adminUser, "event", "list", "--action", "safeguard.paused"), "2 of 8") {
+		t.Fatal("the alert does not give the figures")
+	}
+	// 4. Resume: both removals still hold and go through; bob's access goes.
+	if out := e.ok(adminUser, "profile", "resume", "eng"); !strings.Contains(out, "2 unenrolled") {
+		t.Fatalf("resume printed %q", out)
+	}
+	for ent := range e.grants("--user", "bob") {
+		if strings.HasSuffix(ent, "github/org-member") || strings.HasSuffix(ent, "access-profiles/eng") {
+			t.Fatalf("bob kept %s", ent)
+		}
+	}
+}
