@@ -225,3 +225,62 @@ func TestScheduledSyncEveryInterval(t *testing.T) {
 		t.Fatalf("scheduler synced %d profiles twice in one interval", n)
 	}
 }
+
+// A denied unenrollment is not asked again until the member matches again;
+// once the match flips back and forth, it is asked again.
+func TestDeniedUnenrollmentIsNotAskedAgainUntilTheMatchFlips(t *testing.T) {
+	e := start(t)
+	e.apply(org + engProfile)
+	e.ok("carol", "task", "approve", id(e.task("--user", "alice", "--entitlement", "access-profiles/eng")))
+	e.ok(adminUser, "grant", "remove", "alice", "okta/engineering")
+	e.sync("eng")
+	e.ok("carol", "task", "deny", id(e.task("--user", "alice", "--entitlement", "access-profiles/eng", "--kind", "revoke")), "--comment", "she stays for now")
+	equal(t, "after denial", e.sync("eng").Unenrolled, []string{})
+	equal(t, "members", e.members("eng"), []string{"alice:automation"})
+
+	e.ok(adminUser, "grant", "add", "alice", "okta/engineering")
+	e.sync("eng")
+	e.ok(adminUser, "grant", "remove", "alice", "okta/engineering")
+	equal(t, "after the match flipped", e.sync("eng").Unenrolled, []string{"alice"})
+}
+
+// sync --all syncs every profile with automation enabled and reports each.
+func TestSyncAll(t *testing.T) {
+	e := start(t)
+	e.apply(org + engProfile + `
+  - id: sec
+    name: Security
+    entitlements: [github/org-member]
+    automation: {enabled: true, any_entitlement: [okta/security-team]}
+  - id: off
+    name: Off
+    automation: {enabled: false}
+`)
+	e.ok(adminUser, "grant", "add", "dave", "okta/engineering")
+	var res []struct {
+		Profile      string   `json:"profile"`
+		Enrolled     []string `json:"enrolled"`
+		Unenrolled   []string `json:"unenrolled"`
+		TasksCreated int      `json:"tasks_created"`
+		Paused       bool     `json:"paused"`
+	}
+	e.json(&res, adminUser, "sync", "--all")
+	if len(res) != 2 || res[0].Profile != "eng" || res[1].Profile != "sec" {
+		t.Fatalf("sync --all = %+v, want eng and sec", res)
+	}
+	equal(t, "eng", []any{res[0].Enrolled, res[0].Unenrolled, res[0].TasksCreated, res[0].Paused}, []any{[]string{"dave"}, []string{}, 1, false})
+	equal(t, "sec", []any{res[1].Enrolled, res[1].TasksCreated}, []any{[]string{}, 0})
+}
+
+// A pending enrollment of a user who is then disabled is cancelled, whatever
+// its origin.
+func TestLeaversPendingEnrollmentIsCancelled(t *testing.T) {
+	e := start(t)
+	e.apply(org + engProfile)
+	e.ok(adminUser, "profile", "enroll", "eng", "erin")
+	e.apply("users:\n  - {id: erin, email: erin@example.com, name: Erin, department: Sales, status: disabled}\n")
+	r := e.sync("eng")
+	task := e.task("--user", "erin", "--entitlement", "access-profiles/eng")
+	equal(t, "erin's enrollment", task.State, "cancelled")
+	equal(t, "cancelled", r.Cancelled, []int64{task.ID})
+}
