@@ -189,7 +189,7 @@ type EventFilter struct {
 	Actor      string    `json:"actor,omitempty"`
 	ObjectType string    `json:"object_type,omitempty"`
 	ObjectID   string    `json:"object_id,omitempty"`
-	Since      time.Time `json:"since,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
 	Cursor     string    `json:"cursor,omitempty"`
 	Limit      int       `json:"limit,omitempty"`
 }

@@ -21,7 +21,8 @@ type Store interface {
 // Tx is one transaction. Lookups of a single object that does not exist return
 // an *Error with code ENOTFOUND, never (nil, nil). Put methods insert or replace
 // the whole object; the caller sets its timestamps. Lists are ordered by id
-// unless said otherwise.
+// (bytewise) unless said otherwise, and a page's Items is never nil. Times come
+// back in UTC, truncated to the microsecond, so every store behaves alike.
 type Tx interface {
 	// Settings returns the tenant settings, DefaultSettings when never saved.
 	Settings(ctx context.Context) (*Settings, error)
@@ -92,6 +93,7 @@ type Tx interface {
 	// OpenTask returns the open task for (user, entitlement, kind).
 	OpenTask(ctx context.Context, user, entitlement, kind string) (*Task, error)
 
+	// Denials returns a profile's denials ordered by (user, kind).
 	Denials(ctx context.Context, profile string) ([]Denial, error)
 	PutDenial(ctx context.Context, d *Denial) error
 	DeleteDenial(ctx context.Context, profile, user, kind string) error

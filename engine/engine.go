@@ -143,6 +143,19 @@ func (o *op) caller() (*roster.User, error) {
 	return u, nil
 }
 
+// requireActor returns the caller if they may act on tasks and requests:
+// anyone but an auditor, who reads everything and changes nothing.
+func (o *op) requireActor() (*roster.User, error) {
+	u, err := o.caller()
+	if err != nil {
+		return nil, err
+	}
+	if u.Role == roster.RoleAuditor {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "auditors read everything and change nothing")
+	}
+	return u, nil
+}
+
 // requireAdmin returns the caller if they are an admin, and EFORBIDDEN otherwise.
 func (o *op) requireAdmin(what string) (*roster.User, error) {
 	u, err := o.caller()

@@ -332,12 +332,9 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 func (e *Engine) RequestProfile(ctx context.Context, profile string, comment string) (*roster.Task, error) {
 	var out *roster.Task
 	err := e.update(ctx, func(o *op) error {
-		caller, err := o.caller()
+		caller, err := o.requireActor()
 		if err != nil {
 			return err
-		}
-		if caller.Role == roster.RoleAuditor {
-			return roster.Errorf(roster.EFORBIDDEN, "auditors read everything and change nothing")
 		}
 		p, err := o.tx.Profile(o.ctx, profile)
 		if err != nil {
