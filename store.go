@@ -12,6 +12,10 @@ import (
 // read-write transaction that commits when fn returns nil and rolls back
 // otherwise, so a change is applied whole or not at all; View runs fn in a
 // read-only transaction.
+//
+// A store may run fn more than once, when a transaction conflicts with a
+// concurrent one and is retried; fn must therefore not accumulate results
+// outside the transaction across runs.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
@@ -115,4 +119,10 @@ type Tx interface {
 	// before now, oldest first.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
 	UpdateNotification(ctx context.Context, n *Notification) error
+
+	// AcquireLease takes or renews the named lease for holder until now+ttl,
+	// and reports whether holder holds it: a lease held by another holder
+	// that has not expired is not taken. Replicas use it to elect the one that
+	// runs periodic work.
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
 }

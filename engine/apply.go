@@ -23,6 +23,7 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
 	var toSync []string
 	err := e.update(ctx, func(o *op) error {
+		res.Changes = []string{} // the store may run this function again
 		if _, err := o.requireAdmin("apply declarative files"); err != nil {
 			return err
 		}

@@ -29,6 +29,8 @@ type Engine struct {
 	clock   roster.Clock
 	logger  *slog.Logger
 	metrics *metrics
+	// replica names this process when it competes for leases.
+	replica string
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -41,7 +43,25 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16]}
+}
+
+// LeaseTTL is how long a replica holds the lease for periodic work without
+// renewing it; a replica that dies hands over within this time.
+const LeaseTTL = time.Minute
+
+// lead reports whether this replica holds (or has now taken) the named lease,
+// so that periodic work runs on one replica at a time.
+func (e *Engine) lead(ctx context.Context, name string) (bool, error) {
+	var held bool
+	err := e.store.Update(ctx, func(tx roster.Tx) (err error) {
+		held, err = tx.AcquireLease(ctx, name, e.replica, e.clock.Now(), LeaseTTL)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return held, nil
 }
 
 // Actors that are not users.

@@ -255,6 +255,7 @@ func batch(users []string, what string, check func(user string) error) error {
 func (e *Engine) Enroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
 	var out []roster.Task
 	err := e.update(ctx, func(o *op) error {
+		out = nil // the store may run this function again
 		if _, err := o.requireAdmin("enroll users"); err != nil {
 			return err
 		}
@@ -282,6 +283,7 @@ func (e *Engine) Enroll(ctx context.Context, profile string, users []string, com
 func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
 	var out []roster.Task
 	err := e.update(ctx, func(o *op) error {
+		out = nil // the store may run this function again
 		if _, err := o.requireAdmin("unenroll users"); err != nil {
 			return err
 		}

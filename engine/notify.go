@@ -42,6 +42,9 @@ func backoff(n int) time.Duration {
 // delivered.
 func (n *Notifier) RunOnce(ctx context.Context) (int, error) {
 	e := n.engine
+	if leader, err := e.lead(ctx, "notifier"); err != nil || !leader {
+		return 0, err
+	}
 	var due []roster.Notification
 	err := e.store.View(ctx, func(tx roster.Tx) (err error) {
 		due, err = tx.DueNotifications(ctx, e.clock.Now(), 100)

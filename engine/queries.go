@@ -159,8 +159,9 @@ func (e *Engine) Profile(ctx context.Context, id string) (*roster.ProfileView, e
 
 // Profiles returns every profile's view.
 func (e *Engine) Profiles(ctx context.Context) ([]roster.ProfileView, error) {
-	out := []roster.ProfileView{}
+	var out []roster.ProfileView
 	err := e.view(ctx, func(o *op) error {
+		out = []roster.ProfileView{}
 		u, err := o.caller()
 		if err != nil {
 			return err

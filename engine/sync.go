@@ -357,25 +357,21 @@ func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
 // RunOnce syncs every due profile and returns how many it synced.
 func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	e := s.engine
+	if leader, err := e.lead(ctx, "scheduler"); err != nil || !leader {
+		return 0, err
+	}
 	var due []string
 	err := e.view(ctx, func(o *op) error {
-		t, err := o.tenant()
-		if err != nil {
-			return err
-		}
-		if !t.AutomationsEnabled {
-			return nil
-		}
+		due = nil
 		ps, err := o.tx.Profiles(o.ctx)
 		if err != nil {
 			return err
 		}
-		for _, p := range ps {
-			if !p.Automation.Enabled || p.Sync.State == roster.AutomationPaused {
-				continue
-			}
-			if p.Sync.LastAt == nil || !o.now.Before(p.Sync.LastAt.Add(time.Duration(t.SyncInterval))) {
-				due = append(due, p.ID)
+		for i := range ps {
+			if ok, err := o.due(&ps[i]); err != nil {
+				return err
+			} else if ok {
+				due = append(due, ps[i].ID)
 			}
 		}
 		return nil
@@ -385,23 +381,44 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, id := range due {
+		synced := false
 		err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
 			p, err := o.tx.Profile(o.ctx, id)
 			if err != nil {
 				return err
 			}
-			if o.checkCanSync(p) != nil {
-				return nil
+			// Checked again inside the transaction: another replica may have
+			// synced the profile since, and an interval runs once.
+			if ok, err := o.due(p); err != nil || !ok {
+				synced = false
+				return err
 			}
 			_, err = o.sync(p)
+			synced = err == nil
 			return err
 		})
 		if err != nil {
 			return n, fmt.Errorf("scheduled sync of %s: %w", id, err)
 		}
-		n++
+		if synced {
+			n++
+		}
 	}
 	return n, nil
+}
+
+// due reports whether p's scheduled sync is due: automations on, the profile's
+// automation enabled and not paused, and sync_interval passed since its last
+// sync.
+func (o *op) due(p *roster.Profile) (bool, error) {
+	t, err := o.tenant()
+	if err != nil {
+		return false, err
+	}
+	if !t.AutomationsEnabled || !p.Automation.Enabled || p.Sync.State == roster.AutomationPaused {
+		return false, nil
+	}
+	return p.Sync.LastAt == nil || !o.now.Before(p.Sync.LastAt.Add(time.Duration(t.SyncInterval))), nil
 }
 
 // Start runs the scheduler in the background until Stop.

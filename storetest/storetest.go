@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"PageSizeLimits", testPageSizeLimits},
 		{"InvalidCursor", testInvalidCursor},
 		{"Notifications", testNotifications},
+		{"Leases", testLeases},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},
