@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/failpoint"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -244,8 +245,14 @@ func run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(roster.
 		}
 		return err
 	}
+	if opts == nil {
+		failpoint.Inject("commit.before")
+	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if opts == nil {
+		failpoint.Inject("commit.after")
 	}
 	return nil
 }
