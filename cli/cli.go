@@ -38,6 +38,12 @@ type Options struct {
 	Getenv func(string) string
 	// Serve runs the server until ctx is done; `roster serve` calls it.
 	Serve func(ctx context.Context, cfg ServeConfig) error
+	// Migrate brings a database's schema up to date; `roster migrate` calls it
+	// and prints what it returns.
+	Migrate func(ctx context.Context, db string) (string, error)
+	// Backup writes an online backup of a SQLite database to dest; `roster
+	// backup` calls it.
+	Backup func(ctx context.Context, db, dest string) error
 }
 
 // ServeConfig is what `roster serve` hands to Options.Serve.
@@ -119,6 +125,8 @@ func New(opts Options) *cobra.Command {
 		a.settingsCommand(),
 		a.eventCommand(),
 		a.serveCommand(),
+		a.migrateCommand(),
+		a.backupCommand(),
 	)
 	return root
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 )
@@ -30,5 +31,56 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (HOST:PORT)")
 	fl.BoolVar(&cfg.Demo, "demo", false, "load the demo data set")
 	fl.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database schema at start-up")
+	return cmd
+}
+
+// migrateCommand is `roster migrate`: it applies the database's missing
+// migrations and exits, for deployments that start servers with --no-migrate.
+func (a *app) migrateCommand() *cobra.Command {
+	db := "roster.db"
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date",
+		Long: "Migrate applies the migrations the database lacks, in order, and exits.\n" +
+			"Servers apply them at start-up unless started with --no-migrate.",
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.opts.Migrate == nil {
+				return errors.New("this build of roster cannot migrate")
+			}
+			msg, err := a.opts.Migrate(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.opts.Stdout, msg)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", db, "SQLite database path, or postgres:// URL")
+	return cmd
+}
+
+// backupCommand is `roster backup DEST`: an online backup of a SQLite
+// database, safe while servers run. PostgreSQL is backed up with pg_dump.
+func (a *app) backupCommand() *cobra.Command {
+	db := "roster.db"
+	cmd := &cobra.Command{
+		Use:   "backup DEST",
+		Short: "Write an online backup of a SQLite database",
+		Long: "Backup writes a consistent copy of the SQLite database to DEST (which must\n" +
+			"not exist) while servers keep running. Back up PostgreSQL with pg_dump.",
+		Args: args("DEST"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if a.opts.Backup == nil {
+				return errors.New("this build of roster cannot back up")
+			}
+			if err := a.opts.Backup(cmd.Context(), db, argv[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.opts.Stdout, "backed up %s to %s\n", db, argv[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", db, "SQLite database path")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/cli"
+	"github.com/rosterhq/roster/postgres/pgtest"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -25,6 +26,8 @@ type env struct {
 	srv   *server.Server
 	clock *roster.ManualClock
 	dir   string
+	// db is the server's database: a SQLite path or a PostgreSQL URL.
+	db string
 	// tokens caches the API token of each user the test acted as.
 	tokens map[string]string
 }
@@ -42,7 +45,10 @@ func startWith(t *testing.T, cfg server.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := roster.NewManualClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
-	cfg.DB, cfg.Addr, cfg.Clock = filepath.Join(dir, "roster.db"), "127.0.0.1:0", clock
+	if cfg.DB == "" {
+		cfg.DB = testDatabase(t, dir)
+	}
+	cfg.Addr, cfg.Clock = "127.0.0.1:0", clock
 	cfg.SchedulerTick, cfg.NotifierTick = -1, -1
 	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
@@ -59,7 +65,22 @@ func startWith(t *testing.T, cfg server.Config) *env {
 	if cfg.Demo && token == "" {
 		token = server.DemoTokenPrefix + roster.AdminUser
 	}
-	return &env{t: t, srv: srv, clock: clock, dir: dir, tokens: map[string]string{roster.AdminUser: token}}
+	return &env{t: t, srv: srv, clock: clock, dir: dir, db: cfg.DB, tokens: map[string]string{roster.AdminUser: token}}
+}
+
+// testDatabase returns a fresh database for one test: a SQLite file in dir, or,
+// with ROSTER_TEST_E2E_DB=postgres, a new PostgreSQL database (see pgtest),
+// so that the whole suite runs on both stores.
+func testDatabase(t *testing.T, dir string) string {
+	switch kind := os.Getenv("ROSTER_TEST_E2E_DB"); kind {
+	case "", "sqlite":
+		return filepath.Join(dir, "roster.db")
+	case "postgres":
+		return pgtest.NewDatabase(t)
+	default:
+		t.Fatalf("ROSTER_TEST_E2E_DB=%q: want sqlite or postgres", kind)
+		return ""
+	}
 }
 
 // result is what one roster command printed.
@@ -85,7 +106,9 @@ func (e *env) run(user string, args ...string) result {
 			}
 			return ""
 		},
-		Serve: func(context.Context, cli.ServeConfig) error { return fmt.Errorf("not in tests") },
+		Serve:   func(context.Context, cli.ServeConfig) error { return fmt.Errorf("not in tests") },
+		Migrate: server.Migrate,
+		Backup:  server.Backup,
 	})
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }

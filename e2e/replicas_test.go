@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 func (e *env) replica(t *testing.T) *server.Server {
 	t.Helper()
 	s, err := server.Start(context.Background(), server.Config{
-		DB: filepath.Join(e.dir, "roster.db"), Addr: "127.0.0.1:0", Clock: e.clock, SchedulerTick: -1, NotifierTick: -1,
+		DB: e.db, Addr: "127.0.0.1:0", Clock: e.clock, SchedulerTick: -1, NotifierTick: -1,
 	})
 	if err != nil {
 		t.Fatal(err)

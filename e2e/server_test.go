@@ -28,7 +28,7 @@ func TestBootstrapTokenIsGeneratedOnce(t *testing.T) {
 	// A second server on the same database issues no new token.
 	var again bytes.Buffer
 	s2, err := server.Start(context.Background(), server.Config{
-		DB: filepath.Join(e.dir, "roster.db"), Addr: "127.0.0.1:0", Out: &again, SchedulerTick: -1, NotifierTick: -1,
+		DB: e.db, Addr: "127.0.0.1:0", Out: &again, SchedulerTick: -1, NotifierTick: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,5 +38,32 @@ func TestBootstrapTokenIsGeneratedOnce(t *testing.T) {
 	}
 	if strings.Contains(again.String(), "token") {
 		t.Fatalf("restart printed a token: %q", again.String())
+	}
+}
+
+// roster backup copies a live server's SQLite database; a server started on
+// the copy has the same organisation.
+func TestBackupOfALiveDatabase(t *testing.T) {
+	// Backups are for SQLite (PostgreSQL has pg_dump), whatever the suite runs on.
+	e := startWith(t, server.Config{BootstrapToken: adminToken, DB: filepath.Join(t.TempDir(), "roster.db")})
+	e.apply(org + engProfile)
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	if out := e.ok(adminUser, "backup", "--db", e.db, dest); !strings.Contains(out, "backed up") {
+		t.Fatalf("backup printed %q", out)
+	}
+	e.fails("exists", adminUser, "backup", "--db", e.db, dest)
+	if out := e.ok(adminUser, "migrate", "--db", dest); !strings.Contains(out, "version 2 of 2") {
+		t.Fatalf("migrate printed %q", out)
+	}
+	restored, err := server.Start(context.Background(), server.Config{DB: dest, Addr: "127.0.0.1:0", BootstrapToken: "x", SchedulerTick: -1, NotifierTick: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close(context.Background())
+	original := e.ok(adminUser, "task", "list", "-o", "json")
+	e.srv.URL, restored.URL = restored.URL, e.srv.URL
+	defer func() { e.srv.URL, restored.URL = restored.URL, e.srv.URL }()
+	if got := e.ok(adminUser, "task", "list", "-o", "json"); got != original {
+		t.Fatal("the restored database's tasks differ from the original's")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,12 +23,13 @@ import (
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/sqlite"
 )
 
 // Config configures a server.
 type Config struct {
-	// DB is a SQLite file path, or a postgres:// URL.
+	// DB is a SQLite file path, or a postgres:// (postgresql://) URL.
 	DB string
 	// Addr is the address to listen on; port 0 picks a free port.
 	Addr string
@@ -35,6 +37,9 @@ type Config struct {
 	Demo bool
 	// BootstrapToken becomes the admin's API token on an empty database.
 	BootstrapToken string
+	// NoMigrate leaves a PostgreSQL schema as it is and refuses to start
+	// when it is behind (run `roster migrate` first). SQLite always migrates.
+	NoMigrate bool
 	// Clock defaults to the wall clock.
 	Clock roster.Clock
 	// Logger defaults to a discarding logger.
@@ -62,6 +67,9 @@ type Server struct {
 	ln     net.Listener
 	cancel context.CancelFunc
 	served chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // DemoTokenPrefix prefixes the well-known API tokens of the demo
@@ -88,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.NotifierTick == 0 {
 		cfg.NotifierTick = 5 * time.Second
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := openStore(ctx, cfg.DB, cfg.NoMigrate)
 	if err != nil {
 		return nil, err
 	}
@@ -100,13 +108,52 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func openStore(ctx context.Context, db string) (roster.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return nil, roster.Errorf(roster.EINVALID, "PostgreSQL is not supported yet: run on SQLite (--db PATH)")
-	}
-	store, err := sqlite.Open(ctx, db)
+// isPostgres reports whether db names a PostgreSQL database rather than a
+// SQLite file.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+func migratePostgres(ctx context.Context, url string) (string, error) {
+	db, err := postgres.Open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("open SQLite database %s: %w", db, err)
+		return "", fmt.Errorf("open PostgreSQL database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return "", fmt.Errorf("migrate PostgreSQL database: %w", err)
+	}
+	applied, latest, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("PostgreSQL database: schema at version %d of %d", applied, latest), nil
+}
+
+// openStore opens the database db names and brings its schema up to date,
+// or, with noMigrate, refuses a schema that is behind this build.
+func openStore(ctx context.Context, db string, noMigrate bool) (roster.Store, error) {
+	if !isPostgres(db) {
+		store, err := sqlite.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite database %s: %w", db, err)
+		}
+		return store, nil
+	}
+	store, err := postgres.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+	}
+	if !noMigrate {
+		err = store.Migrate(ctx)
+	} else if applied, latest, verr := store.SchemaVersion(ctx); verr != nil {
+		err = verr
+	} else if applied < latest {
+		err = roster.Errorf(roster.EINVALID, "the database schema is at version %d and this roster needs %d: run roster migrate first", applied, latest)
+	}
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
 	return store, nil
 }
@@ -197,7 +244,13 @@ func (s *Server) loadDemo(ctx context.Context, out io.Writer) error {
 }
 
 // Close stops background work and the HTTP server, and closes the store.
+// Closing twice is harmless.
 func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Server) close(ctx context.Context) error {
 	s.Scheduler.Stop()
 	s.Notifier.Stop()
 	s.cancel()

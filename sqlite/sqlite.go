@@ -277,3 +277,19 @@ func (db *DB) Backup(ctx context.Context, destPath string) error {
 	}
 	return nil
 }
+
+// SchemaVersion returns the highest migration applied to the database and the
+// highest this build knows.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
+	if err := db.reader.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+		return 0, latest, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	return applied, latest, nil
+}

@@ -6,14 +6,17 @@ import (
 	"os"
 
 	"github.com/rosterhq/roster/cli"
+	"github.com/rosterhq/roster/server"
 )
 
 func main() {
 	os.Exit(cli.Main(os.Args[1:], cli.Options{
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Getenv: os.Getenv,
-		Serve:  serve,
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Getenv:  os.Getenv,
+		Serve:   serve,
+		Migrate: server.Migrate,
+		Backup:  server.Backup,
 	}))
 }

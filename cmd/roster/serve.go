@@ -17,6 +17,7 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		Addr:           cfg.Addr,
 		Demo:           cfg.Demo,
 		BootstrapToken: cfg.BootstrapToken,
+		NoMigrate:      cfg.NoMigrate,
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Out:            os.Stderr,
 	})

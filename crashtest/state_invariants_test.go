@@ -1,0 +1,104 @@
+package crashtest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// TestViolations checks the invariant checker itself on hand-made states, so
+// that a crash test passing means the invariants were looked at.
+func TestViolations(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	at := func(m int) *time.Time { x := t0.Add(time.Duration(m) * time.Minute); return &x }
+	eng := roster.Profile{ID: "eng", Entitlements: []string{"github/org-member"}, Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct}}
+	event := func(id int64, action, object string, data string) roster.Event {
+		e := roster.Event{ID: id, Action: action, ObjectID: object}
+		if data != "" {
+			e.Data = []byte(data)
+		}
+		return e
+	}
+	// good is alice, a member of eng through an approved enrollment whose
+	// content task is done.
+	good := func() *state {
+		return &state{
+			profiles: []roster.Profile{eng},
+			members:  map[string][]roster.Member{"eng": {{Profile: "eng", User: "alice", Source: roster.MemberAutomation}}},
+			grants: []roster.Grant{
+				{User: "alice", Entitlement: "access-profiles/eng", Sources: []string{"profile:eng"}},
+				{User: "alice", Entitlement: "github/org-member", Sources: []string{"profile:eng"}},
+			},
+			tasks: []roster.Task{
+				{ID: 1, Kind: roster.TaskGrant, User: "alice", Entitlement: "access-profiles/eng", Profile: "eng", State: roster.StateDone, ClosedAt: at(1)},
+				{ID: 2, Kind: roster.TaskGrant, User: "alice", Entitlement: "github/org-member", Profile: "eng", State: roster.StateDone, ClosedAt: at(1)},
+			},
+			events: []roster.Event{
+				event(1, "task.created", "1", ""), event(2, "task.done", "1", ""),
+				event(3, "profile.member_added", "eng", `{"user":"alice","source":"automation"}`),
+				event(4, "grant.added", "alice access-profiles/eng", ""),
+				event(5, "task.created", "2", ""), event(6, "task.done", "2", ""),
+				event(7, "grant.added", "alice github/org-member", ""),
+			},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(s *state)
+		want   []string // substrings of the violations, one each
+	}{
+		{"consistent", func(*state) {}, nil},
+		{"duplicate open task", func(s *state) {
+			s.tasks = append(s.tasks,
+				roster.Task{ID: 3, Kind: roster.TaskGrant, User: "bob", Entitlement: "github/org-member", State: roster.StatePendingApproval},
+				roster.Task{ID: 4, Kind: roster.TaskGrant, User: "bob", Entitlement: "github/org-member", State: roster.StatePendingProvisioning})
+			s.events = append(s.events, event(8, "task.created", "3", ""), event(9, "task.created", "4", ""))
+		}, []string{"2 open grant tasks for bob on github/org-member"}},
+		{"member without enrollment", func(s *state) {
+			s.tasks[0].State = roster.StateCancelled
+		}, []string{"alice is a member of eng without a done enrollment task"}},
+		{"done grant without its grant", func(s *state) {
+			s.grants = s.grants[:1]
+		}, []string{"grant task 2 (grant github/org-member for alice, done, profile eng) is done but alice does not hold"}},
+		{"done revoke with the grant left", func(s *state) {
+			s.tasks = append(s.tasks, roster.Task{ID: 3, Kind: roster.TaskRevoke, User: "alice", Entitlement: "github/org-member", Profile: "eng", State: roster.StateDone, ClosedAt: at(2)})
+			s.events = append(s.events, event(8, "task.created", "3", ""), event(9, "task.done", "3", ""))
+		}, []string{"revoke task 3"}},
+		{"member without content", func(s *state) {
+			s.tasks = s.tasks[:1]
+			s.grants = s.grants[:1]
+		}, []string{"neither github/org-member"}},
+		{"missing audit events", func(s *state) {
+			s.events = nil
+		}, []string{"task 1", "task 1", "task 2", "task 2", "without a profile.member_added event", "alice holds access-profiles/eng", "alice holds github/org-member"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := good()
+			tc.change(s)
+			got := s.violations()
+			if len(got) != len(tc.want) {
+				t.Fatalf("violations:%s\nwant %d, containing %q", indent(got), len(tc.want), tc.want)
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, g := range got {
+					found = found || strings.Contains(g, w)
+				}
+				if !found {
+					t.Errorf("no violation mentions %q:%s", w, indent(got))
+				}
+			}
+		})
+	}
+}
+
+// TestDiffOutcome checks that the outcome comparison reports both sides.
+func TestDiffOutcome(t *testing.T) {
+	got := diffOutcome([]string{"a", "b", "c"}, []string{"b", "c", "d"})
+	want := []string{"- a", "+ d"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("diffOutcome = %q, want %q", got, want)
+	}
+}

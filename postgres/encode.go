@@ -1,0 +1,192 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rosterhq/roster"
+)
+
+// SQLSTATE codes the store acts on.
+const (
+	sqlstateUniqueViolation      = "23505"
+	sqlstateSerializationFailure = "40001"
+	sqlstateDeadlockDetected     = "40P01"
+)
+
+// The range of times timestamptz can hold (4713 BC to 294276 AD).
+var (
+	minTime = time.Date(-4712, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// sqlstate returns the SQLSTATE of the PostgreSQL error in err's chain, or "".
+func sqlstate(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// isUniqueViolation reports whether err is a UNIQUE constraint violation.
+func isUniqueViolation(err error) bool { return sqlstate(err) == sqlstateUniqueViolation }
+
+// isRetryable reports whether err is a serialization failure or a deadlock:
+// the transaction lost a race with a concurrent one and may be run again.
+func isRetryable(err error) bool {
+	switch sqlstate(err) {
+	case sqlstateSerializationFailure, sqlstateDeadlockDetected:
+		return true
+	}
+	return false
+}
+
+// backoff returns how long to wait before attempt (2, 3, ...) of a
+// transaction: an exponential delay capped at 100ms, with full jitter so that
+// the transactions that collided do not collide again.
+func backoff(attempt int) time.Duration {
+	d := min(time.Millisecond<<min(attempt, 7), 100*time.Millisecond)
+	return d/2 + rand.N(d/2+1)
+}
+
+// utc returns t in UTC truncated to the microsecond, the precision both
+// SQLite and PostgreSQL stores keep. The zero time stays zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// utcPtr is utc for an optional time.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := utc(*t)
+	return &v
+}
+
+// encoder turns values into column values, remembering the first error so a
+// statement's arguments can be built in one expression and checked once.
+type encoder struct {
+	err error
+}
+
+// time encodes t for a timestamptz column, in UTC and truncated to the
+// microsecond. The zero time is stored as itself, 0001-01-01 UTC.
+func (e *encoder) time(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		if e.err == nil {
+			e.err = roster.Errorf(roster.EINVALID, "time %s is out of range (4713 BC to 294276 AD)", t.Format(time.RFC3339))
+		}
+		return time.Time{}
+	}
+	return utc(t)
+}
+
+// timePtr encodes an optional time; nil is NULL.
+func (e *encoder) timePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := e.time(*t)
+	return &v
+}
+
+// json encodes v as JSON for a JSONB column.
+func (e *encoder) json(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("encode json: %w", err)
+	}
+	return b
+}
+
+// decTime decodes a time stored by encoder.time.
+func decTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// decTimePtr decodes an optional time.
+func decTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := decTime(*t)
+	return &v
+}
+
+// decJSON decodes the JSON b of column col into v.
+func decJSON(col string, b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", col, err)
+	}
+	return nil
+}
+
+// pageSize returns the number of items a page holds for a filter's limit.
+func pageSize(limit int) int {
+	switch {
+	case limit <= 0:
+		return roster.DefaultPageSize
+	case limit > roster.MaxPageSize:
+		return roster.MaxPageSize
+	}
+	return limit
+}
+
+// encodeCursor returns the opaque cursor for the key of a page's last item.
+func encodeCursor(key any) string {
+	b, _ := json.Marshal(key)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor decodes a cursor made by encodeCursor into key, whose shape
+// the caller gives. A cursor that does not decode is EINVALID.
+func decodeCursor(cursor string, key any) error {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		err = json.Unmarshal(b, key)
+	}
+	// PostgreSQL text cannot hold a NUL character, so a cursor carrying one
+	// could only fail in the query.
+	if err != nil || bytes.Contains(b, []byte(`\u0000`)) {
+		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
+	}
+	return nil
+}
+
+// stringKey is the cursor of lists keyed by one string.
+type stringKey struct {
+	ID *string `json:"id"`
+}
+
+// intKey is the cursor of lists keyed by an integer id.
+type intKey struct {
+	ID *int64 `json:"id"`
+}
+
+// grantKey is the cursor of grant lists.
+type grantKey struct {
+	User        *string `json:"u"`
+	Entitlement *string `json:"e"`
+}
+
+// rowScanner is pgx.Row or pgx.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}

@@ -1,0 +1,18 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster"
+)
+
+// RaiseSerializationFailure runs a statement in tx that fails with SQLSTATE
+// 40001, as a lost race would, and returns an unrelated error in its place.
+func RaiseSerializationFailure(ctx context.Context, rtx roster.Tx) error {
+	t := rtx.(*tx)
+	_, err := t.exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'lost a race' USING ERRCODE = 'serialization_failure'; END $$`)
+	if err == nil {
+		return roster.Errorf(roster.EINTERNAL, "the statement did not fail")
+	}
+	return roster.Errorf(roster.EINVALID, "something else went wrong")
+}

@@ -1,0 +1,288 @@
+// Package postgres implements roster.Store on PostgreSQL, through pgx and its
+// connection pool.
+//
+// Update runs fn in a SERIALIZABLE read-write transaction. When PostgreSQL
+// cannot serialize it with a concurrent one (SQLSTATE 40001) or picks it as a
+// deadlock victim (40P01), at BEGIN, at any statement or at COMMIT, the
+// transaction is rolled back and fn runs again, up to maxAttempts times with
+// a short jittered backoff. roster.Store asks fn to be re-runnable for this:
+// two replicas approving the same task end with one winner, and the other's
+// fn sees the task already approved. View runs fn in a REPEATABLE READ READ
+// ONLY transaction, a consistent snapshot that never conflicts.
+//
+// The schema comes from the numbered SQL files under migrations/, the same
+// numbers and tables as the sqlite package's, applied by Migrate under an
+// advisory lock and tracked in the schema_migrations table. Open does not
+// migrate. Text columns are COLLATE "C" (bytewise order, as Go sorts), times
+// are timestamptz truncated to the microsecond and returned in UTC, and lists
+// and maps are JSONB.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/failpoint"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// maxAttempts is how many times Update runs a transaction that keeps failing
+// with a serialization failure or a deadlock before it gives up.
+const maxAttempts = 10
+
+// migrationLock is the key of the session advisory lock Migrate holds, so
+// that replicas starting at once apply the migrations one after the other.
+// It is the first eight bytes of "rostermg" read as a big-endian integer.
+const migrationLock int64 = 0x726f737465726d67
+
+// DB is a Roster database on a PostgreSQL server. It implements roster.Store
+// and is safe for concurrent use.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var _ roster.Store = (*DB)(nil)
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// key=value connection string) and checks that it answers. It does not
+// migrate: call Migrate. The pool's settings come from the URL, such as
+// pool_max_conns (default: 4 or the number of CPUs, whichever is more).
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn masks the password when its error quotes the URL.
+		return nil, roster.Errorf(roster.EINVALID, "postgres: invalid database URL: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w",
+			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Close closes every connection of the pool, waiting for those in use to be
+// returned.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// migration is one numbered SQL file.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations ordered by version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read migrations: %w", err)
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive number such as 0001_", name)
+		}
+		if prev, ok := seen[v]; ok {
+			return nil, fmt.Errorf("postgres: migrations %s and %s share version %d", prev, name, v)
+		}
+		seen[v] = name
+		b, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: read migration %s: %w", name, err)
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate applies, in order and each in its own transaction, the migrations
+// not yet recorded in schema_migrations. It holds a session advisory lock
+// while it works, so several replicas may call it at once: the first applies
+// what is missing, the others wait and then find nothing to do.
+func (db *DB) Migrate(ctx context.Context) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	defer func() {
+		// The lock belongs to the session: a connection that cannot release
+		// it is closed rather than returned to the pool still holding it.
+		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); uerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+			if err == nil {
+				err = fmt.Errorf("postgres: migrate: unlock: %w", uerr)
+			}
+		}
+	}()
+
+	if _, err := conn.Exec(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		if err := applyMigration(ctx, conn.Conn(), m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration applies one migration unless it is already recorded.
+func applyMigration(ctx context.Context, conn *pgx.Conn, m migration) error {
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var applied bool
+		if err := tx.QueryRow(ctx,
+			`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&applied); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		} else if applied {
+			return nil
+		}
+		// Without arguments pgx sends the file in one simple query, so it may
+		// hold several statements.
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
+			return fmt.Errorf("postgres: migration %s: record: %w", m.name, err)
+		}
+		return nil
+	})
+}
+
+// SchemaVersion returns the highest migration applied to the database (0 when
+// none is) and the highest this build carries. The database is up to date
+// when they are equal.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
+	var exists bool
+	if err := db.pool.QueryRow(ctx,
+		`SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, latest, fmt.Errorf("postgres: schema version: %w", err)
+	} else if !exists {
+		return 0, latest, nil
+	}
+	if err := db.pool.QueryRow(ctx,
+		`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+		return 0, latest, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	return applied, latest, nil
+}
+
+// Update runs fn in a SERIALIZABLE read-write transaction. The transaction
+// commits when fn returns nil and rolls back when it returns an error or
+// panics (the panic is then re-raised). When the transaction fails with a
+// serialization failure or a deadlock it is rolled back and fn runs again,
+// up to maxAttempts times; fn must therefore be re-runnable.
+func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
+	opts := pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}
+	for attempt := 1; ; attempt++ {
+		retry, err := db.run(ctx, opts, fn)
+		if !retry {
+			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("postgres: transaction conflicted with concurrent ones %d times: %w", attempt, err)
+		}
+		timer := time.NewTimer(backoff(attempt + 1))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-timer.C:
+		}
+	}
+}
+
+// View runs fn in a read-only transaction that sees one consistent snapshot
+// of the database; writes inside it fail.
+func (db *DB) View(ctx context.Context, fn func(roster.Tx) error) error {
+	_, err := db.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return err
+}
+
+// run runs fn once in a transaction with opts. retry reports that the
+// transaction failed with a serialization failure or a deadlock and that fn
+// may be run again.
+func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) error) (retry bool, err error) {
+	write := opts.AccessMode == pgx.ReadWrite
+	ptx, err := db.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
+	}
+	t := &tx{tx: ptx}
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: roll back, then let the panic continue.
+			ptx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	err = fn(t)
+	done = true
+	if err != nil || t.conflict != nil {
+		rerr := ptx.Rollback(context.WithoutCancel(ctx))
+		if isRetryable(err) {
+			return true, err
+		} else if t.conflict != nil {
+			// Whatever fn made of it, the transaction lost a race.
+			return true, t.conflict
+		}
+		if rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			return false, errors.Join(err, fmt.Errorf("postgres: rollback: %w", rerr))
+		}
+		return false, err
+	}
+	if write {
+		failpoint.Inject("commit.before")
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
+	}
+	if write {
+		failpoint.Inject("commit.after")
+	}
+	return false, nil
+}
