@@ -25,6 +25,7 @@ import (
 	rosterhttp "github.com/rosterhq/roster/http"
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/sqlite"
+	"github.com/rosterhq/roster/ui"
 )
 
 // Config configures a server.
@@ -37,6 +38,11 @@ type Config struct {
 	Demo bool
 	// BootstrapToken becomes the admin's API token on an empty database.
 	BootstrapToken string
+	// SessionKey signs the web console's session cookies; replicas behind one
+	// load balancer need the same key. Empty: a random key per process.
+	SessionKey []byte
+	// SecureCookies marks the console's cookies Secure, for serving behind TLS.
+	SecureCookies bool
 	// NoMigrate leaves a PostgreSQL schema as it is and refuses to start
 	// when it is behind (run `roster migrate` first). SQLite always migrates.
 	NoMigrate bool
@@ -194,7 +200,23 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		Registry:     reg,
 		Logger:       cfg.Logger,
 	})
-	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	console, err := ui.New(ui.Config{
+		Service:      s.Engine,
+		Authenticate: s.Engine.Authenticate,
+		SessionKey:   cfg.SessionKey,
+		Secure:       cfg.SecureCookies,
+		Logger:       cfg.Logger,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("web console: %w", err)
+	}
+	mux := http.NewServeMux()
+	for _, path := range []string{"/api/", "/healthz", "/metrics"} {
+		mux.Handle(path, api.Handler())
+	}
+	mux.Handle("/", console.Handler())
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

@@ -18,6 +18,8 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		Demo:           cfg.Demo,
 		BootstrapToken: cfg.BootstrapToken,
 		NoMigrate:      cfg.NoMigrate,
+		SessionKey:     []byte(os.Getenv("ROSTER_SESSION_KEY")),
+		SecureCookies:  os.Getenv("ROSTER_SECURE_COOKIES") == "true",
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Out:            os.Stderr,
 	})

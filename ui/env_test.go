@@ -1,0 +1,166 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine"
+	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/sqlite"
+)
+
+// adminToken is the bootstrap token of every test tenant.
+const adminToken = "ui-test-admin-token"
+
+// org is the organisation the tests start from: people, apps and policies,
+// but no profile — the tests build profiles in the console or apply them.
+const org = `
+settings:
+  default_request_policy: manager
+  default_revoke_policy: auto
+policies:
+  - id: auto
+    steps: []
+  - id: manager
+    steps:
+      - approvers: manager
+        fallback: [admin]
+users:
+  - {id: raj, email: raj@example.com, name: Raj Patel, department: Engineering, title: VP Engineering}
+  - {id: alice, email: alice@example.com, name: Alice Chen, manager: raj, department: Engineering, title: Engineer}
+  - {id: bob, email: bob@example.com, name: Bob Martin, manager: raj, department: Engineering, title: Engineer}
+  - {id: carlos, email: carlos@example.com, name: Carlos Mendes, manager: raj, department: Engineering, title: Engineer}
+  - {id: dmitri, email: dmitri@example.com, name: Dmitri Volkov, manager: raj, department: Engineering, title: SRE}
+  - {id: george, email: george@example.com, name: George Okoro, manager: raj, department: Engineering, title: Contractor}
+  - {id: grace, email: grace@example.com, name: Grace Kim, department: Finance, title: Auditor, role: auditor}
+apps:
+  - id: okta
+    name: Okta
+    owners: [admin]
+    entitlements:
+      - {id: engineering, name: Engineering department, request_policy: manager}
+      - {id: employees, name: All employees, request_policy: manager}
+  - id: github
+    name: GitHub
+    owners: [raj]
+    entitlements:
+      - {id: org-member, name: Organisation member, request_policy: auto}
+      - {id: admin, name: Organisation owner, request_policy: manager, risk: high}
+  - id: slack
+    name: Slack
+    owners: [admin]
+    entitlements:
+      - {id: eng, name: "#eng", request_policy: auto}
+grants:
+  - {user: alice, entitlement: okta/engineering}
+  - {user: bob, entitlement: okta/engineering}
+  - {user: carlos, entitlement: okta/engineering}
+  - {user: dmitri, entitlement: okta/engineering}
+  - {user: george, entitlement: okta/engineering}
+`
+
+// engProfile is a ready-made profile for the tests that do not build one in
+// the console: its enrollment approves at once.
+const engProfile = `
+profiles:
+  - id: eng
+    name: Engineering onboarding
+    description: What every engineer gets on day one.
+    entitlements: [github/org-member, slack/eng]
+    allow_enrollment_requests: true
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+    unenrollment: {policy: auto, access: revoke_unjustified, bypass_entitlement_policies: true}
+    automation:
+      enabled: true
+      mode: sync_and_act
+      any_entitlement: [okta/engineering]
+      excluded_users: [george]
+      safeguard: true
+`
+
+// env is one running Roster: a SQLite store, the engine on a manual clock,
+// and an HTTP server with the API under /api/ and the console everywhere else.
+type env struct {
+	t      *testing.T
+	engine *engine.Engine
+	clock  *roster.ManualClock
+	ui     *UI
+	srv    *httptest.Server
+	tokens map[string]string
+}
+
+// newEnv starts Roster with the test organisation applied.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	clock := roster.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	eng := engine.New(engine.Config{Store: store, Clock: clock})
+	if _, err := eng.Bootstrap(ctx, adminToken); err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	console, err := New(Config{Service: eng, Authenticate: eng.Authenticate, SessionKey: []byte("ui-test-session-key")})
+	if err != nil {
+		t.Fatalf("ui.New: %v", err)
+	}
+	api := rosterhttp.NewServer(rosterhttp.ServerConfig{Service: eng, Authenticate: eng.Authenticate})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.Handler())
+	mux.Handle("/healthz", api.Handler())
+	mux.Handle("/metrics", api.Handler())
+	mux.Handle("/", console.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}}
+	e.apply(org)
+	return e
+}
+
+// as returns a context that acts as user.
+func (e *env) as(user string) context.Context {
+	return roster.NewContext(context.Background(), user)
+}
+
+// apply applies a declarative document as the admin.
+func (e *env) apply(doc string) *roster.ApplyResult {
+	e.t.Helper()
+	res, err := e.engine.Apply(e.as(roster.AdminUser), roster.ApplyRequest{Filename: "test", Document: []byte(doc)})
+	if err != nil {
+		e.t.Fatalf("apply: %v\n%s", err, strings.Join(roster.ErrorDetails(err), "\n"))
+	}
+	return res
+}
+
+// token returns an API token of user, creating one the first time.
+func (e *env) token(user string) string {
+	e.t.Helper()
+	if tok, ok := e.tokens[user]; ok {
+		return tok
+	}
+	tok, err := e.engine.CreateToken(e.as(roster.AdminUser), user)
+	if err != nil {
+		e.t.Fatalf("create a token for %s: %v", user, err)
+	}
+	e.tokens[user] = tok.Token
+	return tok.Token
+}
+
+// profile reads a profile as the admin.
+func (e *env) profile(id string) *roster.ProfileView {
+	e.t.Helper()
+	p, err := e.engine.Profile(e.as(roster.AdminUser), id)
+	if err != nil {
+		e.t.Fatalf("read profile %s: %v", id, err)
+	}
+	return p
+}

@@ -1,0 +1,31 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster"
+)
+
+// enroll starts manual enrollments of the users named in the Enroll users
+// form (Service.Enroll; admins).
+func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
+	id := r.PathValue("id")
+	users := userList(r.PostFormValue("users"))
+	if len(users) == 0 {
+		u.done(w, r, v, profileURL(id, ""), roster.Errorf(roster.EINVALID, "name at least one user to enroll"), "")
+		return
+	}
+	tasks, err := u.service.Enroll(v.ctx, id, users, strings.TrimSpace(r.PostFormValue("comment")))
+	var details []string
+	for _, t := range tasks {
+		details = append(details, fmt.Sprintf("Task %d: enroll %s (%s)", t.ID, t.User, human(t.State)))
+	}
+	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started %d enrollment(s).", len(tasks)), details...)
+}
+
+// userList splits a list of user ids separated by commas or white space.
+func userList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}

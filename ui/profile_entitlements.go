@@ -1,0 +1,54 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/rosterhq/roster"
+)
+
+// entitlementsData is the Entitlements tab of a profile.
+type entitlementsData struct {
+	*profileTab
+	// Contents are the profile's entitlements as the catalog describes them.
+	Contents []roster.Entitlement
+	// Available are the entitlements an admin may add, by app.
+	Available []entitlementGroup
+	// Saved is the outcome of a save that failed.
+	Saved *applyResult
+}
+
+// showEntitlements shows what the profile grants and, for admins, the forms
+// that add and remove entitlements.
+func (u *UI) showEntitlements(w http.ResponseWriter, r *http.Request, v *visit) {
+	pt, ok := u.loadProfileTab(w, r, v, "entitlements")
+	if !ok {
+		return
+	}
+	d, err := u.entitlementsData(v, pt)
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	u.render(w, r, v, http.StatusOK, "profile_entitlements", pt.P.Name+": entitlements", "profiles", d, nil)
+}
+
+func (u *UI) entitlementsData(v *visit, pt *profileTab) (*entitlementsData, error) {
+	ents, err := u.allEntitlements(v)
+	if err != nil {
+		return nil, err
+	}
+	d := &entitlementsData{profileTab: pt}
+	for _, id := range pt.P.Entitlements {
+		i := slices.IndexFunc(ents, func(e roster.Entitlement) bool { return e.ID == id })
+		if i < 0 {
+			d.Contents = append(d.Contents, roster.Entitlement{ID: id})
+			continue
+		}
+		d.Contents = append(d.Contents, ents[i])
+	}
+	d.Available = groupByApp(ents, func(e *roster.Entitlement) bool {
+		return e.App == roster.BuiltinApp || slices.Contains(pt.P.Entitlements, e.ID)
+	})
+	return d, nil
+}

@@ -1,0 +1,20 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// unenroll starts the manual unenrollment of one member (Service.Unenroll;
+// admins).
+func (u *UI) unenroll(w http.ResponseWriter, r *http.Request, v *visit) {
+	id := r.PathValue("id")
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	tasks, err := u.service.Unenroll(v.ctx, id, []string{user}, strings.TrimSpace(r.PostFormValue("comment")))
+	var details []string
+	for _, t := range tasks {
+		details = append(details, fmt.Sprintf("Task %d: unenroll %s (%s)", t.ID, t.User, human(t.State)))
+	}
+	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started the unenrollment of %s.", user), details...)
+}

@@ -1,0 +1,247 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// views holds one parsed template set per screen: the layout, the shared
+// partials and the screen's own file.
+type views struct {
+	pages map[string]*template.Template
+}
+
+// parseViews parses every template once.
+func parseViews() (*views, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: parse layout: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: list templates: %w", err)
+	}
+	v := &views{pages: map[string]*template.Template{}}
+	for _, name := range names {
+		file := path.Base(name)
+		if file == "layout.html" || file == "partials.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, name)
+		if err != nil {
+			return nil, fmt.Errorf("ui: parse %s: %w", file, err)
+		}
+		v.pages[strings.TrimSuffix(file, ".html")] = t
+	}
+	return v, nil
+}
+
+// page is what every screen's template receives.
+type page struct {
+	Title string
+	// Nav names the main navigation entry of the screen.
+	Nav  string
+	Me   *roster.User
+	CSRF string
+	// Flash is the message the previous action left; Error is this
+	// response's own problem.
+	Flash *flash
+	Error *errorView
+	// ErrorPage says the whole page is the error.
+	ErrorPage bool
+	// Data is the screen's own data.
+	Data any
+}
+
+// Admin reports whether the signed-in user is an admin.
+func (p *page) Admin() bool { return p.Me != nil && p.Me.Role == roster.RoleAdmin }
+
+// Reader reports whether the signed-in user reads everything.
+func (p *page) Reader() bool {
+	return p.Me != nil && (p.Me.Role == roster.RoleAdmin || p.Me.Role == roster.RoleAuditor)
+}
+
+// errorView is a problem shown on a page.
+type errorView struct {
+	Status  int
+	Title   string
+	Message string
+	Details []string
+}
+
+// render answers the named screen with status.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int, name, title, nav string, data any, errv *errorView) {
+	t, ok := u.views.pages[name]
+	if !ok {
+		u.logger.ErrorContext(r.Context(), "ui: no such template", "template", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		u.logger.ErrorContext(r.Context(), "ui: render", "template", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes()) // the browser went away; nothing to do
+}
+
+// renderError answers an error page.
+func (u *UI) renderError(w http.ResponseWriter, r *http.Request, v *visit, e *errorView) {
+	u.render(w, r, v, e.Status, "error", e.Title, "", nil, e)
+}
+
+// errorFor turns a Service error into what a page shows. Internal errors are
+// logged and never shown.
+func (u *UI) errorFor(r *http.Request, err error) *errorView {
+	e := &errorView{Message: roster.ErrorMessage(err), Details: roster.ErrorDetails(err)}
+	switch roster.ErrorCode(err) {
+	case roster.EFORBIDDEN:
+		e.Status, e.Title = http.StatusForbidden, "Not allowed"
+	case roster.ENOTFOUND:
+		e.Status, e.Title = http.StatusNotFound, "Not found"
+	case roster.EINVALID:
+		e.Status, e.Title = http.StatusUnprocessableEntity, "Not valid"
+	case roster.ECONFLICT:
+		e.Status, e.Title = http.StatusConflict, "Not possible now"
+	case roster.EUNAUTHORIZED:
+		e.Status, e.Title = http.StatusUnauthorized, "Signed out"
+	default:
+		u.logger.ErrorContext(r.Context(), "ui: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		e.Status, e.Title = http.StatusInternalServerError, "Something went wrong"
+		e.Message = "An internal error stopped this page. It has been logged; try again, or ask an administrator to look at the server's log."
+	}
+	return e
+}
+
+// fail answers an error page for a Service error.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, v *visit, err error) {
+	u.renderError(w, r, v, u.errorFor(r, err))
+}
+
+// done finishes an action with POST-redirect-GET: on success it leaves notice
+// (and details) for the page at to; a refusal (EFORBIDDEN) answers a 403
+// page; any other error is left as an error message on the page at to.
+func (u *UI) done(w http.ResponseWriter, r *http.Request, v *visit, to string, err error, notice string, details ...string) {
+	if err != nil {
+		e := u.errorFor(r, err)
+		if e.Status == http.StatusForbidden || e.Status == http.StatusInternalServerError {
+			u.renderError(w, r, v, e)
+			return
+		}
+		u.sessions.setFlash(w, &flash{Kind: "error", Title: e.Title, Message: e.Message, Details: e.Details})
+	} else if notice != "" {
+		u.sessions.setFlash(w, &flash{Kind: "notice", Message: notice, Details: details})
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// staticHandler serves the embedded style sheet.
+func staticHandler() http.Handler {
+	files := http.FileServerFS(staticFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// funcs are the helpers templates may call.
+var funcs = template.FuncMap{
+	"when": func(t any) string {
+		switch t := t.(type) {
+		case time.Time:
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if t == nil || t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return ""
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join": func(xs []string) string {
+		if len(xs) == 0 {
+			return "—"
+		}
+		return strings.Join(xs, ", ")
+	},
+	"has":   func(xs []string, x string) bool { return slices.Contains(xs, x) },
+	"human": human,
+	"plus1": func(i int) int { return i + 1 },
+	"duration": func(d roster.Duration) string {
+		s := d.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = strings.TrimSuffix(s, "0s")
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = strings.TrimSuffix(s, "0m")
+		}
+		return s
+	},
+	"pathq": func(s string) string { return url.PathEscape(s) },
+	"query": url.QueryEscape,
+	"stepState": func(t *roster.Task, i int) string {
+		switch {
+		case i < t.Step:
+			return "approved"
+		case i == t.Step && t.State == roster.StatePendingApproval:
+			return "current"
+		case i == t.Step && t.State == roster.StateDenied:
+			return "denied"
+		case t.State == roster.StatePendingApproval:
+			return "waiting"
+		case t.State == roster.StateDenied || t.State == roster.StateCancelled || t.State == roster.StateFailed:
+			return "not reached"
+		}
+		return "approved"
+	},
+	"builtin": func(ent string) bool {
+		app, _, _ := roster.SplitEntitlementID(ent)
+		return app == roster.BuiltinApp
+	},
+}
+
+// human turns a code such as "pending_approval" into words.
+func human(s string) string {
+	switch s {
+	case roster.ModeSyncAndAct:
+		return "Sync members and initiate access changes"
+	case roster.ModeSyncMembersOnly:
+		return "Sync members only"
+	case roster.AccessLeave:
+		return "Leave the access as-is"
+	case roster.AccessRevokeAll:
+		return "Revoke all entitlements granted by the profile"
+	case roster.AccessRevokeUnjustified:
+		return "Revoke unjustified entitlements"
+	case "":
+		return "—"
+	}
+	return strings.ReplaceAll(s, "_", " ")
+}

@@ -1,0 +1,9 @@
+package ui
+
+import "net/http"
+
+// signOut ends the session.
+func (u *UI) signOut(w http.ResponseWriter, r *http.Request, v *visit) {
+	u.sessions.end(w, v.sess)
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

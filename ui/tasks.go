@@ -1,0 +1,96 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/rosterhq/roster"
+)
+
+// Views of the task list.
+const (
+	viewApprovals    = "approvals"
+	viewProvisioning = "provisioning"
+	viewRequests     = "requests"
+	viewAll          = "all"
+)
+
+// tasksData is the task list.
+type tasksData struct {
+	View   string
+	Filter roster.TaskFilter
+	Tasks  []roster.Task
+	// NextURL is the next page, when there is one.
+	NextURL string
+	// Waiting counts the tasks waiting on the signed-in user, by view.
+	Waiting map[string]int
+}
+
+// States, Kinds and Origins are the choices of the filters.
+func (tasksData) States() []string { return roster.TaskStates }
+
+// Kinds are the task kinds.
+func (tasksData) Kinds() []string { return []string{roster.TaskGrant, roster.TaskRevoke} }
+
+// Origins are the task origins.
+func (tasksData) Origins() []string {
+	return []string{roster.OriginAutomation, roster.OriginManual, roster.OriginEnrollment, roster.OriginUnenrollment,
+		roster.OriginProfileContent, roster.OriginContentRemoved, roster.OriginExclusion}
+}
+
+// showTasks lists tasks: my approvals, my provisioning work, my own requests,
+// and for admins and auditors every task, with filters.
+func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
+	q := r.URL.Query()
+	d := tasksData{View: q.Get("view"), Waiting: map[string]int{}}
+	if d.View == "" {
+		d.View = viewApprovals
+	}
+	f := roster.TaskFilter{
+		State: q.Get("state"), Kind: q.Get("kind"), User: q.Get("user"), Entitlement: q.Get("entitlement"),
+		Profile: q.Get("profile"), Origin: q.Get("origin"), Approver: q.Get("approver"),
+		OpenOnly: q.Get("open") != "", Cursor: q.Get("cursor"),
+	}
+	me := v.me.ID
+	switch d.View {
+	case viewApprovals:
+		f = roster.TaskFilter{Approver: me, State: roster.StatePendingApproval, Cursor: f.Cursor}
+	case viewProvisioning:
+		f = roster.TaskFilter{Approver: me, State: roster.StatePendingProvisioning, Cursor: f.Cursor}
+	case viewRequests:
+		f.User, f.Approver = me, ""
+	case viewAll:
+		if !v.reader() {
+			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Not allowed",
+				Message: "Only admins and auditors see every task. Your approvals, provisioning work and requests are under the other tabs."})
+			return
+		}
+	default:
+		u.renderError(w, r, v, &errorView{Status: http.StatusNotFound, Title: "Not found", Message: "There is no task view " + strconv.Quote(d.View) + "."})
+		return
+	}
+	page, err := u.service.Tasks(v.ctx, f)
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	d.Filter, d.Tasks = f, page.Items
+	if page.NextCursor != "" {
+		next := r.URL.Query()
+		next.Set("cursor", page.NextCursor)
+		d.NextURL = "/tasks?" + next.Encode()
+	}
+	for view, state := range map[string]string{viewApprovals: roster.StatePendingApproval, viewProvisioning: roster.StatePendingProvisioning} {
+		p, err := u.service.Tasks(v.ctx, roster.TaskFilter{Approver: me, State: state})
+		if err != nil {
+			u.fail(w, r, v, err)
+			return
+		}
+		d.Waiting[view] = len(p.Items)
+	}
+	u.render(w, r, v, http.StatusOK, "tasks", "Tasks", "tasks", d, nil)
+}
+
+// taskURL is the page of one task.
+func taskURL(id int64) string { return "/tasks/" + url.PathEscape(strconv.FormatInt(id, 10)) }

@@ -1,0 +1,267 @@
+// Package ui serves Roster's web console: server-rendered HTML over a
+// roster.Service, for admins who build access profiles and review paused
+// syncs, approvers who decide on tasks, and everyone who wants to see or
+// request their own access.
+//
+// The console is an adapter like the HTTP API: every screen and every action
+// is one or a few calls of the Service, made as the signed-in user (see
+// roster.NewContext), so the engine decides what each person may read and do.
+// The console only hides controls a person could not use, and shows the
+// engine's refusal when they try anyway.
+//
+// It follows the shape of a boring, long-lived web UI: one file per screen or
+// action, one route table (routes), templates and the style sheet embedded
+// and parsed once in New, plain HTML forms with POST-redirect-GET, and no
+// JavaScript. Sessions are signed cookies and every form carries a CSRF token
+// tied to the session (see session.go).
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// Config is what a UI needs.
+type Config struct {
+	// Service answers every screen and action. Required.
+	Service roster.Service
+	// Authenticate returns the id of the user an API token belongs to; the
+	// sign-in form uses it. Required.
+	Authenticate func(ctx context.Context, token string) (string, error)
+	// SessionKey signs session cookies, CSRF tokens and flash messages with
+	// HMAC-SHA256. Replicas behind one address must share it. Nil generates a
+	// random key, so sessions end when the process restarts.
+	SessionKey []byte
+	// Secure marks cookies Secure (and gives the session cookie the __Host-
+	// prefix). Set it when the console is served over TLS.
+	Secure bool
+	// Logger receives internal errors. Nil discards.
+	Logger *slog.Logger
+}
+
+// SessionLifetime is how long a sign-in lasts.
+const SessionLifetime = 12 * time.Hour
+
+// maxFormSize limits the body of a form post.
+const maxFormSize = 1 << 20
+
+// UI is the web console. It does not listen: mount Handler on "/" next to
+// the API.
+type UI struct {
+	service      roster.Service
+	authenticate func(ctx context.Context, token string) (string, error)
+	logger       *slog.Logger
+	secure       bool
+	sessions     *sessions
+	views        *views
+	handler      http.Handler
+	// now tells the time of sessions; tests replace it.
+	now func() time.Time
+}
+
+// New returns the console for cfg. It parses every template once.
+func New(cfg Config) (*UI, error) {
+	if cfg.Service == nil {
+		return nil, fmt.Errorf("ui: Config.Service is required")
+	}
+	if cfg.Authenticate == nil {
+		return nil, fmt.Errorf("ui: Config.Authenticate is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	key := cfg.SessionKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("ui: generate a session key: %w", err)
+		}
+	}
+	v, err := parseViews()
+	if err != nil {
+		return nil, err
+	}
+	u := &UI{
+		service:      cfg.Service,
+		authenticate: cfg.Authenticate,
+		logger:       cfg.Logger,
+		secure:       cfg.Secure,
+		views:        v,
+		now:          time.Now,
+	}
+	u.sessions = newSessions(key, cfg.Secure, func() time.Time { return u.now() })
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", staticHandler())
+	for _, rt := range u.routes() {
+		mux.Handle(rt.pattern, u.endpoint(rt))
+	}
+	mux.Handle("/", u.endpoint(route{pattern: "/", handle: u.showNotFound, public: true}))
+	u.handler = securityHeaders(mux)
+	return u, nil
+}
+
+// Handler returns the handler that serves the console: everything under "/"
+// except /api/, /healthz and /metrics, which the API serves.
+func (u *UI) Handler() http.Handler { return u.handler }
+
+// access says who may open a route. The zero value lets anyone signed in
+// open it; the engine decides the rest.
+type access int
+
+const (
+	// adminOnly routes are screens that only admins can use: the console
+	// answers 403 before rendering them (their actions are refused by the
+	// engine as well).
+	adminOnly access = iota + 1
+)
+
+// route is one entry of the route table.
+type route struct {
+	pattern string
+	handle  func(w http.ResponseWriter, r *http.Request, v *visit)
+	// public routes need no session.
+	public bool
+	access access
+	// what names what an adminOnly screen does, for its 403 page.
+	what string
+}
+
+// routes is the route table: every screen and action of the console (and,
+// outside it, GET /static/ for the style sheet).
+func (u *UI) routes() []route {
+	return []route{
+		{pattern: "GET /{$}", handle: u.showHome},
+		{pattern: "GET /signin", handle: u.showSignIn, public: true},
+		{pattern: "POST /signin", handle: u.signIn, public: true},
+		{pattern: "POST /signout", handle: u.signOut},
+
+		{pattern: "GET /profiles", handle: u.showProfiles},
+		{pattern: "GET /new-profile", handle: u.showNewProfile, access: adminOnly, what: "create access profiles"},
+		{pattern: "POST /new-profile", handle: u.createProfile},
+		{pattern: "GET /profiles/{id}", handle: u.showMembers},
+		{pattern: "POST /profiles/{id}/enroll", handle: u.enroll},
+		{pattern: "POST /profiles/{id}/unenroll", handle: u.unenroll},
+		{pattern: "GET /profiles/{id}/entitlements", handle: u.showEntitlements},
+		{pattern: "POST /profiles/{id}/entitlements", handle: u.saveEntitlements},
+		{pattern: "GET /profiles/{id}/controls", handle: u.showControls, access: adminOnly, what: "change a profile's controls"},
+		{pattern: "POST /profiles/{id}/controls", handle: u.saveControls},
+		{pattern: "POST /profiles/{id}/sync", handle: u.syncNow},
+		{pattern: "GET /profiles/{id}/review", handle: u.showReview, access: adminOnly, what: "review and resume paused syncs"},
+		{pattern: "POST /profiles/{id}/resume", handle: u.resume},
+
+		{pattern: "GET /tasks", handle: u.showTasks},
+		{pattern: "GET /tasks/{id}", handle: u.showTask},
+		{pattern: "POST /tasks/{id}/{action}", handle: u.actOnTask},
+
+		{pattern: "GET /request", handle: u.showRequestAccess},
+		{pattern: "POST /request/{id}", handle: u.requestProfile},
+
+		{pattern: "GET /users", handle: u.showUsers},
+		{pattern: "GET /users/{id}", handle: u.showUser},
+		{pattern: "GET /apps", handle: u.showApps},
+		{pattern: "GET /events", handle: u.showEvents},
+	}
+}
+
+// visit is one request of a signed-in person.
+type visit struct {
+	// ctx acts as the signed-in user.
+	ctx  context.Context
+	me   *roster.User
+	sess *session
+	// flash is the message the previous action left for this page.
+	flash *flash
+}
+
+// admin reports whether the signed-in user is an admin.
+func (v *visit) admin() bool { return v.me != nil && v.me.Role == roster.RoleAdmin }
+
+// reader reports whether the signed-in user reads everything.
+func (v *visit) reader() bool {
+	return v.me != nil && (v.me.Role == roster.RoleAdmin || v.me.Role == roster.RoleAuditor)
+}
+
+// endpoint wraps one route: it limits the body, checks the session and, on a
+// POST, the CSRF token, reads who is signed in, and applies the route's
+// access rule.
+func (u *UI) endpoint(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+		v := &visit{ctx: r.Context()}
+		if rt.public {
+			if s := u.sessions.read(r); s != nil {
+				if me, err := u.service.Whoami(roster.NewContext(r.Context(), s.user)); err == nil {
+					v.ctx, v.me, v.sess = roster.NewContext(r.Context(), s.user), me, s
+				}
+			}
+			rt.handle(w, r, v)
+			return
+		}
+		s := u.sessions.read(r)
+		if s == nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				http.Redirect(w, r, signInURL(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Signed out",
+				Message: "Your session has ended, so the action was not carried out. Sign in and try again."})
+			return
+		}
+		v.sess = s
+		if r.Method == http.MethodPost && !u.sessions.validCSRF(s, r.PostFormValue(csrfField)) {
+			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Form expired",
+				Message: "The form was refused because it did not carry this session's security token (CSRF). Go back, reload the page and try again."})
+			return
+		}
+		v.ctx = roster.NewContext(r.Context(), s.user)
+		me, err := u.service.Whoami(v.ctx)
+		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+			u.sessions.end(w, s)
+			http.Redirect(w, r, signInURL(""), http.StatusSeeOther)
+			return
+		} else if err != nil {
+			u.fail(w, r, v, err)
+			return
+		}
+		v.me = me
+		if r.Method == http.MethodGet {
+			v.flash = u.sessions.takeFlash(w, r)
+		}
+		if rt.access == adminOnly && !v.admin() {
+			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Admins only",
+				Message: fmt.Sprintf("Only admins may %s. You are signed in as %s (%s).", rt.what, me.ID, me.Role)})
+			return
+		}
+		rt.handle(w, r, v)
+	})
+}
+
+// securityHeaders sets the headers every console response carries: no
+// scripts, no framing, no sniffing, no caching of pages.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// showHome sends the signed-in person to the profiles.
+func (u *UI) showHome(w http.ResponseWriter, r *http.Request, v *visit) {
+	http.Redirect(w, r, "/profiles", http.StatusSeeOther)
+}
+
+// showNotFound answers a path no route matches.
+func (u *UI) showNotFound(w http.ResponseWriter, r *http.Request, v *visit) {
+	u.renderError(w, r, v, &errorView{Status: http.StatusNotFound, Title: "Not found",
+		Message: fmt.Sprintf("There is no page at %s.", r.URL.Path)})
+}

@@ -1,0 +1,61 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/rosterhq/roster"
+)
+
+// userData is one user's page.
+type userData struct {
+	U        *roster.User
+	Self     bool
+	Grants   []roster.Grant
+	Profiles []roster.ProfileView
+	Sources  map[string]string // profile id -> member source
+	Tasks    []roster.Task
+}
+
+// showUser shows a user with their grants and sources, the profiles they are
+// a member of, and their tasks. Everyone may see their own; admins and
+// auditors anyone's.
+func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
+	id := r.PathValue("id")
+	usr, err := u.service.User(v.ctx, id)
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	d := userData{U: usr, Self: id == v.me.ID, Sources: map[string]string{}}
+	grants, err := u.service.Grants(v.ctx, roster.GrantFilter{User: id, Limit: roster.MaxPageSize})
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	d.Grants = grants.Items
+	ps, err := u.service.Profiles(v.ctx)
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	for _, p := range ps {
+		if i := slices.IndexFunc(p.Members, func(m roster.MemberView) bool { return m.User == id }); i >= 0 {
+			d.Profiles = append(d.Profiles, p)
+			d.Sources[p.ID] = p.Members[i].Source
+		}
+	}
+	tasks, err := u.service.Tasks(v.ctx, roster.TaskFilter{User: id, Limit: roster.MaxPageSize})
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	d.Tasks = tasks.Items
+	slices.Reverse(d.Tasks) // newest first
+	title := usr.Name
+	nav := "users"
+	if d.Self {
+		nav = "me"
+	}
+	u.render(w, r, v, http.StatusOK, "user", title, nav, d, nil)
+}
