@@ -211,13 +211,23 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	return applied, latest, nil
 }
 
-// Update runs fn in a SERIALIZABLE read-write transaction. The transaction
-// commits when fn returns nil and rolls back when it returns an error or
-// panics (the panic is then re-raised). When the transaction fails with a
-// serialization failure or a deadlock it is rolled back and fn runs again,
-// up to maxAttempts times; fn must therefore be re-runnable.
+// writerLock is the advisory lock every read-write transaction holds: one
+// writer at a time across all replicas, as on SQLite.
+const writerLock = 0x526f73746572 // "Roster"
+
+// Update runs fn in a read-write transaction that first takes the writer
+// lock, a transaction-scoped advisory lock shared by every replica, and then
+// runs at READ COMMITTED: each statement sees everything committed before it,
+// and nothing else commits until this transaction ends, so writers run as if
+// one after another. (SERIALIZABLE alone proved unfit: its page-level
+// predicate locks make unrelated approvals conflict, and under load a
+// transaction could lose every retry.) The transaction commits when fn returns
+// nil and rolls back when it returns an error or panics (the panic is then
+// re-raised). Should it still fail with a serialization failure or a
+// deadlock, it is rolled back and fn runs again, up to maxAttempts times; fn
+// must therefore be re-runnable.
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	opts := pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}
+	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 	for attempt := 1; ; attempt++ {
 		retry, err := db.run(ctx, opts, fn)
 		if !retry {
@@ -251,6 +261,12 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	ptx, err := db.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
+	}
+	if write {
+		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
+			ptx.Rollback(context.WithoutCancel(ctx))
+			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)
+		}
 	}
 	t := &tx{tx: ptx}
 	done := false
