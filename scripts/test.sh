@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Roster's test command: makes sure what the tests talk to is there — a
+# PostgreSQL server on 127.0.0.1:5432 and Debian's Chromium for the console's
+# browser tests — then runs every test with the race detector, and the
+# end-to-end suite a second time on PostgreSQL.
+#
+# As root on Debian it installs Chromium and starts the local PostgreSQL
+# cluster when they are missing; elsewhere it says what to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "The console's browser tests need Chromium: apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+
+export ROSTER_TEST_DATABASE_URL="${ROSTER_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+if ! pg_isready -q -d "$ROSTER_TEST_DATABASE_URL" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then
+    echo "== starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -d "$ROSTER_TEST_DATABASE_URL" && break; sleep 1; done
+  fi
+  if ! pg_isready -q -d "$ROSTER_TEST_DATABASE_URL"; then
+    echo "The tests need PostgreSQL at $ROSTER_TEST_DATABASE_URL (set ROSTER_TEST_DATABASE_URL, or start it:" >&2
+    echo "  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start)" >&2
+    exit 1
+  fi
+fi
+
+echo "== go test -race ./..."
+go test -race ./...
+echo "== the end-to-end suite on PostgreSQL"
+ROSTER_TEST_E2E_DB=postgres go test -race -count=1 ./e2e
