@@ -2,8 +2,13 @@ package e2e
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster"
+	rosterhttp "github.com/rosterhq/roster/http"
 
 	"github.com/rosterhq/roster/server"
 )
@@ -68,4 +73,51 @@ func TestReplicasShareOneSchedule(t *testing.T) {
 	if n, _ := e.srv.Scheduler.RunOnce(ctx); n != 0 {
 		t.Fatal("the old leader ran the schedule after losing the lease")
 	}
+}
+
+// Two approvers act on the same task through two replicas at once: one
+// approval wins, the other gets 409 naming the task's new state, and the
+// task is approved once.
+func TestReplicasApproveTheSameTaskOnce(t *testing.T) {
+	e := start(t)
+	other := e.replica(t)
+	e.apply(org + `
+  - {user: dave, entitlement: okta/sales}
+`)
+	e.apply(`
+policies:
+  - id: either
+    steps: [{approvers: users, users: [carol, sam]}]
+profiles:
+  - id: s
+    name: Sales
+    enrollment: {policy: either}
+    automation: {enabled: true, any_entitlement: [okta/sales]}
+`)
+	task := e.task("--user", "dave", "--entitlement", "access-profiles/s")
+	equal(t, "approvers", task.Approvers, []string{"carol", "sam"})
+	clients := []*rosterhttp.Client{
+		rosterhttp.NewClient(e.srv.URL, e.token("carol")),
+		rosterhttp.NewClient(other.URL, e.token("sam")),
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Go(func() { _, errs[i] = c.ApproveTask(context.Background(), task.ID, "") })
+	}
+	wg.Wait()
+	won, lost := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case roster.ErrorCode(err) == roster.ECONFLICT && strings.Contains(roster.ErrorMessage(err), "not pending approval"):
+			lost++
+		default:
+			t.Fatalf("approval failed otherwise: %v", err)
+		}
+	}
+	equal(t, "won and lost", []int{won, lost}, []int{1, 1})
+	equal(t, "approval events", len(e.events("--action", "task.approved", "--object-id", id(task))), 1)
+	equal(t, "members", e.members("s"), []string{"dave:automation"})
 }

@@ -190,3 +190,49 @@ profiles:
 	equal(t, "state", v.Automation.State, "active")
 	equal(t, "members", len(v.Members), 8)
 }
+
+// A Slack message the webhook refuses is retried with backoff from the
+// database's outbox, also by a server started after a restart.
+func TestSlackDeliveryRetriesAcrossARestart(t *testing.T) {
+	e := start(t)
+	var mu sync.Mutex
+	failing, got := true, 0
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			http.Error(rw, "try later", http.StatusServiceUnavailable)
+			return
+		}
+		got++
+	}))
+	defer hook.Close()
+	e.apply(bigOrg("  slack_webhook_url: "+hook.URL+"\n", ""))
+	pauseEng(t, e)
+	ctx := context.Background()
+	if n, err := e.srv.Notifier.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("delivered %d (err %v) to a failing webhook", n, err)
+	}
+	// Not due again before the backoff.
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	if n, _ := e.srv.Notifier.RunOnce(ctx); n != 0 {
+		t.Fatal("retried before the backoff")
+	}
+	// The server restarts: the message is still owed, and a replica that
+	// takes over the lease delivers it once the backoff has passed.
+	e.srv.Close(ctx)
+	next := e.replica(t)
+	e.clock.Advance(engineLeaseAndBackoff)
+	if n, err := next.Notifier.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("delivered %d (err %v) after the backoff, want 1", n, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	equal(t, "posts received", got, 1)
+}
+
+// engineLeaseAndBackoff is long enough for the first retry's backoff (10s)
+// and for the old leader's lease to expire.
+const engineLeaseAndBackoff = 2 * time.Minute
