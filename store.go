@@ -120,6 +120,18 @@ type Tx interface {
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
 	UpdateNotification(ctx context.Context, n *Notification) error
 
+	// RuleProfiles returns the ids of the profiles whose automation rule
+	// (any_entitlement) names any of the entitlements, ordered. PutProfile keeps
+	// the index it reads.
+	RuleProfiles(ctx context.Context, entitlements []string) ([]string, error)
+	// TriggerProfiles marks profiles for a sync because something their rule
+	// depends on changed; marking a marked profile is harmless.
+	TriggerProfiles(ctx context.Context, profiles []string) error
+	// TriggeredProfiles returns up to limit marked profiles, ordered.
+	TriggeredProfiles(ctx context.Context, limit int) ([]string, error)
+	// ClearTrigger removes a profile's mark.
+	ClearTrigger(ctx context.Context, profile string) error
+
 	// AcquireLease takes or renews the named lease for holder until now+ttl,
 	// and reports whether holder holds it: a lease held by another holder
 	// that has not expired is not taken. Replicas use it to elect the one that

@@ -72,7 +72,7 @@ func BenchmarkApprovals(b *testing.B) {
 			ctx := context.Background()
 			var urls []string
 			for i := 0; i < c.replicas; i++ {
-				s, err := server.Start(ctx, server.Config{DB: db, Addr: "127.0.0.1:0", BootstrapToken: "bench-admin", SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger})
+				s, err := server.Start(ctx, server.Config{DB: db, Addr: "127.0.0.1:0", BootstrapToken: "bench-admin", SchedulerTick: -1, NotifierTick: -1, ChangeTick: -1, Logger: benchLogger})
 				if err != nil {
 					b.Fatal(err)
 				}

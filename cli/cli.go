@@ -59,6 +59,9 @@ type ServeConfig struct {
 	BootstrapToken string
 	// NoMigrate leaves the database schema as it is.
 	NoMigrate bool
+	// SyncOnChange syncs the profiles a change can affect as soon as it is
+	// committed (default true); the interval sync runs either way.
+	SyncOnChange bool
 }
 
 // Output formats.

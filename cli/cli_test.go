@@ -499,11 +499,11 @@ func TestServe(t *testing.T) {
 	if _, stderr, code := e.run("serve"); code != 0 {
 		t.Fatalf("serve: exit %d, %s", code, stderr)
 	}
-	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate"); code != 0 {
+	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate", "--sync-on-change=false"); code != 0 {
 		t.Fatalf("serve with flags: exit %d, %s", code, stderr)
 	}
 	want := []cli.ServeConfig{
-		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot"},
+		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot", SyncOnChange: true},
 		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot", NoMigrate: true},
 	}
 	if !reflect.DeepEqual(got, want) {

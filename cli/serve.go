@@ -10,7 +10,7 @@ import (
 // serveCommand is `roster serve`. It only fills a ServeConfig and hands it to
 // Options.Serve.
 func (a *app) serveCommand() *cobra.Command {
-	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080"}
+	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080", SyncOnChange: true}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Roster server",
@@ -31,6 +31,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (HOST:PORT)")
 	fl.BoolVar(&cfg.Demo, "demo", false, "load the demo data set")
 	fl.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database schema at start-up")
+	fl.BoolVar(&cfg.SyncOnChange, "sync-on-change", true, "sync the profiles a grant or user change can affect as soon as it is committed")
 	return cmd
 }
 

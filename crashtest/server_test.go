@@ -55,7 +55,9 @@ func spawn(ctx context.Context, db, failpoint string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(rosterBin, "serve", "--db", db, "--addr", addr)
+	// Change-driven sync runs in the background on its own clock; it is off so
+	// that a run makes the same commits every time and kill points reproduce.
+	cmd := exec.Command(rosterBin, "serve", "--db", db, "--addr", addr, "--sync-on-change=false")
 	env := []string{"ROSTER_BOOTSTRAP_TOKEN=" + adminToken}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ROSTER_") {

@@ -17,7 +17,7 @@ import (
 func (e *env) replica(t *testing.T) *server.Server {
 	t.Helper()
 	s, err := server.Start(context.Background(), server.Config{
-		DB: e.db, Addr: "127.0.0.1:0", Clock: e.clock, SchedulerTick: -1, NotifierTick: -1,
+		DB: e.db, Addr: "127.0.0.1:0", Clock: e.clock, SchedulerTick: -1, NotifierTick: -1, ChangeTick: -1,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -203,6 +203,7 @@ func (a *applier) user(u *roster.User) error {
 		return err
 	}
 	if err == nil && old.Status != u.Status {
+		a.userChanged(u.ID)
 		return a.audit("user."+u.Status, "user", u.ID, "roster apply", map[string]any{"from": old.Status})
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,8 @@ type Engine struct {
 	metrics *metrics
 	// replica names this process when it competes for leases.
 	replica string
+	mu      sync.Mutex
+	leases  map[string]lease
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -43,24 +46,53 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16]}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without
 // renewing it; a replica that dies hands over within this time.
 const LeaseTTL = time.Minute
 
+// leaseRetry is how long a replica that is not the leader waits before it
+// asks for a lease again.
+const leaseRetry = 5 * time.Second
+
+// lease is what this replica knows of one lease.
+type lease struct {
+	until   time.Time // held until then
+	nextTry time.Time // not held: ask again then
+}
+
 // lead reports whether this replica holds (or has now taken) the named lease,
-// so that periodic work runs on one replica at a time.
+// so that periodic work runs on one replica at a time. It asks the database
+// only when the lease it holds is past half its time, or, when it does not
+// hold it, every leaseRetry.
 func (e *Engine) lead(ctx context.Context, name string) (bool, error) {
+	now := e.clock.Now()
+	e.mu.Lock()
+	l := e.leases[name]
+	e.mu.Unlock()
+	if l.until.After(now.Add(LeaseTTL / 2)) {
+		return true, nil
+	}
+	if !l.until.After(now) && now.Before(l.nextTry) {
+		return false, nil
+	}
 	var held bool
 	err := e.store.Update(ctx, func(tx roster.Tx) (err error) {
-		held, err = tx.AcquireLease(ctx, name, e.replica, e.clock.Now(), LeaseTTL)
+		held, err = tx.AcquireLease(ctx, name, e.replica, now, LeaseTTL)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("lease %s: %w", name, err)
 	}
+	l = lease{nextTry: now.Add(leaseRetry)}
+	if held {
+		l.until = now.Add(LeaseTTL)
+	}
+	e.mu.Lock()
+	e.leases[name] = l
+	e.mu.Unlock()
 	return held, nil
 }
 
@@ -84,6 +116,62 @@ type op struct {
 	settings *roster.Settings
 	created  int
 	after    []func()
+	// changedEnts and changedUsers record what this op changed that a
+	// profile's rule may depend on: grants created or removed, and users whose
+	// status changed. Before commit they mark the profiles to sync.
+	changedEnts, changedUsers map[string]bool
+}
+
+// grantChanged records that a grant of entitlement was created or removed.
+func (o *op) grantChanged(entitlement string) {
+	if o.changedEnts == nil {
+		o.changedEnts = map[string]bool{}
+	}
+	o.changedEnts[entitlement] = true
+}
+
+// userChanged records that a user's status changed.
+func (o *op) userChanged(user string) {
+	if o.changedUsers == nil {
+		o.changedUsers = map[string]bool{}
+	}
+	o.changedUsers[user] = true
+}
+
+// triggerSyncs marks, in the op's transaction, every profile whose membership
+// the op's changes can affect: those whose rule names an entitlement whose
+// grants changed, and for a user whose status changed, the profiles they are a
+// member of or whose rule names something they hold.
+func (o *op) triggerSyncs() error {
+	if len(o.changedEnts) == 0 && len(o.changedUsers) == 0 {
+		return nil
+	}
+	ents := make([]string, 0, len(o.changedEnts))
+	for e := range o.changedEnts {
+		ents = append(ents, e)
+	}
+	var profiles []string
+	for u := range o.changedUsers {
+		ms, err := o.tx.Memberships(o.ctx, u)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			profiles = append(profiles, m.Profile)
+		}
+		gs, err := o.tx.UserGrants(o.ctx, u)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			ents = append(ents, g.Entitlement)
+		}
+	}
+	byRule, err := o.tx.RuleProfiles(o.ctx, sortedUnique(ents))
+	if err != nil {
+		return err
+	}
+	return o.tx.TriggerProfiles(o.ctx, sortedUnique(append(profiles, byRule...)))
 }
 
 // update runs fn in a read-write transaction as the actor in ctx, and runs the
@@ -98,6 +186,9 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 		o := &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: actor}
 		if err := fn(o); err != nil {
 			return err
+		}
+		if err := o.triggerSyncs(); err != nil {
+			return fmt.Errorf("mark profiles to sync: %w", err)
 		}
 		done = o
 		return nil

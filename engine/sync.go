@@ -147,6 +147,11 @@ func set(xs []string) map[string]bool {
 // sync plans and applies one sync of p, or pauses it.
 func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
 	res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+	// This sync sees every change committed before it: it answers the
+	// profile's mark, if any.
+	if err := o.tx.ClearTrigger(o.ctx, p.ID); err != nil {
+		return nil, err
+	}
 	if p.Sync.State == roster.AutomationPaused {
 		res.Paused = true
 		o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
@@ -450,4 +455,98 @@ func (s *Scheduler) Stop() {
 	}
 	close(s.stop)
 	<-s.done
+}
+
+// ChangeSync syncs the profiles that changes have marked (see
+// op.triggerSyncs): a grant added or removed, or a user disabled, reaches the
+// profiles whose rule it can affect within one tick, while the Scheduler's
+// interval sync stays the safety net. It runs on the replica holding its
+// lease. Tests call RunOnce.
+type ChangeSync struct {
+	engine *Engine
+	// Tick is how often it looks for marked profiles; changes within one tick
+	// are synced together.
+	Tick       time.Duration
+	stop, done chan struct{}
+}
+
+// NewChangeSync returns a change-driven sync over e that looks every tick.
+func NewChangeSync(e *Engine, tick time.Duration) *ChangeSync {
+	return &ChangeSync{engine: e, Tick: tick}
+}
+
+// RunOnce syncs every marked profile and returns how many it synced. Marks of
+// profiles that cannot sync now (automation off, paused, kill switch) are
+// dropped: turning automation on again syncs at once, and resume replans.
+func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
+	e := c.engine
+	if leader, err := e.lead(ctx, "changes"); err != nil || !leader {
+		return 0, err
+	}
+	n := 0
+	for {
+		var ids []string
+		err := e.store.View(ctx, func(tx roster.Tx) (err error) {
+			ids, err = tx.TriggeredProfiles(ctx, 500)
+			return err
+		})
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		for _, id := range ids {
+			synced := false
+			err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
+				synced = false
+				p, err := o.tx.Profile(o.ctx, id)
+				if roster.ErrorCode(err) == roster.ENOTFOUND {
+					return o.tx.ClearTrigger(o.ctx, id)
+				} else if err != nil {
+					return err
+				}
+				if o.checkCanSync(p) != nil {
+					return o.tx.ClearTrigger(o.ctx, id)
+				}
+				res, err := o.sync(p)
+				synced = err == nil && !res.Paused
+				return err
+			})
+			if err != nil {
+				return n, fmt.Errorf("change-driven sync of %s: %w", id, err)
+			}
+			if synced {
+				n++
+			}
+		}
+	}
+}
+
+// Start runs the change-driven sync in the background until Stop.
+func (c *ChangeSync) Start(ctx context.Context) {
+	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(c.done)
+		ticker := time.NewTicker(c.Tick)
+		defer ticker.Stop()
+		for {
+			if _, err := c.RunOnce(ctx); err != nil {
+				c.engine.logger.Error("change-driven sync failed", "error", err)
+			}
+			select {
+			case <-c.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+		}
+	}()
+}
+
+// Stop stops the change-driven sync and waits for it.
+func (c *ChangeSync) Stop() {
+	if c.stop == nil {
+		return
+	}
+	close(c.stop)
+	<-c.done
 }

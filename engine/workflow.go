@@ -486,6 +486,7 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 	action := "grant.sources_changed"
 	if created {
 		action = "grant.added"
+		o.grantChanged(entitlement)
 	}
 	return o.audit(action, "grant", user+" "+entitlement, reason, map[string]any{"sources": g.Sources})
 }
@@ -500,6 +501,7 @@ func (o *op) removeGrant(user, entitlement, reason string) error {
 	if err := o.tx.DeleteGrant(o.ctx, user, entitlement); err != nil {
 		return err
 	}
+	o.grantChanged(entitlement)
 	return o.audit("grant.removed", "grant", user+" "+entitlement, reason, nil)
 }
 

@@ -220,6 +220,17 @@ func (t *tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
 		return fmt.Errorf("put profile %q: %w", p.ID, err)
 	}
+	if _, err := t.exec(ctx, `DELETE FROM profile_rules WHERE profile_id = $1`, p.ID); err != nil {
+		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+	}
+	if len(p.Automation.AnyEntitlement) > 0 {
+		if _, err := t.exec(ctx, `
+			INSERT INTO profile_rules (entitlement_id, profile_id)
+			SELECT DISTINCT e, $2 FROM unnest($1::text[]) AS e
+			ON CONFLICT DO NOTHING`, p.Automation.AnyEntitlement, p.ID); err != nil {
+			return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+		}
+	}
 	return nil
 }
 

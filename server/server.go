@@ -58,6 +58,9 @@ type Config struct {
 	// tests do to drive it by hand.
 	SchedulerTick time.Duration
 	NotifierTick  time.Duration
+	// ChangeTick is how often the change-driven sync looks for profiles that
+	// changes have marked (default 100ms; negative disables it).
+	ChangeTick time.Duration
 }
 
 // Server is a running Roster.
@@ -65,6 +68,7 @@ type Server struct {
 	Engine    *engine.Engine
 	Scheduler *engine.Scheduler
 	Notifier  *engine.Notifier
+	Changes   *engine.ChangeSync
 	// URL is the base URL the API listens on.
 	URL string
 
@@ -101,6 +105,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.NotifierTick == 0 {
 		cfg.NotifierTick = 5 * time.Second
+	}
+	if cfg.ChangeTick == 0 {
+		cfg.ChangeTick = 100 * time.Millisecond
 	}
 	store, err := openStore(ctx, cfg.DB, cfg.NoMigrate)
 	if err != nil {
@@ -228,6 +235,10 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	if cfg.NotifierTick > 0 {
 		s.Notifier.Start(bg)
 	}
+	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
+	if cfg.ChangeTick > 0 {
+		s.Changes.Start(bg)
+	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	ready.Store(true)
 	cfg.Logger.Info("roster is serving", "url", s.URL, "db", cfg.DB)
@@ -275,6 +286,7 @@ func (s *Server) Close(ctx context.Context) error {
 func (s *Server) close(ctx context.Context) error {
 	s.Scheduler.Stop()
 	s.Notifier.Stop()
+	s.Changes.Stop()
 	s.cancel()
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {

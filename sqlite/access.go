@@ -226,6 +226,14 @@ func (t *tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
 		return fmt.Errorf("put profile %q: %w", p.ID, err)
 	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM profile_rules WHERE profile_id = ?`, p.ID); err != nil {
+		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+	}
+	for _, ent := range p.Automation.AnyEntitlement {
+		if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO profile_rules (entitlement_id, profile_id) VALUES (?, ?)`, ent, p.ID); err != nil {
+			return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+		}
+	}
 	return nil
 }
 

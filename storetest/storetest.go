@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"InvalidCursor", testInvalidCursor},
 		{"Notifications", testNotifications},
 		{"Leases", testLeases},
+		{"Triggers", testTriggers},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/rosterhq/roster/cli"
 	"github.com/rosterhq/roster/server"
@@ -12,7 +13,12 @@ import (
 // serve opens the database, starts the engine and serves the HTTP API until
 // ctx is done.
 func serve(ctx context.Context, cfg cli.ServeConfig) error {
+	changeTick := time.Duration(0) // the server's default
+	if !cfg.SyncOnChange {
+		changeTick = -1
+	}
 	return server.Run(ctx, server.Config{
+		ChangeTick:     changeTick,
 		DB:             cfg.DB,
 		Addr:           cfg.Addr,
 		Demo:           cfg.Demo,

@@ -1,0 +1,73 @@
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+func testTriggers(t *testing.T, s roster.Store) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	put := func(id string, rule ...string) {
+		t.Helper()
+		update(t, s, func(ctx context.Context, tx roster.Tx) error {
+			return tx.PutProfile(ctx, &roster.Profile{ID: id, Name: id, Entitlements: []string{}, Sync: roster.SyncState{State: roster.AutomationActive},
+				Automation: roster.Automation{AnyEntitlement: rule, ExcludedUsers: []string{}}, CreatedAt: at, UpdatedAt: at})
+		})
+	}
+	rule := func(ents ...string) []string {
+		t.Helper()
+		var ids []string
+		view(t, s, func(ctx context.Context, tx roster.Tx) (err error) {
+			ids, err = tx.RuleProfiles(ctx, ents)
+			return err
+		})
+		return ids
+	}
+	check := func(what string, got, want []string) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s = %v, want %v", what, got, want)
+		}
+	}
+	put("eng", "okta/engineering", "okta/contractors")
+	put("all", "okta/engineering", "okta/sales")
+	put("off")
+	check("rule profiles of okta/engineering", rule("okta/engineering"), []string{"all", "eng"})
+	check("rule profiles of two", rule("okta/sales", "okta/contractors"), []string{"all", "eng"})
+	check("rule profiles of nothing", rule(), []string{})
+	check("rule profiles of an unused entitlement", rule("okta/none"), []string{})
+	// Saving a profile replaces its part of the index.
+	put("eng", "okta/contractors")
+	check("after eng's rule changed", rule("okta/engineering"), []string{"all"})
+
+	triggered := func() []string {
+		t.Helper()
+		var ids []string
+		view(t, s, func(ctx context.Context, tx roster.Tx) (err error) {
+			ids, err = tx.TriggeredProfiles(ctx, 10)
+			return err
+		})
+		return ids
+	}
+	check("nothing triggered", triggered(), []string{})
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.TriggerProfiles(ctx, []string{"eng", "all"}); err != nil {
+			return err
+		}
+		return tx.TriggerProfiles(ctx, []string{"eng"}) // again: harmless
+	})
+	check("triggered", triggered(), []string{"all", "eng"})
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.ClearTrigger(ctx, "eng") })
+	check("after clearing eng", triggered(), []string{"all"})
+	var limited []string
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.TriggerProfiles(ctx, []string{"b", "c"}) })
+	view(t, s, func(ctx context.Context, tx roster.Tx) (err error) {
+		limited, err = tx.TriggeredProfiles(ctx, 2)
+		return err
+	})
+	check("limited", limited, []string{"all", "b"})
+}
