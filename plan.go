@@ -33,9 +33,11 @@ type PlanInput struct {
 	Thresholds Safeguard
 }
 
-// OpenTask is an open enrollment or unenrollment task, as the planner sees it.
+// OpenTask is an open task as the planner sees it: what it is and whom it
+// concerns, without its policy or history.
 type OpenTask struct {
 	ID     int64
+	Kind   string
 	User   string
 	Origin string
 }

@@ -37,6 +37,8 @@ type Tx interface {
 	// AllUsers returns every user, ordered by id.
 	AllUsers(ctx context.Context) ([]User, error)
 	PutUser(ctx context.Context, u *User) error
+	// DisabledUsers returns those of ids whose status is not active, ordered.
+	DisabledUsers(ctx context.Context, ids []string) ([]string, error)
 	// Admins returns the ids of the active admins, ordered.
 	Admins(ctx context.Context) ([]string, error)
 
@@ -92,6 +94,10 @@ type Tx interface {
 	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
 	// OpenTasks returns every open task of an entitlement, ordered by id.
 	OpenTasks(ctx context.Context, entitlement string) ([]Task, error)
+	// OpenTaskRefs returns the id, kind, user and origin of every open task
+	// of an entitlement, ordered by id: OpenTasks without the cost of whole
+	// tasks, for planning.
+	OpenTaskRefs(ctx context.Context, entitlement string) ([]OpenTask, error)
 	// UserOpenTasks returns every open task of a user, ordered by id.
 	UserOpenTasks(ctx context.Context, user string) ([]Task, error)
 	// OpenTask returns the open task for (user, entitlement, kind).

@@ -74,7 +74,9 @@ func BenchmarkGrantChangeToTask(b *testing.B) {
 			}
 			b.StopTimer()
 			slices.Sort(latencies)
-			at := func(q float64) float64 { return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000 }
+			at := func(q float64) float64 {
+				return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
+			}
 			b.ReportMetric(at(0.50), "p50-ms")
 			b.ReportMetric(at(0.99), "p99-ms")
 		})

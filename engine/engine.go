@@ -34,6 +34,9 @@ type Engine struct {
 	replica string
 	mu      sync.Mutex
 	leases  map[string]lease
+	// marked wakes the change-driven sync when this process commits a change
+	// that marked profiles, so the leader need not wait for its next tick.
+	marked chan struct{}
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -46,7 +49,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1)}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without
@@ -120,6 +123,8 @@ type op struct {
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
 	changedEnts, changedUsers map[string]bool
+	// marked is set when the op marked profiles to sync.
+	marked bool
 }
 
 // grantChanged records that a grant of entitlement was created or removed.
@@ -171,7 +176,9 @@ func (o *op) triggerSyncs() error {
 	if err != nil {
 		return err
 	}
-	return o.tx.TriggerProfiles(o.ctx, sortedUnique(append(profiles, byRule...)))
+	profiles = sortedUnique(append(profiles, byRule...))
+	o.marked = len(profiles) > 0
+	return o.tx.TriggerProfiles(o.ctx, profiles)
 }
 
 // update runs fn in a read-write transaction as the actor in ctx, and runs the
@@ -198,6 +205,12 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 	}
 	for _, f := range done.after {
 		f()
+	}
+	if done.marked {
+		select {
+		case e.marked <- struct{}{}:
+		default: // already awake
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -96,37 +97,33 @@ func (o *op) planInput(p *roster.Profile) (roster.PlanInput, error) {
 	if err != nil {
 		return in, err
 	}
-	users, err := o.tx.AllUsers(o.ctx)
-	if err != nil {
-		return in, err
-	}
-	active := make(map[string]bool, len(users))
-	for _, u := range users {
-		if u.Active() {
-			active[u.ID] = true
-		} else {
-			in.Disabled = append(in.Disabled, u.ID)
-		}
-	}
-	excluded := set(p.Automation.ExcludedUsers)
-	for _, u := range holders {
-		if active[u] && !excluded[u] {
-			in.Matching = append(in.Matching, u)
-		}
-	}
 	if in.Members, err = o.tx.Members(o.ctx, p.ID); err != nil {
 		return in, err
 	}
-	open, err := o.tx.OpenTasks(o.ctx, roster.EnrollmentEntitlement(p.ID))
+	open, err := o.tx.OpenTaskRefs(o.ctx, roster.EnrollmentEntitlement(p.ID))
 	if err != nil {
 		return in, err
 	}
+	// Only the statuses of the users this profile concerns are read.
+	concerned := slices.Clone(holders)
+	for _, m := range in.Members {
+		concerned = append(concerned, m.User)
+	}
 	for _, t := range open {
-		ot := roster.OpenTask{ID: t.ID, User: t.User, Origin: t.Origin}
+		concerned = append(concerned, t.User)
 		if t.Kind == roster.TaskGrant {
-			in.OpenEnrollments = append(in.OpenEnrollments, ot)
+			in.OpenEnrollments = append(in.OpenEnrollments, t)
 		} else {
-			in.OpenUnenrollments = append(in.OpenUnenrollments, ot)
+			in.OpenUnenrollments = append(in.OpenUnenrollments, t)
+		}
+	}
+	if in.Disabled, err = o.tx.DisabledUsers(o.ctx, sortedUnique(concerned)); err != nil {
+		return in, err
+	}
+	disabled, excluded := set(in.Disabled), set(p.Automation.ExcludedUsers)
+	for _, u := range holders {
+		if !disabled[u] && !excluded[u] {
+			in.Matching = append(in.Matching, u)
 		}
 	}
 	if in.Denials, err = o.tx.Denials(o.ctx, p.ID); err != nil {
@@ -459,9 +456,10 @@ func (s *Scheduler) Stop() {
 
 // ChangeSync syncs the profiles that changes have marked (see
 // op.triggerSyncs): a grant added or removed, or a user disabled, reaches the
-// profiles whose rule it can affect within one tick, while the Scheduler's
-// interval sync stays the safety net. It runs on the replica holding its
-// lease. Tests call RunOnce.
+// profiles whose rule it can affect at once when this replica committed it,
+// and within one tick when another did, while the Scheduler's interval sync
+// stays the safety net. It runs on the replica holding its lease. Tests call
+// RunOnce.
 type ChangeSync struct {
 	engine *Engine
 	// Tick is how often it looks for marked profiles; changes within one tick
@@ -537,6 +535,7 @@ func (c *ChangeSync) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
+			case <-c.engine.marked:
 			}
 		}
 	}()

@@ -50,3 +50,16 @@ func (t *tx) ClearTrigger(ctx context.Context, profile string) error {
 	}
 	return nil
 }
+
+// DisabledUsers returns those of ids whose status is not active, ordered.
+func (t *tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return []string{}, nil
+	}
+	out, err := list(ctx, t, scanString, `
+		SELECT id FROM users WHERE status <> 'active' AND id = ANY($1) ORDER BY id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("disabled users: %w", err)
+	}
+	return out, nil
+}

@@ -175,6 +175,21 @@ func (t *tx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, 
 	return ts, nil
 }
 
+// OpenTaskRefs returns the id, kind, user and origin of every open task of an
+// entitlement, ordered by id.
+func (t *tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
+	refs, err := list(ctx, t.tx, func(r rowScanner) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin)
+		return o, err
+	}, `SELECT id, kind, user_id, origin FROM tasks
+		WHERE entitlement_id = ? AND state IN `+openStates+` ORDER BY id`, entitlement)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
+	}
+	return refs, nil
+}
+
 // UserOpenTasks returns every open task of a user, ordered by id.
 func (t *tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
 	ts, err := list(ctx, t.tx, scanTask, `SELECT `+taskColumns+` FROM tasks

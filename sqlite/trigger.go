@@ -52,3 +52,23 @@ func (t *tx) ClearTrigger(ctx context.Context, profile string) error {
 	}
 	return nil
 }
+
+// DisabledUsers returns those of ids whose status is not active, ordered.
+func (t *tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return []string{}, nil
+	}
+	var e encoder
+	list_ := e.json(ids)
+	if e.err != nil {
+		return nil, e.err
+	}
+	out, err := list(ctx, t.tx, scanString, `
+		SELECT id FROM users
+		WHERE status <> 'active' AND id IN (SELECT value FROM json_each(?))
+		ORDER BY id`, list_)
+	if err != nil {
+		return nil, fmt.Errorf("disabled users: %w", err)
+	}
+	return out, nil
+}

@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Notifications", testNotifications},
 		{"Leases", testLeases},
 		{"Triggers", testTriggers},
+		{"DisabledUsers", testDisabledUsers},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},

@@ -344,6 +344,16 @@ func testOpenTasks(t *testing.T, s roster.Store) {
 	equal(t, "OpenTasks(access-profiles/eng)", idx(3, 12), taskIDs(got))
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.OpenTasks(ctx, "none/none") })
 	equal(t, "OpenTasks(none/none)", idx(), taskIDs(got))
+	// OpenTaskRefs lists the same tasks, each with its kind, user and origin.
+	for _, ent := range []string{"github/admin", "access-profiles/eng", "none/none"} {
+		full := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.OpenTasks(ctx, ent) })
+		want := []roster.OpenTask{}
+		for _, task := range full {
+			want = append(want, roster.OpenTask{ID: task.ID, Kind: task.Kind, User: task.User, Origin: task.Origin})
+		}
+		refs := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.OpenTask, error) { return tx.OpenTaskRefs(ctx, ent) })
+		equal(t, "OpenTaskRefs("+ent+")", want, refs)
+	}
 
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.UserOpenTasks(ctx, "alice") })
 	equal(t, "UserOpenTasks(alice)", idx(0, 2), taskIDs(got))

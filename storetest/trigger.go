@@ -71,3 +71,29 @@ func testTriggers(t *testing.T, s roster.Store) {
 	})
 	check("limited", limited, []string{"all", "b"})
 }
+
+func testDisabledUsers(t *testing.T, s roster.Store) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for _, u := range []roster.User{{ID: "a", Status: roster.UserActive}, {ID: "b", Status: roster.UserDisabled}, {ID: "c", Status: roster.UserDisabled}, {ID: "d", Status: roster.UserActive}} {
+			u.Role, u.CreatedAt, u.UpdatedAt = roster.RoleUser, at, at
+			if err := tx.PutUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(ctx context.Context, tx roster.Tx) error {
+		got, err := tx.DisabledUsers(ctx, []string{"d", "c", "a", "nobody"})
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, []string{"c"}) {
+			t.Errorf("DisabledUsers(d, c, a, nobody) = %v, want [c]", got)
+		}
+		if got, err = tx.DisabledUsers(ctx, nil); err != nil || len(got) != 0 || got == nil {
+			t.Errorf("DisabledUsers(nothing) = %#v, %v; want an empty list", got, err)
+		}
+		return err
+	})
+}
