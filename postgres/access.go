@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -51,7 +53,7 @@ func (t *tx) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[ros
 		}
 		w.add("(user_id, entitlement_id) > (" + w.arg(*k.User) + ", " + w.arg(*k.Entitlement) + ")")
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t, scanGrant,
 		`SELECT `+grantColumns+` FROM grants`+w.String()+` ORDER BY user_id, entitlement_id LIMIT `+w.arg(n+1),
 		w.args...)

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
 )
@@ -138,33 +140,14 @@ func decJSON(col string, b []byte, v any) error {
 	return nil
 }
 
-// pageSize returns the number of items a page holds for a filter's limit.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return roster.DefaultPageSize
-	case limit > roster.MaxPageSize:
-		return roster.MaxPageSize
-	}
-	return limit
-}
-
-// encodeCursor returns the opaque cursor for the key of a page's last item.
-func encodeCursor(key any) string {
-	b, _ := json.Marshal(key)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor decodes a cursor made by encodeCursor into key, whose shape
-// the caller gives. A cursor that does not decode is EINVALID.
+// decodeCursor decodes a cursor (see paging.Decode) into key. PostgreSQL text
+// cannot hold a NUL character, so a cursor carrying one could only fail in
+// the query: it is invalid too.
 func decodeCursor(cursor string, key any) error {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err == nil {
-		err = json.Unmarshal(b, key)
+	if err := paging.Decode(cursor, key); err != nil {
+		return err
 	}
-	// PostgreSQL text cannot hold a NUL character, so a cursor carrying one
-	// could only fail in the query.
-	if err != nil || bytes.Contains(b, []byte(`\u0000`)) {
+	if b, _ := base64.RawURLEncoding.DecodeString(cursor); bytes.Contains(b, []byte(`\u0000`)) {
 		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
 	return nil

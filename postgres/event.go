@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -77,7 +79,7 @@ func (t *tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[ros
 		}
 		w.add("id > " + w.arg(*k.ID))
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t, scanEvent,
 		`SELECT `+eventColumns+` FROM events`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
@@ -128,7 +130,7 @@ func (t *tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]
 		return nil, fmt.Errorf("due notifications: %w", e.err)
 	}
 	ns, err := list(ctx, t, scanNotification, `SELECT `+notificationColumns+` FROM notifications
-		WHERE delivered_at IS NULL AND next_at <= $1 ORDER BY id LIMIT $2`, ts, pageSize(limit))
+		WHERE delivered_at IS NULL AND next_at <= $1 ORDER BY id LIMIT $2`, ts, paging.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("due notifications: %w", err)
 	}

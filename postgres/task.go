@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
@@ -194,7 +196,7 @@ func (t *tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roste
 		}
 		w.add("id > " + w.arg(*k.ID))
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t, scanTask,
 		`SELECT `+taskColumns+` FROM tasks`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {

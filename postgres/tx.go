@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
@@ -125,7 +127,7 @@ func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
 	p := &roster.Page[T]{Items: items}
 	if len(items) > n {
 		p.Items = items[:n]
-		p.NextCursor = encodeCursor(key(&p.Items[n-1]))
+		p.NextCursor = paging.Encode(key(&p.Items[n-1]))
 	}
 	return p
 }
@@ -205,7 +207,7 @@ func (t *tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roste
 		}
 		w.add("id > " + w.arg(*k.ID))
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t, scanUser,
 		`SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
@@ -383,7 +385,7 @@ func (t *tx) Entitlements(ctx context.Context, f roster.EntitlementFilter) (*ros
 		}
 		w.add("id > " + w.arg(*k.ID))
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t, scanEntitlement,
 		`SELECT `+entitlementColumns+` FROM entitlements`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {

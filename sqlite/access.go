@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -47,12 +49,12 @@ func (t *tx) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[ros
 	w.eq("app", f.App)
 	if f.Cursor != "" {
 		var k grantKey
-		if err := decodeCursor(f.Cursor, &k); err != nil || k.User == nil || k.Entitlement == nil {
+		if err := paging.Decode(f.Cursor, &k); err != nil || k.User == nil || k.Entitlement == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		w.add("(user_id > ? OR (user_id = ? AND entitlement_id > ?))", *k.User, *k.User, *k.Entitlement)
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t.tx, scanGrant,
 		`SELECT `+grantColumns+` FROM grants`+w.String()+` ORDER BY user_id, entitlement_id LIMIT ?`,
 		append(w.args, n+1)...)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,36 +108,6 @@ func decTimePtr(n sql.NullInt64) *time.Time {
 func decJSON(col, s string, v any) error {
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		return fmt.Errorf("decode %s: %w", col, err)
-	}
-	return nil
-}
-
-// pageSize returns the number of items a page holds for a filter's limit.
-func pageSize(limit int) int {
-	switch {
-	case limit <= 0:
-		return roster.DefaultPageSize
-	case limit > roster.MaxPageSize:
-		return roster.MaxPageSize
-	}
-	return limit
-}
-
-// encodeCursor returns the opaque cursor for the key of a page's last item.
-func encodeCursor(key any) string {
-	b, _ := json.Marshal(key)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor decodes a cursor made by encodeCursor into key, whose shape
-// the caller gives. A cursor that does not decode is EINVALID.
-func decodeCursor(cursor string, key any) error {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err == nil {
-		err = json.Unmarshal(b, key)
-	}
-	if err != nil {
-		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -78,12 +80,12 @@ func (t *tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[ros
 	}
 	if f.Cursor != "" {
 		var k intKey
-		if err := decodeCursor(f.Cursor, &k); err != nil || k.ID == nil {
+		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		w.add("id > ?", *k.ID)
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t.tx, scanEvent,
 		`SELECT `+eventColumns+` FROM events`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
 	if err != nil {
@@ -143,7 +145,7 @@ func (t *tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]
 		return nil, fmt.Errorf("due notifications: %w", e.err)
 	}
 	ns, err := list(ctx, t.tx, scanNotification, `SELECT `+notificationColumns+` FROM notifications
-		WHERE delivered_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?`, ts, pageSize(limit))
+		WHERE delivered_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?`, ts, paging.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("due notifications: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -151,12 +153,12 @@ func (t *tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roste
 	}
 	if f.Cursor != "" {
 		var k intKey
-		if err := decodeCursor(f.Cursor, &k); err != nil || k.ID == nil {
+		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		w.add("id > ?", *k.ID)
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t.tx, scanTask,
 		`SELECT `+taskColumns+` FROM tasks`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/paging"
+
 	"github.com/rosterhq/roster"
 )
 
@@ -85,7 +87,7 @@ func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
 	p := &roster.Page[T]{Items: items}
 	if len(items) > n {
 		p.Items = items[:n]
-		p.NextCursor = encodeCursor(key(&p.Items[n-1]))
+		p.NextCursor = paging.Encode(key(&p.Items[n-1]))
 	}
 	return p
 }
@@ -161,12 +163,12 @@ func (t *tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roste
 	w.eq("manager", f.Manager)
 	if f.Cursor != "" {
 		var k stringKey
-		if err := decodeCursor(f.Cursor, &k); err != nil || k.ID == nil {
+		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		w.add("id > ?", *k.ID)
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t.tx, scanUser,
 		`SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
 	if err != nil {
@@ -341,12 +343,12 @@ func (t *tx) Entitlements(ctx context.Context, f roster.EntitlementFilter) (*ros
 	w.eq("app", f.App)
 	if f.Cursor != "" {
 		var k stringKey
-		if err := decodeCursor(f.Cursor, &k); err != nil || k.ID == nil {
+		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		w.add("id > ?", *k.ID)
 	}
-	n := pageSize(f.Limit)
+	n := paging.Size(f.Limit)
 	items, err := list(ctx, t.tx, scanEntitlement,
 		`SELECT `+entitlementColumns+` FROM entitlements`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
 	if err != nil {
