@@ -270,6 +270,21 @@ func TestSyncAll(t *testing.T) {
 	}
 	equal(t, "eng", []any{res[0].Enrolled, res[0].Unenrolled, res[0].TasksCreated, res[0].Paused}, []any{[]string{"dave"}, []string{}, 1, false})
 	equal(t, "sec", []any{res[1].Enrolled, res[1].TasksCreated}, []any{[]string{}, 0})
+
+	// A steady-state pass: every profile's sync is recorded, none changes
+	// anything, and no event is written for syncs that found nothing to do.
+	events := len(e.events())
+	e.clock.Advance(time.Minute)
+	e.json(&res, adminUser, "sync", "--all")
+	if len(res) != 2 || len(res[0].Enrolled)+res[0].TasksCreated+len(res[1].Enrolled)+res[1].TasksCreated != 0 {
+		t.Fatalf("steady-state sync --all = %+v", res)
+	}
+	for _, p := range []string{"eng", "sec"} {
+		if last := e.profile(p).Automation.LastSync; last == nil || !last.At.Equal(e.clock.Now()) {
+			t.Fatalf("%s's last sync = %+v, want one at %v", p, last, e.clock.Now())
+		}
+	}
+	equal(t, "events written by a steady-state pass", len(e.events()), events)
 }
 
 // A pending enrollment of a user who is then disabled is cancelled, whatever

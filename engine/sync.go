@@ -59,15 +59,97 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.syncMany(ctx, roster.ActorFromContext(ctx), ids, false)
+}
+
+// syncMany syncs profiles as actor and returns their results in order. Each
+// profile is planned in a read-only transaction first; only a profile with
+// something to do is synced in a read-write transaction of its own (which
+// plans again, inside it), and the syncs that find nothing to do are recorded
+// together in one transaction — a steady-state pass over many profiles costs
+// one write. With scheduled, a profile is synced only if it is still due.
+func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, scheduled bool) ([]roster.SyncResult, error) {
+	results := map[string]roster.SyncResult{}
+	var quiet []string
+	for _, id := range ids {
+		busy := true
+		err := e.view(ctx, func(o *op) error {
+			p, err := o.tx.Profile(o.ctx, id)
+			if err != nil || p.Sync.State == roster.AutomationPaused {
+				return err
+			}
+			in, err := o.planInput(p)
+			if err != nil {
+				return err
+			}
+			plan := roster.PlanSync(in)
+			busy = !plan.Empty() || plan.Pause
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", id, err)
+		}
+		if !busy {
+			quiet = append(quiet, id)
+			continue
+		}
+		err = e.updateAs(ctx, actor, func(o *op) error {
+			p, err := o.tx.Profile(o.ctx, id)
+			if err != nil {
+				return err
+			}
+			if ok, err := o.syncable(p, scheduled); err != nil || !ok {
+				return err
+			}
+			res, err := o.sync(p)
+			if err == nil {
+				results[id] = *res
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sync %s: %w", id, err)
+		}
+	}
+	if len(quiet) > 0 {
+		err := e.updateAs(ctx, actor, func(o *op) error {
+			for _, id := range quiet {
+				p, err := o.tx.Profile(o.ctx, id)
+				if err != nil {
+					return err
+				}
+				if ok, err := o.syncable(p, scheduled); err != nil || !ok {
+					return err
+				}
+				res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+				if err := o.recordSync(p, res); err != nil {
+					return err
+				}
+				results[id] = *res
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record syncs: %w", err)
+		}
+	}
 	out := []roster.SyncResult{}
 	for _, id := range ids {
-		res, err := e.Sync(ctx, id)
-		if err != nil {
-			return out, fmt.Errorf("sync %s: %w", id, err)
+		if res, ok := results[id]; ok {
+			out = append(out, res)
 		}
-		out = append(out, *res)
 	}
 	return out, nil
+}
+
+// syncable reports whether p may be synced now: automations on and p's
+// enabled, and, for a scheduled sync, p still due (another replica may have
+// synced it since it was found due).
+func (o *op) syncable(p *roster.Profile, scheduled bool) (bool, error) {
+	if scheduled {
+		return o.due(p)
+	}
+	return o.checkCanSync(p) == nil, nil
 }
 
 // checkCanSync refuses a sync that the kill switch or the profile's own
@@ -226,6 +308,9 @@ func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
 		return err
 	}
 	o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("applied").Inc() })
+	if len(res.Enrolled)+len(res.Unenrolled)+len(res.Cancelled)+res.TasksCreated == 0 {
+		return nil // a sync that finds nothing to do changes nothing worth an event
+	}
 	return o.audit("profile.synced", "profile", p.ID, "", map[string]any{
 		"enrolled": res.Enrolled, "unenrolled": res.Unenrolled, "cancelled": res.Cancelled, "tasks_created": res.TasksCreated,
 	})
@@ -381,32 +466,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, id := range due {
-		synced := false
-		err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
-			p, err := o.tx.Profile(o.ctx, id)
-			if err != nil {
-				return err
-			}
-			// Checked again inside the transaction: another replica may have
-			// synced the profile since, and an interval runs once.
-			if ok, err := o.due(p); err != nil || !ok {
-				synced = false
-				return err
-			}
-			_, err = o.sync(p)
-			synced = err == nil
-			return err
-		})
-		if err != nil {
-			return n, fmt.Errorf("scheduled sync of %s: %w", id, err)
-		}
-		if synced {
-			n++
-		}
-	}
-	return n, nil
+	results, err := e.syncMany(ctx, ActorAutomation, due, true)
+	return len(results), err
 }
 
 // due reports whether p's scheduled sync is due: automations on, the profile's
