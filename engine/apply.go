@@ -129,8 +129,8 @@ func (a *applier) apply(doc *roster.Document) error {
 	}
 	for i := range doc.Policies {
 		p := &doc.Policies[i]
-		old, err := a.tx.Policy(a.ctx, p.ID)
-		if err := upsert(a, "policy", p.ID, old, err, p, func() error { return a.tx.PutPolicy(a.ctx, p) }); err != nil {
+		old, err := a.policy(p.ID)
+		if err := upsert(a, "policy", p.ID, old, err, p, func() error { return a.putPolicy(p) }); err != nil {
 			return err
 		}
 	}
@@ -143,8 +143,8 @@ func (a *applier) apply(doc *roster.Document) error {
 	}
 	for i := range doc.Entitlements {
 		p := &doc.Entitlements[i]
-		old, err := a.tx.Entitlement(a.ctx, p.ID)
-		if err := upsert(a, "entitlement", p.ID, old, err, p, func() error { return a.tx.PutEntitlement(a.ctx, p) }); err != nil {
+		old, err := a.entitlement(p.ID)
+		if err := upsert(a, "entitlement", p.ID, old, err, p, func() error { return a.putEntitlement(p) }); err != nil {
 			return err
 		}
 	}
@@ -161,7 +161,7 @@ func (a *applier) apply(doc *roster.Document) error {
 		a.res.Changes = append(a.res.Changes, fmt.Sprintf("granted %s to %s (direct)", g.Entitlement, g.User))
 	}
 	for i := range doc.Profiles {
-		if err := a.profile(&doc.Profiles[i]); err != nil {
+		if err := a.applyProfile(&doc.Profiles[i]); err != nil {
 			return err
 		}
 	}
@@ -209,12 +209,12 @@ func (a *applier) user(u *roster.User) error {
 	return nil
 }
 
-// profile upserts a profile with its built-in entitlements and sets off what
+// applyProfile upserts a profile with its built-in entitlements and sets off what
 // its changes imply: tasks for added or removed contents, exclusion records,
 // discarding a paused sync's plan, and a sync when its automation is saved
 // enabled.
-func (a *applier) profile(p *roster.Profile) error {
-	old, err := a.tx.Profile(a.ctx, p.ID)
+func (a *applier) applyProfile(p *roster.Profile) error {
+	old, err := a.profile(p.ID)
 	exists := err == nil
 	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 		return err
@@ -241,7 +241,7 @@ func (a *applier) profile(p *roster.Profile) error {
 	if err := a.builtins(p); err != nil {
 		return err
 	}
-	if err := a.tx.PutProfile(a.ctx, p); err != nil {
+	if err := a.putProfile(p); err != nil {
 		return err
 	}
 	verb := "created"
@@ -295,7 +295,7 @@ func (a *applier) builtins(p *roster.Profile) error {
 	} {
 		ent.App, ent.Profile = roster.BuiltinApp, p.ID
 		ent.Provisioning, ent.Risk, ent.Provisioners = roster.ProvisionAuto, roster.RiskLow, []string{}
-		old, err := a.tx.Entitlement(a.ctx, ent.ID)
+		old, err := a.entitlement(ent.ID)
 		ent.CreatedAt, ent.UpdatedAt = a.now, a.now
 		if err == nil {
 			ent.CreatedAt = old.CreatedAt
@@ -305,7 +305,7 @@ func (a *applier) builtins(p *roster.Profile) error {
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return err
 		}
-		if err := a.tx.PutEntitlement(a.ctx, &ent); err != nil {
+		if err := a.putEntitlement(&ent); err != nil {
 			return err
 		}
 	}

@@ -125,6 +125,7 @@ type op struct {
 	changedEnts, changedUsers map[string]bool
 	// marked is set when the op marked profiles to sync.
 	marked bool
+	cache  cache
 }
 
 // grantChanged records that a grant of entitlement was created or removed.

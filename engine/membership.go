@@ -10,7 +10,7 @@ import (
 // enrolled carries out an approved enrollment: the user becomes a member and
 // requests every entitlement of the profile they lack.
 func (o *op) enrolled(t *roster.Task) error {
-	p, err := o.tx.Profile(o.ctx, t.Profile)
+	p, err := o.profile(t.Profile)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (o *op) requestContents(p *roster.Profile, user string, ents []string, orig
 // member, open requests of the profile's access are cancelled, and the
 // profile's access setting is applied to its entitlements.
 func (o *op) unenrolled(t *roster.Task) error {
-	p, err := o.tx.Profile(o.ctx, t.Profile)
+	p, err := o.profile(t.Profile)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, byp
 		if m.Profile == p.ID {
 			continue
 		}
-		q, err := o.tx.Profile(o.ctx, m.Profile)
+		q, err := o.profile(m.Profile)
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (e *Engine) Enroll(ctx context.Context, profile string, users []string, com
 		if _, err := o.requireAdmin("enroll users"); err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, profile)
+		p, err := o.profile(profile)
 		if err != nil {
 			return err
 		}
@@ -287,7 +287,7 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 		if _, err := o.requireAdmin("unenroll users"); err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, profile)
+		p, err := o.profile(profile)
 		if err != nil {
 			return err
 		}
@@ -338,7 +338,7 @@ func (e *Engine) RequestProfile(ctx context.Context, profile string, comment str
 		if err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, profile)
+		p, err := o.profile(profile)
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ func (o *op) checkDirectGrant(user, entitlement string) error {
 	if _, err := o.tx.User(o.ctx, user); err != nil {
 		return err
 	}
-	ent, err := o.tx.Entitlement(o.ctx, entitlement)
+	ent, err := o.entitlement(entitlement)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (e *Engine) Profile(ctx context.Context, id string) (*roster.ProfileView, e
 		if err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, id)
+		p, err := o.profile(id)
 		if err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, 
 		if _, err := o.requireAdmin("sync profiles"); err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, profile)
+		p, err := o.profile(profile)
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	for _, id := range ids {
 		busy := true
 		err := e.view(ctx, func(o *op) error {
-			p, err := o.tx.Profile(o.ctx, id)
+			p, err := o.profile(id)
 			if err != nil || p.Sync.State == roster.AutomationPaused {
 				return err
 			}
@@ -94,7 +94,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			continue
 		}
 		err = e.updateAs(ctx, actor, func(o *op) error {
-			p, err := o.tx.Profile(o.ctx, id)
+			p, err := o.profile(id)
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	if len(quiet) > 0 {
 		err := e.updateAs(ctx, actor, func(o *op) error {
 			for _, id := range quiet {
-				p, err := o.tx.Profile(o.ctx, id)
+				p, err := o.profile(id)
 				if err != nil {
 					return err
 				}
@@ -304,7 +304,7 @@ func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
 	if p.Sync.State == "" {
 		p.Sync.State = roster.AutomationActive
 	}
-	if err := o.tx.PutProfile(o.ctx, p); err != nil {
+	if err := o.putProfile(p); err != nil {
 		return err
 	}
 	o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("applied").Inc() })
@@ -326,7 +326,7 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 	p.Sync.Staged = &roster.Staged{Enroll: orEmpty(plan.Enroll), Unenroll: orEmpty(plan.Unenroll)}
 	p.Sync.LastAt = &now
 	p.Sync.Last = res
-	if err := o.tx.PutProfile(o.ctx, p); err != nil {
+	if err := o.putProfile(p); err != nil {
 		return err
 	}
 	o.after = append(o.after, func() {
@@ -380,7 +380,7 @@ func (e *Engine) Resume(ctx context.Context, profile string) (*roster.SyncResult
 		if _, err := o.requireAdmin("resume syncs"); err != nil {
 			return err
 		}
-		p, err := o.tx.Profile(o.ctx, profile)
+		p, err := o.profile(profile)
 		if err != nil {
 			return err
 		}
@@ -556,7 +556,7 @@ func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
 			synced := false
 			err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
 				synced = false
-				p, err := o.tx.Profile(o.ctx, id)
+				p, err := o.profile(id)
 				if roster.ErrorCode(err) == roster.ENOTFOUND {
 					return o.tx.ClearTrigger(o.ctx, id)
 				} else if err != nil {

@@ -58,7 +58,7 @@ func (o *op) policyFor(spec taskSpec, ent *roster.Entitlement) (string, []roster
 		}
 		return "(none)", []roster.Step{}, nil
 	}
-	p, err := o.tx.Policy(o.ctx, id)
+	p, err := o.policy(id)
 	if err != nil {
 		return "", nil, fmt.Errorf("policy of %s task on %s: %w", spec.kind, spec.entitlement, err)
 	}
@@ -73,7 +73,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 		return nil, false, err
 	}
-	ent, err := o.tx.Entitlement(o.ctx, spec.entitlement)
+	ent, err := o.entitlement(spec.entitlement)
 	if err != nil {
 		return nil, false, err
 	}
@@ -254,7 +254,7 @@ func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 // provisionersFor returns who may complete provisioning of t: the
 // entitlement's provisioners, or the admins when it lists none.
 func (o *op) provisionersFor(t *roster.Task) ([]string, error) {
-	ent, err := o.tx.Entitlement(o.ctx, t.Entitlement)
+	ent, err := o.entitlement(t.Entitlement)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +456,7 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 		return err
 	}
 	for _, m := range ms {
-		p, err := o.tx.Profile(o.ctx, m.Profile)
+		p, err := o.profile(m.Profile)
 		if err != nil {
 			return err
 		}
