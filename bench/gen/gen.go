@@ -1,0 +1,379 @@
+// Package gen builds realistic, deterministic organisations for Roster's
+// benchmarks: users with a manager tree and departments, apps whose
+// entitlements follow a Zipf-like popularity, direct grants drawn from that
+// popularity, and access profiles whose rules key on moderately popular
+// entitlements.
+//
+// An Org is compact (indices, not strings) so that the Large preset of a
+// million users fits in memory; it is written out either as a declarative
+// file (WriteYAML, streamed) or directly into a store (Load, in bounded
+// batches).
+package gen
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+)
+
+// Config says what to generate. The zero value of an optional field takes
+// the default noted beside it.
+type Config struct {
+	// Users is the number of users, the CEO included.
+	Users int
+	// Apps and Entitlements are the number of apps and of entitlements across
+	// them; Entitlements must exceed Departments+1.
+	Apps, Entitlements int
+	// Profiles is the number of access profiles.
+	Profiles int
+	// GrantsPerUser is the mean number of direct grants of a user.
+	GrantsPerUser float64
+	// Seed makes the organisation; the same Config builds the same Org.
+	Seed int64
+
+	// Departments is the number of departments (default 12, at most 12).
+	Departments int
+	// DisabledPercent is the share of disabled users, in percent (default 1).
+	DisabledPercent float64
+	// ZipfS is the Zipf exponent of entitlement popularity (default 1.1; must
+	// be > 1).
+	ZipfS float64
+	// RuleRanks bounds, as fractions of the entitlements, the popularity
+	// ranks from which profile rules are drawn (default 0.2 to 0.8).
+	RuleRanks [2]float64
+	// DepartmentRulePercent is the share of profiles whose rule is a
+	// department group (default 1).
+	DepartmentRulePercent float64
+}
+
+// Presets. Small is for tests, Medium and Large are the scale targets of the
+// sync benchmarks, EnableAtOnce is the "20k users, 300 profiles switched on at
+// once" scenario.
+var (
+	Small        = Config{Users: 2_000, Apps: 20, Entitlements: 200, Profiles: 50, GrantsPerUser: 20, Seed: 1}
+	Medium       = Config{Users: 100_000, Apps: 100, Entitlements: 2_000, Profiles: 1_000, GrantsPerUser: 20, Seed: 1}
+	Large        = Config{Users: 1_000_000, Apps: 400, Entitlements: 10_000, Profiles: 2_000, GrantsPerUser: 20, Seed: 1}
+	EnableAtOnce = Config{Users: 20_000, Apps: 40, Entitlements: 600, Profiles: 300, GrantsPerUser: 20, Seed: 1}
+)
+
+// Preset returns the preset of that name: small, medium, large or
+// small20k (EnableAtOnce).
+func Preset(name string) (Config, error) {
+	switch name {
+	case "small":
+		return Small, nil
+	case "medium":
+		return Medium, nil
+	case "large":
+		return Large, nil
+	case "small20k", "enable":
+		return EnableAtOnce, nil
+	}
+	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k)", name)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Departments <= 0 || c.Departments > len(departmentNames) {
+		c.Departments = len(departmentNames)
+	}
+	if c.DisabledPercent == 0 {
+		c.DisabledPercent = 1
+	}
+	if c.ZipfS <= 1 {
+		c.ZipfS = 1.1
+	}
+	if c.RuleRanks == [2]float64{} {
+		c.RuleRanks = [2]float64{0.2, 0.8}
+	}
+	if c.DepartmentRulePercent == 0 {
+		c.DepartmentRulePercent = 1
+	}
+	if c.Apps < 1 {
+		c.Apps = 1
+	}
+	return c
+}
+
+var departmentNames = []string{
+	"Engineering", "Sales", "Marketing", "Finance", "Legal", "People",
+	"Support", "Operations", "Product", "Design", "Security", "IT",
+}
+
+// User is a generated user. Its id is UserID(index).
+type User struct {
+	// Manager is the index of the user's manager, -1 for the CEO.
+	Manager int32
+	// Department indexes Org.Departments.
+	Department uint8
+	Disabled   bool
+}
+
+// Profile is a generated access profile. Its id is ProfileID(index).
+type Profile struct {
+	// Rule lists the entitlements (indices) of automation.any_entitlement.
+	Rule []int32
+	// Content lists the profile's entitlements (indices).
+	Content []int32
+}
+
+// Org is a generated organisation. Entitlement e belongs to app AppOf(e);
+// entitlements 0..Departments-1 are the department groups and entitlement
+// Departments is the all-employees group.
+type Org struct {
+	Config      Config
+	Departments []string
+	Users       []User
+	// Grants holds each user's direct grants as sorted entitlement indices.
+	Grants   [][]int32
+	Profiles []Profile
+	// Popularity lists the entitlements drawn by popularity, most popular
+	// first (the department and all-employees groups are not among them).
+	Popularity []int32
+}
+
+// Generate builds the organisation cfg describes. It is deterministic: the
+// same cfg gives the same Org.
+func Generate(cfg Config) *Org {
+	cfg = cfg.withDefaults()
+	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
+	o := &Org{Config: cfg, Departments: departmentNames[:cfg.Departments]}
+	o.users(r)
+	o.grants(r)
+	o.profiles(r)
+	return o
+}
+
+// users builds the manager tree (each manager gets 6 to 8 reports, in order,
+// so a manager's index is always below their reports') and the departments:
+// the heads two levels below the CEO each lead one department, which their
+// whole subtree shares.
+func (o *Org) users(r *rand.Rand) {
+	n := o.Config.Users
+	o.Users = make([]User, n)
+	depth := make([]uint8, n)
+	if n == 0 {
+		return
+	}
+	o.Users[0].Manager = -1
+	next, heads := 1, 0
+	for m := 0; next < n; m++ {
+		k := 6 + r.IntN(3)
+		for j := 0; j < k && next < n; j++ {
+			u := &o.Users[next]
+			u.Manager = int32(m)
+			depth[next] = depth[m] + 1
+			switch {
+			case depth[next] < 2:
+				u.Department = uint8(r.IntN(o.Config.Departments))
+			case depth[next] == 2:
+				u.Department = uint8(heads % o.Config.Departments)
+				heads++
+			default:
+				u.Department = o.Users[m].Department
+			}
+			u.Disabled = r.Float64()*100 < o.Config.DisabledPercent
+			next++
+		}
+	}
+	o.Users[0].Department = 0
+}
+
+// grants gives every user their department group, the all-employees group
+// and a number of entitlements around the mean drawn by Zipf popularity,
+// without duplicates.
+func (o *Org) grants(r *rand.Rand) {
+	cfg := o.Config
+	fixed := cfg.Departments + 1
+	pool := cfg.Entitlements - fixed
+	o.Popularity = make([]int32, pool)
+	for i := range o.Popularity {
+		o.Popularity[i] = int32(fixed + i)
+	}
+	r.Shuffle(pool, func(i, j int) { o.Popularity[i], o.Popularity[j] = o.Popularity[j], o.Popularity[i] })
+	zipf := rand.NewZipf(r, cfg.ZipfS, 1, uint64(pool-1))
+	mean := max(cfg.GrantsPerUser-2, 0)
+	o.Grants = make([][]int32, len(o.Users))
+	for i, u := range o.Users {
+		k := int(mean + (r.Float64()-0.5)*mean + 0.5)
+		k = min(max(k, 0), pool)
+		g := make([]int32, 0, k+2)
+		g = append(g, int32(u.Department), int32(cfg.Departments))
+		for tries := 0; len(g) < k+2 && tries < 20*k+20; tries++ {
+			e := o.Popularity[zipf.Uint64()]
+			if !slices.Contains(g, e) {
+				g = append(g, e)
+			}
+		}
+		slices.Sort(g)
+		o.Grants[i] = g
+	}
+}
+
+// profiles gives each profile 1 to 3 rule entitlements from the moderately
+// popular band (a few profiles key on a department group instead) and 1 to 4
+// content entitlements from the less popular ones.
+func (o *Org) profiles(r *rand.Rand) {
+	cfg := o.Config
+	pool := len(o.Popularity)
+	lo := max(1, int(cfg.RuleRanks[0]*float64(pool)))
+	hi := max(lo+1, min(pool, int(cfg.RuleRanks[1]*float64(pool))))
+	o.Profiles = make([]Profile, cfg.Profiles)
+	pick := func(xs []int32, from, to int) []int32 {
+		for {
+			e := o.Popularity[from+r.IntN(to-from)]
+			if !slices.Contains(xs, e) {
+				return append(xs, e)
+			}
+		}
+	}
+	for i := range o.Profiles {
+		p := &o.Profiles[i]
+		if r.Float64()*100 < cfg.DepartmentRulePercent {
+			p.Rule = []int32{int32(r.IntN(cfg.Departments))}
+		} else {
+			for n := 1 + r.IntN(3); len(p.Rule) < n && len(p.Rule) < hi-lo; {
+				p.Rule = pick(p.Rule, lo, hi)
+			}
+		}
+		tail := max(hi, pool/2)
+		for n := 1 + r.IntN(4); len(p.Content) < n && len(p.Content) < pool-tail; {
+			p.Content = pick(p.Content, tail, pool)
+		}
+		slices.Sort(p.Rule)
+		slices.Sort(p.Content)
+	}
+}
+
+// UserID is the id of user i: u0000001 for the CEO.
+func UserID(i int) string { return fmt.Sprintf("u%07d", i+1) }
+
+// AppID is the id of app a.
+func AppID(a int) string { return fmt.Sprintf("app-%03d", a+1) }
+
+// ProfileID is the id of profile p.
+func ProfileID(p int) string { return fmt.Sprintf("p-%04d", p+1) }
+
+// AppOf returns the app that entitlement e belongs to: apps hold contiguous
+// blocks of entitlements.
+func (o *Org) AppOf(e int) int { return e * o.Config.Apps / o.Config.Entitlements }
+
+// EntitlementID is the "APP/ENT" id of entitlement e.
+func (o *Org) EntitlementID(e int) string {
+	return AppID(o.AppOf(e)) + "/" + entLocalID(e)
+}
+
+func entLocalID(e int) string { return fmt.Sprintf("ent-%04d", e+1) }
+
+// EntitlementName is the display name of entitlement e.
+func (o *Org) EntitlementName(e int) string {
+	switch {
+	case e < len(o.Departments):
+		return "Department " + o.Departments[e]
+	case e == len(o.Departments):
+		return "All employees"
+	}
+	return fmt.Sprintf("Role %04d", e+1)
+}
+
+// NumGrants returns the number of direct grants.
+func (o *Org) NumGrants() int {
+	n := 0
+	for _, g := range o.Grants {
+		n += len(g)
+	}
+	return n
+}
+
+// Holders returns, for each entitlement, how many users hold it directly.
+func (o *Org) Holders() []int {
+	h := make([]int, o.Config.Entitlements)
+	for _, g := range o.Grants {
+		for _, e := range g {
+			h[e]++
+		}
+	}
+	return h
+}
+
+// ruleIndex maps each rule entitlement to the profiles whose rule lists it.
+func (o *Org) ruleIndex() map[int32][]int32 {
+	idx := map[int32][]int32{}
+	for p, pr := range o.Profiles {
+		for _, e := range pr.Rule {
+			idx[e] = append(idx[e], int32(p))
+		}
+	}
+	return idx
+}
+
+// membershipsOf returns the profiles (sorted) whose rule user u matches:
+// active and holding any of the rule's entitlements.
+func (o *Org) membershipsOf(idx map[int32][]int32, u int) []int32 {
+	if o.Users[u].Disabled {
+		return nil
+	}
+	var ps []int32
+	for _, e := range o.Grants[u] {
+		ps = append(ps, idx[e]...)
+	}
+	slices.Sort(ps)
+	return slices.Compact(ps)
+}
+
+// Members returns, for each profile, the users (sorted indices) who match its
+// rule — its members once synced.
+func (o *Org) Members() [][]int32 {
+	idx := o.ruleIndex()
+	out := make([][]int32, len(o.Profiles))
+	for u := range o.Users {
+		for _, p := range o.membershipsOf(idx, u) {
+			out[p] = append(out[p], int32(u))
+		}
+	}
+	return out
+}
+
+// Stats summarises an Org for logs and reports.
+type Stats struct {
+	Users, Disabled, Entitlements, Profiles, Grants int
+	// Members is the number of memberships once synced; ContentGrants the
+	// grants of profile contents those members hold once synced (new ones
+	// and direct ones that gain the profile as a source).
+	Members, ContentGrants int
+	// MaxDepth is the depth of the manager tree (the CEO is at 0).
+	MaxDepth int
+}
+
+// Stats counts what the Org holds.
+func (o *Org) Stats() Stats {
+	s := Stats{Users: len(o.Users), Entitlements: o.Config.Entitlements, Profiles: len(o.Profiles), Grants: o.NumGrants()}
+	depth := make([]int, len(o.Users))
+	for i, u := range o.Users {
+		if u.Disabled {
+			s.Disabled++
+		}
+		if u.Manager >= 0 {
+			depth[i] = depth[u.Manager] + 1
+			s.MaxDepth = max(s.MaxDepth, depth[i])
+		}
+	}
+	idx := o.ruleIndex()
+	for u := range o.Users {
+		ps := o.membershipsOf(idx, u)
+		s.Members += len(ps)
+		content := map[int32]bool{}
+		for _, p := range ps {
+			for _, e := range o.Profiles[p].Content {
+				content[e] = true
+			}
+		}
+		s.ContentGrants += len(content)
+	}
+	return s
+}
+
+// String prints the stats on one line.
+func (s Stats) String() string {
+	return fmt.Sprintf("%d users (%d disabled, tree depth %d), %d entitlements, %d direct grants, %d profiles, %d memberships and %d content grants once synced",
+		s.Users, s.Disabled, s.MaxDepth, s.Entitlements, s.Grants, s.Profiles, s.Members, s.ContentGrants)
+}

@@ -1,0 +1,495 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/bench/gen"
+	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/server"
+	"github.com/rosterhq/roster/sqlite"
+)
+
+// The scale benchmarks each time one whole measurement per iteration; run
+// them with
+//
+//	ROSTER_BENCH_PRESETS=small,medium go test ./bench -run '^$' -bench 'SteadyState|ApplyFile|EnableAtOnce|ListLargeData' -benchtime 1x -count 3 -timeout 3h
+//
+// ROSTER_BENCH_PRESETS selects the organisation sizes (small, medium, large;
+// default small). Loading a medium organisation takes minutes: set
+// ROSTER_BENCH_CACHE to a directory to keep the loaded databases across runs
+// (they are rebuilt only when missing).
+
+// benchToken is the admin's API token on every benchmark server.
+const benchToken = "bench-admin"
+
+// presets returns the presets of ROSTER_BENCH_PRESETS among those a benchmark
+// supports, and logs which run and which do not.
+func presets(b *testing.B, supported ...string) []string {
+	b.Helper()
+	env := os.Getenv("ROSTER_BENCH_PRESETS")
+	if env == "" {
+		env = "small"
+	}
+	var run, skipped []string
+	for _, p := range supported {
+		if slices.Contains(strings.Split(env, ","), p) {
+			run = append(run, p)
+		} else {
+			skipped = append(skipped, p)
+		}
+	}
+	b.Logf("presets run: %v; not run: %v (ROSTER_BENCH_PRESETS=%q)", run, skipped, env)
+	return run
+}
+
+func presetConfig(b *testing.B, name string) gen.Config {
+	b.Helper()
+	cfg, err := gen.Preset(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
+
+var (
+	cacheOnce sync.Once
+	cacheDir  string
+	cacheErr  error
+)
+
+// cache returns the directory that keeps loaded databases: ROSTER_BENCH_CACHE,
+// or a temporary directory TestMain removes.
+func cache(b *testing.B) string {
+	b.Helper()
+	cacheOnce.Do(func() {
+		if cacheDir = os.Getenv("ROSTER_BENCH_CACHE"); cacheDir != "" {
+			cacheErr = os.MkdirAll(cacheDir, 0o755)
+			return
+		}
+		cacheDir, cacheErr = os.MkdirTemp("", "roster-bench-")
+		tempCache = cacheDir
+	})
+	if cacheErr != nil {
+		b.Fatal(cacheErr)
+	}
+	return cacheDir
+}
+
+// tempCache is the temporary cache directory to remove at exit, if any.
+var tempCache string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tempCache != "" {
+		os.RemoveAll(tempCache)
+	}
+	os.Exit(code)
+}
+
+// loaded returns the path of a SQLite database holding the preset's
+// organisation in the given state, loading it on first use. The load is not
+// part of any measurement.
+func loaded(b *testing.B, preset string, opts gen.LoadOptions) string {
+	b.Helper()
+	name := fmt.Sprintf("%s-state%d-history%t.db", preset, opts.State, opts.History)
+	path := filepath.Join(cache(b), name)
+	if _, err := os.Stat(path + ".ok"); err == nil {
+		return path
+	}
+	os.Remove(path)
+	org := gen.Generate(presetConfig(b, preset))
+	b.Logf("loading %s: %s", name, org.Stats())
+	start := time.Now()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := org.LoadWith(context.Background(), db, roster.SystemClock{}, opts); err != nil {
+		db.Close()
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path+".ok", nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %s in %s (not measured)", name, time.Since(start).Round(time.Second))
+	return path
+}
+
+// copyDB copies a closed SQLite database file to a fresh temporary path.
+func copyDB(b *testing.B, src string) string {
+	b.Helper()
+	dst := filepath.Join(b.TempDir(), "roster.db")
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+// start starts a server on db with background work off.
+func start(b *testing.B, db string) *server.Server {
+	b.Helper()
+	s, err := server.Start(context.Background(), server.Config{DB: db, Addr: "127.0.0.1:0", BootstrapToken: benchToken,
+		SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// peakHeap samples the live heap every few milliseconds until stop is
+// called, which returns the peak in MiB.
+func peakHeap() (stop func() float64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	done, finished := make(chan struct{}), make(chan struct{})
+	read := func() {
+		metrics.Read(sample)
+		peak = max(peak, sample[0].Value.Uint64())
+	}
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		<-finished
+		read()
+		return float64(peak) / (1 << 20)
+	}
+}
+
+// maxRSS returns the process's peak resident set (VmHWM) in MiB, 0 where
+// /proc is missing. It covers the whole process, SQLite's own memory
+// included, since it started.
+func maxRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// countRows counts the members of every profile and the tasks in the database.
+func countRows(b *testing.B, db string) (members, tasks int) {
+	b.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	err = store.View(ctx, func(tx roster.Tx) error {
+		ps, err := tx.Profiles(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			ms, err := tx.Members(ctx, p.ID)
+			if err != nil {
+				return err
+			}
+			members += len(ms)
+		}
+		for f := (roster.TaskFilter{Limit: roster.MaxPageSize}); ; {
+			page, err := tx.Tasks(ctx, f)
+			if err != nil {
+				return err
+			}
+			tasks += len(page.Items)
+			if f.Cursor = page.NextCursor; f.Cursor == "" {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return members, tasks
+}
+
+// BenchmarkSteadyStateSyncAll times a sync of every profile of an
+// organisation that is already in sync, so nothing changes: the engine's
+// SyncAll called directly as the admin (no HTTP), on SQLite. It reports the
+// seconds per sync of every profile and the peak live heap.
+func BenchmarkSteadyStateSyncAll(b *testing.B) {
+	for _, preset := range presets(b, "small", "medium", "large") {
+		b.Run(preset, func(b *testing.B) {
+			db := loaded(b, preset, gen.LoadOptions{State: gen.Synced, History: true})
+			membersBefore, tasksBefore := countRows(b, db)
+			s := start(b, db)
+			admin := roster.NewContext(context.Background(), roster.AdminUser)
+			runtime.GC()
+			stop := peakHeap()
+			b.ResetTimer()
+			var results []roster.SyncResult
+			for i := 0; i < b.N; i++ {
+				var err error
+				if results, err = s.Engine.SyncAll(admin); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			peak := stop()
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/sync-all")
+			b.ReportMetric(peak, "peak-heap-MiB")
+			b.ReportMetric(maxRSS(), "max-rss-MiB")
+			b.ReportMetric(float64(len(results)), "profiles")
+			for _, r := range results {
+				if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 || r.Paused {
+					b.Fatalf("profile %s was not in a steady state: %+v", r.Profile, r)
+				}
+			}
+			s.Close(context.Background())
+			if m, t := countRows(b, db); m != membersBefore || t != tasksBefore {
+				b.Fatalf("the sync changed the organisation: %d members and %d tasks before, %d and %d after", membersBefore, tasksBefore, m, t)
+			}
+		})
+	}
+}
+
+// BenchmarkApplyFile times `roster apply` of the generated declarative file
+// into an empty SQLite database through the real server and HTTP client, the
+// syncs of the file's profiles included (every policy is auto, so they
+// enroll every matching user and grant their access). A file whose request
+// exceeds the server's apply body limit cannot go through HTTP; it is then
+// applied through the same server's engine in process, and the sub-benchmark
+// is named .../engine instead of .../http.
+func BenchmarkApplyFile(b *testing.B) {
+	for _, preset := range presets(b, "small", "medium", "large") {
+		org := gen.Generate(presetConfig(b, preset))
+		var buf bytes.Buffer
+		if err := org.WriteYAML(&buf); err != nil {
+			b.Fatal(err)
+		}
+		doc := buf.Bytes()
+		via := "http"
+		if body := len(doc)*4/3 + 1024; body > rosterhttp.MaxApplyBodySize {
+			via = "engine"
+			b.Logf("%s: the file is %d MiB, its apply request about %d MiB: over the server's %d MiB limit (http.MaxApplyBodySize), so it is applied through the engine in process",
+				preset, len(doc)>>20, body>>20, rosterhttp.MaxApplyBodySize>>20)
+		}
+		stats := org.Stats()
+		b.Run(preset+"/"+via, func(b *testing.B) {
+			b.Logf("%s, file %d MiB", stats, len(doc)>>20)
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := start(b, filepath.Join(b.TempDir(), "roster.db"))
+				client := rosterhttp.NewClient(s.URL, benchToken)
+				req := roster.ApplyRequest{Filename: preset + ".yaml", Document: doc}
+				b.StartTimer()
+				t0 := time.Now()
+				var res *roster.ApplyResult
+				var err error
+				if via == "http" {
+					res, err = client.Apply(context.Background(), req)
+				} else {
+					res, err = s.Engine.Apply(roster.NewContext(context.Background(), roster.AdminUser), req)
+				}
+				elapsed += time.Since(t0)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Synced) != len(org.Profiles) {
+					b.Fatalf("apply synced %d profiles, want %d", len(res.Synced), len(org.Profiles))
+				}
+				s.Close(context.Background())
+			}
+			sec := elapsed.Seconds() / float64(b.N)
+			b.ReportMetric(sec, "s/apply")
+			b.ReportMetric(float64(stats.Users)/sec, "users/s")
+			b.ReportMetric(float64(stats.Grants)/sec, "grants/s")
+		})
+	}
+}
+
+// BenchmarkEnableAtOnce times the first sync of every profile of an
+// organisation whose profiles were all just enabled (20k users, 300
+// profiles, every policy auto): the engine's SyncAll as the admin, until
+// every enrollment and its access tasks are done — with auto policies they
+// complete inside the sync, which is checked afterwards.
+func BenchmarkEnableAtOnce(b *testing.B) {
+	for _, preset := range presets(b, "small20k") {
+		b.Run(preset, func(b *testing.B) {
+			org := gen.Generate(presetConfig(b, preset))
+			want := org.Stats().Members
+			src := loaded(b, preset, gen.LoadOptions{State: gen.Unsynced})
+			tasks := 0
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				db := copyDB(b, src)
+				s := start(b, db)
+				admin := roster.NewContext(context.Background(), roster.AdminUser)
+				b.StartTimer()
+				t0 := time.Now()
+				results, err := s.Engine.SyncAll(admin)
+				elapsed += time.Since(t0)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range results {
+					tasks += r.TasksCreated
+				}
+				open, err := s.Engine.Tasks(admin, roster.TaskFilter{OpenOnly: true, Limit: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(open.Items) > 0 {
+					b.Fatalf("a task is still open after the sync: %+v", open.Items[0])
+				}
+				s.Close(context.Background())
+				if members, _ := countRows(b, db); members != want {
+					b.Fatalf("%d members after the sync, want %d", members, want)
+				}
+			}
+			sec := elapsed.Seconds() / float64(b.N)
+			b.ReportMetric(sec, "s/enable")
+			b.ReportMetric(float64(tasks)/elapsed.Seconds(), "tasks/s")
+			b.ReportMetric(float64(tasks)/float64(b.N), "tasks")
+		})
+	}
+}
+
+// BenchmarkListLargeData times the first page (100 items) of `roster task
+// list` and `roster grant list` filtered by user and by entitlement, through
+// the HTTP client, on a synced organisation with its task history. The user
+// is the one with the most memberships; the entitlement the all-employees
+// group (held by everyone) for grants and the most popular profile content for
+// tasks.
+func BenchmarkListLargeData(b *testing.B) {
+	for _, preset := range presets(b, "small", "medium", "large") {
+		b.Run(preset, func(b *testing.B) {
+			org := gen.Generate(presetConfig(b, preset))
+			db := loaded(b, preset, gen.LoadOptions{State: gen.Synced, History: true})
+			user, content := busiest(org)
+			allEmployees := org.EntitlementID(len(org.Departments))
+			s := start(b, db)
+			client := rosterhttp.NewClient(s.URL, benchToken)
+			ctx := context.Background()
+			for _, q := range []struct {
+				name string
+				list func() (int, error)
+			}{
+				{"tasks-by-user", func() (int, error) {
+					p, err := client.Tasks(ctx, roster.TaskFilter{User: user})
+					return lenOf(p, err)
+				}},
+				{"tasks-by-entitlement", func() (int, error) {
+					p, err := client.Tasks(ctx, roster.TaskFilter{Entitlement: content})
+					return lenOf(p, err)
+				}},
+				{"grants-by-user", func() (int, error) {
+					p, err := client.Grants(ctx, roster.GrantFilter{User: user})
+					return lenOf(p, err)
+				}},
+				{"grants-by-entitlement", func() (int, error) {
+					p, err := client.Grants(ctx, roster.GrantFilter{Entitlement: allEmployees})
+					return lenOf(p, err)
+				}},
+			} {
+				b.Run(q.name, func(b *testing.B) {
+					const pages = 20
+					n := 0
+					for i := 0; i < b.N; i++ {
+						for j := 0; j < pages; j++ {
+							got, err := q.list()
+							if err != nil {
+								b.Fatal(err)
+							}
+							n = got
+						}
+					}
+					if n == 0 {
+						b.Fatalf("%s listed nothing", q.name)
+					}
+					b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N*pages), "ms/page")
+					b.ReportMetric(float64(n), "items")
+				})
+			}
+		})
+	}
+}
+
+func lenOf[T any](p *roster.Page[T], err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	return len(p.Items), nil
+}
+
+// busiest returns the user with the most memberships and the profile content
+// entitlement the most members receive.
+func busiest(org *gen.Org) (user, content string) {
+	members := org.Members()
+	perUser := make([]int, len(org.Users))
+	perEnt := map[int32]int{}
+	for p, ms := range members {
+		for _, u := range ms {
+			perUser[u]++
+		}
+		for _, e := range org.Profiles[p].Content {
+			perEnt[e] += len(ms)
+		}
+	}
+	u := 0
+	for i, n := range perUser {
+		if n > perUser[u] {
+			u = i
+		}
+	}
+	var best int32 = -1
+	for e, n := range perEnt {
+		if best < 0 || n > perEnt[best] || (n == perEnt[best] && e < best) {
+			best = e
+		}
+	}
+	return gen.UserID(u), org.EntitlementID(int(best))
+}
