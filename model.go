@@ -310,8 +310,19 @@ type SyncState struct {
 	Staged   *Staged    `json:"staged,omitempty"`
 	PausedAt *time.Time `json:"paused_at,omitempty"`
 	LastAt   *time.Time `json:"last_at,omitempty"`
-	// Last is the outcome of the last sync.
-	Last *SyncResult `json:"last,omitempty"`
+	// Last is the outcome of the last sync, in figures: the users it named
+	// are in its audit event, not repeated in every read of the profile.
+	Last *SyncSummary `json:"last,omitempty"`
+}
+
+// SyncSummary is the outcome of one sync in figures.
+type SyncSummary struct {
+	At           time.Time `json:"at"`
+	Enrolled     int       `json:"enrolled"`
+	Unenrolled   int       `json:"unenrolled"`
+	Cancelled    int       `json:"cancelled"`
+	TasksCreated int       `json:"tasks_created"`
+	Paused       bool      `json:"paused"`
 }
 
 // Staged is the plan a paused sync holds for an admin to review.

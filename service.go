@@ -95,6 +95,12 @@ type SyncResult struct {
 	At           time.Time `json:"at"`
 }
 
+// Summary returns the result in figures.
+func (r *SyncResult) Summary() *SyncSummary {
+	return &SyncSummary{At: r.At, Enrolled: len(r.Enrolled), Unenrolled: len(r.Unenrolled),
+		Cancelled: len(r.Cancelled), TasksCreated: r.TasksCreated, Paused: r.Paused}
+}
+
 // ProfileView is a profile with its members, pending enrollments and automation
 // state, as `roster profile show` prints it.
 type ProfileView struct {
@@ -129,10 +135,10 @@ type PendingTask struct {
 // AutomationView is a profile's automation with its runtime state.
 type AutomationView struct {
 	Automation
-	State    string      `json:"state"`
-	Staged   Staged      `json:"staged"`
-	PausedAt *time.Time  `json:"paused_at,omitempty"`
-	LastSync *SyncResult `json:"last_sync,omitempty"`
+	State    string       `json:"state"`
+	Staged   Staged       `json:"staged"`
+	PausedAt *time.Time   `json:"paused_at,omitempty"`
+	LastSync *SyncSummary `json:"last_sync,omitempty"`
 }
 
 // Token is an API token; the secret is shown once, when it is created.

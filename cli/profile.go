@@ -62,7 +62,7 @@ func writeProfile(w io.Writer, p *roster.ProfileView) {
 	fmt.Fprintf(w, "Excluded users:\t%s\n", list(au.ExcludedUsers))
 	fmt.Fprintf(w, "Safeguard:\t%s\n", choose(au.Safeguard, "on", "off"))
 	if au.LastSync != nil {
-		fmt.Fprintf(w, "Last sync:\t%s: %s\n", formatTime(au.LastSync.At), syncSummary(*au.LastSync))
+		fmt.Fprintf(w, "Last sync:\t%s: %s\n", formatTime(au.LastSync.At), lastSyncSummary(*au.LastSync))
 	}
 	if au.State == roster.AutomationPaused {
 		if au.PausedAt != nil {

@@ -96,3 +96,19 @@ func syncSummary(r roster.SyncResult) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// lastSyncSummary describes a profile's last sync in figures.
+func lastSyncSummary(r roster.SyncSummary) string {
+	parts := []string{
+		fmt.Sprintf("%d enrolled", r.Enrolled),
+		fmt.Sprintf("%d unenrolled", r.Unenrolled),
+		fmt.Sprintf("%d tasks created", r.TasksCreated),
+	}
+	if r.Cancelled > 0 {
+		parts = append(parts, fmt.Sprintf("%d tasks cancelled", r.Cancelled))
+	}
+	if r.Paused {
+		parts = append(parts, "paused by the safeguard")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -300,7 +300,7 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
 	now := o.now
 	p.Sync.LastAt = &now
-	p.Sync.Last = res
+	p.Sync.Last = res.Summary()
 	if p.Sync.State == "" {
 		p.Sync.State = roster.AutomationActive
 	}
@@ -325,7 +325,7 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 	p.Sync.PausedAt = &now
 	p.Sync.Staged = &roster.Staged{Enroll: orEmpty(plan.Enroll), Unenroll: orEmpty(plan.Unenroll)}
 	p.Sync.LastAt = &now
-	p.Sync.Last = res
+	p.Sync.Last = res.Summary()
 	if err := o.putProfile(p); err != nil {
 		return err
 	}

@@ -221,11 +221,10 @@ func fullProfile(id string, n int) roster.Profile {
 			Staged:   &roster.Staged{Enroll: []string{"dave", "erin"}, Unenroll: []string{"frank"}},
 			PausedAt: ptr(at(n + 2)),
 			LastAt:   ptr(at(n + 3)),
-			Last: &roster.SyncResult{
-				Profile:      id,
-				Enrolled:     []string{"dave"},
-				Unenrolled:   []string{"frank", "gina"},
-				Cancelled:    []int64{4, 9},
+			Last: &roster.SyncSummary{
+				Enrolled:     1,
+				Unenrolled:   2,
+				Cancelled:    2,
 				TasksCreated: 3,
 				Paused:       true,
 				At:           at(n + 4),
