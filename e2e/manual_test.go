@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"testing"
+
+	"github.com/rosterhq/roster"
 )
 
 const requestableProfile = `
@@ -88,4 +90,27 @@ func TestEnrollmentRequests(t *testing.T) {
 	}
 	e.json(&v, "alice", "profile", "show", "eng")
 	equal(t, "alice's view of members", len(v.Members), 1)
+}
+
+// Admins cancel any open task; a requester cancels their own request; nobody
+// else cancels, and a closed task stays as it is.
+func TestCancelTasks(t *testing.T) {
+	e := start(t)
+	e.apply(org + requestableProfile)
+	var mine struct{ ID int64 }
+	e.json(&mine, "alice", "profile", "request", "eng")
+	e.fails("only admins and the requester", "bob", "task", "cancel", id(roster.Task{ID: mine.ID}))
+	e.ok("alice", "task", "cancel", id(roster.Task{ID: mine.ID}), "--comment", "changed my mind")
+	task := e.task("--user", "alice", "--entitlement", "access-profiles/eng")
+	equal(t, "alice's request", task.State, "cancelled")
+	e.fails("only open tasks", adminUser, "task", "cancel", id(task))
+
+	e.ok(adminUser, "profile", "enroll", "eng", "bob")
+	bobs := e.task("--user", "bob", "--entitlement", "access-profiles/eng")
+	e.fails("only admins and the requester", "carol", "task", "cancel", id(bobs))
+	e.ok(adminUser, "task", "cancel", id(bobs))
+	equal(t, "bob's enrollment", e.task("--user", "bob", "--entitlement", "access-profiles/eng").State, "cancelled")
+	if len(e.events("--action", "task.cancelled")) != 2 {
+		t.Fatal("each cancellation is not an audit event")
+	}
 }
