@@ -543,7 +543,10 @@ func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for {
+	// A sync can mark other profiles (enrolling in A grants access-profiles/A,
+	// which another rule may name); such cascades settle, but one run does at
+	// most maxChangePasses passes and leaves the rest to the next tick.
+	for pass := 0; pass < maxChangePasses; pass++ {
 		var ids []string
 		err := e.store.View(ctx, func(tx roster.Tx) (err error) {
 			ids, err = tx.TriggeredProfiles(ctx, 500)
@@ -577,7 +580,11 @@ func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	return n, nil
 }
+
+// maxChangePasses bounds the passes of one ChangeSync run.
+const maxChangePasses = 20
 
 // Start runs the change-driven sync in the background until Stop.
 func (c *ChangeSync) Start(ctx context.Context) {
