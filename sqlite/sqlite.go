@@ -39,6 +39,8 @@ type DB struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	// writes and reads cache the pools' prepared statements.
+	writes, reads *stmtCache
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -104,7 +106,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 
-	db := &DB{path: path, writer: writer, reader: reader}
+	db := &DB{path: path, writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -118,6 +120,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	db.reads.close()
+	db.writes.close()
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
@@ -184,17 +188,20 @@ func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 // returns nil and rolls back when it returns an error or panics (the panic is
 // then re-raised). Writers are serialized; fn must not call Update itself.
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	return run(ctx, db.writer, nil, fn)
+	return run(ctx, db.writer, db.writes, nil, fn)
 }
 
 // View runs fn in a read-only transaction on the reader pool. It sees a
 // consistent snapshot of the database; writes inside it fail.
 func (db *DB) View(ctx context.Context, fn func(roster.Tx) error) error {
-	return run(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, fn)
+	return run(ctx, db.reader, db.reads, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
 // run runs fn in a transaction of pool.
-func run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(roster.Tx) error) (err error) {
+func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOptions, fn func(roster.Tx) error) (err error) {
+	// Queries this transaction met for the first time are prepared once it
+	// has ended and its connection is free again.
+	defer cache.prepare()
 	stx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -206,7 +213,7 @@ func run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(roster.
 			stx.Rollback()
 		}
 	}()
-	err = fn(&tx{tx: stx})
+	err = fn(&tx{tx: cachedTx{tx: stx, cache: cache}})
 	done = true
 	if err != nil {
 		if rerr := stx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

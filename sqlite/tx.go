@@ -15,7 +15,13 @@ import (
 
 // tx is one transaction; it implements roster.Tx.
 type tx struct {
-	tx *sql.Tx
+	tx cachedTx
+}
+
+// querier is what list and one need of a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 var _ roster.Tx = (*tx)(nil)
@@ -49,7 +55,7 @@ func (w *where) String() string {
 
 // list runs a query and scans every row with scan. It never returns a nil
 // slice on success.
-func list[T any](ctx context.Context, tx *sql.Tx, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+func list[T any](ctx context.Context, tx querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -71,7 +77,7 @@ func list[T any](ctx context.Context, tx *sql.Tx, scan func(rowScanner) (T, erro
 
 // one runs a query that returns at most one row. When there is none it
 // returns notFound.
-func one[T any](ctx context.Context, tx *sql.Tx, scan func(rowScanner) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
+func one[T any](ctx context.Context, tx querier, scan func(rowScanner) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
 	v, err := scan(tx.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound

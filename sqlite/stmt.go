@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// maxCachedStatements bounds a pool's statement cache; queries past it run
+// unprepared. The store's queries come in a bounded number of shapes.
+const maxCachedStatements = 512
+
+// stmtCache keeps a pool's prepared statements, so that SQLite compiles each
+// distinct query once instead of on every call (database/sql prepares anew
+// otherwise, which cost a third of a busy sync). A query is prepared on the
+// pool only between transactions: preparing inside one would wait for the
+// connection the transaction holds (the writer pool has just one).
+type stmtCache struct {
+	pool      *sql.DB
+	mu        sync.Mutex
+	stmts     map[string]*sql.Stmt
+	pending   map[string]bool
+	preparing bool
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// lookup returns query's prepared statement, or nil after noting the query
+// to prepare once the transaction is over.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.stmts[query]; ok {
+		return s
+	}
+	if len(c.stmts)+len(c.pending) < maxCachedStatements {
+		c.pending[query] = true
+	}
+	return nil
+}
+
+// prepare prepares, in the background, the queries noted since the last
+// call. It holds no lock while it waits for a connection, so a transaction
+// that holds one is never kept from finishing; a query that fails to prepare
+// is simply not cached.
+func (c *stmtCache) prepare() {
+	c.mu.Lock()
+	if c.preparing || c.closed || len(c.pending) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.preparing = true
+	queries := make([]string, 0, len(c.pending))
+	for q := range c.pending {
+		queries = append(queries, q)
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		for _, q := range queries {
+			s, err := c.pool.PrepareContext(context.Background(), q)
+			c.mu.Lock()
+			delete(c.pending, q)
+			if err == nil && !c.closed {
+				c.stmts[q] = s
+			} else if err == nil {
+				s.Close()
+			}
+			c.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.preparing = false
+		c.mu.Unlock()
+	}()
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.stmts {
+		s.Close()
+		delete(c.stmts, q)
+	}
+}
+
+// cachedTx is a transaction whose statements come from its pool's cache. It
+// has the methods of *sql.Tx the store uses.
+type cachedTx struct {
+	tx    *sql.Tx
+	cache *stmtCache
+}
+
+// stmt returns query's cached statement bound to the transaction, or nil.
+func (t cachedTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if s := t.cache.lookup(query); s != nil {
+		return t.tx.StmtContext(ctx, s)
+	}
+	return nil
+}
+
+// ExecContext runs a statement that returns no rows.
+func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query that returns rows.
+func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query that returns at most one row.
+func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
