@@ -13,8 +13,10 @@ type Document struct {
 	// with App set and ID in the "APP/ENT" form.
 	Entitlements []Entitlement `json:"entitlements,omitempty"`
 	// Grants are direct grants: each gets the direct source.
-	Grants   []Grant   `json:"grants,omitempty"`
-	Profiles []Profile `json:"profiles,omitempty"`
+	Grants []Grant `json:"grants,omitempty"`
+	// Connectors are upserted by id; their runtime state is kept.
+	Connectors []Connector `json:"connectors,omitempty"`
+	Profiles   []Profile   `json:"profiles,omitempty"`
 }
 
 // SettingsPatch holds the settings a declarative file sets; nil fields are

@@ -13,6 +13,9 @@ const (
 	ENOTFOUND     = "not_found"
 	EFORBIDDEN    = "forbidden"
 	EUNAUTHORIZED = "unauthorized"
+	// EUNAVAILABLE: a system Roster talks to (through a connector) failed or
+	// could not be reached; the message carries the system's error.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an application error: a code and a message meant for the person who

@@ -35,6 +35,17 @@ type Service interface {
 	DenyTask(ctx context.Context, id int64, comment string) (*Task, error)
 	ProvisionTask(ctx context.Context, id int64, comment string) (*Task, error)
 	CancelTask(ctx context.Context, id int64, comment string) (*Task, error)
+	// RetryTask puts a failed task back to its connector (admins).
+	RetryTask(ctx context.Context, id int64, comment string) (*Task, error)
+
+	// Connectors lists connectors with their last run (admins and auditors).
+	Connectors(ctx context.Context) ([]Connector, error)
+	Connector(ctx context.Context, id string) (*Connector, error)
+	// SyncConnector reads a connector's system now and applies what changed,
+	// unless the delete threshold holds it (admins).
+	SyncConnector(ctx context.Context, id string) (*ConnectorSyncResult, error)
+	// ResumeConnector carries out a held connector sync (admins).
+	ResumeConnector(ctx context.Context, id string) (*ConnectorSyncResult, error)
 
 	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
 	AddGrant(ctx context.Context, user, entitlement string) (*Grant, error)

@@ -28,6 +28,8 @@ type Store interface {
 // (bytewise) unless said otherwise, and a page's Items is never nil. Times come
 // back in UTC, truncated to the microsecond, so every store behaves alike.
 type Tx interface {
+	ConnectorStore
+
 	// Settings returns the tenant settings, DefaultSettings when never saved.
 	Settings(ctx context.Context) (*Settings, error)
 	PutSettings(ctx context.Context, s *Settings) error

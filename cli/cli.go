@@ -119,6 +119,7 @@ func New(opts Options) *cobra.Command {
 		a.profileCommand(),
 		a.taskCommand(),
 		a.grantCommand(),
+		a.connectorCommand(),
 		a.userCommand(),
 		a.whoamiCommand(),
 		a.tokenCommand(),

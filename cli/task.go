@@ -19,6 +19,7 @@ func (a *app) taskCommand() *cobra.Command {
 		a.taskActionCommand("deny", "Deny a task", roster.Service.DenyTask),
 		a.taskActionCommand("provision", "Record that a task's access change was carried out", roster.Service.ProvisionTask),
 		a.taskActionCommand("cancel", "Cancel an open task", roster.Service.CancelTask),
+		a.taskActionCommand("retry", "Give a failed task back to its connector, from the first attempt (admins)", roster.Service.RetryTask),
 	)
 }
 

@@ -112,10 +112,6 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed ...string) (m *mappi
 		}
 		first[key] = k.Line
 		if len(allowed) > 0 && !contains(allowed, key) {
-			if path == "" && key == "connectors" {
-				p.addf(k.Line, "", "connectors are not supported yet")
-				continue
-			}
 			msg := fmt.Sprintf("unknown key %q", key)
 			if s := closest(key, allowed); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)

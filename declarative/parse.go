@@ -24,7 +24,7 @@ import (
 )
 
 // Top-level keys of a declarative file.
-var topKeys = []string{"settings", "policies", "users", "apps", "grants", "profiles"}
+var topKeys = []string{"settings", "policies", "users", "apps", "connectors", "grants", "profiles"}
 
 // problem is one thing wrong with the file.
 type problem struct {
@@ -42,11 +42,12 @@ type parser struct {
 	aliasesReported bool
 
 	// Objects the file declares, by id, with the line of their id.
-	users    map[string]int
-	policies map[string]int
-	apps     map[string]int
-	ents     map[string]int
-	profiles map[string]int
+	users      map[string]int
+	policies   map[string]int
+	apps       map[string]int
+	ents       map[string]int
+	profiles   map[string]int
+	connectors map[string]int
 
 	// refs are checked once every declaration has been read.
 	refs []ref
@@ -71,6 +72,8 @@ func Parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 		apps:     map[string]int{},
 		ents:     map[string]int{},
 		profiles: map[string]int{},
+
+		connectors: map[string]int{},
 	}
 	root, ok := p.decode(data)
 	if !ok {
@@ -216,6 +219,13 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 			doc.Entitlements = append(doc.Entitlements, ents...)
 		}
 	}
+	fed := map[string]int{}
+	for i, n := range m.seq("connectors") {
+		if c, ok := p.connector(n, index("connectors", i), fed); ok {
+			doc.Connectors = append(doc.Connectors, c)
+		}
+	}
+	p.checkConnectorApps(doc, fed)
 	grants := map[[2]string]int{}
 	for i, n := range m.seq("grants") {
 		if g, line, ok := p.grant(n, index("grants", i)); ok {

@@ -376,7 +376,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:  "not a mapping",
 			input: "- id: alice\n",
-			want:  []string{"roster.yaml:1: expected a mapping with the keys settings, policies, users, apps, grants, profiles at the top of the file, got a list"},
+			want:  []string{"roster.yaml:1: expected a mapping with the keys settings, policies, users, apps, connectors, grants, profiles at the top of the file, got a list"},
 		},
 		{
 			name:  "unknown top-level key",
@@ -399,9 +399,40 @@ func TestParseErrors(t *testing.T) {
 			want:  []string{`roster.yaml:4: users[0]: key "name" given twice (first at line 3)`},
 		},
 		{
-			name:  "connectors",
+			name:  "connector without app",
 			input: "users: []\nconnectors:\n  - id: corp-ldap\n    type: ldap\n",
-			want:  []string{"roster.yaml:2: connectors are not supported yet"},
+			want:  []string{"roster.yaml:3: connectors[0]: missing app: the app the connector's entitlements appear under"},
+		},
+		{
+			name: "connector fields",
+			input: `connectors:
+  - id: Corp LDAP
+    type: ldapp
+    app: access-profiles
+    match_by: name
+    sync_interval: 10s
+    delete_threshold_percent: 120
+    entitlement_defaults: {provisioning: manual, provisioners: [nobody], request_policy: nope}
+    settings: [url]
+  - id: hr
+    type: csv
+    app: hr
+  - id: hr2
+    type: csv
+    app: hr
+`,
+			want: []string{
+				`roster.yaml:2: connectors[0].id: invalid connector id "Corp LDAP": use lowercase letters, digits, "_" and "-", starting with a letter or digit`,
+				`roster.yaml:3: connectors[0].type: "ldapp" is not one of csv, ldap, postgres, scim (did you mean "ldap"?)`,
+				`roster.yaml:4: connectors[0].app: app "access-profiles" is the built-in app of access profiles`,
+				`roster.yaml:5: connectors[0].match_by: "name" is not one of id, email`,
+				`roster.yaml:6: connectors[0].sync_interval: must be at least 1m, got 10s`,
+				`roster.yaml:7: connectors[0].delete_threshold_percent: must be between 0 and 100, got 120`,
+				`roster.yaml:8: connectors[0].entitlement_defaults.request_policy: unknown policy "nope"`,
+				`roster.yaml:8: connectors[0].entitlement_defaults.provisioners[0]: unknown user "nobody"`,
+				`roster.yaml:9: connectors[0].settings: expected a mapping, got a list`,
+				`roster.yaml:15: connectors[2].app: app "hr" is already fed by the connector at line 12: an app has one connector`,
+			},
 		},
 		{
 			name: "wrong scalar types",
@@ -599,6 +630,7 @@ policies:
 				`roster.yaml:10: apps[0].entitlements[0].provisioning: "by-hand" is not one of auto, manual, connector`,
 				`roster.yaml:11: apps[0].entitlements[0].risk: "extreme" is not one of low, medium, high`,
 				`roster.yaml:13: apps[0].entitlements[1].provisioners: provisioners are only used with provisioning: manual (the default is auto)`,
+				`roster.yaml:14: entitlement github/billing has provisioning: connector but no connector feeds app github: declare one under connectors with app: github`,
 				`roster.yaml:16: apps[0].entitlements[2].provisioners: provisioners are only used with provisioning: manual, not connector`,
 				`roster.yaml:19: apps[0].entitlements[3].provisioners[0]: unknown user "ivan"`,
 			},
@@ -713,7 +745,6 @@ connectors: []
 				`roster.yaml:5: users[0].manager: unknown user "zed"`,
 				`roster.yaml:9: apps[0].entitlements[0].request_policy: unknown policy "nobody"`,
 				`roster.yaml:15: profiles[0].enrollment: unknown key "polcy" (did you mean "policy"?)`,
-				`roster.yaml:16: connectors are not supported yet`,
 			},
 		},
 		{

@@ -50,6 +50,7 @@ func startWith(t *testing.T, cfg server.Config) *env {
 	}
 	cfg.Addr, cfg.Clock = "127.0.0.1:0", clock
 	cfg.SchedulerTick, cfg.NotifierTick, cfg.ChangeTick = -1, -1, -1
+	cfg.ConnectorTick, cfg.ProvisionTick = -1, -1
 	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)

@@ -148,6 +148,11 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 	}
+	for i := range doc.Connectors {
+		if err := a.applyConnector(&doc.Connectors[i]); err != nil {
+			return err
+		}
+	}
 	for _, g := range doc.Grants {
 		old, err := a.tx.Grant(a.ctx, g.User, g.Entitlement)
 		if err == nil && old.HasSource(roster.SourceDirect) {

@@ -37,6 +37,10 @@ type Engine struct {
 	// marked wakes the change-driven sync when this process commits a change
 	// that marked profiles, so the leader need not wait for its next tick.
 	marked chan struct{}
+	// provision wakes the connector provisioner when this process commits a
+	// task that a connector should carry out.
+	provision chan struct{}
+	conns     connectors
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -49,7 +53,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1)}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1)}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without

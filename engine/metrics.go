@@ -8,6 +8,9 @@ type metrics struct {
 	pauses      prometheus.Counter
 	created     *prometheus.CounterVec
 	transitions *prometheus.CounterVec
+
+	connectorSyncs *prometheus.CounterVec
+	provisioning   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,9 +27,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_task_transitions_total", Help: "Tasks entering each state.",
 		}, []string{"state"}),
+		connectorSyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_connector_syncs_total", Help: "Connector syncs by outcome (applied, held, failed).",
+		}, []string{"outcome"}),
+		provisioning: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_connector_provisioning_total", Help: "Connector provisioning attempts by outcome (done, retry, failed).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions)
+		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions, m.connectorSyncs, m.provisioning)
 	}
 	return m
 }

@@ -20,7 +20,7 @@ type Notifier struct {
 	Tick time.Duration
 	// MaxAttempts is how often a notification is tried before it is given up.
 	MaxAttempts int
-	stop, done  chan struct{}
+	loop
 }
 
 // NewNotifier returns a notifier over e.
@@ -105,33 +105,7 @@ func (n *Notifier) post(ctx context.Context, msg roster.Notification) error {
 	return nil
 }
 
-// Start delivers notifications in the background until Stop.
+// Start runs it in the background until Stop.
 func (n *Notifier) Start(ctx context.Context) {
-	n.stop, n.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(n.done)
-		ticker := time.NewTicker(n.Tick)
-		defer ticker.Stop()
-		for {
-			if _, err := n.RunOnce(ctx); err != nil {
-				n.engine.logger.Error("notification delivery failed", "error", err)
-			}
-			select {
-			case <-n.stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
-		}
-	}()
-}
-
-// Stop stops the notifier and waits for it.
-func (n *Notifier) Stop() {
-	if n.stop == nil {
-		return
-	}
-	close(n.stop)
-	<-n.done
+	n.loop.start(ctx, n.engine, "notification delivery", n.Tick, nil, n.RunOnce)
 }

@@ -337,13 +337,24 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 	if err := o.audit("safeguard.paused", "profile", p.ID, plan.PauseReason, data); err != nil {
 		return err
 	}
+	msg := fmt.Sprintf("Roster paused the membership sync of access profile %q: %s. %d enrollments and %d removals are staged for review; resume or edit the automation.",
+		p.ID, plan.PauseReason, len(plan.Enroll), len(plan.Unenroll))
+	return o.alertAdmins("profile", p.ID, msg, map[string]any{
+		"profile":         p.ID,
+		"staged_enroll":   len(plan.Enroll),
+		"staged_unenroll": len(plan.Unenroll),
+	})
+}
+
+// alertAdmins tells the admins about an object that needs them: a
+// notify.admins event, and a Slack message when a webhook is configured.
+// fields are added to the Slack payload beside its text.
+func (o *op) alertAdmins(objectType, objectID, msg string, fields map[string]any) error {
 	admins, err := o.tx.Admins(o.ctx)
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Roster paused the membership sync of access profile %q: %s. %d enrollments and %d removals are staged for review; resume or edit the automation.",
-		p.ID, plan.PauseReason, len(plan.Enroll), len(plan.Unenroll))
-	if err := o.audit("notify.admins", "profile", p.ID, msg, map[string]any{"recipients": admins}); err != nil {
+	if err := o.audit("notify.admins", objectType, objectID, msg, map[string]any{"recipients": admins}); err != nil {
 		return err
 	}
 	s, err := o.tenant()
@@ -353,16 +364,15 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 	if s.SlackWebhookURL == "" {
 		return nil
 	}
-	payload, err := json.Marshal(map[string]any{
-		"text":            msg,
-		"profile":         p.ID,
-		"staged_enroll":   len(plan.Enroll),
-		"staged_unenroll": len(plan.Unenroll),
-	})
+	body := map[string]any{"text": msg}
+	for k, v := range fields {
+		body[k] = v
+	}
+	payload, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: now, Channel: "slack", Target: s.SlackWebhookURL, Payload: string(payload), NextAt: now})
+	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: o.now, Channel: "slack", Target: s.SlackWebhookURL, Payload: string(payload), NextAt: o.now})
 }
 
 func orEmpty(xs []string) []string {
@@ -432,8 +442,7 @@ type Scheduler struct {
 	engine *Engine
 	// Tick is how often the scheduler looks for due profiles.
 	Tick time.Duration
-	stop chan struct{}
-	done chan struct{}
+	loop
 }
 
 // NewScheduler returns a scheduler over e that looks for due work every tick.
@@ -484,35 +493,9 @@ func (o *op) due(p *roster.Profile) (bool, error) {
 	return p.Sync.LastAt == nil || !o.now.Before(p.Sync.LastAt.Add(time.Duration(t.SyncInterval))), nil
 }
 
-// Start runs the scheduler in the background until Stop.
+// Start runs it in the background until Stop.
 func (s *Scheduler) Start(ctx context.Context) {
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(s.done)
-		ticker := time.NewTicker(s.Tick)
-		defer ticker.Stop()
-		for {
-			if _, err := s.RunOnce(ctx); err != nil {
-				s.engine.logger.Error("scheduled sync failed", "error", err)
-			}
-			select {
-			case <-s.stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
-		}
-	}()
-}
-
-// Stop stops the scheduler and waits for it.
-func (s *Scheduler) Stop() {
-	if s.stop == nil {
-		return
-	}
-	close(s.stop)
-	<-s.done
+	s.loop.start(ctx, s.engine, "scheduled sync", s.Tick, nil, s.RunOnce)
 }
 
 // ChangeSync syncs the profiles that changes have marked (see
@@ -525,8 +508,8 @@ type ChangeSync struct {
 	engine *Engine
 	// Tick is how often it looks for marked profiles; changes within one tick
 	// are synced together.
-	Tick       time.Duration
-	stop, done chan struct{}
+	Tick time.Duration
+	loop
 }
 
 // NewChangeSync returns a change-driven sync over e that looks every tick.
@@ -586,34 +569,8 @@ func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
 // maxChangePasses bounds the passes of one ChangeSync run.
 const maxChangePasses = 20
 
-// Start runs the change-driven sync in the background until Stop.
+// Start runs it in the background until Stop.
 func (c *ChangeSync) Start(ctx context.Context) {
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(c.done)
-		ticker := time.NewTicker(c.Tick)
-		defer ticker.Stop()
-		for {
-			if _, err := c.RunOnce(ctx); err != nil {
-				c.engine.logger.Error("change-driven sync failed", "error", err)
-			}
-			select {
-			case <-c.stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			case <-c.engine.marked:
-			}
-		}
-	}()
+	c.loop.start(ctx, c.engine, "change-driven sync", c.Tick, c.engine.marked, c.RunOnce)
 }
 
-// Stop stops the change-driven sync and waits for it.
-func (c *ChangeSync) Stop() {
-	if c.stop == nil {
-		return
-	}
-	close(c.stop)
-	<-c.done
-}

@@ -153,6 +153,11 @@ func (o *op) advance(t *roster.Task) error {
 			return err
 		}
 		o.transitioned(roster.StatePendingProvisioning)
+		if t.Provisioning == roster.ProvisionConnector {
+			// The app's connector carries it out; admins may complete it by hand.
+			o.after = append(o.after, o.e.wakeProvisioner)
+			return nil
+		}
 		return o.audit("notify.provisioners", "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
 			map[string]any{"recipients": provisioners, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
 	default:

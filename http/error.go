@@ -20,6 +20,7 @@ var codes = map[string]int{
 	roster.EFORBIDDEN:    http.StatusForbidden,
 	roster.EUNAUTHORIZED: http.StatusUnauthorized,
 	roster.EINTERNAL:     http.StatusInternalServerError,
+	roster.EUNAVAILABLE:  http.StatusBadGateway,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes are

@@ -161,6 +161,38 @@ func (f *fakeService) CancelTask(ctx context.Context, id int64, comment string) 
 	return f.taskAction(ctx, "CancelTask", id, comment)
 }
 
+func (f *fakeService) RetryTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return f.taskAction(ctx, "RetryTask", id, comment)
+}
+
+func (f *fakeService) Connectors(ctx context.Context) ([]roster.Connector, error) {
+	if err := f.record(ctx, "Connectors"); err != nil {
+		return nil, err
+	}
+	return []roster.Connector{{ID: "corp-ldap", Type: "ldap", App: "ldap", Status: roster.ConnectorStatus{State: roster.ConnectorActive}}}, nil
+}
+
+func (f *fakeService) Connector(ctx context.Context, id string) (*roster.Connector, error) {
+	if err := f.record(ctx, "Connector", id); err != nil {
+		return nil, err
+	}
+	return &roster.Connector{ID: id, Type: "ldap", App: "ldap", Status: roster.ConnectorStatus{State: roster.ConnectorActive}}, nil
+}
+
+func (f *fakeService) SyncConnector(ctx context.Context, id string) (*roster.ConnectorSyncResult, error) {
+	if err := f.record(ctx, "SyncConnector", id); err != nil {
+		return nil, err
+	}
+	return &roster.ConnectorSyncResult{Connector: id, Users: roster.ConnectorUserCounts{Added: 1}}, nil
+}
+
+func (f *fakeService) ResumeConnector(ctx context.Context, id string) (*roster.ConnectorSyncResult, error) {
+	if err := f.record(ctx, "ResumeConnector", id); err != nil {
+		return nil, err
+	}
+	return &roster.ConnectorSyncResult{Connector: id, Grants: roster.ConnectorChangeCounts{Removed: 2}}, nil
+}
+
 func (f *fakeService) Grants(ctx context.Context, fl roster.GrantFilter) (*roster.Page[roster.Grant], error) {
 	if err := f.record(ctx, "Grants", fl); err != nil {
 		return nil, err

@@ -144,6 +144,12 @@ func (s *Server) routes() []route {
 		{pattern: "POST /api/v1/tasks/{id}/deny", handle: s.handleTaskAction(s.service.DenyTask)},
 		{pattern: "POST /api/v1/tasks/{id}/provision", handle: s.handleTaskAction(s.service.ProvisionTask)},
 		{pattern: "POST /api/v1/tasks/{id}/cancel", handle: s.handleTaskAction(s.service.CancelTask)},
+		{pattern: "POST /api/v1/tasks/{id}/retry", handle: s.handleTaskAction(s.service.RetryTask)},
+
+		{pattern: "GET /api/v1/connectors", handle: s.handleConnectors},
+		{pattern: "GET /api/v1/connectors/{id}", handle: s.handleConnector},
+		{pattern: "POST /api/v1/connectors/{id}/sync", handle: s.handleConnectorSync},
+		{pattern: "POST /api/v1/connectors/{id}/resume", handle: s.handleConnectorResume},
 
 		{pattern: "GET /api/v1/grants", handle: s.handleGrants},
 		{pattern: "POST /api/v1/grants", handle: s.handleAddGrant},

@@ -111,6 +111,11 @@ func (c *Client) CancelTask(ctx context.Context, id int64, comment string) (*ros
 	return c.taskAction(ctx, id, "cancel", comment)
 }
 
+// RetryTask puts a failed task back to its connector.
+func (c *Client) RetryTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {
+	return c.taskAction(ctx, id, "retry", comment)
+}
+
 func (c *Client) taskAction(ctx context.Context, id int64, action, comment string) (*roster.Task, error) {
 	return call[roster.Task](ctx, c, http.MethodPost, taskPath(id)+"/"+action, nil, commentRequest{Comment: comment})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rosterhq/roster"
+	_ "github.com/rosterhq/roster/connector/all" // every built-in connector type
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
@@ -61,6 +62,11 @@ type Config struct {
 	// ChangeTick is how often the change-driven sync looks for profiles that
 	// changes have marked (default 100ms; negative disables it).
 	ChangeTick time.Duration
+	// ConnectorTick is how often connectors are checked for a due sync
+	// (default 15s); ProvisionTick how often tasks waiting for a connector
+	// are looked for besides the wake-up a new one gives (default 1s).
+	// Negative disables either.
+	ConnectorTick, ProvisionTick time.Duration
 }
 
 // Server is a running Roster.
@@ -69,6 +75,10 @@ type Server struct {
 	Scheduler *engine.Scheduler
 	Notifier  *engine.Notifier
 	Changes   *engine.ChangeSync
+	// Connectors syncs connectors on their interval; Provisioner carries out
+	// tasks through them.
+	Connectors  *engine.ConnectorScheduler
+	Provisioner *engine.Provisioner
 	// URL is the base URL the API listens on.
 	URL string
 
@@ -105,6 +115,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.NotifierTick == 0 {
 		cfg.NotifierTick = 5 * time.Second
+	}
+	if cfg.ConnectorTick == 0 {
+		cfg.ConnectorTick = 15 * time.Second
+	}
+	if cfg.ProvisionTick == 0 {
+		cfg.ProvisionTick = time.Second
 	}
 	if cfg.ChangeTick == 0 {
 		cfg.ChangeTick = 100 * time.Millisecond
@@ -239,6 +255,14 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	if cfg.ChangeTick > 0 {
 		s.Changes.Start(bg)
 	}
+	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
+	if cfg.ConnectorTick > 0 {
+		s.Connectors.Start(bg)
+	}
+	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
+	if cfg.ProvisionTick > 0 {
+		s.Provisioner.Start(bg)
+	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	ready.Store(true)
 	cfg.Logger.Info("roster is serving", "url", s.URL, "db", cfg.DB)
@@ -287,7 +311,10 @@ func (s *Server) close(ctx context.Context) error {
 	s.Scheduler.Stop()
 	s.Notifier.Stop()
 	s.Changes.Stop()
+	s.Connectors.Stop()
+	s.Provisioner.Stop()
 	s.cancel()
+	s.Engine.Close()
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

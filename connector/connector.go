@@ -1,0 +1,238 @@
+// Package connector defines how Roster talks to the systems that hold access:
+// a connector reads the people, entitlements and grants a system knows
+// (Sync), and carries out grants and revocations there (Grant, Revoke).
+//
+// Connector types live in subpackages (ldap, pgroles, scim, csv) and register
+// themselves with Register; package connector/all imports every built-in type.
+// The engine owns everything else: matching accounts to users, turning a
+// snapshot into grant changes, the delete threshold, retries and task states.
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Account is a person as a system knows them.
+type Account struct {
+	// ID is the account's key in the system, in the namespace users are
+	// matched by when the connector's match_by is "id" (an LDAP uid, a
+	// PostgreSQL role name, a SCIM userName, an HR employee id).
+	ID    string
+	Email string
+	Name  string
+	// Manager is the manager's account ID (not a DN or a SCIM id), or empty.
+	Manager    string
+	Department string
+	Title      string
+	// Disabled is true when the system says the person has left or is
+	// locked out (an LDAP disabled filter, SCIM active=false, an HR status).
+	Disabled   bool
+	Attributes map[string]string
+}
+
+// Entitlement is one grantable permission the system has, by its local id
+// (the part after "APP/" in Roster).
+type Entitlement struct {
+	ID   string
+	Name string
+}
+
+// Grant says the account with ID Account holds the entitlement with local id
+// Entitlement.
+type Grant struct {
+	Account     string
+	Entitlement string
+}
+
+// Snapshot is everything a system reported in one sync.
+type Snapshot struct {
+	Accounts     []Account
+	Entitlements []Entitlement
+	Grants       []Grant
+}
+
+// Subject names the person a grant or revocation is for. The connector finds
+// their account by ID when match_by is "id" and by Email when it is "email".
+type Subject struct {
+	ID      string
+	Email   string
+	MatchBy string
+}
+
+// Key is the value a subject's account is found by.
+func (s Subject) Key() string {
+	if s.MatchBy == MatchByEmail {
+		return s.Email
+	}
+	return s.ID
+}
+
+// How accounts map to users.
+const (
+	MatchByID    = "id"
+	MatchByEmail = "email"
+)
+
+// Connector is one configured connection to a system.
+//
+// Grant and Revoke are idempotent: granting what is already there, or
+// revoking what is already gone, succeeds. Errors must never contain a
+// secret. An error wrapped with Permanent is not retried.
+type Connector interface {
+	Sync(ctx context.Context) (*Snapshot, error)
+	Grant(ctx context.Context, who Subject, entitlement string) error
+	Revoke(ctx context.Context, who Subject, entitlement string) error
+	Close() error
+}
+
+// Config is what a connector type is opened with.
+type Config struct {
+	ID       string
+	App      string
+	Settings Settings
+	// Now is the clock (HR start and end dates are read against it).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// OpenFunc validates cfg and returns a connector. It must not contact the
+// system (the declarative file is checked with it) and must not read
+// secrets yet: those are read when the connector first needs them, so that
+// a file can be applied before its environment is set.
+type OpenFunc func(cfg Config) (Connector, error)
+
+var (
+	mu    sync.RWMutex
+	types = map[string]OpenFunc{}
+)
+
+// Register makes a connector type available under name.
+func Register(name string, open OpenFunc) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := types[name]; dup {
+		panic("connector: type " + name + " registered twice")
+	}
+	types[name] = open
+}
+
+// Types lists the registered type names, sorted.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(types))
+	for n := range types {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Open opens a connector of the named type.
+func Open(typ string, cfg Config) (Connector, error) {
+	mu.RLock()
+	open, ok := types[typ]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown connector type %q (known: %v)", typ, Types())
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Settings == nil {
+		cfg.Settings = Settings{}
+	}
+	return open(cfg)
+}
+
+// permanent marks an error that retrying cannot fix.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent wraps err so that the engine fails the task at once instead of
+// retrying (for example: the entitlement does not exist in the system).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was wrapped with Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// ErrNoAccount is returned (wrapped) by Grant and Revoke when the subject has
+// no account in the system. Revoke of a missing account succeeds instead.
+var ErrNoAccount = errors.New("no account in the system")
+
+// SortSnapshot orders a snapshot's lists so that two snapshots of the same
+// state compare equal; connectors may return them in any order.
+func SortSnapshot(s *Snapshot) {
+	slices.SortFunc(s.Accounts, func(a, b Account) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(s.Entitlements, func(a, b Entitlement) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(s.Grants, func(a, b Grant) int {
+		if c := compare(a.Entitlement, b.Entitlement); c != 0 {
+			return c
+		}
+		return compare(a.Account, b.Account)
+	})
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// EntitlementID turns a system's name for a permission (an LDAP group's cn, a
+// SCIM group's displayName, a role name) into a valid Roster entitlement
+// local id: letters, digits, '.', '_' and '-', starting with a letter or
+// digit. Other characters become '-'. A name that is already valid is
+// returned unchanged, so connectors can look the system's name up directly
+// and fall back to comparing EntitlementID of each name.
+func EntitlementID(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			i > 0 && (c == '.' || c == '_' || c == '-')
+		if !ok {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// UserID turns an account's key into a valid Roster user id: lower case
+// letters, digits, '_' and '-', starting with a letter or digit; other
+// characters (such as '.' or '@') become '-'. The engine applies it to
+// Account.ID and Account.Manager when users are matched by id.
+func UserID(key string) string {
+	b := []byte(strings.ToLower(key))
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '_' || c == '-')
+		if !ok {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}

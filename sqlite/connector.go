@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// scanConnector scans a row of (body, created_at, updated_at).
+func scanConnector(r rowScanner) (roster.Connector, error) {
+	var (
+		c            roster.Connector
+		body         string
+		created, upd int64
+	)
+	if err := r.Scan(&body, &created, &upd); err != nil {
+		return c, err
+	}
+	if err := decJSON("connector", body, &c); err != nil {
+		return c, err
+	}
+	c.CreatedAt, c.UpdatedAt = decTime(created), decTime(upd)
+	return c, nil
+}
+
+// Connector returns a connector by id.
+func (t *tx) Connector(ctx context.Context, id string) (*roster.Connector, error) {
+	c, err := one(ctx, t.tx, scanConnector, roster.Errorf(roster.ENOTFOUND, "connector %q not found", id),
+		`SELECT body, created_at, updated_at FROM connectors WHERE id = ?`, id)
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return nil, fmt.Errorf("connector %q: %w", id, err)
+	}
+	return c, err
+}
+
+// Connectors returns every connector, ordered by id.
+func (t *tx) Connectors(ctx context.Context) ([]roster.Connector, error) {
+	cs, err := list(ctx, t.tx, scanConnector, `SELECT body, created_at, updated_at FROM connectors ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("connectors: %w", err)
+	}
+	return cs, nil
+}
+
+// PutConnector inserts or replaces a connector.
+func (t *tx) PutConnector(ctx context.Context, c *roster.Connector) error {
+	var e encoder
+	body := *c
+	body.CreatedAt, body.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
+	args := []any{c.ID, e.json(body), e.time(c.CreatedAt), e.time(c.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put connector %q: %w", c.ID, e.err)
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		INSERT INTO connectors (id, body, created_at, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			body = excluded.body, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+		args...); err != nil {
+		return fmt.Errorf("put connector %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+// ConnectorUsers lists the users a connector feeds, sorted.
+func (t *tx) ConnectorUsers(ctx context.Context, connector string) ([]string, error) {
+	ids, err := list(ctx, t.tx, scanString,
+		`SELECT user_id FROM connector_users WHERE connector_id = ? ORDER BY user_id`, connector)
+	if err != nil {
+		return nil, fmt.Errorf("users of connector %q: %w", connector, err)
+	}
+	return ids, nil
+}
+
+// SetConnectorUsers replaces the list of users a connector feeds.
+func (t *tx) SetConnectorUsers(ctx context.Context, connector string, users []string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM connector_users WHERE connector_id = ?`, connector); err != nil {
+		return fmt.Errorf("set users of connector %q: %w", connector, err)
+	}
+	var e encoder
+	ids := e.json(users)
+	if e.err != nil {
+		return e.err
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		INSERT OR IGNORE INTO connector_users (connector_id, user_id)
+		SELECT ?, value FROM json_each(?)`, connector, ids); err != nil {
+		return fmt.Errorf("set users of connector %q: %w", connector, err)
+	}
+	return nil
+}
+
+// StagedSnapshot returns the snapshot a held sync keeps.
+func (t *tx) StagedSnapshot(ctx context.Context, connector string) ([]byte, error) {
+	b, err := one(ctx, t.tx, func(r rowScanner) (b []byte, err error) { err = r.Scan(&b); return },
+		roster.Errorf(roster.ENOTFOUND, "connector %q holds no sync", connector),
+		`SELECT snapshot FROM connector_staged WHERE connector_id = ?`, connector)
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil, err
+		}
+		return nil, fmt.Errorf("staged snapshot of %q: %w", connector, err)
+	}
+	return *b, nil
+}
+
+// PutStagedSnapshot replaces (or, with nil data, deletes) a held sync's snapshot.
+func (t *tx) PutStagedSnapshot(ctx context.Context, connector string, data []byte) error {
+	var err error
+	if data == nil {
+		_, err = t.tx.ExecContext(ctx, `DELETE FROM connector_staged WHERE connector_id = ?`, connector)
+	} else {
+		_, err = t.tx.ExecContext(ctx, `
+			INSERT INTO connector_staged (connector_id, snapshot) VALUES (?, ?)
+			ON CONFLICT (connector_id) DO UPDATE SET snapshot = excluded.snapshot`, connector, data)
+	}
+	if err != nil {
+		return fmt.Errorf("put staged snapshot of %q: %w", connector, err)
+	}
+	return nil
+}
+
+// DueConnectorTasks lists tasks a connector should provision now.
+func (t *tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]roster.Task, error) {
+	var e encoder
+	at := e.time(now)
+	if e.err != nil {
+		return nil, e.err
+	}
+	ts, err := list(ctx, t.tx, scanTask, `
+		SELECT `+prefixed("t.", taskColumns)+` FROM tasks t
+		LEFT JOIN provision_attempts a ON a.task_id = t.id
+		WHERE t.state = 'pending_provisioning' AND t.provisioning = 'connector'
+			AND (a.task_id IS NULL OR a.next_at <= ?)
+		ORDER BY t.id LIMIT ?`, at, limit)
+	if err != nil {
+		return nil, fmt.Errorf("due connector tasks: %w", err)
+	}
+	return ts, nil
+}
+
+// ProvisionAttempt returns a task's connector attempts.
+func (t *tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.ProvisionAttempt, error) {
+	a, err := one(ctx, t.tx, func(r rowScanner) (roster.ProvisionAttempt, error) {
+		var a roster.ProvisionAttempt
+		var next int64
+		err := r.Scan(&a.Task, &a.Attempts, &next, &a.LastError)
+		a.NextAt = decTime(next)
+		return a, err
+	}, roster.Errorf(roster.ENOTFOUND, "no attempts"),
+		`SELECT task_id, attempts, next_at, last_error FROM provision_attempts WHERE task_id = ?`, task)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return &roster.ProvisionAttempt{Task: task}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("provision attempts of task %d: %w", task, err)
+	}
+	return a, nil
+}
+
+// PutProvisionAttempt records a task's connector attempts.
+func (t *tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt) error {
+	var e encoder
+	next := e.time(a.NextAt)
+	if e.err != nil {
+		return e.err
+	}
+	if _, err := t.tx.ExecContext(ctx, `
+		INSERT INTO provision_attempts (task_id, attempts, next_at, last_error) VALUES (?, ?, ?, ?)
+		ON CONFLICT (task_id) DO UPDATE SET
+			attempts = excluded.attempts, next_at = excluded.next_at, last_error = excluded.last_error`,
+		a.Task, a.Attempts, next, a.LastError); err != nil {
+		return fmt.Errorf("put provision attempts of task %d: %w", a.Task, err)
+	}
+	return nil
+}
+
+// DeleteProvisionAttempt forgets a task's connector attempts.
+func (t *tx) DeleteProvisionAttempt(ctx context.Context, task int64) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM provision_attempts WHERE task_id = ?`, task); err != nil {
+		return fmt.Errorf("delete provision attempts of task %d: %w", task, err)
+	}
+	return nil
+}
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
