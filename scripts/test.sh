@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Roster's test command: makes sure what the tests talk to is there — a
-# PostgreSQL server on 127.0.0.1:5432 and Debian's Chromium for the console's
-# browser tests — then runs every test with the race detector, and the
-# end-to-end suite a second time on PostgreSQL.
+# PostgreSQL server on 127.0.0.1:5432, Debian's Chromium for the console's
+# browser tests and OpenLDAP's slapd for the LDAP connector's (the tests start
+# their own slapd processes) — then runs every test with the race detector,
+# and the end-to-end suite a second time on PostgreSQL.
 #
-# As root on Debian it installs Chromium and starts the local PostgreSQL
-# cluster when they are missing; elsewhere it says what to do.
+# As root on Debian it installs Chromium and slapd and starts the local
+# PostgreSQL cluster when they are missing; elsewhere it says what to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -17,6 +18,17 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "The console's browser tests need Chromium: apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+
+if ! [ -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing OpenLDAP (slapd, ldap-utils) for the LDAP connector's tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null
+  else
+    echo "The LDAP connector's tests need OpenLDAP: apt-get install slapd ldap-utils" >&2
     exit 1
   fi
 fi
