@@ -142,3 +142,20 @@ type ConnectorStore interface {
 	PutProvisionAttempt(ctx context.Context, a *ProvisionAttempt) error
 	DeleteProvisionAttempt(ctx context.Context, task int64) error
 }
+
+// MapTimes replaces every time in the connector's status with f of it; the
+// stores use it to keep times in UTC at microsecond precision.
+func (c *Connector) MapTimes(f func(time.Time) time.Time) {
+	st := &c.Status
+	for _, p := range []**time.Time{&st.HeldAt, &st.LastOKAt} {
+		if *p != nil {
+			t := f(**p)
+			*p = &t
+		}
+	}
+	if st.LastRun != nil {
+		r := *st.LastRun
+		r.At = f(r.At)
+		st.LastRun = &r
+	}
+}

@@ -573,4 +573,3 @@ const maxChangePasses = 20
 func (c *ChangeSync) Start(ctx context.Context) {
 	c.loop.start(ctx, c.engine, "change-driven sync", c.Tick, c.engine.marked, c.RunOnce)
 }
-

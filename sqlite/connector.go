@@ -50,6 +50,7 @@ func (t *tx) PutConnector(ctx context.Context, c *roster.Connector) error {
 	var e encoder
 	body := *c
 	body.CreatedAt, body.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
+	body.MapTimes(utc)
 	args := []any{c.ID, e.json(body), e.time(c.CreatedAt), e.time(c.UpdatedAt)}
 	if e.err != nil {
 		return fmt.Errorf("put connector %q: %w", c.ID, e.err)

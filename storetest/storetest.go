@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Leases", testLeases},
 		{"Triggers", testTriggers},
 		{"DisabledUsers", testDisabledUsers},
+		{"Connectors", testConnectors},
+		{"ConnectorTasks", testConnectorTasks},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},

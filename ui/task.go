@@ -16,6 +16,7 @@ type taskData struct {
 	CanDecide    bool
 	CanProvision bool
 	CanCancel    bool
+	CanRetry     bool
 }
 
 // showTask shows a task: its policy steps, current approvers, history, bypass
@@ -37,6 +38,7 @@ func (u *UI) showTask(w http.ResponseWriter, r *http.Request, v *visit) {
 		CanDecide:    t.State == roster.StatePendingApproval && slices.Contains(t.Approvers, me),
 		CanProvision: t.State == roster.StatePendingProvisioning && (slices.Contains(t.Provisioners, me) || v.admin()),
 		CanCancel:    t.Open() && v.admin(),
+		CanRetry:     t.State == roster.StateFailed && v.admin(),
 	}
 	u.render(w, r, v, http.StatusOK, "task", "Task "+strconv.FormatInt(t.ID, 10), "tasks", d, nil)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// actOnTask approves, denies, completes the provisioning of, or cancels a
-// task as the signed-in user, with the form's comment.
+// actOnTask approves, denies, completes the provisioning of, cancels or
+// retries a task as the signed-in user, with the form's comment.
 func (u *UI) actOnTask(w http.ResponseWriter, r *http.Request, v *visit) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -29,6 +29,8 @@ func (u *UI) actOnTask(w http.ResponseWriter, r *http.Request, v *visit) {
 		act, did = u.service.ProvisionTask, "Completed the provisioning of"
 	case "cancel":
 		act, did = u.service.CancelTask, "Cancelled"
+	case "retry":
+		act, did = u.service.RetryTask, "Gave back to its connector"
 	default:
 		u.fail(w, r, v, roster.Errorf(roster.ENOTFOUND, "there is no task action %q", r.PathValue("action")))
 		return

@@ -14,6 +14,7 @@ const (
 	viewProvisioning = "provisioning"
 	viewRequests     = "requests"
 	viewAll          = "all"
+	viewFailed       = "failed"
 )
 
 // tasksData is the task list.
@@ -60,6 +61,9 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		f = roster.TaskFilter{Approver: me, State: roster.StatePendingProvisioning, Cursor: f.Cursor}
 	case viewRequests:
 		f.User, f.Approver = me, ""
+	case viewFailed:
+		f = roster.TaskFilter{State: roster.StateFailed, Cursor: f.Cursor}
+		fallthrough
 	case viewAll:
 		if !v.reader() {
 			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Not allowed",
@@ -88,6 +92,14 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		}
 		d.Waiting[view] = len(p.Items)
+	}
+	if v.reader() {
+		p, err := u.service.Tasks(v.ctx, roster.TaskFilter{State: roster.StateFailed})
+		if err != nil {
+			u.fail(w, r, v, err)
+			return
+		}
+		d.Waiting[viewFailed] = len(p.Items)
 	}
 	u.render(w, r, v, http.StatusOK, "tasks", "Tasks", "tasks", d, nil)
 }
