@@ -38,7 +38,9 @@ func testConnectors(t *testing.T, s roster.Store) {
 		}
 		return tx.PutConnector(ctx, &c)
 	})
-	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Connector, error) { return tx.Connector(ctx, "corp-ldap") })
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Connector, error) {
+		return tx.Connector(ctx, "corp-ldap")
+	})
 	equal(t, "connector", c, *got)
 	all := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Connector, error) { return tx.Connectors(ctx) })
 	equal(t, "connectors in id order", []roster.Connector{c, other}, all)
@@ -46,7 +48,9 @@ func testConnectors(t *testing.T, s roster.Store) {
 	c.Status = roster.ConnectorStatus{State: roster.ConnectorActive}
 	c.UpdatedAt = at(9)
 	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutConnector(ctx, &c) })
-	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Connector, error) { return tx.Connector(ctx, "corp-ldap") })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Connector, error) {
+		return tx.Connector(ctx, "corp-ldap")
+	})
 	equal(t, "replaced connector", c, *got)
 
 	// The users a connector feeds: replaced whole, sorted, per connector.
@@ -61,7 +65,9 @@ func testConnectors(t *testing.T, s roster.Store) {
 		return tx.SetConnectorUsers(ctx, "hr", []string{"zed"})
 	})
 	equal(t, "users", []string{"alice", "bob", "carol"}, users("corp-ldap"))
-	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.SetConnectorUsers(ctx, "corp-ldap", []string{"dave"}) })
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		return tx.SetConnectorUsers(ctx, "corp-ldap", []string{"dave"})
+	})
 	equal(t, "users replaced", []string{"dave"}, users("corp-ldap"))
 	equal(t, "the other connector's users", []string{"zed"}, users("hr"))
 	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.SetConnectorUsers(ctx, "corp-ldap", nil) })
@@ -103,7 +109,9 @@ func testConnectorTasks(t *testing.T, s roster.Store) {
 	}
 	createTasks(t, s, ts)
 	due := func(n int) []string {
-		got := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.DueConnectorTasks(ctx, at(n), 10) })
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) {
+			return tx.DueConnectorTasks(ctx, at(n), 10)
+		})
 		out := []string{}
 		for _, task := range got {
 			out = append(out, task.User)
@@ -111,17 +119,25 @@ func testConnectorTasks(t *testing.T, s roster.Store) {
 		return out
 	}
 	equal(t, "due, never tried", []string{"alice", "dave"}, due(10))
-	none := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) { return tx.ProvisionAttempt(ctx, ts[0].ID) })
+	none := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) {
+		return tx.ProvisionAttempt(ctx, ts[0].ID)
+	})
 	equal(t, "attempts of a task never tried", roster.ProvisionAttempt{Task: ts[0].ID}, *none)
 	a := roster.ProvisionAttempt{Task: ts[0].ID, Attempts: 2, NextAt: at(20), LastError: "timeout"}
 	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutProvisionAttempt(ctx, &a) })
-	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) { return tx.ProvisionAttempt(ctx, ts[0].ID) })
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) {
+		return tx.ProvisionAttempt(ctx, ts[0].ID)
+	})
 	equal(t, "attempts", a, *got)
 	equal(t, "due before the retry time", []string{"dave"}, due(19))
 	equal(t, "due at the retry time", []string{"alice", "dave"}, due(20))
 	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.DeleteProvisionAttempt(ctx, ts[0].ID) })
-	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) { return tx.ProvisionAttempt(ctx, ts[0].ID) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.ProvisionAttempt, error) {
+		return tx.ProvisionAttempt(ctx, ts[0].ID)
+	})
 	equal(t, "attempts after delete", 0, got.Attempts)
-	limited := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.DueConnectorTasks(ctx, at(10), 1) })
+	limited := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) {
+		return tx.DueConnectorTasks(ctx, at(10), 1)
+	})
 	equal(t, "limit", 1, len(limited))
 }
