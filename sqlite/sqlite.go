@@ -213,7 +213,7 @@ func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOption
 			stx.Rollback()
 		}
 	}()
-	err = fn(&tx{tx: cachedTx{tx: stx, cache: cache}})
+	err = fn(&tx{tx: newCachedTx(stx, cache)})
 	done = true
 	if err != nil {
 		if rerr := stx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

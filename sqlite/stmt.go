@@ -93,19 +93,38 @@ func (c *stmtCache) close() {
 	}
 }
 
-// cachedTx is a transaction whose statements come from its pool's cache. It
-// has the methods of *sql.Tx the store uses.
+// cachedTx is a transaction whose statements come from its pool's cache, or
+// else are prepared on the transaction itself the first time it meets them
+// and kept until it ends: a long transaction (a first apply, a large sync)
+// compiles each query once even before the pool's cache has it. It has the
+// methods of *sql.Tx the store uses.
 type cachedTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	local map[string]*sql.Stmt
 }
 
-// stmt returns query's cached statement bound to the transaction, or nil.
+func newCachedTx(tx *sql.Tx, cache *stmtCache) cachedTx {
+	return cachedTx{tx: tx, cache: cache, local: map[string]*sql.Stmt{}}
+}
+
+// stmt returns query's statement bound to the transaction, or nil when it
+// cannot be prepared (the caller then runs the query unprepared, which
+// reports the error).
 func (t cachedTx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if s := t.cache.lookup(query); s != nil {
-		return t.tx.StmtContext(ctx, s)
+	if s, ok := t.local[query]; ok {
+		return s
 	}
-	return nil
+	var s *sql.Stmt
+	if pooled := t.cache.lookup(query); pooled != nil {
+		s = t.tx.StmtContext(ctx, pooled)
+	} else if prepared, err := t.tx.PrepareContext(ctx, query); err == nil {
+		s = prepared
+	} else {
+		return nil
+	}
+	t.local[query] = s
+	return s
 }
 
 // ExecContext runs a statement that returns no rows.
