@@ -27,6 +27,20 @@ type ref struct {
 
 // refer queues the check that the object id of kind exists.
 func (p *parser) refer(kind refKind, id string, line int, path string) {
+	// What the file has already declared needs no later check: a large file
+	// names its own users and entitlements millions of times.
+	var declared map[string]int
+	switch kind {
+	case refUser:
+		declared = p.users
+	case refPolicy:
+		declared = p.policies
+	case refEntitlement:
+		declared = p.ents
+	}
+	if _, ok := declared[id]; ok {
+		return
+	}
 	p.refs = append(p.refs, ref{kind: kind, id: id, line: line, path: path})
 }
 

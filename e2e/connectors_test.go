@@ -57,31 +57,24 @@ func (e *env) connectorSync(id string) roster.ConnectorSyncResult {
 }
 
 // provision runs the connector provisioner until no task is due.
-func (e *env) provision() {
-	e.t.Helper()
-	for range 10 {
-		n, err := e.srv.Provisioner.RunOnce(context.Background())
-		if err != nil {
-			e.t.Fatalf("provisioner: %v", err)
-		}
-		if n == 0 {
-			return
-		}
-	}
-}
+func (e *env) provision() { e.drain("provisioner", e.srv.Provisioner.RunOnce) }
 
 // changes runs the change-driven sync until nothing is marked.
-func (e *env) changes() {
+func (e *env) changes() { e.drain("change-driven sync", e.srv.Changes.RunOnce) }
+
+// drain runs a background service's RunOnce until it finds nothing to do.
+func (e *env) drain(what string, runOnce func(context.Context) (int, error)) {
 	e.t.Helper()
 	for range 10 {
-		n, err := e.srv.Changes.RunOnce(context.Background())
+		n, err := runOnce(context.Background())
 		if err != nil {
-			e.t.Fatalf("change-driven sync: %v", err)
+			e.t.Fatalf("%s: %v", what, err)
 		}
 		if n == 0 {
 			return
 		}
 	}
+	e.t.Fatalf("%s still had work after 10 runs", what)
 }
 
 func counts(r roster.ConnectorSyncResult) string {
