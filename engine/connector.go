@@ -360,6 +360,7 @@ type snapshotPlan struct {
 	res *roster.ConnectorSyncResult
 	// Users to put (created or changed), with whether their status changed.
 	users        []roster.User
+	created      map[string]bool
 	statusChange map[string]bool
 	fed          []string
 	newEnts      []roster.Entitlement
@@ -401,12 +402,15 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		if err := o.tx.PutUser(o.ctx, u); err != nil {
 			return nil, err
 		}
-		if pl.statusChange[u.ID] {
+		action := "user.updated"
+		switch {
+		case pl.created[u.ID]:
+			action = "user.created"
+		case pl.statusChange[u.ID]:
 			o.userChanged(u.ID)
-			if err := o.audit("user."+u.Status, "user", u.ID, reason, nil); err != nil {
-				return nil, err
-			}
-		} else if err := o.audit("user.synced", "user", u.ID, reason, nil); err != nil {
+			action = "user." + u.Status
+		}
+		if err := o.audit(action, "user", u.ID, reason, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -469,7 +473,7 @@ func (pl *snapshotPlan) grantsBefore() int    { return pl.counts[1] }
 
 // planSnapshot computes what a snapshot changes, without changing anything.
 func (o *op) planSnapshot(c *roster.Connector, snap *connector.Snapshot, started time.Time) (*snapshotPlan, error) {
-	pl := &snapshotPlan{res: &roster.ConnectorSyncResult{Connector: c.ID}, statusChange: map[string]bool{}}
+	pl := &snapshotPlan{res: &roster.ConnectorSyncResult{Connector: c.ID}, created: map[string]bool{}, statusChange: map[string]bool{}}
 	users, err := o.tx.AllUsers(o.ctx)
 	if err != nil {
 		return nil, err
@@ -560,6 +564,7 @@ func (o *op) planUsers(c *roster.Connector, snap *connector.Snapshot, pl *snapsh
 		old := byID[uid]
 		if old == nil {
 			want.CreatedAt, want.UpdatedAt = o.now, o.now
+			pl.created[uid] = true
 			pl.users = append(pl.users, want)
 			pl.res.Users.Added++
 			continue
