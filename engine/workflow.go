@@ -96,6 +96,12 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	if spec.bypass != "" {
 		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: spec.requestedBy, Action: "approval_bypassed", Comment: spec.bypass})
 	}
+	// A task with no approval step and automatic provisioning is done the
+	// moment it is created: it is written once, in its final state.
+	instant := len(steps) == 0 && t.Provisioning == roster.ProvisionAuto
+	if instant {
+		o.markDone(t, ActorSystem, "")
+	}
 	if err := o.tx.CreateTask(o.ctx, t); err != nil {
 		return nil, false, err
 	}
@@ -106,6 +112,10 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 		"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement, "origin": t.Origin, "profile": t.Profile, "policy": t.Policy, "bypass": t.Bypass,
 	}); err != nil {
 		return nil, false, err
+	}
+	if instant {
+		o.transitioned(roster.StateDone)
+		return t, true, o.done(t, "")
 	}
 	if err := o.advance(t); err != nil {
 		return nil, false, err
@@ -428,10 +438,25 @@ func (o *op) close(t *roster.Task, state string) error {
 
 // complete marks t done and carries out its effect.
 func (o *op) complete(t *roster.Task, actor, comment string) error {
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioned", Step: t.Step, Comment: comment})
-	if err := o.close(t, roster.StateDone); err != nil {
+	o.markDone(t, actor, comment)
+	if err := o.tx.UpdateTask(o.ctx, t); err != nil {
 		return err
 	}
+	o.transitioned(roster.StateDone)
+	return o.done(t, comment)
+}
+
+// markDone moves t to done in memory, provisioned by actor.
+func (o *op) markDone(t *roster.Task, actor, comment string) {
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioned", Step: t.Step, Comment: comment})
+	now := o.now
+	t.State, t.UpdatedAt, t.ClosedAt = roster.StateDone, now, &now
+	t.Approvers, t.Provisioners = []string{}, []string{}
+}
+
+// done records that t, saved in state done, is done, and carries out its
+// effect.
+func (o *op) done(t *roster.Task, comment string) error {
 	if err := o.audit("task.done", "task", taskID(t), comment, map[string]any{"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement}); err != nil {
 		return err
 	}
