@@ -12,6 +12,9 @@ type cache struct {
 	profiles     map[string]roster.Profile
 	entitlements map[string]roster.Entitlement
 	policies     map[string]roster.Policy
+	// memberships holds users' memberships read in this op; putMember and
+	// deleteMember keep it right.
+	memberships map[string][]roster.Member
 }
 
 func (o *op) profile(id string) (*roster.Profile, error) {
@@ -87,4 +90,30 @@ func (o *op) putPolicy(p *roster.Policy) error {
 		o.cache.policies[p.ID] = *p
 	}
 	return nil
+}
+
+// memberships returns the profiles user is a member of, read once per op.
+func (o *op) memberships(user string) ([]roster.Member, error) {
+	if ms, ok := o.cache.memberships[user]; ok {
+		return ms, nil
+	}
+	ms, err := o.tx.Memberships(o.ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	if o.cache.memberships == nil {
+		o.cache.memberships = map[string][]roster.Member{}
+	}
+	o.cache.memberships[user] = ms
+	return ms, nil
+}
+
+func (o *op) putMember(m *roster.Member) error {
+	delete(o.cache.memberships, m.User)
+	return o.tx.PutMember(o.ctx, m)
+}
+
+func (o *op) deleteMember(profile, user string) error {
+	delete(o.cache.memberships, user)
+	return o.tx.DeleteMember(o.ctx, profile, user)
 }

@@ -162,7 +162,7 @@ func (o *op) triggerSyncs() error {
 	}
 	var profiles []string
 	for u := range o.changedUsers {
-		ms, err := o.tx.Memberships(o.ctx, u)
+		ms, err := o.memberships(u)
 		if err != nil {
 			return err
 		}

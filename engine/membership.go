@@ -30,7 +30,7 @@ func (o *op) enrolled(t *roster.Task) error {
 
 // addMember makes user a member of p, with the enrollment grant that shows it.
 func (o *op) addMember(p *roster.Profile, user, source, reason string) error {
-	if err := o.tx.PutMember(o.ctx, &roster.Member{Profile: p.ID, User: user, Source: source, Since: o.now}); err != nil {
+	if err := o.putMember(&roster.Member{Profile: p.ID, User: user, Source: source, Since: o.now}); err != nil {
 		return err
 	}
 	if err := o.audit("profile.member_added", "profile", p.ID, reason, map[string]any{"user": user, "source": source}); err != nil {
@@ -41,7 +41,7 @@ func (o *op) addMember(p *roster.Profile, user, source, reason string) error {
 
 // removeMember ends user's membership of p and removes the enrollment grant.
 func (o *op) removeMember(p *roster.Profile, user, reason string) error {
-	if err := o.tx.DeleteMember(o.ctx, p.ID, user); err != nil {
+	if err := o.deleteMember(p.ID, user); err != nil {
 		return err
 	}
 	if err := o.audit("profile.member_removed", "profile", p.ID, reason, map[string]any{"user": user}); err != nil {
@@ -106,7 +106,7 @@ func (o *op) unenrolled(t *roster.Task) error {
 // grant with no direct source is revoked; with revoke_unjustified it is revoked
 // unless another profile the user is a member of contains it.
 func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, bypass string) error {
-	memberships, err := o.tx.Memberships(o.ctx, user)
+	memberships, err := o.memberships(user)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (o *op) checkEnrollable(p *roster.Profile, user string) error {
 	if !u.Active() {
 		return roster.Errorf(roster.EINVALID, "user %q is disabled and cannot be enrolled in %s", user, p.ID)
 	}
-	members, err := o.tx.Memberships(o.ctx, user)
+	members, err := o.memberships(user)
 	if err != nil {
 		return err
 	}

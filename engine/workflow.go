@@ -481,7 +481,7 @@ func (o *op) done(t *roster.Task, comment string) error {
 // profile:Q for every profile Q the user is a member of that contains it: a
 // profile justifies every grant of its entitlements to its members.
 func (o *op) addGrant(user, entitlement string, sources []string, reason string) error {
-	ms, err := o.tx.Memberships(o.ctx, user)
+	ms, err := o.memberships(user)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,12 @@ var pragmas = []string{
 	// The engine keeps references consistent; a declarative file may refer to
 	// a user it declares later in the same transaction.
 	"foreign_keys(OFF)",
+	// A page cache of up to 64 MiB per connection (SQLite's default is 2 MiB),
+	// and reads through a memory map of up to 1 GiB: a sync that creates
+	// many tasks otherwise spends a seventh of its time re-reading pages with
+	// system calls.
+	"cache_size(-65536)",
+	"mmap_size(1073741824)",
 }
 
 // dsn returns the modernc.org/sqlite data source name for path with the
