@@ -116,6 +116,11 @@ type Tx interface {
 	// CountRemovals counts removals from a profile at or after since.
 	CountRemovals(ctx context.Context, profile string, since time.Time) (int, error)
 
+	// ScanSync streams to s's callbacks what planning the syncs of s.Profiles
+	// needs (see SyncScan), in a few queries: a whole organisation in one
+	// read, without holding its rows.
+	ScanSync(ctx context.Context, s *SyncScan) error
+
 	// AppendEvent appends an audit event and sets its ID.
 	AppendEvent(ctx context.Context, e *Event) error
 	// Events lists events ordered by id.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -62,54 +64,55 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 	return e.syncMany(ctx, roster.ActorFromContext(ctx), ids, false)
 }
 
-// syncMany syncs profiles as actor and returns their results in order. Each
-// profile is planned in a read-only transaction first; only a profile with
-// something to do is synced in a read-write transaction of its own (which
-// plans again, inside it), and the syncs that find nothing to do are recorded
-// together in one transaction — a steady-state pass over many profiles costs
-// one write. With scheduled, a profile is synced only if it is still due.
+// syncMany syncs profiles as actor and returns their results in order. The
+// profiles are planned together from one read-only transaction (syncView);
+// only a profile with something to do is synced in a read-write transaction
+// of its own (which plans again, inside it), and the syncs that find nothing
+// to do are recorded together in one transaction — a steady-state pass over
+// many profiles costs one read and one write. When the busy profiles changed
+// something, the quiet ones are planned again, since a sync can change what
+// another profile's rule sees (enrolling in A grants access-profiles/A). With
+// scheduled, a profile is synced only if it is still due.
 func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, scheduled bool) ([]roster.SyncResult, error) {
 	results := map[string]roster.SyncResult{}
 	var quiet []string
-	for _, id := range ids {
-		busy := true
+	for pending := ids; len(pending) > 0; {
+		var busy []string
 		err := e.view(ctx, func(o *op) error {
-			p, err := o.profile(id)
-			if err != nil || p.Sync.State == roster.AutomationPaused {
-				return err
-			}
-			in, err := o.planInput(p)
-			if err != nil {
-				return err
-			}
-			plan := roster.PlanSync(in)
-			busy = !plan.Empty() || plan.Pause
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("sync %s: %w", id, err)
-		}
-		if !busy {
-			quiet = append(quiet, id)
-			continue
-		}
-		err = e.updateAs(ctx, actor, func(o *op) error {
-			p, err := o.profile(id)
-			if err != nil {
-				return err
-			}
-			if ok, err := o.syncable(p, scheduled); err != nil || !ok {
-				return err
-			}
-			res, err := o.sync(p)
-			if err == nil {
-				results[id] = *res
-			}
+			var err error
+			busy, quiet, err = o.planMany(pending)
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("sync %s: %w", id, err)
+			return nil, err
 		}
+		changed := false
+		for _, id := range busy {
+			err := e.updateAs(ctx, actor, func(o *op) error {
+				p, err := o.profile(id)
+				if err != nil {
+					return err
+				}
+				if ok, err := o.syncable(p, scheduled); err != nil || !ok {
+					return err
+				}
+				res, err := o.sync(p)
+				if err == nil {
+					results[id] = *res
+				}
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("sync %s: %w", id, err)
+			}
+			if r := results[id]; len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+		pending = quiet
 	}
 	if len(quiet) > 0 {
 		err := e.updateAs(ctx, actor, func(o *op) error {
@@ -118,8 +121,10 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 				if err != nil {
 					return err
 				}
-				if ok, err := o.syncable(p, scheduled); err != nil || !ok {
+				if ok, err := o.syncable(p, scheduled); err != nil {
 					return err
+				} else if !ok {
+					continue // the others are still recorded
 				}
 				res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
 				if err := o.recordSync(p, res); err != nil {
@@ -140,6 +145,62 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 		}
 	}
 	return out, nil
+}
+
+// planMany plans the profiles ids from one view of the store and splits
+// them into those with something to do (or paused: their sync records the
+// skip) and the quiet ones, each in the order of ids.
+func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
+	all, err := o.tx.Profiles(o.ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*roster.Profile, len(all))
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
+	var ps []*roster.Profile
+	for _, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			return nil, nil, fmt.Errorf("sync %s: %w", id, roster.Errorf(roster.ENOTFOUND, "profile %q not found", id))
+		}
+		if p.Sync.State != roster.AutomationPaused {
+			ps = append(ps, p)
+		}
+	}
+	v, err := o.syncView(ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Planning is pure: the profiles are planned on every core.
+	acts := make([]bool, len(ps))
+	workers := min(runtime.GOMAXPROCS(0), len(ps))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			var in roster.PlanInput
+			for i := w; i < len(ps); i += workers {
+				v.fill(i, &in)
+				plan := roster.PlanSync(in)
+				acts[i] = !plan.Empty() || plan.Pause
+			}
+		})
+	}
+	wg.Wait()
+	active := make(map[string]bool, len(ids))
+	for i, p := range ps {
+		active[p.ID] = acts[i]
+	}
+	for _, id := range ids {
+		// A paused profile was not planned.
+		if act, planned := active[id]; act || !planned {
+			busy = append(busy, id)
+		} else {
+			quiet = append(quiet, id)
+		}
+	}
+	return busy, quiet, nil
 }
 
 // syncable reports whether p may be synced now: automations on and p's

@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"DisabledUsers", testDisabledUsers},
 		{"Connectors", testConnectors},
 		{"ConnectorTasks", testConnectorTasks},
+		{"ScanSync", testScanSync},
 		{"UpdateRollback", testUpdateRollback},
 		{"UpdatePanic", testUpdatePanic},
 		{"ViewReadOnly", testViewReadOnly},
