@@ -90,6 +90,12 @@ type ConnectorSyncResult struct {
 	Skipped      []ConnectorSkippedItem `json:"skipped,omitempty"`
 }
 
+// Changed reports whether the sync changed (or, held, would change)
+// anything.
+func (r *ConnectorSyncResult) Changed() bool {
+	return r.Users != (ConnectorUserCounts{}) || r.Entitlements != (ConnectorChangeCounts{}) || r.Grants != (ConnectorChangeCounts{})
+}
+
 // ConnectorSkippedItem is something a sync could not take in, and why.
 type ConnectorSkippedItem struct {
 	What string `json:"what"`

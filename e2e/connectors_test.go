@@ -129,6 +129,14 @@ profiles:
 
 	// Nothing changed: nothing to do.
 	equal(t, "second sync", counts(e.connectorSync("corp-ldap")), "users +0 ~0 -0 ents +0 -0 grants +0 -0 held=false")
+	// Only the sync that changed something is in the audit log; both runs
+	// are in the connector's status.
+	equal(t, "connector.synced events", len(e.events("--action", "connector.synced")), 1)
+	var shown roster.Connector
+	e.json(&shown, roster.AdminUser, "connector", "show", "corp-ldap")
+	if shown.Status.LastRun == nil || shown.Status.LastRun.Result == nil || shown.Status.LastRun.Result.Changed() || shown.Status.LastOKAt == nil {
+		t.Fatalf("status after a sync that changed nothing: %+v", shown.Status)
+	}
 
 	// A membership removed in the directory is removed in Roster, and the
 	// audit log says it happened outside Roster.

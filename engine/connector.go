@@ -300,8 +300,12 @@ func (e *Engine) syncConnector(ctx context.Context, actor, id string) (*roster.C
 			if err := o.hold(c, snap, started, res); err != nil {
 				return err
 			}
-		} else if err := o.audit("connector.synced", "connector", id, "", res); err != nil {
-			return err
+		} else if res.Changed() {
+			// A sync that changed nothing leaves its run in the connector's
+			// status, not in the audit log.
+			if err := o.audit("connector.synced", "connector", id, "", res); err != nil {
+				return err
+			}
 		}
 		return o.finishRun(c, res, started, took, nil)
 	})
