@@ -372,9 +372,10 @@ type snapshotPlan struct {
 	addGrants    [][2]string
 	removeGrants [][2]string
 	hasEnts      bool
-	// counts are the active users the connector fed and the grants of its
-	// app before this sync: what the delete threshold is a share of.
-	counts [2]int
+	// activeFed and grants are the active users the connector fed and the
+	// grants of its app before this sync: what the delete threshold is a
+	// share of.
+	activeFed, grants int
 }
 
 func (pl *snapshotPlan) skip(what, why string) {
@@ -395,7 +396,7 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 	}
 	res := pl.res
 	if !force && c.Status.LastOKAt != nil {
-		if why := o.overThreshold(c, pl); why != "" {
+		if why := pl.overThreshold(c.DeleteThresholdPercent); why != "" {
 			res.Held, res.Reason = true, why
 			return res, nil
 		}
@@ -458,22 +459,19 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 	return res, nil
 }
 
-// overThreshold says why a plan removes too much, or "".
-func (o *op) overThreshold(c *roster.Connector, pl *snapshotPlan) string {
-	limit := c.DeleteThresholdPercent
+// overThreshold says why the plan removes more than limit percent of the
+// users or grants the connector feeds, or "".
+func (pl *snapshotPlan) overThreshold(limit int) string {
 	over := func(removed, of int) bool { return of > 0 && removed*100 > limit*of }
 	r := pl.res
-	if n := r.Users.Disabled; over(n, pl.activeFedBefore()) {
-		return fmt.Sprintf("it would disable %d of the %d active users it feeds, more than the delete threshold of %d%%", n, pl.activeFedBefore(), limit)
+	if n := r.Users.Disabled; over(n, pl.activeFed) {
+		return fmt.Sprintf("it would disable %d of the %d active users it feeds, more than the delete threshold of %d%%", n, pl.activeFed, limit)
 	}
-	if n := r.Grants.Removed; over(n, pl.grantsBefore()) {
-		return fmt.Sprintf("it would remove %d of the %d grants it feeds, more than the delete threshold of %d%%", n, pl.grantsBefore(), limit)
+	if n := r.Grants.Removed; over(n, pl.grants) {
+		return fmt.Sprintf("it would remove %d of the %d grants it feeds, more than the delete threshold of %d%%", n, pl.grants, limit)
 	}
 	return ""
 }
-
-func (pl *snapshotPlan) activeFedBefore() int { return pl.counts[0] }
-func (pl *snapshotPlan) grantsBefore() int    { return pl.counts[1] }
 
 // planSnapshot computes what a snapshot changes, without changing anything.
 func (o *op) planSnapshot(c *roster.Connector, snap *connector.Snapshot, started time.Time) (*snapshotPlan, error) {
@@ -540,7 +538,7 @@ func (o *op) planUsers(c *roster.Connector, snap *connector.Snapshot, pl *snapsh
 	}
 	for _, id := range before {
 		if u := byID[id]; u != nil && u.Active() {
-			pl.counts[0]++
+			pl.activeFed++
 		}
 	}
 	listed := map[string]bool{}
@@ -668,7 +666,7 @@ func (o *op) planAccess(c *roster.Connector, snap *connector.Snapshot, pl *snaps
 		for _, g := range page.Items {
 			key := [2]string{g.User, g.Entitlement}
 			have[key] = true
-			pl.counts[1]++
+			pl.grants++
 			if !want[key] && !g.UpdatedAt.After(started) {
 				pl.removeGrants = append(pl.removeGrants, key)
 			}
