@@ -2,15 +2,44 @@ package http
 
 import (
 	"context"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/rosterhq/roster"
 )
 
-// handleApply handles POST /api/v1/apply.
+// yamlTypes are the media types of a declarative file sent as it is.
+var yamlTypes = map[string]bool{"application/yaml": true, "application/x-yaml": true, "text/yaml": true}
+
+// handleApply handles POST /api/v1/apply. The file comes either as it is,
+// with Content-Type application/yaml (JSON being YAML too) and the query
+// parameters filename and dry_run, or as a JSON roster.ApplyRequest whose
+// document is base64 (a third larger on the wire).
 func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	var req roster.ApplyRequest
-	if err := readJSON(r, &req, false); err != nil {
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {
+		doc, err := io.ReadAll(r.Body)
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return roster.Errorf(roster.EINVALID, "the declarative file is larger than the limit of %d MiB", maxErr.Limit>>20)
+		} else if err != nil {
+			return roster.Errorf(roster.EINVALID, "reading the declarative file: %v", err)
+		}
+		if len(doc) == 0 {
+			return roster.Errorf(roster.EINVALID, "request body is empty: a declarative file is expected")
+		}
+		q := r.URL.Query()
+		req = roster.ApplyRequest{Filename: q.Get("filename"), Document: doc}
+		if v := q.Get("dry_run"); v != "" {
+			if req.DryRun, err = strconv.ParseBool(v); err != nil {
+				return roster.Errorf(roster.EINVALID, "query parameter dry_run: %q is not true or false", v)
+			}
+		}
+	} else if err := readJSON(r, &req, false); err != nil {
 		return err
 	}
 	res, err := s.service.Apply(r.Context(), req)
@@ -22,7 +51,18 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Apply validates and, unless req.DryRun, applies a declarative file.
+// Apply validates and, unless req.DryRun, applies a declarative file. The
+// file is sent as it is (application/yaml), not wrapped in JSON.
 func (c *Client) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
-	return call[roster.ApplyResult](ctx, c, http.MethodPost, "/api/v1/apply", nil, req)
+	q := url.Values{"filename": {req.Filename}}
+	if req.DryRun {
+		q.Set("dry_run", "true")
+	}
+	return call[roster.ApplyResult](ctx, c, http.MethodPost, "/api/v1/apply", q, rawBody{contentType: "application/yaml", data: req.Document})
+}
+
+// rawBody is a request body sent as it is rather than as JSON.
+type rawBody struct {
+	contentType string
+	data        []byte
 }

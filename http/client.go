@@ -35,14 +35,18 @@ func NewClient(baseURL, token string) *Client {
 }
 
 // do sends one request and decodes a successful JSON answer into out, unless
-// out is nil. body, when not nil, is sent as JSON.
+// out is nil. body, when not nil, is sent as JSON, or as it is when it is a
+// rawBody.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	u := c.baseURL + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
+	contentType := "application/json"
+	if raw, ok := body.(rawBody); ok {
+		rd, contentType = bytes.NewReader(raw.data), raw.contentType
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return fmt.Errorf("encoding request to %s %s: %w", method, path, err)
@@ -54,7 +58,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return fmt.Errorf("building request to %s: %w", u, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {

@@ -27,9 +27,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// Request body limits: a declarative file may be large, anything else is small.
+// Request body limits: a declarative file may be large (100k users and 2M
+// grants take about 110 MiB), anything else is small.
 const (
-	MaxApplyBodySize = 64 << 20
+	MaxApplyBodySize = 256 << 20
 	MaxBodySize      = 1 << 20
 )
 
