@@ -299,7 +299,12 @@ func BenchmarkSteadyStateSyncAll(b *testing.B) {
 // exceeds the server's apply body limit cannot go through HTTP; it is then
 // applied through the same server's engine in process, and the sub-benchmark
 // is named .../engine instead of .../http.
+//
+// With ROSTER_BENCH_APPLY=data the profiles' automation is written disabled:
+// the benchmark then times the load of the file's data alone, without the
+// first syncs (which BenchmarkEnableAtOnce measures).
 func BenchmarkApplyFile(b *testing.B) {
+	dataOnly := os.Getenv("ROSTER_BENCH_APPLY") == "data"
 	for _, preset := range presets(b, "small", "medium", "large") {
 		org := gen.Generate(presetConfig(b, preset))
 		var buf bytes.Buffer
@@ -307,6 +312,9 @@ func BenchmarkApplyFile(b *testing.B) {
 			b.Fatal(err)
 		}
 		doc := buf.Bytes()
+		if dataOnly {
+			doc = bytes.ReplaceAll(doc, []byte("automation: {enabled: true,"), []byte("automation: {enabled: false,"))
+		}
 		via := "http"
 		if len(doc) > rosterhttp.MaxApplyBodySize {
 			via = "engine"
@@ -336,8 +344,12 @@ func BenchmarkApplyFile(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(res.Synced) != len(org.Profiles) {
-					b.Fatalf("apply synced %d profiles, want %d", len(res.Synced), len(org.Profiles))
+				want := len(org.Profiles)
+				if dataOnly {
+					want = 0
+				}
+				if len(res.Synced) != want {
+					b.Fatalf("apply synced %d profiles, want %d", len(res.Synced), want)
 				}
 				s.Close(context.Background())
 			}
