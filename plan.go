@@ -40,6 +40,8 @@ type OpenTask struct {
 	Kind   string
 	User   string
 	Origin string
+	// Entitlement is set by OpenTasksAmong only.
+	Entitlement string
 }
 
 // Plan is what a sync of one profile should do.

@@ -66,6 +66,10 @@ type Tx interface {
 	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
 	// UserGrants returns every grant of one user, ordered by entitlement.
 	UserGrants(ctx context.Context, user string) ([]Grant, error)
+	// GrantsAmong returns the grants any of users holds of any of
+	// entitlements, in no particular order: what an op reads at once of the
+	// users a sync is about to enroll or unenroll.
+	GrantsAmong(ctx context.Context, users, entitlements []string) ([]Grant, error)
 	// Holders returns the distinct ids of users holding any of the entitlements,
 	// ordered.
 	Holders(ctx context.Context, entitlements []string) ([]string, error)
@@ -82,6 +86,9 @@ type Tx interface {
 	Members(ctx context.Context, profile string) ([]Member, error)
 	// Memberships returns the profiles a user is a member of, ordered by profile.
 	Memberships(ctx context.Context, user string) ([]Member, error)
+	// MembershipsOf returns the memberships of any of users, ordered by
+	// (user, profile).
+	MembershipsOf(ctx context.Context, users []string) ([]Member, error)
 	PutMember(ctx context.Context, m *Member) error
 	// DeleteMember removes a membership; removing one that does not exist is
 	// not an error.
@@ -102,6 +109,10 @@ type Tx interface {
 	OpenTaskRefs(ctx context.Context, entitlement string) ([]OpenTask, error)
 	// UserOpenTasks returns every open task of a user, ordered by id.
 	UserOpenTasks(ctx context.Context, user string) ([]Task, error)
+	// OpenTasksAmong returns the id, kind, user, origin and entitlement of
+	// every open task of any of users on any of entitlements, in no
+	// particular order.
+	OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]OpenTask, error)
 	// OpenTask returns the open task for (user, entitlement, kind).
 	OpenTask(ctx context.Context, user, entitlement, kind string) (*Task, error)
 
@@ -123,6 +134,9 @@ type Tx interface {
 
 	// AppendEvent appends an audit event and sets its ID.
 	AppendEvent(ctx context.Context, e *Event) error
+	// AppendEvents appends events in order, in few statements, and sets
+	// their IDs.
+	AppendEvents(ctx context.Context, evs []*Event) error
 	// Events lists events ordered by id.
 	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
 

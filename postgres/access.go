@@ -75,6 +75,19 @@ func (t *tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 	return gs, nil
 }
 
+// GrantsAmong returns the grants any of users holds of any of entitlements.
+func (t *tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.Grant{}, nil
+	}
+	gs, err := list(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE user_id = ANY($1::text[]) AND entitlement_id = ANY($2::text[])`, users, entitlements)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
 // Holders returns the distinct ids of the users holding any of the
 // entitlements, ordered. The entitlements travel as one text[] parameter, so
 // the list may be of any length.
@@ -264,6 +277,20 @@ func (t *tx) Memberships(ctx context.Context, user string) ([]roster.Member, err
 		`SELECT `+memberColumns+` FROM members WHERE user_id = $1 ORDER BY profile_id`, user)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of %q: %w", user, err)
+	}
+	return ms, nil
+}
+
+// MembershipsOf returns the memberships of any of users, ordered by (user,
+// profile).
+func (t *tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member, error) {
+	if len(users) == 0 {
+		return []roster.Member{}, nil
+	}
+	ms, err := list(ctx, t, scanMember, `SELECT `+memberColumns+` FROM members
+		WHERE user_id = ANY($1::text[]) ORDER BY user_id, profile_id`, users)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
 	}
 	return ms, nil
 }

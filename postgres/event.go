@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rosterhq/roster/internal/paging"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
 )
 
@@ -35,24 +37,58 @@ func scanEvent(r rowScanner) (roster.Event, error) {
 // valid JSON; it is stored as JSONB, so it comes back with the same meaning
 // but not byte for byte (whitespace and key order may change).
 func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
-	var data json.RawMessage // nil is NULL
-	if len(ev.Data) > 0 {
-		if !json.Valid(ev.Data) {
-			return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
+	return t.AppendEvents(ctx, []*roster.Event{ev})
+}
+
+// AppendEvents appends events in order, in one statement whatever their
+// number (the columns travel as arrays), and sets their IDs.
+func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var (
+		e                                           encoder
+		at                                          = make([]time.Time, len(evs))
+		actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		data                                        = make([]*string, len(evs))
+	)
+	for i, ev := range evs {
+		if len(ev.Data) > 0 {
+			if !json.Valid(ev.Data) {
+				return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
+			}
+			s := string(ev.Data)
+			data[i] = &s
 		}
-		data = ev.Data
+		at[i] = e.time(ev.At)
+		if e.err != nil {
+			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
+		}
+		actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason
 	}
-	var e encoder
-	at := e.time(ev.At)
-	if e.err != nil {
-		return fmt.Errorf("append event %s: %w", ev.Action, e.err)
-	}
-	if err := t.queryRow(ctx, `
+	rows, err := t.tx.Query(ctx, `
 		INSERT INTO events (at, actor, action, object_type, object_id, reason, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		SELECT at, actor, action, object_type, object_id, reason, data::jsonb
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+			WITH ORDINALITY AS e (at, actor, action, object_type, object_id, reason, data, n)
+		ORDER BY n
 		RETURNING id`,
-		at, ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data).Scan(&ev.ID); err != nil {
-		return fmt.Errorf("append event %s: %w", ev.Action, err)
+		at, actor, action, objectType, objectID, reason, data)
+	if err != nil {
+		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
+	}
+	if len(ids) != len(evs) {
+		return fmt.Errorf("append events: %d ids for %d events", len(ids), len(evs))
+	}
+	// Ids come from the sequence in the order of n; RETURNING may list the
+	// rows in another order, so they are matched by rank.
+	slices.Sort(ids)
+	for i, ev := range evs {
+		ev.ID = ids[i]
 	}
 	return nil
 }

@@ -230,6 +230,24 @@ func (t *tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.Ope
 	return refs, nil
 }
 
+// OpenTasksAmong returns the open tasks of any of users on any of
+// entitlements, as references.
+func (t *tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]roster.OpenTask, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.OpenTask{}, nil
+	}
+	refs, err := list(ctx, t, func(r rowScanner) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.Entitlement)
+		return o, err
+	}, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
+		WHERE user_id = ANY($1::text[]) AND entitlement_id = ANY($2::text[]) AND state IN `+openStates, users, entitlements)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %d users: %w", len(users), err)
+	}
+	return refs, nil
+}
+
 // UserOpenTasks returns every open task of a user, ordered by id.
 func (t *tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
 	ts, err := list(ctx, t, scanTask, `SELECT `+taskColumns+` FROM tasks

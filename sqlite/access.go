@@ -76,6 +76,25 @@ func (t *tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 	return gs, nil
 }
 
+// GrantsAmong returns the grants any of users holds of any of entitlements.
+// Both lists travel as JSON arrays and meet the primary key.
+func (t *tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.Grant{}, nil
+	}
+	var e encoder
+	us, ents := e.json(users), e.json(entitlements)
+	if e.err != nil {
+		return nil, e.err
+	}
+	gs, err := list(ctx, t.tx, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND entitlement_id IN (SELECT value FROM json_each(?))`, us, ents)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
 // Holders returns the distinct ids of the users holding any of the
 // entitlements, ordered. The entitlements travel as one JSON array, so the
 // list may be of any length.
@@ -122,16 +141,19 @@ func (t *tx) PutGrant(ctx context.Context, g *roster.Grant) error {
 	if e.err != nil {
 		return fmt.Errorf("put grant of %q to %q: %w", g.Entitlement, g.User, e.err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO grants (user_id, entitlement_id, app, sources, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, entitlement_id) DO UPDATE SET
-			app = excluded.app, sources = excluded.sources,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+	if err := t.tx.held.add(ctx, t.tx, t.tx.held.tables[1], args...); err != nil {
 		return fmt.Errorf("put grant of %q to %q: %w", g.Entitlement, g.User, err)
 	}
 	return nil
 }
+
+// grantInsert upserts grants; it is written behind (see writeBehind). Rows
+// of one statement are applied in order, so a grant put twice ends as put
+// last.
+var grantInsert = newInsert(`INSERT INTO grants (user_id, entitlement_id, app, sources, created_at, updated_at) VALUES `, `
+	ON CONFLICT (user_id, entitlement_id) DO UPDATE SET
+		app = excluded.app, sources = excluded.sources,
+		created_at = excluded.created_at, updated_at = excluded.updated_at`, 6)
 
 // DeleteGrant removes a grant; removing one that does not exist is not an
 // error.
@@ -274,6 +296,25 @@ func (t *tx) Memberships(ctx context.Context, user string) ([]roster.Member, err
 	return ms, nil
 }
 
+// MembershipsOf returns the memberships of any of users, ordered by (user,
+// profile). The users travel as one JSON array.
+func (t *tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member, error) {
+	if len(users) == 0 {
+		return []roster.Member{}, nil
+	}
+	var e encoder
+	us := e.json(users)
+	if e.err != nil {
+		return nil, e.err
+	}
+	ms, err := list(ctx, t.tx, scanMember, `SELECT `+memberColumns+` FROM members
+		WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, profile_id`, us)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
+	}
+	return ms, nil
+}
+
 // PutMember inserts or replaces a membership.
 func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {
 	var e encoder
@@ -281,14 +322,15 @@ func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {
 	if e.err != nil {
 		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, e.err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO members (`+memberColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (profile_id, user_id) DO UPDATE SET source = excluded.source, since = excluded.since`,
-		m.Profile, m.User, m.Source, since); err != nil {
+	if err := t.tx.held.add(ctx, t.tx, t.tx.held.tables[2], m.Profile, m.User, m.Source, since); err != nil {
 		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, err)
 	}
 	return nil
 }
+
+// memberInsert upserts memberships; it is written behind.
+var memberInsert = newInsert(`INSERT INTO members (`+memberColumns+`) VALUES `, `
+	ON CONFLICT (profile_id, user_id) DO UPDATE SET source = excluded.source, since = excluded.since`, 4)
 
 // DeleteMember removes a membership; removing one that does not exist is not
 // an error.

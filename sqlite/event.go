@@ -36,30 +36,47 @@ func scanEvent(r rowScanner) (roster.Event, error) {
 // AppendEvent appends an audit event and sets its ID. Data, when set, must be
 // valid JSON.
 func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
-	var data sql.NullString
-	if len(ev.Data) > 0 {
-		if !json.Valid(ev.Data) {
-			return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
-		}
-		data = sql.NullString{String: string(ev.Data), Valid: true}
+	return t.AppendEvents(ctx, []*roster.Event{ev})
+}
+
+// eventInsert appends events.
+var eventInsert = newInsert(`INSERT INTO events (at, actor, action, object_type, object_id, reason, data) VALUES `, "", 7)
+
+// AppendEvents appends events in order and sets their IDs, with multi-row
+// INSERTs. Events are never read inside a read-write transaction, so they
+// need not wait for the rows written behind.
+func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
+	if len(evs) == 0 {
+		return nil
 	}
+	args := make([]any, 0, 7*len(evs))
 	var e encoder
-	at := e.time(ev.At)
-	if e.err != nil {
-		return fmt.Errorf("append event %s: %w", ev.Action, e.err)
+	for _, ev := range evs {
+		var data sql.NullString
+		if len(ev.Data) > 0 {
+			if !json.Valid(ev.Data) {
+				return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
+			}
+			data = sql.NullString{String: string(ev.Data), Valid: true}
+		}
+		args = append(args, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data)
+		if e.err != nil {
+			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
+		}
 	}
-	res, err := t.tx.ExecContext(ctx, `
-		INSERT INTO events (at, actor, action, object_type, object_id, reason, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		at, ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data)
+	written := 0
+	err := eventInsert.exec(ctx, t.tx, args, func(n int, last int64) error {
+		// The events table has a plain rowid key and one writer at a time,
+		// so the rows of one INSERT take consecutive ids in order.
+		for i, ev := range evs[written : written+n] {
+			ev.ID = last - int64(n-1-i)
+		}
+		written += n
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("append event %s: %w", ev.Action, err)
+		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, err)
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("append event %s: %w", ev.Action, err)
-	}
-	ev.ID = id
 	return nil
 }
 

@@ -39,6 +39,8 @@ type DB struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	// checkpoints copies the log into the database file off the writer.
+	checkpoints *checkpointer
 	// writes and reads cache the pools' prepared statements.
 	writes, reads *stmtCache
 }
@@ -53,13 +55,19 @@ var pragmas = []string{
 	// The engine keeps references consistent; a declarative file may refer to
 	// a user it declares later in the same transaction.
 	"foreign_keys(OFF)",
-	// A page cache of up to 64 MiB per connection (SQLite's default is 2 MiB),
-	// and reads through a memory map of up to 1 GiB: a sync that creates
-	// many tasks otherwise spends a seventh of its time re-reading pages with
+	// Reads through a memory map of up to 1 GiB: a sync that creates many
+	// tasks otherwise spends a seventh of its time re-reading pages with
 	// system calls.
-	"cache_size(-65536)",
 	"mmap_size(1073741824)",
 }
+
+// Page caches (SQLite's default is 2 MiB): the writer's holds every page a
+// large transaction changes, so that it never writes pages to the log before
+// it commits; each reader has a smaller one.
+const (
+	writerCache = "cache_size(-524288)" // 512 MiB
+	readerCache = "cache_size(-65536)"  // 64 MiB
+)
 
 // dsn returns the modernc.org/sqlite data source name for path with the
 // connection pragmas and the given extra parameters.
@@ -87,7 +95,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, roster.Errorf(roster.EINVALID, "sqlite: database path %q must not contain '?' or '#'", path)
 	}
 
-	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}}))
+	// The writer leaves checkpoints to the checkpointer.
+	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -104,7 +113,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	readers := max(4, runtime.GOMAXPROCS(0))
-	reader, err := sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}}))
+	reader, err := sql.Open("sqlite", dsn(path, url.Values{"_query_only": {"1"}, "_pragma": {readerCache}}))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
@@ -112,7 +121,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 
-	db := &DB{path: path, writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader)}
+	cp, err := sql.Open("sqlite", dsn(path, nil))
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
+	}
+	cp.SetMaxOpenConns(1)
+	db := &DB{path: path, writer: writer, reader: reader, writes: newStmtCache(writer), reads: newStmtCache(reader),
+		checkpoints: newCheckpointer(cp)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -128,7 +145,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (db *DB) Close() error {
 	db.reads.close()
 	db.writes.close()
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.checkpoints.close(), db.reader.Close(), db.writer.Close())
 }
 
 // Path returns the path of the database file.
@@ -194,7 +211,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 // returns nil and rolls back when it returns an error or panics (the panic is
 // then re-raised). Writers are serialized; fn must not call Update itself.
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	return run(ctx, db.writer, db.writes, nil, fn)
+	err := run(ctx, db.writer, db.writes, nil, fn)
+	if err == nil {
+		db.checkpoints.committed()
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction on the reader pool. It sees a
@@ -219,7 +240,11 @@ func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOption
 			stx.Rollback()
 		}
 	}()
-	err = fn(&tx{tx: newCachedTx(stx, cache)})
+	ct := newCachedTx(stx, cache)
+	err = fn(&tx{tx: ct})
+	if err == nil {
+		err = ct.flush(ctx)
+	}
 	done = true
 	if err != nil {
 		if rerr := stx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {

@@ -102,10 +102,21 @@ type cachedTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
 	local map[string]*sql.Stmt
+	// held are the rows written behind (see writeBehind); every other
+	// statement writes them first.
+	held *writeBehind
 }
 
 func newCachedTx(tx *sql.Tx, cache *stmtCache) cachedTx {
-	return cachedTx{tx: tx, cache: cache, local: map[string]*sql.Stmt{}}
+	return cachedTx{tx: tx, cache: cache, local: map[string]*sql.Stmt{}, held: newWriteBehind()}
+}
+
+// flush writes the held rows.
+func (t cachedTx) flush(ctx context.Context) error {
+	if t.held.err == nil && !t.held.held() {
+		return nil
+	}
+	return t.held.flush(ctx, t)
 }
 
 // stmt returns query's statement bound to the transaction, or nil when it
@@ -129,6 +140,14 @@ func (t cachedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext runs a statement that returns no rows.
 func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return t.execDirect(ctx, query, args...)
+}
+
+// execDirect runs a statement without writing the held rows first.
+func (t cachedTx) execDirect(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := t.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -137,6 +156,9 @@ func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (s
 
 // QueryContext runs a query that returns rows.
 func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -144,7 +166,10 @@ func (t cachedTx) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 // QueryRowContext runs a query that returns at most one row.
+// A failure to write the held rows first sticks: the transaction cannot
+// commit.
 func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.flush(ctx)
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}

@@ -72,12 +72,33 @@ func openConflict(t *roster.Task) error {
 		t.Kind, t.User, t.Entitlement)
 }
 
+// taskInsert writes tasks with their ids.
+var taskInsert = newInsert(`INSERT INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
+	approvers, provisioning, provisioners, bypass, requested_by, reason, error, history,
+	created_at, updated_at, closed_at, id) VALUES `, "", 21)
+
 // CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
-// open task for the same (user, entitlement, kind) exists.
+// open task for the same (user, entitlement, kind) exists. A task created
+// closed (one done at once) cannot conflict: it takes the next id at once
+// and is written behind, with the transaction's other such tasks.
 func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 	args, err := taskArgs(task)
 	if err != nil {
 		return fmt.Errorf("create task: %w", err)
+	}
+	held := t.tx.held
+	if !task.Open() {
+		if held.nextTaskID == 0 {
+			// The writer is alone, so no other transaction takes ids meanwhile.
+			if err := t.tx.QueryRowContext(ctx, `SELECT max(
+				COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0),
+				COALESCE((SELECT max(id) FROM tasks), 0)) + 1`).Scan(&held.nextTaskID); err != nil {
+				return fmt.Errorf("create task: next id: %w", err)
+			}
+		}
+		task.ID = held.nextTaskID
+		held.nextTaskID++
+		return held.add(ctx, t.tx, held.tables[0], append(args, task.ID)...)
 	}
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
@@ -94,6 +115,9 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 		return fmt.Errorf("create task: %w", err)
 	}
 	task.ID = id
+	if held.nextTaskID != 0 {
+		held.nextTaskID = id + 1
+	}
 	return nil
 }
 
@@ -188,6 +212,30 @@ func (t *tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.Ope
 		WHERE entitlement_id = ? AND state IN `+openStates+` ORDER BY id`, entitlement)
 	if err != nil {
 		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
+	}
+	return refs, nil
+}
+
+// OpenTasksAmong returns the open tasks of any of users on any of
+// entitlements, as references.
+func (t *tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]roster.OpenTask, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.OpenTask{}, nil
+	}
+	var e encoder
+	us, ents := e.json(users), e.json(entitlements)
+	if e.err != nil {
+		return nil, e.err
+	}
+	refs, err := list(ctx, t.tx, func(r rowScanner) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.Entitlement)
+		return o, err
+	}, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND entitlement_id IN (SELECT value FROM json_each(?))
+			AND state IN `+openStates, us, ents)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %d users: %w", len(users), err)
 	}
 	return refs, nil
 }

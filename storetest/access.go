@@ -75,6 +75,26 @@ func testGrantRoundTrip(t *testing.T, s roster.Store) {
 		t.Fatalf("UserGrants(nobody) = %v", ug)
 	}
 
+	// GrantsAmong: the grants any of the users holds of any of the
+	// entitlements, whatever the order.
+	among := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Grant, error) {
+		return tx.GrantsAmong(ctx, []string{"alice", "bob", "nobody"}, []string{"aws/dev", "slack/eng", "none/none"})
+	})
+	pairs := ids(among, func(g roster.Grant) string { return g.User + " " + g.Entitlement })
+	slices.Sort(pairs)
+	equal(t, "GrantsAmong", []string{"alice aws/dev", "alice slack/eng", "bob aws/dev"}, pairs)
+	for _, g := range among {
+		if g.User == "alice" && g.Entitlement == "slack/eng" && !slices.Equal(g.Sources, []string{"direct"}) {
+			t.Fatalf("GrantsAmong returned alice's slack/eng with sources %v", g.Sources)
+		}
+	}
+	among = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Grant, error) {
+		return tx.GrantsAmong(ctx, nil, []string{"aws/dev"})
+	})
+	if len(among) != 0 {
+		t.Fatalf("GrantsAmong of no users = %v", among)
+	}
+
 	// DeleteGrant removes one grant; a missing one is not an error.
 	update(t, s, func(ctx context.Context, tx roster.Tx) error {
 		if err := tx.DeleteGrant(ctx, "alice", "slack/eng"); err != nil {
@@ -290,6 +310,14 @@ func testMembers(t *testing.T, s roster.Store) {
 	equal(t, "members of eng", []roster.Member{ms[4], ms[1], ms[0]}, got)
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.Memberships(ctx, "alice") })
 	equal(t, "memberships of alice", []roster.Member{ms[3], ms[1], ms[2]}, got)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+		return tx.MembershipsOf(ctx, []string{"carol", "nobody", "alice"})
+	})
+	equal(t, "memberships of alice, carol and nobody", []roster.Member{ms[3], ms[1], ms[2], ms[0]}, got)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.MembershipsOf(ctx, nil) })
+	if len(got) != 0 {
+		t.Fatalf("memberships of no users: %v", got)
+	}
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.Members(ctx, "none") })
 	if len(got) != 0 {
 		t.Fatalf("members of an unknown profile: %v", got)

@@ -64,6 +64,48 @@ func testEventRoundTrip(t *testing.T, s roster.Store) {
 	}
 }
 
+// testEventBatch appends a batch whose size is no power of two between two
+// single events: every event comes back, in order, with the id it was given.
+func testEventBatch(t *testing.T, s roster.Store) {
+	first := roster.Event{At: at(1), Actor: "admin", Action: "first", ObjectType: "task", ObjectID: "0"}
+	appendEvents(t, s, []roster.Event{first})
+	batch := make([]roster.Event, 701)
+	ptrs := make([]*roster.Event, len(batch))
+	for i := range batch {
+		batch[i] = roster.Event{At: at(2 + i%5), Actor: fmt.Sprintf("u%d", i%7), Action: "grant.added", ObjectType: "grant",
+			ObjectID: fmt.Sprintf("u%d e%d", i, i), Reason: fmt.Sprintf("row %d", i)}
+		if i%3 == 0 {
+			batch[i].Data = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+		}
+		ptrs[i] = &batch[i]
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.AppendEvents(ctx, ptrs) })
+	last := roster.Event{At: at(9), Actor: "admin", Action: "last", ObjectType: "task", ObjectID: "1"}
+	appendEvents(t, s, []roster.Event{last})
+	got := allEvents(t, s, roster.EventFilter{}, 500)
+	if len(got) != len(batch)+2 {
+		t.Fatalf("%d events listed, want %d", len(got), len(batch)+2)
+	}
+	if got[0].Action != "first" || got[len(got)-1].Action != "last" {
+		t.Fatalf("batch not between the single events: first %q, last %q", got[0].Action, got[len(got)-1].Action)
+	}
+	for i := range batch {
+		if batch[i].ID != got[i+1].ID {
+			t.Fatalf("event %d was given id %d but is listed with id %d", i, batch[i].ID, got[i+1].ID)
+		}
+	}
+	equal(t, "batch", batch, got[1:len(got)-1])
+
+	bad := []*roster.Event{{At: at(10), Action: "ok"}, {At: at(10), Action: "bad", Data: json.RawMessage(`{`)}}
+	err := s.Update(context.Background(), func(tx roster.Tx) error { return tx.AppendEvents(context.Background(), bad) })
+	if roster.ErrorCode(err) != roster.EINVALID {
+		t.Fatalf("a batch with invalid JSON data: err %v, want EINVALID", err)
+	}
+	if n := len(allEvents(t, s, roster.EventFilter{}, 500)); n != len(batch)+2 {
+		t.Fatalf("the refused batch left %d events, want %d", n, len(batch)+2)
+	}
+}
+
 func testEventFilters(t *testing.T, s roster.Store) {
 	base := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	mk := func(min int, actor, action, typ, id string) roster.Event {

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Denials", testDenials},
 		{"Removals", testRemovals},
 		{"EventRoundTrip", testEventRoundTrip},
+		{"EventBatch", testEventBatch},
 		{"EventFilters", testEventFilters},
 		{"EventPagination", testEventPagination},
 		{"PageSizeLimits", testPageSizeLimits},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -354,6 +355,24 @@ func testOpenTasks(t *testing.T, s roster.Store) {
 		refs := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.OpenTask, error) { return tx.OpenTaskRefs(ctx, ent) })
 		equal(t, "OpenTaskRefs("+ent+")", want, refs)
 	}
+
+	// OpenTasksAmong: the open tasks of any of the users on any of the
+	// entitlements, as references with their entitlement.
+	users, ents := []string{"alice", "bob", "nobody"}, []string{"github/admin", "access-profiles/eng", "none/none"}
+	want := []roster.OpenTask{}
+	for _, task := range ts {
+		if task.Open() && slices.Contains(users, task.User) && slices.Contains(ents, task.Entitlement) {
+			want = append(want, roster.OpenTask{ID: task.ID, Kind: task.Kind, User: task.User, Origin: task.Origin, Entitlement: task.Entitlement})
+		}
+	}
+	if len(want) < 2 {
+		t.Fatalf("the fixture has %d open tasks of %v on %v: too few to test OpenTasksAmong", len(want), users, ents)
+	}
+	amongRefs := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.OpenTask, error) {
+		return tx.OpenTasksAmong(ctx, users, ents)
+	})
+	slices.SortFunc(amongRefs, func(a, b roster.OpenTask) int { return int(a.ID - b.ID) })
+	equal(t, "OpenTasksAmong", want, amongRefs)
 
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.UserOpenTasks(ctx, "alice") })
 	equal(t, "UserOpenTasks(alice)", idx(0, 2), taskIDs(got))
