@@ -154,7 +154,7 @@ func (a *applier) apply(doc *roster.Document) error {
 		}
 	}
 	for _, g := range doc.Grants {
-		old, err := a.tx.Grant(a.ctx, g.User, g.Entitlement)
+		old, err := a.grant(g.User, g.Entitlement)
 		if err == nil && old.HasSource(roster.SourceDirect) {
 			continue
 		} else if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {

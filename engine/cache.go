@@ -1,6 +1,11 @@
 package engine
 
-import "github.com/rosterhq/roster"
+import (
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster"
+)
 
 // The op's read-through caches of profiles, entitlements and policies: one
 // transaction reads the same few of them for every task it creates and every
@@ -15,6 +20,9 @@ type cache struct {
 	// memberships holds users' memberships read in this op; putMember and
 	// deleteMember keep it right.
 	memberships map[string][]roster.Member
+	// grants and open hold the grants and open tasks the op read or wrote.
+	grants map[accessKey]cachedGrant
+	open   map[openKey]int64
 }
 
 func (o *op) profile(id string) (*roster.Profile, error) {
@@ -101,7 +109,7 @@ func (o *op) memberships(user string) ([]roster.Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.cache.memberships == nil {
+	if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
 		o.cache.memberships = map[string][]roster.Member{}
 	}
 	o.cache.memberships[user] = ms
@@ -109,11 +117,203 @@ func (o *op) memberships(user string) ([]roster.Member, error) {
 }
 
 func (o *op) putMember(m *roster.Member) error {
-	delete(o.cache.memberships, m.User)
-	return o.tx.PutMember(o.ctx, m)
+	if err := o.tx.PutMember(o.ctx, m); err != nil {
+		return err
+	}
+	if ms, ok := o.cache.memberships[m.User]; ok {
+		ms = slices.DeleteFunc(slices.Clone(ms), func(x roster.Member) bool { return x.Profile == m.Profile })
+		i, _ := slices.BinarySearchFunc(ms, m.Profile, func(x roster.Member, p string) int { return strings.Compare(x.Profile, p) })
+		o.cache.memberships[m.User] = slices.Insert(ms, i, *m)
+	}
+	return nil
 }
 
 func (o *op) deleteMember(profile, user string) error {
-	delete(o.cache.memberships, user)
-	return o.tx.DeleteMember(o.ctx, profile, user)
+	if err := o.tx.DeleteMember(o.ctx, profile, user); err != nil {
+		return err
+	}
+	if ms, ok := o.cache.memberships[user]; ok {
+		o.cache.memberships[user] = slices.DeleteFunc(slices.Clone(ms), func(x roster.Member) bool { return x.Profile == profile })
+	}
+	return nil
+}
+
+// maxCachedUsers bounds the users whose memberships an op keeps.
+const maxCachedUsers = 1 << 16
+
+// maxCachedAccess bounds the grants and open tasks an op keeps: a sync that
+// enrolls tens of thousands of users visits each once, so past the bound the
+// cache starts afresh.
+const maxCachedAccess = 1 << 18
+
+// The op's cache of grants and open tasks, by (user, entitlement): what the
+// op read, including what it found missing, and what it wrote. Reads fill it
+// one by one, or in bulk with prefetch before a sync enrolls or unenrolls
+// many users. The op's writes of grants and tasks go through putGrant,
+// deleteGrant, saveNewTask and saveTask, which keep it right.
+type accessKey struct{ user, entitlement string }
+
+// cachedGrant is a grant the op knows of; ok is false when it knows there is
+// none.
+type cachedGrant struct {
+	g  roster.Grant
+	ok bool
+}
+
+// openKey names the open task of a kind for (user, entitlement); its value
+// is the task's id, or 0 when the op knows there is none.
+type openKey struct {
+	accessKey
+	kind string
+}
+
+func (c *cache) resetAccessIfFull() {
+	if c.grants == nil || len(c.grants)+len(c.open) >= maxCachedAccess {
+		c.grants = map[accessKey]cachedGrant{}
+		c.open = map[openKey]int64{}
+	}
+}
+
+// prefetch reads at once the memberships of users and their grants and open
+// tasks on entitlements, so that the op's later lookups of them are answered from
+// memory.
+func (o *op) prefetch(users, entitlements []string) error {
+	const chunk = 512
+	for len(users) > 0 {
+		n := min(chunk, len(users))
+		part := users[:n]
+		users = users[n:]
+		ms, err := o.tx.MembershipsOf(o.ctx, part)
+		if err != nil {
+			return err
+		}
+		if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
+			o.cache.memberships = map[string][]roster.Member{}
+		}
+		for _, u := range part {
+			o.cache.memberships[u] = []roster.Member{}
+		}
+		for _, m := range ms {
+			o.cache.memberships[m.User] = append(o.cache.memberships[m.User], m)
+		}
+		gs, err := o.tx.GrantsAmong(o.ctx, part, entitlements)
+		if err != nil {
+			return err
+		}
+		ts, err := o.tx.OpenTasksAmong(o.ctx, part, entitlements)
+		if err != nil {
+			return err
+		}
+		o.cache.resetAccessIfFull()
+		for _, u := range part {
+			for _, e := range entitlements {
+				k := accessKey{u, e}
+				o.cache.grants[k] = cachedGrant{}
+				o.cache.open[openKey{k, roster.TaskGrant}] = 0
+				o.cache.open[openKey{k, roster.TaskRevoke}] = 0
+			}
+		}
+		for _, g := range gs {
+			o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: g, ok: true}
+		}
+		for _, t := range ts {
+			o.cache.open[openKey{accessKey{t.User, t.Entitlement}, t.Kind}] = t.ID
+		}
+	}
+	return nil
+}
+
+// grant returns user's grant of entitlement, or ENOTFOUND.
+func (o *op) grant(user, entitlement string) (*roster.Grant, error) {
+	k := accessKey{user, entitlement}
+	c, ok := o.cache.grants[k]
+	if !ok {
+		g, err := o.tx.Grant(o.ctx, user, entitlement)
+		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return nil, err
+		}
+		o.cache.resetAccessIfFull()
+		if g != nil {
+			c = cachedGrant{g: *g, ok: true}
+		}
+		o.cache.grants[k] = c
+	}
+	if !c.ok {
+		return nil, roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user)
+	}
+	g := c.g
+	g.Sources = slices.Clone(g.Sources)
+	return &g, nil
+}
+
+func (o *op) putGrant(g *roster.Grant) error {
+	if err := o.tx.PutGrant(o.ctx, g); err != nil {
+		return err
+	}
+	o.cache.resetAccessIfFull()
+	c := *g
+	c.Sources = slices.Clone(g.Sources)
+	o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: c, ok: true}
+	return nil
+}
+
+func (o *op) deleteGrant(user, entitlement string) error {
+	if err := o.tx.DeleteGrant(o.ctx, user, entitlement); err != nil {
+		return err
+	}
+	o.cache.resetAccessIfFull()
+	o.cache.grants[accessKey{user, entitlement}] = cachedGrant{}
+	return nil
+}
+
+// openTask returns the open task for (user, entitlement, kind), or
+// ENOTFOUND.
+func (o *op) openTask(user, entitlement, kind string) (*roster.Task, error) {
+	k := openKey{accessKey{user, entitlement}, kind}
+	id, ok := o.cache.open[k]
+	if !ok {
+		t, err := o.tx.OpenTask(o.ctx, user, entitlement, kind)
+		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return nil, err
+		}
+		o.cache.resetAccessIfFull()
+		if t != nil {
+			o.cache.open[k] = t.ID
+			return t, nil
+		}
+		o.cache.open[k] = 0
+	}
+	if id == 0 {
+		return nil, roster.Errorf(roster.ENOTFOUND, "no open %s task for user %q and entitlement %q", kind, user, entitlement)
+	}
+	return o.tx.Task(o.ctx, id)
+}
+
+// saveNewTask creates t and sets its ID.
+func (o *op) saveNewTask(t *roster.Task) error {
+	if err := o.tx.CreateTask(o.ctx, t); err != nil {
+		return err
+	}
+	o.noteTask(t)
+	return nil
+}
+
+// saveTask saves a change to t.
+func (o *op) saveTask(t *roster.Task) error {
+	if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+		return err
+	}
+	o.noteTask(t)
+	return nil
+}
+
+// noteTask keeps the cached open tasks right after t was saved.
+func (o *op) noteTask(t *roster.Task) {
+	o.cache.resetAccessIfFull()
+	k := openKey{accessKey{t.User, t.Entitlement}, t.Kind}
+	if t.Open() {
+		o.cache.open[k] = t.ID
+	} else if id, ok := o.cache.open[k]; ok && id == t.ID {
+		o.cache.open[k] = 0
+	}
 }

@@ -438,7 +438,7 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		}
 	}
 	for _, g := range pl.removeGrants {
-		if err := o.tx.DeleteGrant(o.ctx, g[0], g[1]); err != nil {
+		if err := o.deleteGrant(g[0], g[1]); err != nil {
 			return nil, err
 		}
 		o.grantChanged(g[1])

@@ -130,6 +130,24 @@ type op struct {
 	// marked is set when the op marked profiles to sync.
 	marked bool
 	cache  cache
+	// events holds the op's audit events until they are written together:
+	// nothing reads events inside a read-write op.
+	events []*roster.Event
+}
+
+// eventBatch is how many audit events an op holds before writing them.
+const eventBatch = 1024
+
+// flushEvents writes the op's held audit events.
+func (o *op) flushEvents() error {
+	if len(o.events) == 0 {
+		return nil
+	}
+	if err := o.tx.AppendEvents(o.ctx, o.events); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	o.events = o.events[:0]
+	return nil
 }
 
 // grantChanged records that a grant of entitlement was created or removed.
@@ -202,6 +220,9 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 		if err := o.triggerSyncs(); err != nil {
 			return fmt.Errorf("mark profiles to sync: %w", err)
 		}
+		if err := o.flushEvents(); err != nil {
+			return err
+		}
 		done = o
 		return nil
 	})
@@ -223,7 +244,14 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 // view runs fn in a read-only transaction.
 func (e *Engine) view(ctx context.Context, fn func(o *op) error) error {
 	return e.store.View(ctx, func(tx roster.Tx) error {
-		return fn(&op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: roster.ActorFromContext(ctx)})
+		o := &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: roster.ActorFromContext(ctx)}
+		if err := fn(o); err != nil {
+			return err
+		}
+		if len(o.events) > 0 {
+			return fmt.Errorf("a read-only op recorded %d audit events (first: %s)", len(o.events), o.events[0].Action)
+		}
+		return nil
 	})
 }
 
@@ -249,8 +277,9 @@ func (o *op) audit(action, objectType, objectID, reason string, data any) error 
 		}
 		ev.Data = b
 	}
-	if err := o.tx.AppendEvent(o.ctx, ev); err != nil {
-		return fmt.Errorf("append event %s: %w", action, err)
+	o.events = append(o.events, ev)
+	if len(o.events) >= eventBatch {
+		return o.flushEvents()
 	}
 	return nil
 }

@@ -54,11 +54,11 @@ func (o *op) removeMember(p *roster.Profile, user, reason string) error {
 // profile as a source; one they lack gets a grant task (unless one is open).
 func (o *op) requestContents(p *roster.Profile, user string, ents []string, origin, bypass string) error {
 	for _, e := range ents {
-		g, err := o.tx.Grant(o.ctx, user, e)
+		g, err := o.grant(user, e)
 		if err == nil {
 			if g.AddSource(roster.ProfileSource(p.ID)) {
 				g.UpdatedAt = o.now
-				if err := o.tx.PutGrant(o.ctx, g); err != nil {
+				if err := o.putGrant(g); err != nil {
 					return err
 				}
 				if err := o.audit("grant.sources_changed", "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources}); err != nil {
@@ -123,7 +123,7 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, byp
 	}
 	source := roster.ProfileSource(p.ID)
 	for _, e := range ents {
-		if open, err := o.tx.OpenTask(o.ctx, user, e, roster.TaskGrant); err == nil {
+		if open, err := o.openTask(user, e, roster.TaskGrant); err == nil {
 			if open.Profile == p.ID && (open.Origin == roster.OriginEnrollment || open.Origin == roster.OriginProfileContent) {
 				if err := o.cancel(open, "profile "+p.ID+" no longer gives this access to the user"); err != nil {
 					return err
@@ -132,7 +132,7 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, byp
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return err
 		}
-		g, err := o.tx.Grant(o.ctx, user, e)
+		g, err := o.grant(user, e)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -215,7 +215,7 @@ func (o *op) checkEnrollable(p *roster.Profile, user string) error {
 			return roster.Errorf(roster.ECONFLICT, "user %q is already a member of %s (%s)", user, p.ID, m.Source)
 		}
 	}
-	if t, err := o.tx.OpenTask(o.ctx, user, roster.EnrollmentEntitlement(p.ID), roster.TaskGrant); err == nil {
+	if t, err := o.openTask(user, roster.EnrollmentEntitlement(p.ID), roster.TaskGrant); err == nil {
 		return roster.Errorf(roster.ECONFLICT, "user %q already has a pending enrollment in %s (task %d)", user, p.ID, t.ID)
 	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 		return err
@@ -307,7 +307,7 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 			if !isMember[u] {
 				return roster.Errorf(roster.EINVALID, "user %q is not a member of %s", u, p.ID)
 			}
-			if t, err := o.tx.OpenTask(o.ctx, u, roster.EnrollmentEntitlement(p.ID), roster.TaskRevoke); err == nil {
+			if t, err := o.openTask(u, roster.EnrollmentEntitlement(p.ID), roster.TaskRevoke); err == nil {
 				return roster.Errorf(roster.ECONFLICT, "user %q already has a pending unenrollment from %s (task %d)", u, p.ID, t.ID)
 			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 				return err
@@ -365,7 +365,7 @@ func (o *op) exclusionChanged(p *roster.Profile, user string, added bool) error 
 		return err
 	}
 	if added {
-		if t, err := o.tx.OpenTask(o.ctx, user, ent, roster.TaskRevoke); err == nil {
+		if t, err := o.openTask(user, ent, roster.TaskRevoke); err == nil {
 			if err := o.cancel(t, "the user was excluded again"); err != nil {
 				return err
 			}
@@ -374,10 +374,10 @@ func (o *op) exclusionChanged(p *roster.Profile, user string, added bool) error 
 			policy: s.DefaultRequestPolicy, reason: "excluded from the rule of profile " + p.ID})
 		return err
 	}
-	if t, err := o.tx.OpenTask(o.ctx, user, ent, roster.TaskGrant); err == nil {
+	if t, err := o.openTask(user, ent, roster.TaskGrant); err == nil {
 		return o.cancel(t, "the user is no longer excluded")
 	}
-	if _, err := o.tx.Grant(o.ctx, user, ent); roster.ErrorCode(err) == roster.ENOTFOUND {
+	if _, err := o.grant(user, ent); roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil
 	}
 	_, _, err = o.createTask(taskSpec{kind: roster.TaskRevoke, user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID,

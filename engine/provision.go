@@ -147,7 +147,7 @@ func (p *Provisioner) provision(ctx context.Context, t roster.Task) (bool, error
 		cur.Error = fmt.Sprintf("attempt %d of %d failed, retrying at %s: %s", a.Attempts, p.MaxAttempts, a.NextAt.Format(time.RFC3339), a.LastError)
 		cur.UpdatedAt = o.now
 		cur.History = append(cur.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioning_failed", Step: cur.Step, Comment: a.LastError})
-		if err := o.tx.UpdateTask(o.ctx, cur); err != nil {
+		if err := o.saveTask(cur); err != nil {
 			return err
 		}
 		if err := o.tx.PutProvisionAttempt(o.ctx, a); err != nil {
@@ -206,7 +206,7 @@ func (e *Engine) RetryTask(ctx context.Context, id int64, comment string) (*rost
 		if t.State != roster.StateFailed {
 			return roster.Errorf(roster.ECONFLICT, "task %d is %s: only failed tasks can be retried", t.ID, t.State)
 		}
-		if _, err := o.tx.OpenTask(o.ctx, t.User, t.Entitlement, t.Kind); err == nil {
+		if _, err := o.openTask(t.User, t.Entitlement, t.Kind); err == nil {
 			return roster.Errorf(roster.ECONFLICT, "task %d cannot be retried: another open %s task for %s and %s exists", t.ID, t.Kind, t.User, t.Entitlement)
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return err

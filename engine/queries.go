@@ -21,7 +21,7 @@ func (e *Engine) AddGrant(ctx context.Context, user, entitlement string) (*roste
 		if err := o.addGrant(user, entitlement, []string{roster.SourceDirect}, "recorded by "+o.actor); err != nil {
 			return err
 		}
-		g, err := o.tx.Grant(o.ctx, user, entitlement)
+		g, err := o.grant(user, entitlement)
 		out = g
 		return err
 	})
@@ -38,7 +38,7 @@ func (e *Engine) RemoveGrant(ctx context.Context, user, entitlement string) erro
 		if err := o.checkDirectGrant(user, entitlement); err != nil {
 			return err
 		}
-		if _, err := o.tx.Grant(o.ctx, user, entitlement); err != nil {
+		if _, err := o.grant(user, entitlement); err != nil {
 			return err
 		}
 		return o.removeGrant(user, entitlement, "recorded by "+o.actor)

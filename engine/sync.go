@@ -87,27 +87,45 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			return nil, err
 		}
 		changed := false
-		for _, id := range busy {
+		for next := 0; next < len(busy); {
+			// Several profiles share a transaction, up to a bound of work:
+			// a commit writes every page the transaction changed, and the
+			// syncs of many profiles change many of the same pages.
+			var group map[string]roster.SyncResult
+			end := next
 			err := e.updateAs(ctx, actor, func(o *op) error {
-				p, err := o.profile(id)
-				if err != nil {
-					return err
+				group = map[string]roster.SyncResult{}
+				start := time.Now()
+				for end = next; end < len(busy); {
+					id := busy[end]
+					end++
+					p, err := o.syncableProfile(id, scheduled)
+					if err != nil {
+						return err
+					} else if p == nil {
+						continue
+					}
+					res, err := o.sync(p)
+					if err != nil {
+						return fmt.Errorf("sync %s: %w", id, err)
+					}
+					group[id] = *res
+					if o.created >= groupTasks || time.Since(start) >= groupTime {
+						break
+					}
 				}
-				if ok, err := o.syncable(p, scheduled); err != nil || !ok {
-					return err
-				}
-				res, err := o.sync(p)
-				if err == nil {
-					results[id] = *res
-				}
-				return err
+				return nil
 			})
 			if err != nil {
-				return nil, fmt.Errorf("sync %s: %w", id, err)
+				return nil, err
 			}
-			if r := results[id]; len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
-				changed = true
+			for id, r := range group {
+				results[id] = r
+				if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
+					changed = true
+				}
 			}
+			next = end
 		}
 		if !changed {
 			break
@@ -117,13 +135,10 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	if len(quiet) > 0 {
 		err := e.updateAs(ctx, actor, func(o *op) error {
 			for _, id := range quiet {
-				p, err := o.profile(id)
+				p, err := o.syncableProfile(id, scheduled)
 				if err != nil {
 					return err
-				}
-				if ok, err := o.syncable(p, scheduled); err != nil {
-					return err
-				} else if !ok {
+				} else if p == nil {
 					continue // the others are still recorded
 				}
 				res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
@@ -146,6 +161,14 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	}
 	return out, nil
 }
+
+// A transaction of syncs ends after the sync that takes it past groupTasks
+// tasks created or groupTime spent: long enough to share the cost of a
+// commit, short enough not to keep other writers waiting long.
+const (
+	groupTasks = 32768
+	groupTime  = 3 * time.Second
+)
 
 // planMany plans the profiles ids from one view of the store and splits
 // them into those with something to do (or paused: their sync records the
@@ -201,6 +224,19 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 		}
 	}
 	return busy, quiet, nil
+}
+
+// syncableProfile returns profile id when it is to be synced now, nil when
+// it is not (see syncable).
+func (o *op) syncableProfile(id string, scheduled bool) (*roster.Profile, error) {
+	p, err := o.profile(id)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := o.syncable(p, scheduled); err != nil || !ok {
+		return nil, err
+	}
+	return p, nil
 }
 
 // syncable reports whether p may be synced now: automations on and p's
@@ -330,6 +366,11 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 		}
 	}
 	membersOnly := p.Automation.Mode == roster.ModeSyncMembersOnly
+	// What enrolling and unenrolling these users looks up, read at once.
+	ents := append([]string{roster.EnrollmentEntitlement(p.ID)}, p.Entitlements...)
+	if err := o.prefetch(append(slices.Clone(plan.Enroll), plan.Unenroll...), ents); err != nil {
+		return err
+	}
 	for _, u := range plan.Enroll {
 		if membersOnly {
 			if err := o.addMember(p, u, roster.MemberAutomation, "matches the rule of profile "+p.ID); err != nil {

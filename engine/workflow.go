@@ -68,7 +68,7 @@ func (o *op) policyFor(spec taskSpec, ent *roster.Entitlement) (string, []roster
 // createTask creates a task unless an open one already exists for the same
 // (user, entitlement, kind), in which case it returns that one and false.
 func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
-	if open, err := o.tx.OpenTask(o.ctx, spec.user, spec.entitlement, spec.kind); err == nil {
+	if open, err := o.openTask(spec.user, spec.entitlement, spec.kind); err == nil {
 		return open, false, nil
 	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 		return nil, false, err
@@ -102,7 +102,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	if instant {
 		o.markDone(t, ActorSystem, "")
 	}
-	if err := o.tx.CreateTask(o.ctx, t); err != nil {
+	if err := o.saveNewTask(t); err != nil {
 		return nil, false, err
 	}
 	o.created++
@@ -142,7 +142,7 @@ func (o *op) advance(t *roster.Task) error {
 				return err
 			}
 		}
-		if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+		if err := o.saveTask(t); err != nil {
 			return err
 		}
 		o.transitioned(roster.StatePendingApproval)
@@ -159,7 +159,7 @@ func (o *op) advance(t *roster.Task) error {
 		t.State = roster.StatePendingProvisioning
 		t.Provisioners = provisioners
 		t.UpdatedAt = o.now
-		if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+		if err := o.saveTask(t); err != nil {
 			return err
 		}
 		o.transitioned(roster.StatePendingProvisioning)
@@ -429,7 +429,7 @@ func (o *op) close(t *roster.Task, state string) error {
 	now := o.now
 	t.State, t.UpdatedAt, t.ClosedAt = state, now, &now
 	t.Approvers, t.Provisioners = []string{}, []string{}
-	if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+	if err := o.saveTask(t); err != nil {
 		return err
 	}
 	o.transitioned(state)
@@ -439,7 +439,7 @@ func (o *op) close(t *roster.Task, state string) error {
 // complete marks t done and carries out its effect.
 func (o *op) complete(t *roster.Task, actor, comment string) error {
 	o.markDone(t, actor, comment)
-	if err := o.tx.UpdateTask(o.ctx, t); err != nil {
+	if err := o.saveTask(t); err != nil {
 		return err
 	}
 	o.transitioned(roster.StateDone)
@@ -494,7 +494,7 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 			sources = append(sources, roster.ProfileSource(p.ID))
 		}
 	}
-	g, err := o.tx.Grant(o.ctx, user, entitlement)
+	g, err := o.grant(user, entitlement)
 	created := false
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		g = &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{}, CreatedAt: o.now}
@@ -510,7 +510,7 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 		return nil
 	}
 	g.UpdatedAt = o.now
-	if err := o.tx.PutGrant(o.ctx, g); err != nil {
+	if err := o.putGrant(g); err != nil {
 		return err
 	}
 	action := "grant.sources_changed"
@@ -523,12 +523,12 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 
 // removeGrant deletes a grant, whatever its sources.
 func (o *op) removeGrant(user, entitlement, reason string) error {
-	if _, err := o.tx.Grant(o.ctx, user, entitlement); roster.ErrorCode(err) == roster.ENOTFOUND {
+	if _, err := o.grant(user, entitlement); roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	if err := o.tx.DeleteGrant(o.ctx, user, entitlement); err != nil {
+	if err := o.deleteGrant(user, entitlement); err != nil {
 		return err
 	}
 	o.grantChanged(entitlement)
@@ -542,7 +542,7 @@ func (o *op) dropSource(g *roster.Grant, s, reason string) error {
 		return nil
 	}
 	g.UpdatedAt = o.now
-	if err := o.tx.PutGrant(o.ctx, g); err != nil {
+	if err := o.putGrant(g); err != nil {
 		return err
 	}
 	return o.audit("grant.sources_changed", "grant", g.User+" "+g.Entitlement, reason, map[string]any{"sources": g.Sources})
