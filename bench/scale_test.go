@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/bench/gen"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/heap"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/sqlite"
 )
@@ -165,37 +165,6 @@ func start(b *testing.B, db string) *server.Server {
 	return s
 }
 
-// peakHeap samples the live heap every few milliseconds until stop is
-// called, which returns the peak in MiB.
-func peakHeap() (stop func() float64) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	var peak uint64
-	done, finished := make(chan struct{}), make(chan struct{})
-	read := func() {
-		metrics.Read(sample)
-		peak = max(peak, sample[0].Value.Uint64())
-	}
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			read()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() float64 {
-		close(done)
-		<-finished
-		read()
-		return float64(peak) / (1 << 20)
-	}
-}
-
 // maxRSS returns the process's peak resident set (VmHWM) in MiB, 0 where
 // /proc is missing. It covers the whole process, SQLite's own memory
 // included, since it started.
@@ -264,7 +233,7 @@ func BenchmarkSteadyStateSyncAll(b *testing.B) {
 			s := start(b, db)
 			admin := roster.NewContext(context.Background(), roster.AdminUser)
 			runtime.GC()
-			stop := peakHeap()
+			stop := heap.Peak()
 			b.ResetTimer()
 			var results []roster.SyncResult
 			for i := 0; i < b.N; i++ {

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +53,16 @@ type parser struct {
 
 	// refs are checked once every declaration has been read.
 	refs []ref
+
+	// split holds the sections read in chunks (see split.go), by key, with
+	// the line of their key; splitFailed is set when one of them cannot be.
+	split       map[string]splitSec
+	splitFailed bool
+}
+
+type splitSec struct {
+	keyLine int
+	chunks  []chunk
 }
 
 // Parse parses and validates a declarative file. filename is used in
@@ -64,17 +76,56 @@ func Parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 	if filename == "" {
 		filename = "document"
 	}
-	p := &parser{
-		file:     filename,
-		known:    known,
-		users:    map[string]int{},
-		policies: map[string]int{},
-		apps:     map[string]int{},
-		ents:     map[string]int{},
-		profiles: map[string]int{},
-
-		connectors: map[string]int{},
+	if len(data) >= splitMin {
+		if doc, err, ok := parseSplit(filename, data, known); ok {
+			return doc, err
+		}
 	}
+	return parse(filename, data, known)
+}
+
+// parseSplit parses a large file with its long sections read in chunks. ok
+// is false when the file does not lend itself to it.
+func parseSplit(filename string, data []byte, known roster.Known) (doc *roster.Document, err error, ok bool) {
+	split := map[string]splitSec{}
+	for _, key := range splitKeys {
+		rest, sec, found, ok := splitSection(data, key)
+		if !found {
+			continue
+		}
+		if !ok {
+			return nil, nil, false
+		}
+		split[key] = sec
+		data = rest
+	}
+	if len(split) == 0 {
+		return nil, nil, false
+	}
+	return parseSplitDoc(filename, data, known, split)
+}
+
+func parseSplitDoc(filename string, rest []byte, known roster.Known, split map[string]splitSec) (*roster.Document, error, bool) {
+	p := newParser(filename, known)
+	p.split = split
+	root, ok := p.decode(rest)
+	if !ok || root == nil {
+		return nil, nil, false
+	}
+	doc := p.document(root)
+	if p.splitFailed {
+		return nil, nil, false
+	}
+	p.checkRefs()
+	if len(p.problems) > 0 {
+		return nil, p.err(), true
+	}
+	return doc, nil, true
+}
+
+// parse parses a file whole.
+func parse(filename string, data []byte, known roster.Known) (*roster.Document, error) {
+	p := newParser(filename, known)
 	root, ok := p.decode(data)
 	if !ok {
 		return nil, p.err()
@@ -85,6 +136,20 @@ func Parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 		return nil, p.err()
 	}
 	return doc, nil
+}
+
+func newParser(filename string, known roster.Known) *parser {
+	return &parser{
+		file:     filename,
+		known:    known,
+		users:    map[string]int{},
+		policies: map[string]int{},
+		apps:     map[string]int{},
+		ents:     map[string]int{},
+		profiles: map[string]int{},
+
+		connectors: map[string]int{},
+	}
 }
 
 // add records a problem at line; path may be empty.
@@ -188,6 +253,23 @@ func (p *parser) decode(data []byte) (root *yaml.Node, ok bool) {
 	return doc.Content[0], true
 }
 
+// items yields the items of the list under key, with their index: from the
+// chunks when the section was read in chunks, where the key must then map
+// to the empty list that stands in for them on its line (else the chunked
+// read is off and fails).
+func (p *parser) items(m *mapping, key string) iter.Seq2[int, *yaml.Node] {
+	sec, ok := p.split[key]
+	if !ok {
+		return slices.All(m.seq(key))
+	}
+	v := m.get(key)
+	if v == nil || v.Kind != yaml.SequenceNode || v.Style != yaml.FlowStyle || len(v.Content) != 0 || v.Line != sec.keyLine {
+		p.splitFailed = true
+		return func(func(int, *yaml.Node) bool) {}
+	}
+	return chunkItems(sec.chunks, &p.splitFailed)
+}
+
 // document reads the whole file.
 func (p *parser) document(root *yaml.Node) *roster.Document {
 	doc := &roster.Document{}
@@ -208,7 +290,7 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 			doc.Policies = append(doc.Policies, pol)
 		}
 	}
-	for i, n := range m.seq("users") {
+	for i, n := range p.items(m, "users") {
 		if u, ok := p.user(n, index("users", i)); ok {
 			doc.Users = append(doc.Users, u)
 		}
@@ -227,7 +309,7 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 	}
 	p.checkConnectorApps(doc, fed)
 	grants := map[[2]string]int{}
-	for i, n := range m.seq("grants") {
+	for i, n := range p.items(m, "grants") {
 		if g, line, ok := p.grant(n, index("grants", i)); ok {
 			key := [2]string{g.User, g.Entitlement}
 			if first, dup := grants[key]; dup {
