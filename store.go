@@ -70,6 +70,8 @@ type Tx interface {
 	// entitlements, in no particular order: what an op reads at once of the
 	// users a sync is about to enroll or unenroll.
 	GrantsAmong(ctx context.Context, users, entitlements []string) ([]Grant, error)
+	// GrantsOf returns every grant of any of users, in no particular order.
+	GrantsOf(ctx context.Context, users []string) ([]Grant, error)
 	// Holders returns the distinct ids of users holding any of the entitlements,
 	// ordered.
 	Holders(ctx context.Context, entitlements []string) ([]string, error)

@@ -92,6 +92,10 @@ func (k known) HasProfile(id string) bool {
 	return k.exists(err)
 }
 
+// applyWindow is how many of a document's grants are recorded after one read
+// of what they look up.
+const applyWindow = 2048
+
 // applier upserts a document's objects, recording one change line for each
 // object that actually changes.
 type applier struct {
@@ -153,7 +157,17 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 	}
-	for _, g := range doc.Grants {
+	for i, g := range doc.Grants {
+		if i%applyWindow == 0 {
+			// What recording the next grants looks up, read at once.
+			var users []string
+			for _, g := range doc.Grants[i:min(i+applyWindow, len(doc.Grants))] {
+				users = append(users, g.User)
+			}
+			if err := a.prefetchGrants(sortedUnique(users)); err != nil {
+				return err
+			}
+		}
 		old, err := a.grant(g.User, g.Entitlement)
 		if err == nil && old.HasSource(roster.SourceDirect) {
 			continue

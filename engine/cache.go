@@ -23,6 +23,8 @@ type cache struct {
 	// grants and open hold the grants and open tasks the op read or wrote.
 	grants map[accessKey]cachedGrant
 	open   map[openKey]int64
+	// allGrants holds the users every grant of whom is in grants.
+	allGrants map[string]bool
 }
 
 func (o *op) profile(id string) (*roster.Profile, error) {
@@ -171,6 +173,7 @@ func (c *cache) resetAccessIfFull() {
 	if c.grants == nil || len(c.grants)+len(c.open) >= maxCachedAccess {
 		c.grants = map[accessKey]cachedGrant{}
 		c.open = map[openKey]int64{}
+		c.allGrants = map[string]bool{}
 	}
 }
 
@@ -183,18 +186,8 @@ func (o *op) prefetch(users, entitlements []string) error {
 		n := min(chunk, len(users))
 		part := users[:n]
 		users = users[n:]
-		ms, err := o.tx.MembershipsOf(o.ctx, part)
-		if err != nil {
+		if err := o.prefetchMemberships(part); err != nil {
 			return err
-		}
-		if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
-			o.cache.memberships = map[string][]roster.Member{}
-		}
-		for _, u := range part {
-			o.cache.memberships[u] = []roster.Member{}
-		}
-		for _, m := range ms {
-			o.cache.memberships[m.User] = append(o.cache.memberships[m.User], m)
 		}
 		gs, err := o.tx.GrantsAmong(o.ctx, part, entitlements)
 		if err != nil {
@@ -223,11 +216,49 @@ func (o *op) prefetch(users, entitlements []string) error {
 	return nil
 }
 
+// prefetchGrants reads at once the memberships and every grant of users,
+// so that the op's later lookups of them are answered from memory.
+func (o *op) prefetchGrants(users []string) error {
+	if err := o.prefetchMemberships(users); err != nil {
+		return err
+	}
+	gs, err := o.tx.GrantsOf(o.ctx, users)
+	if err != nil {
+		return err
+	}
+	o.cache.resetAccessIfFull()
+	for _, g := range gs {
+		o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: g, ok: true}
+	}
+	for _, u := range users {
+		o.cache.allGrants[u] = true
+	}
+	return nil
+}
+
+// prefetchMemberships reads the memberships of users in one query.
+func (o *op) prefetchMemberships(users []string) error {
+	ms, err := o.tx.MembershipsOf(o.ctx, users)
+	if err != nil {
+		return err
+	}
+	if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
+		o.cache.memberships = map[string][]roster.Member{}
+	}
+	for _, u := range users {
+		o.cache.memberships[u] = []roster.Member{}
+	}
+	for _, m := range ms {
+		o.cache.memberships[m.User] = append(o.cache.memberships[m.User], m)
+	}
+	return nil
+}
+
 // grant returns user's grant of entitlement, or ENOTFOUND.
 func (o *op) grant(user, entitlement string) (*roster.Grant, error) {
 	k := accessKey{user, entitlement}
 	c, ok := o.cache.grants[k]
-	if !ok {
+	if !ok && !o.cache.allGrants[user] {
 		g, err := o.tx.Grant(o.ctx, user, entitlement)
 		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 			return nil, err

@@ -75,6 +75,18 @@ func (t *tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 	return gs, nil
 }
 
+// GrantsOf returns every grant of any of users.
+func (t *tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, error) {
+	if len(users) == 0 {
+		return []roster.Grant{}, nil
+	}
+	gs, err := list(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE user_id = ANY($1::text[])`, users)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
 // GrantsAmong returns the grants any of users holds of any of entitlements.
 func (t *tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
 	if len(users) == 0 || len(entitlements) == 0 {

@@ -76,6 +76,25 @@ func (t *tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 	return gs, nil
 }
 
+// GrantsOf returns every grant of any of users. The users travel as one
+// JSON array.
+func (t *tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, error) {
+	if len(users) == 0 {
+		return []roster.Grant{}, nil
+	}
+	var e encoder
+	us := e.json(users)
+	if e.err != nil {
+		return nil, e.err
+	}
+	gs, err := list(ctx, t.tx, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE user_id IN (SELECT value FROM json_each(?))`, us)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
 // GrantsAmong returns the grants any of users holds of any of entitlements.
 // Both lists travel as JSON arrays and meet the primary key.
 func (t *tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {

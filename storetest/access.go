@@ -88,6 +88,13 @@ func testGrantRoundTrip(t *testing.T, s roster.Store) {
 			t.Fatalf("GrantsAmong returned alice's slack/eng with sources %v", g.Sources)
 		}
 	}
+	// GrantsOf: every grant of any of the users.
+	of := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Grant, error) {
+		return tx.GrantsOf(ctx, []string{"bob", "alice", "nobody"})
+	})
+	pairs = ids(of, func(g roster.Grant) string { return g.User + " " + g.Entitlement })
+	slices.Sort(pairs)
+	equal(t, "GrantsOf", []string{"alice aws/dev", "alice github/org-member", "alice slack/eng", "bob aws/dev"}, pairs)
 	among = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Grant, error) {
 		return tx.GrantsAmong(ctx, nil, []string{"aws/dev"})
 	})
