@@ -213,6 +213,7 @@ func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
 	err := run(ctx, db.writer, db.writes, nil, fn)
 	if err == nil {
+		db.checkpoints.finish(ctx, db.writer)
 		db.checkpoints.committed()
 	}
 	return err

@@ -32,7 +32,7 @@ type LoadOptions struct {
 	// the profiles created, so task lists have realistic data.
 	History bool
 	// BatchSize is the number of objects written per transaction (default
-	// 5000).
+	// 50,000).
 	BatchSize int
 	// Progress, when set, is called after each transaction with the number
 	// of objects written so far.
@@ -53,7 +53,7 @@ func (o *Org) Load(ctx context.Context, store roster.Store, clock roster.Clock) 
 // server's bootstrap does that on start.
 func (o *Org) LoadWith(ctx context.Context, store roster.Store, clock roster.Clock, opts LoadOptions) error {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 5000
+		opts.BatchSize = 50000
 	}
 	now := clock.Now()
 	l := &loader{o: o, ctx: ctx, store: store, opts: opts, now: now}
