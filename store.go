@@ -70,6 +70,10 @@ type Tx interface {
 	// entitlements, in no particular order: what an op reads at once of the
 	// users a sync is about to enroll or unenroll.
 	GrantsAmong(ctx context.Context, users, entitlements []string) ([]Grant, error)
+	// BulkGrants prepares the transaction to record n grants, each with an
+	// audit event, as fast as the store can; end must be called once they
+	// are recorded, before the transaction's other work.
+	BulkGrants(ctx context.Context, n int) (end func() error, err error)
 	// GrantsOf returns every grant of any of users, in no particular order.
 	GrantsOf(ctx context.Context, users []string) ([]Grant, error)
 	// Holders returns the distinct ids of users holding any of the entitlements,

@@ -157,6 +157,10 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 	}
+	endBulk, err := a.tx.BulkGrants(a.ctx, len(doc.Grants))
+	if err != nil {
+		return err
+	}
 	for i, g := range doc.Grants {
 		if i%applyWindow == 0 {
 			// What recording the next grants looks up, read at once.
@@ -178,6 +182,12 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 		a.res.Changes = append(a.res.Changes, fmt.Sprintf("granted %s to %s (direct)", g.Entitlement, g.User))
+	}
+	if err := a.flushEvents(); err != nil {
+		return err
+	}
+	if err := endBulk(); err != nil {
+		return err
 	}
 	for i := range doc.Profiles {
 		if err := a.applyProfile(&doc.Profiles[i]); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,105 @@ func TestLogStartsOver(t *testing.T) {
 		t.Fatalf("the log grew to %d bytes after %d bytes of events: over %d, it did not start over", st.Size(), written, limit)
 	}
 	t.Logf("log %d bytes after %d bytes of events", st.Size(), written)
+}
+
+// indexNames lists the secondary indexes of grants and events.
+func indexNames(t *testing.T, db *DB) []string {
+	t.Helper()
+	var names []string
+	err := db.View(context.Background(), func(rt roster.Tx) error {
+		var err error
+		names, err = list(context.Background(), rt.(*tx).tx, scanString,
+			`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('grants', 'events') AND sql IS NOT NULL ORDER BY name`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestBulkGrants checks that a bulk write of grants sets the secondary
+// indexes aside and builds them again, that a rolled-back one leaves them in
+// place, and that the rows written meanwhile are found through them.
+func TestBulkGrants(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := indexNames(t, db)
+	if len(want) != 6 {
+		t.Fatalf("indexes of grants and events: %v", want)
+	}
+	errRollback := fmt.Errorf("roll back")
+	for _, commit := range []bool{false, true} {
+		err := db.Update(ctx, func(rt roster.Tx) error {
+			end, err := rt.BulkGrants(ctx, bulkMin)
+			if err != nil {
+				return err
+			}
+			var left int
+			if err := rt.(*tx).tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('grants', 'events') AND sql IS NOT NULL`).Scan(&left); err != nil {
+				return err
+			}
+			if left != 0 {
+				t.Errorf("%d secondary indexes left during the bulk write", left)
+			}
+			for i := range 50 {
+				g := roster.Grant{User: fmt.Sprintf("u%d", i), Entitlement: "app/e", Sources: []string{"direct"}}
+				if err := rt.PutGrant(ctx, &g); err != nil {
+					return err
+				}
+				if err := rt.AppendEvent(ctx, &roster.Event{At: time.Unix(1, 0), Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: g.User + " app/e"}); err != nil {
+					return err
+				}
+			}
+			if !commit {
+				return errRollback
+			}
+			return end()
+		})
+		if commit && err != nil || !commit && err != errRollback {
+			t.Fatalf("commit %t: %v", commit, err)
+		}
+		if got := indexNames(t, db); !slices.Equal(got, want) {
+			t.Fatalf("commit %t: indexes after the bulk write %v, want %v", commit, got, want)
+		}
+	}
+	err = db.View(ctx, func(rt roster.Tx) error {
+		holders, err := rt.Holders(ctx, []string{"app/e"})
+		if err != nil {
+			return err
+		}
+		evs, err := rt.Events(ctx, roster.EventFilter{Action: "grant.added", Limit: 100})
+		if err != nil {
+			return err
+		}
+		if len(holders) != 50 || len(evs.Items) != 50 {
+			t.Errorf("after the bulk write: %d holders, %d events, want 50 and 50", len(holders), len(evs.Items))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A small write, or one into a table larger than it, keeps the indexes.
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		if _, err := rt.BulkGrants(ctx, bulkMin-1); err != nil {
+			return err
+		}
+		var n int
+		if err := rt.(*tx).tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('grants', 'events') AND sql IS NOT NULL`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 6 {
+			t.Errorf("a write of %d grants set indexes aside: %d left", bulkMin-1, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
