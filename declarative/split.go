@@ -19,11 +19,12 @@ import (
 // error — makes Parse read the file whole instead, so the chunked read gives
 // exactly what the whole read gives, only faster.
 
-// splitMin is the file size from which Parse reads long sections in chunks.
-const splitMin = 1 << 20
+// splitMin is the file size from which Parse reads long sections in chunks
+// (a variable so that tests can cut small files).
+var splitMin = 1 << 20
 
 // chunkLines is about how many lines a chunk holds.
-const chunkLines = 4096
+var chunkLines = 4096
 
 // splitKeys are the sections read in chunks.
 var splitKeys = []string{"users", "grants"}

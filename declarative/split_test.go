@@ -11,8 +11,17 @@ import (
 	"github.com/rosterhq/roster/internal/heap"
 )
 
-// bigFile returns a declarative file of over splitMin bytes: 2,000 users
-// and 30,000 grants, laid out with the given item indentation, some users
+// smallChunks makes files of a few hundred kilobytes be read in chunks of
+// 256 lines, so that the tests stay quick under the race detector.
+func smallChunks(t *testing.T) {
+	t.Helper()
+	min, lines := splitMin, chunkLines
+	splitMin, chunkLines = 64<<10, 256
+	t.Cleanup(func() { splitMin, chunkLines = min, lines })
+}
+
+// bigFile returns a declarative file of over 64 KiB: 2,000 users and 5,000
+// grants, laid out with the given item indentation, some users
 // written as multi-line block mappings with comments and blank lines
 // between items. edit may change any line of the users and grants sections
 // (kind "user" or "grant", i its index).
@@ -37,7 +46,7 @@ func bigFile(indent string, edit func(kind string, i int, line string) string) s
 		b.WriteString(edit("user", i, fmt.Sprintf("%s- {id: u%d, email: u%d@example.com, name: User %d, department: d%d}\n", indent, i, i, i, i%7)))
 	}
 	b.WriteString("grants:\n")
-	for i := range 30000 {
+	for i := range 5000 {
 		if i%1000 == 0 {
 			b.WriteString(indent + "# every thousand\n")
 		}
@@ -71,12 +80,13 @@ func splitMatchesWhole(t *testing.T, file string, wantSplit bool) (*roster.Docum
 }
 
 func TestSplitReadsLikeWhole(t *testing.T) {
+	smallChunks(t)
 	for _, indent := range []string{"  ", ""} {
 		doc, err := splitMatchesWhole(t, bigFile(indent, nil), true)
 		if err != nil {
 			t.Fatalf("indent %q: %v", indent, err)
 		}
-		if len(doc.Users) != 2000 || len(doc.Grants) != 30000 || len(doc.Profiles) != 1 {
+		if len(doc.Users) != 2000 || len(doc.Grants) != 5000 || len(doc.Profiles) != 1 {
 			t.Fatalf("indent %q: %d users, %d grants, %d profiles", indent, len(doc.Users), len(doc.Grants), len(doc.Profiles))
 		}
 		if doc.Users[97].Name != "User 97" || doc.Users[97].Email != "u97@example.com" {
@@ -86,13 +96,14 @@ func TestSplitReadsLikeWhole(t *testing.T) {
 }
 
 func TestSplitReportsLikeWhole(t *testing.T) {
+	smallChunks(t)
 	file := bigFile("  ", func(kind string, i int, l string) string {
 		switch {
-		case kind == "grant" && i == 21234:
+		case kind == "grant" && i == 3234:
 			return "  - {user: u1, entitlement: app9/e1}\n"
-		case kind == "grant" && i == 29999:
+		case kind == "grant" && i == 4999:
 			return "  - {user: nobody, entitlement: app1/e1, extra: 1}\n"
-		case kind == "grant" && i == 15000:
+		case kind == "grant" && i == 2500:
 			return "  - {user: u0, entitlement: app0/e0}\n" // given twice
 		case kind == "user" && i == 1500:
 			return "  - {id: Bad Id}\n"
@@ -104,7 +115,7 @@ func TestSplitReportsLikeWhole(t *testing.T) {
 	if !ok {
 		t.Fatalf("error %v, want a *roster.Error", err)
 	}
-	for _, want := range []string{"grants[21234].entitlement", "grants[29999]", "grants[15000]", "users[1500].id"} {
+	for _, want := range []string{"grants[3234].entitlement", "grants[4999]", "grants[2500]", "users[1500].id"} {
 		if !strings.Contains(strings.Join(e.Details, "\n"), want) {
 			t.Errorf("no problem names %s:\n%s", want, strings.Join(e.Details, "\n"))
 		}
@@ -112,12 +123,13 @@ func TestSplitReportsLikeWhole(t *testing.T) {
 }
 
 func TestSplitFallsBackToWhole(t *testing.T) {
+	smallChunks(t)
 	for name, edit := range map[string]func(kind string, i int, l string) string{
 		"alias to another chunk": func(kind string, i int, l string) string {
 			if kind == "grant" && i == 0 {
 				return "  - {user: &first u0, entitlement: app0/e0}\n"
 			}
-			if kind == "grant" && i == 25000 {
+			if kind == "grant" && i == 4500 {
 				return "  - {user: *first, entitlement: app4/e19}\n"
 			}
 			return l
@@ -129,7 +141,7 @@ func TestSplitFallsBackToWhole(t *testing.T) {
 			return l
 		},
 		"syntax error": func(kind string, i int, l string) string {
-			if kind == "grant" && i == 20000 {
+			if kind == "grant" && i == 4000 {
 				return "  - {user: u1, entitlement: [app0/e0}\n"
 			}
 			return l
