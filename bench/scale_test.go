@@ -320,6 +320,12 @@ func BenchmarkApplyFile(b *testing.B) {
 				if len(res.Synced) != want {
 					b.Fatalf("apply synced %d profiles, want %d", len(res.Synced), want)
 				}
+				// The all-employees group, found through the grants'
+				// entitlement index (which a large apply builds anew).
+				everyone := org.EntitlementID(len(org.Departments))
+				if page, err := client.Grants(context.Background(), roster.GrantFilter{Entitlement: everyone, Limit: 10}); err != nil || len(page.Items) == 0 {
+					b.Fatalf("grants of %s after the apply: %v, %v", everyone, page, err)
+				}
 				s.Close(context.Background())
 			}
 			sec := elapsed.Seconds() / float64(b.N)

@@ -96,7 +96,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	// The writer leaves checkpoints to the checkpointer.
-	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache}}))
+	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache,
+		// Index builds (see BulkGrants) sort on every core.
+		fmt.Sprintf("threads(%d)", runtime.GOMAXPROCS(0))}}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
