@@ -162,6 +162,10 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	return out, nil
 }
 
+// prefetchMin is the least number of users a sync enrolls or unenrolls for
+// which it reads what it needs of them at once.
+const prefetchMin = 16
+
 // A transaction of syncs ends after the sync that takes it past groupTasks
 // tasks created or groupTime spent: long enough to share the cost of a
 // commit, short enough not to keep other writers waiting long.
@@ -366,10 +370,13 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 		}
 	}
 	membersOnly := p.Automation.Mode == roster.ModeSyncMembersOnly
-	// What enrolling and unenrolling these users looks up, read at once.
-	ents := append([]string{roster.EnrollmentEntitlement(p.ID)}, p.Entitlements...)
-	if err := o.prefetch(append(slices.Clone(plan.Enroll), plan.Unenroll...), ents); err != nil {
-		return err
+	// What enrolling and unenrolling many users looks up, read at once (for
+	// a few, reading as they go is quicker).
+	if len(plan.Enroll)+len(plan.Unenroll) >= prefetchMin {
+		ents := append([]string{roster.EnrollmentEntitlement(p.ID)}, p.Entitlements...)
+		if err := o.prefetch(append(slices.Clone(plan.Enroll), plan.Unenroll...), ents); err != nil {
+			return err
+		}
 	}
 	for _, u := range plan.Enroll {
 		if membersOnly {
