@@ -87,6 +87,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			return nil, err
 		}
 		changed := false
+		alone := false // after a group failed: one profile per transaction
 		for next := 0; next < len(busy); {
 			// Several profiles share a transaction, up to a bound of work:
 			// a commit writes every page the transaction changed, and the
@@ -110,12 +111,18 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 						return fmt.Errorf("sync %s: %w", id, err)
 					}
 					group[id] = *res
-					if o.created >= groupTasks || time.Since(start) >= groupTime {
+					if alone || o.created >= groupTasks || time.Since(start) >= groupTime {
 						break
 					}
 				}
 				return nil
 			})
+			if err != nil && !alone && end-next > 1 {
+				// Commit the profiles before the failing one, as when each
+				// had its own transaction; the failure comes back on its own.
+				alone = true
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
