@@ -77,7 +77,7 @@ func Parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 		filename = "document"
 	}
 	if len(data) >= splitMin {
-		if doc, err, ok := parseSplit(filename, data, known); ok {
+		if doc, ok, err := parseSplit(filename, data, known); ok {
 			return doc, err
 		}
 	}
@@ -86,7 +86,7 @@ func Parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 
 // parseSplit parses a large file with its long sections read in chunks. ok
 // is false when the file does not lend itself to it.
-func parseSplit(filename string, data []byte, known roster.Known) (doc *roster.Document, err error, ok bool) {
+func parseSplit(filename string, data []byte, known roster.Known) (doc *roster.Document, ok bool, err error) {
 	split := map[string]splitSec{}
 	for _, key := range splitKeys {
 		rest, sec, found, ok := splitSection(data, key)
@@ -94,33 +94,33 @@ func parseSplit(filename string, data []byte, known roster.Known) (doc *roster.D
 			continue
 		}
 		if !ok {
-			return nil, nil, false
+			return nil, false, nil
 		}
 		split[key] = sec
 		data = rest
 	}
 	if len(split) == 0 {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	return parseSplitDoc(filename, data, known, split)
 }
 
-func parseSplitDoc(filename string, rest []byte, known roster.Known, split map[string]splitSec) (*roster.Document, error, bool) {
+func parseSplitDoc(filename string, rest []byte, known roster.Known, split map[string]splitSec) (*roster.Document, bool, error) {
 	p := newParser(filename, known)
 	p.split = split
 	root, ok := p.decode(rest)
 	if !ok || root == nil {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	doc := p.document(root)
 	if p.splitFailed {
-		return nil, nil, false
+		return nil, false, nil
 	}
 	p.checkRefs()
 	if len(p.problems) > 0 {
-		return nil, p.err(), true
+		return nil, true, p.err()
 	}
-	return doc, nil, true
+	return doc, true, nil
 }
 
 // parse parses a file whole.

@@ -65,7 +65,7 @@ func splitMatchesWhole(t *testing.T, file string, wantSplit bool) (*roster.Docum
 		t.Fatalf("the file is %d bytes, under splitMin (%d)", len(file), splitMin)
 	}
 	wholeDoc, wholeErr := parse("big.yaml", []byte(file), nil)
-	_, _, split := parseSplit("big.yaml", []byte(file), nil)
+	_, split, _ := parseSplit("big.yaml", []byte(file), nil)
 	if split != wantSplit {
 		t.Fatalf("chunked read taken: %t, want %t", split, wantSplit)
 	}

@@ -18,16 +18,8 @@ import (
 // empty too.
 func TestResolveStep(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	e := New(Config{Store: store, Clock: roster.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
-	if _, err := e.Bootstrap(ctx, "t"); err != nil {
-		t.Fatal(err)
-	}
-	err = store.Update(ctx, func(tx roster.Tx) error {
+	e, store := bootstrapped(t)
+	err := store.Update(ctx, func(tx roster.Tx) error {
 		users := []roster.User{
 			{ID: "alice", Manager: "carol"}, {ID: "bob", Manager: "gone"}, {ID: "carol"}, {ID: "dan", Manager: "zed"},
 			{ID: "sam"}, {ID: "tess"}, {ID: "zed", Status: roster.UserDisabled}, {ID: "gina", Role: roster.RoleAdmin},
@@ -114,4 +106,20 @@ func TestResolveStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bootstrapped returns an engine on a new SQLite database whose admin has
+// its token, and the store under it for tests to set up directly.
+func bootstrapped(t *testing.T) (*Engine, *sqlite.DB) {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e := New(Config{Store: store, Clock: roster.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if _, err := e.Bootstrap(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	return e, store
 }

@@ -2,13 +2,10 @@ package engine
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/sqlite"
 )
 
 // TestSyncGroupFailure checks that when one profile's sync fails inside a
@@ -16,15 +13,7 @@ import (
 // commit, as when each had its own transaction, and the error names it.
 func TestSyncGroupFailure(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	e := New(Config{Store: store, Clock: roster.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
-	if _, err := e.Bootstrap(ctx, "t"); err != nil {
-		t.Fatal(err)
-	}
+	e, store := bootstrapped(t)
 	admin := roster.NewContext(ctx, roster.AdminUser)
 	doc := `policies: [{id: auto, steps: []}]
 users: [{id: u1}, {id: u2}]
@@ -40,7 +29,7 @@ profiles:
 	}
 	// Enable the three, p2 with an enrollment policy that does not exist,
 	// straight in the store (apply refuses it).
-	err = store.Update(ctx, func(tx roster.Tx) error {
+	err := store.Update(ctx, func(tx roster.Tx) error {
 		for _, id := range []string{"p1", "p2", "p3"} {
 			p, err := tx.Profile(ctx, id)
 			if err != nil {
