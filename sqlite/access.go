@@ -166,13 +166,9 @@ func (t *tx) PutGrant(ctx context.Context, g *roster.Grant) error {
 	return nil
 }
 
-// grantInsert upserts grants; it is written behind (see writeBehind). Rows
-// of one statement are applied in order, so a grant put twice ends as put
-// last.
-var grantInsert = newInsert(`INSERT INTO grants (user_id, entitlement_id, app, sources, created_at, updated_at) VALUES `, `
-	ON CONFLICT (user_id, entitlement_id) DO UPDATE SET
-		app = excluded.app, sources = excluded.sources,
-		created_at = excluded.created_at, updated_at = excluded.updated_at`, 6)
+// grantInsert upserts grants, keyed by user and entitlement; it is written
+// behind (see writeBehind). A grant put twice ends as put last.
+var grantInsert = newUpsert("grants", []string{"user_id", "entitlement_id", "app", "sources", "created_at", "updated_at"}, 2)
 
 // DeleteGrant removes a grant; removing one that does not exist is not an
 // error.
@@ -347,9 +343,9 @@ func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {
 	return nil
 }
 
-// memberInsert upserts memberships; it is written behind.
-var memberInsert = newInsert(`INSERT INTO members (`+memberColumns+`) VALUES `, `
-	ON CONFLICT (profile_id, user_id) DO UPDATE SET source = excluded.source, since = excluded.since`, 4)
+// memberInsert upserts memberships, keyed by profile and user; it is written
+// behind.
+var memberInsert = newUpsert("members", strings.Split(memberColumns, ", "), 2)
 
 // DeleteMember removes a membership; removing one that does not exist is not
 // an error.

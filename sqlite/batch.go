@@ -11,25 +11,77 @@ import (
 // SQLite's limit of 32,766.
 const maxBatchParams = 4096
 
-// insert is a multi-row INSERT of one shape: its statement for n rows is
-// built once per n, and n is always a power of two, so that the statement
-// cache meets a handful of shapes per table.
+// insert is a multi-row statement of one shape, whose rows are a VALUES
+// list: its text for n rows is built once per n, and n is always a power of
+// two, so that the statement cache meets a handful of shapes per table.
+//
+// Every statement is "OR FAIL": with SQLite's default (ABORT) a statement
+// that writes several rows keeps a statement journal — a copy of each page it
+// changes, to undo it alone — which cost a sixth of a large sync's time.
+// Nothing here continues a transaction after one of these fails (the
+// write-behind error sticks and fails the commit; the others return it), so
+// the rows a failed statement wrote are always rolled back with the
+// transaction.
 type insert struct {
-	head, tail string // "INSERT INTO t (cols) VALUES ", " ON CONFLICT ..."
-	cols       int
-	maxRows    int
+	// text returns the statement around its VALUES list.
+	text    func(values string) string
+	cols    int
+	maxRows int
+	// keys, for an upsert, counts the leading columns that are the table's
+	// key; update and insertMissing write a chunk that breaks it (see
+	// newUpsert).
+	keys                  int
+	update, insertMissing *insert
 
 	once    []sync.Once
 	queries []string
 }
 
-func newInsert(head, tail string, cols int) *insert {
+// newInsert returns the insert whose statement is head followed by the rows.
+func newInsert(head string, cols int) *insert {
+	return newStatement(func(values string) string { return head + values }, cols)
+}
+
+func newStatement(text func(values string) string, cols int) *insert {
 	rows := 1
 	for rows*2*cols <= maxBatchParams {
 		rows *= 2
 	}
-	return &insert{head: head, tail: tail, cols: cols, maxRows: rows,
+	return &insert{text: text, cols: cols, maxRows: rows,
 		once: make([]sync.Once, rows+1), queries: make([]string, rows+1)}
+}
+
+// newUpsert returns an insert into table of rows that are mostly new but may
+// replace a row with the same key, its first keys columns. Each chunk is
+// first written as a plain INSERT OR FAIL. SQLite's upsert (ON CONFLICT DO
+// UPDATE) cannot be one: its update always aborts on error, so it would keep
+// a statement journal. When a chunk breaks the key, the rows before the
+// offending one stay written, and the chunk's rows — the last of each key
+// only — are written again by an UPDATE OR FAIL of those that exist followed
+// by an INSERT OR FAIL of those that do not; rows written twice end as
+// written once, and a key put twice in one chunk ends as put last.
+func newUpsert(table string, columns []string, keys int) *insert {
+	list := strings.Join(columns, ", ")
+	var set, match []string
+	for i, c := range columns {
+		if i < keys {
+			match = append(match, fmt.Sprintf("%s.%s = v.column%d", table, c, i+1))
+		} else {
+			set = append(set, fmt.Sprintf("%s = v.column%d", c, i+1))
+		}
+	}
+	where := strings.Join(match, " AND ")
+	in := newInsert("INSERT OR FAIL INTO "+table+" ("+list+") VALUES ", len(columns))
+	in.keys = keys
+	in.update = newStatement(func(values string) string {
+		return "UPDATE OR FAIL " + table + " SET " + strings.Join(set, ", ") +
+			" FROM (VALUES " + values + ") AS v WHERE " + where
+	}, len(columns))
+	in.insertMissing = newStatement(func(values string) string {
+		return "INSERT OR FAIL INTO " + table + " (" + list + ") SELECT * FROM (VALUES " + values + ") AS v" +
+			" WHERE NOT EXISTS (SELECT 1 FROM " + table + " WHERE " + where + ")"
+	}, len(columns))
+	return in
 }
 
 // query returns the statement for n rows.
@@ -37,17 +89,31 @@ func (in *insert) query(n int) string {
 	in.once[n].Do(func() {
 		var b strings.Builder
 		row := "(" + strings.Repeat("?,", in.cols-1) + "?)"
-		b.WriteString(in.head)
 		for i := range n {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(row)
 		}
-		b.WriteString(in.tail)
-		in.queries[n] = b.String()
+		in.queries[n] = in.text(b.String())
 	})
 	return in.queries[n]
+}
+
+// lastOfEachKey returns rows (cols arguments each) keeping only the last row
+// of each key.
+func (in *insert) lastOfEachKey(rows []any) []any {
+	seen := make(map[string]bool, len(rows)/in.cols)
+	kept := make([]any, 0, len(rows))
+	for end := len(rows); end > 0; end -= in.cols {
+		row := rows[end-in.cols : end]
+		key := fmt.Sprint(row[:in.keys]...)
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, row...)
+		}
+	}
+	return kept
 }
 
 // exec writes rows (cols arguments each, flattened) in chunks whose sizes are
@@ -60,6 +126,17 @@ func (in *insert) exec(ctx context.Context, t cachedTx, args []any, done func(ro
 			n /= 2
 		}
 		res, err := t.execDirect(ctx, in.query(n), args[:n*in.cols]...)
+		if in.keys > 0 && isKeyViolation(err) {
+			rows := in.lastOfEachKey(args[:n*in.cols])
+			if err := in.update.exec(ctx, t, rows, nil); err != nil {
+				return err
+			}
+			if err := in.insertMissing.exec(ctx, t, rows, nil); err != nil {
+				return err
+			}
+			args = args[n*in.cols:]
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -96,6 +173,8 @@ type writeBehind struct {
 	err    error
 	// nextTaskID is the id the next held task takes; 0 when it must be read.
 	nextTaskID int64
+	// firstTaskID is the id the first task still held was given.
+	firstTaskID int64
 }
 
 func newWriteBehind() *writeBehind {
@@ -146,7 +225,21 @@ func (w *writeBehind) write(ctx context.Context, t cachedTx, p *pending) error {
 	if len(p.args) == 0 {
 		return nil
 	}
-	if err := p.in.exec(ctx, t, p.args, nil); err != nil {
+	var done func(rows int, last int64) error
+	if p.in == taskInsert {
+		// Held tasks are written without their ids, which would cost the
+		// INSERT a statement journal (as an explicit rowid does): written in
+		// order by the only writer, they take the ids they were given, which
+		// is checked.
+		done = func(rows int, last int64) error {
+			if want := w.firstTaskID + int64(rows) - 1; last != want {
+				return fmt.Errorf("held tasks %d–%d took ids up to %d", w.firstTaskID, want, last)
+			}
+			w.firstTaskID += int64(rows)
+			return nil
+		}
+	}
+	if err := p.in.exec(ctx, t, p.args, done); err != nil {
 		w.err = fmt.Errorf("write %d %s held for the transaction: %w", len(p.args)/p.in.cols, p.what, err)
 		return w.err
 	}

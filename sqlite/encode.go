@@ -32,6 +32,17 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &e) && e.Code() == sqliteConstraintUnique
 }
 
+// sqliteConstraintPrimaryKey is SQLITE_CONSTRAINT_PRIMARYKEY, the extended
+// result code of a PRIMARY KEY violation.
+const sqliteConstraintPrimaryKey = 1555
+
+// isKeyViolation reports whether err is a PRIMARY KEY or UNIQUE constraint
+// violation.
+func isKeyViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code() == sqliteConstraintPrimaryKey || e.Code() == sqliteConstraintUnique)
+}
+
 // utc returns t in UTC truncated to the microsecond, the precision both
 // SQLite and PostgreSQL stores keep. The zero time stays zero.
 func utc(t time.Time) time.Time {

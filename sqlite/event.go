@@ -40,7 +40,7 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 }
 
 // eventInsert appends events.
-var eventInsert = newInsert(`INSERT INTO events (at, actor, action, object_type, object_id, reason, data) VALUES `, "", 7)
+var eventInsert = newInsert(`INSERT OR FAIL INTO events (at, actor, action, object_type, object_id, reason, data) VALUES `, 7)
 
 // AppendEvents appends events in order and sets their IDs, with multi-row
 // INSERTs. Events are never read inside a read-write transaction, so they

@@ -72,10 +72,10 @@ func openConflict(t *roster.Task) error {
 		t.Kind, t.User, t.Entitlement)
 }
 
-// taskInsert writes tasks with their ids.
-var taskInsert = newInsert(`INSERT INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
+// taskInsert writes held tasks; they take the next ids in order.
+var taskInsert = newInsert(`INSERT OR FAIL INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
 	approvers, provisioning, provisioners, bypass, requested_by, reason, error, history,
-	created_at, updated_at, closed_at, id) VALUES `, "", 21)
+	created_at, updated_at, closed_at) VALUES `, 20)
 
 // CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
 // open task for the same (user, entitlement, kind) exists. A task created
@@ -98,7 +98,10 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 		}
 		task.ID = held.nextTaskID
 		held.nextTaskID++
-		return held.add(ctx, t.tx, held.tables[0], append(args, task.ID)...)
+		if len(held.tables[0].args) == 0 {
+			held.firstTaskID = task.ID
+		}
+		return held.add(ctx, t.tx, held.tables[0], args...)
 	}
 	res, err := t.tx.ExecContext(ctx, `
 		INSERT INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -434,5 +436,67 @@ func testRemovals(t *testing.T, s roster.Store) {
 		if got != tc.want {
 			t.Errorf("CountRemovals(%s, %s) = %d, want %d", tc.profile, tc.since, got, tc.want)
 		}
+	}
+}
+
+// testManyUpserts puts, in one transaction, more grants and memberships than
+// a store writes in one statement: new keys, keys stored before, and keys put
+// twice, then checks each ends as put last.
+func testManyUpserts(t *testing.T, s roster.Store) {
+	const n = 1500
+	user := func(i int) string { return fmt.Sprintf("u%04d", i) }
+	var before []roster.Grant
+	for i := 0; i < n; i += 3 {
+		before = append(before, roster.Grant{User: user(i), Entitlement: "aws/dev", Sources: []string{"direct"}, CreatedAt: at(1), UpdatedAt: at(1)})
+	}
+	putGrants(t, s, before...)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := 0; i < n; i += 3 {
+			if err := tx.PutMember(ctx, &roster.Member{Profile: "eng", User: user(i), Source: roster.MemberManual, Since: at(1)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	wantGrants := map[string]roster.Grant{}
+	wantMembers := map[string]roster.Member{}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range n {
+			g := roster.Grant{User: user(i), Entitlement: "aws/dev", Sources: []string{"profile:eng"}, CreatedAt: at(2), UpdatedAt: at(2)}
+			m := roster.Member{Profile: "eng", User: user(i), Source: roster.MemberAutomation, Since: at(2)}
+			if err := errors.Join(tx.PutGrant(ctx, &g), tx.PutMember(ctx, &m)); err != nil {
+				return err
+			}
+			wantGrants[g.User], wantMembers[m.User] = g, m
+			if i%7 == 0 {
+				// The same key again, a few rows later, with other values.
+				j := max(0, i-5)
+				g := roster.Grant{User: user(j), Entitlement: "aws/dev", Sources: []string{"direct", "profile:eng"}, CreatedAt: at(3), UpdatedAt: at(4)}
+				m := roster.Member{Profile: "eng", User: user(j), Source: roster.MemberManual, Since: at(3)}
+				if err := errors.Join(tx.PutGrant(ctx, &g), tx.PutMember(ctx, &m)); err != nil {
+					return err
+				}
+				wantGrants[g.User], wantMembers[m.User] = g, m
+			}
+		}
+		return nil
+	})
+
+	gotGrants := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Grant, error) {
+		return tx.GrantsAmong(ctx, slices.Collect(maps.Keys(wantGrants)), []string{"aws/dev"})
+	})
+	if len(gotGrants) != len(wantGrants) {
+		t.Fatalf("%d grants after the upserts, want %d", len(gotGrants), len(wantGrants))
+	}
+	for _, g := range gotGrants {
+		equal(t, "grant of "+g.User, wantGrants[g.User], g)
+	}
+	gotMembers := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.Members(ctx, "eng") })
+	if len(gotMembers) != len(wantMembers) {
+		t.Fatalf("%d members after the upserts, want %d", len(gotMembers), len(wantMembers))
+	}
+	for _, m := range gotMembers {
+		equal(t, "membership of "+m.User, wantMembers[m.User], m)
 	}
 }

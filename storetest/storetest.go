@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Holders", testHolders},
 		{"Profiles", testProfiles},
 		{"Members", testMembers},
+		{"ManyUpserts", testManyUpserts},
 		{"TaskRoundTrip", testTaskRoundTrip},
 		{"TaskOpenConflict", testTaskOpenConflict},
 		{"TaskFilters", testTaskFilters},
