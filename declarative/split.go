@@ -119,7 +119,7 @@ func splitSection(data []byte, key string) (rest []byte, sec splitSec, found, ok
 	rest = append(rest, " []"...)
 	rest = append(rest, bytes.Repeat([]byte("\n"), bytes.Count(data[keyEnd:bodyEnd], []byte("\n")))...)
 	rest = append(rest, data[bodyEnd:]...)
-	return rest, splitSec{keyLine: keyLine, chunks: chunks}, true, true
+	return rest, splitSec{keyLine: keyLine, chunks: chunks, items: items}, true, true
 }
 
 // lineEnd returns the offset of the end of the line at off, before its
