@@ -107,7 +107,7 @@ func (in *insert) lastOfEachKey(rows []any) []any {
 	kept := make([]any, 0, len(rows))
 	for end := len(rows); end > 0; end -= in.cols {
 		row := rows[end-in.cols : end]
-		key := fmt.Sprint(row[:in.keys]...)
+		key := fmt.Sprintf("%q", row[:in.keys]) // quoted, so ("ab", "c") is not ("a", "bc")
 		if !seen[key] {
 			seen[key] = true
 			kept = append(kept, row...)

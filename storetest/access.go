@@ -461,6 +461,7 @@ func testManyUpserts(t *testing.T, s roster.Store) {
 
 	wantGrants := map[string]roster.Grant{}
 	wantMembers := map[string]roster.Member{}
+	var twins []roster.Grant
 	update(t, s, func(ctx context.Context, tx roster.Tx) error {
 		for i := range n {
 			g := roster.Grant{User: user(i), Entitlement: "aws/dev", Sources: []string{"profile:eng"}, CreatedAt: at(2), UpdatedAt: at(2)}
@@ -469,6 +470,15 @@ func testManyUpserts(t *testing.T, s roster.Store) {
 				return err
 			}
 			wantGrants[g.User], wantMembers[m.User] = g, m
+			if i%100 == 50 {
+				// Two keys that read the same run together.
+				a := roster.Grant{User: user(i) + "x", Entitlement: "aws/dev", Sources: []string{"direct"}, CreatedAt: at(5), UpdatedAt: at(5)}
+				b := roster.Grant{User: user(i), Entitlement: "xaws/dev", Sources: []string{"direct"}, CreatedAt: at(6), UpdatedAt: at(6)}
+				if err := errors.Join(tx.PutGrant(ctx, &a), tx.PutGrant(ctx, &b)); err != nil {
+					return err
+				}
+				wantGrants[a.User], twins = a, append(twins, b)
+			}
 			if i%7 == 0 {
 				// The same key again, a few rows later, with other values.
 				j := max(0, i-5)
@@ -491,6 +501,12 @@ func testManyUpserts(t *testing.T, s roster.Store) {
 	}
 	for _, g := range gotGrants {
 		equal(t, "grant of "+g.User, wantGrants[g.User], g)
+	}
+	for _, want := range twins {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Grant, error) {
+			return tx.Grant(ctx, want.User, want.Entitlement)
+		})
+		equal(t, "grant of "+want.Entitlement+" to "+want.User, want, *got)
 	}
 	gotMembers := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.Members(ctx, "eng") })
 	if len(gotMembers) != len(wantMembers) {
