@@ -118,7 +118,7 @@ func (in *insert) lastOfEachKey(rows []any) []any {
 
 // exec writes rows (cols arguments each, flattened) in chunks whose sizes are
 // powers of two, calling done with each chunk's row count and the rowid of
-// its last row.
+// its last row (not for a chunk an upsert writes again, which has none).
 func (in *insert) exec(ctx context.Context, t cachedTx, args []any, done func(rows int, last int64) error) error {
 	for len(args) > 0 {
 		n := in.maxRows
