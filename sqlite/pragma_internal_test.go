@@ -147,7 +147,19 @@ func TestBulkGrants(t *testing.T) {
 			if !commit {
 				return errRollback
 			}
-			return end()
+			if err := end(); err != nil {
+				return err
+			}
+			// The builds sort with a small page cache; the writer's own
+			// comes back after them.
+			var cache int64
+			if err := rt.(*tx).tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+				return err
+			}
+			if cache != -524288 {
+				t.Errorf("writer: PRAGMA cache_size = %d after the bulk write, want -524288", cache)
+			}
+			return nil
 		})
 		if commit && err != nil || !commit && err != errRollback {
 			t.Fatalf("commit %t: %v", commit, err)
