@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster"
 )
 
 // state is a fingerprint of everything an apply could change.
@@ -114,10 +116,32 @@ func TestAuditLog(t *testing.T) {
 	if len(added) != 1 || added[0].Actor != "admin" || added[0].Action != "grant.added" {
 		t.Fatalf("grant events = %+v", added)
 	}
+	// A grant's last event carries the sources it has now.
+	last := map[string]roster.Event{}
 	for _, ev := range e.events() {
 		if ev.Actor == "" || ev.Action == "" || ev.At.IsZero() {
 			t.Fatalf("event without actor, action or time: %+v", ev)
 		}
+		if ev.Action == "grant.added" || ev.Action == "grant.sources_changed" {
+			last[ev.ObjectID] = ev
+		}
+	}
+	kinds := map[string]bool{}
+	for key, sources := range e.grants() {
+		ev, ok := last[key]
+		if !ok {
+			t.Errorf("grant %s has no grant.added event", key)
+			continue
+		}
+		var data struct{ Sources []string }
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			t.Fatalf("event %d data %s: %v", ev.ID, ev.Data, err)
+		}
+		equal(t, "sources in the last event of grant "+key, data.Sources, sources)
+		kinds[strings.Join(sources, ",")] = true
+	}
+	if !kinds["direct"] || len(kinds) < 2 {
+		t.Errorf("grants' sources %v: want direct ones and others", kinds)
 	}
 }
 

@@ -172,16 +172,16 @@ func (a *applier) apply(doc *roster.Document) error {
 				return err
 			}
 		}
-		old, err := a.grant(g.User, g.Entitlement)
-		if err == nil && old.HasSource(roster.SourceDirect) {
-			continue
-		} else if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		old, found, err := a.findGrant(g.User, g.Entitlement)
+		if err != nil {
 			return err
+		} else if found && old.HasSource(roster.SourceDirect) {
+			continue
 		}
 		if err := a.addGrant(g.User, g.Entitlement, []string{roster.SourceDirect}, "roster apply"); err != nil {
 			return err
 		}
-		a.res.Changes = append(a.res.Changes, fmt.Sprintf("granted %s to %s (direct)", g.Entitlement, g.User))
+		a.res.Changes = append(a.res.Changes, "granted "+g.Entitlement+" to "+g.User+" (direct)")
 	}
 	if err := a.flushEvents(); err != nil {
 		return err

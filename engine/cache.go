@@ -170,10 +170,16 @@ type openKey struct {
 }
 
 func (c *cache) resetAccessIfFull() {
-	if c.grants == nil || len(c.grants)+len(c.open) >= maxCachedAccess {
+	if c.grants == nil {
 		c.grants = map[accessKey]cachedGrant{}
 		c.open = map[openKey]int64{}
 		c.allGrants = map[string]bool{}
+	} else if len(c.grants)+len(c.open) >= maxCachedAccess {
+		// An op that filled the cache once will likely fill it again: the
+		// new one is made at its full size rather than grown to it.
+		c.grants = make(map[accessKey]cachedGrant, len(c.grants))
+		c.open = make(map[openKey]int64, len(c.open))
+		c.allGrants = make(map[string]bool, len(c.allGrants))
 	}
 }
 
@@ -256,12 +262,26 @@ func (o *op) prefetchMemberships(users []string) error {
 
 // grant returns user's grant of entitlement, or ENOTFOUND.
 func (o *op) grant(user, entitlement string) (*roster.Grant, error) {
+	g, ok, err := o.findGrant(user, entitlement)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user)
+	}
+	return g, nil
+}
+
+// findGrant returns user's grant of entitlement and true, or false when there
+// is none: without the error grant makes, which is most of the cost of
+// looking up a grant that is not there (as each one a first apply records).
+func (o *op) findGrant(user, entitlement string) (*roster.Grant, bool, error) {
 	k := accessKey{user, entitlement}
 	c, ok := o.cache.grants[k]
 	if !ok && !o.cache.allGrants[user] {
 		g, err := o.tx.Grant(o.ctx, user, entitlement)
 		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-			return nil, err
+			return nil, false, err
 		}
 		o.cache.resetAccessIfFull()
 		if g != nil {
@@ -270,11 +290,11 @@ func (o *op) grant(user, entitlement string) (*roster.Grant, error) {
 		o.cache.grants[k] = c
 	}
 	if !c.ok {
-		return nil, roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user)
+		return nil, false, nil
 	}
 	g := c.g
 	g.Sources = slices.Clone(g.Sources)
-	return &g, nil
+	return &g, true, nil
 }
 
 func (o *op) putGrant(g *roster.Grant) error {

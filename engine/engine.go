@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,6 +134,9 @@ type op struct {
 	// events holds the op's audit events until they are written together:
 	// nothing reads events inside a read-write op.
 	events []*roster.Event
+	// sourcesJSON holds the encoded audit data of grants' sources (see
+	// sourcesData).
+	sourcesJSON map[string]json.RawMessage
 }
 
 // eventBatch is how many audit events an op holds before writing them.
@@ -270,7 +274,9 @@ func (o *op) tenant() (*roster.Settings, error) {
 // audit appends an event by the op's actor.
 func (o *op) audit(action, objectType, objectID, reason string, data any) error {
 	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
-	if data != nil {
+	if raw, ok := data.(json.RawMessage); ok {
+		ev.Data = raw
+	} else if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return fmt.Errorf("encode event data: %w", err)
@@ -282,6 +288,30 @@ func (o *op) audit(action, objectType, objectID, reason string, data any) error 
 		return o.flushEvents()
 	}
 	return nil
+}
+
+// sourcesData returns the data of a grant's audit event, {"sources": [...]}.
+// A grant's sources take a few values over an op's many grants, so each
+// value is encoded once (a first apply of two million grants spent a tenth
+// of its recording in json.Marshal).
+func (o *op) sourcesData(sources []string) any {
+	data := map[string]any{"sources": sources}
+	if sources == nil {
+		return data
+	}
+	key := strings.Join(sources, "\x00")
+	if raw, ok := o.sourcesJSON[key]; ok {
+		return raw
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return data // audit reports it
+	}
+	if o.sourcesJSON == nil || len(o.sourcesJSON) >= 1024 {
+		o.sourcesJSON = map[string]json.RawMessage{}
+	}
+	o.sourcesJSON[key] = raw
+	return json.RawMessage(raw)
 }
 
 // caller returns the acting user, or EUNAUTHORIZED when there is none.

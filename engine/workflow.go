@@ -494,13 +494,13 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 			sources = append(sources, roster.ProfileSource(p.ID))
 		}
 	}
-	g, err := o.grant(user, entitlement)
-	created := false
-	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		g = &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{}, CreatedAt: o.now}
-		created = true
-	} else if err != nil {
+	g, found, err := o.findGrant(user, entitlement)
+	if err != nil {
 		return err
+	}
+	created := !found
+	if created {
+		g = &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{}, CreatedAt: o.now}
 	}
 	changed := created
 	for _, s := range sources {
@@ -518,14 +518,12 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 		action = "grant.added"
 		o.grantChanged(entitlement)
 	}
-	return o.audit(action, "grant", user+" "+entitlement, reason, map[string]any{"sources": g.Sources})
+	return o.audit(action, "grant", user+" "+entitlement, reason, o.sourcesData(g.Sources))
 }
 
 // removeGrant deletes a grant, whatever its sources.
 func (o *op) removeGrant(user, entitlement, reason string) error {
-	if _, err := o.grant(user, entitlement); roster.ErrorCode(err) == roster.ENOTFOUND {
-		return nil
-	} else if err != nil {
+	if _, found, err := o.findGrant(user, entitlement); err != nil || !found {
 		return err
 	}
 	if err := o.deleteGrant(user, entitlement); err != nil {

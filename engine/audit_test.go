@@ -1,0 +1,29 @@
+package engine
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestSourcesData checks the audit data of grants' sources, which an op
+// encodes once per value: each value gets its own encoding, the same as
+// json.Marshal gives, however the calls interleave.
+func TestSourcesData(t *testing.T) {
+	o := &op{}
+	for _, sources := range [][]string{
+		{"direct"}, {"direct", "profile:eng"}, {"profile:eng"}, {"direct"}, {},
+		{"direct", "profile:eng"}, nil, {"profile:eng", "direct"}, {"profile:eng"},
+	} {
+		want, err := json.Marshal(map[string]any{"sources": sources})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.Marshal(o.sourcesData(sources))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("sourcesData(%q) = %s, want %s", sources, got, want)
+		}
+	}
+}
