@@ -39,6 +39,8 @@ type Tx interface {
 	// AllUsers returns every user, ordered by id.
 	AllUsers(ctx context.Context) ([]User, error)
 	PutUser(ctx context.Context, u *User) error
+	// UsersOf returns those of ids that are users, in no particular order.
+	UsersOf(ctx context.Context, ids []string) ([]User, error)
 	// DisabledUsers returns those of ids whose status is not active, ordered.
 	DisabledUsers(ctx context.Context, ids []string) ([]string, error)
 	// Admins returns the ids of the active admins, ordered.

@@ -102,6 +102,8 @@ type applier struct {
 	*op
 	res    *roster.ApplyResult
 	toSync []string
+	// oldUsers holds the stored users of the file's users being applied.
+	oldUsers map[string]*roster.User
 }
 
 func (a *applier) change(verb, kind, id string) error {
@@ -127,6 +129,12 @@ func (a *applier) apply(doc *roster.Document) error {
 		}
 	}
 	for i := range doc.Users {
+		if i%applyWindow == 0 {
+			// The users the next ones replace, read at once.
+			if err := a.prefetchUsers(doc.Users[i:min(i+applyWindow, len(doc.Users))]); err != nil {
+				return err
+			}
+		}
 		if err := a.user(&doc.Users[i]); err != nil {
 			return err
 		}
@@ -223,10 +231,34 @@ func field(ptr any, name string) reflect.Value {
 	return reflect.ValueOf(ptr).Elem().FieldByName(name)
 }
 
-func (a *applier) user(u *roster.User) error {
-	old, err := a.tx.User(a.ctx, u.ID)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+// prefetchUsers reads which of users exist already, for user. A file
+// declares each user once, so none of them is written before it is read.
+func (a *applier) prefetchUsers(users []roster.User) error {
+	ids := make([]string, len(users))
+	for i := range users {
+		ids[i] = users[i].ID
+	}
+	old, err := a.tx.UsersOf(a.ctx, ids)
+	if err != nil {
 		return err
+	}
+	a.oldUsers = make(map[string]*roster.User, len(old))
+	for i := range old {
+		a.oldUsers[old[i].ID] = &old[i]
+	}
+	return nil
+}
+
+// errNewUser is what user's upsert is told of a user the file adds.
+var errNewUser = roster.Errorf(roster.ENOTFOUND, "new user")
+
+// user upserts one of the file's users; prefetchUsers has read the one it
+// replaces.
+func (a *applier) user(u *roster.User) error {
+	old, ok := a.oldUsers[u.ID]
+	var err error
+	if !ok {
+		err = errNewUser
 	}
 	if err := upsert(a, "user", u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err

@@ -225,6 +225,18 @@ func (t *tx) AllUsers(ctx context.Context) ([]roster.User, error) {
 	return users, nil
 }
 
+// UsersOf returns those of ids that are users, in no particular order.
+func (t *tx) UsersOf(ctx context.Context, ids []string) ([]roster.User, error) {
+	if len(ids) == 0 {
+		return []roster.User{}, nil
+	}
+	users, err := list(ctx, t, scanUser, `SELECT `+userColumns+` FROM users WHERE id = ANY($1::text[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("users of %d ids: %w", len(ids), err)
+	}
+	return users, nil
+}
+
 // PutUser inserts or replaces a user.
 func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
 	var e encoder

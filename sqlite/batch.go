@@ -162,7 +162,7 @@ type pending struct {
 }
 
 // writeBehind holds rows a transaction inserted that nothing has read yet:
-// tasks created closed, grants and memberships. They are written together as
+// tasks created closed, grants, memberships and users. They are written together as
 // multi-row statements before the transaction's next other statement, when a
 // table holds a full chunk, and before commit, so every read sees them.
 // Rows that could break a unique constraint are never held, so an insert's
@@ -182,6 +182,7 @@ func newWriteBehind() *writeBehind {
 		{in: taskInsert, what: "tasks"},
 		{in: grantInsert, what: "grants"},
 		{in: memberInsert, what: "members"},
+		{in: userInsert, what: "users"},
 	}}
 }
 

@@ -192,7 +192,27 @@ func (t *tx) AllUsers(ctx context.Context) ([]roster.User, error) {
 	return users, nil
 }
 
-// PutUser inserts or replaces a user.
+// UsersOf returns those of ids that are users, in no particular order. The
+// ids travel as one JSON array.
+func (t *tx) UsersOf(ctx context.Context, ids []string) ([]roster.User, error) {
+	if len(ids) == 0 {
+		return []roster.User{}, nil
+	}
+	var e encoder
+	js := e.json(ids)
+	if e.err != nil {
+		return nil, e.err
+	}
+	users, err := list(ctx, t.tx, scanUser, `SELECT `+userColumns+` FROM users
+		WHERE id IN (SELECT value FROM json_each(?))`, js)
+	if err != nil {
+		return nil, fmt.Errorf("users of %d ids: %w", len(ids), err)
+	}
+	return users, nil
+}
+
+// PutUser inserts or replaces a user. It is written behind (see
+// writeBehind): a file or a connector puts users by the thousand.
 func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
 	var e encoder
 	args := []any{u.ID, u.Email, u.Name, u.Manager, u.Department, u.Title, u.Status, u.Role,
@@ -200,17 +220,14 @@ func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
 	if e.err != nil {
 		return fmt.Errorf("put user %q: %w", u.ID, e.err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			email = excluded.email, name = excluded.name, manager = excluded.manager,
-			department = excluded.department, title = excluded.title, status = excluded.status,
-			role = excluded.role, attributes = excluded.attributes,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+	if err := t.tx.held.add(ctx, t.tx, t.tx.held.tables[3], args...); err != nil {
 		return fmt.Errorf("put user %q: %w", u.ID, err)
 	}
 	return nil
 }
+
+// userInsert upserts users, keyed by id. A user put twice ends as put last.
+var userInsert = newUpsert("users", strings.Split(userColumns, ", "), 1)
 
 // Admins returns the ids of the active admins, ordered.
 func (t *tx) Admins(ctx context.Context) ([]string, error) {

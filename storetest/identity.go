@@ -87,6 +87,40 @@ func testUserRoundTrip(t *testing.T, s roster.Store) {
 		t.Fatalf("AllUsers after an upsert: %d users, want %d", len(all), len(oddIDs))
 	}
 
+	// UsersOf finds the users among ids, missing ones skipped.
+	of := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.User, error) {
+		return tx.UsersOf(ctx, []string{"nobody", oddIDs[1], "alice", oddIDs[2]})
+	})
+	slices.SortFunc(of, func(a, b roster.User) int { return strings.Compare(a.ID, b.ID) })
+	wantOf := []roster.User{repl, fullUser(oddIDs[1], 1), fullUser(oddIDs[2], 2)}
+	slices.SortFunc(wantOf, func(a, b roster.User) int { return strings.Compare(a.ID, b.ID) })
+	equal(t, "UsersOf", wantOf, of)
+	equal(t, "UsersOf of none", []roster.User{}, get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.User, error) {
+		return tx.UsersOf(ctx, nil)
+	}))
+
+	// A user put in a transaction is read back in it, as put last.
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		u := fullUser("zed", 60)
+		for _, name := range []string{"Zed", "Zed Again"} {
+			u.Name = name
+			if err := tx.PutUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		got, err := tx.User(ctx, "zed")
+		if err != nil {
+			return err
+		}
+		equal(t, "user read in its transaction", u, *got)
+		of, err := tx.UsersOf(ctx, []string{"zed"})
+		if err != nil {
+			return err
+		}
+		equal(t, "UsersOf in its transaction", []roster.User{u}, of)
+		return nil
+	})
+
 	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "nobody") })
 	wantCode(t, "User(nobody)", err, roster.ENOTFOUND)
 	if !strings.Contains(roster.ErrorMessage(err), "nobody") {
