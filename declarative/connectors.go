@@ -115,7 +115,7 @@ func (p *parser) entitlementDefaults(n *yaml.Node, path string) roster.Entitleme
 	for _, key := range []string{"request_policy", "revoke_policy"} {
 		v, line := m.str(key)
 		if v != "" {
-			p.refer(refPolicy, v, line, join(path, key))
+			p.referKey(refPolicy, v, line, path, key)
 		}
 		if key == "request_policy" {
 			d.RequestPolicy = v

@@ -70,7 +70,15 @@ func join(path, key string) string {
 }
 
 // index extends a path with a list index.
-func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func index(path string, i int) string {
+	// One allocation: a large file indexes millions of items.
+	var b [48]byte
+	buf := append(b[:0], path...)
+	buf = append(buf, '[')
+	buf = strconv.AppendInt(buf, int64(i), 10)
+	buf = append(buf, ']')
+	return string(buf)
+}
 
 // mapping is one YAML mapping whose keys were checked against the keys its
 // place in the file allows.
@@ -78,23 +86,100 @@ type mapping struct {
 	p    *parser
 	node *yaml.Node
 	path string
-	vals map[string]*yaml.Node
+	// The keys in file order: in small while they fit, else in more. A few
+	// keys scanned cost far less than maps, and a large file has millions
+	// of small mappings; byKey indexes the keys of a mapping that holds many.
+	small [4]field
+	n     int
+	more  []field
+	byKey map[string]int
+}
+
+// field is one key of a mapping, the first time it is given.
+type field struct {
+	key  string
+	line int
+	val  *yaml.Node
+	ok   bool // an allowed key, whose value is read
+}
+
+// manyFields is the number of keys from which a mapping indexes them in
+// byKey: a mapping of any keys, such as attributes, may hold many.
+const manyFields = 16
+
+// fields returns the keys of the mapping in file order.
+func (m *mapping) fields() []field {
+	if m.more != nil {
+		return m.more
+	}
+	return m.small[:m.n]
+}
+
+// add appends a key that is not yet in the mapping.
+func (m *mapping) add(f field) {
+	switch {
+	case m.more != nil:
+		m.more = append(m.more, f)
+	case m.n < len(m.small):
+		m.small[m.n] = f
+		m.n++
+		return
+	default:
+		// A new array, not one appended to from small: a mapping that
+		// points into itself is always moved to the heap.
+		m.more = make([]field, len(m.small), 2*len(m.small))
+		copy(m.more, m.small[:])
+		m.more = append(m.more, f)
+	}
+	if m.byKey != nil {
+		m.byKey[f.key] = len(m.more) - 1
+	} else if len(m.more) == manyFields {
+		m.byKey = make(map[string]int, 2*manyFields)
+		for i, f := range m.more {
+			m.byKey[f.key] = i
+		}
+	}
+}
+
+// find returns the index in fields of key, -1 when absent.
+func (m *mapping) find(key string) int {
+	if m.byKey != nil {
+		if i, ok := m.byKey[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, f := range m.fields() {
+		if f.key == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // mapping checks that n is a mapping that uses only the allowed keys (any
 // key when none is given), each once, and returns it. A null node is an empty mapping. ok is false when n is
 // something else, which is reported.
+//
+// It is small enough to be inlined, so that the mapping of a caller that
+// keeps it no longer than the call can stay on the caller's stack.
 func (p *parser) mapping(n *yaml.Node, path string, allowed ...string) (m *mapping, ok bool) {
+	m = &mapping{p: p, path: path}
+	return m, p.readMapping(m, n, allowed)
+}
+
+// readMapping does the work of mapping.
+func (p *parser) readMapping(m *mapping, n *yaml.Node, allowed []string) bool {
 	n = p.deref(n)
-	m = &mapping{p: p, node: n, path: path, vals: map[string]*yaml.Node{}}
+	m.node = n
 	if isNull(n) {
-		return m, true
+		return true
 	}
 	if n.Kind != yaml.MappingNode {
-		p.addf(n.Line, path, "expected a mapping, got %s", describe(n))
-		return m, false
+		p.addf(n.Line, m.path, "expected a mapping, got %s", describe(n))
+		return false
 	}
-	first := map[string]int{}
+	path := m.path
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := p.deref(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -106,12 +191,13 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed ...string) (m *mappi
 			continue
 		}
 		key := k.Value
-		if line, dup := first[key]; dup {
-			p.addf(k.Line, path, "key %q given twice (first at line %d)", key, line)
+		if j := m.find(key); j >= 0 {
+			p.addf(k.Line, path, "key %q given twice (first at line %d)", key, m.fields()[j].line)
 			continue
 		}
-		first[key] = k.Line
-		if len(allowed) > 0 && !contains(allowed, key) {
+		known := len(allowed) == 0 || contains(allowed, key)
+		m.add(field{key: key, line: k.Line, val: v, ok: known})
+		if !known {
 			msg := fmt.Sprintf("unknown key %q", key)
 			if s := closest(key, allowed); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -119,11 +205,18 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed ...string) (m *mappi
 				msg += fmt.Sprintf(" (known keys: %s)", strings.Join(allowed, ", "))
 			}
 			p.add(k.Line, path, msg)
-			continue
 		}
-		m.vals[key] = v
 	}
-	return m, true
+	return true
+}
+
+// raw returns the value of key as written (an alias is not followed), nil
+// when it is absent.
+func (m *mapping) raw(key string) *yaml.Node {
+	if i := m.find(key); i >= 0 && m.fields()[i].ok {
+		return m.fields()[i].val
+	}
+	return nil
 }
 
 // line is the line of the mapping itself, for problems about a missing key.
@@ -136,7 +229,7 @@ func (m *mapping) line() int {
 
 // get returns the value of key, nil when it is absent or null.
 func (m *mapping) get(key string) *yaml.Node {
-	v := m.p.deref(m.vals[key])
+	v := m.p.deref(m.raw(key))
 	if isNull(v) {
 		return nil
 	}
@@ -147,12 +240,32 @@ func (m *mapping) get(key string) *yaml.Node {
 // line when absent. Numbers are read as the text they are written as; a
 // boolean, list or mapping is a problem.
 func (m *mapping) str(key string) (string, int) {
-	v := m.get(key)
+	return m.strOf(m.get(key), key)
+}
+
+// strOf is str for v, the value of key got already.
+func (m *mapping) strOf(v *yaml.Node, key string) (string, int) {
 	if v == nil {
 		return "", m.line()
 	}
+	if isString(v) {
+		// The path is only for a problem.
+		return v.Value, v.Line
+	}
 	s, _ := m.p.scalarString(v, join(m.path, key))
 	return s, v.Line
+}
+
+// isString reports whether v is a scalar scalarString reads as it is.
+func isString(v *yaml.Node) bool {
+	if v.Kind != yaml.ScalarNode {
+		return false
+	}
+	switch v.ShortTag() {
+	case "!!str", "!!int", "!!float":
+		return true
+	}
+	return false
 }
 
 // scalarString reads a node that should hold a string.

@@ -326,15 +326,13 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 	if n := p.count(m, "grants"); n > 0 {
 		doc.Grants = make([]roster.Grant, 0, n)
 	}
-	grants := make(map[[2]string]int, cap(doc.Grants))
+	var grants grantSet
 	for i, n := range p.items(m, "grants") {
 		if g, line, ok := p.grant(n, index("grants", i)); ok {
-			key := [2]string{g.User, g.Entitlement}
-			if first, dup := grants[key]; dup {
+			if first, dup := grants.add(g.User, g.Entitlement, line); dup {
 				p.addf(line, index("grants", i), "grant of %q to %q given twice (first at line %d)", g.Entitlement, g.User, first)
 				continue
 			}
-			grants[key] = line
 			doc.Grants = append(doc.Grants, g)
 		}
 	}
@@ -344,4 +342,86 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 		}
 	}
 	return doc
+}
+
+// grantSet finds repeated grants. A map of millions of (user, entitlement)
+// pairs costs a cache miss on nearly every grant, and one more for every
+// string compared; a user's grants kept together stay in cache while a file
+// lists them together, as an export does.
+type grantSet struct {
+	users, ents numbering
+	lastUser    string
+	lastID      uint32
+	byUser      []userGrants // by user number
+	many        map[uint64]int
+}
+
+// userGrants are the entitlements granted to a user so far, with the line
+// of each grant; once there are manyGrants, in grantSet.many instead.
+type userGrants struct {
+	seen []grantSeen
+	many bool
+}
+
+type grantSeen struct {
+	ent  uint32
+	line int
+}
+
+// manyGrants is the number of grants from which a user's are looked up in
+// a map rather than scanned.
+const manyGrants = 32
+
+// add records the grant of ent to user, at line. When it was recorded
+// already, it returns the line it was first at instead.
+func (s *grantSet) add(user, ent string, line int) (first int, dup bool) {
+	u := s.lastID
+	if len(s.byUser) == 0 || user != s.lastUser {
+		u = s.users.number(user)
+		s.lastUser, s.lastID = user, u
+		if int(u) == len(s.byUser) {
+			s.byUser = append(s.byUser, userGrants{})
+		}
+	}
+	e := s.ents.number(ent)
+	ug := &s.byUser[u]
+	if ug.many {
+		key := uint64(u)<<32 | uint64(e)
+		if first, dup := s.many[key]; dup {
+			return first, true
+		}
+		s.many[key] = line
+		return 0, false
+	}
+	for _, g := range ug.seen {
+		if g.ent == e {
+			return g.line, true
+		}
+	}
+	ug.seen = append(ug.seen, grantSeen{ent: e, line: line})
+	if len(ug.seen) == manyGrants {
+		if s.many == nil {
+			s.many = map[uint64]int{}
+		}
+		for _, g := range ug.seen {
+			s.many[uint64(u)<<32|uint64(g.ent)] = g.line
+		}
+		ug.seen, ug.many = nil, true
+	}
+	return 0, false
+}
+
+// numbering gives each string it is shown a number, the same one every time.
+type numbering map[string]uint32
+
+func (n *numbering) number(s string) uint32 {
+	if *n == nil {
+		*n = map[string]uint32{}
+	}
+	if i, ok := (*n)[s]; ok {
+		return i
+	}
+	i := uint32(len(*n))
+	(*n)[s] = i
+	return i
 }

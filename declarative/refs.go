@@ -27,8 +27,26 @@ type ref struct {
 
 // refer queues the check that the object id of kind exists.
 func (p *parser) refer(kind refKind, id string, line int, path string) {
-	// What the file has already declared needs no later check: a large file
-	// names its own users and entitlements millions of times.
+	if p.declared(kind, id) {
+		return
+	}
+	p.refs = append(p.refs, ref{kind: kind, id: id, line: line, path: path})
+}
+
+// referKey is refer for the value of key under path. The joined path is
+// built only when the check is queued, which a large file that names its own
+// objects seldom needs.
+func (p *parser) referKey(kind refKind, id string, line int, path, key string) {
+	if p.declared(kind, id) {
+		return
+	}
+	p.refs = append(p.refs, ref{kind: kind, id: id, line: line, path: join(path, key)})
+}
+
+// declared reports whether the file has already declared the object id of
+// kind. What it has needs no later check: a large file names its own users
+// and entitlements millions of times.
+func (p *parser) declared(kind refKind, id string) bool {
 	var declared map[string]int
 	switch kind {
 	case refUser:
@@ -38,10 +56,8 @@ func (p *parser) refer(kind refKind, id string, line int, path string) {
 	case refEntitlement:
 		declared = p.ents
 	}
-	if _, ok := declared[id]; ok {
-		return
-	}
-	p.refs = append(p.refs, ref{kind: kind, id: id, line: line, path: path})
+	_, ok := declared[id]
+	return ok
 }
 
 // checkRefs reports every reference that names neither an object of the

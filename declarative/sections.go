@@ -70,7 +70,7 @@ func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 		}
 		v, line := m.str(key)
 		if v != "" {
-			p.refer(refPolicy, v, line, join("settings", key))
+			p.referKey(refPolicy, v, line, "settings", key)
 		}
 		if key == "default_request_policy" {
 			s.DefaultRequestPolicy = &v
@@ -162,10 +162,10 @@ func (p *parser) step(n *yaml.Node, path string) (roster.Step, bool) {
 		st.Users = values(users)
 	}
 	switch {
-	case st.Approvers == roster.ApproverUsers && len(users) == 0 && m.vals["users"] == nil:
+	case st.Approvers == roster.ApproverUsers && len(users) == 0 && m.raw("users") == nil:
 		p.addf(m.line(), path, "approvers: users needs a users list")
 	case st.Approvers == roster.ApproverUsers && len(users) == 0:
-		p.addf(m.vals["users"].Line, join(path, "users"), "approvers: users needs at least one user")
+		p.addf(m.raw("users").Line, join(path, "users"), "approvers: users needs at least one user")
 	case st.Approvers != "" && st.Approvers != roster.ApproverUsers && m.get("users") != nil:
 		p.addf(m.get("users").Line, join(path, "users"), "users are only used with approvers: users, not %s", st.Approvers)
 	}
@@ -175,7 +175,7 @@ func (p *parser) step(n *yaml.Node, path string) (roster.Step, bool) {
 			p.addf(v.Line, join(path, "entitlement"), "entitlement is only used with approvers: entitlement_members, not %s", st.Approvers)
 		} else if e != "" {
 			st.Entitlement = e
-			p.entitlementRef(item{val: e, line: line, path: join(path, "entitlement")})
+			p.entitlementRefKey(e, line, path, "entitlement")
 		}
 	} else if st.Approvers == roster.ApproverEntitlementMembers {
 		p.addf(m.line(), path, "approvers: entitlement_members needs an entitlement (APP/ENT) whose holders approve")
@@ -213,7 +213,7 @@ func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 		if u.Manager == id {
 			p.addf(line, join(path, "manager"), "a user cannot be their own manager")
 		} else {
-			p.refer(refUser, u.Manager, line, join(path, "manager"))
+			p.referKey(refUser, u.Manager, line, path, "manager")
 		}
 	}
 	u.Department, _ = m.str("department")
@@ -224,8 +224,8 @@ func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 		attrs, ok := p.mapping(v, join(path, "attributes"))
 		if ok {
 			u.Attributes = map[string]string{}
-			for k, an := range attrs.vals {
-				an = p.deref(an)
+			for _, f := range attrs.fields() {
+				k, an := f.key, p.deref(f.val)
 				if isNull(an) {
 					u.Attributes[k] = ""
 					continue
@@ -300,7 +300,7 @@ func (p *parser) entitlement(n *yaml.Node, path, app string) (roster.Entitlement
 	for _, key := range []string{"request_policy", "revoke_policy"} {
 		v, line := m.str(key)
 		if v != "" {
-			p.refer(refPolicy, v, line, join(path, key))
+			p.referKey(refPolicy, v, line, path, key)
 		}
 		if key == "request_policy" {
 			e.RequestPolicy = v
@@ -331,25 +331,24 @@ func (p *parser) grant(n *yaml.Node, path string) (roster.Grant, int, bool) {
 	}
 	g := roster.Grant{Sources: []string{roster.SourceDirect}}
 	var uline, eline int
-	if m.get("user") == nil {
+	if v := m.get("user"); v == nil {
 		p.addf(m.line(), path, "missing user")
 		ok = false
 	} else {
-		g.User, uline = m.str("user")
+		g.User, uline = m.strOf(v, "user")
 		if g.User != "" {
-			p.refer(refUser, g.User, uline, join(path, "user"))
+			p.referKey(refUser, g.User, uline, path, "user")
 		}
 	}
-	if m.get("entitlement") == nil {
+	if v := m.get("entitlement"); v == nil {
 		p.addf(m.line(), path, "missing entitlement")
 		ok = false
 	} else {
-		g.Entitlement, eline = m.str("entitlement")
-		it := item{val: g.Entitlement, line: eline, path: join(path, "entitlement")}
+		g.Entitlement, eline = m.strOf(v, "entitlement")
 		if app, _, _ := roster.SplitEntitlementID(g.Entitlement); app == roster.BuiltinApp {
-			p.addf(eline, it.path, "%q cannot be granted directly: profile membership comes from enrollment", g.Entitlement)
+			p.addf(eline, join(path, "entitlement"), "%q cannot be granted directly: profile membership comes from enrollment", g.Entitlement)
 		} else if g.Entitlement != "" {
-			p.entitlementRef(it)
+			p.entitlementRefKey(g.Entitlement, eline, path, "entitlement")
 		}
 	}
 	return g, m.line(), ok && g.User != "" && g.Entitlement != ""
@@ -407,7 +406,7 @@ func (p *parser) profile(n *yaml.Node, path string) (roster.Profile, bool) {
 func (p *parser) policyRef(m *mapping, key string) string {
 	v, line := m.str(key)
 	if v != "" {
-		p.refer(refPolicy, v, line, join(m.path, key))
+		p.referKey(refPolicy, v, line, m.path, key)
 	}
 	return v
 }
@@ -462,6 +461,16 @@ func (p *parser) entitlementRef(it item) {
 		return
 	}
 	p.refer(refEntitlement, it.val, it.line, it.path)
+}
+
+// entitlementRefKey is entitlementRef for the value of key under path,
+// joined only when a problem or a queued check needs it.
+func (p *parser) entitlementRefKey(id string, line int, path, key string) {
+	if _, _, ok := roster.SplitEntitlementID(id); !ok {
+		p.addf(line, join(path, key), "%q is not an entitlement reference: write APP/ENT, for example %s", id, exampleEnt(id))
+		return
+	}
+	p.referKey(refEntitlement, id, line, path, key)
 }
 
 func exampleEnt(s string) string {
