@@ -151,6 +151,14 @@ func isBlankOrComment(l []byte) bool {
 // decodeChunk decodes a chunk into its items, with lines numbered as in the
 // whole file. ok is false when the chunk is not a list on its own.
 func decodeChunk(c chunk) (items []*yaml.Node, ok bool) {
+	if items, ok := flowItems(c); ok {
+		return items, true
+	}
+	return yamlChunk(c)
+}
+
+// yamlChunk decodes a chunk with yaml.v3.
+func yamlChunk(c chunk) (items []*yaml.Node, ok bool) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(c.text, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode {
 		return nil, false
