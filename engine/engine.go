@@ -128,6 +128,8 @@ type op struct {
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
 	changedEnts, changedUsers map[string]bool
+	// lastChangedEnt is the entitlement grantChanged recorded last.
+	lastChangedEnt string
 	// marked is set when the op marked profiles to sync.
 	marked bool
 	cache  cache
@@ -137,6 +139,9 @@ type op struct {
 	// sourcesJSON holds the encoded audit data of grants' sources (see
 	// sourcesData).
 	sourcesJSON map[string]json.RawMessage
+	// lastSources is the single source whose data is lastSourcesJSON.
+	lastSources     string
+	lastSourcesJSON json.RawMessage
 }
 
 // eventBatch is how many audit events an op holds before writing them.
@@ -159,7 +164,10 @@ func (o *op) grantChanged(entitlement string) {
 	if o.changedEnts == nil {
 		o.changedEnts = map[string]bool{}
 	}
-	o.changedEnts[entitlement] = true
+	if entitlement != o.lastChangedEnt || len(o.changedEnts) == 0 {
+		o.changedEnts[entitlement] = true
+		o.lastChangedEnt = entitlement
+	}
 }
 
 // userChanged records that a user's status changed.
@@ -299,6 +307,9 @@ func (o *op) sourcesData(sources []string) any {
 	if sources == nil {
 		return data
 	}
+	if len(sources) == 1 && sources[0] == o.lastSources {
+		return o.lastSourcesJSON
+	}
 	key := strings.Join(sources, "\x00")
 	if raw, ok := o.sourcesJSON[key]; ok {
 		return raw
@@ -311,6 +322,10 @@ func (o *op) sourcesData(sources []string) any {
 		o.sourcesJSON = map[string]json.RawMessage{}
 	}
 	o.sourcesJSON[key] = raw
+	if len(sources) == 1 {
+		// Most grants an op records have the one source the last one had.
+		o.lastSources, o.lastSourcesJSON = sources[0], raw
+	}
 	return json.RawMessage(raw)
 }
 
