@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestSourcesData checks the audit data of grants' sources, which an op
-// encodes once per value: each value gets its own encoding, the same as
-// json.Marshal gives, however the calls interleave.
+// TestSourcesData checks the audit data of grants' sources, whose last
+// encoding an op keeps: each value gets the encoding json.Marshal gives it,
+// however the calls follow one another.
 func TestSourcesData(t *testing.T) {
 	o := &op{}
 	for _, sources := range [][]string{
