@@ -170,42 +170,71 @@ type Step struct {
 	Fallback    []string `json:"fallback,omitempty"`
 }
 
-// Task kinds, states and origins.
+// TaskKind says whether a task grants or revokes its entitlement.
+type TaskKind string
+
+// Task kinds.
 const (
-	TaskGrant  = "grant"
-	TaskRevoke = "revoke"
+	TaskGrant  TaskKind = "grant"
+	TaskRevoke TaskKind = "revoke"
+)
 
-	StatePendingApproval     = "pending_approval"
-	StatePendingProvisioning = "pending_provisioning"
-	StateDone                = "done"
-	StateDenied              = "denied"
-	StateCancelled           = "cancelled"
-	StateFailed              = "failed"
+// TaskKinds lists every task kind.
+var TaskKinds = []TaskKind{TaskGrant, TaskRevoke}
 
-	OriginAutomation     = "automation"
-	OriginManual         = "manual"
-	OriginEnrollment     = "enrollment"
-	OriginUnenrollment   = "unenrollment"
-	OriginProfileContent = "profile_content"
-	OriginContentRemoved = "content_removed"
-	OriginExclusion      = "exclusion"
+// TaskState is where a task stands in its workflow (see doc.go).
+type TaskState string
+
+// Task states. A task is open in the first two and closed in the others.
+const (
+	StatePendingApproval     TaskState = "pending_approval"
+	StatePendingProvisioning TaskState = "pending_provisioning"
+	StateDone                TaskState = "done"
+	StateDenied              TaskState = "denied"
+	StateCancelled           TaskState = "cancelled"
+	StateFailed              TaskState = "failed"
 )
 
 // TaskStates lists every task state.
-var TaskStates = []string{StatePendingApproval, StatePendingProvisioning, StateDone, StateDenied, StateCancelled, StateFailed}
+var TaskStates = []TaskState{StatePendingApproval, StatePendingProvisioning, StateDone, StateDenied, StateCancelled, StateFailed}
 
-// OpenState reports whether a task in state s is still open.
-func OpenState(s string) bool { return s == StatePendingApproval || s == StatePendingProvisioning }
+// Open reports whether a task in state s is still open.
+func (s TaskState) Open() bool { return s == StatePendingApproval || s == StatePendingProvisioning }
+
+// Origin says what set a task off.
+type Origin string
+
+// Task origins.
+const (
+	// OriginAutomation: a profile's sync enrolled or unenrolled the user.
+	OriginAutomation Origin = "automation"
+	// OriginManual: a person asked (a request, a manual enrollment, an admin).
+	OriginManual Origin = "manual"
+	// OriginEnrollment: an approved enrollment requests the profile's entitlements.
+	OriginEnrollment Origin = "enrollment"
+	// OriginUnenrollment: a confirmed unenrollment revokes what the profile justified.
+	OriginUnenrollment Origin = "unenrollment"
+	// OriginProfileContent: an entitlement added to a profile, requested for its members.
+	OriginProfileContent Origin = "profile_content"
+	// OriginContentRemoved: an entitlement removed from a profile, revoked from its members.
+	OriginContentRemoved Origin = "content_removed"
+	// OriginExclusion: a user excluded from (or readmitted to) a profile's rule.
+	OriginExclusion Origin = "exclusion"
+)
+
+// Origins lists every task origin.
+var Origins = []Origin{OriginAutomation, OriginManual, OriginEnrollment, OriginUnenrollment,
+	OriginProfileContent, OriginContentRemoved, OriginExclusion}
 
 // Task is one request (grant) or revocation (revoke) of one entitlement for one user.
 type Task struct {
-	ID          int64  `json:"id"`
-	Kind        string `json:"kind"`
-	User        string `json:"user"`
-	Entitlement string `json:"entitlement"`
-	State       string `json:"state"`
-	Origin      string `json:"origin"`
-	Profile     string `json:"profile"`
+	ID          int64     `json:"id"`
+	Kind        TaskKind  `json:"kind"`
+	User        string    `json:"user"`
+	Entitlement string    `json:"entitlement"`
+	State       TaskState `json:"state"`
+	Origin      Origin    `json:"origin"`
+	Profile     string    `json:"profile"`
 	// Policy and Steps are the snapshot of the policy the task runs under.
 	Policy string `json:"policy"`
 	Steps  []Step `json:"steps"`
@@ -229,15 +258,15 @@ type Task struct {
 }
 
 // Open reports whether the task is still open.
-func (t *Task) Open() bool { return OpenState(t.State) }
+func (t *Task) Open() bool { return t.State.Open() }
 
 // TaskAction is one entry of a task's history: who did what, when, and why.
 type TaskAction struct {
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`
-	Step    int       `json:"step"`
-	Comment string    `json:"comment,omitempty"`
+	At      time.Time     `json:"at"`
+	Actor   string        `json:"actor"`
+	Action  HistoryAction `json:"action"`
+	Step    int           `json:"step"`
+	Comment string        `json:"comment,omitempty"`
 }
 
 // Unenrollment access settings.
@@ -256,10 +285,15 @@ const (
 	AutomationPaused = "paused"
 )
 
+// MemberSource says how a user became a profile's member.
+type MemberSource string
+
 // Member sources.
 const (
-	MemberAutomation = "automation"
-	MemberManual     = "manual"
+	// MemberAutomation: the profile's rule enrolled the user.
+	MemberAutomation MemberSource = "automation"
+	// MemberManual: an admin enrolled the user, or the user's request was approved.
+	MemberManual MemberSource = "manual"
 )
 
 // Profile is an access profile: a bundle of entitlements with enrollment and
@@ -333,10 +367,10 @@ type Staged struct {
 
 // Member is a user enrolled in a profile.
 type Member struct {
-	Profile string    `json:"profile"`
-	User    string    `json:"user"`
-	Source  string    `json:"source"`
-	Since   time.Time `json:"since"`
+	Profile string       `json:"profile"`
+	User    string       `json:"user"`
+	Source  MemberSource `json:"source"`
+	Since   time.Time    `json:"since"`
 }
 
 // Denial remembers that an automation enrollment (Kind grant) or unenrollment
@@ -345,7 +379,7 @@ type Member struct {
 type Denial struct {
 	Profile string    `json:"profile"`
 	User    string    `json:"user"`
-	Kind    string    `json:"kind"`
+	Kind    TaskKind  `json:"kind"`
 	At      time.Time `json:"at"`
 }
 
@@ -403,7 +437,7 @@ type Event struct {
 	ID         int64           `json:"id"`
 	At         time.Time       `json:"at"`
 	Actor      string          `json:"actor"`
-	Action     string          `json:"action"`
+	Action     AuditAction     `json:"action"`
 	ObjectType string          `json:"object_type"`
 	ObjectID   string          `json:"object_id"`
 	Reason     string          `json:"reason,omitempty"`

@@ -37,9 +37,9 @@ type PlanInput struct {
 // concerns, without its policy or history.
 type OpenTask struct {
 	ID     int64
-	Kind   string
+	Kind   TaskKind
 	User   string
-	Origin string
+	Origin Origin
 	// Entitlement is set by OpenTasksAmong only.
 	Entitlement string
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-func members(source string, users ...string) []roster.Member {
+func members(source roster.MemberSource, users ...string) []roster.Member {
 	var ms []roster.Member
 	for _, u := range users {
 		ms = append(ms, roster.Member{Profile: "eng", User: u, Source: source})
@@ -185,7 +185,7 @@ func TestPlanSync(t *testing.T) {
 			}
 			var clear []string
 			for _, d := range got.ClearDenials {
-				clear = append(clear, d.User+"/"+d.Kind)
+				clear = append(clear, d.User+"/"+string(d.Kind))
 			}
 			check := func(what string, got, want any) {
 				if !reflect.DeepEqual(got, want) {

@@ -130,17 +130,17 @@ type ProfileView struct {
 
 // MemberView is one member as listed by a profile view.
 type MemberView struct {
-	User   string    `json:"user"`
-	Source string    `json:"source"`
-	Since  time.Time `json:"since"`
+	User   string       `json:"user"`
+	Source MemberSource `json:"source"`
+	Since  time.Time    `json:"since"`
 }
 
 // PendingTask is an open enrollment or unenrollment task of a profile.
 type PendingTask struct {
-	User   string `json:"user"`
-	Task   int64  `json:"task"`
-	Origin string `json:"origin"`
-	State  string `json:"state"`
+	User   string    `json:"user"`
+	Task   int64     `json:"task"`
+	Origin Origin    `json:"origin"`
+	State  TaskState `json:"state"`
 }
 
 // AutomationView is a profile's automation with its runtime state.
@@ -160,12 +160,12 @@ type Token struct {
 
 // TaskFilter selects tasks. Empty fields match everything.
 type TaskFilter struct {
-	State       string `json:"state,omitempty"`
-	Kind        string `json:"kind,omitempty"`
-	User        string `json:"user,omitempty"`
-	Entitlement string `json:"entitlement,omitempty"`
-	Profile     string `json:"profile,omitempty"`
-	Origin      string `json:"origin,omitempty"`
+	State       TaskState `json:"state,omitempty"`
+	Kind        TaskKind  `json:"kind,omitempty"`
+	User        string    `json:"user,omitempty"`
+	Entitlement string    `json:"entitlement,omitempty"`
+	Profile     string    `json:"profile,omitempty"`
+	Origin      Origin    `json:"origin,omitempty"`
 	// Approver selects open tasks whose current approvers or provisioners
 	// include this user.
 	Approver string `json:"approver,omitempty"`
@@ -202,13 +202,13 @@ type EntitlementFilter struct {
 
 // EventFilter selects audit events.
 type EventFilter struct {
-	Action     string    `json:"action,omitempty"`
-	Actor      string    `json:"actor,omitempty"`
-	ObjectType string    `json:"object_type,omitempty"`
-	ObjectID   string    `json:"object_id,omitempty"`
-	Since      time.Time `json:"since,omitzero"`
-	Cursor     string    `json:"cursor,omitempty"`
-	Limit      int       `json:"limit,omitempty"`
+	Action     AuditAction `json:"action,omitempty"`
+	Actor      string      `json:"actor,omitempty"`
+	ObjectType string      `json:"object_type,omitempty"`
+	ObjectID   string      `json:"object_id,omitempty"`
+	Since      time.Time   `json:"since,omitzero"`
+	Cursor     string      `json:"cursor,omitempty"`
+	Limit      int         `json:"limit,omitempty"`
 }
 
 type contextKey int

@@ -122,12 +122,12 @@ type Tx interface {
 	// particular order.
 	OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]OpenTask, error)
 	// OpenTask returns the open task for (user, entitlement, kind).
-	OpenTask(ctx context.Context, user, entitlement, kind string) (*Task, error)
+	OpenTask(ctx context.Context, user, entitlement string, kind TaskKind) (*Task, error)
 
 	// Denials returns a profile's denials ordered by (user, kind).
 	Denials(ctx context.Context, profile string) ([]Denial, error)
 	PutDenial(ctx context.Context, d *Denial) error
-	DeleteDenial(ctx context.Context, profile, user, kind string) error
+	DeleteDenial(ctx context.Context, profile, user string, kind TaskKind) error
 
 	// AddRemoval records that automation removed (or started removing) a user
 	// from a profile, for the safeguard's rolling hour.

@@ -198,10 +198,23 @@ func (a *app) eventCommand() *cobra.Command {
 		},
 	}
 	fl := listCmd.Flags()
-	fl.StringVar(&f.Action, "action", "", "only events with this action")
+	fl.StringVar((*string)(&f.Action), "action", "", "only events with this action (roster event actions lists them)")
 	fl.StringVar(&f.Actor, "actor", "", "only events by this user")
 	fl.StringVar(&f.ObjectType, "object-type", "", "only events about objects of this type")
 	fl.StringVar(&f.ObjectID, "object-id", "", "only events about the object with this id")
 	fl.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
-	return group("event COMMAND", "List audit events", listCmd)
+	actionsCmd := &cobra.Command{
+		Use:   "actions",
+		Short: "List every audit action Roster records, with what it means",
+		Args:  args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.render(roster.AuditActions, func(w io.Writer) {
+				fmt.Fprintln(w, "ACTION\tOBJECT\tMEANS")
+				for _, i := range roster.AuditActions {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", i.Action, i.Object, i.Means)
+				}
+			})
+		},
+	}
+	return group("event COMMAND", "List audit events", listCmd, actionsCmd)
 }

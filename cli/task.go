@@ -45,12 +45,12 @@ func (a *app) taskListCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.State, "state", "", "only tasks in this state (pending_approval, pending_provisioning, done, denied, cancelled, failed)")
-	fl.StringVar(&f.Kind, "kind", "", "only tasks of this kind (grant or revoke)")
+	fl.StringVar((*string)(&f.State), "state", "", "only tasks in this state (pending_approval, pending_provisioning, done, denied, cancelled, failed)")
+	fl.StringVar((*string)(&f.Kind), "kind", "", "only tasks of this kind (grant or revoke)")
 	fl.StringVar(&f.User, "user", "", "only tasks for this user")
 	fl.StringVar(&f.Entitlement, "entitlement", "", "only tasks for this entitlement (APP/ENT)")
 	fl.StringVar(&f.Profile, "profile", "", "only tasks of this profile")
-	fl.StringVar(&f.Origin, "origin", "", "only tasks of this origin (automation, manual, enrollment, …)")
+	fl.StringVar((*string)(&f.Origin), "origin", "", "only tasks of this origin (automation, manual, enrollment, …)")
 	fl.StringVar(&f.Approver, "approver", "", "only open tasks waiting on this user")
 	fl.BoolVar(&f.OpenOnly, "open", false, "only open tasks (pending approval or provisioning)")
 	return cmd

@@ -15,7 +15,7 @@ func TestViolations(t *testing.T) {
 	at := func(m int) *time.Time { x := t0.Add(time.Duration(m) * time.Minute); return &x }
 	eng := roster.Profile{ID: "eng", Entitlements: []string{"github/org-member"}, Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct}}
 	event := func(id int64, action, object string, data string) roster.Event {
-		e := roster.Event{ID: id, Action: action, ObjectID: object}
+		e := roster.Event{ID: id, Action: roster.AuditAction(action), ObjectID: object}
 		if data != "" {
 			e.Data = []byte(data)
 		}

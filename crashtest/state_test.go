@@ -104,7 +104,7 @@ func (s *state) violations() []string {
 	latest := map[[2]string]roster.Task{}
 	for _, t := range s.tasks {
 		if t.Open() {
-			k := key{t.User, t.Entitlement, t.Kind}
+			k := key{t.User, t.Entitlement, string(t.Kind)}
 			open[k] = append(open[k], t.ID)
 		}
 		if t.Kind == roster.TaskGrant {
@@ -169,7 +169,7 @@ func (s *state) violations() []string {
 	evs := map[string]bool{} // "action object_id"
 	memberAdded := map[[2]string]bool{}
 	for _, e := range s.events {
-		evs[e.Action+" "+e.ObjectID] = true
+		evs[string(e.Action)+" "+e.ObjectID] = true
 		if e.Action == "profile.member_added" {
 			var d struct{ User string }
 			if err := json.Unmarshal(e.Data, &d); err != nil {

@@ -561,7 +561,7 @@ profiles:
 			continue
 		}
 		if ev.ObjectID == alice || strings.HasPrefix(ev.ObjectID, alice+" ") || ev.ObjectType == "task" {
-			chain = append(chain, ev.Actor+" "+ev.Action)
+			chain = append(chain, ev.Actor+" "+string(ev.Action))
 		}
 	}
 	want := []string{

@@ -25,7 +25,7 @@ func TestProfileContentChanges(t *testing.T) {
 
 	e.apply(contentsOrg("github/org-member, slack/eng", "revoke_unjustified"))
 	added := e.task("--user", "alice", "--entitlement", "slack/eng")
-	equal(t, "content task", []string{added.Origin, added.Profile, added.State}, []string{"profile_content", "eng", "pending_approval"})
+	equal(t, "content task", []string{string(added.Origin), added.Profile, string(added.State)}, []string{"profile_content", "eng", "pending_approval"})
 	equal(t, "approvers (slack/eng's manager policy)", added.Approvers, []string{"carol"})
 	equal(t, "bob already held it", e.grants("--user", "bob")["bob slack/eng"], []string{"direct", "profile:eng"})
 	if len(e.tasks("--user", "bob", "--entitlement", "slack/eng")) != 0 {

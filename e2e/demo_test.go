@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -67,4 +68,18 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Fatalf("bob kept %s", ent)
 		}
 	}
+
+	// Every event the walkthrough recorded has an action from the one list,
+	// and the filter refuses an action that is not on it.
+	var events []roster.Event
+	e.json(&events, adminUser, "event", "list")
+	for _, ev := range events {
+		if !roster.KnownAuditAction(ev.Action) {
+			t.Errorf("event %d has action %q, which roster.AuditActions does not list", ev.ID, ev.Action)
+		}
+	}
+	if len(events) < 50 {
+		t.Fatalf("the walkthrough recorded %d events", len(events))
+	}
+	e.fails(`"task.approve" is not an audit action`, adminUser, "event", "list", "--action", "task.approve")
 }

@@ -36,7 +36,7 @@ func TestEnrollmentRunsTheProfilePolicyThenRequestsContents(t *testing.T) {
 		t.Fatalf("pending enrollments = %+v, want alice and bob", v.PendingEnrollments)
 	}
 	enroll := e.task("--user", "alice", "--entitlement", "access-profiles/eng")
-	equal(t, "enrollment task", []string{enroll.Kind, enroll.State, enroll.Origin, enroll.Profile}, []string{"grant", "pending_approval", "automation", "eng"})
+	equal(t, "enrollment task", []string{string(enroll.Kind), string(enroll.State), string(enroll.Origin), enroll.Profile}, []string{"grant", "pending_approval", "automation", "eng"})
 	equal(t, "approvers (alice's manager)", enroll.Approvers, []string{"carol"})
 
 	// Alice may not approve her own enrollment; bob is no approver.
@@ -51,7 +51,7 @@ func TestEnrollmentRunsTheProfilePolicyThenRequestsContents(t *testing.T) {
 	equal(t, "enrollment grant", g["alice access-profiles/eng"], []string{"profile:eng"})
 	// slack/eng she lacked: a grant task under slack/eng's own policy (manager).
 	slack := e.task("--user", "alice", "--entitlement", "slack/eng")
-	equal(t, "slack task", []string{slack.State, slack.Origin, slack.Profile}, []string{"pending_approval", "enrollment", "eng"})
+	equal(t, "slack task", []string{string(slack.State), string(slack.Origin), slack.Profile}, []string{"pending_approval", "enrollment", "eng"})
 	equal(t, "slack approvers", slack.Approvers, []string{"carol"})
 	if len(e.tasks("--user", "alice", "--entitlement", "github/org-member")) != 0 {
 		t.Fatal("a task was created for access alice already held")
@@ -91,7 +91,7 @@ profiles:
 	equal(t, "members", e.members("eng"), []string{"alice:automation", "bob:automation"})
 	enroll := e.task("--user", "alice", "--entitlement", "access-profiles/eng")
 	admin := e.task("--user", "alice", "--entitlement", "github/admin")
-	equal(t, "github/admin task", []string{admin.State, admin.Origin}, []string{"pending_provisioning", "enrollment"})
+	equal(t, "github/admin task", []string{string(admin.State), string(admin.Origin)}, []string{"pending_provisioning", "enrollment"})
 	if !strings.Contains(admin.Bypass, "enrollment task "+id(enroll)) {
 		t.Fatalf("bypass record %q does not name enrollment task %d", admin.Bypass, enroll.ID)
 	}

@@ -216,7 +216,7 @@ func (e *env) members(profile string) []string {
 	e.t.Helper()
 	out := []string{}
 	for _, m := range e.profile(profile).Members {
-		out = append(out, m.User+":"+m.Source)
+		out = append(out, m.User+":"+string(m.Source))
 	}
 	return out
 }

@@ -43,7 +43,7 @@ users:
 		t.Fatalf("a refused batch still enrolled alice (%d tasks)", n)
 	}
 	task := e.task("--user", "dave", "--entitlement", "access-profiles/eng")
-	equal(t, "manual enrollment", []string{task.Origin, task.RequestedBy}, []string{"manual", "admin"})
+	equal(t, "manual enrollment", []string{string(task.Origin), task.RequestedBy}, []string{"manual", "admin"})
 	e.ok("carol", "task", "approve", id(task))
 	equal(t, "members", e.members("eng"), []string{"dave:manual"})
 	e.fails("already a member", adminUser, "profile", "enroll", "eng", "dave")

@@ -85,7 +85,7 @@ profiles:
 	e.apply(profile("bob"))
 	equal(t, "members", e.members("eng"), []string{"alice:automation"})
 	exclusion := e.task("--user", "bob", "--entitlement", "access-profiles/eng.excluded")
-	equal(t, "exclusion task", []string{exclusion.Kind, exclusion.Origin, exclusion.State}, []string{"grant", "exclusion", "pending_approval"})
+	equal(t, "exclusion task", []string{string(exclusion.Kind), string(exclusion.Origin), string(exclusion.State)}, []string{"grant", "exclusion", "pending_approval"})
 	equal(t, "approvers (tenant default: manager)", exclusion.Approvers, []string{"carol"})
 	e.ok("carol", "task", "approve", id(exclusion))
 	equal(t, "exclusion grant", e.grants("--user", "bob")["bob access-profiles/eng.excluded"], []string{"profile:eng"})

@@ -34,7 +34,7 @@ func unenrollAlice(t *testing.T, e *env) {
 	res := e.sync("eng")
 	equal(t, "unenrolled", res.Unenrolled, []string{"alice"})
 	task := e.task("--user", "alice", "--entitlement", "access-profiles/eng", "--kind", "revoke")
-	equal(t, "unenrollment", []string{task.State, task.Origin}, []string{"pending_approval", "automation"})
+	equal(t, "unenrollment", []string{string(task.State), string(task.Origin)}, []string{"pending_approval", "automation"})
 	equal(t, "members until confirmed", e.members("eng"), []string{"alice:automation", "bob:automation"})
 	e.ok("carol", "task", "approve", id(task))
 	equal(t, "members after", e.members("eng"), []string{"bob:automation"})

@@ -106,10 +106,24 @@ type applier struct {
 	oldUsers map[string]*roster.User
 }
 
-func (a *applier) change(verb, kind, id string) error {
-	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s %s %s", verb, kind, id))
-	return a.audit(kind+"."+verb, kind, id, "roster apply", nil)
+// change records a change line ("created app github") and its audit event.
+func (a *applier) change(action roster.AuditAction, id string) error {
+	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s %s %s", action.Verb(), action.Object(), id))
+	return a.audit(action, action.Object(), id, "roster apply", nil)
 }
+
+// lifecycle is the pair of audit actions of a kind of object a file creates
+// or updates.
+type lifecycle struct{ created, updated roster.AuditAction }
+
+var (
+	policyLifecycle      = lifecycle{roster.ActionPolicyCreated, roster.ActionPolicyUpdated}
+	appLifecycle         = lifecycle{roster.ActionAppCreated, roster.ActionAppUpdated}
+	entitlementLifecycle = lifecycle{roster.ActionEntitlementCreated, roster.ActionEntitlementUpdated}
+	userLifecycle        = lifecycle{roster.ActionUserCreated, roster.ActionUserUpdated}
+	profileLifecycle     = lifecycle{roster.ActionProfileCreated, roster.ActionProfileUpdated}
+	connectorLifecycle   = lifecycle{roster.ActionConnectorCreated, roster.ActionConnectorUpdated}
+)
 
 func (a *applier) apply(doc *roster.Document) error {
 	if doc.Settings != nil {
@@ -123,7 +137,7 @@ func (a *applier) apply(doc *roster.Document) error {
 				return err
 			}
 			a.settings = &s
-			if err := a.change("updated", "settings", "tenant"); err != nil {
+			if err := a.change(roster.ActionSettingsUpdated, "tenant"); err != nil {
 				return err
 			}
 		}
@@ -142,21 +156,21 @@ func (a *applier) apply(doc *roster.Document) error {
 	for i := range doc.Policies {
 		p := &doc.Policies[i]
 		old, err := a.policy(p.ID)
-		if err := upsert(a, "policy", p.ID, old, err, p, func() error { return a.putPolicy(p) }); err != nil {
+		if err := upsert(a, policyLifecycle, p.ID, old, err, p, func() error { return a.putPolicy(p) }); err != nil {
 			return err
 		}
 	}
 	for i := range doc.Apps {
 		p := &doc.Apps[i]
 		old, err := a.tx.App(a.ctx, p.ID)
-		if err := upsert(a, "app", p.ID, old, err, p, func() error { return a.tx.PutApp(a.ctx, p) }); err != nil {
+		if err := upsert(a, appLifecycle, p.ID, old, err, p, func() error { return a.tx.PutApp(a.ctx, p) }); err != nil {
 			return err
 		}
 	}
 	for i := range doc.Entitlements {
 		p := &doc.Entitlements[i]
 		old, err := a.entitlement(p.ID)
-		if err := upsert(a, "entitlement", p.ID, old, err, p, func() error { return a.putEntitlement(p) }); err != nil {
+		if err := upsert(a, entitlementLifecycle, p.ID, old, err, p, func() error { return a.putEntitlement(p) }); err != nil {
 			return err
 		}
 	}
@@ -208,23 +222,23 @@ func (a *applier) apply(doc *roster.Document) error {
 // upsert puts obj when it differs from old (or old does not exist), keeping
 // old's creation time, and records the change. Both are structs with
 // CreatedAt and UpdatedAt fields.
-func upsert[T any](a *applier, kind, id string, old *T, err error, obj *T, put func() error) error {
+func upsert[T any](a *applier, actions lifecycle, id string, old *T, err error, obj *T, put func() error) error {
 	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 		return err
 	}
-	verb, created := "created", a.now
+	action, created := actions.created, a.now
 	if err == nil {
 		if same(*old, *obj) {
 			return nil
 		}
-		verb, created = "updated", field(old, "CreatedAt").Interface().(time.Time)
+		action, created = actions.updated, field(old, "CreatedAt").Interface().(time.Time)
 	}
 	field(obj, "CreatedAt").Set(reflect.ValueOf(created))
 	field(obj, "UpdatedAt").Set(reflect.ValueOf(a.now))
 	if err := put(); err != nil {
 		return err
 	}
-	return a.change(verb, kind, id)
+	return a.change(action, id)
 }
 
 func field(ptr any, name string) reflect.Value {
@@ -260,12 +274,12 @@ func (a *applier) user(u *roster.User) error {
 	if !ok {
 		err = errNewUser
 	}
-	if err := upsert(a, "user", u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
+	if err := upsert(a, userLifecycle, u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err
 	}
 	if err == nil && old.Status != u.Status {
 		a.userChanged(u.ID)
-		return a.audit("user."+u.Status, "user", u.ID, "roster apply", map[string]any{"from": old.Status})
+		return a.audit(roster.UserStatusAction(u.Status), "user", u.ID, "roster apply", map[string]any{"from": old.Status})
 	}
 	return nil
 }
@@ -295,7 +309,7 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	if automationChanged && p.Sync.State == roster.AutomationPaused {
 		staged := p.Sync.Staged
 		p.Sync.State, p.Sync.Staged, p.Sync.PausedAt = roster.AutomationActive, nil, nil
-		if err := a.audit("safeguard.plan_discarded", "profile", p.ID, "the automation was edited", map[string]any{"staged": staged}); err != nil {
+		if err := a.audit(roster.ActionSafeguardPlanDropped, "profile", p.ID, "the automation was edited", map[string]any{"staged": staged}); err != nil {
 			return err
 		}
 	}
@@ -305,11 +319,11 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	if err := a.putProfile(p); err != nil {
 		return err
 	}
-	verb := "created"
+	action := profileLifecycle.created
 	if exists {
-		verb = "updated"
+		action = profileLifecycle.updated
 	}
-	if err := a.change(verb, "profile", p.ID); err != nil {
+	if err := a.change(action, p.ID); err != nil {
 		return err
 	}
 	var oldEnts, oldExcluded []string

@@ -166,7 +166,7 @@ type cachedGrant struct {
 // is the task's id, or 0 when the op knows there is none.
 type openKey struct {
 	accessKey
-	kind string
+	kind roster.TaskKind
 }
 
 func (c *cache) resetAccessIfFull() {
@@ -319,7 +319,7 @@ func (o *op) deleteGrant(user, entitlement string) error {
 
 // openTask returns the open task for (user, entitlement, kind), or
 // ENOTFOUND.
-func (o *op) openTask(user, entitlement, kind string) (*roster.Task, error) {
+func (o *op) openTask(user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
 	k := openKey{accessKey{user, entitlement}, kind}
 	id, ok := o.cache.open[k]
 	if !ok {

@@ -131,7 +131,7 @@ func (a *applier) applyConnector(c *roster.Connector) error {
 		if err := a.tx.PutApp(a.ctx, app); err != nil {
 			return err
 		}
-		if err := a.change("created", "app", app.ID); err != nil {
+		if err := a.change(roster.ActionAppCreated, app.ID); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -149,11 +149,11 @@ func (a *applier) applyConnector(c *roster.Connector) error {
 		if err := a.tx.PutStagedSnapshot(a.ctx, c.ID, nil); err != nil {
 			return err
 		}
-		if err := a.audit("connector.hold_discarded", "connector", c.ID, "configuration changed", nil); err != nil {
+		if err := a.audit(roster.ActionConnectorHoldDiscarded, "connector", c.ID, "configuration changed", nil); err != nil {
 			return err
 		}
 	}
-	return upsert(a, "connector", c.ID, old, err, c, func() error { return a.tx.PutConnector(a.ctx, c) })
+	return upsert(a, connectorLifecycle, c.ID, old, err, c, func() error { return a.tx.PutConnector(a.ctx, c) })
 }
 
 // Connectors lists the connectors with their last run (admins and auditors).
@@ -230,7 +230,7 @@ func (e *Engine) ResumeConnector(ctx context.Context, id string) (*roster.Connec
 		if err != nil {
 			return err
 		}
-		if err := o.audit("connector.resumed", "connector", id, "held sync confirmed by "+o.actor, res); err != nil {
+		if err := o.audit(roster.ActionConnectorResumed, "connector", id, "held sync confirmed by "+o.actor, res); err != nil {
 			return err
 		}
 		return o.finishRun(c, res, st.Started, o.now.Sub(st.Started), nil)
@@ -273,7 +273,7 @@ func (e *Engine) syncConnector(ctx context.Context, actor, id string) (*roster.C
 			if err != nil {
 				return err
 			}
-			if err := o.audit("connector.sync_failed", "connector", id, sysErr.Error(), nil); err != nil {
+			if err := o.audit(roster.ActionConnectorSyncFailed, "connector", id, sysErr.Error(), nil); err != nil {
 				return err
 			}
 			return o.finishRun(c, nil, started, took, sysErr)
@@ -303,7 +303,7 @@ func (e *Engine) syncConnector(ctx context.Context, actor, id string) (*roster.C
 		} else if res.Changed() {
 			// A sync that changed nothing leaves its run in the connector's
 			// status, not in the audit log.
-			if err := o.audit("connector.synced", "connector", id, "", res); err != nil {
+			if err := o.audit(roster.ActionConnectorSynced, "connector", id, "", res); err != nil {
 				return err
 			}
 		}
@@ -349,7 +349,7 @@ func (o *op) hold(c *roster.Connector, snap *connector.Snapshot, started time.Ti
 	}
 	now := o.now
 	c.Status.State, c.Status.Held, c.Status.HeldAt, c.Status.HeldWhy = roster.ConnectorHeld, res, &now, res.Reason
-	if err := o.audit("connector.held", "connector", c.ID, res.Reason, res); err != nil {
+	if err := o.audit(roster.ActionConnectorHeld, "connector", c.ID, res.Reason, res); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("Roster held a sync of connector %s: %s. Review it, then run `roster connector resume %s` to carry it out.", c.ID, res.Reason, c.ID)
@@ -407,13 +407,13 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		if err := o.tx.PutUser(o.ctx, u); err != nil {
 			return nil, err
 		}
-		action := "user.updated"
+		action := roster.ActionUserUpdated
 		switch {
 		case pl.created[u.ID]:
-			action = "user.created"
+			action = roster.ActionUserCreated
 		case pl.statusChange[u.ID]:
 			o.userChanged(u.ID)
-			action = "user." + u.Status
+			action = roster.UserStatusAction(u.Status)
 		}
 		if err := o.audit(action, "user", u.ID, reason, nil); err != nil {
 			return nil, err
@@ -428,7 +428,7 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		if err := o.putEntitlement(&pl.newEnts[i]); err != nil {
 			return nil, err
 		}
-		if err := o.audit("entitlement.discovered", "entitlement", pl.newEnts[i].ID, reason, nil); err != nil {
+		if err := o.audit(roster.ActionEntitlementFound, "entitlement", pl.newEnts[i].ID, reason, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -442,7 +442,7 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 			return nil, err
 		}
 		o.grantChanged(g[1])
-		if err := o.audit("grant.removed_outside", "grant", g[0]+" "+g[1],
+		if err := o.audit(roster.ActionGrantRemovedOutside, "grant", g[0]+" "+g[1],
 			"removed outside Roster: "+reason+" no longer reports it", nil); err != nil {
 			return nil, err
 		}

@@ -277,7 +277,7 @@ func (o *op) tenant() (*roster.Settings, error) {
 }
 
 // audit appends an event by the op's actor.
-func (o *op) audit(action, objectType, objectID, reason string, data any) error {
+func (o *op) audit(action roster.AuditAction, objectType, objectID, reason string, data any) error {
 	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
 	if raw, ok := data.(json.RawMessage); ok {
 		ev.Data = raw
@@ -439,7 +439,7 @@ func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
 		if err := o.tx.PutToken(o.ctx, hashToken(token), roster.AdminUser, o.now); err != nil {
 			return err
 		}
-		return o.audit("tenant.bootstrapped", "user", roster.AdminUser, "empty database", nil)
+		return o.audit(roster.ActionTenantBootstrapped, "user", roster.AdminUser, "empty database", nil)
 	})
 	return issued, err
 }
@@ -454,7 +454,7 @@ func (e *Engine) IssueToken(ctx context.Context, user, token string) error {
 		if err := o.tx.PutToken(o.ctx, hashToken(token), user, o.now); err != nil {
 			return err
 		}
-		return o.audit("token.created", "user", user, "demo organisation", nil)
+		return o.audit(roster.ActionTokenCreated, "user", user, "demo organisation", nil)
 	})
 }
 
@@ -477,7 +477,7 @@ func (e *Engine) CreateToken(ctx context.Context, user string) (*roster.Token, e
 			return err
 		}
 		tok = &roster.Token{User: user, Token: secret}
-		return o.audit("token.created", "user", user, "", nil)
+		return o.audit(roster.ActionTokenCreated, "user", user, "", nil)
 	})
 	return tok, err
 }

@@ -29,11 +29,11 @@ func (o *op) enrolled(t *roster.Task) error {
 }
 
 // addMember makes user a member of p, with the enrollment grant that shows it.
-func (o *op) addMember(p *roster.Profile, user, source, reason string) error {
+func (o *op) addMember(p *roster.Profile, user string, source roster.MemberSource, reason string) error {
 	if err := o.putMember(&roster.Member{Profile: p.ID, User: user, Source: source, Since: o.now}); err != nil {
 		return err
 	}
-	if err := o.audit("profile.member_added", "profile", p.ID, reason, map[string]any{"user": user, "source": source}); err != nil {
+	if err := o.audit(roster.ActionMemberAdded, "profile", p.ID, reason, map[string]any{"user": user, "source": source}); err != nil {
 		return err
 	}
 	return o.addGrant(user, roster.EnrollmentEntitlement(p.ID), []string{roster.ProfileSource(p.ID)}, reason)
@@ -44,7 +44,7 @@ func (o *op) removeMember(p *roster.Profile, user, reason string) error {
 	if err := o.deleteMember(p.ID, user); err != nil {
 		return err
 	}
-	if err := o.audit("profile.member_removed", "profile", p.ID, reason, map[string]any{"user": user}); err != nil {
+	if err := o.audit(roster.ActionMemberRemoved, "profile", p.ID, reason, map[string]any{"user": user}); err != nil {
 		return err
 	}
 	return o.removeGrant(user, roster.EnrollmentEntitlement(p.ID), reason)
@@ -52,7 +52,7 @@ func (o *op) removeMember(p *roster.Profile, user, reason string) error {
 
 // requestContents gives a member each of ents: a grant they hold gets the
 // profile as a source; one they lack gets a grant task (unless one is open).
-func (o *op) requestContents(p *roster.Profile, user string, ents []string, origin, bypass string) error {
+func (o *op) requestContents(p *roster.Profile, user string, ents []string, origin roster.Origin, bypass string) error {
 	for _, e := range ents {
 		g, err := o.grant(user, e)
 		if err == nil {
@@ -61,7 +61,7 @@ func (o *op) requestContents(p *roster.Profile, user string, ents []string, orig
 				if err := o.putGrant(g); err != nil {
 					return err
 				}
-				if err := o.audit("grant.sources_changed", "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources}); err != nil {
+				if err := o.audit(roster.ActionGrantSources, "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources}); err != nil {
 					return err
 				}
 			}
@@ -105,7 +105,7 @@ func (o *op) unenrolled(t *roster.Task) error {
 // with leave the profile is dropped from the grant's sources; with revoke_all a
 // grant with no direct source is revoked; with revoke_unjustified it is revoked
 // unless another profile the user is a member of contains it.
-func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, bypass string) error {
+func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin roster.Origin, bypass string) error {
 	memberships, err := o.memberships(user)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin, byp
 }
 
 // startEnrollment creates the grant task of p's enrollment entitlement.
-func (o *op) startEnrollment(p *roster.Profile, user, origin, requestedBy, reason string) (*roster.Task, bool, error) {
+func (o *op) startEnrollment(p *roster.Profile, user string, origin roster.Origin, requestedBy, reason string) (*roster.Task, bool, error) {
 	return o.createTask(taskSpec{
 		kind: roster.TaskGrant, user: user, entitlement: roster.EnrollmentEntitlement(p.ID),
 		origin: origin, profile: p.ID, policy: p.Enrollment.Policy, requestedBy: requestedBy, reason: reason,
@@ -189,7 +189,7 @@ func (o *op) startEnrollment(p *roster.Profile, user, origin, requestedBy, reaso
 }
 
 // startUnenrollment creates the revoke task of p's enrollment entitlement.
-func (o *op) startUnenrollment(p *roster.Profile, user, origin, requestedBy, reason string) (*roster.Task, bool, error) {
+func (o *op) startUnenrollment(p *roster.Profile, user string, origin roster.Origin, requestedBy, reason string) (*roster.Task, bool, error) {
 	return o.createTask(taskSpec{
 		kind: roster.TaskRevoke, user: user, entitlement: roster.EnrollmentEntitlement(p.ID),
 		origin: origin, profile: p.ID, policy: p.Unenrollment.Policy, requestedBy: requestedBy, reason: reason,

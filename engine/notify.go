@@ -64,13 +64,13 @@ func (n *Notifier) RunOnce(ctx context.Context) (int, error) {
 				if err := o.tx.UpdateNotification(o.ctx, &msg); err != nil {
 					return err
 				}
-				return o.audit("notify.delivered", "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
+				return o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
 			}
 			msg.LastError = sendErr.Error()
 			msg.NextAt = o.now.Add(backoff(msg.Attempts))
 			if msg.Attempts >= n.MaxAttempts {
 				msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
-				if err := o.audit("notify.failed", "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
+				if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
 					return err
 				}
 			}

@@ -146,14 +146,14 @@ func (p *Provisioner) provision(ctx context.Context, t roster.Task) (bool, error
 		a.NextAt = o.now.Add(p.delay(a.Attempts))
 		cur.Error = fmt.Sprintf("attempt %d of %d failed, retrying at %s: %s", a.Attempts, p.MaxAttempts, a.NextAt.Format(time.RFC3339), a.LastError)
 		cur.UpdatedAt = o.now
-		cur.History = append(cur.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioning_failed", Step: cur.Step, Comment: a.LastError})
+		cur.History = append(cur.History, roster.TaskAction{At: o.now, Actor: actor, Action: roster.HistoryProvisioningFailed, Step: cur.Step, Comment: a.LastError})
 		if err := o.saveTask(cur); err != nil {
 			return err
 		}
 		if err := o.tx.PutProvisionAttempt(o.ctx, a); err != nil {
 			return err
 		}
-		return o.audit("task.provisioning_retry", "task", taskID(cur), a.LastError, map[string]any{"attempt": a.Attempts, "next_at": a.NextAt})
+		return o.audit(roster.ActionTaskProvisioningRetry, "task", taskID(cur), a.LastError, map[string]any{"attempt": a.Attempts, "next_at": a.NextAt})
 	})
 	if err != nil {
 		return false, err
@@ -184,12 +184,12 @@ func (p *Provisioner) call(ctx context.Context, c *roster.Connector, user *roste
 // fail closes a task as failed with the system's error and tells the admins.
 func (o *op) fail(t *roster.Task, actor string, a *roster.ProvisionAttempt) error {
 	t.Error = a.LastError
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: "failed", Step: t.Step,
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: roster.HistoryFailed, Step: t.Step,
 		Comment: fmt.Sprintf("after %d attempts: %s", a.Attempts, a.LastError)})
 	if err := o.close(t, roster.StateFailed); err != nil {
 		return err
 	}
-	if err := o.audit("task.failed", "task", taskID(t), a.LastError, map[string]any{"attempts": a.Attempts, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+	if err := o.audit(roster.ActionTaskFailed, "task", taskID(t), a.LastError, map[string]any{"attempts": a.Attempts, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("Roster could not %s %s for %s (task %d): %s. Fix it, then retry the task (roster task retry %d).", t.Kind, t.Entitlement, t.User, t.ID, a.LastError, t.ID)
@@ -214,9 +214,9 @@ func (e *Engine) RetryTask(ctx context.Context, id int64, comment string) (*rost
 		if err := o.tx.DeleteProvisionAttempt(o.ctx, t.ID); err != nil {
 			return err
 		}
-		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: "retried", Step: t.Step, Comment: comment})
+		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryRetried, Step: t.Step, Comment: comment})
 		t.Error, t.ClosedAt = "", nil
-		if err := o.audit("task.retried", "task", taskID(t), comment, nil); err != nil {
+		if err := o.audit(roster.ActionTaskRetried, "task", taskID(t), comment, nil); err != nil {
 			return err
 		}
 		return o.advance(t)

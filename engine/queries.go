@@ -320,6 +320,9 @@ func (e *Engine) Events(ctx context.Context, f roster.EventFilter) (*roster.Page
 		if _, err := o.requireReader("read the audit log"); err != nil {
 			return err
 		}
+		if f.Action != "" && !roster.KnownAuditAction(f.Action) {
+			return roster.Errorf(roster.EINVALID, "%q is not an audit action (roster event actions lists them)", f.Action)
+		}
 		out, err = o.tx.Events(o.ctx, f)
 		return err
 	})

@@ -427,7 +427,7 @@ func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
 	if len(res.Enrolled)+len(res.Unenrolled)+len(res.Cancelled)+res.TasksCreated == 0 {
 		return nil // a sync that finds nothing to do changes nothing worth an event
 	}
-	return o.audit("profile.synced", "profile", p.ID, "", map[string]any{
+	return o.audit(roster.ActionProfileSynced, "profile", p.ID, "", map[string]any{
 		"enrolled": res.Enrolled, "unenrolled": res.Unenrolled, "cancelled": res.Cancelled, "tasks_created": res.TasksCreated,
 	})
 }
@@ -450,7 +450,7 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 		o.e.metrics.pauses.Inc()
 	})
 	data := map[string]any{"staged_enroll": p.Sync.Staged.Enroll, "staged_unenroll": p.Sync.Staged.Unenroll}
-	if err := o.audit("safeguard.paused", "profile", p.ID, plan.PauseReason, data); err != nil {
+	if err := o.audit(roster.ActionSafeguardPaused, "profile", p.ID, plan.PauseReason, data); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("Roster paused the membership sync of access profile %q: %s. %d enrollments and %d removals are staged for review; resume or edit the automation.",
@@ -470,7 +470,7 @@ func (o *op) alertAdmins(objectType, objectID, msg string, fields map[string]any
 	if err != nil {
 		return err
 	}
-	if err := o.audit("notify.admins", objectType, objectID, msg, map[string]any{"recipients": admins}); err != nil {
+	if err := o.audit(roster.ActionNotifyAdmins, objectType, objectID, msg, map[string]any{"recipients": admins}); err != nil {
 		return err
 	}
 	s, err := o.tenant()
@@ -529,7 +529,7 @@ func (e *Engine) Resume(ctx context.Context, profile string) (*roster.SyncResult
 		plan.Enroll = intersect(plan.Enroll, staged.Enroll)
 		plan.Unenroll = intersect(plan.Unenroll, staged.Unenroll)
 		res = &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
-		if err := o.audit("safeguard.resumed", "profile", p.ID, "an admin reviewed the staged plan",
+		if err := o.audit(roster.ActionSafeguardResumed, "profile", p.ID, "an admin reviewed the staged plan",
 			map[string]any{"staged_enroll": staged.Enroll, "staged_unenroll": staged.Unenroll, "still_holding_enroll": plan.Enroll, "still_holding_unenroll": plan.Unenroll}); err != nil {
 			return err
 		}

@@ -38,7 +38,7 @@ type syncView struct {
 	// members, open and denials are by profile: members ordered by user,
 	// open tasks by id, denials by user and kind.
 	members  [][]memberRef
-	sources  []string
+	sources  []roster.MemberSource
 	open     [][]roster.OpenTask
 	denials  [][]roster.Denial
 	removals []int
@@ -82,7 +82,7 @@ func (o *op) syncView(ps []*roster.Profile) (*syncView, error) {
 	// users table lacks turn up, finish renumbers them in the ids' order.
 	var in interner
 	holders := make([][]uint32, len(scan.Entitlements))
-	source := map[string]uint32{}
+	source := map[roster.MemberSource]uint32{}
 	scan.User = func(id string) error {
 		in.user(id)
 		return nil
@@ -99,8 +99,9 @@ func (o *op) syncView(ps []*roster.Profile) (*syncView, error) {
 		src, ok := source[m.Source]
 		if !ok {
 			src = uint32(len(v.sources))
-			source[strings.Clone(m.Source)] = src
-			v.sources = append(v.sources, strings.Clone(m.Source))
+			s := roster.MemberSource(strings.Clone(string(m.Source)))
+			source[s] = src
+			v.sources = append(v.sources, s)
 		}
 		v.members[p] = append(v.members[p], memberRef{user: m.User, source: src, since: m.Since.UnixMicro()})
 		return nil

@@ -80,8 +80,8 @@ func testSyncViewPlanInput(t *testing.T, store roster.Store) {
 			return tx.PutProfile(ctx, pr)
 		}
 		task := func(p int, user, kind, origin, state string) error {
-			return tx.CreateTask(ctx, &roster.Task{Kind: kind, User: user, Entitlement: roster.EnrollmentEntitlement(gen.ProfileID(p)),
-				State: state, Origin: origin, Profile: gen.ProfileID(p), Steps: []roster.Step{}, Approvers: []string{}, Provisioners: []string{},
+			return tx.CreateTask(ctx, &roster.Task{Kind: roster.TaskKind(kind), User: user, Entitlement: roster.EnrollmentEntitlement(gen.ProfileID(p)),
+				State: roster.TaskState(state), Origin: roster.Origin(origin), Profile: gen.ProfileID(p), Steps: []roster.Step{}, Approvers: []string{}, Provisioners: []string{},
 				History: []roster.TaskAction{}, CreatedAt: now, UpdatedAt: now})
 		}
 		steps := []func() error{
@@ -148,12 +148,12 @@ func testSyncViewPlanInput(t *testing.T, store roster.Store) {
 					p                         int
 					user, kind, origin, state string
 				}{
-					{9, "t-newcomer", roster.TaskGrant, roster.OriginAutomation, roster.StatePendingApproval},
-					{9, member(9, 0), roster.TaskRevoke, roster.OriginAutomation, roster.StatePendingApproval},
-					{9, member(9, 1), roster.TaskRevoke, roster.OriginManual, roster.StatePendingProvisioning},
-					{9, member(4, 0), roster.TaskGrant, roster.OriginManual, roster.StatePendingApproval},
-					{10, "t-other", roster.TaskGrant, roster.OriginManual, roster.StatePendingProvisioning},
-					{10, "t-closed", roster.TaskGrant, roster.OriginAutomation, roster.StateDone},
+					{9, "t-newcomer", string(roster.TaskGrant), string(roster.OriginAutomation), string(roster.StatePendingApproval)},
+					{9, member(9, 0), string(roster.TaskRevoke), string(roster.OriginAutomation), string(roster.StatePendingApproval)},
+					{9, member(9, 1), string(roster.TaskRevoke), string(roster.OriginManual), string(roster.StatePendingProvisioning)},
+					{9, member(4, 0), string(roster.TaskGrant), string(roster.OriginManual), string(roster.StatePendingApproval)},
+					{10, "t-other", string(roster.TaskGrant), string(roster.OriginManual), string(roster.StatePendingProvisioning)},
+					{10, "t-closed", string(roster.TaskGrant), string(roster.OriginAutomation), string(roster.StateDone)},
 				} {
 					if err := task(tk.p, tk.user, tk.kind, tk.origin, tk.state); err != nil {
 						return err

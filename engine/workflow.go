@@ -11,8 +11,10 @@ import (
 
 // taskSpec describes a task to create.
 type taskSpec struct {
-	kind, user, entitlement string
-	origin, profile         string
+	kind              roster.TaskKind
+	user, entitlement string
+	origin            roster.Origin
+	profile           string
 	// policy overrides the entitlement's policy (the profile's enrollment and
 	// unenrollment policies, the tenant default for exclusions).
 	policy string
@@ -90,11 +92,11 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 		Policy: policy, Steps: steps, Approvers: []string{},
 		Provisioning: ent.Provisioning, Provisioners: []string{},
 		Bypass: spec.bypass, RequestedBy: spec.requestedBy, Reason: spec.reason,
-		History:   []roster.TaskAction{{At: o.now, Actor: spec.requestedBy, Action: "created", Comment: spec.reason}},
+		History:   []roster.TaskAction{{At: o.now, Actor: spec.requestedBy, Action: roster.HistoryCreated, Comment: spec.reason}},
 		CreatedAt: o.now, UpdatedAt: o.now,
 	}
 	if spec.bypass != "" {
-		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: spec.requestedBy, Action: "approval_bypassed", Comment: spec.bypass})
+		t.History = append(t.History, roster.TaskAction{At: o.now, Actor: spec.requestedBy, Action: roster.HistoryApprovalBypassed, Comment: spec.bypass})
 	}
 	// A task with no approval step and automatic provisioning is done the
 	// moment it is created: it is written once, in its final state.
@@ -107,8 +109,8 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	}
 	o.created++
 	kind, origin := t.Kind, t.Origin
-	o.after = append(o.after, func() { o.e.metrics.created.WithLabelValues(kind, origin).Inc() })
-	if err := o.audit("task.created", "task", taskID(t), spec.reason, map[string]any{
+	o.after = append(o.after, func() { o.e.metrics.created.WithLabelValues(string(kind), string(origin)).Inc() })
+	if err := o.audit(roster.ActionTaskCreated, "task", taskID(t), spec.reason, map[string]any{
 		"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement, "origin": t.Origin, "profile": t.Profile, "policy": t.Policy, "bypass": t.Bypass,
 	}); err != nil {
 		return nil, false, err
@@ -137,8 +139,8 @@ func (o *op) advance(t *roster.Task) error {
 		t.Approvers = approvers
 		t.UpdatedAt = o.now
 		if note != "" {
-			t.History = append(t.History, roster.TaskAction{At: o.now, Actor: ActorSystem, Action: "routed_to_admins", Step: t.Step, Comment: note})
-			if err := o.audit("task.routed_to_admins", "task", taskID(t), note, map[string]any{"step": t.Step, "approvers": approvers}); err != nil {
+			t.History = append(t.History, roster.TaskAction{At: o.now, Actor: ActorSystem, Action: roster.HistoryRoutedToAdmins, Step: t.Step, Comment: note})
+			if err := o.audit(roster.ActionTaskRoutedToAdmins, "task", taskID(t), note, map[string]any{"step": t.Step, "approvers": approvers}); err != nil {
 				return err
 			}
 		}
@@ -146,7 +148,7 @@ func (o *op) advance(t *roster.Task) error {
 			return err
 		}
 		o.transitioned(roster.StatePendingApproval)
-		return o.audit("notify.approvers", "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
+		return o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
 			map[string]any{"recipients": approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
 	}
 	t.Approvers = []string{}
@@ -168,15 +170,15 @@ func (o *op) advance(t *roster.Task) error {
 			o.after = append(o.after, o.e.wakeProvisioner)
 			return nil
 		}
-		return o.audit("notify.provisioners", "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
+		return o.audit(roster.ActionNotifyProvisioners, "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
 			map[string]any{"recipients": provisioners, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
 	default:
 		return o.complete(t, ActorSystem, "")
 	}
 }
 
-func (o *op) transitioned(state string) {
-	o.after = append(o.after, func() { o.e.metrics.transitions.WithLabelValues(state).Inc() })
+func (o *op) transitioned(state roster.TaskState) {
+	o.after = append(o.after, func() { o.e.metrics.transitions.WithLabelValues(string(state)).Inc() })
 }
 
 // resolveStep returns the users who may act on a step of t. The subject is
@@ -239,7 +241,7 @@ func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, not
 func priorApprovers(t *roster.Task) []string {
 	var ids []string
 	for _, h := range t.History {
-		if h.Action == "approved" && h.Step < t.Step {
+		if h.Action == roster.HistoryApproved && h.Step < t.Step {
 			ids = append(ids, h.Actor)
 		}
 	}
@@ -323,7 +325,7 @@ func (e *Engine) CancelTask(ctx context.Context, id int64, comment string) (*ros
 		if caller.Role != roster.RoleAdmin && t.RequestedBy != caller.ID {
 			return roster.Errorf(roster.EFORBIDDEN, "only admins and the requester may cancel task %d", t.ID)
 		}
-		if t.State == roster.StateCancelled && repeated(t, caller.ID, "cancelled", t.Step) {
+		if t.State == roster.StateCancelled && repeated(t, caller.ID, roster.HistoryCancelled, t.Step) {
 			return nil
 		}
 		return o.cancel(t, comment)
@@ -332,7 +334,7 @@ func (e *Engine) CancelTask(ctx context.Context, id int64, comment string) (*ros
 
 // repeated reports whether the caller already took this action on this step,
 // so that a retried call returns the task without acting twice.
-func repeated(t *roster.Task, actor, action string, step int) bool {
+func repeated(t *roster.Task, actor string, action roster.HistoryAction, step int) bool {
 	for _, h := range t.History {
 		if h.Actor == actor && h.Action == action && h.Step == step {
 			return true
@@ -342,7 +344,7 @@ func repeated(t *roster.Task, actor, action string, step int) bool {
 }
 
 // checkApprover refuses anyone who is not a current approver of t's step.
-func checkApprover(t *roster.Task, caller *roster.User, verb string) error {
+func checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryAction) error {
 	if t.State != roster.StatePendingApproval {
 		return roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending approval: it cannot be %s", t.ID, t.State, verb)
 	}
@@ -360,15 +362,15 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 	// Nobody approves two steps of one task, so an approval by someone who
 	// approved an earlier step is a retry: it acts no more.
 	for step := 0; step < t.Step; step++ {
-		if repeated(t, caller.ID, "approved", step) {
+		if repeated(t, caller.ID, roster.HistoryApproved, step) {
 			return nil
 		}
 	}
-	if err := checkApprover(t, caller, "approved"); err != nil {
+	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
 		return err
 	}
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: "approved", Step: t.Step, Comment: comment})
-	if err := o.audit("task.approved", "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment})
+	if err := o.audit(roster.ActionTaskApproved, "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
 		return err
 	}
 	t.Step++
@@ -377,17 +379,17 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 
 // deny closes t as denied.
 func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
-	if t.State == roster.StateDenied && repeated(t, caller.ID, "denied", t.Step) {
+	if t.State == roster.StateDenied && repeated(t, caller.ID, roster.HistoryDenied, t.Step) {
 		return nil
 	}
-	if err := checkApprover(t, caller, "denied"); err != nil {
+	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
 		return err
 	}
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: "denied", Step: t.Step, Comment: comment})
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment})
 	if err := o.close(t, roster.StateDenied); err != nil {
 		return err
 	}
-	if err := o.audit("task.denied", "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+	if err := o.audit(roster.ActionTaskDenied, "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
 		return err
 	}
 	// Remember a denied automation enrollment or unenrollment so that sync does
@@ -417,15 +419,15 @@ func (o *op) cancel(t *roster.Task, reason string) error {
 	if !t.Open() {
 		return roster.Errorf(roster.ECONFLICT, "task %d is %s: only open tasks can be cancelled", t.ID, t.State)
 	}
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: o.actor, Action: "cancelled", Step: t.Step, Comment: reason})
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: o.actor, Action: roster.HistoryCancelled, Step: t.Step, Comment: reason})
 	if err := o.close(t, roster.StateCancelled); err != nil {
 		return err
 	}
-	return o.audit("task.cancelled", "task", taskID(t), reason, nil)
+	return o.audit(roster.ActionTaskCancelled, "task", taskID(t), reason, nil)
 }
 
 // close moves t to a final state and saves it.
-func (o *op) close(t *roster.Task, state string) error {
+func (o *op) close(t *roster.Task, state roster.TaskState) error {
 	now := o.now
 	t.State, t.UpdatedAt, t.ClosedAt = state, now, &now
 	t.Approvers, t.Provisioners = []string{}, []string{}
@@ -448,7 +450,7 @@ func (o *op) complete(t *roster.Task, actor, comment string) error {
 
 // markDone moves t to done in memory, provisioned by actor.
 func (o *op) markDone(t *roster.Task, actor, comment string) {
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: "provisioned", Step: t.Step, Comment: comment})
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: actor, Action: roster.HistoryProvisioned, Step: t.Step, Comment: comment})
 	now := o.now
 	t.State, t.UpdatedAt, t.ClosedAt = roster.StateDone, now, &now
 	t.Approvers, t.Provisioners = []string{}, []string{}
@@ -457,7 +459,7 @@ func (o *op) markDone(t *roster.Task, actor, comment string) {
 // done records that t, saved in state done, is done, and carries out its
 // effect.
 func (o *op) done(t *roster.Task, comment string) error {
-	if err := o.audit("task.done", "task", taskID(t), comment, map[string]any{"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement}); err != nil {
+	if err := o.audit(roster.ActionTaskDone, "task", taskID(t), comment, map[string]any{"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement}); err != nil {
 		return err
 	}
 	app, local, _ := roster.SplitEntitlementID(t.Entitlement)
@@ -513,9 +515,9 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 	if err := o.putGrant(g); err != nil {
 		return err
 	}
-	action := "grant.sources_changed"
+	action := roster.ActionGrantSources
 	if created {
-		action = "grant.added"
+		action = roster.ActionGrantAdded
 		o.grantChanged(entitlement)
 	}
 	return o.audit(action, "grant", user+" "+entitlement, reason, o.sourcesData(g.Sources))
@@ -530,7 +532,7 @@ func (o *op) removeGrant(user, entitlement, reason string) error {
 		return err
 	}
 	o.grantChanged(entitlement)
-	return o.audit("grant.removed", "grant", user+" "+entitlement, reason, nil)
+	return o.audit(roster.ActionGrantRemoved, "grant", user+" "+entitlement, reason, nil)
 }
 
 // dropSource removes source s from a grant (a grant left with none counts as
@@ -543,5 +545,5 @@ func (o *op) dropSource(g *roster.Grant, s, reason string) error {
 	if err := o.putGrant(g); err != nil {
 		return err
 	}
-	return o.audit("grant.sources_changed", "grant", g.User+" "+g.Entitlement, reason, map[string]any{"sources": g.Sources})
+	return o.audit(roster.ActionGrantSources, "grant", g.User+" "+g.Entitlement, reason, map[string]any{"sources": g.Sources})
 }

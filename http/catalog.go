@@ -62,7 +62,7 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	f := roster.EventFilter{
-		Action:     q.str("action"),
+		Action:     roster.AuditAction(q.str("action")),
 		Actor:      q.str("actor"),
 		ObjectType: q.str("object_type"),
 		ObjectID:   q.str("object_id"),
@@ -108,7 +108,7 @@ func (c *Client) Settings(ctx context.Context) (*roster.Settings, error) {
 // Events returns one page of the audit events f selects.
 func (c *Client) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
 	q := params{}.
-		str("action", f.Action).
+		str("action", string(f.Action)).
 		str("actor", f.Actor).
 		str("object_type", f.ObjectType).
 		str("object_id", f.ObjectID).

@@ -119,7 +119,7 @@ func TestClientCallsEveryMethod(t *testing.T) {
 }
 
 func actedTask(id int64, action, comment string) *roster.Task {
-	return &roster.Task{ID: id, History: []roster.TaskAction{{At: at, Actor: "alice", Action: action, Comment: comment}}}
+	return &roster.Task{ID: id, History: []roster.TaskAction{{At: at, Actor: "alice", Action: roster.HistoryAction(action), Comment: comment}}}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -142,7 +142,7 @@ func (f *fakeService) taskAction(ctx context.Context, method string, id int64, c
 	if err := f.record(ctx, method, id, comment); err != nil {
 		return nil, err
 	}
-	return &roster.Task{ID: id, History: []roster.TaskAction{{At: at, Actor: roster.ActorFromContext(ctx), Action: method, Comment: comment}}}, nil
+	return &roster.Task{ID: id, History: []roster.TaskAction{{At: at, Actor: roster.ActorFromContext(ctx), Action: roster.HistoryAction(method), Comment: comment}}}, nil
 }
 
 func (f *fakeService) ApproveTask(ctx context.Context, id int64, comment string) (*roster.Task, error) {

@@ -13,12 +13,12 @@ import (
 func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	f := roster.TaskFilter{
-		State:       q.str("state"),
-		Kind:        q.str("kind"),
+		State:       roster.TaskState(q.str("state")),
+		Kind:        roster.TaskKind(q.str("kind")),
 		User:        q.str("user"),
 		Entitlement: q.str("entitlement"),
 		Profile:     q.str("profile"),
-		Origin:      q.str("origin"),
+		Origin:      roster.Origin(q.str("origin")),
 		Approver:    q.str("approver"),
 		OpenOnly:    q.bool("open"),
 		Cursor:      q.str("cursor"),
@@ -78,12 +78,12 @@ func (c *Client) Task(ctx context.Context, id int64) (*roster.Task, error) {
 // Tasks returns one page of the tasks f selects.
 func (c *Client) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
 	q := params{}.
-		str("state", f.State).
-		str("kind", f.Kind).
+		str("state", string(f.State)).
+		str("kind", string(f.Kind)).
 		str("user", f.User).
 		str("entitlement", f.Entitlement).
 		str("profile", f.Profile).
-		str("origin", f.Origin).
+		str("origin", string(f.Origin)).
 		str("approver", f.Approver).
 		bool("open", f.OpenOnly).
 		str("cursor", f.Cursor).

@@ -377,7 +377,7 @@ func (t *tx) PutDenial(ctx context.Context, d *roster.Denial) error {
 
 // DeleteDenial removes a denial; removing one that does not exist is not an
 // error.
-func (t *tx) DeleteDenial(ctx context.Context, profile, user, kind string) error {
+func (t *tx) DeleteDenial(ctx context.Context, profile, user string, kind roster.TaskKind) error {
 	if _, err := t.exec(ctx,
 		`DELETE FROM denials WHERE profile_id = $1 AND user_id = $2 AND kind = $3`, profile, user, kind); err != nil {
 		return fmt.Errorf("delete %s denial of %q for %q: %w", kind, user, profile, err)

@@ -64,7 +64,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		if e.err != nil {
 			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 		}
-		actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason
+		actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
 	}
 	rows, err := t.tx.Query(ctx, `
 		INSERT INTO events (at, actor, action, object_type, object_id, reason, data)
@@ -96,7 +96,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 // Events returns one page of events, ordered by id.
 func (t *tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
 	var w where
-	w.eq("action", f.Action)
+	w.eq("action", string(f.Action))
 	w.eq("actor", f.Actor)
 	w.eq("object_type", f.ObjectType)
 	w.eq("object_id", f.ObjectID)

@@ -174,12 +174,12 @@ func (t *tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
 // Tasks returns one page of tasks, ordered by id.
 func (t *tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
 	var w where
-	w.eq("state", f.State)
-	w.eq("kind", f.Kind)
+	w.eq("state", string(f.State))
+	w.eq("kind", string(f.Kind))
 	w.eq("user_id", f.User)
 	w.eq("entitlement_id", f.Entitlement)
 	w.eq("profile_id", f.Profile)
-	w.eq("origin", f.Origin)
+	w.eq("origin", string(f.Origin))
 	if f.OpenOnly {
 		w.add("state IN " + openStates)
 	}
@@ -259,7 +259,7 @@ func (t *tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, err
 }
 
 // OpenTask returns the open task for (user, entitlement, kind).
-func (t *tx) OpenTask(ctx context.Context, user, entitlement, kind string) (*roster.Task, error) {
+func (t *tx) OpenTask(ctx context.Context, user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
 	task, err := one(ctx, t, scanTask,
 		roster.Errorf(roster.ENOTFOUND, "no open %s task for user %q and entitlement %q", kind, user, entitlement),
 		`SELECT `+taskColumns+` FROM tasks

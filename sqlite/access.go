@@ -398,7 +398,7 @@ func (t *tx) PutDenial(ctx context.Context, d *roster.Denial) error {
 
 // DeleteDenial removes a denial; removing one that does not exist is not an
 // error.
-func (t *tx) DeleteDenial(ctx context.Context, profile, user, kind string) error {
+func (t *tx) DeleteDenial(ctx context.Context, profile, user string, kind roster.TaskKind) error {
 	if _, err := t.tx.ExecContext(ctx,
 		`DELETE FROM denials WHERE profile_id = ? AND user_id = ? AND kind = ?`, profile, user, kind); err != nil {
 		return fmt.Errorf("delete %s denial of %q for %q: %w", kind, user, profile, err)

@@ -83,7 +83,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 // Events returns one page of events, ordered by id.
 func (t *tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
 	var w where
-	w.eq("action", f.Action)
+	w.eq("action", string(f.Action))
 	w.eq("actor", f.Actor)
 	w.eq("object_type", f.ObjectType)
 	w.eq("object_id", f.ObjectID)

@@ -170,7 +170,7 @@ func (t *tx) scanMembers(ctx context.Context, s *roster.SyncScan, profiles strin
 				mixed = append(mixed, s.Profiles[r.i])
 				return nil
 			}
-			m := roster.Member{Profile: s.Profiles[r.i], Source: r.firstSource.String, Since: decTime(r.firstSince.Int64)}
+			m := roster.Member{Profile: s.Profiles[r.i], Source: roster.MemberSource(r.firstSource.String), Since: decTime(r.firstSince.Int64)}
 			return eachJSONString(r.users, func(u string) error {
 				m.User = u
 				return s.Member(r.i, m)
@@ -201,7 +201,7 @@ func (t *tx) scanMembers(ctx context.Context, s *roster.SyncScan, profiles strin
 				return err
 			}
 			i := pos[profile]
-			m := roster.Member{Profile: s.Profiles[i], Source: source, Since: decTime(since)}
+			m := roster.Member{Profile: s.Profiles[i], Source: roster.MemberSource(source), Since: decTime(since)}
 			return eachJSONString(users, func(u string) error {
 				m.User = u
 				return s.Member(i, m)

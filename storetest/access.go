@@ -372,7 +372,7 @@ func testDenials(t *testing.T, s roster.Store) {
 			if c := strings.Compare(a.User, b.User); c != 0 {
 				return c
 			}
-			return strings.Compare(a.Kind, b.Kind)
+			return strings.Compare(string(a.Kind), string(b.Kind))
 		})
 		return d
 	}

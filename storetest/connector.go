@@ -95,7 +95,7 @@ func testConnectors(t *testing.T, s roster.Store) {
 }
 
 func testConnectorTasks(t *testing.T, s roster.Store) {
-	mk := func(user, provisioning, state string) roster.Task {
+	mk := func(user, provisioning string, state roster.TaskState) roster.Task {
 		task := fullTask(user, "ldap/vpn", 1)
 		task.Provisioning, task.State = provisioning, state
 		return task

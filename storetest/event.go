@@ -108,7 +108,7 @@ func testEventBatch(t *testing.T, s roster.Store) {
 
 func testEventFilters(t *testing.T, s roster.Store) {
 	base := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
-	mk := func(min int, actor, action, typ, id string) roster.Event {
+	mk := func(min int, actor string, action roster.AuditAction, typ, id string) roster.Event {
 		return roster.Event{At: base.Add(time.Duration(min) * time.Minute), Actor: actor, Action: action, ObjectType: typ, ObjectID: id}
 	}
 	evs := []roster.Event{

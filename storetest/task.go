@@ -110,14 +110,14 @@ func testTaskOpenConflict(t *testing.T, s roster.Store) {
 		return *tk, nil
 	})
 
-	for _, state := range []string{roster.StatePendingApproval, roster.StatePendingProvisioning} {
+	for _, state := range []roster.TaskState{roster.StatePendingApproval, roster.StatePendingProvisioning} {
 		dup := fullTask("alice", "github/admin", 5)
 		dup.State = state
 		err := s.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &dup) })
-		wantCode(t, "second open task in "+state, err, roster.ECONFLICT)
+		wantCode(t, "second open task in "+string(state), err, roster.ECONFLICT)
 		msg := roster.ErrorMessage(err)
-		for _, w := range []string{"alice", "github/admin", roster.TaskGrant} {
-			if !strings.Contains(msg, w) {
+		for _, w := range []roster.TaskKind{"alice", "github/admin", roster.TaskGrant} {
+			if !strings.Contains(msg, string(w)) {
 				t.Errorf("conflict message %q does not name %q", msg, w)
 			}
 		}
@@ -126,9 +126,9 @@ func testTaskOpenConflict(t *testing.T, s roster.Store) {
 	// Closed tasks, another kind, another user or another entitlement do not
 	// conflict.
 	var others []roster.Task
-	for _, state := range []string{roster.StateDone, roster.StateDenied, roster.StateCancelled, roster.StateFailed} {
+	for _, state := range []roster.TaskState{roster.StateDone, roster.StateDenied, roster.StateCancelled, roster.StateFailed} {
 		tk := fullTask("alice", "github/admin", 0)
-		tk.State = state
+		tk.State = roster.TaskState(state)
 		others = append(others, tk, tk)
 	}
 	revoke := fullTask("alice", "github/admin", 0)
@@ -184,29 +184,29 @@ func testTaskOpenConflict(t *testing.T, s roster.Store) {
 // filterTasks are the tasks the filter tests use, in creation order.
 func filterTasks() []roster.Task {
 	mk := func(kind, user, ent, state, origin, profile string) roster.Task {
-		return roster.Task{Kind: kind, User: user, Entitlement: ent, State: state, Origin: origin, Profile: profile}
+		return roster.Task{Kind: roster.TaskKind(kind), User: user, Entitlement: ent, State: roster.TaskState(state), Origin: roster.Origin(origin), Profile: profile}
 	}
 	return []roster.Task{
-		mk(roster.TaskGrant, "alice", "github/admin", roster.StatePendingApproval, roster.OriginManual, ""),               // 0
-		mk(roster.TaskGrant, "bob", "github/admin", roster.StateDone, roster.OriginEnrollment, "eng"),                     // 1
-		mk(roster.TaskRevoke, "alice", "slack/eng", roster.StatePendingProvisioning, roster.OriginUnenrollment, "eng"),    // 2
-		mk(roster.TaskGrant, "carol", "access-profiles/eng", roster.StatePendingApproval, roster.OriginAutomation, "eng"), // 3
-		mk(roster.TaskRevoke, "bob", "access-profiles/eng", roster.StateDenied, roster.OriginAutomation, "eng"),           // 4
-		mk(roster.TaskGrant, "alice", "access-profiles/sales", roster.StateCancelled, roster.OriginManual, "sales"),       // 5
-		mk(roster.TaskGrant, "dave", "slack/eng", roster.StateFailed, roster.OriginProfileContent, "sales"),               // 6
-		mk(roster.TaskGrant, "bob", "slack/eng", roster.StatePendingApproval, roster.OriginProfileContent, "sales"),       // 7
-		mk(roster.TaskGrant, "alice", "access-profiles/eng.excluded", roster.StateDone, roster.OriginExclusion, "eng"),    // 8
-		mk(roster.TaskRevoke, "carol", "github/admin", roster.StatePendingApproval, roster.OriginContentRemoved, "eng"),   // 9
-		mk(roster.TaskGrant, "alice2", "github/admin", roster.StatePendingProvisioning, roster.OriginManual, ""),          // 10
-		mk(roster.TaskGrant, "bob", "github/admin", roster.StatePendingApproval, roster.OriginEnrollment, "eng"),          // 11
-		mk(roster.TaskRevoke, "dave", "access-profiles/eng", roster.StatePendingProvisioning, roster.OriginManual, "eng"), // 12
-		mk(roster.TaskGrant, "erin", "github/admin", roster.StateDone, roster.OriginManual, ""),                           // 13
-		mk(roster.TaskGrant, "erin", "github/admin-x", roster.StatePendingApproval, roster.OriginManual, "eng2"),          // 14
-		mk(roster.TaskGrant, "frank", "github/admin", roster.StateDenied, roster.OriginEnrollment, "eng"),                 // 15
-		mk(roster.TaskGrant, "gina", "github/admin", roster.StatePendingApproval, roster.OriginEnrollment, "en"),          // 16
-		mk(roster.TaskRevoke, "alice", "github/admin", roster.StateDone, roster.OriginUnenrollment, "eng"),                // 17
-		mk(roster.TaskGrant, "harry", "okta/eng", roster.StateCancelled, roster.OriginAutomation, "eng"),                  // 18
-		mk(roster.TaskGrant, "ivy", "okta/eng", roster.StatePendingProvisioning, roster.OriginAutomation, "eng"),          // 19
+		mk(string(roster.TaskGrant), "alice", "github/admin", string(roster.StatePendingApproval), string(roster.OriginManual), ""),               // 0
+		mk(string(roster.TaskGrant), "bob", "github/admin", string(roster.StateDone), string(roster.OriginEnrollment), "eng"),                     // 1
+		mk(string(roster.TaskRevoke), "alice", "slack/eng", string(roster.StatePendingProvisioning), string(roster.OriginUnenrollment), "eng"),    // 2
+		mk(string(roster.TaskGrant), "carol", "access-profiles/eng", string(roster.StatePendingApproval), string(roster.OriginAutomation), "eng"), // 3
+		mk(string(roster.TaskRevoke), "bob", "access-profiles/eng", string(roster.StateDenied), string(roster.OriginAutomation), "eng"),           // 4
+		mk(string(roster.TaskGrant), "alice", "access-profiles/sales", string(roster.StateCancelled), string(roster.OriginManual), "sales"),       // 5
+		mk(string(roster.TaskGrant), "dave", "slack/eng", string(roster.StateFailed), string(roster.OriginProfileContent), "sales"),               // 6
+		mk(string(roster.TaskGrant), "bob", "slack/eng", string(roster.StatePendingApproval), string(roster.OriginProfileContent), "sales"),       // 7
+		mk(string(roster.TaskGrant), "alice", "access-profiles/eng.excluded", string(roster.StateDone), string(roster.OriginExclusion), "eng"),    // 8
+		mk(string(roster.TaskRevoke), "carol", "github/admin", string(roster.StatePendingApproval), string(roster.OriginContentRemoved), "eng"),   // 9
+		mk(string(roster.TaskGrant), "alice2", "github/admin", string(roster.StatePendingProvisioning), string(roster.OriginManual), ""),          // 10
+		mk(string(roster.TaskGrant), "bob", "github/admin", string(roster.StatePendingApproval), string(roster.OriginEnrollment), "eng"),          // 11
+		mk(string(roster.TaskRevoke), "dave", "access-profiles/eng", string(roster.StatePendingProvisioning), string(roster.OriginManual), "eng"), // 12
+		mk(string(roster.TaskGrant), "erin", "github/admin", string(roster.StateDone), string(roster.OriginManual), ""),                           // 13
+		mk(string(roster.TaskGrant), "erin", "github/admin-x", string(roster.StatePendingApproval), string(roster.OriginManual), "eng2"),          // 14
+		mk(string(roster.TaskGrant), "frank", "github/admin", string(roster.StateDenied), string(roster.OriginEnrollment), "eng"),                 // 15
+		mk(string(roster.TaskGrant), "gina", "github/admin", string(roster.StatePendingApproval), string(roster.OriginEnrollment), "en"),          // 16
+		mk(string(roster.TaskRevoke), "alice", "github/admin", string(roster.StateDone), string(roster.OriginUnenrollment), "eng"),                // 17
+		mk(string(roster.TaskGrant), "harry", "okta/eng", string(roster.StateCancelled), string(roster.OriginAutomation), "eng"),                  // 18
+		mk(string(roster.TaskGrant), "ivy", "okta/eng", string(roster.StatePendingProvisioning), string(roster.OriginAutomation), "eng"),          // 19
 	}
 }
 
@@ -255,24 +255,24 @@ func testTaskFilters(t *testing.T, s roster.Store) {
 
 func testTaskApproverFilter(t *testing.T, s roster.Store) {
 	mk := func(user, state string, approvers, provisioners []string) roster.Task {
-		return roster.Task{Kind: roster.TaskGrant, User: user, Entitlement: "app/" + user, State: state,
+		return roster.Task{Kind: roster.TaskGrant, User: user, Entitlement: "app/" + user, State: roster.TaskState(state),
 			Approvers: approvers, Provisioners: provisioners}
 	}
 	ts := []roster.Task{
-		mk("u0", roster.StatePendingApproval, []string{"sam", "alice"}, []string{"ivan"}),         // sam, alice
-		mk("u1", roster.StatePendingProvisioning, []string{"sam"}, []string{"ivan", "alice"}),     // ivan, alice
-		mk("u2", roster.StateDone, []string{"sam"}, []string{"ivan"}),                             // nobody
-		mk("u3", roster.StatePendingApproval, []string{"alice2", "xalice"}, nil),                  // alice2, xalice
-		mk("u4", roster.StatePendingApproval, nil, []string{"alice"}),                             // nobody (alice only provisions)
-		mk("u5", roster.StatePendingProvisioning, []string{"alice"}, []string{}),                  // nobody (alice only approved)
-		mk("u6", roster.StateDenied, []string{"alice"}, []string{"alice"}),                        // nobody
-		mk("u7", roster.StatePendingApproval, []string{`al"ice`, "a,b", "sam"}, nil),              // al"ice, a,b, sam
-		mk("u8", roster.StatePendingApproval, []string{"ALICE"}, nil),                             // ALICE
-		mk("u9", roster.StatePendingProvisioning, nil, []string{"ivan"}),                          // ivan
-		mk("u10", roster.StateCancelled, []string{"sam"}, []string{"ivan"}),                       // nobody
-		mk("u11", roster.StatePendingApproval, []string{"alice"}, nil),                            // alice
-		mk("u12", roster.StateFailed, []string{"alice"}, nil),                                     // nobody
-		mk("u13", roster.StatePendingProvisioning, []string{}, []string{"sam", "ivan", "alice2"}), // sam, ivan, alice2
+		mk("u0", string(roster.StatePendingApproval), []string{"sam", "alice"}, []string{"ivan"}),         // sam, alice
+		mk("u1", string(roster.StatePendingProvisioning), []string{"sam"}, []string{"ivan", "alice"}),     // ivan, alice
+		mk("u2", string(roster.StateDone), []string{"sam"}, []string{"ivan"}),                             // nobody
+		mk("u3", string(roster.StatePendingApproval), []string{"alice2", "xalice"}, nil),                  // alice2, xalice
+		mk("u4", string(roster.StatePendingApproval), nil, []string{"alice"}),                             // nobody (alice only provisions)
+		mk("u5", string(roster.StatePendingProvisioning), []string{"alice"}, []string{}),                  // nobody (alice only approved)
+		mk("u6", string(roster.StateDenied), []string{"alice"}, []string{"alice"}),                        // nobody
+		mk("u7", string(roster.StatePendingApproval), []string{`al"ice`, "a,b", "sam"}, nil),              // al"ice, a,b, sam
+		mk("u8", string(roster.StatePendingApproval), []string{"ALICE"}, nil),                             // ALICE
+		mk("u9", string(roster.StatePendingProvisioning), nil, []string{"ivan"}),                          // ivan
+		mk("u10", string(roster.StateCancelled), []string{"sam"}, []string{"ivan"}),                       // nobody
+		mk("u11", string(roster.StatePendingApproval), []string{"alice"}, nil),                            // alice
+		mk("u12", string(roster.StateFailed), []string{"alice"}, nil),                                     // nobody
+		mk("u13", string(roster.StatePendingProvisioning), []string{}, []string{"sam", "ivan", "alice2"}), // sam, ivan, alice2
 	}
 	createTasks(t, s, ts)
 	users := func(tasks []roster.Task) []string { return ids(tasks, func(t roster.Task) string { return t.User }) }
@@ -389,14 +389,17 @@ func testOpenTasks(t *testing.T, s roster.Store) {
 		return tx.OpenTask(ctx, "alice", "slack/eng", roster.TaskRevoke)
 	})
 	equal(t, "OpenTask(alice, slack/eng, revoke)", ts[2], *one)
-	for _, k := range [][3]string{
+	for _, k := range []struct {
+		user, entitlement string
+		kind              roster.TaskKind
+	}{
 		{"bob", "access-profiles/eng", roster.TaskRevoke}, // denied
 		{"erin", "github/admin", roster.TaskGrant},        // done
 		{"alice", "slack/eng", roster.TaskGrant},          // other kind
 		{"nobody", "github/admin", roster.TaskGrant},
 	} {
 		err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Task, error) {
-			return tx.OpenTask(ctx, k[0], k[1], k[2])
+			return tx.OpenTask(ctx, k.user, k.entitlement, k.kind)
 		})
 		wantCode(t, fmt.Sprintf("OpenTask%v", k), err, roster.ENOTFOUND)
 	}

@@ -48,15 +48,15 @@ func testScanSync(t *testing.T, s roster.Store) {
 			}
 		}
 		for _, tk := range []struct{ user, ent, kind, origin, state string }{
-			{"c", "access-profiles/eng", roster.TaskRevoke, roster.OriginManual, roster.StatePendingProvisioning},
-			{"a", "access-profiles/eng", roster.TaskGrant, roster.OriginAutomation, roster.StatePendingApproval},
-			{"x", "access-profiles/sales", roster.TaskGrant, roster.OriginManual, roster.StatePendingApproval},
-			{"a", "access-profiles/eng", roster.TaskRevoke, roster.OriginAutomation, roster.StateDone},
-			{"d", "access-profiles/other", roster.TaskGrant, roster.OriginAutomation, roster.StatePendingApproval},
-			{"a", "okta/eng", roster.TaskGrant, roster.OriginManual, roster.StatePendingApproval},
-			{"b", "access-profiles/eng", roster.TaskRevoke, roster.OriginAutomation, roster.StatePendingApproval},
+			{"c", "access-profiles/eng", string(roster.TaskRevoke), string(roster.OriginManual), string(roster.StatePendingProvisioning)},
+			{"a", "access-profiles/eng", string(roster.TaskGrant), string(roster.OriginAutomation), string(roster.StatePendingApproval)},
+			{"x", "access-profiles/sales", string(roster.TaskGrant), string(roster.OriginManual), string(roster.StatePendingApproval)},
+			{"a", "access-profiles/eng", string(roster.TaskRevoke), string(roster.OriginAutomation), string(roster.StateDone)},
+			{"d", "access-profiles/other", string(roster.TaskGrant), string(roster.OriginAutomation), string(roster.StatePendingApproval)},
+			{"a", "okta/eng", string(roster.TaskGrant), string(roster.OriginManual), string(roster.StatePendingApproval)},
+			{"b", "access-profiles/eng", string(roster.TaskRevoke), string(roster.OriginAutomation), string(roster.StatePendingApproval)},
 		} {
-			task := &roster.Task{Kind: tk.kind, User: tk.user, Entitlement: tk.ent, State: tk.state, Origin: tk.origin,
+			task := &roster.Task{Kind: roster.TaskKind(tk.kind), User: tk.user, Entitlement: tk.ent, State: roster.TaskState(tk.state), Origin: roster.Origin(tk.origin),
 				Steps: []roster.Step{}, Approvers: []string{}, Provisioners: []string{}, History: []roster.TaskAction{}, CreatedAt: at, UpdatedAt: at}
 			if err := tx.CreateTask(ctx, task); err != nil {
 				return err

@@ -391,8 +391,8 @@ func TestBrowserTasksCatalogAndAuditLog(t *testing.T) {
 	admin.signIn(adminToken)
 	admin.open("/tasks?view=all")
 	admin.do(
-		chromedp.SetValue(chromedp.CSS("#f-state"), roster.StatePendingApproval),
-		chromedp.SetValue(chromedp.CSS("#f-origin"), roster.OriginExclusion),
+		chromedp.SetValue(chromedp.CSS("#f-state"), string(roster.StatePendingApproval)),
+		chromedp.SetValue(chromedp.CSS("#f-origin"), string(roster.OriginExclusion)),
 	)
 	admin.click(`form.filters button[type="submit"]`)
 	if n := admin.count("#task-list tbody tr"); n != 1 {

@@ -13,11 +13,14 @@ type eventsData struct {
 	NextURL string
 }
 
+// Actions are the choices of the action filter: every audit action.
+func (eventsData) Actions() []roster.AuditActionInfo { return roster.AuditActions }
+
 // showEvents shows the audit log, oldest first, filtered by action, actor and
 // object (admins and auditors; the engine refuses others).
 func (u *UI) showEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 	q := r.URL.Query()
-	f := roster.EventFilter{Action: q.Get("action"), Actor: q.Get("actor"), ObjectType: q.Get("object_type"),
+	f := roster.EventFilter{Action: roster.AuditAction(q.Get("action")), Actor: q.Get("actor"), ObjectType: q.Get("object_type"),
 		ObjectID: q.Get("object_id"), Cursor: q.Get("cursor")}
 	page, err := u.service.Events(v.ctx, f)
 	if err != nil {

@@ -20,7 +20,7 @@ func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	tasks, err := u.service.Enroll(v.ctx, id, users, strings.TrimSpace(r.PostFormValue("comment")))
 	var details []string
 	for _, t := range tasks {
-		details = append(details, fmt.Sprintf("Task %d: enroll %s (%s)", t.ID, t.User, human(t.State)))
+		details = append(details, fmt.Sprintf("Task %d: enroll %s (%s)", t.ID, t.User, human(string(t.State))))
 	}
 	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started %d enrollment(s).", len(tasks)), details...)
 }

@@ -31,7 +31,7 @@ func pendingURL(v *visit, profile string) string {
 	q := url.Values{}
 	q.Set("profile", profile)
 	q.Set("entitlement", roster.EnrollmentEntitlement(profile))
-	q.Set("kind", roster.TaskGrant)
+	q.Set("kind", string(roster.TaskGrant))
 	q.Set("open", "1")
 	if v.reader() {
 		q.Set("view", "all")

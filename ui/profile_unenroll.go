@@ -14,7 +14,7 @@ func (u *UI) unenroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	tasks, err := u.service.Unenroll(v.ctx, id, []string{user}, strings.TrimSpace(r.PostFormValue("comment")))
 	var details []string
 	for _, t := range tasks {
-		details = append(details, fmt.Sprintf("Task %d: unenroll %s (%s)", t.ID, t.User, human(t.State)))
+		details = append(details, fmt.Sprintf("Task %d: unenroll %s (%s)", t.ID, t.User, human(string(t.State))))
 	}
 	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started the unenrollment of %s.", user), details...)
 }

@@ -192,7 +192,7 @@ var funcs = template.FuncMap{
 		return strings.Join(xs, ", ")
 	},
 	"has":   func(xs []string, x string) bool { return slices.Contains(xs, x) },
-	"human": human,
+	"human": func(v any) string { return human(fmt.Sprint(v)) },
 	"plus1": func(i int) int { return i + 1 },
 	"duration": func(d roster.Duration) string {
 		s := d.String()

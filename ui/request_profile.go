@@ -13,7 +13,7 @@ func (u *UI) requestProfile(w http.ResponseWriter, r *http.Request, v *visit) {
 	t, err := u.service.RequestProfile(v.ctx, id, strings.TrimSpace(r.PostFormValue("comment")))
 	notice := ""
 	if err == nil {
-		notice = fmt.Sprintf("Requested %s (task %d): it is %s.", id, t.ID, human(t.State))
+		notice = fmt.Sprintf("Requested %s (task %d): it is %s.", id, t.ID, human(string(t.State)))
 	}
 	u.done(w, r, v, "/request", err, notice)
 }

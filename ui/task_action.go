@@ -38,7 +38,7 @@ func (u *UI) actOnTask(w http.ResponseWriter, r *http.Request, v *visit) {
 	t, err := act(v.ctx, id, strings.TrimSpace(r.PostFormValue("comment")))
 	notice := ""
 	if err == nil {
-		notice = fmt.Sprintf("%s task %d. It is now %s.", did, t.ID, human(t.State))
+		notice = fmt.Sprintf("%s task %d. It is now %s.", did, t.ID, human(string(t.State)))
 	}
 	to := taskURL(id)
 	if back := r.PostFormValue("back"); back != "" {

@@ -29,16 +29,13 @@ type tasksData struct {
 }
 
 // States, Kinds and Origins are the choices of the filters.
-func (tasksData) States() []string { return roster.TaskStates }
+func (tasksData) States() []roster.TaskState { return roster.TaskStates }
 
 // Kinds are the task kinds.
-func (tasksData) Kinds() []string { return []string{roster.TaskGrant, roster.TaskRevoke} }
+func (tasksData) Kinds() []roster.TaskKind { return roster.TaskKinds }
 
 // Origins are the task origins.
-func (tasksData) Origins() []string {
-	return []string{roster.OriginAutomation, roster.OriginManual, roster.OriginEnrollment, roster.OriginUnenrollment,
-		roster.OriginProfileContent, roster.OriginContentRemoved, roster.OriginExclusion}
-}
+func (tasksData) Origins() []roster.Origin { return roster.Origins }
 
 // showTasks lists tasks: my approvals, my provisioning work, my own requests,
 // and for admins and auditors every task, with filters.
@@ -49,8 +46,8 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		d.View = viewApprovals
 	}
 	f := roster.TaskFilter{
-		State: q.Get("state"), Kind: q.Get("kind"), User: q.Get("user"), Entitlement: q.Get("entitlement"),
-		Profile: q.Get("profile"), Origin: q.Get("origin"), Approver: q.Get("approver"),
+		State: roster.TaskState(q.Get("state")), Kind: roster.TaskKind(q.Get("kind")), User: q.Get("user"), Entitlement: q.Get("entitlement"),
+		Profile: q.Get("profile"), Origin: roster.Origin(q.Get("origin")), Approver: q.Get("approver"),
 		OpenOnly: q.Get("open") != "", Cursor: q.Get("cursor"),
 	}
 	me := v.me.ID
@@ -85,7 +82,7 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		next.Set("cursor", page.NextCursor)
 		d.NextURL = "/tasks?" + next.Encode()
 	}
-	for view, state := range map[string]string{viewApprovals: roster.StatePendingApproval, viewProvisioning: roster.StatePendingProvisioning} {
+	for view, state := range map[string]roster.TaskState{viewApprovals: roster.StatePendingApproval, viewProvisioning: roster.StatePendingProvisioning} {
 		p, err := u.service.Tasks(v.ctx, roster.TaskFilter{Approver: me, State: state})
 		if err != nil {
 			u.fail(w, r, v, err)

@@ -42,7 +42,7 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	for _, p := range ps {
 		if i := slices.IndexFunc(p.Members, func(m roster.MemberView) bool { return m.User == id }); i >= 0 {
 			d.Profiles = append(d.Profiles, p)
-			d.Sources[p.ID] = p.Members[i].Source
+			d.Sources[p.ID] = string(p.Members[i].Source)
 		}
 	}
 	tasks, err := u.service.Tasks(v.ctx, roster.TaskFilter{User: id, Limit: roster.MaxPageSize})

@@ -283,7 +283,7 @@ func (o *Org) history(u int, member []int32, now time.Time) []roster.Task {
 	return out
 }
 
-func doneTask(user, ent, origin, profile, bypass, reason string, now time.Time) roster.Task {
+func doneTask(user, ent string, origin roster.Origin, profile, bypass, reason string, now time.Time) roster.Task {
 	closed := now
 	return roster.Task{
 		Kind: roster.TaskGrant, User: user, Entitlement: ent, State: roster.StateDone, Origin: origin, Profile: profile,

@@ -1,0 +1,178 @@
+package roster
+
+import (
+	"slices"
+	"strings"
+)
+
+// HistoryAction names one entry of a task's history (TaskAction.Action).
+type HistoryAction string
+
+// Task history actions.
+const (
+	HistoryCreated            HistoryAction = "created"
+	HistoryApprovalBypassed   HistoryAction = "approval_bypassed"
+	HistoryRoutedToAdmins     HistoryAction = "routed_to_admins"
+	HistoryApproved           HistoryAction = "approved"
+	HistoryDenied             HistoryAction = "denied"
+	HistoryCancelled          HistoryAction = "cancelled"
+	HistoryProvisioned        HistoryAction = "provisioned"
+	HistoryProvisioningFailed HistoryAction = "provisioning_failed"
+	HistoryFailed             HistoryAction = "failed"
+	HistoryRetried            HistoryAction = "retried"
+)
+
+// AuditAction names what an audit event records (Event.Action): the kind of
+// object, a dot, and what happened to it.
+type AuditAction string
+
+// Audit actions. AuditActions lists them with what each means; the README's
+// list of audit actions is checked against it.
+const (
+	ActionTenantBootstrapped AuditAction = "tenant.bootstrapped"
+	ActionTokenCreated       AuditAction = "token.created"
+	ActionSettingsUpdated    AuditAction = "settings.updated"
+
+	ActionUserCreated  AuditAction = "user.created"
+	ActionUserUpdated  AuditAction = "user.updated"
+	ActionUserActive   AuditAction = "user.active"
+	ActionUserDisabled AuditAction = "user.disabled"
+
+	ActionAppCreated         AuditAction = "app.created"
+	ActionAppUpdated         AuditAction = "app.updated"
+	ActionEntitlementCreated AuditAction = "entitlement.created"
+	ActionEntitlementUpdated AuditAction = "entitlement.updated"
+	ActionEntitlementFound   AuditAction = "entitlement.discovered"
+	ActionPolicyCreated      AuditAction = "policy.created"
+	ActionPolicyUpdated      AuditAction = "policy.updated"
+
+	ActionGrantAdded          AuditAction = "grant.added"
+	ActionGrantRemoved        AuditAction = "grant.removed"
+	ActionGrantRemovedOutside AuditAction = "grant.removed_outside"
+	ActionGrantSources        AuditAction = "grant.sources_changed"
+
+	ActionProfileCreated       AuditAction = "profile.created"
+	ActionProfileUpdated       AuditAction = "profile.updated"
+	ActionProfileSynced        AuditAction = "profile.synced"
+	ActionMemberAdded          AuditAction = "profile.member_added"
+	ActionMemberRemoved        AuditAction = "profile.member_removed"
+	ActionSafeguardPaused      AuditAction = "safeguard.paused"
+	ActionSafeguardResumed     AuditAction = "safeguard.resumed"
+	ActionSafeguardPlanDropped AuditAction = "safeguard.plan_discarded"
+
+	ActionTaskCreated           AuditAction = "task.created"
+	ActionTaskRoutedToAdmins    AuditAction = "task.routed_to_admins"
+	ActionTaskApproved          AuditAction = "task.approved"
+	ActionTaskDenied            AuditAction = "task.denied"
+	ActionTaskCancelled         AuditAction = "task.cancelled"
+	ActionTaskDone              AuditAction = "task.done"
+	ActionTaskProvisioningRetry AuditAction = "task.provisioning_retry"
+	ActionTaskFailed            AuditAction = "task.failed"
+	ActionTaskRetried           AuditAction = "task.retried"
+
+	ActionConnectorCreated       AuditAction = "connector.created"
+	ActionConnectorUpdated       AuditAction = "connector.updated"
+	ActionConnectorSynced        AuditAction = "connector.synced"
+	ActionConnectorSyncFailed    AuditAction = "connector.sync_failed"
+	ActionConnectorHeld          AuditAction = "connector.held"
+	ActionConnectorResumed       AuditAction = "connector.resumed"
+	ActionConnectorHoldDiscarded AuditAction = "connector.hold_discarded"
+
+	ActionNotifyApprovers    AuditAction = "notify.approvers"
+	ActionNotifyProvisioners AuditAction = "notify.provisioners"
+	ActionNotifyAdmins       AuditAction = "notify.admins"
+	ActionNotifyDelivered    AuditAction = "notify.delivered"
+	ActionNotifyFailed       AuditAction = "notify.failed"
+)
+
+// AuditActionInfo describes one audit action.
+type AuditActionInfo struct {
+	Action AuditAction `json:"action"`
+	// Object is the ObjectType of the action's events.
+	Object string `json:"object_type"`
+	// Means says, for people, what the event records.
+	Means string `json:"means"`
+}
+
+// AuditActions lists every audit action Roster records, grouped by object.
+var AuditActions = []AuditActionInfo{
+	{ActionTenantBootstrapped, "user", "the first admin and their token were created on an empty database"},
+	{ActionTokenCreated, "user", "an API token was issued for the user"},
+	{ActionSettingsUpdated, "settings", "the tenant settings were changed by a declarative file"},
+
+	{ActionUserCreated, "user", "a user was added (by a file or a connector)"},
+	{ActionUserUpdated, "user", "a user's fields changed"},
+	{ActionUserActive, "user", "a disabled user was made active again"},
+	{ActionUserDisabled, "user", "a user was disabled: the leaver path starts"},
+
+	{ActionAppCreated, "app", "an app was added"},
+	{ActionAppUpdated, "app", "an app's name or owners changed"},
+	{ActionEntitlementCreated, "entitlement", "an entitlement was added"},
+	{ActionEntitlementUpdated, "entitlement", "an entitlement's settings changed"},
+	{ActionEntitlementFound, "entitlement", "a connector's sync found an entitlement the catalog did not have"},
+	{ActionPolicyCreated, "policy", "an approval policy was added"},
+	{ActionPolicyUpdated, "policy", "an approval policy's steps changed"},
+
+	{ActionGrantAdded, "grant", "a user now holds an entitlement"},
+	{ActionGrantRemoved, "grant", "a user no longer holds an entitlement"},
+	{ActionGrantRemovedOutside, "grant", "a connector's sync found a grant removed in the system itself"},
+	{ActionGrantSources, "grant", "the reasons a grant exists (its sources) changed"},
+
+	{ActionProfileCreated, "profile", "an access profile was added"},
+	{ActionProfileUpdated, "profile", "an access profile's contents, settings or automation changed"},
+	{ActionProfileSynced, "profile", "a profile's sync ran and changed something (figures in its data)"},
+	{ActionMemberAdded, "profile", "a user became a member of the profile"},
+	{ActionMemberRemoved, "profile", "a user stopped being a member of the profile"},
+	{ActionSafeguardPaused, "profile", "the safeguard paused a sync that would remove too many members"},
+	{ActionSafeguardResumed, "profile", "an admin applied a paused sync's staged plan"},
+	{ActionSafeguardPlanDropped, "profile", "editing the automation discarded a paused sync's staged plan"},
+
+	{ActionTaskCreated, "task", "a grant or revoke task was opened"},
+	{ActionTaskRoutedToAdmins, "task", "an approval step resolved to nobody eligible and went to the admins"},
+	{ActionTaskApproved, "task", "an approver approved a step"},
+	{ActionTaskDenied, "task", "an approver denied the task"},
+	{ActionTaskCancelled, "task", "the task was cancelled (by a person or because it no longer applies)"},
+	{ActionTaskDone, "task", "the task was carried out"},
+	{ActionTaskProvisioningRetry, "task", "a connector failed to carry out the task and will try again"},
+	{ActionTaskFailed, "task", "a connector gave up carrying out the task"},
+	{ActionTaskRetried, "task", "an admin gave a failed task back to its connector"},
+
+	{ActionConnectorCreated, "connector", "a connector was added"},
+	{ActionConnectorUpdated, "connector", "a connector's settings changed"},
+	{ActionConnectorSynced, "connector", "a connector's sync read its system and changed something"},
+	{ActionConnectorSyncFailed, "connector", "a connector's sync could not read its system"},
+	{ActionConnectorHeld, "connector", "a connector's sync would remove too much and is held for an admin"},
+	{ActionConnectorResumed, "connector", "an admin confirmed a held connector sync"},
+	{ActionConnectorHoldDiscarded, "connector", "a held connector sync was discarded"},
+
+	{ActionNotifyApprovers, "task", "the approvers of a task's step were told it waits on them"},
+	{ActionNotifyProvisioners, "task", "the provisioners were told a task waits to be carried out"},
+	{ActionNotifyAdmins, "profile, connector", "the admins were alerted (a paused sync, a held connector sync)"},
+	{ActionNotifyDelivered, "notification", "an outgoing notification was delivered"},
+	{ActionNotifyFailed, "notification", "an outgoing notification was given up after its attempts"},
+}
+
+// Object returns the kind of object the action is about: what comes before the dot.
+func (a AuditAction) Object() string {
+	obj, _, _ := strings.Cut(string(a), ".")
+	return obj
+}
+
+// Verb returns what happened: what comes after the dot.
+func (a AuditAction) Verb() string {
+	_, verb, _ := strings.Cut(string(a), ".")
+	return verb
+}
+
+// KnownAuditAction reports whether a is an action Roster records.
+func KnownAuditAction(a AuditAction) bool {
+	return slices.ContainsFunc(AuditActions, func(i AuditActionInfo) bool { return i.Action == a })
+}
+
+// UserStatusAction is the audit action of a user's status becoming status.
+func UserStatusAction(status string) AuditAction {
+	if status == UserDisabled {
+		return ActionUserDisabled
+	}
+	return ActionUserActive
+}

@@ -1,0 +1,96 @@
+package roster_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/rosterhq/roster"
+)
+
+// TestAuditActionsListed checks that every AuditAction constant declared in
+// audit.go is in AuditActions, once, with an object and a meaning.
+func TestAuditActionsListed(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "audit.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []roster.AuditAction
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || vs.Type == nil || types(vs.Type) != "AuditAction" {
+			return true
+		}
+		for _, v := range vs.Values {
+			s, err := strconv.Unquote(v.(*ast.BasicLit).Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			declared = append(declared, roster.AuditAction(s))
+		}
+		return true
+	})
+	if len(declared) < 40 {
+		t.Fatalf("found %d AuditAction constants in audit.go, want the whole vocabulary", len(declared))
+	}
+	var listed []roster.AuditAction
+	for _, i := range roster.AuditActions {
+		if i.Object == "" || i.Means == "" {
+			t.Errorf("%s: object %q, meaning %q: both must be said", i.Action, i.Object, i.Means)
+		}
+		if slices.Contains(listed, i.Action) {
+			t.Errorf("%s is listed twice", i.Action)
+		}
+		listed = append(listed, i.Action)
+	}
+	slices.Sort(declared)
+	slices.Sort(listed)
+	if !slices.Equal(declared, listed) {
+		t.Errorf("AuditActions lists\n%v\nbut audit.go declares\n%v", listed, declared)
+	}
+	if roster.KnownAuditAction("task.approve") || !roster.KnownAuditAction(roster.ActionTaskApproved) {
+		t.Error("KnownAuditAction does not follow the list")
+	}
+}
+
+func types(e ast.Expr) string {
+	if id, ok := e.(*ast.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// TestReadmeListsAuditActions checks that the README's table of audit
+// actions is the list, in its order.
+func TestReadmeListsAuditActions(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []roster.AuditAction
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+\\.[a-z_]+)` \\|").FindAllStringSubmatch(string(b), -1) {
+		documented = append(documented, roster.AuditAction(m[1]))
+	}
+	var listed []roster.AuditAction
+	for _, i := range roster.AuditActions {
+		listed = append(listed, i.Action)
+	}
+	if !slices.Equal(documented, listed) {
+		t.Errorf("the README's audit actions\n%v\ndiffer from roster.AuditActions\n%v", documented, listed)
+	}
+}
+
+func TestAuditActionParts(t *testing.T) {
+	a := roster.ActionMemberAdded
+	if a.Object() != "profile" || a.Verb() != "member_added" {
+		t.Errorf("%s: object %q verb %q", a, a.Object(), a.Verb())
+	}
+	if roster.UserStatusAction(roster.UserDisabled) != roster.ActionUserDisabled || roster.UserStatusAction(roster.UserActive) != roster.ActionUserActive {
+		t.Error("UserStatusAction")
+	}
+}
