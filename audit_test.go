@@ -65,10 +65,10 @@ func types(e ast.Expr) string {
 	return ""
 }
 
-// TestReadmeListsAuditActions checks that the README's table of audit
+// TestReferenceListsAuditActions checks that docs/reference.md's table of audit
 // actions is the list, in its order.
-func TestReadmeListsAuditActions(t *testing.T) {
-	b, err := os.ReadFile("README.md")
+func TestReferenceListsAuditActions(t *testing.T) {
+	b, err := os.ReadFile("docs/reference.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestReadmeListsAuditActions(t *testing.T) {
 		listed = append(listed, i.Action)
 	}
 	if !slices.Equal(documented, listed) {
-		t.Errorf("the README's audit actions\n%v\ndiffer from roster.AuditActions\n%v", documented, listed)
+		t.Errorf("docs/reference.md's audit actions\n%v\ndiffer from roster.AuditActions\n%v", documented, listed)
 	}
 }
 
