@@ -20,6 +20,22 @@ var yamlTypes = map[string]bool{"application/yaml": true, "application/x-yaml": 
 // parameters filename and dry_run, or as a JSON roster.ApplyRequest whose
 // document is base64 (a third larger on the wire).
 func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
+	// Only an admin's file is read: anyone else is refused before the body,
+	// which may be 256 MiB, is taken in. The engine checks again.
+	me, err := s.service.Whoami(r.Context())
+	if err != nil {
+		return err
+	}
+	if me.Role != roster.RoleAdmin {
+		return roster.Errorf(roster.EFORBIDDEN, "only admins may apply declarative files")
+	}
+	// At most MaxConcurrentApplies files are held at once.
+	select {
+	case s.applies <- struct{}{}:
+		defer func() { <-s.applies }()
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
 	var req roster.ApplyRequest
 	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {
 		doc, err := io.ReadAll(r.Body)

@@ -46,7 +46,7 @@ func TestApplyBodies(t *testing.T) {
 		t.Fatalf("JSON: status %d body %s, request %+v", status, b, got)
 	}
 
-	calls := ts.service.count()
+	calls := ts.service.changes()
 	for _, tt := range []struct {
 		name, path string
 		body       []byte
@@ -63,7 +63,7 @@ func TestApplyBodies(t *testing.T) {
 			}
 		})
 	}
-	if n := ts.service.count(); n != calls {
+	if n := ts.service.changes(); n != calls {
 		t.Errorf("the service was called %d times for refused files", n-calls)
 	}
 }

@@ -41,6 +41,20 @@ func (f *fakeService) count() int {
 	return len(f.calls)
 }
 
+// changes counts the calls received other than Whoami, which the server
+// makes to check the caller's role before reading a large body.
+func (f *fakeService) changes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c.Method != "Whoami" {
+			n++
+		}
+	}
+	return n
+}
+
 // last returns the last call received, or a zero call.
 func (f *fakeService) last() call {
 	f.mu.Lock()

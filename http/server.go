@@ -32,6 +32,9 @@ import (
 const (
 	MaxApplyBodySize = 256 << 20
 	MaxBodySize      = 1 << 20
+	// MaxConcurrentApplies is how many declarative files the server reads
+	// and applies at once; more wait their turn without being read.
+	MaxConcurrentApplies = 2
 )
 
 // ServerConfig is what a Server needs.
@@ -66,6 +69,8 @@ type Server struct {
 
 	mux     *http.ServeMux
 	handler http.Handler
+	// applies holds a token for each apply being read or applied.
+	applies chan struct{}
 }
 
 // NewServer returns a Server for cfg. It registers the HTTP metrics on
@@ -77,6 +82,7 @@ func NewServer(cfg ServerConfig) *Server {
 		ready:        cfg.Ready,
 		registry:     cfg.Registry,
 		logger:       cfg.Logger,
+		applies:      make(chan struct{}, MaxConcurrentApplies),
 	}
 	if s.ready == nil {
 		s.ready = func() bool { return true }
@@ -185,6 +191,8 @@ func (s *Server) endpoint(rt route) http.Handler {
 		limit = MaxBodySize
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers carry who holds what: no cache keeps them.
+		w.Header().Set("Cache-Control", "no-store")
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if !rt.public {
 			user, err := s.authenticateRequest(r)

@@ -264,7 +264,7 @@ func TestInvalidRequests(t *testing.T) {
 			}
 		})
 	}
-	if n := ts.service.count(); n != 0 {
+	if n := ts.service.changes(); n != 0 {
 		t.Errorf("service was called %d times for invalid requests", n)
 	}
 

@@ -278,11 +278,23 @@ func signInURL(next string) string {
 }
 
 // localPath returns next when it is a path on this site, and "/profiles"
-// otherwise, so that the sign-in form cannot redirect elsewhere.
+// otherwise, so that the sign-in form cannot redirect elsewhere: next must
+// start with one "/", and hold no control character (browsers drop a tab, so
+// "/\t/evil.example" reads as "//evil.example"), no backslash (read as "/"),
+// and no scheme or host.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
-		return "/profiles"
+	const home = "/profiles"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return home
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
 	}
 	return next
 }

@@ -156,6 +156,36 @@ func TestUnauthenticatedPagesRedirectToSignIn(t *testing.T) {
 	}
 }
 
+// TestSignInStaysOnSite checks that neither the sign-in form nor a signed-in
+// visit to /signin redirects off-site, whatever next holds: a browser reads
+// "/\t/evil.example" as "//evil.example", another host.
+func TestSignInStaysOnSite(t *testing.T) {
+	e := newEnv(t)
+	bad := []string{"/\t/evil.example", "/\n/evil.example", "//evil.example/x", "/\\evil.example",
+		"https://evil.example/", "javascript:alert(1)", "/\x00/evil.example", "evil.example", "/\x7f/x"}
+	for _, next := range bad {
+		c := e.client()
+		c.get("/signin")
+		res, body := c.post("/signin", url.Values{"token": {adminToken}, "next": {next}})
+		wantStatus(t, res, body, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); loc != "/profiles" {
+			t.Errorf("sign-in with next %q: Location %q, want /profiles", next, loc)
+		}
+		// Signed in now: the sign-in page sends the person on at once.
+		res, body = c.get("/signin?next=" + url.QueryEscape(next))
+		if loc := res.Header.Get("Location"); res.StatusCode == http.StatusSeeOther && loc != "/profiles" {
+			t.Errorf("signed-in GET /signin?next=%q: Location %q, want /profiles", next, loc)
+		} else if res.StatusCode != http.StatusSeeOther {
+			wantStatus(t, res, body, http.StatusSeeOther)
+		}
+	}
+	for _, next := range []string{"/tasks", "/tasks?view=all&state=done", "/users/alice"} {
+		if got := localPath(next); got != next {
+			t.Errorf("localPath(%q) = %q, want it kept", next, got)
+		}
+	}
+}
+
 func TestSignIn(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()

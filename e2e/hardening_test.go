@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// countingReader serves n bytes of a YAML comment and counts what was read.
+type countingReader struct {
+	n, read atomic.Int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	left := r.n.Load() - r.read.Load()
+	if left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	for i := range p {
+		p[i] = '#'
+	}
+	r.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestApplyBodyOnlyForAdmins checks that the server refuses a plain user's
+// apply before reading its body (spec 5: only admins' requests to apply are
+// read past 1 MiB), so that anyone signed in cannot make it hold 256 MiB per
+// request.
+func TestApplyBodyOnlyForAdmins(t *testing.T) {
+	e := start(t)
+	e.apply(`users:
+  - {id: alice, email: alice@example.com}
+`)
+	body := &countingReader{}
+	body.n.Store(64 << 20)
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/apply", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 64 << 20
+	req.Header.Set("Content-Type", "application/yaml")
+	req.Header.Set("Authorization", "Bearer "+e.token("alice"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("the server closed the request without an answer: %v", err)
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(string(msg), "only admins") {
+		t.Fatalf("plain user's apply: %d %s, want 403 naming admins", res.StatusCode, msg)
+	}
+	if read := body.read.Load(); read > 16<<20 {
+		t.Fatalf("the server took %d MiB of a plain user's apply before refusing it", read>>20)
+	}
+}
+
+// TestAPIAnswersAreNotCached checks that API answers, errors included, say
+// Cache-Control: no-store, so that no browser or proxy keeps who holds what.
+func TestAPIAnswersAreNotCached(t *testing.T) {
+	e := start(t)
+	for _, tc := range []struct{ path, token string }{
+		{"/api/v1/me", adminToken},
+		{"/api/v1/grants", adminToken},
+		{"/api/v1/users/nobody", adminToken},
+		{"/api/v1/me", ""},
+	} {
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("GET %s (status %d): Cache-Control %q, want no-store", tc.path, res.StatusCode, got)
+		}
+	}
+}
