@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/server"
 )
 
 // countingReader serves n bytes of a YAML comment and counts what was read.
@@ -85,5 +91,67 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 		if got := res.Header.Get("Cache-Control"); got != "no-store" {
 			t.Errorf("GET %s (status %d): Cache-Control %q, want no-store", tc.path, res.StatusCode, got)
 		}
+	}
+}
+
+// TestSlowClientsAreCutOff checks the server's bounds on clients (issue 14:
+// idle keep-alive connections and slow bodies were held for ever): an idle
+// connection and a request whose body stalls are closed once their time is
+// up, while an admin's apply may take longer than a request.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	limits := server.HTTPLimits{Read: 300 * time.Millisecond, Idle: 300 * time.Millisecond, Apply: 10 * time.Second}
+	e := startWith(t, server.Config{BootstrapToken: adminToken, HTTP: limits})
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+
+	// closed reports whether the server ends conn within a few seconds.
+	closed := func(conn net.Conn) bool {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := io.Copy(io.Discard, conn)
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+	dial := func() net.Conn {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+
+	idle := dial()
+	fmt.Fprintf(idle, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	if !closed(idle) {
+		t.Error("an idle keep-alive connection was still open 5 s after its idle time")
+	}
+	slow := dial()
+	fmt.Fprintf(slow, "POST /signin HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ntoken=", addr)
+	if !closed(slow) {
+		t.Error("a request whose body stalled was still open 5 s after its read time")
+	}
+
+	// An admin's file that takes a second to arrive is still read whole.
+	pr, pw := io.Pipe()
+	go func() {
+		for _, part := range []string{"users:\n", "  - {id: alice, email: alice@example.com}\n"} {
+			time.Sleep(600 * time.Millisecond)
+			pw.Write([]byte(part))
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/apply", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/yaml")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a slow apply was cut off: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "alice") {
+		t.Fatalf("slow apply: %d %s", res.StatusCode, b)
 	}
 }

@@ -3,11 +3,13 @@ package http
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -35,6 +37,16 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 		defer func() { <-s.applies }()
 	case <-r.Context().Done():
 		return r.Context().Err()
+	}
+	if s.applyTimeout > 0 {
+		// A large file takes longer to send, apply and answer than a request.
+		rc, deadline := http.NewResponseController(w), time.Now().Add(s.applyTimeout)
+		if err := rc.SetReadDeadline(deadline); err != nil {
+			return fmt.Errorf("extend the read deadline of an apply: %w", err)
+		}
+		if err := rc.SetWriteDeadline(deadline); err != nil {
+			return fmt.Errorf("extend the write deadline of an apply: %w", err)
+		}
 	}
 	var req roster.ApplyRequest
 	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {

@@ -53,6 +53,10 @@ type ServerConfig struct {
 	// Logger receives one debug line per request and every internal error.
 	// Nil discards.
 	Logger *slog.Logger
+	// ApplyTimeout is how long an admin's declarative file may take to
+	// arrive and be applied, past the listener's usual read and write
+	// deadlines. Zero leaves those deadlines as they are.
+	ApplyTimeout time.Duration
 }
 
 // Server is Roster's HTTP API. It does not listen: put Handler in an
@@ -70,7 +74,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	// applies holds a token for each apply being read or applied.
-	applies chan struct{}
+	applies      chan struct{}
+	applyTimeout time.Duration
 }
 
 // NewServer returns a Server for cfg. It registers the HTTP metrics on
@@ -83,6 +88,7 @@ func NewServer(cfg ServerConfig) *Server {
 		registry:     cfg.Registry,
 		logger:       cfg.Logger,
 		applies:      make(chan struct{}, MaxConcurrentApplies),
+		applyTimeout: cfg.ApplyTimeout,
 	}
 	if s.ready == nil {
 		s.ready = func() bool { return true }

@@ -27,6 +27,7 @@ import (
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/sqlite"
 	"github.com/rosterhq/roster/ui"
+	"golang.org/x/net/netutil"
 )
 
 // Config configures a server.
@@ -67,6 +68,48 @@ type Config struct {
 	// are looked for besides the wake-up a new one gives (default 1s).
 	// Negative disables either.
 	ConnectorTick, ProvisionTick time.Duration
+	// HTTP bounds how long a client may take and how many connections the
+	// server holds; zero fields take DefaultHTTPLimits' values.
+	HTTP HTTPLimits
+}
+
+// HTTPLimits bound what clients may hold of the server: slow or idle clients
+// are cut off, so that a few of them cannot keep its connections forever.
+type HTTPLimits struct {
+	// ReadHeader is how long a client may take to send a request's headers,
+	// Read its whole request, and Write how long answering it may take.
+	ReadHeader, Read, Write time.Duration
+	// Apply replaces Read and Write for an admin's declarative file, which
+	// may be large and take long to apply.
+	Apply time.Duration
+	// Idle is how long a kept-alive connection may wait for its next request.
+	Idle time.Duration
+	// MaxConns is how many connections are served at once; more wait to be
+	// accepted.
+	MaxConns int
+}
+
+// DefaultHTTPLimits are the limits of `roster serve`.
+var DefaultHTTPLimits = HTTPLimits{
+	ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 5 * time.Minute,
+	Apply: 15 * time.Minute, Idle: 60 * time.Second, MaxConns: 1024,
+}
+
+// withDefaults fills the zero fields of l from DefaultHTTPLimits.
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	d := DefaultHTTPLimits
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&l.ReadHeader, d.ReadHeader}, {&l.Read, d.Read}, {&l.Write, d.Write}, {&l.Apply, d.Apply}, {&l.Idle, d.Idle}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if l.MaxConns == 0 {
+		l.MaxConns = d.MaxConns
+	}
+	return l
 }
 
 // Server is a running Roster.
@@ -209,10 +252,12 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	limits := cfg.HTTP.withDefaults()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	ln = netutil.LimitListener(ln, limits.MaxConns)
 	s.ln = ln
 	s.URL = "http://" + ln.Addr().String()
 	var ready atomic.Bool
@@ -222,6 +267,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		Ready:        ready.Load,
 		Registry:     reg,
 		Logger:       cfg.Logger,
+		ApplyTimeout: limits.Apply,
 	})
 	console, err := ui.New(ui.Config{
 		Service:      s.Engine,
@@ -239,7 +285,8 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		mux.Handle(path, api.Handler())
 	}
 	mux.Handle("/", console.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: limits.ReadHeader, ReadTimeout: limits.Read,
+		WriteTimeout: limits.Write, IdleTimeout: limits.Idle}
 
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
