@@ -92,6 +92,9 @@ func New(opts Options) *cobra.Command {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
+	// What the server stores is shown, never obeyed: names, comments and
+	// error messages may hold terminal control sequences.
+	opts.Stdout, opts.Stderr = newTermSafe(opts.Stdout), newTermSafe(opts.Stderr)
 	a := &app{opts: opts}
 
 	root := &cobra.Command{

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -153,5 +154,34 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "alice") {
 		t.Fatalf("slow apply: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestCLIShowsControlCharactersEscaped checks that what Roster stores is
+// shown, not obeyed: a name or a comment holding terminal escape sequences
+// comes out of the CLI with them escaped.
+func TestCLIShowsControlCharactersEscaped(t *testing.T) {
+	e := start(t)
+	e.apply(org + engProfile)
+	e.apply(`users:
+  - id: mallory
+    email: mallory@example.com
+    name: "Mallory \e[2J\e]0;owned\a"
+`)
+	out := e.ok(adminUser, "user", "show", "mallory")
+	if strings.ContainsAny(out, "\x1b\a") || !strings.Contains(out, `Mallory \x1b[2J\x1b]0;owned\x07`) {
+		t.Fatalf("user show printed %q", out)
+	}
+	task := e.task("--user", "alice", "--profile", "eng")
+	e.ok(adminUser, "task", "cancel", fmt.Sprint(task.ID), "--comment", "bye\x1b[1A\x1b[2Kall approved")
+	out = e.ok(adminUser, "task", "show", fmt.Sprint(task.ID))
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, `bye\x1b[1A\x1b[2Kall approved`) {
+		t.Fatalf("task show printed %q", out)
+	}
+	// JSON escapes them itself, and is left as it is.
+	var u roster.User
+	e.json(&u, adminUser, "user", "show", "mallory")
+	if u.Name != "Mallory \x1b[2J\x1b]0;owned\a" {
+		t.Fatalf("user show -o json decoded name %q", u.Name)
 	}
 }
