@@ -86,6 +86,8 @@ func (p *parser) connector(n *yaml.Node, path string, apps map[string]int) (rost
 		settingsLine = v.Line
 		if v = p.deref(v); !isNull(v) && v.Kind != yaml.MappingNode {
 			p.addf(v.Line, join(path, "settings"), "expected a mapping, got %s", describe(v))
+		} else if nul := withNUL(v); nul != nil {
+			p.addf(nul.Line, join(path, "settings"), "a NUL character (\\0) is not allowed in text")
 		} else if !isNull(v) {
 			if err := v.Decode(&c.Settings); err != nil {
 				p.addf(v.Line, join(path, "settings"), "%v", err)

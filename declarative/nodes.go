@@ -248,12 +248,26 @@ func (m *mapping) strOf(v *yaml.Node, key string) (string, int) {
 	if v == nil {
 		return "", m.line()
 	}
-	if isString(v) {
+	if isString(v) && !strings.Contains(v.Value, "\x00") {
 		// The path is only for a problem.
 		return v.Value, v.Line
 	}
 	s, _ := m.p.scalarString(v, join(m.path, key))
 	return s, v.Line
+}
+
+// withNUL returns the first scalar under n that holds a NUL character, which
+// no store keeps in text, or nil.
+func withNUL(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "\x00") {
+		return n
+	}
+	for _, c := range n.Content {
+		if found := withNUL(c); found != nil {
+			return found
+		}
+	}
+	return nil
 }
 
 // isString reports whether v is a scalar scalarString reads as it is.
@@ -276,6 +290,10 @@ func (p *parser) scalarString(v *yaml.Node, path string) (string, bool) {
 	}
 	switch v.ShortTag() {
 	case "!!str", "!!int", "!!float":
+		if strings.Contains(v.Value, "\x00") {
+			p.addf(v.Line, path, "a NUL character (\\0) is not allowed in text")
+			return "", false
+		}
 		return v.Value, true
 	case "!!bool":
 		p.addf(v.Line, path, "expected a string, got %s (quote it if you mean the text)", describe(v))

@@ -185,3 +185,52 @@ func TestCLIShowsControlCharactersEscaped(t *testing.T) {
 		t.Fatalf("user show -o json decoded name %q", u.Name)
 	}
 }
+
+// TestNULAndInvalidUTF8AreRefused checks that text no store keeps (a NUL
+// character, bytes that are not UTF-8) is refused with 422 and a message
+// naming it, on every way in — a declarative file, an API body, an API
+// address and a console form — before it reaches the store (PostgreSQL
+// answered 500).
+func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
+	e := start(t)
+	e.apply(org)
+	before := e.grants("--user", "alice")
+	e.applyFails("NUL character", adminUser, "users:\n  - {id: nul, email: nul@example.com, name: \"a\\0b\"}\n")
+	e.applyFails("NUL character", adminUser, `connectors:
+  - id: hr
+    type: csv
+    app: hr
+    settings: {path: "people\0.csv"}
+`)
+	call := func(method, path, body string) (int, string) {
+		req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for _, tc := range []struct{ method, path, body, want string }{
+		{"POST", "/api/v1/grants", `{"user":"alice","entitlement":"github/org-member\u0000"}`, "NUL"},
+		{"POST", "/api/v1/grants", "{\"user\":\"alice\xff\",\"entitlement\":\"github/org-member\"}", "UTF-8"},
+		{"GET", "/api/v1/users/al%00ice", "", "NUL"},
+		{"GET", "/api/v1/grants?user=al%00ice", "", "NUL"},
+		{"GET", "/api/v1/grants?user=al%FFice", "", "UTF-8"},
+		{"POST", "/api/v1/tasks/1/approve", `{"comment":"ok\u0000"}`, "NUL"},
+	} {
+		status, body := call(tc.method, tc.path, tc.body)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s %q: %d %s, want 422 naming %s", tc.method, tc.path, tc.body, status, body, tc.want)
+		}
+	}
+	if after := e.grants("--user", "alice"); len(after) != len(before) {
+		t.Fatalf("a refused request changed alice's grants: %v, then %v", before, after)
+	}
+}

@@ -9,6 +9,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,9 +18,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -200,6 +203,10 @@ func (s *Server) endpoint(rt route) http.Handler {
 		// Answers carry who holds what: no cache keeps them.
 		w.Header().Set("Cache-Control", "no-store")
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := checkText(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if !rt.public {
 			user, err := s.authenticateRequest(r)
 			if err != nil {
@@ -353,7 +360,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // readJSON decodes the request body into v. Unknown fields are errors; an
 // empty body leaves v as it is when optional is true.
 func readJSON(r *http.Request, v any, optional bool) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return bodyError(err)
+	}
+	if !utf8.Valid(body) {
+		return roster.Errorf(roster.EINVALID, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if optional && errors.Is(err, io.EOF) {
@@ -363,6 +377,62 @@ func readJSON(r *http.Request, v any, optional bool) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return roster.Errorf(roster.EINVALID, "request body must hold a single JSON value")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) && holdsNUL(reflect.ValueOf(v)) {
+		return roster.Errorf(roster.EINVALID, "request body holds a NUL character (\\u0000), which is not allowed in text")
+	}
+	return nil
+}
+
+// holdsNUL reports whether any string reachable from v holds a NUL character.
+func holdsNUL(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return strings.ContainsRune(v.String(), 0)
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && holdsNUL(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && holdsNUL(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return false // bytes, such as a base64 document, are checked where read
+		}
+		for i := range v.Len() {
+			if holdsNUL(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if holdsNUL(it.Key()) || holdsNUL(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkText refuses a request whose path or query holds a NUL character or
+// is not valid UTF-8: no store keeps such text, and PostgreSQL refuses it.
+func checkText(r *http.Request) error {
+	for _, s := range []string{r.URL.Path, r.URL.RawQuery} {
+		if strings.Contains(s, "%00") || strings.ContainsRune(s, 0) {
+			return roster.Errorf(roster.EINVALID, "the request's address holds a NUL character (%%00), which is not allowed")
+		}
+	}
+	if !utf8.ValidString(r.URL.Path) {
+		return roster.Errorf(roster.EINVALID, "the request's path is not valid UTF-8")
+	}
+	for name, vs := range r.URL.Query() {
+		for _, v := range append(vs, name) {
+			if !utf8.ValidString(v) {
+				return roster.Errorf(roster.EINVALID, "query parameter %q is not valid UTF-8", strings.ToValidUTF8(name, "?"))
+			}
+		}
 	}
 	return nil
 }

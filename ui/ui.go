@@ -22,7 +22,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 )
@@ -194,6 +196,11 @@ func (u *UI) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 		v := &visit{ctx: r.Context()}
+		if problem := badText(r); problem != "" {
+			u.renderError(w, r, v, &errorView{Status: http.StatusUnprocessableEntity, Title: "Not accepted",
+				Message: problem + " Nothing was changed."})
+			return
+		}
 		if rt.public {
 			if s := u.sessions.read(r); s != nil {
 				if me, err := u.service.Whoami(roster.NewContext(r.Context(), s.user)); err == nil {
@@ -264,4 +271,24 @@ func (u *UI) showHome(w http.ResponseWriter, r *http.Request, v *visit) {
 func (u *UI) showNotFound(w http.ResponseWriter, r *http.Request, v *visit) {
 	u.renderError(w, r, v, &errorView{Status: http.StatusNotFound, Title: "Not found",
 		Message: fmt.Sprintf("There is no page at %s.", r.URL.Path)})
+}
+
+// badText says what is wrong when a request's address or form holds a NUL
+// character or text that is not UTF-8, which no store keeps; "" when nothing
+// is.
+func badText(r *http.Request) string {
+	if err := r.ParseForm(); err != nil {
+		return "The form could not be read."
+	}
+	if strings.Contains(r.URL.RawQuery, "%00") || !utf8.ValidString(r.URL.Path) {
+		return "The address holds a character that is not allowed."
+	}
+	for name, vs := range r.Form {
+		for _, v := range append(vs, name) {
+			if strings.ContainsRune(v, 0) || !utf8.ValidString(v) {
+				return fmt.Sprintf("The field %q holds a character that is not allowed (a NUL character, or text that is not UTF-8).", strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", ""), "?"))
+			}
+		}
+	}
+	return ""
 }

@@ -550,3 +550,16 @@ func TestEnrollUnenrollAndRequest(t *testing.T) {
 	wantStatus(t, res, body, http.StatusForbidden)
 	wantBody(t, body, "does not accept enrollment requests")
 }
+
+// TestFormsRefuseNUL checks that a console form holding a NUL character or
+// text that is not UTF-8 is refused with 422 before anything is changed.
+func TestFormsRefuseNUL(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signIn(e, roster.AdminUser)
+	for _, users := range []string{"alice\x00", "ali\xffce"} {
+		res, body := c.post("/profiles/eng/enroll", url.Values{"users": {users}})
+		wantStatus(t, res, body, http.StatusUnprocessableEntity)
+		wantBody(t, body, "not allowed", "Nothing was changed")
+	}
+}
