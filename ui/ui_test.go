@@ -162,7 +162,7 @@ func TestUnauthenticatedPagesRedirectToSignIn(t *testing.T) {
 func TestSignInStaysOnSite(t *testing.T) {
 	e := newEnv(t)
 	bad := []string{"/\t/evil.example", "/\n/evil.example", "//evil.example/x", "/\\evil.example",
-		"https://evil.example/", "javascript:alert(1)", "/\x00/evil.example", "evil.example", "/\x7f/x"}
+		"https://evil.example/", "javascript:alert(1)", "evil.example", "/\x7f/x"}
 	for _, next := range bad {
 		c := e.client()
 		c.get("/signin")
@@ -178,6 +178,9 @@ func TestSignInStaysOnSite(t *testing.T) {
 		} else if res.StatusCode != http.StatusSeeOther {
 			wantStatus(t, res, body, http.StatusSeeOther)
 		}
+	}
+	if got := localPath("/\x00/evil.example"); got != "/profiles" {
+		t.Errorf("localPath kept a NUL: %q", got) // forms holding one are refused before
 	}
 	for _, next := range []string{"/tasks", "/tasks?view=all&state=done", "/users/alice"} {
 		if got := localPath(next); got != next {
