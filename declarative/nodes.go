@@ -8,25 +8,66 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxAliases bounds how many YAML aliases one file may expand, so that a
-// "billion laughs" file cannot make validation blow up.
-const maxAliases = 1000
+// maxAliases bounds how many YAML aliases one file may expand, and
+// maxAliasNodes how many nodes those expansions may hold together, so that a
+// "billion laughs" file — few aliases, each to a large or nested part —
+// cannot make validation blow up.
+const (
+	maxAliases    = 1000
+	maxAliasNodes = 20000
+)
 
-// deref follows aliases. A file that expands too many aliases gets one
-// problem, and the alias beyond the budget reads as null.
+// deref follows aliases. A file that expands too many aliases, or aliases
+// holding too many nodes, gets one problem, and the alias beyond the budget
+// reads as null.
 func (p *parser) deref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
 		p.aliases++
-		if p.aliases > maxAliases {
+		p.aliasNodes += p.expandedSize(n.Alias)
+		if p.aliases > maxAliases || p.aliasNodes > maxAliasNodes {
 			if !p.aliasesReported {
 				p.aliasesReported = true
-				p.addf(n.Line, "", "the file expands more than %d YAML aliases", maxAliases)
+				if p.aliases > maxAliases {
+					p.addf(n.Line, "", "the file expands more than %d YAML aliases", maxAliases)
+				} else {
+					p.addf(n.Line, "", "the file's YAML aliases expand to more than %d nodes", maxAliasNodes)
+				}
 			}
 			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 		}
 		n = n.Alias
 	}
 	return n
+}
+
+// expandedSize returns how many nodes n stands for once every alias in it
+// is expanded, remembered per node. A cycle counts as over the budget.
+func (p *parser) expandedSize(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	if size, ok := p.sizes[n]; ok {
+		if size < 0 {
+			return maxAliasNodes + 1 // n contains itself
+		}
+		return size
+	}
+	if p.sizes == nil {
+		p.sizes = map[*yaml.Node]int{}
+	}
+	p.sizes[n] = -1
+	size := 1
+	if n.Kind == yaml.AliasNode {
+		size = p.expandedSize(n.Alias)
+	}
+	for _, c := range n.Content {
+		size += p.expandedSize(c)
+		if size > maxAliasNodes {
+			break
+		}
+	}
+	p.sizes[n] = size
+	return size
 }
 
 // isNull reports whether n is absent or an explicit YAML null (`key:` with

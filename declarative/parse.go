@@ -41,7 +41,12 @@ type parser struct {
 	problems []problem
 
 	aliases         int
+	aliasNodes      int
 	aliasesReported bool
+	// sizes remembers expandedSize's answers.
+	sizes map[*yaml.Node]int
+	// unreported counts the problems found past maxProblems.
+	unreported int
 
 	// Objects the file declares, by id, with the line of their id.
 	users      map[string]int
@@ -155,11 +160,19 @@ func newParser(filename string, known roster.Known) *parser {
 
 // add records a problem at line; path may be empty.
 func (p *parser) add(line int, path, text string) {
+	if len(p.problems) >= maxProblems {
+		p.unreported++
+		return
+	}
 	if path != "" {
 		text = path + ": " + text
 	}
 	p.problems = append(p.problems, problem{line: line, text: text})
 }
+
+// maxProblems is how many problems one file reports; past it they are only
+// counted, so that a file of a million mistakes gives an answer of a page.
+const maxProblems = 200
 
 // addf records a formatted problem at line.
 func (p *parser) addf(line int, path, format string, args ...any) {
@@ -177,11 +190,15 @@ func (p *parser) err() *roster.Error {
 			details[i] = fmt.Sprintf("%s: %s", p.file, pr.text)
 		}
 	}
+	if p.unreported > 0 {
+		details = append(details, fmt.Sprintf("%s: and %d more problems, not listed", p.file, p.unreported))
+	}
+	total := len(p.problems) + p.unreported
 	noun := "problems"
-	if len(details) == 1 {
+	if total == 1 {
 		noun = "problem"
 	}
-	e := roster.Errorf(roster.EINVALID, "%s: %d %s; nothing was applied", p.file, len(details), noun)
+	e := roster.Errorf(roster.EINVALID, "%s: %d %s; nothing was applied", p.file, total, noun)
 	e.Details = details
 	return e
 }

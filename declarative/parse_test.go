@@ -835,3 +835,32 @@ func TestParseDefaultFilename(t *testing.T) {
 		t.Errorf("details = %v", got)
 	}
 }
+
+// TestParseAliasExpansion checks that the alias budget counts what aliases
+// expand to, not only how many there are: fifty aliases to one mapping of a
+// thousand keys are fifty thousand nodes to read. It also checks that the
+// problems reported are capped, with the rest counted.
+func TestParseAliasExpansion(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("users:\n  - id: alice\nx-big: &big\n")
+	for i := range 1000 {
+		b.WriteString("  k" + itoa(i) + ": v\n")
+	}
+	b.WriteString("profiles:\n")
+	for range 50 {
+		b.WriteString("  - *big\n")
+	}
+	_, err := declarative.Parse("laughs.yaml", []byte(b.String()), nil)
+	details := roster.ErrorDetails(err)
+	if len(details) > 202 {
+		t.Fatalf("%d problems listed, want at most 200 and a count of the rest", len(details))
+	}
+	var budget, rest bool
+	for _, d := range details {
+		budget = budget || strings.Contains(d, "aliases expand to more than 20000 nodes")
+		rest = rest || strings.Contains(d, "more problems, not listed")
+	}
+	if !budget || !rest {
+		t.Errorf("budget reported %v, rest counted %v; message %q, details %v", budget, rest, roster.ErrorMessage(err), details[:min(5, len(details))])
+	}
+}
