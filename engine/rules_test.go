@@ -343,6 +343,11 @@ func TestUnenrollmentRevokeUnjustifiedPendingElsewhere(t *testing.T) {
 // approverPolicies are applied after rulesOrg: a policy for each kind of
 // step; the caller appends profiles that use them.
 const approverPolicies = `
+apps:
+  - id: wiki
+    owners: [ivan, alice]
+    entitlements:
+      - {id: page, request_policy: owners, revoke_policy: auto}
 policies:
   - id: owners
     steps: [{approvers: app_owner}]
@@ -417,6 +422,20 @@ func TestApproverResolution(t *testing.T) {
 			}
 		})
 	}
+
+	// app_owner on an app with owners: the owners of the entitlement's app,
+	// less the subject. The task is the content task of an enrollment.
+	t.Run("app owner", func(t *testing.T) {
+		w := newWorld(t, rulesOrg)
+		w.apply(doc + "  - {id: wiki, name: Wiki, entitlements: [wiki/page], allow_enrollment_requests: true, enrollment: {policy: auto}}\n")
+		if _, err := w.svc.RequestProfile(w.as("alice"), "wiki", ""); err != nil {
+			t.Fatal(err)
+		}
+		task := w.task(roster.TaskFilter{User: "alice", Entitlement: "wiki/page"})
+		if task.State != roster.StatePendingApproval || !slices.Equal(task.Approvers, []string{"ivan"}) {
+			t.Fatalf("wiki/page task: %s, approvers %v; want pending approval by ivan (alice, an owner, is the subject)", task.State, task.Approvers)
+		}
+	})
 
 	// A subject who is not an approver may not decide, unless the step is self.
 	t.Run("subject refused", func(t *testing.T) {
