@@ -689,3 +689,54 @@ func TestExclusions(t *testing.T) {
 		}
 	}
 }
+
+// TestUnenrollmentWithoutBypass checks SPEC §2 Unenrollment's last line,
+// "bypass_entitlement_policies works as for enrollment": without it, the
+// revoke tasks a confirmed unenrollment starts run under each entitlement's
+// own revoke policy, and the access stays until they are approved.
+func TestUnenrollmentWithoutBypass(t *testing.T) {
+	doc := strings.Replace(unenrollOrg(roster.AccessRevokeAll, "auto", "sync_and_act"),
+		"bypass_entitlement_policies: true}\n    automation: {enabled: true, mode: sync_and_act, any_entitlement: [hr/eng]}",
+		"bypass_entitlement_policies: false}\n    automation: {enabled: true, mode: sync_and_act, any_entitlement: [hr/eng]}", 1)
+	doc = strings.Replace(doc, "{id: only, request_policy: auto, revoke_policy: auto}", "{id: only, request_policy: auto, revoke_policy: manager}", 1)
+	w := newWorld(t, doc)
+	unenrollAliceFromEng(w)
+	only := w.task(roster.TaskFilter{User: "alice", Entitlement: "app/only", Kind: roster.TaskRevoke})
+	if only.State != roster.StatePendingApproval || !slices.Equal(only.Approvers, []string{"carol"}) || only.Bypass != "" {
+		t.Fatalf("revoke of app/only: %s, approvers %v, bypass %q; want pending approval by carol (its revoke policy: manager)", only.State, only.Approvers, only.Bypass)
+	}
+	if _, ok := w.grants("alice")["app/only"]; !ok {
+		t.Fatal("app/only is gone before its revoke task is approved")
+	}
+	if _, err := w.svc.ApproveTask(w.as("carol"), only.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.grants("alice")["app/only"]; ok {
+		t.Fatal("app/only stays after carol approved its revocation")
+	}
+}
+
+// TestExclusionCancelsPendingEnrollment checks SPEC §2 Automation and Sync
+// together: a user is excluded from the moment the exclusion is saved, so
+// the sync that saving starts cancels their open enrollment task (an open
+// enrollment whose user no longer matches is cancelled).
+func TestExclusionCancelsPendingEnrollment(t *testing.T) {
+	manager := func(excluded string) string {
+		return strings.Replace(exclusionOrg(excluded), "enrollment: {policy: auto, bypass_entitlement_policies: true}", "enrollment: {policy: manager}", 1)
+	}
+	w := newWorld(t, manager(""))
+	enroll := w.task(roster.TaskFilter{User: "bob", Entitlement: roster.EnrollmentEntitlement("eng")})
+	if enroll.State != roster.StatePendingApproval {
+		t.Fatalf("bob's enrollment: %s, want pending approval by his manager", enroll.State)
+	}
+	w.apply(manager("bob"))
+	if got, _ := w.svc.Task(w.admin(), enroll.ID); got.State != roster.StateCancelled {
+		t.Fatalf("bob's enrollment after his exclusion was saved: %s, want cancelled", got.State)
+	}
+	if _, err := w.svc.ApproveTask(w.as("carol"), enroll.ID, ""); roster.ErrorCode(err) != roster.ECONFLICT {
+		t.Fatalf("carol approving the cancelled enrollment: %v, want a conflict", err)
+	}
+	if got := w.members("eng"); slices.Contains(got, "bob:automation") {
+		t.Fatalf("members %v: excluded bob was enrolled", got)
+	}
+}
