@@ -130,6 +130,11 @@ func (w *world) members(profile string) []string {
 	return out
 }
 
+// byRule is how members lists a member the profile's rule enrolled.
+func byRule(user string) string {
+	return fmt.Sprintf("%s:%s", user, roster.MemberAutomation)
+}
+
 // events returns every audit event f selects.
 func (w *world) events(f roster.EventFilter) []roster.Event {
 	w.t.Helper()
@@ -294,7 +299,7 @@ func TestUnenrollmentAccess(t *testing.T) {
 			}
 
 			unenrollAliceFromEng(w)
-			if got, want := w.members("ops"), []string{"alice:automation"}; !slices.Equal(got, want) {
+			if got, want := w.members("ops"), []string{byRule("alice")}; !slices.Equal(got, want) {
 				t.Fatalf("ops members %v, want %v", got, want)
 			}
 			after := w.grants("alice")
@@ -404,7 +409,7 @@ func TestApproverResolution(t *testing.T) {
 			if task.State != roster.StatePendingApproval || !slices.Equal(task.Approvers, tt.approvers) {
 				t.Fatalf("task: %s, approvers %v; want pending approval by %v", task.State, task.Approvers, tt.approvers)
 			}
-			routed := w.events(roster.EventFilter{Action: "task.routed_to_admins"})
+			routed := w.events(roster.EventFilter{Action: roster.ActionTaskRoutedToAdmins})
 			if tt.toAdmins != (len(routed) == 1) || len(routed) > 1 {
 				t.Fatalf("task.routed_to_admins events %+v, want one: %v", routed, tt.toAdmins)
 			}
@@ -563,7 +568,7 @@ func TestDecisionsAreIdempotent(t *testing.T) {
 		setup    []action
 		then     action
 		conflict bool // refused with a conflict; otherwise answered with the task
-		state    any
+		state    roster.TaskState
 	}{
 		{"approving step 1 twice", []action{{approve, "sam"}}, action{approve, "sam"}, false, roster.StatePendingApproval},
 		{"approving a done task again", approved, action{approve, "tess"}, false, roster.StateDone},
@@ -638,7 +643,7 @@ profiles:
 func TestExclusions(t *testing.T) {
 	excludedEnt := roster.ExclusionEntitlement("eng")
 	w := newWorld(t, exclusionOrg("bob"))
-	if got, want := w.members("eng"), []string{"alice:automation"}; !slices.Equal(got, want) {
+	if got, want := w.members("eng"), []string{byRule("alice")}; !slices.Equal(got, want) {
 		t.Fatalf("members %v, want %v (bob is excluded)", got, want)
 	}
 	if r := w.sync("eng"); slices.Contains(r.Enrolled, "bob") {
@@ -674,7 +679,7 @@ func TestExclusions(t *testing.T) {
 	// the exclusion is closed (its open task cancelled, or its grant revoked).
 	w.apply(exclusionOrg("alice"))
 	w.sync("eng")
-	if got, want := w.members("eng"), []string{"bob:automation"}; !slices.Equal(got, want) {
+	if got, want := w.members("eng"), []string{byRule("bob")}; !slices.Equal(got, want) {
 		t.Fatalf("members %v once bob's exclusion is lifted, want %v", got, want)
 	}
 	if _, ok := w.grants("bob")["app/only"]; !ok {
@@ -736,7 +741,7 @@ func TestExclusionCancelsPendingEnrollment(t *testing.T) {
 	if _, err := w.svc.ApproveTask(w.as("carol"), enroll.ID, ""); roster.ErrorCode(err) != roster.ECONFLICT {
 		t.Fatalf("carol approving the cancelled enrollment: %v, want a conflict", err)
 	}
-	if got := w.members("eng"); slices.Contains(got, "bob:automation") {
+	if got := w.members("eng"); slices.Contains(got, byRule("bob")) {
 		t.Fatalf("members %v: excluded bob was enrolled", got)
 	}
 }
