@@ -18,7 +18,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/connector/scim/scimtest"
 	"github.com/rosterhq/roster/internal/slapdtest"
-	"github.com/rosterhq/roster/postgres/pgtest"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // ldapConnector is a declarative file with one LDAP connector over dir.
@@ -386,7 +386,7 @@ connectors:
 func pgRoles(t *testing.T, prefix string, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.ServerURL())
+	conn, err := pgx.Connect(ctx, testenv.RequirePostgres(t))
 	if err != nil {
 		t.Fatalf("connect to PostgreSQL: %v", err)
 	}
@@ -397,7 +397,7 @@ func pgRoles(t *testing.T, prefix string, stmts ...string) {
 		}
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, pgtest.ServerURL())
+		conn, err := pgx.Connect(ctx, testenv.PostgresURL())
 		if err != nil {
 			t.Errorf("drop roles: %v", err)
 			return
@@ -425,7 +425,7 @@ func pgRoles(t *testing.T, prefix string, stmts ...string) {
 func roleMembers(t *testing.T, role string) []string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.ServerURL())
+	conn, err := pgx.Connect(ctx, testenv.RequirePostgres(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +461,7 @@ func TestLeaverStory(t *testing.T) {
 	alice, bob, carol := p+"alice", p+"bob", p+"carol"
 	dir := slapdtest.Start(t)
 	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", dir.ServicePassword)
-	t.Setenv("ROSTER_TEST_WAREHOUSE_DSN", pgtest.ServerURL())
+	t.Setenv("ROSTER_TEST_WAREHOUSE_DSN", testenv.RequirePostgres(t))
 	for _, uid := range []string{alice, bob, carol, p + "dan", p + "eve"} {
 		dir.AddUser(t, slapdtest.User{UID: uid, Mail: uid + "@example.org"})
 	}

@@ -11,13 +11,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // The browser tests drive the console in Debian's Chromium, headless, against
 // the real engine on SQLite. Each saves a full-page screenshot of the screen
 // it ends on to testdata/screenshots/<test>.png, for a reviewer to look at.
-
-const chromiumPath = "/usr/bin/chromium"
 
 // browser is one Chromium with its own profile directory: one person's
 // browser session.
@@ -30,9 +29,7 @@ type browser struct {
 // newBrowser starts a Chromium for the env's server.
 func newBrowser(t *testing.T, e *env) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser tests need Chromium at %s: install it with `apt-get update && apt-get install -y chromium` (%v)", chromiumPath, err)
-	}
+	chromiumPath := testenv.RequireChromium(t)
 	dir := t.TempDir()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),

@@ -23,19 +23,14 @@ import (
 
 	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/connector/pgroles"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
-const envURL = "ROSTER_TEST_DATABASE_URL"
-
-const startHint = "start the local server with\n" +
-	"\tpg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n" +
-	"or point " + envURL + " at a PostgreSQL server where the user is a superuser"
-
+// serverURL is the test PostgreSQL server; a test reaches it through
+// newCluster first, which skips the test when it cannot be reached. The user
+// must be a superuser.
 func serverURL() string {
-	if u := os.Getenv(envURL); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	return testenv.PostgresURL()
 }
 
 // cluster is a test's view of the PostgreSQL server: a superuser connection
@@ -50,9 +45,9 @@ func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, serverURL())
+	admin, err := pgx.Connect(ctx, testenv.RequirePostgres(t))
 	if err != nil {
-		t.Fatalf("cannot reach the test PostgreSQL server (%s or the default): %v\n%s", envURL, err, startHint)
+		t.Fatalf("connect to the test PostgreSQL server: %v", err)
 	}
 	var b [4]byte
 	rand.Read(b[:])
@@ -122,7 +117,7 @@ func dsnAs(t *testing.T, user, password string) string {
 	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			t.Fatalf("parse %s: %v", envURL, err)
+			t.Fatalf("parse %s: %v", testenv.PostgresEnv, err)
 		}
 		u.User = url.UserPassword(user, password)
 		return u.String()
@@ -659,7 +654,7 @@ func TestOpenSettings(t *testing.T) {
 // is permanent only when retrying cannot help, and never shows the password.
 func TestConnectionErrors(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t) // fails early, with the hint, when the server is down
+	c := newCluster(t) // skips early, with the hint, when the server is down
 	server, err := pgx.ParseConfig(serverURL())
 	if err != nil {
 		t.Fatal(err)

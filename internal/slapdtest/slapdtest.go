@@ -15,8 +15,10 @@
 // test that binds as it sees what a paged search is for.
 //
 // Tests seed entries with AddUser, AddGroup or AddLDIF and inspect them with
-// Conn. When slapd is not installed, Start fails the test and says how to
-// install it (apt-get install slapd ldap-utils).
+// Conn. When slapd or ldapmodify is not installed, Start skips the test and
+// says how to install them (apt-get install slapd ldap-utils), or fails it
+// with ROSTER_TEST_REQUIRE_ALL=1, as in CI; ROSTER_TEST_SLAPD names another
+// slapd binary (see internal/testenv).
 package slapdtest
 
 import (
@@ -36,11 +38,13 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
-// Where Debian's slapd and ldap-utils packages put things.
+// Where Debian's slapd package puts its modules and schemas. The binary is
+// testenv.RequireSlapd's.
 const (
-	SlapdPath  = "/usr/sbin/slapd"
 	ModulePath = "/usr/lib/ldap"
 	SchemaDir  = "/etc/ldap/schema"
 )
@@ -67,6 +71,7 @@ type Server struct {
 	// Dir holds the configuration, the database and the log.
 	Dir string
 
+	slapd  string // the binary
 	stderr *lockedBuffer
 }
 
@@ -92,9 +97,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if _, err := os.Stat(SlapdPath); err != nil {
-		t.Fatalf("slapdtest: OpenLDAP's slapd is not installed (%s: %v); %s", SlapdPath, err, installHint)
-	}
+	slapd := testenv.RequireSlapd(t)
 	dir := t.TempDir()
 	s := &Server{
 		BaseDN:          "dc=example,dc=org",
@@ -105,6 +108,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		PeopleDN:        "ou=people,dc=example,dc=org",
 		GroupsDN:        "ou=groups,dc=example,dc=org",
 		Dir:             dir,
+		slapd:           slapd,
 	}
 	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatalf("slapdtest: %v", err)
@@ -143,12 +147,12 @@ var errExited = errors.New("slapd exited")
 func (s *Server) run(t testing.TB, conf string, port int) error {
 	s.URL = "ldap://127.0.0.1:" + strconv.Itoa(port)
 	s.stderr = &lockedBuffer{}
-	cmd := exec.Command(SlapdPath, "-d", "0", "-f", conf, "-h", s.URL+"/")
+	cmd := exec.Command(s.slapd, "-d", "0", "-f", conf, "-h", s.URL+"/")
 	cmd.Stdout = s.stderr
 	cmd.Stderr = s.stderr
 	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w (%s)", SlapdPath, err, installHint)
+		return fmt.Errorf("starting %s: %w (%s)", s.slapd, err, installHint)
 	}
 	exited := make(chan struct{})
 	var waitErr error

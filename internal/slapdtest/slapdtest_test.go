@@ -10,6 +10,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/rosterhq/roster/internal/slapdtest"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 func search(t *testing.T, conn *ldap.Conn, base, filter string, attrs ...string) []*ldap.Entry {
@@ -147,6 +148,7 @@ func TestServersRunSideBySide(t *testing.T) {
 }
 
 func TestStopsAtCleanup(t *testing.T) {
+	testenv.RequireSlapd(t) // so that the subtest's skip is this test's
 	var url string
 	t.Run("server", func(t *testing.T) {
 		url = slapdtest.Start(t).URL

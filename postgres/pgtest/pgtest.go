@@ -3,8 +3,9 @@
 // NewDatabase connects to the server named by ROSTER_TEST_DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable),
 // creates an empty database with a random name, drops it when the test ends,
-// and returns its URL. A test that needs PostgreSQL fails, never skips, when
-// the server cannot be reached: a skipped driver test passes silently.
+// and returns its URL. When the server cannot be reached, the test skips and
+// says how to start one, or fails with ROSTER_TEST_REQUIRE_ALL=1, as in CI
+// (see internal/testenv).
 package pgtest
 
 import (
@@ -12,49 +13,28 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rosterhq/roster/internal/testenv"
 )
-
-// EnvURL is the environment variable that names the test server.
-const EnvURL = "ROSTER_TEST_DATABASE_URL"
-
-// DefaultURL is the test server when EnvURL is not set: a local PostgreSQL
-// with trust authentication for the postgres user.
-const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// startHint tells a developer how to start the local server.
-const startHint = "start the local server with\n" +
-	"\tpg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n" +
-	"or point " + EnvURL + " at a PostgreSQL server where the user may create databases"
-
-// ServerURL returns the URL of the test server: EnvURL, or DefaultURL.
-func ServerURL() string {
-	if u := os.Getenv(EnvURL); u != "" {
-		return u
-	}
-	return DefaultURL
-}
 
 // NewDatabase creates an empty database named roster_test_<random hex> on
 // the test server, registers a cleanup that drops it (closing any connection
-// still open to it), and returns its URL. It fails the test when the server
-// cannot be reached.
+// still open to it), and returns its URL. It skips the test when the server
+// cannot be reached (testenv.RequirePostgres).
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	server := ServerURL()
+	server := testenv.RequirePostgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
 	admin, err := pgx.Connect(ctx, server)
 	if err != nil {
-		t.Fatalf("pgtest: cannot reach the test PostgreSQL server (%s, from %s or the default): %v\n%s",
-			redact(server), EnvURL, err, startHint)
+		t.Fatalf("pgtest: connect to the test PostgreSQL server: %v", err)
 	}
 	defer admin.Close(context.Background())
 
@@ -88,29 +68,11 @@ func withDatabase(t testing.TB, server, name string) string {
 	if strings.HasPrefix(server, "postgres://") || strings.HasPrefix(server, "postgresql://") {
 		u, err := url.Parse(server)
 		if err != nil {
-			t.Fatalf("pgtest: %s is not a valid URL: %v", EnvURL, err)
+			t.Fatalf("pgtest: %s is not a valid URL: %v", testenv.PostgresEnv, err)
 		}
 		u.Path, u.RawPath = "/"+name, ""
 		return u.String()
 	}
 	// In a key=value string the last dbname wins.
 	return server + " dbname=" + name
-}
-
-// keywordPassword matches the password of a key=value connection string.
-var keywordPassword = regexp.MustCompile(`password\s*=\s*('[^']*'|\S+)`)
-
-// redact returns a connection string with its password, if any, replaced.
-func redact(server string) string {
-	u, err := url.Parse(server)
-	if err != nil || u.Scheme == "" {
-		return keywordPassword.ReplaceAllString(server, "password=xxxxx")
-	}
-	if u.User == nil {
-		return server
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
