@@ -494,7 +494,7 @@ func TestServe(t *testing.T) {
 		got = append(got, cfg)
 		return nil
 	}
-	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "boot"
+	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "boot-0123456789abcdef0123456789abcdef"
 
 	if _, stderr, code := e.run("serve"); code != 0 {
 		t.Fatalf("serve: exit %d, %s", code, stderr)
@@ -503,12 +503,19 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve with flags: exit %d, %s", code, stderr)
 	}
 	want := []cli.ServeConfig{
-		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot", SyncOnChange: true},
-		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot", NoMigrate: true},
+		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true},
+		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot-0123456789abcdef0123456789abcdef", NoMigrate: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serve configs = %+v\nwant %+v", got, want)
 	}
+
+	// A short bootstrap token is refused before anything starts.
+	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "test-admin-token"
+	if _, stderr, code := e.run("serve"); code != 1 || !strings.Contains(stderr, "at least 32") || len(got) != 2 {
+		t.Errorf("serve with a 16-character token: exit %d, stderr %q, %d starts", code, stderr, len(got))
+	}
+	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "boot-0123456789abcdef0123456789abcdef"
 
 	e.serve = func(context.Context, cli.ServeConfig) error { return errors.New("address in use") }
 	if _, stderr, code := e.run("serve"); code != 1 || stderr != "error: address in use\n" {

@@ -7,6 +7,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// MinBootstrapTokenLength is the shortest ROSTER_BOOTSTRAP_TOKEN `roster
+// serve` accepts: 32 hexadecimal characters are 128 bits.
+const MinBootstrapTokenLength = 32
+
 // serveCommand is `roster serve`. It only fills a ServeConfig and hands it to
 // Options.Serve.
 func (a *app) serveCommand() *cobra.Command {
@@ -23,6 +27,11 @@ func (a *app) serveCommand() *cobra.Command {
 				return errors.New("this build of roster cannot serve")
 			}
 			cfg.BootstrapToken = a.opts.Getenv("ROSTER_BOOTSTRAP_TOKEN")
+			if n := len(cfg.BootstrapToken); n > 0 && n < MinBootstrapTokenLength {
+				return fmt.Errorf("ROSTER_BOOTSTRAP_TOKEN is %d characters: an admin's token needs at least %d "+
+					"(128 bits, e.g. `openssl rand -hex 16`); or leave it unset and Roster generates one and prints it once",
+					n, MinBootstrapTokenLength)
+			}
 			return a.opts.Serve(cmd.Context(), cfg)
 		},
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // adminToken is the bootstrap token of every server the tests start.
-const adminToken = "crash-admin"
+const adminToken = "crash-admin-0123456789abcdef0123456789"
 
 // process is one `roster serve` subprocess.
 type process struct {
