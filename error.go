@@ -16,6 +16,9 @@ const (
 	// EUNAVAILABLE: a system Roster talks to (through a connector) failed or
 	// could not be reached; the message carries the system's error.
 	EUNAVAILABLE = "unavailable"
+	// ETOOMANY: the client failed to authenticate too often; it may try
+	// again later.
+	ETOOMANY = "too_many_attempts"
 )
 
 // Error is an application error: a code and a message meant for the person who

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -232,5 +235,68 @@ func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
 	}
 	if after := e.grants("--user", "alice"); len(after) != len(before) {
 		t.Fatalf("a refused request changed alice's grants: %v, then %v", before, after)
+	}
+}
+
+// TestFailedSignInsAreThrottled checks that a client guessing tokens is
+// slowed down: after ten unknown tokens from one address the API answers
+// 429 with Retry-After without checking the token, and so does the
+// console's sign-in form (one count for both).
+func TestFailedSignInsAreThrottled(t *testing.T) {
+	e := start(t)
+	get := func(token string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/me", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := get(adminToken); res.StatusCode != http.StatusOK {
+		t.Fatalf("admin token: %d", res.StatusCode)
+	}
+	for i := range 10 {
+		if res := get(fmt.Sprintf("guess-%d", i)); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, res.StatusCode)
+		}
+	}
+	res := get("guess-10")
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("11th unknown token: %d (Retry-After %q), want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	// While throttled, even a good token from that address waits: checking
+	// it would tell a guesser when they are right.
+	if res := get(adminToken); res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("admin token while throttled: %d, want 429", res.StatusCode)
+	}
+	e.fails("too many requests", adminUser, "whoami")
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page, err := browser.Get(e.srv.URL + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no form token on the sign-in page:\n%s", b)
+	}
+	res, err = browser.PostForm(e.srv.URL+"/signin", url.Values{"token": {adminToken}, "csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), "Try again in") {
+		t.Fatalf("console sign-in while throttled: %d\n%s", res.StatusCode, b)
 	}
 }

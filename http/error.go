@@ -21,6 +21,7 @@ var codes = map[string]int{
 	roster.EUNAUTHORIZED: http.StatusUnauthorized,
 	roster.EINTERNAL:     http.StatusInternalServerError,
 	roster.EUNAVAILABLE:  http.StatusBadGateway,
+	roster.ETOOMANY:      http.StatusTooManyRequests,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes are

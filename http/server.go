@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/throttle"
 )
 
 // Request body limits: a declarative file may be large (100k users and 2M
@@ -56,6 +57,9 @@ type ServerConfig struct {
 	// Logger receives one debug line per request and every internal error.
 	// Nil discards.
 	Logger *slog.Logger
+	// Failures throttles clients that keep presenting unknown tokens. Nil
+	// makes one with throttle's defaults.
+	Failures *throttle.Failures
 	// ApplyTimeout is how long an admin's declarative file may take to
 	// arrive and be applied, past the listener's usual read and write
 	// deadlines. Zero leaves those deadlines as they are.
@@ -79,6 +83,7 @@ type Server struct {
 	// applies holds a token for each apply being read or applied.
 	applies      chan struct{}
 	applyTimeout time.Duration
+	failures     *throttle.Failures
 }
 
 // NewServer returns a Server for cfg. It registers the HTTP metrics on
@@ -92,6 +97,10 @@ func NewServer(cfg ServerConfig) *Server {
 		logger:       cfg.Logger,
 		applies:      make(chan struct{}, MaxConcurrentApplies),
 		applyTimeout: cfg.ApplyTimeout,
+		failures:     cfg.Failures,
+	}
+	if s.failures == nil {
+		s.failures = throttle.New(0, 0, nil)
 	}
 	if s.ready == nil {
 		s.ready = func() bool { return true }
@@ -208,7 +217,16 @@ func (s *Server) endpoint(rt route) http.Handler {
 			return
 		}
 		if !rt.public {
+			client := throttle.Client(r)
+			if wait, blocked := s.failures.Blocked(client); blocked {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				s.writeError(w, r, roster.Errorf(roster.ETOOMANY, "too many requests with a missing or unknown token from your address: try again in %d s", int(wait.Seconds())+1))
+				return
+			}
 			user, err := s.authenticateRequest(r)
+			if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+				s.failures.Fail(client)
+			}
 			if err != nil {
 				s.writeError(w, r, err)
 				return

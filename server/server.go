@@ -24,6 +24,7 @@ import (
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/throttle"
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/sqlite"
 	"github.com/rosterhq/roster/ui"
@@ -261,7 +262,10 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.ln = ln
 	s.URL = "http://" + ln.Addr().String()
 	var ready atomic.Bool
+	// One count of failed sign-ins for the API and the console.
+	failures := throttle.New(0, 0, nil)
 	api := rosterhttp.NewServer(rosterhttp.ServerConfig{
+		Failures:     failures,
 		Service:      s.Engine,
 		Authenticate: s.Engine.Authenticate,
 		Ready:        ready.Load,
@@ -275,6 +279,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		SessionKey:   cfg.SessionKey,
 		Secure:       cfg.SecureCookies,
 		Logger:       cfg.Logger,
+		Failures:     failures,
 	})
 	if err != nil {
 		ln.Close()

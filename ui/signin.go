@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/throttle"
 )
 
 // signInData is the sign-in form.
@@ -41,9 +44,20 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.renderSignIn(w, r, v, http.StatusUnprocessableEntity, next, &errorView{Title: "Sign-in failed", Message: "Enter your API token."})
 		return
 	}
+	client := throttle.Client(r)
+	if wait, blocked := u.failures.Blocked(client); blocked {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		u.renderSignIn(w, r, v, http.StatusTooManyRequests, next, &errorView{Title: "Sign-in paused",
+			Message: fmt.Sprintf("Too many sign-ins with an unknown token came from your address. Try again in %d seconds.", secs)})
+		return
+	}
 	user, err := u.authenticate(r.Context(), token)
 	if err == nil && user == "" {
 		err = roster.Errorf(roster.EUNAUTHORIZED, "the API token is not valid")
+	}
+	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
+		u.failures.Fail(client)
 	}
 	if err != nil {
 		e := u.errorFor(r, err)

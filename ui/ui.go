@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/throttle"
 )
 
 // Config is what a UI needs.
@@ -45,6 +46,9 @@ type Config struct {
 	Secure bool
 	// Logger receives internal errors. Nil discards.
 	Logger *slog.Logger
+	// Failures throttles clients that keep signing in with unknown tokens;
+	// nil makes one with throttle's defaults. Share the API's.
+	Failures *throttle.Failures
 }
 
 // SessionLifetime is how long a sign-in lasts.
@@ -64,7 +68,8 @@ type UI struct {
 	views        *views
 	handler      http.Handler
 	// now tells the time of sessions; tests replace it.
-	now func() time.Time
+	now      func() time.Time
+	failures *throttle.Failures
 }
 
 // New returns the console for cfg. It parses every template once.
@@ -96,6 +101,10 @@ func New(cfg Config) (*UI, error) {
 		secure:       cfg.Secure,
 		views:        v,
 		now:          time.Now,
+		failures:     cfg.Failures,
+	}
+	if u.failures == nil {
+		u.failures = throttle.New(0, 0, nil)
 	}
 	u.sessions = newSessions(key, cfg.Secure, func() time.Time { return u.now() })
 	mux := http.NewServeMux()
