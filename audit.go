@@ -56,6 +56,7 @@ const (
 	ActionProfileSynced        AuditAction = "profile.synced"
 	ActionMemberAdded          AuditAction = "profile.member_added"
 	ActionMemberRemoved        AuditAction = "profile.member_removed"
+	ActionExclusionDenied      AuditAction = "profile.exclusion_denied"
 	ActionSafeguardPaused      AuditAction = "safeguard.paused"
 	ActionSafeguardResumed     AuditAction = "safeguard.resumed"
 	ActionSafeguardPlanDropped AuditAction = "safeguard.plan_discarded"
@@ -123,6 +124,7 @@ var AuditActions = []AuditActionInfo{
 	{ActionProfileSynced, "profile", "a profile's sync ran and changed something (figures in its data)"},
 	{ActionMemberAdded, "profile", "a user became a member of the profile"},
 	{ActionMemberRemoved, "profile", "a user stopped being a member of the profile"},
+	{ActionExclusionDenied, "profile", "an exclusion's task was denied: the user left excluded_users and the profile syncs again"},
 	{ActionSafeguardPaused, "profile", "the safeguard paused a sync that would remove too many members"},
 	{ActionSafeguardResumed, "profile", "an admin applied a paused sync's staged plan"},
 	{ActionSafeguardPlanDropped, "profile", "editing the automation discarded a paused sync's staged plan"},

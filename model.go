@@ -335,7 +335,10 @@ type Automation struct {
 	Mode           string   `json:"mode"`
 	AnyEntitlement []string `json:"any_entitlement"`
 	ExcludedUsers  []string `json:"excluded_users"`
-	Safeguard      bool     `json:"safeguard"`
+	// ExclusionPolicy is the policy the record of an exclusion (a task on
+	// access-profiles/P.excluded) runs under; empty: recorded at once.
+	ExclusionPolicy string `json:"exclusion_policy,omitempty"`
+	Safeguard       bool   `json:"safeguard"`
 }
 
 // SyncState is the runtime state of a profile's automation.

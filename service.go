@@ -25,7 +25,10 @@ type Service interface {
 	// Enroll starts manual enrollments (admins).
 	Enroll(ctx context.Context, profile string, users []string, comment string) ([]Task, error)
 	// Unenroll starts manual unenrollments (admins).
-	Unenroll(ctx context.Context, profile string, users []string, comment string) ([]Task, error)
+	// Unenroll starts manual unenrollments. A member the profile's rule still
+	// matches is refused (ECONFLICT: the next sync would enroll them again)
+	// unless exclude, which also adds them to the rule's excluded users.
+	Unenroll(ctx context.Context, profile string, users []string, comment string, exclude bool) ([]Task, error)
 	// RequestProfile requests a profile for the caller.
 	RequestProfile(ctx context.Context, profile string, comment string) (*Task, error)
 

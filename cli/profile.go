@@ -155,6 +155,7 @@ func (a *app) profileEnrollCommand() *cobra.Command {
 
 func (a *app) profileUnenrollCommand() *cobra.Command {
 	var comment string
+	var exclude bool
 	cmd := &cobra.Command{
 		Use:   "unenroll PROFILE USER...",
 		Short: "Unenroll users from a profile by hand (admins); each gets an unenrollment task",
@@ -164,7 +165,7 @@ func (a *app) profileUnenrollCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tasks, err := c.Unenroll(cmd.Context(), args[0], args[1:], comment)
+			tasks, err := c.Unenroll(cmd.Context(), args[0], args[1:], comment, exclude)
 			if err != nil {
 				return err
 			}
@@ -172,6 +173,7 @@ func (a *app) profileUnenrollCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "why, recorded on each task")
+	cmd.Flags().BoolVar(&exclude, "exclude", false, "also exclude the users from the profile's rule (needed when the rule still matches them)")
 	return cmd
 }
 

@@ -419,7 +419,7 @@ func (p *parser) automation(n *yaml.Node, path, profile string) roster.Automatio
 		ExcludedUsers:  []string{},
 		Safeguard:      true,
 	}
-	m, ok := p.mapping(n, path, "enabled", "mode", "any_entitlement", "excluded_users", "safeguard")
+	m, ok := p.mapping(n, path, "enabled", "mode", "any_entitlement", "excluded_users", "exclusion_policy", "safeguard")
 	if !ok {
 		return a
 	}
@@ -449,6 +449,7 @@ func (p *parser) automation(n *yaml.Node, path, profile string) roster.Automatio
 		p.refer(refUser, it.val, it.line, it.path)
 	}
 	a.ExcludedUsers = values(excluded)
+	a.ExclusionPolicy = p.policyRef(m, "exclusion_policy")
 	a.Safeguard = m.boolean("safeguard", true)
 	return a
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -298,5 +299,32 @@ func TestFailedSignInsAreThrottled(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), "Try again in") {
 		t.Fatalf("console sign-in while throttled: %d\n%s", res.StatusCode, b)
+	}
+}
+
+// TestUnenrollingAMatchedMemberNeedsExclude checks spec §2: an admin who
+// unenrolls an automation member whom the rule still matches is refused
+// (409: the next sync would enroll them again) unless they exclude them too.
+func TestUnenrollingAMatchedMemberNeedsExclude(t *testing.T) {
+	e := start(t)
+	e.apply(org + `
+profiles:
+  - id: eng
+    entitlements: [github/org-member]
+    enrollment: {policy: auto}
+    unenrollment: {policy: auto}
+    automation: {enabled: true, any_entitlement: [okta/engineering]}
+`)
+	equal(t, "members", e.members("eng"), []string{"alice:automation", "bob:automation"})
+	e.fails("still matches", adminUser, "profile", "unenroll", "eng", "alice")
+	equal(t, "members after the refusal", e.members("eng"), []string{"alice:automation", "bob:automation"})
+
+	e.ok(adminUser, "profile", "unenroll", "eng", "alice", "--exclude", "--comment", "moved to sales")
+	equal(t, "members after unenroll --exclude", e.members("eng"), []string{"bob:automation"})
+	if v := e.profile("eng"); !slices.Contains(v.Automation.ExcludedUsers, "alice") {
+		t.Fatalf("alice is not excluded: %v", v.Automation.ExcludedUsers)
+	}
+	if r := e.sync("eng"); len(r.Enrolled) != 0 {
+		t.Fatalf("the next sync enrolled %v again", r.Enrolled)
 	}
 }

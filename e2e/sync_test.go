@@ -85,15 +85,15 @@ profiles:
 	e.apply(profile("bob"))
 	equal(t, "members", e.members("eng"), []string{"alice:automation"})
 	exclusion := e.task("--user", "bob", "--entitlement", "access-profiles/eng.excluded")
-	equal(t, "exclusion task", []string{string(exclusion.Kind), string(exclusion.Origin), string(exclusion.State)}, []string{"grant", "exclusion", "pending_approval"})
-	equal(t, "approvers (tenant default: manager)", exclusion.Approvers, []string{"carol"})
-	e.ok("carol", "task", "approve", id(exclusion))
+	// No exclusion_policy: the exclusion is recorded at once (spec §2), not
+	// put to the tenant's default request policy.
+	equal(t, "exclusion task", []string{string(exclusion.Kind), string(exclusion.Origin), string(exclusion.State)}, []string{"grant", "exclusion", "done"})
 	equal(t, "exclusion grant", e.grants("--user", "bob")["bob access-profiles/eng.excluded"], []string{"profile:eng"})
 
 	e.apply(profile(""))
 	equal(t, "members once bob is no longer excluded", e.members("eng"), []string{"alice:automation", "bob:automation"})
 	lifted := e.task("--user", "bob", "--entitlement", "access-profiles/eng.excluded", "--kind", "revoke")
-	equal(t, "revoke of the exclusion (tenant default revoke: auto)", lifted.State, "done")
+	equal(t, "revoke of the exclusion (no exclusion_policy: at once)", string(lifted.State), "done")
 	if _, ok := e.grants("--user", "bob")["bob access-profiles/eng.excluded"]; ok {
 		t.Fatal("bob still holds the exclusion entitlement")
 	}

@@ -209,7 +209,7 @@ func (o *op) triggerSyncs() error {
 		return err
 	}
 	profiles = sortedUnique(append(profiles, byRule...))
-	o.marked = len(profiles) > 0
+	o.marked = o.marked || len(profiles) > 0
 	return o.tx.TriggerProfiles(o.ctx, profiles)
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/rosterhq/roster"
 )
@@ -50,24 +51,56 @@ func (o *op) removeMember(p *roster.Profile, user, reason string) error {
 	return o.removeGrant(user, roster.EnrollmentEntitlement(p.ID), reason)
 }
 
+// justify adds p to the sources of user's grant of e, and reports whether
+// the user holds e: a profile justifies every grant of its entitlements to its
+// members, in either automation mode, whatever came first.
+func (o *op) justify(p *roster.Profile, user, e string) (bool, error) {
+	g, err := o.grant(user, e)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if !g.AddSource(roster.ProfileSource(p.ID)) {
+		return true, nil
+	}
+	g.UpdatedAt = o.now
+	if err := o.putGrant(g); err != nil {
+		return true, err
+	}
+	return true, o.audit(roster.ActionGrantSources, "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources})
+}
+
+// unjustify drops p from the sources of user's grants of p's entitlements,
+// leaving the access in place: a members-only profile makes no access
+// changes, but a grant's sources are the profiles the user is a member of.
+func (o *op) unjustify(p *roster.Profile, user, why string) error {
+	source := roster.ProfileSource(p.ID)
+	for _, e := range p.Entitlements {
+		g, err := o.grant(user, e)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if g.HasSource(source) {
+			if err := o.dropSource(g, source, why); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // requestContents gives a member each of ents: a grant they hold gets the
 // profile as a source; one they lack gets a grant task (unless one is open).
 func (o *op) requestContents(p *roster.Profile, user string, ents []string, origin roster.Origin, bypass string) error {
 	for _, e := range ents {
-		g, err := o.grant(user, e)
-		if err == nil {
-			if g.AddSource(roster.ProfileSource(p.ID)) {
-				g.UpdatedAt = o.now
-				if err := o.putGrant(g); err != nil {
-					return err
-				}
-				if err := o.audit(roster.ActionGrantSources, "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources}); err != nil {
-					return err
-				}
+		if held, err := o.justify(p, user, e); err != nil || held {
+			if err != nil {
+				return err
 			}
 			continue
-		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
-			return err
 		}
 		// An open grant task for the same access will, when done, record the
 		// profile among the grant's sources (see addGrant).
@@ -280,7 +313,7 @@ func (e *Engine) Enroll(ctx context.Context, profile string, users []string, com
 }
 
 // Unenroll starts manual unenrollments of members of a profile (admins).
-func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, comment string, exclude bool) ([]roster.Task, error) {
 	var out []roster.Task
 	err := e.update(ctx, func(o *op) error {
 		out = nil // the store may run this function again
@@ -307,6 +340,13 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 			if !isMember[u] {
 				return roster.Errorf(roster.EINVALID, "user %q is not a member of %s", u, p.ID)
 			}
+			if !exclude {
+				if held, err := o.ruleMatch(p, u); err != nil {
+					return err
+				} else if held != "" {
+					return roster.Errorf(roster.ECONFLICT, "the rule of %s still matches %q (holds %s): the next sync would enroll them again; unenroll with --exclude to exclude them from the rule too", p.ID, u, held)
+				}
+			}
 			if t, err := o.openTask(u, roster.EnrollmentEntitlement(p.ID), roster.TaskRevoke); err == nil {
 				return roster.Errorf(roster.ECONFLICT, "user %q already has a pending unenrollment from %s (task %d)", u, p.ID, t.ID)
 			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
@@ -316,6 +356,11 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 		})
 		if err != nil {
 			return err
+		}
+		if exclude {
+			if err := o.exclude(p, users); err != nil {
+				return err
+			}
 		}
 		for _, u := range users {
 			t, _, err := o.startUnenrollment(p, u, roster.OriginManual, o.actor, comment)
@@ -356,31 +401,113 @@ func (e *Engine) RequestProfile(ctx context.Context, profile string, comment str
 }
 
 // exclusionChanged records the exclusion of a user from p's rule (added) or
-// its end, as a task on p's excluded-from-rule entitlement under the tenant's
-// default policies: the audit record of the exclusion.
+// its end, as a task on p's excluded-from-rule entitlement under the
+// profile's exclusion policy (none: recorded at once): the audit record of
+// the exclusion.
 func (o *op) exclusionChanged(p *roster.Profile, user string, added bool) error {
 	ent := roster.ExclusionEntitlement(p.ID)
-	s, err := o.tenant()
-	if err != nil {
-		return err
+	spec := taskSpec{user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID, policy: p.Automation.ExclusionPolicy}
+	if p.Automation.ExclusionPolicy == "" {
+		spec.bypass = "an exclusion is recorded at once (the profile has no exclusion_policy)"
 	}
 	if added {
 		if t, err := o.openTask(user, ent, roster.TaskRevoke); err == nil {
 			if err := o.cancel(t, "the user was excluded again"); err != nil {
 				return err
 			}
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
 		}
-		_, _, err := o.createTask(taskSpec{kind: roster.TaskGrant, user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID,
-			policy: s.DefaultRequestPolicy, reason: "excluded from the rule of profile " + p.ID})
+		spec.kind, spec.reason = roster.TaskGrant, "excluded from the rule of profile "+p.ID
+		_, _, err := o.createTask(spec)
 		return err
 	}
 	if t, err := o.openTask(user, ent, roster.TaskGrant); err == nil {
 		return o.cancel(t, "the user is no longer excluded")
+	} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
 	}
 	if _, err := o.grant(user, ent); roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil
+	} else if err != nil {
+		return err
 	}
-	_, _, err = o.createTask(taskSpec{kind: roster.TaskRevoke, user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID,
-		policy: s.DefaultRevokePolicy, reason: "no longer excluded from the rule of profile " + p.ID})
+	spec.kind, spec.reason = roster.TaskRevoke, "no longer excluded from the rule of profile "+p.ID
+	_, _, err := o.createTask(spec)
 	return err
+}
+
+// exclusionDenied withdraws the exclusion a denied task t recorded: the user
+// leaves the profile's excluded users and the profile syncs again.
+func (o *op) exclusionDenied(t *roster.Task) error {
+	p, err := o.profile(t.Profile)
+	if err != nil {
+		return err
+	}
+	i := slices.Index(p.Automation.ExcludedUsers, t.User)
+	if i < 0 {
+		return nil
+	}
+	p.Automation.ExcludedUsers = slices.Delete(slices.Clone(p.Automation.ExcludedUsers), i, i+1)
+	p.UpdatedAt = o.now
+	if err := o.putProfile(p); err != nil {
+		return err
+	}
+	if err := o.audit(roster.ActionExclusionDenied, "profile", p.ID, fmt.Sprintf("exclusion task %d denied", t.ID),
+		map[string]any{"user": t.User, "task": t.ID}); err != nil {
+		return err
+	}
+	o.marked = true
+	return o.tx.TriggerProfiles(o.ctx, []string{p.ID})
+}
+
+// ruleMatch returns the rule entitlement through which p's enabled
+// automation matches user, or "" when it does not: the user is inactive,
+// excluded, or holds none of them.
+func (o *op) ruleMatch(p *roster.Profile, user string) (string, error) {
+	if !p.Automation.Enabled || slices.Contains(p.Automation.ExcludedUsers, user) {
+		return "", nil
+	}
+	u, err := o.tx.User(o.ctx, user)
+	if err != nil || !u.Active() {
+		return "", err
+	}
+	for _, e := range p.Automation.AnyEntitlement {
+		if _, err := o.grant(user, e); err == nil {
+			return e, nil
+		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// exclude adds users to p's excluded users, records each exclusion and
+// audits the change of the profile.
+func (o *op) exclude(p *roster.Profile, users []string) error {
+	var added []string
+	for _, u := range users {
+		if !slices.Contains(p.Automation.ExcludedUsers, u) {
+			added = append(added, u)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	p.Automation.ExcludedUsers = append(slices.Clone(p.Automation.ExcludedUsers), added...)
+	slices.Sort(p.Automation.ExcludedUsers)
+	p.UpdatedAt = o.now
+	if err := o.putProfile(p); err != nil {
+		return err
+	}
+	if err := o.audit(roster.ActionProfileUpdated, "profile", p.ID, "excluded while unenrolling by hand",
+		map[string]any{"excluded_users_added": added}); err != nil {
+		return err
+	}
+	for _, u := range added {
+		if err := o.exclusionChanged(p, u, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -22,6 +22,8 @@ import (
 type world struct {
 	t   *testing.T
 	svc roster.Service
+	// changes is the change-driven sync, run by hand.
+	changes *engine.ChangeSync
 }
 
 // newWorld starts an engine on a new SQLite database, bootstraps its admin
@@ -39,7 +41,7 @@ func newWorld(t *testing.T, doc string) *world {
 	if _, err := e.Bootstrap(ctx, "t"); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, svc: e}
+	w := &world{t: t, svc: e, changes: engine.NewChangeSync(e, time.Hour)}
 	w.apply(doc)
 	return w
 }

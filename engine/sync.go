@@ -390,6 +390,11 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 			if err := o.addMember(p, u, roster.MemberAutomation, "matches the rule of profile "+p.ID); err != nil {
 				return err
 			}
+			for _, e := range p.Entitlements {
+				if _, err := o.justify(p, u, e); err != nil {
+					return err
+				}
+			}
 		} else if _, _, err := o.startEnrollment(p, u, roster.OriginAutomation, ActorAutomation, "matches the rule of profile "+p.ID); err != nil {
 			return err
 		}
@@ -398,6 +403,9 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 	for _, u := range plan.Unenroll {
 		if membersOnly {
 			if err := o.removeMember(p, u, "no longer matches the rule of profile "+p.ID); err != nil {
+				return err
+			}
+			if err := o.unjustify(p, u, "no longer a member of profile "+p.ID+" (members only: the access stays)"); err != nil {
 				return err
 			}
 		} else if _, _, err := o.startUnenrollment(p, u, roster.OriginAutomation, ActorAutomation, "no longer matches the rule of profile "+p.ID); err != nil {

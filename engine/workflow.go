@@ -397,12 +397,16 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 	if t.Origin == roster.OriginAutomation && t.Entitlement == roster.EnrollmentEntitlement(t.Profile) {
 		return o.tx.PutDenial(o.ctx, &roster.Denial{Profile: t.Profile, User: t.User, Kind: t.Kind, At: o.now})
 	}
+	// A denied exclusion is withdrawn.
+	if t.Kind == roster.TaskGrant && t.Entitlement == roster.ExclusionEntitlement(t.Profile) {
+		return o.exclusionDenied(t)
+	}
 	return nil
 }
 
 // provision completes a task waiting in provisioning.
 func (o *op) provision(caller *roster.User, t *roster.Task, comment string) error {
-	if t.State == roster.StateDone && repeated(t, caller.ID, "provisioned", t.Step) {
+	if t.State == roster.StateDone && repeated(t, caller.ID, roster.HistoryProvisioned, t.Step) {
 		return nil
 	}
 	if t.State != roster.StatePendingProvisioning {

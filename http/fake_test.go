@@ -116,8 +116,8 @@ func (f *fakeService) Enroll(ctx context.Context, profile string, users []string
 	return tasksFor(profile, users), nil
 }
 
-func (f *fakeService) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
-	if err := f.record(ctx, "Unenroll", profile, users, comment); err != nil {
+func (f *fakeService) Unenroll(ctx context.Context, profile string, users []string, comment string, exclude bool) ([]roster.Task, error) {
+	if err := f.record(ctx, "Unenroll", profile, users, comment, exclude); err != nil {
 		return nil, err
 	}
 	return tasksFor(profile, users), nil

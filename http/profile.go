@@ -11,6 +11,8 @@ import (
 type enrollRequest struct {
 	Users   []string `json:"users"`
 	Comment string   `json:"comment"`
+	// Exclude, for an unenrollment, also excludes the users from the rule.
+	Exclude bool `json:"exclude,omitempty"`
 }
 
 // commentRequest is the body of the routes that take only a comment.
@@ -88,7 +90,7 @@ func (s *Server) handleUnenroll(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &req, false); err != nil {
 		return err
 	}
-	tasks, err := s.service.Unenroll(r.Context(), pathID(r), req.Users, req.Comment)
+	tasks, err := s.service.Unenroll(r.Context(), pathID(r), req.Users, req.Comment, req.Exclude)
 	if err != nil {
 		return err
 	}
@@ -142,9 +144,9 @@ func (c *Client) Enroll(ctx context.Context, profile string, users []string, com
 }
 
 // Unenroll starts manual unenrollments of users from a profile.
-func (c *Client) Unenroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {
+func (c *Client) Unenroll(ctx context.Context, profile string, users []string, comment string, exclude bool) ([]roster.Task, error) {
 	return list[roster.Task](ctx, c, http.MethodPost, "/api/v1/profiles/"+esc(profile)+"/unenroll", nil,
-		enrollRequest{Users: users, Comment: comment})
+		enrollRequest{Users: users, Comment: comment, Exclude: exclude})
 }
 
 // RequestProfile requests a profile for the token's user.

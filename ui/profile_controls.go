@@ -68,6 +68,8 @@ func (f controlsForm) apply(e profileEntry) profileEntry {
 		AnyEntitlement: keepOrder(e.Automation.AnyEntitlement, f.AnyEntitlement),
 		ExcludedUsers:  keepOrder(e.Automation.ExcludedUsers, userList(f.ExcludedUsers)),
 		Safeguard:      f.Safeguard,
+		// Not on the form: kept as it is.
+		ExclusionPolicy: e.Automation.ExclusionPolicy,
 	}
 	return e
 }

@@ -48,7 +48,9 @@ type automationEntry struct {
 	Mode           string   `yaml:"mode"`
 	AnyEntitlement []string `yaml:"any_entitlement"`
 	ExcludedUsers  []string `yaml:"excluded_users"`
-	Safeguard      bool     `yaml:"safeguard"`
+	// ExclusionPolicy is not on the form: it is kept as it is.
+	ExclusionPolicy string `yaml:"exclusion_policy,omitempty"`
+	Safeguard       bool   `yaml:"safeguard"`
 }
 
 // entryOf returns the declarative form of a profile as the engine shows it.
@@ -70,11 +72,12 @@ func entryOf(p *roster.ProfileView) profileEntry {
 		Enrollment:              enrollmentEntry{Policy: p.Enrollment.Policy, BypassEntitlementPolicies: p.Enrollment.BypassEntitlementPolicies},
 		Unenrollment:            unenrollEntry{Policy: p.Unenrollment.Policy, Access: access, BypassEntitlementPolicies: p.Unenrollment.BypassEntitlementPolicies},
 		Automation: automationEntry{
-			Enabled:        p.Automation.Enabled,
-			Mode:           mode,
-			AnyEntitlement: orEmpty(p.Automation.AnyEntitlement),
-			ExcludedUsers:  orEmpty(p.Automation.ExcludedUsers),
-			Safeguard:      p.Automation.Safeguard,
+			Enabled:         p.Automation.Enabled,
+			Mode:            mode,
+			AnyEntitlement:  orEmpty(p.Automation.AnyEntitlement),
+			ExcludedUsers:   orEmpty(p.Automation.ExcludedUsers),
+			ExclusionPolicy: p.Automation.ExclusionPolicy,
+			Safeguard:       p.Automation.Safeguard,
 		},
 	}
 }

@@ -566,3 +566,32 @@ func TestFormsRefuseNUL(t *testing.T) {
 		wantBody(t, body, "not allowed", "Nothing was changed")
 	}
 }
+
+// TestSavingControlsKeepsTheExclusionPolicy checks that saving a profile's
+// Controls, which writes the profile's whole declarative form, keeps the
+// exclusion_policy the form does not show.
+func TestSavingControlsKeepsTheExclusionPolicy(t *testing.T) {
+	e := newEnv(t)
+	e.apply(strings.Replace(engProfile, "      excluded_users: [george]\n", "      excluded_users: [george]\n      exclusion_policy: manager\n", 1))
+	if p := e.profile("eng"); p.Automation.ExclusionPolicy != "manager" {
+		t.Fatalf("exclusion_policy %q after apply, want manager", p.Automation.ExclusionPolicy)
+	}
+	c := e.client()
+	c.signIn(e, roster.AdminUser)
+	res, body := c.post("/profiles/eng/controls", url.Values{
+		"name": {"Engineering"}, "description": {"renamed"}, "allow_enrollment_requests": {"on"},
+		"enrollment_policy": {"auto"}, "unenrollment_policy": {"auto"}, "access": {"revoke_unjustified"},
+		"automation_enabled": {"on"}, "mode": {"sync_and_act"}, "any_entitlement": {"okta/engineering"},
+		"excluded_users": {"george"}, "safeguard": {"on"},
+	})
+	if res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusOK {
+		t.Fatalf("save controls: %d\n%s", res.StatusCode, body)
+	}
+	p := e.profile("eng")
+	if p.Name != "Engineering" {
+		t.Fatalf("the form was not saved: name %q", p.Name)
+	}
+	if p.Automation.ExclusionPolicy != "manager" {
+		t.Errorf("exclusion_policy %q after saving the controls, want manager kept", p.Automation.ExclusionPolicy)
+	}
+}
