@@ -13,6 +13,7 @@ const (
 	HistoryCreated            HistoryAction = "created"
 	HistoryApprovalBypassed   HistoryAction = "approval_bypassed"
 	HistoryRoutedToAdmins     HistoryAction = "routed_to_admins"
+	HistoryReassigned         HistoryAction = "reassigned"
 	HistoryApproved           HistoryAction = "approved"
 	HistoryDenied             HistoryAction = "denied"
 	HistoryCancelled          HistoryAction = "cancelled"
@@ -63,6 +64,7 @@ const (
 
 	ActionTaskCreated           AuditAction = "task.created"
 	ActionTaskRoutedToAdmins    AuditAction = "task.routed_to_admins"
+	ActionTaskReassigned        AuditAction = "task.reassigned"
 	ActionTaskApproved          AuditAction = "task.approved"
 	ActionTaskDenied            AuditAction = "task.denied"
 	ActionTaskCancelled         AuditAction = "task.cancelled"
@@ -131,6 +133,7 @@ var AuditActions = []AuditActionInfo{
 
 	{ActionTaskCreated, "task", "a grant or revoke task was opened"},
 	{ActionTaskRoutedToAdmins, "task", "an approval step resolved to nobody eligible and went to the admins"},
+	{ActionTaskReassigned, "task", "who approves the task's current step changed (a new manager, new app owners) and the step was resolved again"},
 	{ActionTaskApproved, "task", "an approver approved a step"},
 	{ActionTaskDenied, "task", "an approver denied the task"},
 	{ActionTaskCancelled, "task", "the task was cancelled (by a person or because it no longer applies)"},

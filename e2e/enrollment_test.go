@@ -39,9 +39,12 @@ func TestEnrollmentRunsTheProfilePolicyThenRequestsContents(t *testing.T) {
 	equal(t, "enrollment task", []string{string(enroll.Kind), string(enroll.State), string(enroll.Origin), enroll.Profile}, []string{"grant", "pending_approval", "automation", "eng"})
 	equal(t, "approvers (alice's manager)", enroll.Approvers, []string{"carol"})
 
-	// Alice may not approve her own enrollment; bob is no approver.
+	// Alice may not approve her own enrollment; bob, whom the task does not
+	// concern, is not even told who approves it.
 	e.fails("your own access", "alice", "task", "approve", id(enroll))
-	e.fails("not an approver", "bob", "task", "approve", id(enroll))
+	if msg := e.fails("does not concern you", "bob", "task", "approve", id(enroll)); strings.Contains(msg, "carol") {
+		t.Fatalf("the refusal names the approvers: %q", msg)
+	}
 	e.ok("carol", "task", "approve", id(enroll), "--comment", "welcome")
 
 	equal(t, "members", e.members("eng"), []string{"alice:automation"})
@@ -100,7 +103,7 @@ profiles:
 	equal(t, "slack/eng state (auto provisioning)", slack.State, "done")
 
 	// Only a listed provisioner (or an admin) completes provisioning.
-	e.fails("not a provisioner", "carol", "task", "provision", id(admin))
+	e.fails("does not concern you", "carol", "task", "provision", id(admin))
 	e.ok("ivan", "task", "provision", id(admin), "--comment", "added in GitHub")
 	equal(t, "github/admin grant", e.grants("--user", "alice")["alice github/admin"], []string{"profile:eng"})
 	if n := len(e.events("--action", "notify.provisioners")); n < 2 {

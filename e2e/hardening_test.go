@@ -328,3 +328,83 @@ profiles:
 		t.Fatalf("the next sync enrolled %v again", r.Enrolled)
 	}
 }
+
+// TestApproversFollowTheirRelationships checks issue 14's stale approvers:
+// an approval step is decided by who holds the relationship now. After
+// bob's manager changes from carol to erin, the waiting task moves to erin
+// (task.reassigned), carol is refused and erin decides; a holder of the
+// entitlement an entitlement_members step names who loses it cannot approve
+// any more, even before anything re-resolves the step.
+func TestApproversFollowTheirRelationships(t *testing.T) {
+	e := start(t)
+	e.apply(org + requestableProfile)
+	var task roster.Task
+	e.json(&task, "bob", "profile", "request", "eng")
+	equal(t, "approvers", task.Approvers, []string{"carol"})
+
+	e.apply(`users:
+  - {id: bob, email: bob@example.com, name: Bob, manager: erin, department: Engineering}
+`)
+	moved := e.task("--user", "bob", "--entitlement", "access-profiles/eng")
+	equal(t, "approvers after the manager changed", moved.Approvers, []string{"erin"})
+	if got := e.tasks("--approver", "erin"); len(got) != 1 || got[0].ID != task.ID {
+		t.Fatalf("erin's queue: %+v", got)
+	}
+	if len(e.events("--action", "task.reassigned", "--object-id", id(task))) != 1 {
+		t.Fatal("no task.reassigned event")
+	}
+	e.fails("does not concern you", "carol", "task", "approve", id(task))
+	e.ok("erin", "task", "approve", id(task))
+
+	// security: sam, then a holder of okta/security-team other than sam.
+	e.apply(`profiles:
+  - id: sec
+    entitlements: [github/org-member]
+    allow_enrollment_requests: true
+    enrollment: {policy: security}
+`)
+	e.json(&task, "alice", "profile", "request", "sec")
+	e.ok("sam", "task", "approve", id(task))
+	equal(t, "second step", e.task("--user", "alice", "--entitlement", "access-profiles/sec").Approvers, []string{"tess"})
+	e.ok(adminUser, "grant", "remove", "tess", "okta/security-team")
+	e.fails("not an approver", "tess", "task", "approve", id(task))
+}
+
+// TestAuditorsAndSubjectsDoNotAct checks two of issue 14's findings: an
+// auditor is never an approver (a step naming only one goes to its fallback
+// or the admins, instead of waiting for ever), and nobody — an admin
+// included — carries out the provisioning of their own access.
+func TestAuditorsAndSubjectsDoNotAct(t *testing.T) {
+	e := start(t)
+	e.apply(org)
+	e.apply(`policies:
+  - id: audit
+    steps:
+      - {approvers: users, users: [audrey]}
+profiles:
+  - id: eng
+    entitlements: [github/admin]
+    allow_enrollment_requests: true
+    enrollment: {policy: audit, bypass_entitlement_policies: true}
+`)
+	var task roster.Task
+	e.json(&task, "bob", "profile", "request", "eng")
+	if slices.Contains(task.Approvers, "audrey") || len(task.Approvers) == 0 {
+		t.Fatalf("approvers %v: the auditor must be left out, the admins decide", task.Approvers)
+	}
+	e.ok(adminUser, "task", "approve", id(task))
+	// The admin's own github/admin waits on ivan, not on the admin, who may
+	// not complete it.
+	e.apply(`profiles:
+  - id: own
+    entitlements: [github/admin]
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+`)
+	e.ok(adminUser, "profile", "enroll", "own", adminUser)
+	own := e.task("--user", adminUser, "--entitlement", "github/admin")
+	if own.State != roster.StatePendingProvisioning || slices.Contains(own.Provisioners, adminUser) {
+		t.Fatalf("the admin's own github/admin: %s, provisioners %v", own.State, own.Provisioners)
+	}
+	e.fails("your own access", adminUser, "task", "provision", id(own))
+	e.ok("ivan", "task", "provision", id(own))
+}

@@ -166,6 +166,11 @@ func (a *applier) apply(doc *roster.Document) error {
 		if err := upsert(a, appLifecycle, p.ID, old, err, p, func() error { return a.tx.PutApp(a.ctx, p) }); err != nil {
 			return err
 		}
+		if err == nil && !slices.Equal(old.Owners, p.Owners) {
+			if err := a.reassign("", p.ID); err != nil {
+				return err
+			}
+		}
 	}
 	for i := range doc.Entitlements {
 		p := &doc.Entitlements[i]
@@ -276,6 +281,11 @@ func (a *applier) user(u *roster.User) error {
 	}
 	if err := upsert(a, userLifecycle, u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err
+	}
+	if err == nil && old.Manager != u.Manager {
+		if err := a.reassign(u.ID, ""); err != nil {
+			return err
+		}
 	}
 	if err == nil && old.Status != u.Status {
 		a.userChanged(u.ID)

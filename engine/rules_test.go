@@ -571,17 +571,20 @@ func TestDecisionsAreIdempotent(t *testing.T) {
 		then     action
 		conflict bool // refused with a conflict; otherwise answered with the task
 		state    roster.TaskState
+		// forbidden: refused as not concerning the caller, who is then not
+		// told the task's state (issue 14).
+		forbidden bool
 	}{
-		{"approving step 1 twice", []action{{approve, "sam"}}, action{approve, "sam"}, false, roster.StatePendingApproval},
-		{"approving a done task again", approved, action{approve, "tess"}, false, roster.StateDone},
-		{"approving a done task again, step 1's approver", approved, action{approve, "sam"}, false, roster.StateDone},
-		{"approving a done task, not an approver of it", approved, action{approve, "carol"}, true, roster.StateDone},
-		{"denying an approved (done) task", approved, action{deny, "tess"}, true, roster.StateDone},
-		{"denying a denied task again", denied, action{deny, "sam"}, false, roster.StateDenied},
-		{"denying a denied task, another approver", denied, action{deny, "tess"}, true, roster.StateDenied},
-		{"approving a denied task", denied, action{approve, "sam"}, true, roster.StateDenied},
-		{"approving a cancelled task", cancelled, action{approve, "sam"}, true, roster.StateCancelled},
-		{"denying a cancelled task", cancelled, action{deny, "sam"}, true, roster.StateCancelled},
+		{"approving step 1 twice", []action{{approve, "sam"}}, action{approve, "sam"}, false, roster.StatePendingApproval, false},
+		{"approving a done task again", approved, action{approve, "tess"}, false, roster.StateDone, false},
+		{"approving a done task again, step 1's approver", approved, action{approve, "sam"}, false, roster.StateDone, false},
+		{"approving a done task, not an approver of it", approved, action{approve, "carol"}, false, roster.StateDone, true},
+		{"denying an approved (done) task", approved, action{deny, "tess"}, true, roster.StateDone, false},
+		{"denying a denied task again", denied, action{deny, "sam"}, false, roster.StateDenied, false},
+		{"denying a denied task, another approver", denied, action{deny, "tess"}, true, roster.StateDenied, false},
+		{"approving a denied task", denied, action{approve, "sam"}, true, roster.StateDenied, false},
+		{"approving a cancelled task", cancelled, action{approve, "sam"}, true, roster.StateCancelled, false},
+		{"denying a cancelled task", cancelled, action{deny, "sam"}, true, roster.StateCancelled, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -599,6 +602,10 @@ func TestDecisionsAreIdempotent(t *testing.T) {
 			before := w.snapshot(task.ID, "eng")
 			got, err := tt.then.do(w, tt.then.by, task.ID)
 			switch {
+			case tt.forbidden:
+				if roster.ErrorCode(err) != roster.EFORBIDDEN || strings.Contains(roster.ErrorMessage(err), fmt.Sprint(tt.state)) {
+					t.Fatalf("error %v, want forbidden without the task's state", err)
+				}
 			case tt.conflict && roster.ErrorCode(err) != roster.ECONFLICT:
 				t.Fatalf("error %v, want a conflict", err)
 			case !tt.conflict && err != nil:
@@ -607,7 +614,7 @@ func TestDecisionsAreIdempotent(t *testing.T) {
 			if tt.conflict && !strings.Contains(roster.ErrorMessage(err), fmt.Sprint(tt.state)) {
 				t.Errorf("refusal %q does not name the task's state %v", roster.ErrorMessage(err), tt.state)
 			}
-			if !tt.conflict && (got == nil || got.ID != task.ID || got.State != tt.state) {
+			if !tt.conflict && !tt.forbidden && (got == nil || got.ID != task.ID || got.State != tt.state) {
 				t.Errorf("answered %+v, want task %d in state %v", got, task.ID, tt.state)
 			}
 			if d := before.diff(w.snapshot(task.ID, "eng")); d != "" {

@@ -248,7 +248,8 @@ func priorApprovers(t *roster.Task) []string {
 	return ids
 }
 
-// eligible keeps the active users of ids, less the excluded ones, sorted.
+// eligible keeps the active users of ids, less the excluded ones and the
+// auditors (who act on nothing), sorted.
 func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 	out := []string{}
 	for _, id := range sortedUnique(ids) {
@@ -261,7 +262,7 @@ func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		if u.Active() {
+		if u.Active() && u.Role != roster.RoleAuditor {
 			out = append(out, id)
 		}
 	}
@@ -269,18 +270,22 @@ func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 }
 
 // provisionersFor returns who may complete provisioning of t: the
-// entitlement's provisioners, or the admins when it lists none.
+// entitlement's provisioners, or the admins when it lists none — never the
+// task's subject, who does not carry out their own access.
 func (o *op) provisionersFor(t *roster.Task) ([]string, error) {
 	ent, err := o.entitlement(t.Entitlement)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := o.eligible(ent.Provisioners)
+	ids, err := o.eligible(ent.Provisioners, t.User)
 	if err != nil || len(ids) > 0 {
 		return ids, err
 	}
 	admins, err := o.tx.Admins(o.ctx)
-	return admins, err
+	if err != nil {
+		return nil, err
+	}
+	return o.eligible(admins, t.User)
 }
 
 // taskAction runs one action on a task in its own transaction.
@@ -294,6 +299,15 @@ func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller
 		t, err := o.tx.Task(o.ctx, id)
 		if err != nil {
 			return err
+		}
+		// Someone the task does not concern learns nothing of it, not even
+		// its state or approvers: the answer a read of it gets.
+		if !readsAll(caller) && !concerns(t, caller.ID) {
+			if could, err := o.couldAct(t, caller.ID); err != nil {
+				return err
+			} else if !could {
+				return roster.Errorf(roster.EFORBIDDEN, "task %d does not concern you", id)
+			}
 		}
 		if err := fn(o, caller, t); err != nil {
 			return err
@@ -366,6 +380,9 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 			return nil
 		}
 	}
+	if err := o.refreshApprovers(t); err != nil {
+		return err
+	}
 	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
 		return err
 	}
@@ -381,6 +398,9 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 	if t.State == roster.StateDenied && repeated(t, caller.ID, roster.HistoryDenied, t.Step) {
 		return nil
+	}
+	if err := o.refreshApprovers(t); err != nil {
+		return err
 	}
 	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
 		return err
@@ -411,6 +431,9 @@ func (o *op) provision(caller *roster.User, t *roster.Task, comment string) erro
 	}
 	if t.State != roster.StatePendingProvisioning {
 		return roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending provisioning", t.ID, t.State)
+	}
+	if caller.ID == t.User {
+		return roster.Errorf(roster.EFORBIDDEN, "you cannot carry out your own access (task %d): another provisioner or admin must", t.ID)
 	}
 	if !slices.Contains(t.Provisioners, caller.ID) && caller.Role != roster.RoleAdmin {
 		return roster.Errorf(roster.EFORBIDDEN, "you are not a provisioner of task %d (provisioners: %s)", t.ID, strings.Join(t.Provisioners, ", "))
@@ -550,4 +573,117 @@ func (o *op) dropSource(g *roster.Grant, s, reason string) error {
 		return err
 	}
 	return o.audit(roster.ActionGrantSources, "grant", g.User+" "+g.Entitlement, reason, map[string]any{"sources": g.Sources})
+}
+
+// couldAct reports whether user would decide t's current step, or carry it
+// out, were it open: a closed task no longer lists them, and the one of two
+// approvers who decided second is told the task is closed, not that it does
+// not concern them.
+func (o *op) couldAct(t *roster.Task, user string) (bool, error) {
+	// The current step, and the one before: an approval that lost a race
+	// finds the task a step further on.
+	for _, step := range []int{t.Step, t.Step - 1} {
+		if step < 0 || step >= len(t.Steps) {
+			continue
+		}
+		at := *t // resolved as when the task stood at that step
+		at.Step = step
+		approvers, _, err := o.resolveStep(&at, t.Steps[step])
+		if err != nil || slices.Contains(approvers, user) {
+			return err == nil, err
+		}
+	}
+	if t.Provisioning == roster.ProvisionAuto {
+		return false, nil
+	}
+	provisioners, err := o.provisionersFor(t)
+	return slices.Contains(provisioners, user), err
+}
+
+// refreshApprovers resolves t's current approval step again, so that a
+// decision is checked against who may decide now — the subject's manager
+// today, the app's owners today, the entitlement's holders today — not when
+// the step started. When they changed, t keeps the new list (saved by the
+// caller's change, or by the decision that follows).
+func (o *op) refreshApprovers(t *roster.Task) error {
+	_, err := o.reresolve(t)
+	return err
+}
+
+// reresolve is refreshApprovers, reporting whether the approvers changed.
+func (o *op) reresolve(t *roster.Task) (bool, error) {
+	if t.State != roster.StatePendingApproval || t.Step >= len(t.Steps) {
+		return false, nil
+	}
+	approvers, note, err := o.resolveStep(t, t.Steps[t.Step])
+	if err != nil {
+		return false, err
+	}
+	if slices.Equal(approvers, t.Approvers) {
+		return false, nil
+	}
+	comment := "approvers are now " + strings.Join(approvers, ", ")
+	if note != "" {
+		comment = note
+	}
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: ActorSystem, Action: roster.HistoryReassigned, Step: t.Step, Comment: comment})
+	t.Approvers, t.UpdatedAt = approvers, o.now
+	return true, o.audit(roster.ActionTaskReassigned, "task", taskID(t), comment, map[string]any{"step": t.Step, "approvers": approvers})
+}
+
+// reassign resolves again the current step of the open tasks whose approvers
+// depend on what changed — the subject's manager (user set), an app's owners
+// (app set) — and saves the ones whose approvers moved.
+func (o *op) reassign(user, app string) error {
+	var tasks []roster.Task
+	switch {
+	case user != "":
+		ts, err := o.tx.UserOpenTasks(o.ctx, user)
+		if err != nil {
+			return err
+		}
+		tasks = ts
+	case app != "":
+		page, err := o.tx.Entitlements(o.ctx, roster.EntitlementFilter{App: app, Limit: roster.MaxPageSize})
+		for err == nil {
+			for _, e := range page.Items {
+				ts, err := o.tx.OpenTasks(o.ctx, e.ID)
+				if err != nil {
+					return err
+				}
+				tasks = append(tasks, ts...)
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			page, err = o.tx.Entitlements(o.ctx, roster.EntitlementFilter{App: app, Limit: roster.MaxPageSize, Cursor: page.NextCursor})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	want := roster.ApproverManager
+	if app != "" {
+		want = roster.ApproverAppOwner
+	}
+	for i := range tasks {
+		t := &tasks[i]
+		if t.State != roster.StatePendingApproval || t.Step >= len(t.Steps) || t.Steps[t.Step].Approvers != want {
+			continue
+		}
+		changed, err := o.reresolve(t)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := o.saveTask(t); err != nil {
+				return err
+			}
+			if err := o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
+				map[string]any{"recipients": t.Approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
