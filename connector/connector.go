@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Account is a person as a system knows them.
@@ -101,6 +103,10 @@ type Config struct {
 	// Now is the clock (HR start and end dates are read against it).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Access says which environment variables and files the settings may
+	// name; the zero value allows variables with DefaultSecretEnvPrefix and
+	// no files.
+	Access Access
 }
 
 // OpenFunc validates cfg and returns a connector. It must not contact the
@@ -136,7 +142,11 @@ func Types() []string {
 	return names
 }
 
-// Open opens a connector of the named type.
+// Open opens a connector of the named type, checks that its settings name
+// only what cfg.Access allows, and returns it wrapped so that every error it
+// returns is cut to MaxErrorLength characters without control characters:
+// errors from outside systems reach the connector's status, the audit log,
+// the server's log and Slack.
 func Open(typ string, cfg Config) (Connector, error) {
 	mu.RLock()
 	open, ok := types[typ]
@@ -153,7 +163,84 @@ func Open(typ string, cfg Config) (Connector, error) {
 	if cfg.Settings == nil {
 		cfg.Settings = Settings{}
 	}
-	return open(cfg)
+	conn, err := open(cfg)
+	if err != nil {
+		return nil, cut(err)
+	}
+	if err := cfg.Access.CheckSettings(cfg.Settings); err != nil {
+		conn.Close()
+		return nil, cut(err)
+	}
+	return &bounded{conn: conn}, nil
+}
+
+// bounded is an opened connector whose errors are cut.
+type bounded struct {
+	conn Connector
+}
+
+func (b *bounded) Sync(ctx context.Context) (*Snapshot, error) {
+	snap, err := b.conn.Sync(ctx)
+	return snap, cut(err)
+}
+
+func (b *bounded) Grant(ctx context.Context, who Subject, entitlement string) error {
+	return cut(b.conn.Grant(ctx, who, entitlement))
+}
+
+func (b *bounded) Revoke(ctx context.Context, who Subject, entitlement string) error {
+	return cut(b.conn.Revoke(ctx, who, entitlement))
+}
+
+func (b *bounded) Close() error { return cut(b.conn.Close()) }
+
+// MaxErrorLength is how many characters of a connector's error are kept.
+const MaxErrorLength = 500
+
+// cutError is an error whose message was cut; it unwraps to the original,
+// so Permanent and ErrNoAccount are still seen.
+type cutError struct {
+	msg string
+	err error
+}
+
+func (e *cutError) Error() string { return e.msg }
+func (e *cutError) Unwrap() error { return e.err }
+
+// cut returns err with its message made safe to show: control characters
+// (new lines, terminal escapes) replaced by spaces, runs of spaces made
+// one, invisible format characters and invalid UTF-8 dropped, and at most MaxErrorLength characters, the
+// last an ellipsis when it was cut.
+func cut(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(msg, "") {
+		if unicode.Is(unicode.Cf, r) { // invisible: bidi overrides, zero widths
+			continue
+		}
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			if space {
+				continue
+			}
+			r, space = ' ', true
+		} else {
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	out := strings.TrimSpace(b.String())
+	if utf8.RuneCountInString(out) > MaxErrorLength {
+		runes := []rune(out)
+		out = strings.TrimSpace(string(runes[:MaxErrorLength-1])) + "…"
+	}
+	if out == msg {
+		return err
+	}
+	return &cutError{msg: out, err: err}
 }
 
 // permanent marks an error that retrying cannot fix.

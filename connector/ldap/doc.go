@@ -15,7 +15,7 @@
 //	    settings:
 //	      url: ldap://ldap.example.org:389
 //	      bind_dn: cn=roster,dc=example,dc=org
-//	      bind_password_env: LDAP_BIND_PASSWORD
+//	      bind_password_env: ROSTER_SECRET_LDAP_BIND_PASSWORD
 //	      user_base_dn: ou=people,dc=example,dc=org
 //	      user_filter: (objectClass=inetOrgPerson)
 //	      disabled_filter: (employeeType=terminated)
@@ -36,8 +36,11 @@
 //     groups' member attribute.
 //   - bind_password_env or bind_password_file (one is required): the name of
 //     the environment variable, or the path of the file, that holds bind_dn's
-//     password. It is read on each connection, never at start-up, and never
-//     appears in an error or a log line. An inline bind_password is refused.
+//     password. The variable's name must start with ROSTER_SECRET_ (roster
+//     serve --secret-env-prefix) and the file must lie under roster serve
+//     --secrets-dir (see connector.Access). It is read on each connection,
+//     never at start-up, and never appears in an error or a log line. An
+//     inline bind_password is refused.
 //   - start_tls (default false): upgrade an ldap:// connection with StartTLS
 //     before binding. Not allowed with ldaps://.
 //   - insecure_skip_verify (default false): accept any server certificate

@@ -57,6 +57,7 @@ var spec = connector.Spec{
 type Connector struct {
 	id       string
 	settings connector.Settings
+	access   connector.Access
 	log      *slog.Logger
 
 	url                string
@@ -111,6 +112,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	c := &Connector{
 		id:          cfg.ID,
 		settings:    s,
+		access:      cfg.Access,
 		log:         logger.With("connector", cfg.ID),
 		url:         s.String("url", ""),
 		bindDN:      s.String("bind_dn", ""),
@@ -243,7 +245,7 @@ func (c *Connector) connect(ctx context.Context) (*session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("ldap %s: %w", c.url, err)
 	}
-	password, err := c.settings.Secret("bind_password")
+	password, err := c.access.Secret(c.settings, "bind_password")
 	if err != nil {
 		return nil, connector.Permanent(fmt.Errorf("ldap %s: bind password: %w", c.url, err))
 	}

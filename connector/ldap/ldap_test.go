@@ -61,9 +61,13 @@ func settings(t *testing.T, s *slapdtest.Server) connector.Settings {
 	}
 }
 
+// access lets the tests' connectors read the password files they write
+// in their temporary directories.
+var access = connector.Access{SecretsDir: os.TempDir()}
+
 func open(t *testing.T, settings connector.Settings) connector.Connector {
 	t.Helper()
-	c, err := connector.Open("ldap", connector.Config{ID: "corp-ldap", App: "ldap", Settings: settings})
+	c, err := connector.Open("ldap", connector.Config{ID: "corp-ldap", App: "ldap", Settings: settings, Access: access})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -477,15 +481,15 @@ func TestPasswordFromEnvironment(t *testing.T) {
 	s := directory(t)
 	set := settings(t, s)
 	delete(set, "bind_password_file")
-	set["bind_password_env"] = "ROSTER_TEST_LDAP_PASSWORD"
+	set["bind_password_env"] = "ROSTER_SECRET_TEST_LDAP_PASSWORD"
 
 	c := open(t, set) // before the variable is set: Open reads no secret
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", "")
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", "")
 	_, err := c.Sync(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "ROSTER_TEST_LDAP_PASSWORD") || !connector.IsPermanent(err) {
+	if err == nil || !strings.Contains(err.Error(), "ROSTER_SECRET_TEST_LDAP_PASSWORD") || !connector.IsPermanent(err) {
 		t.Errorf("Sync without the variable: got %v, want a permanent error naming it", err)
 	}
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", s.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", s.ServicePassword)
 	if snap := sync(t, c); len(snap.Accounts) != 4 {
 		t.Errorf("got %d accounts, want 4", len(snap.Accounts))
 	}
@@ -565,7 +569,7 @@ func TestOpenChecksSettings(t *testing.T) {
 			// must neither connect nor read the secret.
 			"url":               "ldap://127.0.0.1:1",
 			"bind_dn":           "cn=roster,dc=example,dc=org",
-			"bind_password_env": "ROSTER_TEST_UNSET_VARIABLE",
+			"bind_password_env": "ROSTER_SECRET_TEST_UNSET_VARIABLE",
 			"user_base_dn":      "ou=people,dc=example,dc=org",
 			"group_base_dn":     "ou=groups,dc=example,dc=org",
 		}

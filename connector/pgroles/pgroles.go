@@ -48,6 +48,9 @@
 //	                    or keyword/value DSN (host=... user=... password=...).
 //	                    The connector connects for each call, with a 10s
 //	                    connect timeout unless the DSN sets connect_timeout.
+//	                    The variable's name must start with ROSTER_SECRET_
+//	                    (roster serve --secret-env-prefix), the file lie under
+//	                    roster serve --secrets-dir.
 //	role_pattern        optional, default "%": an SQL LIKE pattern; only
 //	                    NOLOGIN roles whose names match are entitlements
 //	                    ("_" and "%" are wildcards, "\" escapes them).
@@ -63,7 +66,7 @@
 //	    type: postgres
 //	    app: warehouse
 //	    settings:
-//	      dsn_env: WAREHOUSE_DSN
+//	      dsn_env: ROSTER_SECRET_WAREHOUSE_DSN
 //	      role_pattern: 'wh\_%'
 //	      exclude_roles: [wh_migrations]
 //
@@ -114,6 +117,7 @@ var spec = connector.Spec{
 type Roles struct {
 	id             string
 	settings       connector.Settings
+	access         connector.Access
 	rolePattern    string
 	accountPattern string
 	exclude        []string
@@ -127,7 +131,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	if err := cfg.Settings.Check(spec); err != nil {
 		return nil, err
 	}
-	r := &Roles{id: cfg.ID, settings: cfg.Settings, now: cfg.Now, log: cfg.Logger}
+	r := &Roles{id: cfg.ID, settings: cfg.Settings, access: cfg.Access, now: cfg.Now, log: cfg.Logger}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -439,7 +443,7 @@ func (s *session) fail(err error, what string) error {
 
 // connect reads the DSN and opens a connection.
 func (r *Roles) connect(ctx context.Context) (*session, error) {
-	dsn, err := r.settings.Secret("dsn")
+	dsn, err := r.access.Secret(r.settings, "dsn")
 	if err != nil {
 		return nil, connector.Permanent(err) // names the variable or file only
 	}

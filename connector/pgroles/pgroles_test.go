@@ -171,6 +171,7 @@ func open(t *testing.T, dsn string, settings connector.Settings, now time.Time) 
 		Settings: s,
 		Now:      func() time.Time { return now },
 		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Access:   connector.Access{SecretsDir: filepath.Dir(path)},
 	}
 	conn, err := connector.Open(pgroles.Type, cfg)
 	if err != nil {
@@ -624,12 +625,13 @@ func TestOpenSettings(t *testing.T) {
 		{"exclude not strings", connector.Settings{"dsn_env": "X", "exclude_roles": []any{"a", 2}}, "settings.exclude_roles[1]"},
 		{"exclude empty name", connector.Settings{"dsn_env": "X", "exclude_roles": []any{""}}, "settings.exclude_roles[0]"},
 		// Open reads no secret and contacts nothing.
-		{"secret not set yet", connector.Settings{"dsn_env": "ROSTER_PGROLES_TEST_UNSET"}, ""},
+		{"secret not set yet", connector.Settings{"dsn_env": "ROSTER_SECRET_PGROLES_TEST_UNSET"}, ""},
 		{"unreachable server", connector.Settings{"dsn_file": "/nonexistent/dsn", "role_pattern": `wh\_%`, "exclude_roles": []any{"wh_admin"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", App: "warehouse", Settings: tt.settings})
+			c, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", App: "warehouse", Settings: tt.settings,
+				Access: connector.Access{SecretsDir: "/nonexistent"}})
 			if tt.errHas == "" {
 				if err != nil {
 					t.Fatalf("open: %v", err)
@@ -696,10 +698,10 @@ func TestConnectionErrors(t *testing.T) {
 			errHas: "settings.dsn", permanent: true},
 		{name: "bad keyword DSN", dsn: "host=127.0.0.1 password=" + quoteKV(password) + " port=notaport",
 			errHas: "settings.dsn", permanent: true},
-		{name: "secret variable not set", settings: connector.Settings{"dsn_env": "ROSTER_PGROLES_TEST_UNSET_" + hex.EncodeToString(b[:])},
-			errHas: "ROSTER_PGROLES_TEST_UNSET_", permanent: true},
-		{name: "secret file missing", settings: connector.Settings{"dsn_file": "/nonexistent/" + noDB},
-			errHas: "/nonexistent/" + noDB, permanent: true},
+		{name: "secret variable not set", settings: connector.Settings{"dsn_env": "ROSTER_SECRET_PGROLES_TEST_UNSET_" + hex.EncodeToString(b[:])},
+			errHas: "ROSTER_SECRET_PGROLES_TEST_UNSET_", permanent: true},
+		{name: "secret file missing", settings: connector.Settings{"dsn_file": noDB},
+			errHas: "cannot read " + noDB, permanent: true},
 	}
 	forbidden := []string{password, url.QueryEscape(password), url.PathEscape(password), strings.TrimPrefix(userinfo, server.User+":")}
 	for _, tt := range tests {
@@ -709,6 +711,7 @@ func TestConnectionErrors(t *testing.T) {
 			if tt.settings != nil {
 				logs := &lockedBuffer{}
 				cc, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", Settings: tt.settings,
+					Access: connector.Access{SecretsDir: t.TempDir()},
 					Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 				if err != nil {
 					t.Fatalf("open: %v", err)

@@ -8,8 +8,10 @@
 //
 //	url           required. The service provider's base URL, under which /Users
 //	              and /Groups live, e.g. https://idp.example.com/scim/v2.
-//	token_env     the name of an environment variable holding the bearer token
-//	token_file    or the path of a file holding it (one of the two is required).
+//	token_env     the name of an environment variable holding the bearer token,
+//	              starting with ROSTER_SECRET_ (roster serve --secret-env-prefix),
+//	token_file    or the path of a file holding it, under roster serve
+//	              --secrets-dir (one of the two is required).
 //	              The token is sent as "Authorization: Bearer TOKEN" and is read
 //	              when the connector first talks to the provider, on every Sync,
 //	              Grant and Revoke, so a rotated file is picked up.
@@ -81,7 +83,7 @@
 //	    entitlement_defaults: {request_policy: manager, revoke_policy: auto, provisioning: connector}
 //	    settings:
 //	      url: https://idp.example.com/scim/v2
-//	      token_env: OKTA_SCIM_TOKEN
+//	      token_env: ROSTER_SECRET_OKTA_SCIM_TOKEN
 //	      user_filter: active eq true
 //	      page_size: 200
 package scim
@@ -124,6 +126,7 @@ func init() {
 // safe for concurrent use.
 type Connector struct {
 	settings    connector.Settings
+	access      connector.Access
 	base        string // the url setting without a trailing slash
 	pageSize    int
 	userFilter  string
@@ -187,6 +190,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	}
 	return &Connector{
 		settings:    s,
+		access:      cfg.Access,
 		base:        strings.TrimRight(u.String(), "/"),
 		pageSize:    pageSize,
 		userFilter:  strings.TrimSpace(s.String("user_filter", "")),
@@ -208,7 +212,7 @@ func (c *Connector) Close() error {
 // token reads the bearer token. A missing token is a configuration error,
 // so it is permanent.
 func (c *Connector) token() (string, error) {
-	t, err := c.settings.Secret("token")
+	t, err := c.access.Secret(c.settings, "token")
 	if err != nil {
 		return "", connector.Permanent(fmt.Errorf("scim: %w", err))
 	}

@@ -77,7 +77,8 @@ func openWith(t *testing.T, srv *scimtest.Server, extra connector.Settings, logg
 	for k, v := range extra {
 		s[k] = v
 	}
-	c, err := connector.Open("scim", connector.Config{ID: "idp", App: "idp", Settings: s, Logger: logger})
+	c, err := connector.Open("scim", connector.Config{ID: "idp", App: "idp", Settings: s, Logger: logger,
+		Access: connector.Access{SecretsDir: filepath.Dir(path)}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -371,11 +372,11 @@ func TestErrors(t *testing.T) {
 
 	t.Run("wrong token", func(t *testing.T) {
 		f := newFixture(t)
-		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "SCIM_TEST_WRONG_TOKEN"}})
+		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "ROSTER_SECRET_SCIM_TEST_WRONG_TOKEN"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("SCIM_TEST_WRONG_TOKEN", "wrong-"+token)
+		t.Setenv("ROSTER_SECRET_SCIM_TEST_WRONG_TOKEN", "wrong-"+token)
 		for name, op := range map[string]func() error{
 			"Sync":   func() error { _, err := c.Sync(ctx); return err },
 			"Grant":  func() error { return c.Grant(ctx, carol, "Engineering") },
@@ -397,12 +398,12 @@ func TestErrors(t *testing.T) {
 
 	t.Run("missing token", func(t *testing.T) {
 		f := newFixture(t)
-		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "SCIM_TEST_UNSET_TOKEN"}})
+		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "ROSTER_SECRET_SCIM_TEST_UNSET_TOKEN"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.Sync(ctx)
-		if err == nil || !connector.IsPermanent(err) || !strings.Contains(err.Error(), "SCIM_TEST_UNSET_TOKEN") {
+		if err == nil || !connector.IsPermanent(err) || !strings.Contains(err.Error(), "ROSTER_SECRET_SCIM_TEST_UNSET_TOKEN") {
 			t.Errorf("Sync: %v, want a permanent error naming the variable", err)
 		}
 	})
@@ -567,7 +568,7 @@ func TestOpenSettings(t *testing.T) {
 		settings connector.Settings
 		want     string // in the error; "" for success
 	}{
-		{name: "valid", settings: connector.Settings{"url": "https://idp.example.com/scim/v2/", "token_env": "UNSET_IS_FINE_HERE",
+		{name: "valid", settings: connector.Settings{"url": "https://idp.example.com/scim/v2/", "token_env": "ROSTER_SECRET_UNSET_IS_FINE_HERE",
 			"page_size": 10, "user_filter": "active eq true", "group_filter": `displayName sw "a"`, "id_attribute": "externalid", "timeout": "5s"}},
 		{name: "unknown key", settings: connector.Settings{"url": "https://x", "token_env": "T", "pagesize": 10}, want: "settings.pagesize"},
 		{name: "inline token", settings: connector.Settings{"url": "https://x", "token": token}, want: "settings.token: a secret is never given inline"},
