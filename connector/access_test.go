@@ -289,3 +289,84 @@ func TestErrorsFromSystemsAreCut(t *testing.T) {
 		check(kind+" revoke", c.Revoke(context.Background(), connector.Subject{ID: "alice"}, "admins"))
 	}
 }
+
+// stuck is a connector type whose calls wait for release, whatever their
+// context says, as a call blocked in a system call does.
+type stuck struct{ release chan struct{} }
+
+func (s stuck) Sync(context.Context) (*connector.Snapshot, error) {
+	<-s.release
+	return &connector.Snapshot{}, nil
+}
+func (s stuck) Grant(context.Context, connector.Subject, string) error  { <-s.release; return nil }
+func (s stuck) Revoke(context.Context, connector.Subject, string) error { <-s.release; return nil }
+func (s stuck) Close() error                                            { return nil }
+
+var stuckRelease = make(chan struct{}, 1)
+
+func init() {
+	connector.Register("test-stuck", func(cfg connector.Config) (connector.Connector, error) {
+		if err := cfg.Settings.Check(connector.Spec{}); err != nil {
+			return nil, err
+		}
+		return stuck{stuckRelease}, nil
+	})
+}
+
+func TestCallsHaveADeadline(t *testing.T) {
+	for _, tc := range []struct {
+		settings connector.Settings
+		want     string
+	}{
+		{connector.Settings{"sync_timeout": "soon"}, `settings.sync_timeout: "soon" is not a duration like 30s or 5m`},
+		{connector.Settings{"provision_timeout": "0s"}, "settings.provision_timeout: must be more than 0"},
+		{connector.Settings{"sync_timout": "1m"}, "settings.sync_timout: unknown setting (known: provision_timeout, sync_timeout)"},
+	} {
+		if _, err := connector.Open("test-stuck", connector.Config{Settings: tc.settings}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want %q", tc.settings, err, tc.want)
+		}
+	}
+
+	c, err := connector.Open("test-stuck", connector.Config{Settings: connector.Settings{"sync_timeout": "100ms", "provision_timeout": "50ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	began := time.Now()
+	_, err = c.Sync(ctx)
+	if err == nil || !strings.Contains(err.Error(), "the sync did not finish within 100ms (settings.sync_timeout)") || connector.IsPermanent(err) {
+		t.Fatalf("Sync: %v", err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Sync: %v is not context.DeadlineExceeded", err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("Sync took %s", took)
+	}
+	// While the abandoned call has not returned, the connector takes no
+	// other: calls fail at once rather than pile up.
+	began = time.Now()
+	err = c.Grant(ctx, connector.Subject{ID: "alice"}, "admins")
+	if err == nil || !strings.Contains(err.Error(), "a sync abandoned after its time limit has not returned yet") {
+		t.Fatalf("Grant while the sync is stuck: %v", err)
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("Grant took %s", took)
+	}
+	stuckRelease <- struct{}{} // the abandoned sync returns
+	stuckRelease <- struct{}{} // waits in the buffer for the next call
+	var grantErr error
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if grantErr = c.Grant(ctx, connector.Subject{ID: "alice"}, "admins"); grantErr == nil || !strings.Contains(grantErr.Error(), "has not returned yet") {
+			break
+		}
+	}
+	if grantErr != nil {
+		t.Fatalf("Grant once the sync returned: %v", grantErr)
+	}
+	err = c.Revoke(ctx, connector.Subject{ID: "alice"}, "admins")
+	if err == nil || !strings.Contains(err.Error(), "the revoke did not finish within 50ms (settings.provision_timeout)") {
+		t.Fatalf("Revoke: %v", err)
+	}
+	close(stuckRelease)
+}

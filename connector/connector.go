@@ -6,6 +6,14 @@
 // themselves with Register; package connector/all imports every built-in type.
 // The engine owns everything else: matching accounts to users, turning a
 // snapshot into grant changes, the delete threshold, retries and task states.
+//
+// Open is where the rules every type shares are kept: settings may name only
+// the environment variables and files Access allows; each call has a
+// deadline (sync_timeout, provision_timeout: CommonSettings), so one stuck
+// system cannot hold up the others; and every error is cut to
+// MaxErrorLength characters without control characters, since errors from
+// outside systems reach the connector's status, the audit log, the logs and
+// Slack.
 package connector
 
 import (
@@ -167,32 +175,124 @@ func Open(typ string, cfg Config) (Connector, error) {
 	if err != nil {
 		return nil, cut(err)
 	}
-	if err := cfg.Access.CheckSettings(cfg.Settings); err != nil {
+	b := &bounded{conn: conn}
+	err = cfg.Access.CheckSettings(cfg.Settings)
+	if err == nil {
+		b.syncTimeout, err = timeoutSetting(cfg.Settings, "sync_timeout", DefaultSyncTimeout)
+	}
+	if err == nil {
+		b.provisionTimeout, err = timeoutSetting(cfg.Settings, "provision_timeout", DefaultProvisionTimeout)
+	}
+	if err != nil {
 		conn.Close()
 		return nil, cut(err)
 	}
-	return &bounded{conn: conn}, nil
+	return b, nil
 }
 
-// bounded is an opened connector whose errors are cut.
+// The time limits of one call when the settings give none.
+const (
+	DefaultSyncTimeout      = 2 * time.Minute
+	DefaultProvisionTimeout = 30 * time.Second
+)
+
+// CommonSettings are the settings every connector type accepts besides its
+// own: sync_timeout bounds one Sync (default DefaultSyncTimeout) and
+// provision_timeout one Grant or Revoke (default DefaultProvisionTimeout).
+var CommonSettings = []string{"sync_timeout", "provision_timeout"}
+
+func timeoutSetting(s Settings, key string, def time.Duration) (time.Duration, error) {
+	d, err := s.Duration(key, def)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("settings.%s: must be more than 0", key)
+	}
+	return d, nil
+}
+
+// bounded is an opened connector whose calls have a deadline and whose
+// errors are cut. A call that outlives its deadline is abandoned: the
+// caller gets an error at once (so one stuck system does not hold up the
+// others), and until the abandoned call returns, the connector refuses
+// new calls rather than pile them up behind it.
 type bounded struct {
-	conn Connector
+	conn                          Connector
+	syncTimeout, provisionTimeout time.Duration
+
+	mu        sync.Mutex
+	abandoned string // the call abandoned and not yet returned, or ""
 }
 
 func (b *bounded) Sync(ctx context.Context) (*Snapshot, error) {
-	snap, err := b.conn.Sync(ctx)
-	return snap, cut(err)
+	var snap *Snapshot
+	err := b.call(ctx, "sync", "sync_timeout", b.syncTimeout, func(ctx context.Context) (err error) {
+		snap, err = b.conn.Sync(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
 }
 
 func (b *bounded) Grant(ctx context.Context, who Subject, entitlement string) error {
-	return cut(b.conn.Grant(ctx, who, entitlement))
+	return b.call(ctx, "grant", "provision_timeout", b.provisionTimeout, func(ctx context.Context) error {
+		return b.conn.Grant(ctx, who, entitlement)
+	})
 }
 
 func (b *bounded) Revoke(ctx context.Context, who Subject, entitlement string) error {
-	return cut(b.conn.Revoke(ctx, who, entitlement))
+	return b.call(ctx, "revoke", "provision_timeout", b.provisionTimeout, func(ctx context.Context) error {
+		return b.conn.Revoke(ctx, who, entitlement)
+	})
 }
 
 func (b *bounded) Close() error { return cut(b.conn.Close()) }
+
+// call runs fn with a deadline of limit, in a goroutine so that a call
+// stuck where its context cannot reach it is abandoned at the deadline.
+func (b *bounded) call(ctx context.Context, what, setting string, limit time.Duration, fn func(context.Context) error) error {
+	b.mu.Lock()
+	abandoned := b.abandoned
+	b.mu.Unlock()
+	if abandoned != "" {
+		return fmt.Errorf("a %s abandoned after its time limit has not returned yet: the system may be stuck", abandoned)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- fn(ctx)
+	}()
+	select {
+	case err := <-done:
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !IsPermanent(err) {
+			err = fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, err)
+		}
+		return cut(err)
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done: // it returned just then
+		return cut(err)
+	default:
+	}
+	if ctx.Err() != context.DeadlineExceeded {
+		return ctx.Err() // the caller gave up
+	}
+	b.mu.Lock()
+	b.abandoned = what
+	b.mu.Unlock()
+	go func() {
+		<-done
+		b.mu.Lock()
+		b.abandoned = ""
+		b.mu.Unlock()
+	}()
+	return fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, context.DeadlineExceeded)
+}
 
 // MaxErrorLength is how many characters of a connector's error are kept.
 const MaxErrorLength = 500

@@ -22,7 +22,7 @@ import (
 type Settings map[string]any
 
 // Spec lists the settings a connector type understands; Check refuses any
-// other key, and refuses a secret given inline.
+// other key except CommonSettings, and refuses a secret given inline.
 type Spec struct {
 	Required []string // plain settings that must be present
 	Optional []string // plain settings that may be present
@@ -34,7 +34,7 @@ type Spec struct {
 // Check validates s against spec. Errors name the offending key.
 func (s Settings) Check(spec Spec) error {
 	known := map[string]bool{}
-	for _, k := range slices.Concat(spec.Required, spec.Optional) {
+	for _, k := range slices.Concat(spec.Required, spec.Optional, CommonSettings) {
 		known[k] = true
 	}
 	secrets := slices.Concat(spec.Secrets, spec.OptionalSecrets)

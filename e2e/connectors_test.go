@@ -37,6 +37,7 @@ connectors:
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
     settings:
       url: %s
+      insecure: true   # the test's slapd speaks plain ldap://
       bind_dn: %s
       bind_password_env: ROSTER_SECRET_TEST_LDAP_PASSWORD
       user_base_dn: %s
@@ -504,6 +505,7 @@ connectors:
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
     settings:
       url: %s
+      insecure: true   # the test's slapd speaks plain ldap://
       bind_dn: %s
       bind_password_env: ROSTER_SECRET_TEST_LDAP_PASSWORD
       user_base_dn: %s
@@ -627,7 +629,7 @@ connectors:
     users: true
     match_by: email
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
-    settings: {url: %s, token_env: ROSTER_SECRET_TEST_SCIM_TOKEN, page_size: 2}
+    settings: {url: %s, token_env: ROSTER_SECRET_TEST_SCIM_TOKEN, page_size: 2, insecure: true}
 `, idp.URL))
 	equal(t, "SCIM sync", counts(e.connectorSync("okta")), "users +2 ~1 -0 ents +2 -0 grants +3 -0 held=false")
 	var sam2 roster.User

@@ -34,6 +34,9 @@
 //	                     account's attributes, keyed by the name as listed.
 //	                     Default none.
 //
+// Like every connector it also takes sync_timeout (default 2m), the time
+// limit of one Sync (connector.CommonSettings).
+//
 // Header names are matched case-insensitively; values and header names are
 // trimmed of surrounding spaces, and a UTF-8 byte order mark is accepted.
 // Fields may be quoted as RFC 4180 describes (a quote inside a quoted field

@@ -58,6 +58,8 @@
 //	                    roles whose names match are accounts.
 //	exclude_roles       optional, default none: a list of role names that are
 //	                    neither entitlements nor accounts.
+//	sync_timeout,       optional, default 2m and 30s: the time limit of one Sync,
+//	provision_timeout   and of one Grant or Revoke (connector.CommonSettings).
 //
 // Example:
 //

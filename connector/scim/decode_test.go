@@ -61,7 +61,7 @@ func TestProviderIgnoringStartIndex(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("ROSTER_SECRET_SCIM_DECODE_TEST_TOKEN", "t")
-	c, err := Open(connector.Config{Settings: connector.Settings{"url": srv.URL, "token_env": "ROSTER_SECRET_SCIM_DECODE_TEST_TOKEN"}})
+	c, err := Open(connector.Config{Settings: connector.Settings{"url": srv.URL, "token_env": "ROSTER_SECRET_SCIM_DECODE_TEST_TOKEN", "insecure": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
