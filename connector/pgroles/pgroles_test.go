@@ -769,3 +769,44 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("a canceled sync is permanent: %v", err)
 	}
 }
+
+// TestDSNReachesNoServerFile: the DSN is written by whoever applies the
+// declarative file, so it must not make the connector read the server's
+// files (a passfile, a service file, TLS keys and certificates) nor send the
+// server's own PostgreSQL password (PGPASSWORD, ~/.pgpass) to the host it
+// names. Not parallel: it sets PGPASSWORD.
+func TestDSNReachesNoServerFile(t *testing.T) {
+	newCluster(t)
+	for _, tc := range []struct{ dsn, key string }{
+		{"host=127.0.0.1 sslmode=verify-full sslrootcert=/proc/self/environ", "sslrootcert"},
+		{"host=127.0.0.1 passfile=/etc/passwd", "passfile"},
+		{"service=x servicefile=/etc/passwd", "service"},
+		{"servicefile=/etc/passwd", "servicefile"},
+		{"postgres://u@127.0.0.1/db?sslkey=/etc/ssl/private/server.key", "sslkey"},
+		{"postgres://u@127.0.0.1/db?sslcert=/etc/ssl/certs/server.pem", "sslcert"},
+	} {
+		_, err := open(t, tc.dsn, nil, time.Now()).Sync(context.Background())
+		want := fmt.Sprintf("the connection string may not set %s: ", tc.key)
+		if err == nil || !strings.Contains(err.Error(), want) || !connector.IsPermanent(err) {
+			t.Errorf("%s: got %v, want a permanent error with %q", tc.dsn, err, want)
+		}
+	}
+
+	const serversOwn = "the-servers-own-postgres-password"
+	t.Setenv("PGPASSWORD", serversOwn)
+	noPassword := dsnAs(t, "nobody", "")
+	if u, err := url.Parse(noPassword); err == nil && u.Scheme != "" {
+		u.User = url.User("nobody")
+		noPassword = u.String()
+	}
+	_, err := open(t, noPassword, nil, time.Now()).Sync(context.Background())
+	want := "the connection string has no password, and the server's environment would give one (PGPASSWORD or a passfile)"
+	if err == nil || !strings.Contains(err.Error(), want) || !connector.IsPermanent(err) || strings.Contains(err.Error(), serversOwn) {
+		t.Errorf("a DSN without a password: got %v, want a permanent error with %q", err, want)
+	}
+	// With its own password, the DSN is used as it is.
+	_, err = open(t, dsnAs(t, "nobody", "its-own"), nil, time.Now()).Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `role "nobody" does not exist`) {
+		t.Errorf("a DSN with its own password: %v, want the server's refusal of the role", err)
+	}
+}
