@@ -151,10 +151,11 @@ func Types() []string {
 }
 
 // Open opens a connector of the named type, checks that its settings name
-// only what cfg.Access allows, and returns it wrapped so that every error it
-// returns is cut to MaxErrorLength characters without control characters:
-// errors from outside systems reach the connector's status, the audit log,
-// the server's log and Slack.
+// only what cfg.Access allows, and returns it wrapped: each call runs with
+// the deadline sync_timeout or provision_timeout gives (CommonSettings), and
+// every error, Open's own included, is cut to MaxErrorLength characters
+// without control characters, since errors from outside systems reach the
+// connector's status, the audit log, the server's log and Slack.
 func Open(typ string, cfg Config) (Connector, error) {
 	mu.RLock()
 	open, ok := types[typ]
@@ -279,7 +280,7 @@ func (b *bounded) call(ctx context.Context, what, setting string, limit time.Dur
 		return cut(err)
 	default:
 	}
-	if ctx.Err() != context.DeadlineExceeded {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ctx.Err() // the caller gave up
 	}
 	b.mu.Lock()
@@ -308,9 +309,9 @@ func (e *cutError) Error() string { return e.msg }
 func (e *cutError) Unwrap() error { return e.err }
 
 // cut returns err with its message made safe to show: control characters
-// (new lines, terminal escapes) replaced by spaces, runs of spaces made
-// one, invisible format characters and invalid UTF-8 dropped, and at most MaxErrorLength characters, the
-// last an ellipsis when it was cut.
+// (new lines, terminal escapes) replaced by spaces, runs of spaces made one,
+// invisible format characters and invalid UTF-8 dropped, and at most
+// MaxErrorLength characters, the last an ellipsis when it was cut.
 func cut(err error) error {
 	if err == nil {
 		return nil
