@@ -34,9 +34,9 @@ const (
 // Open checks every *_env and *_file setting, and a type's OpenFunc checks
 // its data files with CheckDataFile; the files are checked again when they
 // are read (Secret, ReadSecretsFile, ReadDataFile), symbolic links resolved,
-// since they may have changed in between. Only regular files are read, up to
-// a size limit, and errors name the setting and the path, never what the
-// file holds.
+// since they may have changed in between, and opened through an os.Root on
+// the directory. Only regular files are read, up to a size limit, and errors
+// name the setting and the path, never what the file holds.
 type Access struct {
 	// EnvPrefix starts the name of every variable an *_env setting may name;
 	// empty means DefaultSecretEnvPrefix.
@@ -235,8 +235,10 @@ func (p place) check(setting, path string) error {
 }
 
 // read reads path: a regular file under the directory once its links are
-// resolved, of at most limit bytes. It is opened without blocking, so that a
-// FIFO swapped in after the check cannot hold the caller.
+// resolved, of at most limit bytes. The file is opened through an os.Root
+// on the directory, which refuses to leave it even if a link is swapped in
+// after the check, and without blocking, so that a FIFO cannot hold the
+// caller.
 func (p place) read(setting, path string, limit int64) ([]byte, error) {
 	real, err := p.real(setting, path)
 	if err != nil {
@@ -249,7 +251,17 @@ func (p place) read(setting, path string, limit int64) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("settings.%s: %s is not a regular file", setting, path)
 	}
-	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	full, _ := p.resolve(setting, path) // checked by real
+	rel, err := filepath.Rel(p.dir, full)
+	if err != nil {
+		return nil, fmt.Errorf("settings.%s: cannot read %s: %w", setting, path, err)
+	}
+	root, err := os.OpenRoot(p.dir)
+	if err != nil {
+		return nil, fmt.Errorf("settings.%s: the %s %s: %w", setting, p.name, p.dir, unwrapPathError(err))
+	}
+	defer root.Close()
+	f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("settings.%s: cannot read %s: %w", setting, path, unwrapPathError(err))
 	}
@@ -258,8 +270,8 @@ func (p place) read(setting, path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settings.%s: cannot read %s: %w", setting, path, unwrapPathError(err))
 	}
-	if !opened.Mode().IsRegular() || !os.SameFile(fi, opened) {
-		return nil, fmt.Errorf("settings.%s: %s changed while it was opened", setting, path)
+	if !opened.Mode().IsRegular() {
+		return nil, fmt.Errorf("settings.%s: %s is not a regular file", setting, path)
 	}
 	tooBig := fmt.Errorf("settings.%s: %s is larger than %d bytes", setting, path, limit)
 	if opened.Size() > limit {
