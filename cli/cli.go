@@ -62,6 +62,12 @@ type ServeConfig struct {
 	// SyncOnChange syncs the profiles a change can affect as soon as it is
 	// committed (default true); the interval sync runs either way.
 	SyncOnChange bool
+	// SecretEnvPrefix starts the name of every environment variable a
+	// connector's *_env setting may name. Default "ROSTER_SECRET_".
+	SecretEnvPrefix string
+	// SecretsDir holds the files connectors' *_file settings may name;
+	// DataDir the data files they read (a csv connector's path). Empty: none.
+	SecretsDir, DataDir string
 }
 
 // Output formats.

@@ -499,12 +499,14 @@ func TestServe(t *testing.T) {
 	if _, stderr, code := e.run("serve"); code != 0 {
 		t.Fatalf("serve: exit %d, %s", code, stderr)
 	}
-	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate", "--sync-on-change=false"); code != 0 {
+	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate", "--sync-on-change=false",
+		"--secret-env-prefix", "ACME_ROSTER_", "--secrets-dir", "/run/secrets/roster", "--data-dir", "/var/lib/roster/data"); code != 0 {
 		t.Fatalf("serve with flags: exit %d, %s", code, stderr)
 	}
 	want := []cli.ServeConfig{
-		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true},
-		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot-0123456789abcdef0123456789abcdef", NoMigrate: true},
+		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_"},
+		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot-0123456789abcdef0123456789abcdef", NoMigrate: true,
+			SecretEnvPrefix: "ACME_ROSTER_", SecretsDir: "/run/secrets/roster", DataDir: "/var/lib/roster/data"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serve configs = %+v\nwant %+v", got, want)

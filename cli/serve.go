@@ -14,7 +14,7 @@ const MinBootstrapTokenLength = 32
 // serveCommand is `roster serve`. It only fills a ServeConfig and hands it to
 // Options.Serve.
 func (a *app) serveCommand() *cobra.Command {
-	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080", SyncOnChange: true}
+	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_"}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Roster server",
@@ -41,6 +41,9 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.BoolVar(&cfg.Demo, "demo", false, "load the demo data set")
 	fl.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database schema at start-up")
 	fl.BoolVar(&cfg.SyncOnChange, "sync-on-change", true, "sync the profiles a grant or user change can affect as soon as it is committed")
+	fl.StringVar(&cfg.SecretEnvPrefix, "secret-env-prefix", cfg.SecretEnvPrefix, "the prefix of every environment variable a connector's *_env setting may name")
+	fl.StringVar(&cfg.SecretsDir, "secrets-dir", "", "the directory that holds the files connectors' *_file settings may name (unset: none)")
+	fl.StringVar(&cfg.DataDir, "data-dir", "", "the directory that holds the data files connectors read, such as a csv connector's path (unset: none)")
 	return cmd
 }
 

@@ -6,6 +6,14 @@
 // themselves with Register; package connector/all imports every built-in type.
 // The engine owns everything else: matching accounts to users, turning a
 // snapshot into grant changes, the delete threshold, retries and task states.
+//
+// Open is where the rules every type shares are kept: settings may name only
+// the environment variables and files Access allows; each call has a
+// deadline (sync_timeout, provision_timeout: CommonSettings), so one stuck
+// system cannot hold up the others; and every error is cut to
+// MaxErrorLength characters without control characters, since errors from
+// outside systems reach the connector's status, the audit log, the logs and
+// Slack.
 package connector
 
 import (
@@ -18,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Account is a person as a system knows them.
@@ -101,6 +111,10 @@ type Config struct {
 	// Now is the clock (HR start and end dates are read against it).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Access says which environment variables and files the settings may
+	// name; the zero value allows variables with DefaultSecretEnvPrefix and
+	// no files.
+	Access Access
 }
 
 // OpenFunc validates cfg and returns a connector. It must not contact the
@@ -136,7 +150,12 @@ func Types() []string {
 	return names
 }
 
-// Open opens a connector of the named type.
+// Open opens a connector of the named type, checks that its settings name
+// only what cfg.Access allows, and returns it wrapped: each call runs with
+// the deadline sync_timeout or provision_timeout gives (CommonSettings), and
+// every error, Open's own included, is cut to MaxErrorLength characters
+// without control characters, since errors from outside systems reach the
+// connector's status, the audit log, the server's log and Slack.
 func Open(typ string, cfg Config) (Connector, error) {
 	mu.RLock()
 	open, ok := types[typ]
@@ -153,7 +172,176 @@ func Open(typ string, cfg Config) (Connector, error) {
 	if cfg.Settings == nil {
 		cfg.Settings = Settings{}
 	}
-	return open(cfg)
+	conn, err := open(cfg)
+	if err != nil {
+		return nil, cut(err)
+	}
+	b := &bounded{conn: conn}
+	err = cfg.Access.CheckSettings(cfg.Settings)
+	if err == nil {
+		b.syncTimeout, err = timeoutSetting(cfg.Settings, "sync_timeout", DefaultSyncTimeout)
+	}
+	if err == nil {
+		b.provisionTimeout, err = timeoutSetting(cfg.Settings, "provision_timeout", DefaultProvisionTimeout)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, cut(err)
+	}
+	return b, nil
+}
+
+// The time limits of one call when the settings give none.
+const (
+	DefaultSyncTimeout      = 2 * time.Minute
+	DefaultProvisionTimeout = 30 * time.Second
+)
+
+// CommonSettings are the settings every connector type accepts besides its
+// own: sync_timeout bounds one Sync (default DefaultSyncTimeout) and
+// provision_timeout one Grant or Revoke (default DefaultProvisionTimeout).
+var CommonSettings = []string{"sync_timeout", "provision_timeout"}
+
+func timeoutSetting(s Settings, key string, def time.Duration) (time.Duration, error) {
+	d, err := s.Duration(key, def)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("settings.%s: must be more than 0", key)
+	}
+	return d, nil
+}
+
+// bounded is an opened connector whose calls have a deadline and whose
+// errors are cut. A call that outlives its deadline is abandoned: the
+// caller gets an error at once (so one stuck system does not hold up the
+// others), and until the abandoned call returns, the connector refuses
+// new calls rather than pile them up behind it.
+type bounded struct {
+	conn                          Connector
+	syncTimeout, provisionTimeout time.Duration
+
+	mu        sync.Mutex
+	abandoned string // the call abandoned and not yet returned, or ""
+}
+
+func (b *bounded) Sync(ctx context.Context) (*Snapshot, error) {
+	var snap *Snapshot
+	err := b.call(ctx, "sync", "sync_timeout", b.syncTimeout, func(ctx context.Context) (err error) {
+		snap, err = b.conn.Sync(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func (b *bounded) Grant(ctx context.Context, who Subject, entitlement string) error {
+	return b.call(ctx, "grant", "provision_timeout", b.provisionTimeout, func(ctx context.Context) error {
+		return b.conn.Grant(ctx, who, entitlement)
+	})
+}
+
+func (b *bounded) Revoke(ctx context.Context, who Subject, entitlement string) error {
+	return b.call(ctx, "revoke", "provision_timeout", b.provisionTimeout, func(ctx context.Context) error {
+		return b.conn.Revoke(ctx, who, entitlement)
+	})
+}
+
+func (b *bounded) Close() error { return cut(b.conn.Close()) }
+
+// call runs fn with a deadline of limit, in a goroutine so that a call
+// stuck where its context cannot reach it is abandoned at the deadline.
+func (b *bounded) call(ctx context.Context, what, setting string, limit time.Duration, fn func(context.Context) error) error {
+	b.mu.Lock()
+	abandoned := b.abandoned
+	b.mu.Unlock()
+	if abandoned != "" {
+		return fmt.Errorf("a %s abandoned after its time limit has not returned yet: the system may be stuck", abandoned)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- fn(ctx)
+	}()
+	select {
+	case err := <-done:
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !IsPermanent(err) {
+			err = fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, err)
+		}
+		return cut(err)
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done: // it returned just then
+		return cut(err)
+	default:
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err() // the caller gave up
+	}
+	b.mu.Lock()
+	b.abandoned = what
+	b.mu.Unlock()
+	go func() {
+		<-done
+		b.mu.Lock()
+		b.abandoned = ""
+		b.mu.Unlock()
+	}()
+	return fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, context.DeadlineExceeded)
+}
+
+// MaxErrorLength is how many characters of a connector's error are kept.
+const MaxErrorLength = 500
+
+// cutError is an error whose message was cut; it unwraps to the original,
+// so Permanent and ErrNoAccount are still seen.
+type cutError struct {
+	msg string
+	err error
+}
+
+func (e *cutError) Error() string { return e.msg }
+func (e *cutError) Unwrap() error { return e.err }
+
+// cut returns err with its message made safe to show: control characters
+// (new lines, terminal escapes) replaced by spaces, runs of spaces made one,
+// invisible format characters and invalid UTF-8 dropped, and at most
+// MaxErrorLength characters, the last an ellipsis when it was cut.
+func cut(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(msg, "") {
+		if unicode.Is(unicode.Cf, r) { // invisible: bidi overrides, zero widths
+			continue
+		}
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			if space {
+				continue
+			}
+			r, space = ' ', true
+		} else {
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	out := strings.TrimSpace(b.String())
+	if utf8.RuneCountInString(out) > MaxErrorLength {
+		runes := []rune(out)
+		out = strings.TrimSpace(string(runes[:MaxErrorLength-1])) + "…"
+	}
+	if out == msg {
+		return err
+	}
+	return &cutError{msg: out, err: err}
 }
 
 // permanent marks an error that retrying cannot fix.

@@ -16,11 +16,13 @@ import (
 //
 // Secrets are never given inline: a secret setting NAME is given as NAME_env
 // (the name of an environment variable) or NAME_file (a path to a file whose
-// content, without a trailing newline, is the secret).
+// content, without a trailing newline, is the secret), and read with
+// Access.Secret, which allows only the variables and files the server lets
+// connectors read.
 type Settings map[string]any
 
 // Spec lists the settings a connector type understands; Check refuses any
-// other key, and refuses a secret given inline.
+// other key except CommonSettings, and refuses a secret given inline.
 type Spec struct {
 	Required []string // plain settings that must be present
 	Optional []string // plain settings that may be present
@@ -32,7 +34,7 @@ type Spec struct {
 // Check validates s against spec. Errors name the offending key.
 func (s Settings) Check(spec Spec) error {
 	known := map[string]bool{}
-	for _, k := range slices.Concat(spec.Required, spec.Optional) {
+	for _, k := range slices.Concat(spec.Required, spec.Optional, CommonSettings) {
 		known[k] = true
 	}
 	secrets := slices.Concat(spec.Secrets, spec.OptionalSecrets)
@@ -200,27 +202,6 @@ func (s Settings) HasSecret(key string) bool {
 	_, env := s[key+"_env"]
 	_, file := s[key+"_file"]
 	return env || file
-}
-
-// Secret reads the secret key from the environment variable named by key_env
-// or the file named by key_file. The error names the variable or file, never
-// the secret.
-func (s Settings) Secret(key string) (string, error) {
-	if name := s.String(key+"_env", ""); name != "" {
-		v, ok := os.LookupEnv(name)
-		if !ok || v == "" {
-			return "", fmt.Errorf("settings.%s_env: environment variable %s is not set", key, name)
-		}
-		return v, nil
-	}
-	if path := s.String(key+"_file", ""); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("settings.%s_file: cannot read %s: %v", key, path, unwrapPathError(err))
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	}
-	return "", fmt.Errorf("settings.%s_env or settings.%s_file is required", key, key)
 }
 
 func unwrapPathError(err error) error {

@@ -37,8 +37,9 @@ connectors:
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
     settings:
       url: %s
+      insecure: true   # the test's slapd speaks plain ldap://
       bind_dn: %s
-      bind_password_env: ROSTER_TEST_LDAP_PASSWORD
+      bind_password_env: ROSTER_SECRET_TEST_LDAP_PASSWORD
       user_base_dn: %s
       disabled_filter: (employeeType=terminated)
       group_base_dn: %s
@@ -85,7 +86,7 @@ func counts(r roster.ConnectorSyncResult) string {
 
 func TestConnectorLDAPSyncAndHold(t *testing.T) {
 	dir := slapdtest.Start(t)
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", dir.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", dir.ServicePassword)
 	for _, u := range []slapdtest.User{
 		{UID: "carol", CN: "Carol Chen", Mail: "carol@example.org", Department: "Engineering"},
 		{UID: "alice", CN: "Alice Ames", Mail: "alice@example.org", Department: "Engineering", Title: "Engineer", Manager: "carol"},
@@ -205,7 +206,7 @@ profiles:
 
 func TestConnectorLDAPProvisioning(t *testing.T) {
 	dir := slapdtest.Start(t)
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", dir.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", dir.ServicePassword)
 	for _, uid := range []string{"alice", "bob", "carol"} {
 		dir.AddUser(t, slapdtest.User{UID: uid, Mail: uid + "@example.org"})
 	}
@@ -276,7 +277,7 @@ profiles:
 
 func TestConnectorRetriesTransientFailures(t *testing.T) {
 	dir := slapdtest.Start(t)
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", dir.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", dir.ServicePassword)
 	dir.AddUser(t, slapdtest.User{UID: "alice"})
 	dir.AddGroup(t, slapdtest.Group{CN: "vpn", Members: []string{"alice"}})
 	dir.AddUser(t, slapdtest.User{UID: "bob"})
@@ -331,16 +332,16 @@ func TestConnectorErrorsAndSecrets(t *testing.T) {
 	e := start(t)
 	// The password's variable is not set: the sync fails, names the
 	// variable, and the connector list keeps the error.
-	os.Unsetenv("ROSTER_TEST_LDAP_PASSWORD")
+	os.Unsetenv("ROSTER_SECRET_TEST_LDAP_PASSWORD")
 	e.apply(ldapConnector(dir, true, ""))
-	e.fails("ROSTER_TEST_LDAP_PASSWORD", roster.AdminUser, "connector", "sync", "corp-ldap")
+	e.fails("ROSTER_SECRET_TEST_LDAP_PASSWORD", roster.AdminUser, "connector", "sync", "corp-ldap")
 	var list []roster.Connector
 	e.json(&list, roster.AdminUser, "connector", "list")
-	if len(list) != 1 || list[0].Status.LastRun == nil || !strings.Contains(list[0].Status.LastRun.Error, "ROSTER_TEST_LDAP_PASSWORD is not set") {
+	if len(list) != 1 || list[0].Status.LastRun == nil || !strings.Contains(list[0].Status.LastRun.Error, "ROSTER_SECRET_TEST_LDAP_PASSWORD is not set") {
 		t.Fatalf("connector list after a failed sync: %+v", list)
 	}
 	// A wrong password: refused, and the password is not printed anywhere.
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", "wrong-"+dir.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", "wrong-"+dir.ServicePassword)
 	stderr := e.fails("Invalid Credentials", roster.AdminUser, "connector", "sync", "corp-ldap")
 	out := e.ok(roster.AdminUser, "connector", "show", "corp-ldap", "-o", "json")
 	for _, s := range []string{stderr, out} {
@@ -348,7 +349,7 @@ func TestConnectorErrorsAndSecrets(t *testing.T) {
 			t.Fatalf("the password leaked: %s", s)
 		}
 	}
-	if !strings.Contains(out, `"bind_password_env": "ROSTER_TEST_LDAP_PASSWORD"`) {
+	if !strings.Contains(out, `"bind_password_env": "ROSTER_SECRET_TEST_LDAP_PASSWORD"`) {
 		t.Fatalf("connector show does not name the password's variable:\n%s", out)
 	}
 	// Only admins sync; auditors read.
@@ -377,7 +378,7 @@ connectors:
   - id: second
     type: csv
     app: ldap
-    settings: {path: /nonexistent.csv}
+    settings: {path: people.csv}
 `)
 }
 
@@ -460,8 +461,8 @@ func TestLeaverStory(t *testing.T) {
 	p := randomPrefix(t)
 	alice, bob, carol := p+"alice", p+"bob", p+"carol"
 	dir := slapdtest.Start(t)
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", dir.ServicePassword)
-	t.Setenv("ROSTER_TEST_WAREHOUSE_DSN", testenv.RequirePostgres(t))
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", dir.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_WAREHOUSE_DSN", testenv.RequirePostgres(t))
 	for _, uid := range []string{alice, bob, carol, p + "dan", p + "eve"} {
 		dir.AddUser(t, slapdtest.User{UID: uid, Mail: uid + "@example.org"})
 	}
@@ -471,7 +472,8 @@ func TestLeaverStory(t *testing.T) {
 		`CREATE ROLE $Panalyst NOLOGIN`,
 		`CREATE ROLE $Palice LOGIN`, `CREATE ROLE $Pbob LOGIN`, `CREATE ROLE $Pcarol LOGIN`)
 
-	hr := filepath.Join(t.TempDir(), "people.csv")
+	e := start(t)
+	hr := filepath.Join(e.data, "people.csv")
 	writeHR := func(aliceEnd string) {
 		t.Helper()
 		rows := []string{"id,email,name,manager,department,status,start_date,end_date"}
@@ -487,7 +489,6 @@ func TestLeaverStory(t *testing.T) {
 		}
 	}
 	writeHR("")
-	e := start(t)
 	e.apply(fmt.Sprintf(`
 policies:
   - {id: auto, steps: []}
@@ -504,15 +505,16 @@ connectors:
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
     settings:
       url: %s
+      insecure: true   # the test's slapd speaks plain ldap://
       bind_dn: %s
-      bind_password_env: ROSTER_TEST_LDAP_PASSWORD
+      bind_password_env: ROSTER_SECRET_TEST_LDAP_PASSWORD
       user_base_dn: %s
       group_base_dn: %s
   - id: warehouse
     type: postgres
     app: warehouse
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
-    settings: {dsn_env: ROSTER_TEST_WAREHOUSE_DSN, role_pattern: '%s%%', account_pattern: '%s%%'}
+    settings: {dsn_env: ROSTER_SECRET_TEST_WAREHOUSE_DSN, role_pattern: '%s%%', account_pattern: '%s%%'}
 `, hr, dir.URL, dir.ServiceDN, dir.PeopleDN, dir.GroupsDN, p, p))
 	equal(t, "HR sync", counts(e.connectorSync("hr")), "users +5 ~0 -0 ents +0 -0 grants +0 -0 held=false")
 	equal(t, "LDAP sync", counts(e.connectorSync("corp-ldap")), "users +0 ~0 -0 ents +2 -0 grants +6 -0 held=false")
@@ -606,7 +608,7 @@ func members(t *testing.T, dir *slapdtest.Server, group string) []string {
 func TestConnectorSCIM(t *testing.T) {
 	idp := scimtest.New("scim-test-token", scimtest.WithMaxResults(2))
 	t.Cleanup(idp.Close)
-	t.Setenv("ROSTER_TEST_SCIM_TOKEN", "scim-test-token")
+	t.Setenv("ROSTER_SECRET_TEST_SCIM_TOKEN", "scim-test-token")
 	ruth := idp.AddUser(scimtest.User{UserName: "ruth@example.org", DisplayName: "Ruth Reyes", Emails: []string{"ruth@example.org"}, Department: "Engineering"})
 	sam := idp.AddUser(scimtest.User{UserName: "sam@example.org", DisplayName: "Sam Singh", Emails: []string{"Sam@Example.org"}, Department: "Engineering", Manager: ruth, Title: "SRE"})
 	idp.AddUser(scimtest.User{UserName: "tom@example.org", DisplayName: "Tom Tan", Emails: []string{"tom@example.org"}, Inactive: true})
@@ -627,7 +629,7 @@ connectors:
     users: true
     match_by: email
     entitlement_defaults: {request_policy: auto, revoke_policy: auto, provisioning: connector}
-    settings: {url: %s, token_env: ROSTER_TEST_SCIM_TOKEN, page_size: 2}
+    settings: {url: %s, token_env: ROSTER_SECRET_TEST_SCIM_TOKEN, page_size: 2, insecure: true}
 `, idp.URL))
 	equal(t, "SCIM sync", counts(e.connectorSync("okta")), "users +2 ~1 -0 ents +2 -0 grants +3 -0 held=false")
 	var sam2 roster.User
@@ -658,7 +660,7 @@ profiles:
 	equal(t, "oncall members after unenroll", idp.Members("oncall"), []string{"ruth@example.org"})
 
 	// A wrong token: the sync fails with the provider's answer, not the token.
-	t.Setenv("ROSTER_TEST_SCIM_TOKEN", "not-the-token")
+	t.Setenv("ROSTER_SECRET_TEST_SCIM_TOKEN", "not-the-token")
 	stderr := e.fails("401", roster.AdminUser, "connector", "sync", "okta")
 	if strings.Contains(stderr, "not-the-token") {
 		t.Fatalf("the token leaked: %s", stderr)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/cli"
+	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/postgres/pgtest"
 	"github.com/rosterhq/roster/server"
 )
@@ -26,6 +27,9 @@ type env struct {
 	srv   *server.Server
 	clock *roster.ManualClock
 	dir   string
+	// secrets and data are the server's --secrets-dir and --data-dir, in dir:
+	// the files connectors' settings may name go there.
+	secrets, data string
 	// db is the server's database: a SQLite path or a PostgreSQL URL.
 	db string
 	// tokens caches the API token of each user the test acted as.
@@ -48,6 +52,14 @@ func startWith(t *testing.T, cfg server.Config) *env {
 	if cfg.DB == "" {
 		cfg.DB = testDatabase(t, dir)
 	}
+	if cfg.ConnectorAccess == (connector.Access{}) {
+		cfg.ConnectorAccess = connector.Access{SecretsDir: filepath.Join(dir, "secrets"), DataDir: filepath.Join(dir, "data")}
+		for _, d := range []string{cfg.ConnectorAccess.SecretsDir, cfg.ConnectorAccess.DataDir} {
+			if err := os.Mkdir(d, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	cfg.Addr, cfg.Clock = "127.0.0.1:0", clock
 	cfg.SchedulerTick, cfg.NotifierTick, cfg.ChangeTick = -1, -1, -1
 	cfg.ConnectorTick, cfg.ProvisionTick = -1, -1
@@ -66,7 +78,8 @@ func startWith(t *testing.T, cfg server.Config) *env {
 	if cfg.Demo && token == "" {
 		token = server.DemoTokenPrefix + roster.AdminUser
 	}
-	return &env{t: t, srv: srv, clock: clock, dir: dir, db: cfg.DB, tokens: map[string]string{roster.AdminUser: token}}
+	return &env{t: t, srv: srv, clock: clock, dir: dir, db: cfg.DB, tokens: map[string]string{roster.AdminUser: token},
+		secrets: cfg.ConnectorAccess.SecretsDir, data: cfg.ConnectorAccess.DataDir}
 }
 
 // testDatabase returns a fresh database for one test: a SQLite file in dir, or,

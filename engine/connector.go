@@ -73,7 +73,7 @@ func (e *Engine) openConnector(c *roster.Connector) (connector.Connector, error)
 
 func (e *Engine) connectorConfig(c *roster.Connector) connector.Config {
 	return connector.Config{ID: c.ID, App: c.App, Settings: connector.Settings(c.Settings),
-		Now: e.clock.Now, Logger: e.logger.With("connector", c.ID)}
+		Now: e.clock.Now, Logger: e.logger.With("connector", c.ID), Access: e.access}
 }
 
 // closeConnectors closes every opened connector.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/connector"
 )
 
 // Config configures an Engine. Store is required; the rest have defaults.
@@ -22,6 +23,9 @@ type Config struct {
 	Clock    roster.Clock
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// ConnectorAccess says which environment variables and files
+	// connectors' settings may name.
+	ConnectorAccess connector.Access
 }
 
 // Engine implements roster.Service.
@@ -41,6 +45,8 @@ type Engine struct {
 	// task that a connector should carry out.
 	provision chan struct{}
 	conns     connectors
+	// access is what connectors' settings may reach (Config.ConnectorAccess).
+	access connector.Access
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -53,7 +59,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1)}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/connector"
 	_ "github.com/rosterhq/roster/connector/all" // every built-in connector type
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
@@ -72,6 +73,10 @@ type Config struct {
 	// HTTP bounds how long a client may take and how many connections the
 	// server holds; zero fields take DefaultHTTPLimits' values.
 	HTTP HTTPLimits
+	// ConnectorAccess says which environment variables and files
+	// connectors' settings may name (roster serve --secret-env-prefix,
+	// --secrets-dir, --data-dir).
+	ConnectorAccess connector.Access
 }
 
 // HTTPLimits bound what clients may hold of the server: slow or idle clients
@@ -169,6 +174,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.ChangeTick == 0 {
 		cfg.ChangeTick = 100 * time.Millisecond
 	}
+	access, err := connectorAccess(cfg.ConnectorAccess)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnectorAccess = access
 	store, err := openStore(ctx, cfg.DB, cfg.NoMigrate)
 	if err != nil {
 		return nil, err
@@ -179,6 +189,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// OwnVariables are the environment variables the roster command reads for
+// itself. No connector may read them, so --secret-env-prefix must not be a
+// prefix of any.
+var OwnVariables = []string{"ROSTER_SESSION_KEY", "ROSTER_BOOTSTRAP_TOKEN", "ROSTER_SECURE_COOKIES",
+	"ROSTER_SERVER", "ROSTER_TOKEN", "ROSTER_FAILPOINT"}
+
+// connectorAccess checks what connectors may reach and makes its
+// directories absolute.
+func connectorAccess(a connector.Access) (connector.Access, error) {
+	a, err := a.Resolve()
+	if err != nil {
+		return a, err
+	}
+	for _, v := range OwnVariables {
+		if strings.HasPrefix(v, a.EnvPrefix) {
+			return a, fmt.Errorf("--secret-env-prefix %s would let connectors read %s, the server's own: choose a longer prefix such as %s", a.EnvPrefix, v, connector.DefaultSecretEnvPrefix)
+		}
+	}
+	return a, nil
 }
 
 // isPostgres reports whether db names a PostgreSQL database rather than a
@@ -234,7 +265,8 @@ func openStore(ctx context.Context, db string, noMigrate bool) (roster.Store, er
 func (s *Server) start(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg})
+	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg,
+		ConnectorAccess: cfg.ConnectorAccess})
 
 	token := cfg.BootstrapToken
 	if token == "" && cfg.Demo {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
 	"github.com/rosterhq/roster/sqlite"
@@ -93,6 +94,8 @@ type env struct {
 	ui     *UI
 	srv    *httptest.Server
 	tokens map[string]string
+	// data is the engine's data directory, where csv connectors' files go.
+	data string
 }
 
 // newEnv starts Roster with the test organisation applied.
@@ -105,7 +108,8 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := roster.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	eng := engine.New(engine.Config{Store: store, Clock: clock})
+	data := t.TempDir()
+	eng := engine.New(engine.Config{Store: store, Clock: clock, ConnectorAccess: connector.Access{DataDir: data}})
 	if _, err := eng.Bootstrap(ctx, adminToken); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
@@ -121,7 +125,7 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/", console.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}}
+	e := &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}, data: data}
 	e.apply(org)
 	return e
 }

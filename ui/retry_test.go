@@ -18,7 +18,7 @@ import (
 // find it under Failed and give it back to the connector with Retry.
 func TestFailedTaskRetry(t *testing.T) {
 	e := newEnv(t)
-	people := filepath.Join(t.TempDir(), "people.csv")
+	people := filepath.Join(e.data, "people.csv")
 	if err := os.WriteFile(people, []byte("id,name\nalice,Alice Chen\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/cli"
+	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -28,5 +29,10 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		SecureCookies:  os.Getenv("ROSTER_SECURE_COOKIES") == "true",
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Out:            os.Stderr,
+		ConnectorAccess: connector.Access{
+			EnvPrefix:  cfg.SecretEnvPrefix,
+			SecretsDir: cfg.SecretsDir,
+			DataDir:    cfg.DataDir,
+		},
 	})
 }

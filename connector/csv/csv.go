@@ -6,7 +6,12 @@
 //
 // # Settings
 //
-//	path                 required. The CSV file's path (a plain setting, not a secret).
+//	path                 required. The CSV file's path (a plain setting, not a secret),
+//	                     which must lie under the server's data directory (roster
+//	                     serve --data-dir; without it no csv connector is accepted).
+//	                     A relative path is taken relative to that directory. Only a
+//	                     regular file of at most 256 MiB is read, once symbolic links
+//	                     are resolved, and only if it is still under the directory.
 //	columns              map from a Roster field to the file's header name. Fields and
 //	                     their defaults: id: id, email: email, name: name,
 //	                     manager: manager (the manager's id), department: department,
@@ -28,6 +33,9 @@
 //	attributes           list of header names whose values are copied into the
 //	                     account's attributes, keyed by the name as listed.
 //	                     Default none.
+//
+// Like every connector it also takes sync_timeout (default 2m), the time
+// limit of one Sync (connector.CommonSettings).
 //
 // Header names are matched case-insensitively; values and header names are
 // trimmed of surrounding spaces, and a UTF-8 byte order mark is accepted.
@@ -52,7 +60,8 @@
 // "Alice" and "alice", count as duplicates), a malformed date, a row with more
 // or fewer fields than the header, a quoting error, an empty file, a file with
 // a header but no people, a header without the id column or without a column
-// the settings name explicitly.
+// the settings name explicitly. Errors never quote the file's text (a value,
+// the header): they reach the API, the audit log and the server's log.
 //
 // # Example
 //
@@ -64,7 +73,7 @@
 //	    match_by: id
 //	    sync_interval: 1h
 //	    settings:
-//	      path: /var/lib/roster/hr/people.csv
+//	      path: hr/people.csv # under --data-dir
 //	      columns: {id: employee_id, email: work_email, manager: manager_id}
 //	      timezone: Europe/Paris
 //	      attributes: [cost_center, location]
@@ -78,7 +87,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -119,7 +127,8 @@ var spec = connector.Spec{
 
 // feed is an opened csv connector.
 type feed struct {
-	path       string
+	path       string // as the settings give it, relative to the data directory or not
+	access     connector.Access
 	columns    [numFields]string // header name of each field
 	explicit   [numFields]bool   // named in settings.columns
 	terminated map[string]bool   // lower-cased statuses
@@ -139,6 +148,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	}
 	f := &feed{
 		path:   strings.TrimSpace(s.String("path", "")),
+		access: cfg.Access,
 		layout: s.String("date_format", "2006-01-02"),
 		now:    cfg.Now,
 		logger: cfg.Logger,
@@ -151,6 +161,9 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	}
 	if f.path == "" {
 		return nil, errors.New("settings.path: want the CSV file's path")
+	}
+	if err := f.access.CheckDataFile("path", f.path); err != nil {
+		return nil, err
 	}
 	if f.layout == "" {
 		return nil, errors.New("settings.date_format: want a Go time layout such as 2006-01-02")
@@ -224,7 +237,7 @@ func (f *feed) Sync(ctx context.Context) (*connector.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(f.path)
+	data, err := f.access.ReadDataFile("path", f.path, connector.MaxDataFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("HR feed: %w", err)
 	}
@@ -310,7 +323,7 @@ func (f *feed) parse(data []byte, today int) ([]connector.Account, error) {
 		}
 		key := connector.UserID(a.ID)
 		if first, dup := seen[key]; dup {
-			return nil, s.fieldError(fieldID, "duplicate id %q (the same person as on line %d)", a.ID, first)
+			return nil, s.fieldError(fieldID, "duplicate id (the same person as on line %d)", first)
 		}
 		seen[key] = line
 		accounts = append(accounts, a)
@@ -337,7 +350,7 @@ func (s *sheet) locate() error {
 		}
 		switch {
 		case i < 0 && fi == fieldID:
-			return fmt.Errorf("%s:%d: the header has no id column %q (header: %s)", s.path, s.headerLine, name, strings.Join(s.header, ", "))
+			return fmt.Errorf("%s:%d: the header has no id column %q", s.path, s.headerLine, name)
 		case i < 0 && s.explicit[fi]:
 			return fmt.Errorf("%s:%d: the header has no %q column (settings.columns.%s)", s.path, s.headerLine, name, fields[fi])
 		}
@@ -402,19 +415,19 @@ func (s *sheet) date(fi int, v string) (int, error) {
 	}
 	t, err := time.ParseInLocation(s.layout, v, s.loc)
 	if err != nil {
-		return 0, s.fieldError(fi, "%q is not a date in the format %s", v, s.layout)
+		return 0, s.fieldError(fi, "not a date in the format %s", s.layout)
 	}
 	return civilDay(t.In(s.loc)), nil
 }
 
 // fieldError reports a problem with field fi of the row just read, naming
-// the file, line and column.
+// the file, line and column (by the header name the settings give, which
+// the header matched), never the value.
 func (s *sheet) fieldError(fi int, format string, args ...any) error {
-	col := s.index[fi]
-	line, _ := s.r.FieldPos(col)
-	name := fmt.Sprintf("%q", s.header[col])
-	if !strings.EqualFold(s.header[col], fields[fi]) {
-		name += " (" + fields[fi] + ")"
+	line, _ := s.r.FieldPos(s.index[fi])
+	name := s.columns[fi]
+	if !strings.EqualFold(name, fields[fi]) {
+		name = fmt.Sprintf("%q (%s)", name, fields[fi])
 	}
 	return fmt.Errorf("%s:%d: column %s: %s", s.path, line, name, fmt.Sprintf(format, args...))
 }

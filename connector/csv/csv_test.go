@@ -30,13 +30,15 @@ func writeFile(t testing.TB, content string) string {
 }
 
 // open opens a csv connector on path with extra settings and the clock now.
+// The data directory is path's grandparent (the test's temporary directory).
 func open(t testing.TB, path string, settings connector.Settings, now time.Time) connector.Connector {
 	t.Helper()
 	s := connector.Settings{"path": path}
 	for k, v := range settings {
 		s[k] = v
 	}
-	c, err := connector.Open("csv", connector.Config{ID: "hr", App: "hr", Settings: s, Now: func() time.Time { return now }})
+	c, err := connector.Open("csv", connector.Config{ID: "hr", App: "hr", Settings: s, Now: func() time.Time { return now },
+		Access: connector.Access{DataDir: filepath.Dir(filepath.Dir(path))}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -203,11 +205,12 @@ func TestSyncErrors(t *testing.T) {
 		file     string
 		settings connector.Settings
 		want     []string // substrings after the file's path
+		never    []string // what the file holds, which the error must not
 	}{
 		{name: "empty file", file: "", want: []string{": empty file", `naming the id column "id"`}},
 		{name: "only a BOM", file: "\ufeff\n", want: []string{": empty file"}},
 		{name: "header only", file: header, want: []string{": no people"}},
-		{name: "no id column", file: "email,name\na@example.com,A\n", want: []string{`:1: the header has no id column "id"`, "email, name"}},
+		{name: "no id column", file: "email,name\na@example.com,A\n", want: []string{`:1: the header has no id column "id"`}, never: []string{"a@example.com", "email, name"}},
 		{name: "no mapped id column", file: header + "alice,,,\n",
 			settings: connector.Settings{"columns": map[string]any{"id": "employee_id"}},
 			want:     []string{`:1: the header has no id column "employee_id"`}},
@@ -222,17 +225,17 @@ func TestSyncErrors(t *testing.T) {
 			want:     []string{`:1: the header has no "location" column (settings.attributes)`}},
 		{name: "header after blank lines", file: "\n\nemail\na\n", want: []string{`:3: the header has no id column "id"`}},
 		{name: "ambiguous header", file: "id,email,Email\nalice,a,b\n", want: []string{`:1: the header has two "email" columns`}},
-		{name: "missing id", file: header + "alice,,,\n ,bob@example.com,,\n", want: []string{`:3: column "id": no id`}},
+		{name: "missing id", file: header + "alice,,,\n ,bob@example.com,,\n", want: []string{`:3: column id: no id`}},
 		{name: "missing mapped id", file: "emp,email\nE1,a\n,b\n",
 			settings: connector.Settings{"columns": map[string]any{"id": "emp"}},
 			want:     []string{`:3: column "emp" (id): no id`}},
-		{name: "duplicate id", file: header + "alice,,,\nbob,,,\nalice,,,\n", want: []string{`:4: column "id": duplicate id "alice" (the same person as on line 2)`}},
-		{name: "duplicate Roster user id", file: header + "alice,,,\nAlice ,,,\n", want: []string{`:3: column "id": duplicate id "Alice"`}},
-		{name: "malformed end date", file: header + "alice,,,\nbob,,,2024-13-01\n", want: []string{`:3: column "end_date": "2024-13-01" is not a date in the format 2006-01-02`}},
-		{name: "malformed start date", file: header + "alice,,15/06/2024,\n", want: []string{`:2: column "start_date": "15/06/2024" is not a date`}},
+		{name: "duplicate id", file: header + "alice,,,\nbob,,,\nalice,,,\n", want: []string{`:4: column id: duplicate id (the same person as on line 2)`}, never: []string{"alice"}},
+		{name: "duplicate Roster user id", file: header + "alice,,,\nAlice ,,,\n", want: []string{`:3: column id: duplicate id`}, never: []string{"Alice", "alice"}},
+		{name: "malformed end date", file: header + "alice,,,\nbob,,,2024-13-01\n", want: []string{`:3: column end_date: not a date in the format 2006-01-02`}, never: []string{"2024-13-01"}},
+		{name: "malformed start date", file: header + "alice,,15/06/2024,\n", want: []string{`:2: column start_date: not a date`}, never: []string{"15/06/2024"}},
 		{name: "malformed mapped date", file: "id,left\nalice,yesterday\n",
 			settings: connector.Settings{"columns": map[string]any{"end_date": "left"}},
-			want:     []string{`:2: column "left" (end_date): "yesterday" is not a date`}},
+			want:     []string{`:2: column "left" (end_date): not a date`}, never: []string{"yesterday"}},
 		{name: "too few fields", file: header + "alice,,,\nbob,,\n", want: []string{":3: the header has 4 fields but this row has 3"}},
 		{name: "too many fields", file: header + "alice,,,,\n", want: []string{":2: the header has 4 fields but this row has 5"}},
 		{name: "line after a multi-line field", file: "id,name\nalice,\"two\nlines\"\nbob\n", want: []string{":4: the header has 2 fields but this row has 1"}},
@@ -256,6 +259,11 @@ func TestSyncErrors(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			for _, w := range tt.never {
+				if strings.Contains(strings.TrimPrefix(msg, path), w) {
+					t.Errorf("error %q holds the file's text %q", msg, w)
 				}
 			}
 		})
@@ -318,7 +326,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := connector.Open("csv", connector.Config{Settings: tt.settings})
+			_, err := connector.Open("csv", connector.Config{Settings: tt.settings, Access: connector.Access{DataDir: t.TempDir()}})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Open error = %v, want one containing %q", err, tt.want)
 			}

@@ -14,8 +14,10 @@
 //	    match_by: id
 //	    settings:
 //	      url: ldap://ldap.example.org:389
+//	      start_tls: true
+//	      tls_ca_file: corp-ca.pem  # under roster serve --secrets-dir
 //	      bind_dn: cn=roster,dc=example,dc=org
-//	      bind_password_env: LDAP_BIND_PASSWORD
+//	      bind_password_env: ROSTER_SECRET_LDAP_BIND_PASSWORD
 //	      user_base_dn: ou=people,dc=example,dc=org
 //	      user_filter: (objectClass=inetOrgPerson)
 //	      disabled_filter: (employeeType=terminated)
@@ -36,14 +38,25 @@
 //     groups' member attribute.
 //   - bind_password_env or bind_password_file (one is required): the name of
 //     the environment variable, or the path of the file, that holds bind_dn's
-//     password. It is read on each connection, never at start-up, and never
-//     appears in an error or a log line. An inline bind_password is refused.
+//     password. The variable's name must start with ROSTER_SECRET_ (roster
+//     serve --secret-env-prefix) and the file must lie under roster serve
+//     --secrets-dir (see connector.Access). It is read on each connection,
+//     never at start-up, and never appears in an error or a log line. An
+//     inline bind_password is refused.
 //   - start_tls (default false): upgrade an ldap:// connection with StartTLS
 //     before binding. Not allowed with ldaps://.
+//   - insecure (default false): allow ldap:// without start_tls, which sends
+//     the bind password in clear text. Without it such a url is refused.
+//   - tls_ca_file (default none: the system's CAs): a PEM file of the CAs
+//     that may sign the server's certificate (ldaps:// and start_tls only),
+//     under roster serve --secrets-dir like the *_file secrets, read on each
+//     connection.
 //   - insecure_skip_verify (default false): accept any server certificate
 //     (ldaps:// and start_tls). For tests only.
 //   - timeout (default 10s): the limit for connecting and for each request,
-//     as a Go duration (30s, 1m).
+//     as a Go duration (30s, 1m). The whole of a Sync, Grant or Revoke is
+//     bounded by sync_timeout and provision_timeout, which every connector
+//     has (see connector.CommonSettings).
 //   - page_size (default 500): entries per page of a search, with the paged
 //     results control (RFC 2696), so directories larger than the server's
 //     size limit are read whole. 0 turns paging off, for servers that lack

@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,7 +48,7 @@ var spec = connector.Spec{
 	Optional: []string{
 		"user_filter", "disabled_filter", "user_attributes",
 		"group_base_dn", "group_filter", "group_id_attribute", "member_attribute",
-		"page_size", "timeout", "start_tls", "insecure_skip_verify",
+		"page_size", "timeout", "start_tls", "insecure_skip_verify", "insecure", "tls_ca_file",
 	},
 	Secrets: []string{"bind_password"},
 }
@@ -57,12 +58,14 @@ var spec = connector.Spec{
 type Connector struct {
 	id       string
 	settings connector.Settings
+	access   connector.Access
 	log      *slog.Logger
 
 	url                string
 	bindDN             string
 	startTLS           bool
 	insecureSkipVerify bool
+	tlsCAFile          string // under the secrets directory, or ""
 	timeout            time.Duration
 	pageSize           int
 
@@ -111,6 +114,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	c := &Connector{
 		id:          cfg.ID,
 		settings:    s,
+		access:      cfg.Access,
 		log:         logger.With("connector", cfg.ID),
 		url:         s.String("url", ""),
 		bindDN:      s.String("bind_dn", ""),
@@ -148,6 +152,18 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	}
 	if c.startTLS && u.Scheme == "ldaps" {
 		return nil, fmt.Errorf("settings.start_tls: an ldaps:// url is already TLS; use ldap:// with start_tls")
+	}
+	insecure, err := s.Bool("insecure", false)
+	if err != nil {
+		return nil, err
+	}
+	encrypted := u.Scheme == "ldaps" || c.startTLS
+	if !encrypted && !insecure {
+		return nil, fmt.Errorf("settings.url: ldap:// without start_tls sends the password in clear text: use ldaps:// or start_tls: true, or set insecure: true")
+	}
+	c.tlsCAFile = strings.TrimSpace(s.String("tls_ca_file", ""))
+	if c.tlsCAFile != "" && !encrypted {
+		return nil, fmt.Errorf("settings.tls_ca_file: only used with ldaps:// or start_tls: true")
 	}
 
 	for _, d := range []struct{ key, dn string }{
@@ -243,12 +259,17 @@ func (c *Connector) connect(ctx context.Context) (*session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("ldap %s: %w", c.url, err)
 	}
-	password, err := c.settings.Secret("bind_password")
+	password, err := c.access.Secret(c.settings, "bind_password")
 	if err != nil {
 		return nil, connector.Permanent(fmt.Errorf("ldap %s: bind password: %w", c.url, err))
 	}
 	u, _ := url.Parse(c.url) // checked by Open
 	tlsConfig := &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: c.insecureSkipVerify}
+	if c.tlsCAFile != "" {
+		if tlsConfig.RootCAs, err = c.roots(); err != nil {
+			return nil, connector.Permanent(fmt.Errorf("ldap %s: %w", c.url, err))
+		}
+	}
 	dialer := &net.Dialer{Timeout: c.timeout}
 	conn, err := goldap.DialURL(c.url, goldap.DialWithDialer(dialer), goldap.DialWithTLSConfig(tlsConfig))
 	if err != nil {
@@ -268,6 +289,22 @@ func (c *Connector) connect(ctx context.Context) (*session, error) {
 		return nil, s.fail(err, "binding to %s as %s", c.url, c.bindDN)
 	}
 	return s, nil
+}
+
+// maxCAFileSize bounds tls_ca_file: a bundle of a few hundred CAs.
+const maxCAFileSize = 1 << 20
+
+// roots reads tls_ca_file from the secrets directory as the CAs to trust.
+func (c *Connector) roots() (*x509.CertPool, error) {
+	pem, err := c.access.ReadSecretsFile("tls_ca_file", c.tlsCAFile, maxCAFileSize)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("settings.tls_ca_file: %s holds no PEM certificate", c.tlsCAFile)
+	}
+	return pool, nil
 }
 
 func (s *session) close() {

@@ -58,12 +58,17 @@ func settings(t *testing.T, s *slapdtest.Server) connector.Settings {
 		"user_base_dn":       s.PeopleDN,
 		"disabled_filter":    "(employeeType=terminated)",
 		"group_base_dn":      s.GroupsDN,
+		"insecure":           true, // the test server speaks plain ldap://
 	}
 }
 
+// access lets the tests' connectors read the password files they write
+// in their temporary directories.
+var access = connector.Access{SecretsDir: os.TempDir()}
+
 func open(t *testing.T, settings connector.Settings) connector.Connector {
 	t.Helper()
-	c, err := connector.Open("ldap", connector.Config{ID: "corp-ldap", App: "ldap", Settings: settings})
+	c, err := connector.Open("ldap", connector.Config{ID: "corp-ldap", App: "ldap", Settings: settings, Access: access})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -477,15 +482,15 @@ func TestPasswordFromEnvironment(t *testing.T) {
 	s := directory(t)
 	set := settings(t, s)
 	delete(set, "bind_password_file")
-	set["bind_password_env"] = "ROSTER_TEST_LDAP_PASSWORD"
+	set["bind_password_env"] = "ROSTER_SECRET_TEST_LDAP_PASSWORD"
 
 	c := open(t, set) // before the variable is set: Open reads no secret
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", "")
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", "")
 	_, err := c.Sync(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "ROSTER_TEST_LDAP_PASSWORD") || !connector.IsPermanent(err) {
+	if err == nil || !strings.Contains(err.Error(), "ROSTER_SECRET_TEST_LDAP_PASSWORD") || !connector.IsPermanent(err) {
 		t.Errorf("Sync without the variable: got %v, want a permanent error naming it", err)
 	}
-	t.Setenv("ROSTER_TEST_LDAP_PASSWORD", s.ServicePassword)
+	t.Setenv("ROSTER_SECRET_TEST_LDAP_PASSWORD", s.ServicePassword)
 	if snap := sync(t, c); len(snap.Accounts) != 4 {
 		t.Errorf("got %d accounts, want 4", len(snap.Accounts))
 	}
@@ -565,9 +570,10 @@ func TestOpenChecksSettings(t *testing.T) {
 			// must neither connect nor read the secret.
 			"url":               "ldap://127.0.0.1:1",
 			"bind_dn":           "cn=roster,dc=example,dc=org",
-			"bind_password_env": "ROSTER_TEST_UNSET_VARIABLE",
+			"bind_password_env": "ROSTER_SECRET_TEST_UNSET_VARIABLE",
 			"user_base_dn":      "ou=people,dc=example,dc=org",
 			"group_base_dn":     "ou=groups,dc=example,dc=org",
+			"insecure":          true,
 		}
 	}
 	if _, err := ldapconn.Open(connector.Config{ID: "x", Settings: valid()}); err != nil {
@@ -578,7 +584,8 @@ func TestOpenChecksSettings(t *testing.T) {
 		"user_filter": "(objectClass=person)", "disabled_filter": "(employeeType=terminated)",
 		"user_attributes": map[string]any{"id": "uid", "email": "mail", "name": "cn", "department": "departmentNumber", "manager": "manager", "title": "title"},
 		"group_filter":    "(objectClass=groupOfNames)", "group_id_attribute": "cn", "member_attribute": "member",
-		"page_size": 100, "timeout": "30s", "start_tls": true, "insecure_skip_verify": true,
+		"page_size": 100, "timeout": "30s", "start_tls": true, "insecure_skip_verify": true, "tls_ca_file": "/run/secrets/ca.pem",
+		"sync_timeout": "5m", "provision_timeout": "1m",
 	} {
 		full[k] = v
 	}
@@ -618,6 +625,10 @@ func TestOpenChecksSettings(t *testing.T) {
 		{"page_size not a number", connector.Settings{"page_size": "lots"}, "settings.page_size"},
 		{"bad timeout", connector.Settings{"timeout": "10"}, "settings.timeout"},
 		{"zero timeout", connector.Settings{"timeout": "0s"}, "settings.timeout"},
+		{"clear text", connector.Settings{"insecure": nil},
+			"settings.url: ldap:// without start_tls sends the password in clear text: use ldaps:// or start_tls: true, or set insecure: true"},
+		{"insecure not a boolean", connector.Settings{"insecure": "yes please"}, "settings.insecure"},
+		{"CA without TLS", connector.Settings{"tls_ca_file": "ca.pem"}, "settings.tls_ca_file: only used with ldaps:// or start_tls: true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -668,5 +679,63 @@ func TestMatchByIDWithoutSubstringRule(t *testing.T) {
 	}
 	if m := s.Members(t, "ops"); !slices.Contains(m, dn("alice")) {
 		t.Errorf("ops = %q, want alice added", m)
+	}
+}
+
+// TestTLS: with StartTLS the server's certificate is checked against the
+// system's CAs, or against tls_ca_file (a file under the secrets directory)
+// when it is given; without insecure, ldap:// needs StartTLS.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	s := directory(t, slapdtest.TLS())
+	secrets := t.TempDir()
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secrets, "not-a-ca.pem"), []byte("ROSTER_SESSION_KEY=hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(secrets, "bind-password")
+	if err := os.WriteFile(pw, []byte(s.ServicePassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	openTLS := func(ca string) connector.Connector {
+		t.Helper()
+		set := settings(t, s)
+		delete(set, "insecure")
+		set["start_tls"], set["bind_password_file"] = true, "bind-password"
+		if ca != "" {
+			set["tls_ca_file"] = ca
+		}
+		c, err := connector.Open("ldap", connector.Config{ID: "corp-ldap", Settings: set, Access: connector.Access{SecretsDir: secrets}})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	if snap := sync(t, openTLS("ca.pem")); len(snap.Accounts) != 4 {
+		t.Errorf("StartTLS with tls_ca_file: %d accounts, want 4", len(snap.Accounts))
+	}
+	_, err = openTLS("").Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "StartTLS") || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Errorf("StartTLS without tls_ca_file: %v, want the certificate refused", err)
+	}
+	_, err = openTLS("not-a-ca.pem").Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "settings.tls_ca_file: not-a-ca.pem holds no PEM certificate") || !connector.IsPermanent(err) {
+		t.Errorf("a tls_ca_file that is no certificate: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error shows the file's content: %v", err)
+	}
+	set := settings(t, s)
+	set["start_tls"], set["tls_ca_file"], set["bind_password_file"] = true, "/etc/ssl/certs/ca-certificates.crt", "bind-password"
+	if _, err := connector.Open("ldap", connector.Config{Settings: set, Access: connector.Access{SecretsDir: secrets}}); err == nil ||
+		!strings.Contains(err.Error(), "settings.tls_ca_file: /etc/ssl/certs/ca-certificates.crt is not under the secrets directory") {
+		t.Errorf("a tls_ca_file outside the secrets directory: %v", err)
 	}
 }

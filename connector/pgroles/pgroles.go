@@ -48,6 +48,14 @@
 //	                    or keyword/value DSN (host=... user=... password=...).
 //	                    The connector connects for each call, with a 10s
 //	                    connect timeout unless the DSN sets connect_timeout.
+//	                    The variable's name must start with ROSTER_SECRET_
+//	                    (roster serve --secret-env-prefix), the file lie under
+//	                    roster serve --secrets-dir. The connection string may
+//	                    not set the keys that make the driver read a file on
+//	                    the server (passfile, service, servicefile, sslcert,
+//	                    sslkey, sslrootcert), and one without a password is
+//	                    refused when the server's environment would supply
+//	                    one (PGPASSWORD, a passfile): that is the server's own.
 //	role_pattern        optional, default "%": an SQL LIKE pattern; only
 //	                    NOLOGIN roles whose names match are entitlements
 //	                    ("_" and "%" are wildcards, "\" escapes them).
@@ -55,6 +63,8 @@
 //	                    roles whose names match are accounts.
 //	exclude_roles       optional, default none: a list of role names that are
 //	                    neither entitlements nor accounts.
+//	sync_timeout,       optional, default 2m and 30s: the time limit of one Sync,
+//	provision_timeout   and of one Grant or Revoke (connector.CommonSettings).
 //
 // Example:
 //
@@ -63,7 +73,7 @@
 //	    type: postgres
 //	    app: warehouse
 //	    settings:
-//	      dsn_env: WAREHOUSE_DSN
+//	      dsn_env: ROSTER_SECRET_WAREHOUSE_DSN
 //	      role_pattern: 'wh\_%'
 //	      exclude_roles: [wh_migrations]
 //
@@ -114,6 +124,7 @@ var spec = connector.Spec{
 type Roles struct {
 	id             string
 	settings       connector.Settings
+	access         connector.Access
 	rolePattern    string
 	accountPattern string
 	exclude        []string
@@ -127,7 +138,7 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	if err := cfg.Settings.Check(spec); err != nil {
 		return nil, err
 	}
-	r := &Roles{id: cfg.ID, settings: cfg.Settings, now: cfg.Now, log: cfg.Logger}
+	r := &Roles{id: cfg.ID, settings: cfg.Settings, access: cfg.Access, now: cfg.Now, log: cfg.Logger}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -439,16 +450,25 @@ func (s *session) fail(err error, what string) error {
 
 // connect reads the DSN and opens a connection.
 func (r *Roles) connect(ctx context.Context) (*session, error) {
-	dsn, err := r.settings.Secret("dsn")
+	dsn, err := r.access.Secret(r.settings, "dsn")
 	if err != nil {
 		return nil, connector.Permanent(err) // names the variable or file only
 	}
 	secrets := append([]string{dsn}, dsnSecrets(dsn)...)
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := pgx.ParseConfigWithOptions(dsn, pgx.ParseConfigOptions{ParseConfigOptions: pgconn.ParseConfigOptions{ConnStringAllowedKeys: dsnKeys}})
 	if err != nil {
+		if m := disallowedKey.FindStringSubmatch(err.Error()); m != nil {
+			return nil, connector.Permanent(fmt.Errorf("%s: the connection string may not set %s: it would make the connector read a file on the server", r.dsnSource(), m[1]))
+		}
 		return nil, connector.Permanent(redact(fmt.Errorf("%s: cannot parse the connection string: %s", r.dsnSource(), parseProblem(err)), secrets))
 	}
 	if cfg.Password != "" {
+		// A password the connection string does not give came from the
+		// server's own environment: PGPASSWORD, or a passfile.
+		withoutPassword := slices.DeleteFunc(slices.Clone(dsnKeys), func(k string) bool { return k == "password" })
+		if _, err := pgconn.ParseConfigWithOptions(dsn, pgconn.ParseConfigOptions{ConnStringAllowedKeys: withoutPassword}); err == nil {
+			return nil, connector.Permanent(fmt.Errorf("%s: the connection string has no password, and the server's environment would give one (PGPASSWORD or a passfile): give the password in the connection string", r.dsnSource()))
+		}
 		secrets = append(secrets, cfg.Password)
 	}
 	if cfg.ConnectTimeout == 0 {
@@ -464,6 +484,20 @@ func (r *Roles) connect(ctx context.Context) (*session, error) {
 	}
 	return &session{conn: conn, secrets: secrets}, nil
 }
+
+// dsnKeys are the keys a connection string may set. Left out are those
+// that make the driver read a file on the server (passfile, service and
+// servicefile, sslcert, sslkey, sslrootcert): the DSN is written by whoever
+// applies the declarative file, not by the server's operator.
+var dsnKeys = []string{
+	"host", "hostaddr", "port", "dbname", "database", "user", "password", "connect_timeout",
+	"application_name", "sslmode", "ssl", "sslsni", "sslnegotiation", "target_session_attrs",
+	"options", "channel_binding", "require_auth", "min_protocol_version", "max_protocol_version",
+	"statement_cache_capacity", "description_cache_capacity", "default_query_exec_mode",
+}
+
+// disallowedKey finds the key in pgconn's error for a key not in dsnKeys.
+var disallowedKey = regexp.MustCompile(`connection string key "([^"]+)" is not in ConnStringAllowedKeys`)
 
 // dsnSource names the setting the DSN came from, for errors.
 func (r *Roles) dsnSource() string {

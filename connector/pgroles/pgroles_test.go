@@ -171,6 +171,7 @@ func open(t *testing.T, dsn string, settings connector.Settings, now time.Time) 
 		Settings: s,
 		Now:      func() time.Time { return now },
 		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Access:   connector.Access{SecretsDir: filepath.Dir(path)},
 	}
 	conn, err := connector.Open(pgroles.Type, cfg)
 	if err != nil {
@@ -624,12 +625,13 @@ func TestOpenSettings(t *testing.T) {
 		{"exclude not strings", connector.Settings{"dsn_env": "X", "exclude_roles": []any{"a", 2}}, "settings.exclude_roles[1]"},
 		{"exclude empty name", connector.Settings{"dsn_env": "X", "exclude_roles": []any{""}}, "settings.exclude_roles[0]"},
 		// Open reads no secret and contacts nothing.
-		{"secret not set yet", connector.Settings{"dsn_env": "ROSTER_PGROLES_TEST_UNSET"}, ""},
+		{"secret not set yet", connector.Settings{"dsn_env": "ROSTER_SECRET_PGROLES_TEST_UNSET"}, ""},
 		{"unreachable server", connector.Settings{"dsn_file": "/nonexistent/dsn", "role_pattern": `wh\_%`, "exclude_roles": []any{"wh_admin"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", App: "warehouse", Settings: tt.settings})
+			c, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", App: "warehouse", Settings: tt.settings,
+				Access: connector.Access{SecretsDir: "/nonexistent"}})
 			if tt.errHas == "" {
 				if err != nil {
 					t.Fatalf("open: %v", err)
@@ -696,10 +698,10 @@ func TestConnectionErrors(t *testing.T) {
 			errHas: "settings.dsn", permanent: true},
 		{name: "bad keyword DSN", dsn: "host=127.0.0.1 password=" + quoteKV(password) + " port=notaport",
 			errHas: "settings.dsn", permanent: true},
-		{name: "secret variable not set", settings: connector.Settings{"dsn_env": "ROSTER_PGROLES_TEST_UNSET_" + hex.EncodeToString(b[:])},
-			errHas: "ROSTER_PGROLES_TEST_UNSET_", permanent: true},
-		{name: "secret file missing", settings: connector.Settings{"dsn_file": "/nonexistent/" + noDB},
-			errHas: "/nonexistent/" + noDB, permanent: true},
+		{name: "secret variable not set", settings: connector.Settings{"dsn_env": "ROSTER_SECRET_PGROLES_TEST_UNSET_" + hex.EncodeToString(b[:])},
+			errHas: "ROSTER_SECRET_PGROLES_TEST_UNSET_", permanent: true},
+		{name: "secret file missing", settings: connector.Settings{"dsn_file": noDB},
+			errHas: "cannot read " + noDB, permanent: true},
 	}
 	forbidden := []string{password, url.QueryEscape(password), url.PathEscape(password), strings.TrimPrefix(userinfo, server.User+":")}
 	for _, tt := range tests {
@@ -709,6 +711,7 @@ func TestConnectionErrors(t *testing.T) {
 			if tt.settings != nil {
 				logs := &lockedBuffer{}
 				cc, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", Settings: tt.settings,
+					Access: connector.Access{SecretsDir: t.TempDir()},
 					Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 				if err != nil {
 					t.Fatalf("open: %v", err)
@@ -764,5 +767,46 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if connector.IsPermanent(err) {
 		t.Errorf("a canceled sync is permanent: %v", err)
+	}
+}
+
+// TestDSNReachesNoServerFile: the DSN is written by whoever applies the
+// declarative file, so it must not make the connector read the server's
+// files (a passfile, a service file, TLS keys and certificates) nor send the
+// server's own PostgreSQL password (PGPASSWORD, ~/.pgpass) to the host it
+// names. Not parallel: it sets PGPASSWORD.
+func TestDSNReachesNoServerFile(t *testing.T) {
+	newCluster(t)
+	for _, tc := range []struct{ dsn, key string }{
+		{"host=127.0.0.1 sslmode=verify-full sslrootcert=/proc/self/environ", "sslrootcert"},
+		{"host=127.0.0.1 passfile=/etc/passwd", "passfile"},
+		{"service=x servicefile=/etc/passwd", "service"},
+		{"servicefile=/etc/passwd", "servicefile"},
+		{"postgres://u@127.0.0.1/db?sslkey=/etc/ssl/private/server.key", "sslkey"},
+		{"postgres://u@127.0.0.1/db?sslcert=/etc/ssl/certs/server.pem", "sslcert"},
+	} {
+		_, err := open(t, tc.dsn, nil, time.Now()).Sync(context.Background())
+		want := fmt.Sprintf("the connection string may not set %s: ", tc.key)
+		if err == nil || !strings.Contains(err.Error(), want) || !connector.IsPermanent(err) {
+			t.Errorf("%s: got %v, want a permanent error with %q", tc.dsn, err, want)
+		}
+	}
+
+	const serversOwn = "the-servers-own-postgres-password"
+	t.Setenv("PGPASSWORD", serversOwn)
+	noPassword := dsnAs(t, "nobody", "")
+	if u, err := url.Parse(noPassword); err == nil && u.Scheme != "" {
+		u.User = url.User("nobody")
+		noPassword = u.String()
+	}
+	_, err := open(t, noPassword, nil, time.Now()).Sync(context.Background())
+	want := "the connection string has no password, and the server's environment would give one (PGPASSWORD or a passfile)"
+	if err == nil || !strings.Contains(err.Error(), want) || !connector.IsPermanent(err) || strings.Contains(err.Error(), serversOwn) {
+		t.Errorf("a DSN without a password: got %v, want a permanent error with %q", err, want)
+	}
+	// With its own password, the DSN is used as it is.
+	_, err = open(t, dsnAs(t, "nobody", "its-own"), nil, time.Now()).Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `role "nobody" does not exist`) {
+		t.Errorf("a DSN with its own password: %v, want the server's refusal of the role", err)
 	}
 }

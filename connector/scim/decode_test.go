@@ -60,8 +60,8 @@ func TestProviderIgnoringStartIndex(t *testing.T) {
 		w.Write([]byte(`{"totalResults":3,"Resources":[{"id":"1","userName":"a"}]}`))
 	}))
 	defer srv.Close()
-	t.Setenv("SCIM_DECODE_TEST_TOKEN", "t")
-	c, err := Open(connector.Config{Settings: connector.Settings{"url": srv.URL, "token_env": "SCIM_DECODE_TEST_TOKEN"}})
+	t.Setenv("ROSTER_SECRET_SCIM_DECODE_TEST_TOKEN", "t")
+	c, err := Open(connector.Config{Settings: connector.Settings{"url": srv.URL, "token_env": "ROSTER_SECRET_SCIM_DECODE_TEST_TOKEN", "insecure": true}})
 	if err != nil {
 		t.Fatal(err)
 	}

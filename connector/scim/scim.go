@@ -7,9 +7,16 @@
 // # Settings
 //
 //	url           required. The service provider's base URL, under which /Users
-//	              and /Groups live, e.g. https://idp.example.com/scim/v2.
-//	token_env     the name of an environment variable holding the bearer token
-//	token_file    or the path of a file holding it (one of the two is required).
+//	              and /Groups live, e.g. https://idp.example.com/scim/v2. An
+//	              http:// URL, which sends the token in clear text, is refused
+//	              unless insecure is true. Redirects are followed only within
+//	              the URL's origin (scheme, host and port); one to another
+//	              origin fails, permanently, and sends that origin nothing.
+//	insecure      allow an http:// url. Default false.
+//	token_env     the name of an environment variable holding the bearer token,
+//	              starting with ROSTER_SECRET_ (roster serve --secret-env-prefix),
+//	token_file    or the path of a file holding it, under roster serve
+//	              --secrets-dir (one of the two is required).
 //	              The token is sent as "Authorization: Bearer TOKEN" and is read
 //	              when the connector first talks to the provider, on every Sync,
 //	              Grant and Revoke, so a rotated file is picked up.
@@ -27,6 +34,8 @@
 //	              externalId. Default userName. Users without it are skipped
 //	              (with a warning in the log).
 //	timeout       the time limit of one HTTP request (Go duration). Default 30s.
+//	              A whole Sync, Grant or Revoke is bounded by sync_timeout and
+//	              provision_timeout (connector.CommonSettings).
 //
 // # What is read
 //
@@ -81,12 +90,13 @@
 //	    entitlement_defaults: {request_policy: manager, revoke_policy: auto, provisioning: connector}
 //	    settings:
 //	      url: https://idp.example.com/scim/v2
-//	      token_env: OKTA_SCIM_TOKEN
+//	      token_env: ROSTER_SECRET_OKTA_SCIM_TOKEN
 //	      user_filter: active eq true
 //	      page_size: 200
 package scim
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -112,7 +122,7 @@ const (
 
 var spec = connector.Spec{
 	Required: []string{"url"},
-	Optional: []string{"page_size", "user_filter", "group_filter", "id_attribute", "timeout"},
+	Optional: []string{"page_size", "user_filter", "group_filter", "id_attribute", "timeout", "insecure"},
 	Secrets:  []string{"token"},
 }
 
@@ -124,6 +134,7 @@ func init() {
 // safe for concurrent use.
 type Connector struct {
 	settings    connector.Settings
+	access      connector.Access
 	base        string // the url setting without a trailing slash
 	pageSize    int
 	userFilter  string
@@ -158,6 +169,13 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("settings.url: must not have a query or fragment")
 	}
+	insecure, err := s.Bool("insecure", false)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "http" && !insecure {
+		return nil, fmt.Errorf("settings.url: http:// sends the token in clear text: use https://, or set insecure: true")
+	}
 	pageSize, err := s.Int("page_size", defaultPageSize)
 	if err != nil {
 		return nil, err
@@ -187,16 +205,31 @@ func Open(cfg connector.Config) (connector.Connector, error) {
 	}
 	return &Connector{
 		settings:    s,
+		access:      cfg.Access,
 		base:        strings.TrimRight(u.String(), "/"),
 		pageSize:    pageSize,
 		userFilter:  strings.TrimSpace(s.String("user_filter", "")),
 		groupFilter: strings.TrimSpace(s.String("group_filter", "")),
 		idAttribute: idAttr,
-		client:      &http.Client{Timeout: timeout},
+		client:      &http.Client{Timeout: timeout, CheckRedirect: sameOrigin},
 		log:         logger.With("connector", cfg.ID, "type", "scim"),
 		userKeys:    map[string]string{},
 		groupNames:  map[string]string{},
 	}, nil
+}
+
+// sameOrigin is the client's redirect policy: the bearer token goes only to
+// the provider's own origin (scheme, host and port), so a redirect elsewhere
+// is refused, permanently, and the other origin is sent nothing.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return connector.Permanent(errors.New("stopped after 10 redirects"))
+	}
+	from := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(req.URL.Host, from.Host) {
+		return connector.Permanent(fmt.Errorf("refused a redirect to another origin (%s://%s): the token is sent only to settings.url's", req.URL.Scheme, req.URL.Host))
+	}
+	return nil
 }
 
 // Close releases idle connections.
@@ -208,7 +241,7 @@ func (c *Connector) Close() error {
 // token reads the bearer token. A missing token is a configuration error,
 // so it is permanent.
 func (c *Connector) token() (string, error) {
-	t, err := c.settings.Secret("token")
+	t, err := c.access.Secret(c.settings, "token")
 	if err != nil {
 		return "", connector.Permanent(fmt.Errorf("scim: %w", err))
 	}

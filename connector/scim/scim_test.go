@@ -6,6 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -73,11 +76,12 @@ func openWith(t *testing.T, srv *scimtest.Server, extra connector.Settings, logg
 	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := connector.Settings{"url": srv.URL, "token_file": path}
+	s := connector.Settings{"url": srv.URL, "token_file": path, "insecure": true}
 	for k, v := range extra {
 		s[k] = v
 	}
-	c, err := connector.Open("scim", connector.Config{ID: "idp", App: "idp", Settings: s, Logger: logger})
+	c, err := connector.Open("scim", connector.Config{ID: "idp", App: "idp", Settings: s, Logger: logger,
+		Access: connector.Access{SecretsDir: filepath.Dir(path)}})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -371,11 +375,11 @@ func TestErrors(t *testing.T) {
 
 	t.Run("wrong token", func(t *testing.T) {
 		f := newFixture(t)
-		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "SCIM_TEST_WRONG_TOKEN"}})
+		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "ROSTER_SECRET_SCIM_TEST_WRONG_TOKEN", "insecure": true}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("SCIM_TEST_WRONG_TOKEN", "wrong-"+token)
+		t.Setenv("ROSTER_SECRET_SCIM_TEST_WRONG_TOKEN", "wrong-"+token)
 		for name, op := range map[string]func() error{
 			"Sync":   func() error { _, err := c.Sync(ctx); return err },
 			"Grant":  func() error { return c.Grant(ctx, carol, "Engineering") },
@@ -397,12 +401,12 @@ func TestErrors(t *testing.T) {
 
 	t.Run("missing token", func(t *testing.T) {
 		f := newFixture(t)
-		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "SCIM_TEST_UNSET_TOKEN"}})
+		c, err := connector.Open("scim", connector.Config{Settings: connector.Settings{"url": f.srv.URL, "token_env": "ROSTER_SECRET_SCIM_TEST_UNSET_TOKEN", "insecure": true}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.Sync(ctx)
-		if err == nil || !connector.IsPermanent(err) || !strings.Contains(err.Error(), "SCIM_TEST_UNSET_TOKEN") {
+		if err == nil || !connector.IsPermanent(err) || !strings.Contains(err.Error(), "ROSTER_SECRET_SCIM_TEST_UNSET_TOKEN") {
 			t.Errorf("Sync: %v, want a permanent error naming the variable", err)
 		}
 	})
@@ -567,7 +571,7 @@ func TestOpenSettings(t *testing.T) {
 		settings connector.Settings
 		want     string // in the error; "" for success
 	}{
-		{name: "valid", settings: connector.Settings{"url": "https://idp.example.com/scim/v2/", "token_env": "UNSET_IS_FINE_HERE",
+		{name: "valid", settings: connector.Settings{"url": "https://idp.example.com/scim/v2/", "token_env": "ROSTER_SECRET_UNSET_IS_FINE_HERE",
 			"page_size": 10, "user_filter": "active eq true", "group_filter": `displayName sw "a"`, "id_attribute": "externalid", "timeout": "5s"}},
 		{name: "unknown key", settings: connector.Settings{"url": "https://x", "token_env": "T", "pagesize": 10}, want: "settings.pagesize"},
 		{name: "inline token", settings: connector.Settings{"url": "https://x", "token": token}, want: "settings.token: a secret is never given inline"},
@@ -581,6 +585,10 @@ func TestOpenSettings(t *testing.T) {
 		{name: "bad id_attribute", settings: connector.Settings{"url": "https://x", "token_env": "T", "id_attribute": "email"}, want: "settings.id_attribute"},
 		{name: "bad timeout", settings: connector.Settings{"url": "https://x", "token_env": "T", "timeout": "soon"}, want: "settings.timeout"},
 		{name: "negative timeout", settings: connector.Settings{"url": "https://x", "token_env": "T", "timeout": "-1s"}, want: "settings.timeout"},
+		{name: "http", settings: connector.Settings{"url": "http://idp.example.com/scim", "token_env": "ROSTER_SECRET_T"},
+			want: "settings.url: http:// sends the token in clear text: use https://, or set insecure: true"},
+		{name: "http, insecure", settings: connector.Settings{"url": "http://idp.example.com/scim", "token_env": "ROSTER_SECRET_T", "insecure": true}},
+		{name: "insecure not a boolean", settings: connector.Settings{"url": "http://x", "token_env": "T", "insecure": "sure"}, want: "settings.insecure"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := connector.Open("scim", connector.Config{Settings: tc.settings})
@@ -598,5 +606,57 @@ func TestOpenSettings(t *testing.T) {
 				t.Errorf("error contains the token: %v", err)
 			}
 		})
+	}
+}
+
+// TestRedirects: the bearer token goes only to the provider's origin. A
+// redirect within it is followed; one to another origin (another port here)
+// is refused, and the other origin sees no request.
+func TestRedirects(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		elsewhere = append(elsewhere, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.Write([]byte(`{"totalResults":0,"Resources":[]}`))
+	}))
+	t.Cleanup(other.Close)
+	target, err := url.Parse(f.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	var front *httptest.Server
+	front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch rest, _ := strings.CutPrefix(r.URL.Path, "/"); {
+		case strings.HasPrefix(rest, "same/"): // moved within this origin
+			http.Redirect(w, r, front.URL+target.Path+strings.TrimPrefix(rest, "same"), http.StatusTemporaryRedirect)
+		case strings.HasPrefix(rest, "cross/"): // moved to another origin
+			http.Redirect(w, r, other.URL+strings.TrimPrefix(rest, "cross"), http.StatusTemporaryRedirect)
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(front.Close)
+
+	same := open(t, &scimtest.Server{URL: front.URL + "/same"}, nil)
+	if snap, err := same.Sync(context.Background()); err != nil || len(snap.Accounts) != 4 {
+		t.Fatalf("Sync through a redirect within the origin: %v", err)
+	}
+	cross := open(t, &scimtest.Server{URL: front.URL + "/cross"}, nil)
+	_, err = cross.Sync(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "refused a redirect to another origin ("+other.URL+")") || !connector.IsPermanent(err) {
+		t.Fatalf("Sync through a redirect to another origin: %v, want a permanent error", err)
+	}
+	if err := cross.Grant(context.Background(), connector.Subject{ID: "carol", MatchBy: "id"}, "Engineering"); err == nil {
+		t.Fatal("Grant through a redirect to another origin succeeded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(elsewhere) != 0 {
+		t.Fatalf("the other origin was sent %q", elsewhere)
 	}
 }

@@ -70,6 +70,10 @@ type Server struct {
 	GroupsDN string
 	// Dir holds the configuration, the database and the log.
 	Dir string
+	// CAFile, with the TLS option, is the PEM file of the CA that signed the
+	// server's certificate (for 127.0.0.1), for clients to trust; without
+	// it, empty.
+	CAFile string
 
 	slapd  string // the binary
 	stderr *lockedBuffer
@@ -80,6 +84,13 @@ type Option func(*options)
 
 type options struct {
 	sizeLimit int
+	tls       bool
+}
+
+// TLS gives the server a certificate for 127.0.0.1, signed by a CA made
+// for the test (Server.CAFile), so that clients can use StartTLS on URL.
+func TLS() Option {
+	return func(o *options) { o.tls = true }
 }
 
 // SizeLimit makes the server return at most n entries to an ordinary
@@ -112,6 +123,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatalf("slapdtest: %v", err)
+	}
+	if o.tls {
+		if err := s.certificates(); err != nil {
+			t.Fatalf("slapdtest: making TLS certificates: %v", err)
+		}
 	}
 	conf := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(conf, []byte(s.config(o)), 0o600); err != nil {
@@ -200,6 +216,10 @@ func (s *Server) config(o options) string {
 	fmt.Fprintf(&b, "pidfile %s\n", filepath.Join(s.Dir, "slapd.pid"))
 	fmt.Fprintf(&b, "argsfile %s\n", filepath.Join(s.Dir, "slapd.args"))
 	fmt.Fprintf(&b, "sizelimit size.soft=%d size.hard=%d size.prtotal=unlimited\n", o.sizeLimit, o.sizeLimit)
+	if o.tls {
+		fmt.Fprintf(&b, "TLSCertificateFile %s\n", filepath.Join(s.Dir, "server.pem"))
+		fmt.Fprintf(&b, "TLSCertificateKeyFile %s\n", filepath.Join(s.Dir, "server.key"))
+	}
 	b.WriteString("database mdb\n")
 	b.WriteString("maxsize 104857600\n")
 	fmt.Fprintf(&b, "suffix %q\n", s.BaseDN)
