@@ -408,3 +408,23 @@ profiles:
 	e.fails("your own access", adminUser, "task", "provision", id(own))
 	e.ok("ivan", "task", "provision", id(own))
 }
+
+// TestSlackWebhookIsHiddenFromAuditors checks that the Slack webhook URL,
+// a secret (whoever holds it posts to the admins' channel), is shown to
+// auditors with its path hidden, and whole only to admins.
+func TestSlackWebhookIsHiddenFromAuditors(t *testing.T) {
+	e := start(t)
+	e.apply(org)
+	e.apply(`settings:
+  slack_webhook_url: https://hooks.slack.example/services/T000/B000/XXXXSECRET
+`)
+	var s roster.Settings
+	e.json(&s, "audrey", "settings", "show")
+	if strings.Contains(s.SlackWebhookURL, "SECRET") || !strings.HasPrefix(s.SlackWebhookURL, "https://hooks.slack.example/") {
+		t.Fatalf("the auditor reads the webhook as %q", s.SlackWebhookURL)
+	}
+	e.json(&s, adminUser, "settings", "show")
+	if !strings.HasSuffix(s.SlackWebhookURL, "XXXXSECRET") {
+		t.Fatalf("the admin reads the webhook as %q", s.SlackWebhookURL)
+	}
+}

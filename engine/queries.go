@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"net/url"
 	"slices"
 
 	"github.com/rosterhq/roster"
@@ -304,13 +305,35 @@ func (e *Engine) Policies(ctx context.Context) ([]roster.Policy, error) {
 func (e *Engine) Settings(ctx context.Context) (*roster.Settings, error) {
 	var out *roster.Settings
 	err := e.view(ctx, func(o *op) (err error) {
-		if _, err := o.requireReader("read settings"); err != nil {
+		caller, err := o.requireReader("read settings")
+		if err != nil {
 			return err
 		}
-		out, err = o.tenant()
-		return err
+		s, err := o.tenant()
+		if err != nil {
+			return err
+		}
+		c := *s
+		if caller.Role != roster.RoleAdmin {
+			c.SlackWebhookURL = maskURL(c.SlackWebhookURL)
+		}
+		out = &c
+		return nil
 	})
 	return out, err
+}
+
+// maskURL hides what makes a webhook URL a secret — its path and query —
+// keeping its scheme and host so a reader can see where alerts go.
+func maskURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	return u.Scheme + "://" + u.Host + "/…(hidden)"
 }
 
 // Events lists audit events (admins and auditors).
