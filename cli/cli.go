@@ -68,6 +68,9 @@ type ServeConfig struct {
 	// SecretsDir holds the files connectors' *_file settings may name;
 	// DataDir the data files they read (a csv connector's path). Empty: none.
 	SecretsDir, DataDir string
+	// MetricsAddr serves the Prometheus metrics on an address of their own,
+	// without a token; empty: on the main address, to admins and auditors.
+	MetricsAddr string
 }
 
 // Output formats.

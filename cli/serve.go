@@ -43,6 +43,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.BoolVar(&cfg.SyncOnChange, "sync-on-change", true, "sync the profiles a grant or user change can affect as soon as it is committed")
 	fl.StringVar(&cfg.SecretEnvPrefix, "secret-env-prefix", cfg.SecretEnvPrefix, "the prefix of every environment variable a connector's *_env setting may name")
 	fl.StringVar(&cfg.SecretsDir, "secrets-dir", "", "the directory that holds the files connectors' *_file settings may name (unset: none)")
+	fl.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve GET /metrics without a token on this address of its own (HOST:PORT; unset: on --addr, to admins' and auditors' tokens)")
 	fl.StringVar(&cfg.DataDir, "data-dir", "", "the directory that holds the data files connectors read, such as a csv connector's path (unset: none)")
 	return cmd
 }

@@ -160,7 +160,25 @@ func TestHealthAndMetrics(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 || !json.Valid([]byte(body)) {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}
-	code, body := get("/metrics")
+	if code, _ := get("/metrics"); code != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a token: %d, want 401", code)
+	}
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token("alice"))
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("/metrics with a plain user's token: %v %v, want 403", res, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	code, body := res.StatusCode, string(b)
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
 	}

@@ -428,3 +428,29 @@ func TestSlackWebhookIsHiddenFromAuditors(t *testing.T) {
 		t.Fatalf("the admin reads the webhook as %q", s.SlackWebhookURL)
 	}
 }
+
+// TestMetricsOnTheirOwnAddress checks roster serve --metrics-addr: the
+// metrics are served there without a token, and no longer on the main
+// address, where they are otherwise for admins' and auditors' tokens only.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	e := startWith(t, server.Config{BootstrapToken: adminToken, MetricsAddr: "127.0.0.1:0"})
+	res, err := http.Get(e.srv.MetricsURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "go_goroutines") {
+		t.Fatalf("metrics address: %d %.200s", res.StatusCode, b)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("main address /metrics with --metrics-addr: %d, want 404", res.StatusCode)
+	}
+}

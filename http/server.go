@@ -51,9 +51,13 @@ type ServerConfig struct {
 	// Ready reports whether the server may take traffic (GET /healthz). Nil
 	// means always ready.
 	Ready func() bool
-	// Registry receives the HTTP metrics and is served on GET /metrics. Nil
-	// creates one with the Go and process collectors.
+	// Registry receives the HTTP metrics and is served on GET /metrics, to
+	// admins' and auditors' tokens. Nil creates one with the Go and process
+	// collectors.
 	Registry *prometheus.Registry
+	// MetricsElsewhere serves the metrics only through MetricsHandler, on an
+	// address of their own: GET /metrics is then not found here.
+	MetricsElsewhere bool
 	// Logger receives one debug line per request and every internal error.
 	// Nil discards.
 	Logger *slog.Logger
@@ -80,6 +84,7 @@ type Server struct {
 
 	mux     *http.ServeMux
 	handler http.Handler
+	metricsElsewhere bool
 	// applies holds a token for each apply being read or applied.
 	applies      chan struct{}
 	applyTimeout time.Duration
@@ -98,6 +103,8 @@ func NewServer(cfg ServerConfig) *Server {
 		applies:      make(chan struct{}, MaxConcurrentApplies),
 		applyTimeout: cfg.ApplyTimeout,
 		failures:     cfg.Failures,
+
+		metricsElsewhere: cfg.MetricsElsewhere,
 	}
 	if s.failures == nil {
 		s.failures = throttle.New(0, 0, nil)
@@ -150,7 +157,7 @@ func (s *Server) routes() []route {
 	metrics := promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
 	return []route{
 		{pattern: "GET /healthz", handle: s.handleHealthz, public: true},
-		{pattern: "GET /metrics", handle: serve(metrics), public: true},
+		{pattern: "GET /metrics", handle: s.readers(serve(metrics))},
 
 		{pattern: "POST /api/v1/apply", handle: s.handleApply, maxBody: MaxApplyBodySize},
 		{pattern: "POST /api/v1/sync", handle: s.handleSyncAll},
@@ -194,6 +201,31 @@ func (s *Server) routes() []route {
 }
 
 // serve adapts a plain http.Handler to the route table.
+// MetricsHandler serves the Prometheus metrics without a token, for an
+// address of their own (roster serve --metrics-addr) that only the scraper
+// reaches.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// readers lets only admins and auditors through to h: the metrics say how
+// many tasks, syncs and failures there are, which is not for everyone.
+func (s *Server) readers(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.metricsElsewhere {
+			return roster.Errorf(roster.ENOTFOUND, "the metrics are served on an address of their own (roster serve --metrics-addr)")
+		}
+		me, err := s.service.Whoami(r.Context())
+		if err != nil {
+			return err
+		}
+		if me.Role != roster.RoleAdmin && me.Role != roster.RoleAuditor {
+			return roster.Errorf(roster.EFORBIDDEN, "only admins and auditors read the metrics (or serve them on their own address with roster serve --metrics-addr)")
+		}
+		return h(w, r)
+	}
+}
+
 func serve(h http.Handler) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		h.ServeHTTP(w, r)

@@ -304,7 +304,10 @@ func TestMetrics(t *testing.T) {
 	ts.do(t, http.MethodGet, "/api/v1/profiles/ops", "alice-token", "")
 	ts.do(t, http.MethodGet, "/api/v1/profiles/ops", "", "")
 
-	status, b := ts.do(t, http.MethodGet, "/metrics", "", "")
+	if status, _ := ts.do(t, http.MethodGet, "/metrics", "", ""); status != http.StatusUnauthorized {
+		t.Fatalf("metrics without a token: status %d, want 401", status)
+	}
+	status, b := ts.do(t, http.MethodGet, "/metrics", "alice-token", "")
 	if status != http.StatusOK {
 		t.Fatalf("status = %d", status)
 	}

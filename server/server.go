@@ -73,6 +73,11 @@ type Config struct {
 	// HTTP bounds how long a client may take and how many connections the
 	// server holds; zero fields take DefaultHTTPLimits' values.
 	HTTP HTTPLimits
+	// MetricsAddr, when set, serves GET /metrics without a token on an
+	// address of its own (for the Prometheus scraper, on a network only it
+	// reaches); the main address then does not serve them. Unset: the main
+	// address serves them to admins' and auditors' tokens.
+	MetricsAddr string
 	// ConnectorAccess says which environment variables and files
 	// connectors' settings may name (roster serve --secret-env-prefix,
 	// --secrets-dir, --data-dir).
@@ -130,6 +135,11 @@ type Server struct {
 	Provisioner *engine.Provisioner
 	// URL is the base URL the API listens on.
 	URL string
+	// MetricsURL is the base URL of the metrics' own address, when
+	// Config.MetricsAddr is set.
+	MetricsURL string
+	metrics    *http.Server
+	metricsErr chan error
 
 	store  roster.Store
 	http   *http.Server
@@ -304,6 +314,8 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		Registry:     reg,
 		Logger:       cfg.Logger,
 		ApplyTimeout: limits.Apply,
+
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	console, err := ui.New(ui.Config{
 		Service:      s.Engine,
@@ -346,6 +358,20 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
 	if cfg.ProvisionTick > 0 {
 		s.Provisioner.Start(bg)
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for the metrics: %w", cfg.MetricsAddr, err)
+		}
+		s.MetricsURL = "http://" + mln.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler())
+		s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: limits.ReadHeader, ReadTimeout: limits.Read,
+			WriteTimeout: limits.Write, IdleTimeout: limits.Idle}
+		s.metricsErr = make(chan error, 1)
+		go func() { s.metricsErr <- s.metrics.Serve(mln) }()
 	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	ready.Store(true)
@@ -402,6 +428,14 @@ func (s *Server) close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
+	}
+	if s.metrics != nil {
+		if merr := s.metrics.Shutdown(ctx); merr != nil && err == nil {
+			err = merr
+		}
+		if serr := <-s.metricsErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
 	}
 	if cerr := s.store.Close(); err == nil {
 		err = cerr

@@ -29,6 +29,7 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		SecureCookies:  os.Getenv("ROSTER_SECURE_COOKIES") == "true",
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Out:            os.Stderr,
+		MetricsAddr:    cfg.MetricsAddr,
 		ConnectorAccess: connector.Access{
 			EnvPrefix:  cfg.SecretEnvPrefix,
 			SecretsDir: cfg.SecretsDir,
