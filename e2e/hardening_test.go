@@ -39,6 +39,30 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// request sends one HTTP request to the server as it is — token as its
+// bearer and contentType as its type unless empty — and returns the answer
+// with its body read.
+func (e *env) request(method, path, token, contentType string, body io.Reader) (*http.Response, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
 // TestApplyBodyOnlyForAdmins checks that the server refuses a plain user's
 // apply before reading its body (spec 5: only admins' requests to apply are
 // read past 1 MiB), so that anyone signed in cannot make it hold 256 MiB per
@@ -81,18 +105,7 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 		{"/api/v1/users/nobody", adminToken},
 		{"/api/v1/me", ""},
 	} {
-		req, err := http.NewRequest(http.MethodGet, e.srv.URL+tc.path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tc.token != "" {
-			req.Header.Set("Authorization", "Bearer "+tc.token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res, _ := e.request(http.MethodGet, tc.path, tc.token, "", nil)
 		if got := res.Header.Get("Cache-Control"); got != "no-store" {
 			t.Errorf("GET %s (status %d): Cache-Control %q, want no-store", tc.path, res.StatusCode, got)
 		}
@@ -144,19 +157,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/apply", pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/yaml")
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("a slow apply was cut off: %v", err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "alice") {
+	res, b := e.request(http.MethodPost, "/api/v1/apply", adminToken, "application/yaml", pr)
+	if res.StatusCode != http.StatusOK || !strings.Contains(b, "alice") {
 		t.Fatalf("slow apply: %d %s", res.StatusCode, b)
 	}
 }
@@ -206,21 +208,6 @@ func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
     app: hr
     settings: {path: "people\0.csv"}
 `)
-	call := func(method, path, body string) (int, string) {
-		req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	for _, tc := range []struct{ method, path, body, want string }{
 		{"POST", "/api/v1/grants", `{"user":"alice","entitlement":"github/org-member\u0000"}`, "NUL"},
 		{"POST", "/api/v1/grants", "{\"user\":\"alice\xff\",\"entitlement\":\"github/org-member\"}", "UTF-8"},
@@ -229,8 +216,8 @@ func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
 		{"GET", "/api/v1/grants?user=al%FFice", "", "UTF-8"},
 		{"POST", "/api/v1/tasks/1/approve", `{"comment":"ok\u0000"}`, "NUL"},
 	} {
-		status, body := call(tc.method, tc.path, tc.body)
-		if status != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
+		res, body := e.request(tc.method, tc.path, adminToken, "application/json", strings.NewReader(tc.body))
+		if status := res.StatusCode; status != http.StatusUnprocessableEntity || !strings.Contains(body, tc.want) {
 			t.Errorf("%s %s %q: %d %s, want 422 naming %s", tc.method, tc.path, tc.body, status, body, tc.want)
 		}
 	}
@@ -246,16 +233,7 @@ func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
 func TestFailedSignInsAreThrottled(t *testing.T) {
 	e := start(t)
 	get := func(token string) *http.Response {
-		req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/me", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res, _ := e.request(http.MethodGet, "/api/v1/me", token, "", nil)
 		return res
 	}
 	if res := get(adminToken); res.StatusCode != http.StatusOK {
@@ -443,14 +421,7 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "go_goroutines") {
 		t.Fatalf("metrics address: %d %.200s", res.StatusCode, b)
 	}
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
+	if res, _ := e.request(http.MethodGet, "/metrics", adminToken, "", nil); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("main address /metrics with --metrics-addr: %d, want 404", res.StatusCode)
 	}
 }
