@@ -82,8 +82,8 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 
-	mux     *http.ServeMux
-	handler http.Handler
+	mux              *http.ServeMux
+	handler          http.Handler
 	metricsElsewhere bool
 	// applies holds a token for each apply being read or applied.
 	applies      chan struct{}
