@@ -236,7 +236,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)
 		}
 	}
-	t := &tx{tx: ptx}
+	t := newTx(ptx)
 	done := false
 	defer func() {
 		if !done {

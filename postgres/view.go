@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // ScanSync streams what planning the syncs of s.Profiles needs. The
@@ -89,7 +90,7 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			of[roster.EnrollmentEntitlement(p)] = i
 		}
 		err := t.each(ctx, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
-			WHERE state IN `+openStates+` ORDER BY id`, nil,
+			WHERE state IN `+sqlstore.OpenStates+` ORDER BY id`, nil,
 			func(rows pgx.Rows) error {
 				var (
 					o   roster.OpenTask

@@ -244,7 +244,7 @@ func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOption
 		}
 	}()
 	ct := newCachedTx(stx, cache)
-	err = fn(&tx{tx: ct})
+	err = fn(newTx(ct))
 	if err == nil {
 		err = ct.flush(ctx)
 	}

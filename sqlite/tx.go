@@ -8,448 +8,89 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/internal/paging"
-
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/paging"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
-// tx is one transaction; it implements roster.Tx.
+// tx is one transaction; it implements roster.Tx. The queries both stores
+// share come from sqlstore.Tx; tx writes the rows of the busiest tables
+// behind (see writeBehind), numbers held tasks itself, appends events in
+// multi-row statements and scans syncs with SQLite's JSON functions.
 type tx struct {
+	sqlstore.Tx
 	tx cachedTx
-}
-
-// querier is what list and one need of a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 var _ roster.Tx = (*tx)(nil)
 
-// where collects the conditions and arguments of a WHERE clause.
-type where struct {
-	conds []string
-	args  []any
+// newTx returns the store's transaction on ct.
+func newTx(ct cachedTx) *tx {
+	return &tx{Tx: sqlstore.Tx{Q: ct, D: dialect{}}, tx: ct}
 }
 
-// add adds a condition with its arguments.
-func (w *where) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
+// querier is what view.go's helpers need of a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// eq adds "col = v" when v is not empty.
-func (w *where) eq(col, v string) {
-	if v != "" {
-		w.add(col+" = ?", v)
-	}
-}
+// dialect is SQLite's sqlstore.Dialect: lists of ids travel as JSON arrays
+// read with json_each, times are unix nanoseconds and JSON is text.
+type dialect struct{}
 
-// String returns the clause, with its leading " WHERE", or "".
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
+// In implements sqlstore.Dialect.
+func (dialect) In(col string) string { return col + ` IN (SELECT value FROM json_each(?))` }
 
-// list runs a query and scans every row with scan. It never returns a nil
-// slice on success.
-func list[T any](ctx context.Context, tx querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
+// EachID implements sqlstore.Dialect.
+func (dialect) EachID() string { return `(SELECT value AS id FROM json_each(?))` }
 
-// one runs a query that returns at most one row. When there is none it
-// returns notFound.
-func one[T any](ctx context.Context, tx querier, scan func(rowScanner) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
-	v, err := scan(tx.QueryRowContext(ctx, query, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
-	} else if err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
-
-// paginate turns the up to n+1 items of a keyset query into a page of at most
-// n items, with the cursor of the last one when more follow.
-func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
-	p := &roster.Page[T]{Items: items}
-	if len(items) > n {
-		p.Items = items[:n]
-		p.NextCursor = paging.Encode(key(&p.Items[n-1]))
-	}
-	return p
-}
-
-// --- settings ---
-
-// Settings returns the tenant settings, DefaultSettings when never saved.
-func (t *tx) Settings(ctx context.Context) (*roster.Settings, error) {
-	var data string
-	err := t.tx.QueryRowContext(ctx, `SELECT data FROM settings WHERE id = 1`).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		s := roster.DefaultSettings()
-		return &s, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("settings: %w", err)
-	}
-	var s roster.Settings
-	if err := decJSON("settings", data, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// PutSettings saves the tenant settings.
-func (t *tx) PutSettings(ctx context.Context, s *roster.Settings) error {
+// IDs implements sqlstore.Dialect.
+func (dialect) IDs(ids []string) (any, error) {
 	var e encoder
-	data := e.json(s)
-	if e.err != nil {
-		return e.err
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO settings (id, data) VALUES (1, ?)
-		ON CONFLICT (id) DO UPDATE SET data = excluded.data`, data); err != nil {
-		return fmt.Errorf("put settings: %w", err)
-	}
-	return nil
+	s := e.json(ids)
+	return s, e.err
 }
 
-// --- users ---
-
-const userColumns = `id, email, name, manager, department, title, status, role, attributes, created_at, updated_at`
-
-// scanUser scans a row of userColumns.
-func scanUser(r rowScanner) (roster.User, error) {
-	var (
-		u            roster.User
-		attrs        string
-		created, upd int64
-	)
-	if err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Manager, &u.Department, &u.Title,
-		&u.Status, &u.Role, &attrs, &created, &upd); err != nil {
-		return u, err
-	}
-	u.CreatedAt, u.UpdatedAt = decTime(created), decTime(upd)
-	return u, decJSON("user attributes", attrs, &u.Attributes)
-}
-
-// User returns a user by id.
-func (t *tx) User(ctx context.Context, id string) (*roster.User, error) {
-	u, err := one(ctx, t.tx, scanUser, roster.Errorf(roster.ENOTFOUND, "user %q not found", id),
-		`SELECT `+userColumns+` FROM users WHERE id = ?`, id)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf("user %q: %w", id, err)
-	}
-	return u, err
-}
-
-// Users returns one page of users, ordered by id.
-func (t *tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roster.User], error) {
-	var w where
-	w.eq("status", f.Status)
-	w.eq("department", f.Department)
-	w.eq("manager", f.Manager)
-	if f.Cursor != "" {
-		var k stringKey
-		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
-			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
-		}
-		w.add("id > ?", *k.ID)
-	}
-	n := paging.Size(f.Limit)
-	items, err := list(ctx, t.tx, scanUser,
-		`SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	return paginate(items, n, func(u *roster.User) any { return stringKey{ID: &u.ID} }), nil
-}
-
-// AllUsers returns every user, ordered by id.
-func (t *tx) AllUsers(ctx context.Context) ([]roster.User, error) {
-	users, err := list(ctx, t.tx, scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("all users: %w", err)
-	}
-	return users, nil
-}
-
-// UsersOf returns those of ids that are users, in no particular order. The
-// ids travel as one JSON array.
-func (t *tx) UsersOf(ctx context.Context, ids []string) ([]roster.User, error) {
-	if len(ids) == 0 {
-		return []roster.User{}, nil
-	}
+// Time implements sqlstore.Dialect.
+func (dialect) Time(t time.Time) (any, error) {
 	var e encoder
-	js := e.json(ids)
-	if e.err != nil {
-		return nil, e.err
-	}
-	users, err := list(ctx, t.tx, scanUser, `SELECT `+userColumns+` FROM users
-		WHERE id IN (SELECT value FROM json_each(?))`, js)
-	if err != nil {
-		return nil, fmt.Errorf("users of %d ids: %w", len(ids), err)
-	}
-	return users, nil
+	n := e.time(t)
+	return n, e.err
 }
+
+// JSON implements sqlstore.Dialect.
+func (dialect) JSON(v any) (any, error) {
+	var e encoder
+	s := e.json(v)
+	return s, e.err
+}
+
+// ArrayHas implements sqlstore.Dialect.
+func (dialect) ArrayHas(col string) string {
+	return `EXISTS (SELECT 1 FROM json_each(` + col + `) AS a WHERE a.value = ?)`
+}
+
+// NoRows implements sqlstore.Dialect.
+func (dialect) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// UniqueViolation implements sqlstore.Dialect.
+func (dialect) UniqueViolation(err error) bool { return isUniqueViolation(err) }
+
+// DecodeCursor implements sqlstore.Dialect.
+func (dialect) DecodeCursor(cursor string, key any) error { return paging.Decode(cursor, key) }
 
 // PutUser inserts or replaces a user. It is written behind (see
 // writeBehind): a file or a connector puts users by the thousand.
 func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
-	var e encoder
-	args := []any{u.ID, u.Email, u.Name, u.Manager, u.Department, u.Title, u.Status, u.Role,
-		e.json(u.Attributes), e.time(u.CreatedAt), e.time(u.UpdatedAt)}
-	if e.err != nil {
-		return fmt.Errorf("put user %q: %w", u.ID, e.err)
+	args, err := sqlstore.UserArgs(dialect{}, u)
+	if err == nil {
+		err = t.tx.held.add(ctx, t.tx, t.tx.held.tables[3], args...)
 	}
-	if err := t.tx.held.add(ctx, t.tx, t.tx.held.tables[3], args...); err != nil {
+	if err != nil {
 		return fmt.Errorf("put user %q: %w", u.ID, err)
 	}
 	return nil
 }
 
 // userInsert upserts users, keyed by id. A user put twice ends as put last.
-var userInsert = newUpsert("users", strings.Split(userColumns, ", "), 1)
-
-// Admins returns the ids of the active admins, ordered.
-func (t *tx) Admins(ctx context.Context) ([]string, error) {
-	ids, err := list(ctx, t.tx, scanString,
-		`SELECT id FROM users WHERE role = ? AND status = ? ORDER BY id`, roster.RoleAdmin, roster.UserActive)
-	if err != nil {
-		return nil, fmt.Errorf("admins: %w", err)
-	}
-	return ids, nil
-}
-
-// scanString scans a row of one text column.
-func scanString(r rowScanner) (string, error) {
-	var s string
-	err := r.Scan(&s)
-	return s, err
-}
-
-// --- tokens ---
-
-// PutToken stores an API token by the hash of its secret.
-func (t *tx) PutToken(ctx context.Context, hash, user string, at time.Time) error {
-	var e encoder
-	ts := e.time(at)
-	if e.err != nil {
-		return fmt.Errorf("put token: %w", e.err)
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at`,
-		hash, user, ts); err != nil {
-		return fmt.Errorf("put token for %q: %w", user, err)
-	}
-	return nil
-}
-
-// TokenUser returns the user a token hash belongs to.
-func (t *tx) TokenUser(ctx context.Context, hash string) (string, error) {
-	var user string
-	err := t.tx.QueryRowContext(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&user)
-	if errors.Is(err, sql.ErrNoRows) {
-		// The hash is a credential: it is not repeated in the message.
-		return "", roster.Errorf(roster.ENOTFOUND, "token not found")
-	} else if err != nil {
-		return "", fmt.Errorf("token user: %w", err)
-	}
-	return user, nil
-}
-
-// --- apps ---
-
-const appColumns = `id, name, owners, created_at, updated_at`
-
-// scanApp scans a row of appColumns.
-func scanApp(r rowScanner) (roster.App, error) {
-	var (
-		a            roster.App
-		owners       string
-		created, upd int64
-	)
-	if err := r.Scan(&a.ID, &a.Name, &owners, &created, &upd); err != nil {
-		return a, err
-	}
-	a.CreatedAt, a.UpdatedAt = decTime(created), decTime(upd)
-	return a, decJSON("app owners", owners, &a.Owners)
-}
-
-// App returns an app by id.
-func (t *tx) App(ctx context.Context, id string) (*roster.App, error) {
-	a, err := one(ctx, t.tx, scanApp, roster.Errorf(roster.ENOTFOUND, "app %q not found", id),
-		`SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf("app %q: %w", id, err)
-	}
-	return a, err
-}
-
-// Apps returns every app, ordered by id.
-func (t *tx) Apps(ctx context.Context) ([]roster.App, error) {
-	apps, err := list(ctx, t.tx, scanApp, `SELECT `+appColumns+` FROM apps ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("apps: %w", err)
-	}
-	return apps, nil
-}
-
-// PutApp inserts or replaces an app.
-func (t *tx) PutApp(ctx context.Context, a *roster.App) error {
-	var e encoder
-	args := []any{a.ID, a.Name, e.json(a.Owners), e.time(a.CreatedAt), e.time(a.UpdatedAt)}
-	if e.err != nil {
-		return fmt.Errorf("put app %q: %w", a.ID, e.err)
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO apps (`+appColumns+`) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			name = excluded.name, owners = excluded.owners,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
-		return fmt.Errorf("put app %q: %w", a.ID, err)
-	}
-	return nil
-}
-
-// --- entitlements ---
-
-const entitlementColumns = `id, app, name, request_policy, revoke_policy, provisioning, provisioners, risk, profile_id, created_at, updated_at`
-
-// scanEntitlement scans a row of entitlementColumns.
-func scanEntitlement(r rowScanner) (roster.Entitlement, error) {
-	var (
-		en           roster.Entitlement
-		provisioners string
-		created, upd int64
-	)
-	if err := r.Scan(&en.ID, &en.App, &en.Name, &en.RequestPolicy, &en.RevokePolicy, &en.Provisioning,
-		&provisioners, &en.Risk, &en.Profile, &created, &upd); err != nil {
-		return en, err
-	}
-	en.CreatedAt, en.UpdatedAt = decTime(created), decTime(upd)
-	return en, decJSON("entitlement provisioners", provisioners, &en.Provisioners)
-}
-
-// Entitlement returns an entitlement by its "APP/ENT" id.
-func (t *tx) Entitlement(ctx context.Context, id string) (*roster.Entitlement, error) {
-	en, err := one(ctx, t.tx, scanEntitlement, roster.Errorf(roster.ENOTFOUND, "entitlement %q not found", id),
-		`SELECT `+entitlementColumns+` FROM entitlements WHERE id = ?`, id)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf("entitlement %q: %w", id, err)
-	}
-	return en, err
-}
-
-// Entitlements returns one page of entitlements, ordered by id.
-func (t *tx) Entitlements(ctx context.Context, f roster.EntitlementFilter) (*roster.Page[roster.Entitlement], error) {
-	var w where
-	w.eq("app", f.App)
-	if f.Cursor != "" {
-		var k stringKey
-		if err := paging.Decode(f.Cursor, &k); err != nil || k.ID == nil {
-			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
-		}
-		w.add("id > ?", *k.ID)
-	}
-	n := paging.Size(f.Limit)
-	items, err := list(ctx, t.tx, scanEntitlement,
-		`SELECT `+entitlementColumns+` FROM entitlements`+w.String()+` ORDER BY id LIMIT ?`, append(w.args, n+1)...)
-	if err != nil {
-		return nil, fmt.Errorf("entitlements: %w", err)
-	}
-	return paginate(items, n, func(en *roster.Entitlement) any { return stringKey{ID: &en.ID} }), nil
-}
-
-// PutEntitlement inserts or replaces an entitlement.
-func (t *tx) PutEntitlement(ctx context.Context, en *roster.Entitlement) error {
-	var e encoder
-	args := []any{en.ID, en.App, en.Name, en.RequestPolicy, en.RevokePolicy, en.Provisioning,
-		e.json(en.Provisioners), en.Risk, en.Profile, e.time(en.CreatedAt), e.time(en.UpdatedAt)}
-	if e.err != nil {
-		return fmt.Errorf("put entitlement %q: %w", en.ID, e.err)
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO entitlements (`+entitlementColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			app = excluded.app, name = excluded.name, request_policy = excluded.request_policy,
-			revoke_policy = excluded.revoke_policy, provisioning = excluded.provisioning,
-			provisioners = excluded.provisioners, risk = excluded.risk, profile_id = excluded.profile_id,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
-		return fmt.Errorf("put entitlement %q: %w", en.ID, err)
-	}
-	return nil
-}
-
-// --- policies ---
-
-const policyColumns = `id, steps, created_at, updated_at`
-
-// scanPolicy scans a row of policyColumns.
-func scanPolicy(r rowScanner) (roster.Policy, error) {
-	var (
-		p            roster.Policy
-		steps        string
-		created, upd int64
-	)
-	if err := r.Scan(&p.ID, &steps, &created, &upd); err != nil {
-		return p, err
-	}
-	p.CreatedAt, p.UpdatedAt = decTime(created), decTime(upd)
-	return p, decJSON("policy steps", steps, &p.Steps)
-}
-
-// Policy returns a policy by id.
-func (t *tx) Policy(ctx context.Context, id string) (*roster.Policy, error) {
-	p, err := one(ctx, t.tx, scanPolicy, roster.Errorf(roster.ENOTFOUND, "policy %q not found", id),
-		`SELECT `+policyColumns+` FROM policies WHERE id = ?`, id)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf("policy %q: %w", id, err)
-	}
-	return p, err
-}
-
-// Policies returns every policy, ordered by id.
-func (t *tx) Policies(ctx context.Context) ([]roster.Policy, error) {
-	ps, err := list(ctx, t.tx, scanPolicy, `SELECT `+policyColumns+` FROM policies ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("policies: %w", err)
-	}
-	return ps, nil
-}
-
-// PutPolicy inserts or replaces a policy.
-func (t *tx) PutPolicy(ctx context.Context, p *roster.Policy) error {
-	var e encoder
-	args := []any{p.ID, e.json(p.Steps), e.time(p.CreatedAt), e.time(p.UpdatedAt)}
-	if e.err != nil {
-		return fmt.Errorf("put policy %q: %w", p.ID, e.err)
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT INTO policies (`+policyColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			steps = excluded.steps, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-		args...); err != nil {
-		return fmt.Errorf("put policy %q: %w", p.ID, err)
-	}
-	return nil
-}
+var userInsert = newUpsert("users", strings.Split(sqlstore.UserColumns, ", "), 1)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // ScanSync streams what planning the syncs of s.Profiles needs. The
@@ -81,7 +82,7 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			of[roster.EnrollmentEntitlement(p)] = i
 		}
 		err := each(ctx, t.tx, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
-			WHERE state IN `+openStates+` ORDER BY id`, nil,
+			WHERE state IN `+sqlstore.OpenStates+` ORDER BY id`, nil,
 			func(rows *sql.Rows) error {
 				var (
 					o   roster.OpenTask

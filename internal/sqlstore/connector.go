@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 )
 
 // scanConnector scans a row of (body, created_at, updated_at).
-func scanConnector(r rowScanner) (roster.Connector, error) {
+func scanConnector(r Row) (roster.Connector, error) {
 	var (
 		c            roster.Connector
-		body         string
-		created, upd int64
+		body         []byte
+		created, upd Time
 	)
 	if err := r.Scan(&body, &created, &upd); err != nil {
 		return c, err
@@ -22,23 +22,20 @@ func scanConnector(r rowScanner) (roster.Connector, error) {
 	if err := decJSON("connector", body, &c); err != nil {
 		return c, err
 	}
-	c.CreatedAt, c.UpdatedAt = decTime(created), decTime(upd)
+	c.CreatedAt, c.UpdatedAt = created.T, upd.T
 	return c, nil
 }
 
 // Connector returns a connector by id.
-func (t *tx) Connector(ctx context.Context, id string) (*roster.Connector, error) {
-	c, err := one(ctx, t.tx, scanConnector, roster.Errorf(roster.ENOTFOUND, "connector %q not found", id),
+func (t *Tx) Connector(ctx context.Context, id string) (*roster.Connector, error) {
+	c, err := One(ctx, t, scanConnector, roster.Errorf(roster.ENOTFOUND, "connector %q not found", id),
 		`SELECT body, created_at, updated_at FROM connectors WHERE id = ?`, id)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf("connector %q: %w", id, err)
-	}
-	return c, err
+	return got(c, err, "connector %q", id)
 }
 
 // Connectors returns every connector, ordered by id.
-func (t *tx) Connectors(ctx context.Context) ([]roster.Connector, error) {
-	cs, err := list(ctx, t.tx, scanConnector, `SELECT body, created_at, updated_at FROM connectors ORDER BY id`)
+func (t *Tx) Connectors(ctx context.Context) ([]roster.Connector, error) {
+	cs, err := List(ctx, t.Q, scanConnector, `SELECT body, created_at, updated_at FROM connectors ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("connectors: %w", err)
 	}
@@ -46,16 +43,16 @@ func (t *tx) Connectors(ctx context.Context) ([]roster.Connector, error) {
 }
 
 // PutConnector inserts or replaces a connector.
-func (t *tx) PutConnector(ctx context.Context, c *roster.Connector) error {
-	var e encoder
+func (t *Tx) PutConnector(ctx context.Context, c *roster.Connector) error {
+	e := t.enc()
 	body := *c
-	body.CreatedAt, body.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
-	body.MapTimes(utc)
-	args := []any{c.ID, e.json(body), e.time(c.CreatedAt), e.time(c.UpdatedAt)}
-	if e.err != nil {
-		return fmt.Errorf("put connector %q: %w", c.ID, e.err)
+	body.CreatedAt, body.UpdatedAt = UTC(c.CreatedAt), UTC(c.UpdatedAt)
+	body.MapTimes(UTC)
+	args := []any{c.ID, e.JSON(body), e.Time(c.CreatedAt), e.Time(c.UpdatedAt)}
+	if e.Err != nil {
+		return fmt.Errorf("put connector %q: %w", c.ID, e.Err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `
+	if _, err := t.Q.Exec(ctx, `
 		INSERT INTO connectors (id, body, created_at, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			body = excluded.body, created_at = excluded.created_at, updated_at = excluded.updated_at`,
@@ -66,8 +63,8 @@ func (t *tx) PutConnector(ctx context.Context, c *roster.Connector) error {
 }
 
 // ConnectorUsers lists the users a connector feeds, sorted.
-func (t *tx) ConnectorUsers(ctx context.Context, connector string) ([]string, error) {
-	ids, err := list(ctx, t.tx, scanString,
+func (t *Tx) ConnectorUsers(ctx context.Context, connector string) ([]string, error) {
+	ids, err := List(ctx, t.Q, ScanString,
 		`SELECT user_id FROM connector_users WHERE connector_id = ? ORDER BY user_id`, connector)
 	if err != nil {
 		return nil, fmt.Errorf("users of connector %q: %w", connector, err)
@@ -76,44 +73,34 @@ func (t *tx) ConnectorUsers(ctx context.Context, connector string) ([]string, er
 }
 
 // SetConnectorUsers replaces the list of users a connector feeds.
-func (t *tx) SetConnectorUsers(ctx context.Context, connector string, users []string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM connector_users WHERE connector_id = ?`, connector); err != nil {
+func (t *Tx) SetConnectorUsers(ctx context.Context, connector string, users []string) error {
+	if _, err := t.Q.Exec(ctx, `DELETE FROM connector_users WHERE connector_id = ?`, connector); err != nil {
 		return fmt.Errorf("set users of connector %q: %w", connector, err)
 	}
-	var e encoder
-	ids := e.json(users)
-	if e.err != nil {
-		return e.err
-	}
-	if _, err := t.tx.ExecContext(ctx, `
-		INSERT OR IGNORE INTO connector_users (connector_id, user_id)
-		SELECT ?, value FROM json_each(?)`, connector, ids); err != nil {
+	if err := t.insertIDs(ctx, `connector_users (connector_id, user_id)`, `?, id`, users, connector); err != nil {
 		return fmt.Errorf("set users of connector %q: %w", connector, err)
 	}
 	return nil
 }
 
 // StagedSnapshot returns the snapshot a held sync keeps.
-func (t *tx) StagedSnapshot(ctx context.Context, connector string) ([]byte, error) {
-	b, err := one(ctx, t.tx, func(r rowScanner) (b []byte, err error) { err = r.Scan(&b); return },
+func (t *Tx) StagedSnapshot(ctx context.Context, connector string) ([]byte, error) {
+	b, err := One(ctx, t, func(r Row) (b []byte, err error) { err = r.Scan(&b); return },
 		roster.Errorf(roster.ENOTFOUND, "connector %q holds no sync", connector),
 		`SELECT snapshot FROM connector_staged WHERE connector_id = ?`, connector)
-	if err != nil {
-		if roster.ErrorCode(err) == roster.ENOTFOUND {
-			return nil, err
-		}
-		return nil, fmt.Errorf("staged snapshot of %q: %w", connector, err)
+	if b, err = got(b, err, "staged snapshot of %q", connector); err != nil {
+		return nil, err
 	}
 	return *b, nil
 }
 
 // PutStagedSnapshot replaces (or, with nil data, deletes) a held sync's snapshot.
-func (t *tx) PutStagedSnapshot(ctx context.Context, connector string, data []byte) error {
+func (t *Tx) PutStagedSnapshot(ctx context.Context, connector string, data []byte) error {
 	var err error
 	if data == nil {
-		_, err = t.tx.ExecContext(ctx, `DELETE FROM connector_staged WHERE connector_id = ?`, connector)
+		_, err = t.Q.Exec(ctx, `DELETE FROM connector_staged WHERE connector_id = ?`, connector)
 	} else {
-		_, err = t.tx.ExecContext(ctx, `
+		_, err = t.Q.Exec(ctx, `
 			INSERT INTO connector_staged (connector_id, snapshot) VALUES (?, ?)
 			ON CONFLICT (connector_id) DO UPDATE SET snapshot = excluded.snapshot`, connector, data)
 	}
@@ -124,14 +111,14 @@ func (t *tx) PutStagedSnapshot(ctx context.Context, connector string, data []byt
 }
 
 // DueConnectorTasks lists tasks a connector should provision now.
-func (t *tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]roster.Task, error) {
-	var e encoder
-	at := e.time(now)
-	if e.err != nil {
-		return nil, e.err
+func (t *Tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]roster.Task, error) {
+	e := t.enc()
+	at := e.Time(now)
+	if e.Err != nil {
+		return nil, e.Err
 	}
-	ts, err := list(ctx, t.tx, scanTask, `
-		SELECT `+prefixed("t.", taskColumns)+` FROM tasks t
+	ts, err := List(ctx, t.Q, scanTask, `
+		SELECT `+prefixed("t.", TaskColumns)+` FROM tasks t
 		LEFT JOIN provision_attempts a ON a.task_id = t.id
 		WHERE t.state = 'pending_provisioning' AND t.provisioning = 'connector'
 			AND (a.task_id IS NULL OR a.next_at <= ?)
@@ -143,12 +130,12 @@ func (t *tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([
 }
 
 // ProvisionAttempt returns a task's connector attempts.
-func (t *tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.ProvisionAttempt, error) {
-	a, err := one(ctx, t.tx, func(r rowScanner) (roster.ProvisionAttempt, error) {
+func (t *Tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.ProvisionAttempt, error) {
+	a, err := One(ctx, t, func(r Row) (roster.ProvisionAttempt, error) {
 		var a roster.ProvisionAttempt
-		var next int64
+		var next Time
 		err := r.Scan(&a.Task, &a.Attempts, &next, &a.LastError)
-		a.NextAt = decTime(next)
+		a.NextAt = next.T
 		return a, err
 	}, roster.Errorf(roster.ENOTFOUND, "no attempts"),
 		`SELECT task_id, attempts, next_at, last_error FROM provision_attempts WHERE task_id = ?`, task)
@@ -161,13 +148,13 @@ func (t *tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.Provisio
 }
 
 // PutProvisionAttempt records a task's connector attempts.
-func (t *tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt) error {
-	var e encoder
-	next := e.time(a.NextAt)
-	if e.err != nil {
-		return e.err
+func (t *Tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt) error {
+	e := t.enc()
+	next := e.Time(a.NextAt)
+	if e.Err != nil {
+		return e.Err
 	}
-	if _, err := t.tx.ExecContext(ctx, `
+	if _, err := t.Q.Exec(ctx, `
 		INSERT INTO provision_attempts (task_id, attempts, next_at, last_error) VALUES (?, ?, ?, ?)
 		ON CONFLICT (task_id) DO UPDATE SET
 			attempts = excluded.attempts, next_at = excluded.next_at, last_error = excluded.last_error`,
@@ -178,8 +165,8 @@ func (t *tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt
 }
 
 // DeleteProvisionAttempt forgets a task's connector attempts.
-func (t *tx) DeleteProvisionAttempt(ctx context.Context, task int64) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM provision_attempts WHERE task_id = ?`, task); err != nil {
+func (t *Tx) DeleteProvisionAttempt(ctx context.Context, task int64) error {
+	if _, err := t.Q.Exec(ctx, `DELETE FROM provision_attempts WHERE task_id = ?`, task); err != nil {
 		return fmt.Errorf("delete provision attempts of task %d: %w", task, err)
 	}
 	return nil

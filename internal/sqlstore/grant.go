@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster"
+)
+
+// GrantColumns are the columns GrantArgs returns the values of, in order.
+var GrantColumns = []string{"user_id", "entitlement_id", "app", "sources", "created_at", "updated_at"}
+
+const grantColumns = `user_id, entitlement_id, sources, created_at, updated_at`
+
+// scanGrant scans a row of grantColumns.
+func scanGrant(r Row) (roster.Grant, error) {
+	var (
+		g            roster.Grant
+		sources      []byte
+		created, upd Time
+	)
+	if err := r.Scan(&g.User, &g.Entitlement, &sources, &created, &upd); err != nil {
+		return g, err
+	}
+	g.CreatedAt, g.UpdatedAt = created.T, upd.T
+	return g, decJSON("grant sources", sources, &g.Sources)
+}
+
+// grantApp returns the app part of an "APP/ENT" entitlement id.
+func grantApp(entitlement string) string {
+	app, _, ok := strings.Cut(entitlement, "/")
+	if !ok {
+		return ""
+	}
+	return app
+}
+
+// GrantArgs returns the values of GrantColumns for g. Its sources are
+// stored sorted and without duplicates.
+func GrantArgs(d Dialect, g *roster.Grant) ([]any, error) {
+	var sources []string
+	if g.Sources != nil {
+		sources = append([]string{}, g.Sources...)
+		slices.Sort(sources)
+		sources = slices.Compact(sources)
+	}
+	e := Encoder{D: d}
+	args := []any{g.User, g.Entitlement, grantApp(g.Entitlement), e.JSON(sources),
+		e.Time(g.CreatedAt), e.Time(g.UpdatedAt)}
+	return args, e.Err
+}
+
+// Grant returns the grant of an entitlement to a user.
+func (t *Tx) Grant(ctx context.Context, user, entitlement string) (*roster.Grant, error) {
+	g, err := One(ctx, t, scanGrant,
+		roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user),
+		`SELECT `+grantColumns+` FROM grants WHERE user_id = ? AND entitlement_id = ?`, user, entitlement)
+	return got(g, err, "grant of %q to %q", entitlement, user)
+}
+
+// Grants returns one page of grants, ordered by (user, entitlement).
+func (t *Tx) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[roster.Grant], error) {
+	var w Where
+	w.Eq("user_id", f.User)
+	w.Eq("entitlement_id", f.Entitlement)
+	w.Eq("app", f.App)
+	if f.Cursor != "" {
+		var k grantKey
+		if err := t.D.DecodeCursor(f.Cursor, &k); err != nil || k.User == nil || k.Entitlement == nil {
+			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
+		}
+		// A row value: both databases range over the primary key with it.
+		w.Add("(user_id, entitlement_id) > (?, ?)", *k.User, *k.Entitlement)
+	}
+	p, err := page(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants`, &w, "user_id, entitlement_id", f.Limit,
+		func(g *roster.Grant) any { return grantKey{User: &g.User, Entitlement: &g.Entitlement} })
+	if err != nil {
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+	return p, nil
+}
+
+// UserGrants returns every grant of one user, ordered by entitlement.
+func (t *Tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error) {
+	gs, err := List(ctx, t.Q, scanGrant,
+		`SELECT `+grantColumns+` FROM grants WHERE user_id = ? ORDER BY entitlement_id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %q: %w", user, err)
+	}
+	return gs, nil
+}
+
+// GrantsOf returns every grant of any of users. The users travel as one
+// argument.
+func (t *Tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, error) {
+	if len(users) == 0 {
+		return []roster.Grant{}, nil
+	}
+	e := t.enc()
+	us := e.IDs(users)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	gs, err := List(ctx, t.Q, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE `+t.D.In("user_id"), us)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
+// GrantsAmong returns the grants any of users holds of any of entitlements.
+// Both lists travel as one argument each and meet the primary key.
+func (t *Tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.Grant{}, nil
+	}
+	e := t.enc()
+	us, ents := e.IDs(users), e.IDs(entitlements)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	gs, err := List(ctx, t.Q, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id"), us, ents)
+	if err != nil {
+		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
+	}
+	return gs, nil
+}
+
+// Holders returns the distinct ids of the users holding any of the
+// entitlements, ordered. The entitlements travel as one argument, so the list
+// may be of any length.
+func (t *Tx) Holders(ctx context.Context, entitlements []string) ([]string, error) {
+	if len(entitlements) == 0 {
+		return []string{}, nil
+	}
+	e := t.enc()
+	ents := e.IDs(entitlements)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	ids, err := List(ctx, t.Q, ScanString, `
+		SELECT DISTINCT user_id FROM grants
+		WHERE `+t.D.In("entitlement_id")+`
+		ORDER BY user_id`, ents)
+	if err != nil {
+		return nil, fmt.Errorf("holders: %w", err)
+	}
+	return ids, nil
+}
+
+// DeleteGrant removes a grant; removing one that does not exist is not an
+// error.
+func (t *Tx) DeleteGrant(ctx context.Context, user, entitlement string) error {
+	if _, err := t.Q.Exec(ctx,
+		`DELETE FROM grants WHERE user_id = ? AND entitlement_id = ?`, user, entitlement); err != nil {
+		return fmt.Errorf("delete grant of %q to %q: %w", entitlement, user, err)
+	}
+	return nil
+}
+
+// PutGrant inserts or replaces a grant with an upsert. (SQLite writes grants
+// behind instead.)
+func (t *Tx) PutGrant(ctx context.Context, g *roster.Grant) error {
+	args, err := GrantArgs(t.D, g)
+	if err == nil {
+		_, err = t.Q.Exec(ctx, `
+		INSERT INTO grants (user_id, entitlement_id, app, sources, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, entitlement_id) DO UPDATE SET
+			app = excluded.app, sources = excluded.sources,
+			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("put grant of %q to %q: %w", g.Entitlement, g.User, err)
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// --- profiles ---
+
+const profileColumns = `id, name, description, entitlements, allow_enrollment_requests, enrollment, unenrollment, automation, sync, created_at, updated_at`
+
+// scanProfile scans a row of profileColumns.
+func scanProfile(r Row) (roster.Profile, error) {
+	var (
+		p                                          roster.Profile
+		ents, enroll, unenroll, automation, syncSt []byte
+		created, upd                               Time
+	)
+	if err := r.Scan(&p.ID, &p.Name, &p.Description, &ents, &p.AllowEnrollmentRequests,
+		&enroll, &unenroll, &automation, &syncSt, &created, &upd); err != nil {
+		return p, err
+	}
+	p.CreatedAt, p.UpdatedAt = created.T, upd.T
+	for _, c := range []struct {
+		col string
+		b   []byte
+		v   any
+	}{
+		{"profile entitlements", ents, &p.Entitlements},
+		{"profile enrollment", enroll, &p.Enrollment},
+		{"profile unenrollment", unenroll, &p.Unenrollment},
+		{"profile automation", automation, &p.Automation},
+		{"profile sync", syncSt, &p.Sync},
+	} {
+		if err := decJSON(c.col, c.b, c.v); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// Profile returns an access profile by id.
+func (t *Tx) Profile(ctx context.Context, id string) (*roster.Profile, error) {
+	p, err := One(ctx, t, scanProfile, roster.Errorf(roster.ENOTFOUND, "profile %q not found", id),
+		`SELECT `+profileColumns+` FROM profiles WHERE id = ?`, id)
+	return got(p, err, "profile %q", id)
+}
+
+// Profiles returns every access profile, ordered by id.
+func (t *Tx) Profiles(ctx context.Context) ([]roster.Profile, error) {
+	ps, err := List(ctx, t.Q, scanProfile, `SELECT `+profileColumns+` FROM profiles ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	return ps, nil
+}
+
+// syncState returns s with its times in UTC and truncated to the microsecond,
+// as the store keeps every time.
+func syncState(s roster.SyncState) roster.SyncState {
+	s.PausedAt = UTCPtr(s.PausedAt)
+	s.LastAt = UTCPtr(s.LastAt)
+	if s.Last != nil {
+		last := *s.Last
+		last.At = UTC(last.At)
+		s.Last = &last
+	}
+	return s
+}
+
+// PutProfile inserts or replaces an access profile, and the index of the
+// entitlements its rule names that RuleProfiles reads.
+func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
+	e := t.enc()
+	args := []any{p.ID, p.Name, p.Description, e.JSON(p.Entitlements), p.AllowEnrollmentRequests,
+		e.JSON(p.Enrollment), e.JSON(p.Unenrollment), e.JSON(p.Automation), e.JSON(syncState(p.Sync)),
+		e.Time(p.CreatedAt), e.Time(p.UpdatedAt)}
+	if e.Err != nil {
+		return fmt.Errorf("put profile %q: %w", p.ID, e.Err)
+	}
+	if _, err := t.Q.Exec(ctx, `
+		INSERT INTO profiles (`+profileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			name = excluded.name, description = excluded.description,
+			entitlements = excluded.entitlements,
+			allow_enrollment_requests = excluded.allow_enrollment_requests,
+			enrollment = excluded.enrollment, unenrollment = excluded.unenrollment,
+			automation = excluded.automation, sync = excluded.sync,
+			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+		return fmt.Errorf("put profile %q: %w", p.ID, err)
+	}
+	if _, err := t.Q.Exec(ctx, `DELETE FROM profile_rules WHERE profile_id = ?`, p.ID); err != nil {
+		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+	}
+	if err := t.insertIDs(ctx, `profile_rules (entitlement_id, profile_id)`, `id, ?`, p.Automation.AnyEntitlement, p.ID); err != nil {
+		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
+	}
+	return nil
+}
+
+// insertIDs inserts into table (with its column list) one row per distinct
+// id, selected as cols (the id is the column "id"; a "?" in cols takes
+// the next of lead), skipping the rows already there.
+func (t *Tx) insertIDs(ctx context.Context, table, cols string, ids []string, lead ...any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	e := t.enc()
+	arg := e.IDs(ids)
+	if e.Err != nil {
+		return e.Err
+	}
+	// WHERE true tells SQLite that ON CONFLICT is not a join's.
+	_, err := t.Q.Exec(ctx, `INSERT INTO `+table+` SELECT DISTINCT `+cols+` FROM `+t.D.EachID()+`
+		WHERE true ON CONFLICT DO NOTHING`, append(lead, arg)...)
+	return err
+}
+
+// RuleProfiles returns the ids of the profiles whose rule names any of the
+// entitlements, ordered.
+func (t *Tx) RuleProfiles(ctx context.Context, entitlements []string) ([]string, error) {
+	if len(entitlements) == 0 {
+		return []string{}, nil
+	}
+	e := t.enc()
+	ents := e.IDs(entitlements)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	ids, err := List(ctx, t.Q, ScanString, `
+		SELECT DISTINCT profile_id FROM profile_rules
+		WHERE `+t.D.In("entitlement_id")+`
+		ORDER BY profile_id`, ents)
+	if err != nil {
+		return nil, fmt.Errorf("rule profiles: %w", err)
+	}
+	return ids, nil
+}
+
+// TriggerProfiles marks profiles for a sync.
+func (t *Tx) TriggerProfiles(ctx context.Context, profiles []string) error {
+	if err := t.insertIDs(ctx, `profile_triggers (profile_id)`, `id`, profiles); err != nil {
+		return fmt.Errorf("trigger profiles: %w", err)
+	}
+	return nil
+}
+
+// TriggeredProfiles returns up to limit marked profiles, ordered.
+func (t *Tx) TriggeredProfiles(ctx context.Context, limit int) ([]string, error) {
+	ids, err := List(ctx, t.Q, ScanString, `SELECT profile_id FROM profile_triggers ORDER BY profile_id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("triggered profiles: %w", err)
+	}
+	return ids, nil
+}
+
+// ClearTrigger removes a profile's mark.
+func (t *Tx) ClearTrigger(ctx context.Context, profile string) error {
+	if _, err := t.Q.Exec(ctx, `DELETE FROM profile_triggers WHERE profile_id = ?`, profile); err != nil {
+		return fmt.Errorf("clear trigger of %q: %w", profile, err)
+	}
+	return nil
+}
+
+// --- members ---
+
+// MemberColumns are the columns of a membership.
+const MemberColumns = `profile_id, user_id, source, since`
+
+// scanMember scans a row of MemberColumns.
+func scanMember(r Row) (roster.Member, error) {
+	var (
+		m     roster.Member
+		since Time
+	)
+	err := r.Scan(&m.Profile, &m.User, &m.Source, &since)
+	m.Since = since.T
+	return m, err
+}
+
+// Members returns a profile's members, ordered by user.
+func (t *Tx) Members(ctx context.Context, profile string) ([]roster.Member, error) {
+	ms, err := List(ctx, t.Q, scanMember,
+		`SELECT `+MemberColumns+` FROM members WHERE profile_id = ? ORDER BY user_id`, profile)
+	if err != nil {
+		return nil, fmt.Errorf("members of %q: %w", profile, err)
+	}
+	return ms, nil
+}
+
+// Memberships returns the profiles a user is a member of, ordered by profile.
+func (t *Tx) Memberships(ctx context.Context, user string) ([]roster.Member, error) {
+	ms, err := List(ctx, t.Q, scanMember,
+		`SELECT `+MemberColumns+` FROM members WHERE user_id = ? ORDER BY profile_id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %q: %w", user, err)
+	}
+	return ms, nil
+}
+
+// MembershipsOf returns the memberships of any of users, ordered by (user,
+// profile). The users travel as one argument.
+func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member, error) {
+	if len(users) == 0 {
+		return []roster.Member{}, nil
+	}
+	e := t.enc()
+	us := e.IDs(users)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	ms, err := List(ctx, t.Q, scanMember, `SELECT `+MemberColumns+` FROM members
+		WHERE `+t.D.In("user_id")+` ORDER BY user_id, profile_id`, us)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
+	}
+	return ms, nil
+}
+
+// PutMember inserts or replaces a membership with an upsert. (SQLite writes
+// memberships behind instead.)
+func (t *Tx) PutMember(ctx context.Context, m *roster.Member) error {
+	e := t.enc()
+	since := e.Time(m.Since)
+	err := e.Err
+	if err == nil {
+		_, err = t.Q.Exec(ctx, `
+		INSERT INTO members (`+MemberColumns+`) VALUES (?, ?, ?, ?)
+		ON CONFLICT (profile_id, user_id) DO UPDATE SET source = excluded.source, since = excluded.since`,
+			m.Profile, m.User, m.Source, since)
+	}
+	if err != nil {
+		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, err)
+	}
+	return nil
+}
+
+// DeleteMember removes a membership; removing one that does not exist is not
+// an error.
+func (t *Tx) DeleteMember(ctx context.Context, profile, user string) error {
+	if _, err := t.Q.Exec(ctx,
+		`DELETE FROM members WHERE profile_id = ? AND user_id = ?`, profile, user); err != nil {
+		return fmt.Errorf("delete member %q of %q: %w", user, profile, err)
+	}
+	return nil
+}
+
+// --- denials ---
+
+// scanDenial scans a row of profile_id, user_id, kind, at.
+func scanDenial(r Row) (roster.Denial, error) {
+	var (
+		d  roster.Denial
+		at Time
+	)
+	err := r.Scan(&d.Profile, &d.User, &d.Kind, &at)
+	d.At = at.T
+	return d, err
+}
+
+// Denials returns a profile's denials, ordered by user and kind.
+func (t *Tx) Denials(ctx context.Context, profile string) ([]roster.Denial, error) {
+	ds, err := List(ctx, t.Q, scanDenial,
+		`SELECT profile_id, user_id, kind, at FROM denials WHERE profile_id = ? ORDER BY user_id, kind`, profile)
+	if err != nil {
+		return nil, fmt.Errorf("denials of %q: %w", profile, err)
+	}
+	return ds, nil
+}
+
+// PutDenial inserts or replaces the denial for (profile, user, kind).
+func (t *Tx) PutDenial(ctx context.Context, d *roster.Denial) error {
+	e := t.enc()
+	at := e.Time(d.At)
+	if e.Err != nil {
+		return fmt.Errorf("put denial: %w", e.Err)
+	}
+	if _, err := t.Q.Exec(ctx, `
+		INSERT INTO denials (profile_id, user_id, kind, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (profile_id, user_id, kind) DO UPDATE SET at = excluded.at`,
+		d.Profile, d.User, d.Kind, at); err != nil {
+		return fmt.Errorf("put %s denial of %q for %q: %w", d.Kind, d.User, d.Profile, err)
+	}
+	return nil
+}
+
+// DeleteDenial removes a denial; removing one that does not exist is not an
+// error.
+func (t *Tx) DeleteDenial(ctx context.Context, profile, user string, kind roster.TaskKind) error {
+	if _, err := t.Q.Exec(ctx,
+		`DELETE FROM denials WHERE profile_id = ? AND user_id = ? AND kind = ?`, profile, user, kind); err != nil {
+		return fmt.Errorf("delete %s denial of %q for %q: %w", kind, user, profile, err)
+	}
+	return nil
+}
+
+// --- removals ---
+
+// AddRemoval records that automation removed (or started removing) a user
+// from a profile.
+func (t *Tx) AddRemoval(ctx context.Context, profile, user string, at time.Time) error {
+	e := t.enc()
+	ts := e.Time(at)
+	if e.Err != nil {
+		return fmt.Errorf("add removal: %w", e.Err)
+	}
+	if _, err := t.Q.Exec(ctx,
+		`INSERT INTO removals (profile_id, user_id, at) VALUES (?, ?, ?)`, profile, user, ts); err != nil {
+		return fmt.Errorf("add removal of %q from %q: %w", user, profile, err)
+	}
+	return nil
+}
+
+// CountRemovals counts removals from a profile at or after since.
+func (t *Tx) CountRemovals(ctx context.Context, profile string, since time.Time) (int, error) {
+	e := t.enc()
+	ts := e.Time(since)
+	if e.Err != nil {
+		return 0, fmt.Errorf("count removals: %w", e.Err)
+	}
+	var n int
+	if err := t.Q.QueryRow(ctx,
+		`SELECT COUNT(*) FROM removals WHERE profile_id = ? AND at >= ?`, profile, ts).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count removals from %q: %w", profile, err)
+	}
+	return n, nil
+}
+
+// --- leases ---
+
+// AcquireLease takes or renews the named lease for holder until now+ttl. It
+// succeeds when the lease is free, expired, or already held by holder.
+func (t *Tx) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	e := t.enc()
+	nowT, until := e.Time(now), e.Time(now.Add(ttl))
+	if e.Err != nil {
+		return false, fmt.Errorf("lease %q: %w", name, e.Err)
+	}
+	n, err := t.Q.Exec(ctx, `
+		INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`, name, holder, until, nowT)
+	if err != nil {
+		return false, fmt.Errorf("lease %q: %w", name, err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,261 @@
+// Package sqlstore holds what the sqlite and postgres stores share: the SQL
+// of every query that reads or writes the same way on both, the scanners that
+// turn rows into the model's types, the builders of a statement's arguments,
+// keyset paging and WHERE clauses. Tx implements those roster.Tx methods over
+// a Querier (one transaction of the store) and a Dialect (what SQLite and
+// PostgreSQL spell differently); each store embeds it in its own transaction
+// type and writes only what really differs, such as SQLite's rows written
+// behind or PostgreSQL's set-based inserts.
+//
+// Queries are written with "?" placeholders. A store whose database numbers
+// them ("$1") rewrites them in its Querier.
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/paging"
+)
+
+// Row is one row of a query: *sql.Row, *sql.Rows, pgx.Row or pgx.Rows.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows is the result of a query that returns rows.
+type Rows interface {
+	Row
+	Next() bool
+	Err() error
+	Close() error
+}
+
+// Querier runs the statements of one transaction.
+type Querier interface {
+	// Query runs a query that returns rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// QueryRow runs a query that returns at most one row; its error, and
+	// sql.ErrNoRows or pgx.ErrNoRows when there is no row, come from Scan.
+	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Exec runs a statement and returns the number of rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// ExecUnique is Exec for a statement that may break a unique index: when
+	// it does, the transaction stays usable.
+	ExecUnique(ctx context.Context, query string, args ...any) (int64, error)
+}
+
+// Dialect is what the two databases spell or encode differently.
+type Dialect interface {
+	// In returns the condition that col is one of the ids bound, as IDs
+	// encodes them, to its one placeholder.
+	In(col string) string
+	// EachID returns a FROM item ranging over the ids bound, as IDs encodes
+	// them, to its one placeholder, as rows of one column named id.
+	EachID() string
+	// IDs encodes a list of ids for In and EachID.
+	IDs(ids []string) (any, error)
+	// Time encodes a time for a time column; the zero time is stored too.
+	Time(t time.Time) (any, error)
+	// JSON encodes v for a JSON column.
+	JSON(v any) (any, error)
+	// ArrayHas returns the condition that the JSON array of strings in col
+	// holds the string bound to its one placeholder.
+	ArrayHas(col string) string
+	// NoRows reports whether err says that a query returned no row.
+	NoRows(err error) bool
+	// UniqueViolation reports whether err is the violation of a unique index.
+	UniqueViolation(err error) bool
+	// DecodeCursor decodes a page's cursor into key, as paging.Decode does;
+	// a cursor the database could not hold is EINVALID too.
+	DecodeCursor(cursor string, key any) error
+}
+
+// Tx implements the roster.Tx methods both stores write alike, on one
+// transaction. A store's transaction embeds it and overrides the rest.
+type Tx struct {
+	Q Querier
+	D Dialect
+}
+
+// Encoder encodes a statement's arguments with a Dialect, remembering the
+// first error, so that they can be built in one expression and checked once.
+type Encoder struct {
+	D   Dialect
+	Err error
+}
+
+// keep remembers err when it is the first.
+func (e *Encoder) keep(v any, err error) any {
+	if err != nil && e.Err == nil {
+		e.Err = err
+	}
+	return v
+}
+
+// Time encodes a time.
+func (e *Encoder) Time(t time.Time) any { return e.keep(e.D.Time(t)) }
+
+// TimePtr encodes an optional time; nil is NULL.
+func (e *Encoder) TimePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return e.Time(*t)
+}
+
+// JSON encodes v for a JSON column.
+func (e *Encoder) JSON(v any) any { return e.keep(e.D.JSON(v)) }
+
+// IDs encodes a list of ids for Dialect.In and Dialect.EachID.
+func (e *Encoder) IDs(ids []string) any { return e.keep(e.D.IDs(ids)) }
+
+// enc returns an Encoder for t's dialect.
+func (t *Tx) enc() Encoder { return Encoder{D: t.D} }
+
+// List runs a query and scans every row with scan. It never returns a nil
+// slice on success.
+func List[T any](ctx context.Context, q Querier, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// One runs a query that returns at most one row. When there is none it
+// returns notFound.
+func One[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
+	v, err := scan(t.Q.QueryRow(ctx, query, args...))
+	if t.D.NoRows(err) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// got returns v and err, err wrapped with the context format and a give
+// unless it is nil or ENOTFOUND: what a lookup returns after One.
+func got[T any](v *T, err error, format string, a ...any) (*T, error) {
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return nil, fmt.Errorf(format+": %w", append(a, err)...)
+	}
+	return v, err
+}
+
+// ScanString scans a row of one text column.
+func ScanString(r Row) (string, error) {
+	var s string
+	err := r.Scan(&s)
+	return s, err
+}
+
+// Paginate turns the up to n+1 items of a keyset query into a page of at most
+// n items, with the cursor of the last one when more follow.
+func Paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
+	p := &roster.Page[T]{Items: items}
+	if len(items) > n {
+		p.Items = items[:n]
+		p.NextCursor = paging.Encode(key(&p.Items[n-1]))
+	}
+	return p
+}
+
+// page runs the query of one page of a keyset list: head selects the rows,
+// w holds the filter, order is the ORDER BY list and key returns an item's
+// cursor key.
+func page[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), head string, w *Where, order string, limit int, key func(*T) any) (*roster.Page[T], error) {
+	n := paging.Size(limit)
+	items, err := List(ctx, t.Q, scan, head+w.String()+` ORDER BY `+order+` LIMIT ?`, append(w.Args, n+1)...)
+	if err != nil {
+		return nil, err
+	}
+	return Paginate(items, n, key), nil
+}
+
+// Where collects the conditions and arguments of a WHERE clause.
+type Where struct {
+	conds []string
+	// Args are the arguments of the conditions' placeholders, in order.
+	Args []any
+}
+
+// Add adds a condition with its arguments.
+func (w *Where) Add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.Args = append(w.Args, args...)
+}
+
+// Eq adds "col = v" when v is not empty.
+func (w *Where) Eq(col, v string) {
+	if v != "" {
+		w.Add(col+" = ?", v)
+	}
+}
+
+// String returns the clause, with its leading " WHERE", or "".
+func (w *Where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// StringKey is the cursor of lists keyed by one string.
+type StringKey struct {
+	ID *string `json:"id"`
+}
+
+// IntKey is the cursor of lists keyed by an integer id.
+type IntKey struct {
+	ID *int64 `json:"id"`
+}
+
+// grantKey is the cursor of grant lists.
+type grantKey struct {
+	User        *string `json:"u"`
+	Entitlement *string `json:"e"`
+}
+
+// after adds to w the condition that the list's key column col comes after
+// the id in cursor, when there is a cursor.
+func (t *Tx) after(w *Where, col, cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	var k StringKey
+	if err := t.D.DecodeCursor(cursor, &k); err != nil || k.ID == nil {
+		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
+	}
+	w.Add(col+" > ?", *k.ID)
+	return nil
+}
+
+// afterID is after for lists keyed by an integer id.
+func (t *Tx) afterID(w *Where, cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	var k IntKey
+	if err := t.D.DecodeCursor(cursor, &k); err != nil || k.ID == nil {
+		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
+	}
+	w.Add("id > ?", *k.ID)
+	return nil
+}

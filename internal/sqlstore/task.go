@@ -1,0 +1,224 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rosterhq/roster"
+)
+
+// TaskColumns are the columns of a task.
+const TaskColumns = `id, kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
+	approvers, provisioning, provisioners, bypass, requested_by, reason, error, history,
+	created_at, updated_at, closed_at`
+
+// TaskInsert is the INSERT of a task's columns but id, whose values TaskArgs
+// returns, up to (without) its VALUES list.
+const TaskInsert = `INSERT INTO tasks (kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
+	approvers, provisioning, provisioners, bypass, requested_by, reason, error, history,
+	created_at, updated_at, closed_at)`
+
+// TaskValues is the VALUES list of TaskInsert for one task.
+const TaskValues = ` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// OpenStates is the SQL list of the open task states; it matches the
+// tasks_open_unique index.
+const OpenStates = `('pending_approval', 'pending_provisioning')`
+
+// scanTask scans a row of TaskColumns.
+func scanTask(r Row) (roster.Task, error) {
+	var (
+		t                                      roster.Task
+		steps, approvers, provisioners, histry []byte
+		created, upd                           Time
+		closed                                 NullTime
+	)
+	if err := r.Scan(&t.ID, &t.Kind, &t.User, &t.Entitlement, &t.State, &t.Origin, &t.Profile,
+		&t.Policy, &steps, &t.Step, &approvers, &t.Provisioning, &provisioners, &t.Bypass,
+		&t.RequestedBy, &t.Reason, &t.Error, &histry, &created, &upd, &closed); err != nil {
+		return t, err
+	}
+	t.CreatedAt, t.UpdatedAt, t.ClosedAt = created.T, upd.T, closed.T
+	for _, c := range []struct {
+		col string
+		b   []byte
+		v   any
+	}{
+		{"task steps", steps, &t.Steps},
+		{"task approvers", approvers, &t.Approvers},
+		{"task provisioners", provisioners, &t.Provisioners},
+		{"task history", histry, &t.History},
+	} {
+		if err := decJSON(c.col, c.b, c.v); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// TaskArgs returns the values of every column of TaskColumns but id, in
+// order.
+func TaskArgs(d Dialect, t *roster.Task) ([]any, error) {
+	var history []roster.TaskAction
+	if t.History != nil {
+		history = make([]roster.TaskAction, len(t.History))
+		for i, a := range t.History {
+			a.At = UTC(a.At)
+			history[i] = a
+		}
+	}
+	e := Encoder{D: d}
+	args := []any{t.Kind, t.User, t.Entitlement, t.State, t.Origin, t.Profile, t.Policy,
+		e.JSON(t.Steps), t.Step, e.JSON(t.Approvers), t.Provisioning, e.JSON(t.Provisioners),
+		t.Bypass, t.RequestedBy, t.Reason, t.Error, e.JSON(history),
+		e.Time(t.CreatedAt), e.Time(t.UpdatedAt), e.TimePtr(t.ClosedAt)}
+	return args, e.Err
+}
+
+// OpenConflict is the error for a second open task of (user, entitlement,
+// kind).
+func OpenConflict(t *roster.Task) error {
+	return roster.Errorf(roster.ECONFLICT, "an open %s task for user %q and entitlement %q already exists",
+		t.Kind, t.User, t.Entitlement)
+}
+
+// UpdateTask replaces a task. It fails with ENOTFOUND when no task has its ID
+// and with ECONFLICT when it would reopen a task that has an open twin.
+func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
+	args, err := TaskArgs(t.D, task)
+	if err != nil {
+		return fmt.Errorf("update task %d: %w", task.ID, err)
+	}
+	const query = `
+		UPDATE tasks SET kind = ?, user_id = ?, entitlement_id = ?, state = ?, origin = ?, profile_id = ?,
+			policy_id = ?, steps = ?, step = ?, approvers = ?, provisioning = ?, provisioners = ?,
+			bypass = ?, requested_by = ?, reason = ?, error = ?, history = ?,
+			created_at = ?, updated_at = ?, closed_at = ?
+		WHERE id = ?`
+	args = append(args, task.ID)
+	var n int64
+	if task.Open() {
+		// Only a task saved open can collide in the partial open-task index.
+		n, err = t.Q.ExecUnique(ctx, query, args...)
+	} else {
+		n, err = t.Q.Exec(ctx, query, args...)
+	}
+	if t.D.UniqueViolation(err) {
+		return OpenConflict(task)
+	} else if err != nil {
+		return fmt.Errorf("update task %d: %w", task.ID, err)
+	}
+	if n == 0 {
+		return roster.Errorf(roster.ENOTFOUND, "task %d not found", task.ID)
+	}
+	return nil
+}
+
+// Task returns a task by id.
+func (t *Tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
+	task, err := One(ctx, t, scanTask, roster.Errorf(roster.ENOTFOUND, "task %d not found", id),
+		`SELECT `+TaskColumns+` FROM tasks WHERE id = ?`, id)
+	return got(task, err, "task %d", id)
+}
+
+// Tasks returns one page of tasks, ordered by id.
+func (t *Tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
+	var w Where
+	w.Eq("state", string(f.State))
+	w.Eq("kind", string(f.Kind))
+	w.Eq("user_id", f.User)
+	w.Eq("entitlement_id", f.Entitlement)
+	w.Eq("profile_id", f.Profile)
+	w.Eq("origin", string(f.Origin))
+	if f.OpenOnly {
+		w.Add("state IN " + OpenStates)
+	}
+	if f.Approver != "" {
+		w.Add(`((state = 'pending_approval' AND `+t.D.ArrayHas("tasks.approvers")+`)
+			OR (state = 'pending_provisioning' AND `+t.D.ArrayHas("tasks.provisioners")+`))`, f.Approver, f.Approver)
+	}
+	if err := t.afterID(&w, f.Cursor); err != nil {
+		return nil, err
+	}
+	p, err := page(ctx, t, scanTask, `SELECT `+TaskColumns+` FROM tasks`, &w, "id", f.Limit,
+		func(t *roster.Task) any { return IntKey{ID: &t.ID} })
+	if err != nil {
+		return nil, fmt.Errorf("tasks: %w", err)
+	}
+	return p, nil
+}
+
+// OpenTasks returns every open task of an entitlement, ordered by id.
+func (t *Tx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, error) {
+	ts, err := List(ctx, t.Q, scanTask, `SELECT `+TaskColumns+` FROM tasks
+		WHERE entitlement_id = ? AND state IN `+OpenStates+` ORDER BY id`, entitlement)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
+	}
+	return ts, nil
+}
+
+// OpenTaskRefs returns the id, kind, user and origin of every open task of an
+// entitlement, ordered by id.
+func (t *Tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
+	refs, err := List(ctx, t.Q, func(r Row) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin)
+		return o, err
+	}, `SELECT id, kind, user_id, origin FROM tasks
+		WHERE entitlement_id = ? AND state IN `+OpenStates+` ORDER BY id`, entitlement)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
+	}
+	return refs, nil
+}
+
+// OpenTasksAmong returns the open tasks of any of users on any of
+// entitlements, as references.
+func (t *Tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]roster.OpenTask, error) {
+	return t.OpenTasksAmongFrom(ctx, "tasks", users, entitlements)
+}
+
+// OpenTasksAmongFrom is OpenTasksAmong reading the tasks of from: "tasks",
+// or the table with a hint of the index to use.
+func (t *Tx) OpenTasksAmongFrom(ctx context.Context, from string, users, entitlements []string) ([]roster.OpenTask, error) {
+	if len(users) == 0 || len(entitlements) == 0 {
+		return []roster.OpenTask{}, nil
+	}
+	e := t.enc()
+	us, ents := e.IDs(users), e.IDs(entitlements)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	refs, err := List(ctx, t.Q, func(r Row) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.Entitlement)
+		return o, err
+	}, `SELECT id, kind, user_id, origin, entitlement_id FROM `+from+`
+		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id")+`
+			AND state IN `+OpenStates, us, ents)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %d users: %w", len(users), err)
+	}
+	return refs, nil
+}
+
+// UserOpenTasks returns every open task of a user, ordered by id.
+func (t *Tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
+	ts, err := List(ctx, t.Q, scanTask, `SELECT `+TaskColumns+` FROM tasks
+		WHERE user_id = ? AND state IN `+OpenStates+` ORDER BY id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of user %q: %w", user, err)
+	}
+	return ts, nil
+}
+
+// OpenTask returns the open task for (user, entitlement, kind).
+func (t *Tx) OpenTask(ctx context.Context, user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
+	task, err := One(ctx, t, scanTask,
+		roster.Errorf(roster.ENOTFOUND, "no open %s task for user %q and entitlement %q", kind, user, entitlement),
+		`SELECT `+TaskColumns+` FROM tasks
+		WHERE user_id = ? AND entitlement_id = ? AND kind = ? AND state IN `+OpenStates,
+		user, entitlement, kind)
+	return got(task, err, "open %s task of %q for %q", kind, entitlement, user)
+}
