@@ -162,9 +162,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].Version
-	}
+	latest = migration.Latest(ms)
 	var exists bool
 	if err := db.pool.QueryRow(ctx,
 		`SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {

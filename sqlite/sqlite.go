@@ -295,9 +295,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].Version
-	}
+	latest = migration.Latest(ms)
 	if err := db.reader.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
 		return 0, latest, fmt.Errorf("sqlite: schema version: %w", err)
 	}

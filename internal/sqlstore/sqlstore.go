@@ -259,3 +259,18 @@ func (t *Tx) afterID(w *Where, cursor string) error {
 	w.Add("id > ?", *k.ID)
 	return nil
 }
+
+// Each runs a query and calls fn on every row.
+func Each(ctx context.Context, q Querier, query string, args []any, fn func(Row) error) error {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
