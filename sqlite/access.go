@@ -24,7 +24,7 @@ func (t *tx) PutGrant(ctx context.Context, g *roster.Grant) error {
 
 // grantInsert upserts grants, keyed by user and entitlement; it is written
 // behind (see writeBehind). A grant put twice ends as put last.
-var grantInsert = newUpsert("grants", sqlstore.GrantColumns, 2)
+var grantInsert = newUpsert("grants", strings.Split(sqlstore.GrantColumns, ", "), 2)
 
 // PutMember inserts or replaces a membership, written behind.
 func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {

@@ -36,6 +36,8 @@ func (t *Tx) Settings(ctx context.Context) (*roster.Settings, error) {
 	return &s, nil
 }
 
+var settingsUpsert = upsert("settings", 1, "id, data")
+
 // PutSettings saves the tenant settings.
 func (t *Tx) PutSettings(ctx context.Context, s *roster.Settings) error {
 	e := t.enc()
@@ -43,9 +45,7 @@ func (t *Tx) PutSettings(ctx context.Context, s *roster.Settings) error {
 	if e.Err != nil {
 		return e.Err
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO settings (id, data) VALUES (1, ?)
-		ON CONFLICT (id) DO UPDATE SET data = excluded.data`, data); err != nil {
+	if _, err := t.Q.Exec(ctx, settingsUpsert, 1, data); err != nil {
 		return fmt.Errorf("put settings: %w", err)
 	}
 	return nil
@@ -79,11 +79,14 @@ func UserArgs(d Dialect, u *roster.User) ([]any, error) {
 	return args, e.Err
 }
 
+var (
+	userTable  = newByID("users", "user", "all users", UserColumns, scanUser)
+	userUpsert = upsert("users", 1, UserColumns)
+)
+
 // User returns a user by id.
 func (t *Tx) User(ctx context.Context, id string) (*roster.User, error) {
-	u, err := One(ctx, t, scanUser, roster.Errorf(roster.ENOTFOUND, "user %q not found", id),
-		`SELECT `+UserColumns+` FROM users WHERE id = ?`, id)
-	return got(u, err, "user %q", id)
+	return userTable.get(ctx, t, id)
 }
 
 // Users returns one page of users, ordered by id.
@@ -104,26 +107,12 @@ func (t *Tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roste
 }
 
 // AllUsers returns every user, ordered by id.
-func (t *Tx) AllUsers(ctx context.Context) ([]roster.User, error) {
-	users, err := List(ctx, t.Q, scanUser, `SELECT `+UserColumns+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("all users: %w", err)
-	}
-	return users, nil
-}
+func (t *Tx) AllUsers(ctx context.Context) ([]roster.User, error) { return userTable.list(ctx, t) }
 
 // UsersOf returns those of ids that are users, in no particular order. The
 // ids travel as one argument.
 func (t *Tx) UsersOf(ctx context.Context, ids []string) ([]roster.User, error) {
-	if len(ids) == 0 {
-		return []roster.User{}, nil
-	}
-	e := t.enc()
-	arg := e.IDs(ids)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	users, err := List(ctx, t.Q, scanUser, `SELECT `+UserColumns+` FROM users WHERE `+t.D.In("id"), arg)
+	users, err := ListIn(ctx, t, scanUser, `SELECT `+UserColumns+` FROM users WHERE `+t.D.In("id"), ids)
 	if err != nil {
 		return nil, fmt.Errorf("users of %d ids: %w", len(ids), err)
 	}
@@ -142,18 +131,10 @@ func (t *Tx) Admins(ctx context.Context) ([]string, error) {
 
 // DisabledUsers returns those of ids whose status is not active, ordered.
 func (t *Tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return []string{}, nil
-	}
-	e := t.enc()
-	arg := e.IDs(ids)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	out, err := List(ctx, t.Q, ScanString, `
+	out, err := ListIn(ctx, t, ScanString, `
 		SELECT id FROM users
 		WHERE status <> 'active' AND `+t.D.In("id")+`
-		ORDER BY id`, arg)
+		ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("disabled users: %w", err)
 	}
@@ -162,6 +143,8 @@ func (t *Tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) 
 
 // --- tokens ---
 
+var tokenUpsert = upsert("tokens", 1, "hash, user_id, created_at")
+
 // PutToken stores an API token by the hash of its secret.
 func (t *Tx) PutToken(ctx context.Context, hash, user string, at time.Time) error {
 	e := t.enc()
@@ -169,10 +152,7 @@ func (t *Tx) PutToken(ctx context.Context, hash, user string, at time.Time) erro
 	if e.Err != nil {
 		return fmt.Errorf("put token: %w", e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO tokens (hash, user_id, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at`,
-		hash, user, ts); err != nil {
+	if _, err := t.Q.Exec(ctx, tokenUpsert, hash, user, ts); err != nil {
 		return fmt.Errorf("put token for %q: %w", user, err)
 	}
 	return nil
@@ -209,21 +189,18 @@ func scanApp(r Row) (roster.App, error) {
 	return a, decJSON("app owners", owners, &a.Owners)
 }
 
+var (
+	appTable  = newByID("apps", "app", "apps", appColumns, scanApp)
+	appUpsert = upsert("apps", 1, appColumns)
+)
+
 // App returns an app by id.
 func (t *Tx) App(ctx context.Context, id string) (*roster.App, error) {
-	a, err := One(ctx, t, scanApp, roster.Errorf(roster.ENOTFOUND, "app %q not found", id),
-		`SELECT `+appColumns+` FROM apps WHERE id = ?`, id)
-	return got(a, err, "app %q", id)
+	return appTable.get(ctx, t, id)
 }
 
 // Apps returns every app, ordered by id.
-func (t *Tx) Apps(ctx context.Context) ([]roster.App, error) {
-	apps, err := List(ctx, t.Q, scanApp, `SELECT `+appColumns+` FROM apps ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("apps: %w", err)
-	}
-	return apps, nil
-}
+func (t *Tx) Apps(ctx context.Context) ([]roster.App, error) { return appTable.list(ctx, t) }
 
 // PutApp inserts or replaces an app.
 func (t *Tx) PutApp(ctx context.Context, a *roster.App) error {
@@ -232,11 +209,7 @@ func (t *Tx) PutApp(ctx context.Context, a *roster.App) error {
 	if e.Err != nil {
 		return fmt.Errorf("put app %q: %w", a.ID, e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO apps (`+appColumns+`) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			name = excluded.name, owners = excluded.owners,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+	if _, err := t.Q.Exec(ctx, appUpsert, args...); err != nil {
 		return fmt.Errorf("put app %q: %w", a.ID, err)
 	}
 	return nil
@@ -261,11 +234,14 @@ func scanEntitlement(r Row) (roster.Entitlement, error) {
 	return en, decJSON("entitlement provisioners", provisioners, &en.Provisioners)
 }
 
+var (
+	entitlementTable  = newByID("entitlements", "entitlement", "entitlements", entitlementColumns, scanEntitlement)
+	entitlementUpsert = upsert("entitlements", 1, entitlementColumns)
+)
+
 // Entitlement returns an entitlement by its "APP/ENT" id.
 func (t *Tx) Entitlement(ctx context.Context, id string) (*roster.Entitlement, error) {
-	en, err := One(ctx, t, scanEntitlement, roster.Errorf(roster.ENOTFOUND, "entitlement %q not found", id),
-		`SELECT `+entitlementColumns+` FROM entitlements WHERE id = ?`, id)
-	return got(en, err, "entitlement %q", id)
+	return entitlementTable.get(ctx, t, id)
 }
 
 // Entitlements returns one page of entitlements, ordered by id.
@@ -291,13 +267,7 @@ func (t *Tx) PutEntitlement(ctx context.Context, en *roster.Entitlement) error {
 	if e.Err != nil {
 		return fmt.Errorf("put entitlement %q: %w", en.ID, e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO entitlements (`+entitlementColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			app = excluded.app, name = excluded.name, request_policy = excluded.request_policy,
-			revoke_policy = excluded.revoke_policy, provisioning = excluded.provisioning,
-			provisioners = excluded.provisioners, risk = excluded.risk, profile_id = excluded.profile_id,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+	if _, err := t.Q.Exec(ctx, entitlementUpsert, args...); err != nil {
 		return fmt.Errorf("put entitlement %q: %w", en.ID, err)
 	}
 	return nil
@@ -321,21 +291,18 @@ func scanPolicy(r Row) (roster.Policy, error) {
 	return p, decJSON("policy steps", steps, &p.Steps)
 }
 
+var (
+	policyTable  = newByID("policies", "policy", "policies", policyColumns, scanPolicy)
+	policyUpsert = upsert("policies", 1, policyColumns)
+)
+
 // Policy returns a policy by id.
 func (t *Tx) Policy(ctx context.Context, id string) (*roster.Policy, error) {
-	p, err := One(ctx, t, scanPolicy, roster.Errorf(roster.ENOTFOUND, "policy %q not found", id),
-		`SELECT `+policyColumns+` FROM policies WHERE id = ?`, id)
-	return got(p, err, "policy %q", id)
+	return policyTable.get(ctx, t, id)
 }
 
 // Policies returns every policy, ordered by id.
-func (t *Tx) Policies(ctx context.Context) ([]roster.Policy, error) {
-	ps, err := List(ctx, t.Q, scanPolicy, `SELECT `+policyColumns+` FROM policies ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("policies: %w", err)
-	}
-	return ps, nil
-}
+func (t *Tx) Policies(ctx context.Context) ([]roster.Policy, error) { return policyTable.list(ctx, t) }
 
 // PutPolicy inserts or replaces a policy.
 func (t *Tx) PutPolicy(ctx context.Context, p *roster.Policy) error {
@@ -344,11 +311,7 @@ func (t *Tx) PutPolicy(ctx context.Context, p *roster.Policy) error {
 	if e.Err != nil {
 		return fmt.Errorf("put policy %q: %w", p.ID, e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO policies (`+policyColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			steps = excluded.steps, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-		args...); err != nil {
+	if _, err := t.Q.Exec(ctx, policyUpsert, args...); err != nil {
 		return fmt.Errorf("put policy %q: %w", p.ID, err)
 	}
 	return nil
@@ -359,13 +322,7 @@ func (t *Tx) PutPolicy(ctx context.Context, p *roster.Policy) error {
 func (t *Tx) PutUser(ctx context.Context, u *roster.User) error {
 	args, err := UserArgs(t.D, u)
 	if err == nil {
-		_, err = t.Q.Exec(ctx, `
-		INSERT INTO users (`+UserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			email = excluded.email, name = excluded.name, manager = excluded.manager,
-			department = excluded.department, title = excluded.title, status = excluded.status,
-			role = excluded.role, attributes = excluded.attributes,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...)
+		_, err = t.Q.Exec(ctx, userUpsert, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("put user %q: %w", u.ID, err)

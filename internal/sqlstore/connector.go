@@ -26,20 +26,22 @@ func scanConnector(r Row) (roster.Connector, error) {
 	return c, nil
 }
 
+var (
+	// A connector is its JSON body; id repeats the body's for the key.
+	connectorTable  = newByID("connectors", "connector", "connectors", "body, created_at, updated_at", scanConnector)
+	connectorUpsert = upsert("connectors", 1, "id, body, created_at, updated_at")
+	stagedUpsert    = upsert("connector_staged", 1, "connector_id, snapshot")
+	attemptUpsert   = upsert("provision_attempts", 1, "task_id, attempts, next_at, last_error")
+)
+
 // Connector returns a connector by id.
 func (t *Tx) Connector(ctx context.Context, id string) (*roster.Connector, error) {
-	c, err := One(ctx, t, scanConnector, roster.Errorf(roster.ENOTFOUND, "connector %q not found", id),
-		`SELECT body, created_at, updated_at FROM connectors WHERE id = ?`, id)
-	return got(c, err, "connector %q", id)
+	return connectorTable.get(ctx, t, id)
 }
 
 // Connectors returns every connector, ordered by id.
 func (t *Tx) Connectors(ctx context.Context) ([]roster.Connector, error) {
-	cs, err := List(ctx, t.Q, scanConnector, `SELECT body, created_at, updated_at FROM connectors ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("connectors: %w", err)
-	}
-	return cs, nil
+	return connectorTable.list(ctx, t)
 }
 
 // PutConnector inserts or replaces a connector.
@@ -52,11 +54,7 @@ func (t *Tx) PutConnector(ctx context.Context, c *roster.Connector) error {
 	if e.Err != nil {
 		return fmt.Errorf("put connector %q: %w", c.ID, e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO connectors (id, body, created_at, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			body = excluded.body, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-		args...); err != nil {
+	if _, err := t.Q.Exec(ctx, connectorUpsert, args...); err != nil {
 		return fmt.Errorf("put connector %q: %w", c.ID, err)
 	}
 	return nil
@@ -100,9 +98,7 @@ func (t *Tx) PutStagedSnapshot(ctx context.Context, connector string, data []byt
 	if data == nil {
 		_, err = t.Q.Exec(ctx, `DELETE FROM connector_staged WHERE connector_id = ?`, connector)
 	} else {
-		_, err = t.Q.Exec(ctx, `
-			INSERT INTO connector_staged (connector_id, snapshot) VALUES (?, ?)
-			ON CONFLICT (connector_id) DO UPDATE SET snapshot = excluded.snapshot`, connector, data)
+		_, err = t.Q.Exec(ctx, stagedUpsert, connector, data)
 	}
 	if err != nil {
 		return fmt.Errorf("put staged snapshot of %q: %w", connector, err)
@@ -154,11 +150,7 @@ func (t *Tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt
 	if e.Err != nil {
 		return e.Err
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO provision_attempts (task_id, attempts, next_at, last_error) VALUES (?, ?, ?, ?)
-		ON CONFLICT (task_id) DO UPDATE SET
-			attempts = excluded.attempts, next_at = excluded.next_at, last_error = excluded.last_error`,
-		a.Task, a.Attempts, next, a.LastError); err != nil {
+	if _, err := t.Q.Exec(ctx, attemptUpsert, a.Task, a.Attempts, next, a.LastError); err != nil {
 		return fmt.Errorf("put provision attempts of task %d: %w", a.Task, err)
 	}
 	return nil

@@ -10,7 +10,9 @@ import (
 )
 
 // GrantColumns are the columns GrantArgs returns the values of, in order.
-var GrantColumns = []string{"user_id", "entitlement_id", "app", "sources", "created_at", "updated_at"}
+const GrantColumns = `user_id, entitlement_id, app, sources, created_at, updated_at`
+
+var grantUpsert = upsert("grants", 2, GrantColumns)
 
 const grantColumns = `user_id, entitlement_id, sources, created_at, updated_at`
 
@@ -95,15 +97,7 @@ func (t *Tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 // GrantsOf returns every grant of any of users. The users travel as one
 // argument.
 func (t *Tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, error) {
-	if len(users) == 0 {
-		return []roster.Grant{}, nil
-	}
-	e := t.enc()
-	us := e.IDs(users)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	gs, err := List(ctx, t.Q, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE `+t.D.In("user_id"), us)
+	gs, err := ListIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE `+t.D.In("user_id"), users)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
 	}
@@ -113,16 +107,8 @@ func (t *Tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, erro
 // GrantsAmong returns the grants any of users holds of any of entitlements.
 // Both lists travel as one argument each and meet the primary key.
 func (t *Tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
-	if len(users) == 0 || len(entitlements) == 0 {
-		return []roster.Grant{}, nil
-	}
-	e := t.enc()
-	us, ents := e.IDs(users), e.IDs(entitlements)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	gs, err := List(ctx, t.Q, scanGrant, `SELECT `+grantColumns+` FROM grants
-		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id"), us, ents)
+	gs, err := ListIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants
+		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id"), users, entitlements)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
 	}
@@ -133,18 +119,10 @@ func (t *Tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]r
 // entitlements, ordered. The entitlements travel as one argument, so the list
 // may be of any length.
 func (t *Tx) Holders(ctx context.Context, entitlements []string) ([]string, error) {
-	if len(entitlements) == 0 {
-		return []string{}, nil
-	}
-	e := t.enc()
-	ents := e.IDs(entitlements)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	ids, err := List(ctx, t.Q, ScanString, `
+	ids, err := ListIn(ctx, t, ScanString, `
 		SELECT DISTINCT user_id FROM grants
 		WHERE `+t.D.In("entitlement_id")+`
-		ORDER BY user_id`, ents)
+		ORDER BY user_id`, entitlements)
 	if err != nil {
 		return nil, fmt.Errorf("holders: %w", err)
 	}
@@ -166,12 +144,7 @@ func (t *Tx) DeleteGrant(ctx context.Context, user, entitlement string) error {
 func (t *Tx) PutGrant(ctx context.Context, g *roster.Grant) error {
 	args, err := GrantArgs(t.D, g)
 	if err == nil {
-		_, err = t.Q.Exec(ctx, `
-		INSERT INTO grants (user_id, entitlement_id, app, sources, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, entitlement_id) DO UPDATE SET
-			app = excluded.app, sources = excluded.sources,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...)
+		_, err = t.Q.Exec(ctx, grantUpsert, args...)
 	}
 	if err != nil {
 		return fmt.Errorf("put grant of %q to %q: %w", g.Entitlement, g.User, err)

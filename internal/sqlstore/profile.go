@@ -42,20 +42,19 @@ func scanProfile(r Row) (roster.Profile, error) {
 	return p, nil
 }
 
+var (
+	profileTable  = newByID("profiles", "profile", "profiles", profileColumns, scanProfile)
+	profileUpsert = upsert("profiles", 1, profileColumns)
+)
+
 // Profile returns an access profile by id.
 func (t *Tx) Profile(ctx context.Context, id string) (*roster.Profile, error) {
-	p, err := One(ctx, t, scanProfile, roster.Errorf(roster.ENOTFOUND, "profile %q not found", id),
-		`SELECT `+profileColumns+` FROM profiles WHERE id = ?`, id)
-	return got(p, err, "profile %q", id)
+	return profileTable.get(ctx, t, id)
 }
 
 // Profiles returns every access profile, ordered by id.
 func (t *Tx) Profiles(ctx context.Context) ([]roster.Profile, error) {
-	ps, err := List(ctx, t.Q, scanProfile, `SELECT `+profileColumns+` FROM profiles ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("profiles: %w", err)
-	}
-	return ps, nil
+	return profileTable.list(ctx, t)
 }
 
 // syncState returns s with its times in UTC and truncated to the microsecond,
@@ -81,15 +80,7 @@ func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 	if e.Err != nil {
 		return fmt.Errorf("put profile %q: %w", p.ID, e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO profiles (`+profileColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET
-			name = excluded.name, description = excluded.description,
-			entitlements = excluded.entitlements,
-			allow_enrollment_requests = excluded.allow_enrollment_requests,
-			enrollment = excluded.enrollment, unenrollment = excluded.unenrollment,
-			automation = excluded.automation, sync = excluded.sync,
-			created_at = excluded.created_at, updated_at = excluded.updated_at`, args...); err != nil {
+	if _, err := t.Q.Exec(ctx, profileUpsert, args...); err != nil {
 		return fmt.Errorf("put profile %q: %w", p.ID, err)
 	}
 	if _, err := t.Q.Exec(ctx, `DELETE FROM profile_rules WHERE profile_id = ?`, p.ID); err != nil {
@@ -108,13 +99,12 @@ func (t *Tx) insertIDs(ctx context.Context, table, cols string, ids []string, le
 	if len(ids) == 0 {
 		return nil
 	}
-	e := t.enc()
-	arg := e.IDs(ids)
-	if e.Err != nil {
-		return e.Err
+	arg, err := t.D.IDs(ids)
+	if err != nil {
+		return err
 	}
 	// WHERE true tells SQLite that ON CONFLICT is not a join's.
-	_, err := t.Q.Exec(ctx, `INSERT INTO `+table+` SELECT DISTINCT `+cols+` FROM `+t.D.EachID()+`
+	_, err = t.Q.Exec(ctx, `INSERT INTO `+table+` SELECT DISTINCT `+cols+` FROM `+t.D.EachID()+`
 		WHERE true ON CONFLICT DO NOTHING`, append(lead, arg)...)
 	return err
 }
@@ -122,18 +112,10 @@ func (t *Tx) insertIDs(ctx context.Context, table, cols string, ids []string, le
 // RuleProfiles returns the ids of the profiles whose rule names any of the
 // entitlements, ordered.
 func (t *Tx) RuleProfiles(ctx context.Context, entitlements []string) ([]string, error) {
-	if len(entitlements) == 0 {
-		return []string{}, nil
-	}
-	e := t.enc()
-	ents := e.IDs(entitlements)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	ids, err := List(ctx, t.Q, ScanString, `
+	ids, err := ListIn(ctx, t, ScanString, `
 		SELECT DISTINCT profile_id FROM profile_rules
 		WHERE `+t.D.In("entitlement_id")+`
-		ORDER BY profile_id`, ents)
+		ORDER BY profile_id`, entitlements)
 	if err != nil {
 		return nil, fmt.Errorf("rule profiles: %w", err)
 	}
@@ -170,6 +152,8 @@ func (t *Tx) ClearTrigger(ctx context.Context, profile string) error {
 // MemberColumns are the columns of a membership.
 const MemberColumns = `profile_id, user_id, source, since`
 
+var memberUpsert = upsert("members", 2, MemberColumns)
+
 // scanMember scans a row of MemberColumns.
 func scanMember(r Row) (roster.Member, error) {
 	var (
@@ -204,16 +188,8 @@ func (t *Tx) Memberships(ctx context.Context, user string) ([]roster.Member, err
 // MembershipsOf returns the memberships of any of users, ordered by (user,
 // profile). The users travel as one argument.
 func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member, error) {
-	if len(users) == 0 {
-		return []roster.Member{}, nil
-	}
-	e := t.enc()
-	us := e.IDs(users)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	ms, err := List(ctx, t.Q, scanMember, `SELECT `+MemberColumns+` FROM members
-		WHERE `+t.D.In("user_id")+` ORDER BY user_id, profile_id`, us)
+	ms, err := ListIn(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members
+		WHERE `+t.D.In("user_id")+` ORDER BY user_id, profile_id`, users)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
 	}
@@ -227,10 +203,7 @@ func (t *Tx) PutMember(ctx context.Context, m *roster.Member) error {
 	since := e.Time(m.Since)
 	err := e.Err
 	if err == nil {
-		_, err = t.Q.Exec(ctx, `
-		INSERT INTO members (`+MemberColumns+`) VALUES (?, ?, ?, ?)
-		ON CONFLICT (profile_id, user_id) DO UPDATE SET source = excluded.source, since = excluded.since`,
-			m.Profile, m.User, m.Source, since)
+		_, err = t.Q.Exec(ctx, memberUpsert, m.Profile, m.User, m.Source, since)
 	}
 	if err != nil {
 		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, err)
@@ -261,6 +234,8 @@ func scanDenial(r Row) (roster.Denial, error) {
 	return d, err
 }
 
+var denialUpsert = upsert("denials", 3, "profile_id, user_id, kind, at")
+
 // Denials returns a profile's denials, ordered by user and kind.
 func (t *Tx) Denials(ctx context.Context, profile string) ([]roster.Denial, error) {
 	ds, err := List(ctx, t.Q, scanDenial,
@@ -278,10 +253,7 @@ func (t *Tx) PutDenial(ctx context.Context, d *roster.Denial) error {
 	if e.Err != nil {
 		return fmt.Errorf("put denial: %w", e.Err)
 	}
-	if _, err := t.Q.Exec(ctx, `
-		INSERT INTO denials (profile_id, user_id, kind, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (profile_id, user_id, kind) DO UPDATE SET at = excluded.at`,
-		d.Profile, d.User, d.Kind, at); err != nil {
+	if _, err := t.Q.Exec(ctx, denialUpsert, d.Profile, d.User, d.Kind, at); err != nil {
 		return fmt.Errorf("put %s denial of %q for %q: %w", d.Kind, d.User, d.Profile, err)
 	}
 	return nil

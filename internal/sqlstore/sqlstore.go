@@ -74,17 +74,25 @@ type Dialect interface {
 	DecodeCursor(cursor string, key any) error
 }
 
-// Tx implements the roster.Tx methods both stores write alike, on one
-// transaction. A store's transaction embeds it and overrides the rest.
+// Tx implements, on one transaction, the roster.Tx methods both stores
+// write alike: all but CreateTask, AppendEvent, AppendEvents, BulkGrants and
+// ScanSync, which a store writes itself. A store's transaction embeds it and
+// may override more: SQLite writes users, grants and memberships behind
+// instead of with PutUser's, PutGrant's and PutMember's upserts, and names
+// an index in OpenTasksAmong (see OpenTasksAmongFrom).
 type Tx struct {
+	// Q runs the statements.
 	Q Querier
+	// D spells them for the store's database.
 	D Dialect
 }
 
 // Encoder encodes a statement's arguments with a Dialect, remembering the
 // first error, so that they can be built in one expression and checked once.
 type Encoder struct {
-	D   Dialect
+	// D encodes the values.
+	D Dialect
+	// Err is the first error met, if any.
 	Err error
 }
 
@@ -109,9 +117,6 @@ func (e *Encoder) TimePtr(t *time.Time) any {
 
 // JSON encodes v for a JSON column.
 func (e *Encoder) JSON(v any) any { return e.keep(e.D.JSON(v)) }
-
-// IDs encodes a list of ids for Dialect.In and Dialect.EachID.
-func (e *Encoder) IDs(ids []string) any { return e.keep(e.D.IDs(ids)) }
 
 // enc returns an Encoder for t's dialect.
 func (t *Tx) enc() Encoder { return Encoder{D: t.D} }
@@ -157,6 +162,24 @@ func got[T any](v *T, err error, format string, a ...any) (*T, error) {
 		return nil, fmt.Errorf(format+": %w", append(a, err)...)
 	}
 	return v, err
+}
+
+// ListIn is List for a query whose arguments are lists of ids, bound as
+// Dialect.IDs encodes them to the placeholders of Dialect.In. When a list is
+// empty no row can match: it returns an empty list without a query.
+func ListIn[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), query string, lists ...[]string) ([]T, error) {
+	args := make([]any, len(lists))
+	for i, ids := range lists {
+		if len(ids) == 0 {
+			return []T{}, nil
+		}
+		arg, err := t.D.IDs(ids)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = arg
+	}
+	return List(ctx, t.Q, scan, query, args...)
 }
 
 // ScanString scans a row of one text column.

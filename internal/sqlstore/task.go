@@ -182,21 +182,13 @@ func (t *Tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) (
 // OpenTasksAmongFrom is OpenTasksAmong reading the tasks of from: "tasks",
 // or the table with a hint of the index to use.
 func (t *Tx) OpenTasksAmongFrom(ctx context.Context, from string, users, entitlements []string) ([]roster.OpenTask, error) {
-	if len(users) == 0 || len(entitlements) == 0 {
-		return []roster.OpenTask{}, nil
-	}
-	e := t.enc()
-	us, ents := e.IDs(users), e.IDs(entitlements)
-	if e.Err != nil {
-		return nil, e.Err
-	}
-	refs, err := List(ctx, t.Q, func(r Row) (roster.OpenTask, error) {
+	refs, err := ListIn(ctx, t, func(r Row) (roster.OpenTask, error) {
 		var o roster.OpenTask
 		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.Entitlement)
 		return o, err
 	}, `SELECT id, kind, user_id, origin, entitlement_id FROM `+from+`
 		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id")+`
-			AND state IN `+OpenStates, us, ents)
+			AND state IN `+OpenStates, users, entitlements)
 	if err != nil {
 		return nil, fmt.Errorf("open tasks of %d users: %w", len(users), err)
 	}
