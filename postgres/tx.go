@@ -149,8 +149,9 @@ type dialect struct{}
 // In implements sqlstore.Dialect.
 func (dialect) In(col string) string { return col + ` = ANY(?::text[])` }
 
-// EachID implements sqlstore.Dialect.
-func (dialect) EachID() string { return `unnest(?::text[]) AS e (id)` }
+// EachID implements sqlstore.Dialect: one statement whatever the number of
+// ids, since each statement is a round trip.
+func (dialect) EachID(int) string { return `unnest(?::text[]) AS e (id)` }
 
 // IDs implements sqlstore.Dialect.
 func (dialect) IDs(ids []string) (any, error) { return ids, nil }

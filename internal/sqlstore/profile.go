@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -92,21 +93,41 @@ func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 	return nil
 }
 
-// insertIDs inserts into table (with its column list) one row per distinct
-// id, selected as cols (the id is the column "id"; a "?" in cols takes
-// the next of lead), skipping the rows already there.
-func (t *Tx) insertIDs(ctx context.Context, table, cols string, ids []string, lead ...any) error {
+// insertIDs inserts into table (its name and column list) one row per id,
+// skipping the rows already there. row lists the row's values: "id" is the
+// id, and each "?" takes the next of lead.
+func (t *Tx) insertIDs(ctx context.Context, table, row string, ids []string, lead ...any) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	arg, err := t.D.IDs(ids)
-	if err != nil {
+	if each := t.D.EachID(len(ids)); each != "" {
+		arg, err := t.D.IDs(ids)
+		if err != nil {
+			return err
+		}
+		// WHERE true tells SQLite that ON CONFLICT is not a join's.
+		_, err = t.Q.Exec(ctx, `INSERT INTO `+table+` SELECT `+row+` FROM `+each+`
+			WHERE true ON CONFLICT DO NOTHING`, append(lead, arg)...)
 		return err
 	}
-	// WHERE true tells SQLite that ON CONFLICT is not a join's.
-	_, err = t.Q.Exec(ctx, `INSERT INTO `+table+` SELECT DISTINCT `+cols+` FROM `+t.D.EachID()+`
-		WHERE true ON CONFLICT DO NOTHING`, append(lead, arg)...)
-	return err
+	cols := strings.Split(row, ", ")
+	query := `INSERT INTO ` + table + ` VALUES (` + strings.Repeat("?, ", len(cols)-1) + `?) ON CONFLICT DO NOTHING`
+	args := make([]any, len(cols))
+	for _, id := range ids {
+		k := 0
+		for i, c := range cols {
+			if c == "id" {
+				args[i] = id
+			} else {
+				args[i] = lead[k]
+				k++
+			}
+		}
+		if _, err := t.Q.Exec(ctx, query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RuleProfiles returns the ids of the profiles whose rule names any of the

@@ -53,9 +53,10 @@ type Dialect interface {
 	// In returns the condition that col is one of the ids bound, as IDs
 	// encodes them, to its one placeholder.
 	In(col string) string
-	// EachID returns a FROM item ranging over the ids bound, as IDs encodes
-	// them, to its one placeholder, as rows of one column named id.
-	EachID() string
+	// EachID returns a FROM item ranging over n ids bound, as IDs encodes
+	// them, to its one placeholder, as rows of one column named id; or ""
+	// when n ids are better inserted with a statement each.
+	EachID(n int) string
 	// IDs encodes a list of ids for In and EachID.
 	IDs(ids []string) (any, error)
 	// Time encodes a time for a time column; the zero time is stored too.
