@@ -86,7 +86,9 @@ func (t *Tx) StagedSnapshot(ctx context.Context, connector string) ([]byte, erro
 	b, err := One(ctx, t, func(r Row) (b []byte, err error) { err = r.Scan(&b); return },
 		roster.Errorf(roster.ENOTFOUND, "connector %q holds no sync", connector),
 		`SELECT snapshot FROM connector_staged WHERE connector_id = ?`, connector)
-	if b, err = got(b, err, "staged snapshot of %q", connector); err != nil {
+	if failed(err) {
+		return nil, fmt.Errorf("staged snapshot of %q: %w", connector, err)
+	} else if err != nil {
 		return nil, err
 	}
 	return *b, nil

@@ -59,7 +59,10 @@ func (t *Tx) Grant(ctx context.Context, user, entitlement string) (*roster.Grant
 	g, err := One(ctx, t, scanGrant,
 		roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user),
 		`SELECT `+grantColumns+` FROM grants WHERE user_id = ? AND entitlement_id = ?`, user, entitlement)
-	return got(g, err, "grant of %q to %q", entitlement, user)
+	if failed(err) {
+		return nil, fmt.Errorf("grant of %q to %q: %w", entitlement, user, err)
+	}
+	return g, err
 }
 
 // Grants returns one page of grants, ordered by (user, entitlement).

@@ -13,7 +13,6 @@ package sqlstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -156,13 +155,10 @@ func One[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), notFound 
 	return &v, nil
 }
 
-// got returns v and err, err wrapped with the context format and a give
-// unless it is nil or ENOTFOUND: what a lookup returns after One.
-func got[T any](v *T, err error, format string, a ...any) (*T, error) {
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return nil, fmt.Errorf(format+": %w", append(a, err)...)
-	}
-	return v, err
+// failed reports whether err, from One, is a failure and not ENOTFOUND: a
+// lookup wraps the first with its context and returns the second as is.
+func failed(err error) bool {
+	return err != nil && roster.ErrorCode(err) != roster.ENOTFOUND
 }
 
 // ListIn is List for a query whose arguments are lists of ids, bound as

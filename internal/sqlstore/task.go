@@ -118,7 +118,10 @@ func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
 func (t *Tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
 	task, err := One(ctx, t, scanTask, roster.Errorf(roster.ENOTFOUND, "task %d not found", id),
 		`SELECT `+TaskColumns+` FROM tasks WHERE id = ?`, id)
-	return got(task, err, "task %d", id)
+	if failed(err) {
+		return nil, fmt.Errorf("task %d: %w", id, err)
+	}
+	return task, err
 }
 
 // Tasks returns one page of tasks, ordered by id.
@@ -212,5 +215,8 @@ func (t *Tx) OpenTask(ctx context.Context, user, entitlement string, kind roster
 		`SELECT `+TaskColumns+` FROM tasks
 		WHERE user_id = ? AND entitlement_id = ? AND kind = ? AND state IN `+OpenStates,
 		user, entitlement, kind)
-	return got(task, err, "open %s task of %q for %q", kind, entitlement, user)
+	if failed(err) {
+		return nil, fmt.Errorf("open %s task of %q for %q: %w", kind, entitlement, user, err)
+	}
+	return task, err
 }
