@@ -58,17 +58,17 @@ const UserColumns = `id, email, name, manager, department, title, status, role, 
 
 // scanUser scans a row of UserColumns.
 func scanUser(r Row) (roster.User, error) {
-	var (
+	var v struct {
 		u            roster.User
 		attrs        []byte
 		created, upd Time
-	)
-	if err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Manager, &u.Department, &u.Title,
-		&u.Status, &u.Role, &attrs, &created, &upd); err != nil {
-		return u, err
 	}
-	u.CreatedAt, u.UpdatedAt = created.T, upd.T
-	return u, decJSON("user attributes", attrs, &u.Attributes)
+	if err := r.Scan(&v.u.ID, &v.u.Email, &v.u.Name, &v.u.Manager, &v.u.Department, &v.u.Title,
+		&v.u.Status, &v.u.Role, &v.attrs, &v.created, &v.upd); err != nil {
+		return v.u, err
+	}
+	v.u.CreatedAt, v.u.UpdatedAt = v.created.T, v.upd.T
+	return v.u, decJSON("user attributes", v.attrs, &v.u.Attributes)
 }
 
 // UserArgs returns the values of UserColumns for u.
@@ -177,16 +177,16 @@ const appColumns = `id, name, owners, created_at, updated_at`
 
 // scanApp scans a row of appColumns.
 func scanApp(r Row) (roster.App, error) {
-	var (
+	var v struct {
 		a            roster.App
 		owners       []byte
 		created, upd Time
-	)
-	if err := r.Scan(&a.ID, &a.Name, &owners, &created, &upd); err != nil {
-		return a, err
 	}
-	a.CreatedAt, a.UpdatedAt = created.T, upd.T
-	return a, decJSON("app owners", owners, &a.Owners)
+	if err := r.Scan(&v.a.ID, &v.a.Name, &v.owners, &v.created, &v.upd); err != nil {
+		return v.a, err
+	}
+	v.a.CreatedAt, v.a.UpdatedAt = v.created.T, v.upd.T
+	return v.a, decJSON("app owners", v.owners, &v.a.Owners)
 }
 
 var (
@@ -221,17 +221,17 @@ const entitlementColumns = `id, app, name, request_policy, revoke_policy, provis
 
 // scanEntitlement scans a row of entitlementColumns.
 func scanEntitlement(r Row) (roster.Entitlement, error) {
-	var (
+	var v struct {
 		en           roster.Entitlement
 		provisioners []byte
 		created, upd Time
-	)
-	if err := r.Scan(&en.ID, &en.App, &en.Name, &en.RequestPolicy, &en.RevokePolicy, &en.Provisioning,
-		&provisioners, &en.Risk, &en.Profile, &created, &upd); err != nil {
-		return en, err
 	}
-	en.CreatedAt, en.UpdatedAt = created.T, upd.T
-	return en, decJSON("entitlement provisioners", provisioners, &en.Provisioners)
+	if err := r.Scan(&v.en.ID, &v.en.App, &v.en.Name, &v.en.RequestPolicy, &v.en.RevokePolicy, &v.en.Provisioning,
+		&v.provisioners, &v.en.Risk, &v.en.Profile, &v.created, &v.upd); err != nil {
+		return v.en, err
+	}
+	v.en.CreatedAt, v.en.UpdatedAt = v.created.T, v.upd.T
+	return v.en, decJSON("entitlement provisioners", v.provisioners, &v.en.Provisioners)
 }
 
 var (
@@ -279,16 +279,16 @@ const policyColumns = `id, steps, created_at, updated_at`
 
 // scanPolicy scans a row of policyColumns.
 func scanPolicy(r Row) (roster.Policy, error) {
-	var (
+	var v struct {
 		p            roster.Policy
 		steps        []byte
 		created, upd Time
-	)
-	if err := r.Scan(&p.ID, &steps, &created, &upd); err != nil {
-		return p, err
 	}
-	p.CreatedAt, p.UpdatedAt = created.T, upd.T
-	return p, decJSON("policy steps", steps, &p.Steps)
+	if err := r.Scan(&v.p.ID, &v.steps, &v.created, &v.upd); err != nil {
+		return v.p, err
+	}
+	v.p.CreatedAt, v.p.UpdatedAt = v.created.T, v.upd.T
+	return v.p, decJSON("policy steps", v.steps, &v.p.Steps)
 }
 
 var (

@@ -11,19 +11,19 @@ import (
 
 // scanConnector scans a row of (body, created_at, updated_at).
 func scanConnector(r Row) (roster.Connector, error) {
-	var (
+	var v struct {
 		c            roster.Connector
 		body         []byte
 		created, upd Time
-	)
-	if err := r.Scan(&body, &created, &upd); err != nil {
-		return c, err
 	}
-	if err := decJSON("connector", body, &c); err != nil {
-		return c, err
+	if err := r.Scan(&v.body, &v.created, &v.upd); err != nil {
+		return v.c, err
 	}
-	c.CreatedAt, c.UpdatedAt = created.T, upd.T
-	return c, nil
+	if err := decJSON("connector", v.body, &v.c); err != nil {
+		return v.c, err
+	}
+	v.c.CreatedAt, v.c.UpdatedAt = v.created.T, v.upd.T
+	return v.c, nil
 }
 
 var (

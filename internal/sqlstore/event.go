@@ -16,19 +16,19 @@ const eventColumns = `id, at, actor, action, object_type, object_id, reason, dat
 
 // scanEvent scans a row of eventColumns.
 func scanEvent(r Row) (roster.Event, error) {
-	var (
+	var v struct {
 		ev   roster.Event
 		at   Time
 		data []byte
-	)
-	if err := r.Scan(&ev.ID, &at, &ev.Actor, &ev.Action, &ev.ObjectType, &ev.ObjectID, &ev.Reason, &data); err != nil {
-		return ev, err
 	}
-	ev.At = at.T
-	if data != nil {
-		ev.Data = json.RawMessage(data)
+	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data); err != nil {
+		return v.ev, err
 	}
-	return ev, nil
+	v.ev.At = v.at.T
+	if v.data != nil {
+		v.ev.Data = json.RawMessage(v.data)
+	}
+	return v.ev, nil
 }
 
 // CheckEvent returns EINVALID when ev's data is set but not valid JSON.
@@ -71,17 +71,17 @@ const notificationColumns = `id, at, channel, target, payload, attempts, deliver
 
 // scanNotification scans a row of notificationColumns.
 func scanNotification(r Row) (roster.Notification, error) {
-	var (
+	var v struct {
 		n           roster.Notification
 		at, next    Time
 		deliveredAt NullTime
-	)
-	if err := r.Scan(&n.ID, &at, &n.Channel, &n.Target, &n.Payload, &n.Attempts,
-		&deliveredAt, &n.LastError, &next); err != nil {
-		return n, err
 	}
-	n.At, n.NextAt, n.DeliveredAt = at.T, next.T, deliveredAt.T
-	return n, nil
+	if err := r.Scan(&v.n.ID, &v.at, &v.n.Channel, &v.n.Target, &v.n.Payload, &v.n.Attempts,
+		&v.deliveredAt, &v.n.LastError, &v.next); err != nil {
+		return v.n, err
+	}
+	v.n.At, v.n.NextAt, v.n.DeliveredAt = v.at.T, v.next.T, v.deliveredAt.T
+	return v.n, nil
 }
 
 // notificationArgs returns the values of notificationColumns but id, in

@@ -18,16 +18,16 @@ const grantColumns = `user_id, entitlement_id, sources, created_at, updated_at`
 
 // scanGrant scans a row of grantColumns.
 func scanGrant(r Row) (roster.Grant, error) {
-	var (
+	var v struct {
 		g            roster.Grant
 		sources      []byte
 		created, upd Time
-	)
-	if err := r.Scan(&g.User, &g.Entitlement, &sources, &created, &upd); err != nil {
-		return g, err
 	}
-	g.CreatedAt, g.UpdatedAt = created.T, upd.T
-	return g, decJSON("grant sources", sources, &g.Sources)
+	if err := r.Scan(&v.g.User, &v.g.Entitlement, &v.sources, &v.created, &v.upd); err != nil {
+		return v.g, err
+	}
+	v.g.CreatedAt, v.g.UpdatedAt = v.created.T, v.upd.T
+	return v.g, decJSON("grant sources", v.sources, &v.g.Sources)
 }
 
 // grantApp returns the app part of an "APP/ENT" entitlement id.

@@ -15,32 +15,32 @@ const profileColumns = `id, name, description, entitlements, allow_enrollment_re
 
 // scanProfile scans a row of profileColumns.
 func scanProfile(r Row) (roster.Profile, error) {
-	var (
+	var v struct {
 		p                                          roster.Profile
 		ents, enroll, unenroll, automation, syncSt []byte
 		created, upd                               Time
-	)
-	if err := r.Scan(&p.ID, &p.Name, &p.Description, &ents, &p.AllowEnrollmentRequests,
-		&enroll, &unenroll, &automation, &syncSt, &created, &upd); err != nil {
-		return p, err
 	}
-	p.CreatedAt, p.UpdatedAt = created.T, upd.T
+	if err := r.Scan(&v.p.ID, &v.p.Name, &v.p.Description, &v.ents, &v.p.AllowEnrollmentRequests,
+		&v.enroll, &v.unenroll, &v.automation, &v.syncSt, &v.created, &v.upd); err != nil {
+		return v.p, err
+	}
+	v.p.CreatedAt, v.p.UpdatedAt = v.created.T, v.upd.T
 	for _, c := range []struct {
 		col string
 		b   []byte
 		v   any
 	}{
-		{"profile entitlements", ents, &p.Entitlements},
-		{"profile enrollment", enroll, &p.Enrollment},
-		{"profile unenrollment", unenroll, &p.Unenrollment},
-		{"profile automation", automation, &p.Automation},
-		{"profile sync", syncSt, &p.Sync},
+		{"profile entitlements", v.ents, &v.p.Entitlements},
+		{"profile enrollment", v.enroll, &v.p.Enrollment},
+		{"profile unenrollment", v.unenroll, &v.p.Unenrollment},
+		{"profile automation", v.automation, &v.p.Automation},
+		{"profile sync", v.syncSt, &v.p.Sync},
 	} {
 		if err := decJSON(c.col, c.b, c.v); err != nil {
-			return p, err
+			return v.p, err
 		}
 	}
-	return p, nil
+	return v.p, nil
 }
 
 var (
@@ -177,13 +177,13 @@ var memberUpsert = upsert("members", 2, MemberColumns)
 
 // scanMember scans a row of MemberColumns.
 func scanMember(r Row) (roster.Member, error) {
-	var (
+	var v struct {
 		m     roster.Member
 		since Time
-	)
-	err := r.Scan(&m.Profile, &m.User, &m.Source, &since)
-	m.Since = since.T
-	return m, err
+	}
+	err := r.Scan(&v.m.Profile, &v.m.User, &v.m.Source, &v.since)
+	v.m.Since = v.since.T
+	return v.m, err
 }
 
 // Members returns a profile's members, ordered by user.
@@ -246,13 +246,13 @@ func (t *Tx) DeleteMember(ctx context.Context, profile, user string) error {
 
 // scanDenial scans a row of profile_id, user_id, kind, at.
 func scanDenial(r Row) (roster.Denial, error) {
-	var (
+	var v struct {
 		d  roster.Denial
 		at Time
-	)
-	err := r.Scan(&d.Profile, &d.User, &d.Kind, &at)
-	d.At = at.T
-	return d, err
+	}
+	err := r.Scan(&v.d.Profile, &v.d.User, &v.d.Kind, &v.at)
+	v.d.At = v.at.T
+	return v.d, err
 }
 
 var denialUpsert = upsert("denials", 3, "profile_id, user_id, kind, at")

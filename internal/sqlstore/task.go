@@ -27,33 +27,33 @@ const OpenStates = `('pending_approval', 'pending_provisioning')`
 
 // scanTask scans a row of TaskColumns.
 func scanTask(r Row) (roster.Task, error) {
-	var (
+	var v struct {
 		t                                      roster.Task
 		steps, approvers, provisioners, histry []byte
 		created, upd                           Time
 		closed                                 NullTime
-	)
-	if err := r.Scan(&t.ID, &t.Kind, &t.User, &t.Entitlement, &t.State, &t.Origin, &t.Profile,
-		&t.Policy, &steps, &t.Step, &approvers, &t.Provisioning, &provisioners, &t.Bypass,
-		&t.RequestedBy, &t.Reason, &t.Error, &histry, &created, &upd, &closed); err != nil {
-		return t, err
 	}
-	t.CreatedAt, t.UpdatedAt, t.ClosedAt = created.T, upd.T, closed.T
+	if err := r.Scan(&v.t.ID, &v.t.Kind, &v.t.User, &v.t.Entitlement, &v.t.State, &v.t.Origin, &v.t.Profile,
+		&v.t.Policy, &v.steps, &v.t.Step, &v.approvers, &v.t.Provisioning, &v.provisioners, &v.t.Bypass,
+		&v.t.RequestedBy, &v.t.Reason, &v.t.Error, &v.histry, &v.created, &v.upd, &v.closed); err != nil {
+		return v.t, err
+	}
+	v.t.CreatedAt, v.t.UpdatedAt, v.t.ClosedAt = v.created.T, v.upd.T, v.closed.T
 	for _, c := range []struct {
 		col string
 		b   []byte
 		v   any
 	}{
-		{"task steps", steps, &t.Steps},
-		{"task approvers", approvers, &t.Approvers},
-		{"task provisioners", provisioners, &t.Provisioners},
-		{"task history", histry, &t.History},
+		{"task steps", v.steps, &v.t.Steps},
+		{"task approvers", v.approvers, &v.t.Approvers},
+		{"task provisioners", v.provisioners, &v.t.Provisioners},
+		{"task history", v.histry, &v.t.History},
 	} {
 		if err := decJSON(c.col, c.b, c.v); err != nil {
-			return t, err
+			return v.t, err
 		}
 	}
-	return t, nil
+	return v.t, nil
 }
 
 // TaskArgs returns the values of every column of TaskColumns but id, in
