@@ -41,9 +41,9 @@ var settingsUpsert = upsert("settings", 1, "id, data")
 // PutSettings saves the tenant settings.
 func (t *Tx) PutSettings(ctx context.Context, s *roster.Settings) error {
 	e := t.enc()
-	data := e.JSON(s)
-	if e.Err != nil {
-		return e.Err
+	data := e.json(s)
+	if e.err != nil {
+		return e.err
 	}
 	if _, err := t.Q.Exec(ctx, settingsUpsert, 1, data); err != nil {
 		return fmt.Errorf("put settings: %w", err)
@@ -61,7 +61,7 @@ func scanUser(r Row) (roster.User, error) {
 	var v struct {
 		u            roster.User
 		attrs        []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.u.ID, &v.u.Email, &v.u.Name, &v.u.Manager, &v.u.Department, &v.u.Title,
 		&v.u.Status, &v.u.Role, &v.attrs, &v.created, &v.upd); err != nil {
@@ -73,10 +73,10 @@ func scanUser(r Row) (roster.User, error) {
 
 // UserArgs returns the values of UserColumns for u.
 func UserArgs(d Dialect, u *roster.User) ([]any, error) {
-	e := Encoder{D: d}
+	e := encoder{d: d}
 	args := []any{u.ID, u.Email, u.Name, u.Manager, u.Department, u.Title, u.Status, u.Role,
-		e.JSON(u.Attributes), e.Time(u.CreatedAt), e.Time(u.UpdatedAt)}
-	return args, e.Err
+		e.json(u.Attributes), e.time(u.CreatedAt), e.time(u.UpdatedAt)}
+	return args, e.err
 }
 
 var (
@@ -91,15 +91,15 @@ func (t *Tx) User(ctx context.Context, id string) (*roster.User, error) {
 
 // Users returns one page of users, ordered by id.
 func (t *Tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roster.User], error) {
-	var w Where
-	w.Eq("status", f.Status)
-	w.Eq("department", f.Department)
-	w.Eq("manager", f.Manager)
+	var w where
+	w.eq("status", f.Status)
+	w.eq("department", f.Department)
+	w.eq("manager", f.Manager)
 	if err := t.after(&w, "id", f.Cursor); err != nil {
 		return nil, err
 	}
 	p, err := page(ctx, t, scanUser, `SELECT `+UserColumns+` FROM users`, &w, "id", f.Limit,
-		func(u *roster.User) any { return StringKey{ID: &u.ID} })
+		func(u *roster.User) any { return stringKey{ID: &u.ID} })
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
@@ -112,7 +112,7 @@ func (t *Tx) AllUsers(ctx context.Context) ([]roster.User, error) { return userT
 // UsersOf returns those of ids that are users, in no particular order. The
 // ids travel as one argument.
 func (t *Tx) UsersOf(ctx context.Context, ids []string) ([]roster.User, error) {
-	users, err := ListIn(ctx, t, scanUser, `SELECT `+UserColumns+` FROM users WHERE `+t.D.In("id"), ids)
+	users, err := listIn(ctx, t, scanUser, `SELECT `+UserColumns+` FROM users WHERE `+t.D.In("id"), ids)
 	if err != nil {
 		return nil, fmt.Errorf("users of %d ids: %w", len(ids), err)
 	}
@@ -131,7 +131,7 @@ func (t *Tx) Admins(ctx context.Context) ([]string, error) {
 
 // DisabledUsers returns those of ids whose status is not active, ordered.
 func (t *Tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) {
-	out, err := ListIn(ctx, t, ScanString, `
+	out, err := listIn(ctx, t, ScanString, `
 		SELECT id FROM users
 		WHERE status <> 'active' AND `+t.D.In("id")+`
 		ORDER BY id`, ids)
@@ -148,9 +148,9 @@ var tokenUpsert = upsert("tokens", 1, "hash, user_id, created_at")
 // PutToken stores an API token by the hash of its secret.
 func (t *Tx) PutToken(ctx context.Context, hash, user string, at time.Time) error {
 	e := t.enc()
-	ts := e.Time(at)
-	if e.Err != nil {
-		return fmt.Errorf("put token: %w", e.Err)
+	ts := e.time(at)
+	if e.err != nil {
+		return fmt.Errorf("put token: %w", e.err)
 	}
 	if _, err := t.Q.Exec(ctx, tokenUpsert, hash, user, ts); err != nil {
 		return fmt.Errorf("put token for %q: %w", user, err)
@@ -180,7 +180,7 @@ func scanApp(r Row) (roster.App, error) {
 	var v struct {
 		a            roster.App
 		owners       []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.a.ID, &v.a.Name, &v.owners, &v.created, &v.upd); err != nil {
 		return v.a, err
@@ -205,9 +205,9 @@ func (t *Tx) Apps(ctx context.Context) ([]roster.App, error) { return appTable.l
 // PutApp inserts or replaces an app.
 func (t *Tx) PutApp(ctx context.Context, a *roster.App) error {
 	e := t.enc()
-	args := []any{a.ID, a.Name, e.JSON(a.Owners), e.Time(a.CreatedAt), e.Time(a.UpdatedAt)}
-	if e.Err != nil {
-		return fmt.Errorf("put app %q: %w", a.ID, e.Err)
+	args := []any{a.ID, a.Name, e.json(a.Owners), e.time(a.CreatedAt), e.time(a.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put app %q: %w", a.ID, e.err)
 	}
 	if _, err := t.Q.Exec(ctx, appUpsert, args...); err != nil {
 		return fmt.Errorf("put app %q: %w", a.ID, err)
@@ -224,7 +224,7 @@ func scanEntitlement(r Row) (roster.Entitlement, error) {
 	var v struct {
 		en           roster.Entitlement
 		provisioners []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.en.ID, &v.en.App, &v.en.Name, &v.en.RequestPolicy, &v.en.RevokePolicy, &v.en.Provisioning,
 		&v.provisioners, &v.en.Risk, &v.en.Profile, &v.created, &v.upd); err != nil {
@@ -246,13 +246,13 @@ func (t *Tx) Entitlement(ctx context.Context, id string) (*roster.Entitlement, e
 
 // Entitlements returns one page of entitlements, ordered by id.
 func (t *Tx) Entitlements(ctx context.Context, f roster.EntitlementFilter) (*roster.Page[roster.Entitlement], error) {
-	var w Where
-	w.Eq("app", f.App)
+	var w where
+	w.eq("app", f.App)
 	if err := t.after(&w, "id", f.Cursor); err != nil {
 		return nil, err
 	}
 	p, err := page(ctx, t, scanEntitlement, `SELECT `+entitlementColumns+` FROM entitlements`, &w, "id", f.Limit,
-		func(en *roster.Entitlement) any { return StringKey{ID: &en.ID} })
+		func(en *roster.Entitlement) any { return stringKey{ID: &en.ID} })
 	if err != nil {
 		return nil, fmt.Errorf("entitlements: %w", err)
 	}
@@ -263,9 +263,9 @@ func (t *Tx) Entitlements(ctx context.Context, f roster.EntitlementFilter) (*ros
 func (t *Tx) PutEntitlement(ctx context.Context, en *roster.Entitlement) error {
 	e := t.enc()
 	args := []any{en.ID, en.App, en.Name, en.RequestPolicy, en.RevokePolicy, en.Provisioning,
-		e.JSON(en.Provisioners), en.Risk, en.Profile, e.Time(en.CreatedAt), e.Time(en.UpdatedAt)}
-	if e.Err != nil {
-		return fmt.Errorf("put entitlement %q: %w", en.ID, e.Err)
+		e.json(en.Provisioners), en.Risk, en.Profile, e.time(en.CreatedAt), e.time(en.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put entitlement %q: %w", en.ID, e.err)
 	}
 	if _, err := t.Q.Exec(ctx, entitlementUpsert, args...); err != nil {
 		return fmt.Errorf("put entitlement %q: %w", en.ID, err)
@@ -282,7 +282,7 @@ func scanPolicy(r Row) (roster.Policy, error) {
 	var v struct {
 		p            roster.Policy
 		steps        []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.p.ID, &v.steps, &v.created, &v.upd); err != nil {
 		return v.p, err
@@ -307,9 +307,9 @@ func (t *Tx) Policies(ctx context.Context) ([]roster.Policy, error) { return pol
 // PutPolicy inserts or replaces a policy.
 func (t *Tx) PutPolicy(ctx context.Context, p *roster.Policy) error {
 	e := t.enc()
-	args := []any{p.ID, e.JSON(p.Steps), e.Time(p.CreatedAt), e.Time(p.UpdatedAt)}
-	if e.Err != nil {
-		return fmt.Errorf("put policy %q: %w", p.ID, e.Err)
+	args := []any{p.ID, e.json(p.Steps), e.time(p.CreatedAt), e.time(p.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put policy %q: %w", p.ID, e.err)
 	}
 	if _, err := t.Q.Exec(ctx, policyUpsert, args...); err != nil {
 		return fmt.Errorf("put policy %q: %w", p.ID, err)

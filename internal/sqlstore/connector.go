@@ -14,7 +14,7 @@ func scanConnector(r Row) (roster.Connector, error) {
 	var v struct {
 		c            roster.Connector
 		body         []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.body, &v.created, &v.upd); err != nil {
 		return v.c, err
@@ -50,9 +50,9 @@ func (t *Tx) PutConnector(ctx context.Context, c *roster.Connector) error {
 	body := *c
 	body.CreatedAt, body.UpdatedAt = UTC(c.CreatedAt), UTC(c.UpdatedAt)
 	body.MapTimes(UTC)
-	args := []any{c.ID, e.JSON(body), e.Time(c.CreatedAt), e.Time(c.UpdatedAt)}
-	if e.Err != nil {
-		return fmt.Errorf("put connector %q: %w", c.ID, e.Err)
+	args := []any{c.ID, e.json(body), e.time(c.CreatedAt), e.time(c.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put connector %q: %w", c.ID, e.err)
 	}
 	if _, err := t.Q.Exec(ctx, connectorUpsert, args...); err != nil {
 		return fmt.Errorf("put connector %q: %w", c.ID, err)
@@ -83,7 +83,7 @@ func (t *Tx) SetConnectorUsers(ctx context.Context, connector string, users []st
 
 // StagedSnapshot returns the snapshot a held sync keeps.
 func (t *Tx) StagedSnapshot(ctx context.Context, connector string) ([]byte, error) {
-	b, err := One(ctx, t, func(r Row) (b []byte, err error) { err = r.Scan(&b); return },
+	b, err := one(ctx, t, func(r Row) (b []byte, err error) { err = r.Scan(&b); return },
 		roster.Errorf(roster.ENOTFOUND, "connector %q holds no sync", connector),
 		`SELECT snapshot FROM connector_staged WHERE connector_id = ?`, connector)
 	if failed(err) {
@@ -111,12 +111,12 @@ func (t *Tx) PutStagedSnapshot(ctx context.Context, connector string, data []byt
 // DueConnectorTasks lists tasks a connector should provision now.
 func (t *Tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]roster.Task, error) {
 	e := t.enc()
-	at := e.Time(now)
-	if e.Err != nil {
-		return nil, e.Err
+	at := e.time(now)
+	if e.err != nil {
+		return nil, e.err
 	}
 	ts, err := List(ctx, t.Q, scanTask, `
-		SELECT `+prefixed("t.", TaskColumns)+` FROM tasks t
+		SELECT `+prefixed("t.", taskColumns)+` FROM tasks t
 		LEFT JOIN provision_attempts a ON a.task_id = t.id
 		WHERE t.state = 'pending_provisioning' AND t.provisioning = 'connector'
 			AND (a.task_id IS NULL OR a.next_at <= ?)
@@ -129,9 +129,9 @@ func (t *Tx) DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([
 
 // ProvisionAttempt returns a task's connector attempts.
 func (t *Tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.ProvisionAttempt, error) {
-	a, err := One(ctx, t, func(r Row) (roster.ProvisionAttempt, error) {
+	a, err := one(ctx, t, func(r Row) (roster.ProvisionAttempt, error) {
 		var a roster.ProvisionAttempt
-		var next Time
+		var next timeDest
 		err := r.Scan(&a.Task, &a.Attempts, &next, &a.LastError)
 		a.NextAt = next.T
 		return a, err
@@ -148,9 +148,9 @@ func (t *Tx) ProvisionAttempt(ctx context.Context, task int64) (*roster.Provisio
 // PutProvisionAttempt records a task's connector attempts.
 func (t *Tx) PutProvisionAttempt(ctx context.Context, a *roster.ProvisionAttempt) error {
 	e := t.enc()
-	next := e.Time(a.NextAt)
-	if e.Err != nil {
-		return e.Err
+	next := e.time(a.NextAt)
+	if e.err != nil {
+		return e.err
 	}
 	if _, err := t.Q.Exec(ctx, attemptUpsert, a.Task, a.Attempts, next, a.LastError); err != nil {
 		return fmt.Errorf("put provision attempts of task %d: %w", a.Task, err)

@@ -18,7 +18,7 @@ const eventColumns = `id, at, actor, action, object_type, object_id, reason, dat
 func scanEvent(r Row) (roster.Event, error) {
 	var v struct {
 		ev   roster.Event
-		at   Time
+		at   timeDest
 		data []byte
 	}
 	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data); err != nil {
@@ -41,24 +41,24 @@ func CheckEvent(ev *roster.Event) error {
 
 // Events returns one page of events, ordered by id.
 func (t *Tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
-	var w Where
-	w.Eq("action", string(f.Action))
-	w.Eq("actor", f.Actor)
-	w.Eq("object_type", f.ObjectType)
-	w.Eq("object_id", f.ObjectID)
+	var w where
+	w.eq("action", string(f.Action))
+	w.eq("actor", f.Actor)
+	w.eq("object_type", f.ObjectType)
+	w.eq("object_id", f.ObjectID)
 	if !f.Since.IsZero() {
 		e := t.enc()
-		since := e.Time(f.Since)
-		if e.Err != nil {
-			return nil, e.Err
+		since := e.time(f.Since)
+		if e.err != nil {
+			return nil, e.err
 		}
-		w.Add("at >= ?", since)
+		w.add("at >= ?", since)
 	}
 	if err := t.afterID(&w, f.Cursor); err != nil {
 		return nil, err
 	}
 	p, err := page(ctx, t, scanEvent, `SELECT `+eventColumns+` FROM events`, &w, "id", f.Limit,
-		func(ev *roster.Event) any { return IntKey{ID: &ev.ID} })
+		func(ev *roster.Event) any { return intKey{ID: &ev.ID} })
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
@@ -73,8 +73,8 @@ const notificationColumns = `id, at, channel, target, payload, attempts, deliver
 func scanNotification(r Row) (roster.Notification, error) {
 	var v struct {
 		n           roster.Notification
-		at, next    Time
-		deliveredAt NullTime
+		at, next    timeDest
+		deliveredAt nullTime
 	}
 	if err := r.Scan(&v.n.ID, &v.at, &v.n.Channel, &v.n.Target, &v.n.Payload, &v.n.Attempts,
 		&v.deliveredAt, &v.n.LastError, &v.next); err != nil {
@@ -88,9 +88,9 @@ func scanNotification(r Row) (roster.Notification, error) {
 // order.
 func (t *Tx) notificationArgs(n *roster.Notification) ([]any, error) {
 	e := t.enc()
-	args := []any{e.Time(n.At), n.Channel, n.Target, n.Payload, n.Attempts,
-		e.TimePtr(n.DeliveredAt), n.LastError, e.Time(n.NextAt)}
-	return args, e.Err
+	args := []any{e.time(n.At), n.Channel, n.Target, n.Payload, n.Attempts,
+		e.timePtr(n.DeliveredAt), n.LastError, e.time(n.NextAt)}
+	return args, e.err
 }
 
 // EnqueueNotification stores an outgoing notification and sets its ID.
@@ -113,9 +113,9 @@ func (t *Tx) EnqueueNotification(ctx context.Context, n *roster.Notification) er
 // DefaultPageSize.
 func (t *Tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]roster.Notification, error) {
 	e := t.enc()
-	ts := e.Time(now)
-	if e.Err != nil {
-		return nil, fmt.Errorf("due notifications: %w", e.Err)
+	ts := e.time(now)
+	if e.err != nil {
+		return nil, fmt.Errorf("due notifications: %w", e.err)
 	}
 	ns, err := List(ctx, t.Q, scanNotification, `SELECT `+notificationColumns+` FROM notifications
 		WHERE delivered_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?`, ts, paging.Size(limit))

@@ -21,7 +21,7 @@ func scanGrant(r Row) (roster.Grant, error) {
 	var v struct {
 		g            roster.Grant
 		sources      []byte
-		created, upd Time
+		created, upd timeDest
 	}
 	if err := r.Scan(&v.g.User, &v.g.Entitlement, &v.sources, &v.created, &v.upd); err != nil {
 		return v.g, err
@@ -48,15 +48,15 @@ func GrantArgs(d Dialect, g *roster.Grant) ([]any, error) {
 		slices.Sort(sources)
 		sources = slices.Compact(sources)
 	}
-	e := Encoder{D: d}
-	args := []any{g.User, g.Entitlement, grantApp(g.Entitlement), e.JSON(sources),
-		e.Time(g.CreatedAt), e.Time(g.UpdatedAt)}
-	return args, e.Err
+	e := encoder{d: d}
+	args := []any{g.User, g.Entitlement, grantApp(g.Entitlement), e.json(sources),
+		e.time(g.CreatedAt), e.time(g.UpdatedAt)}
+	return args, e.err
 }
 
 // Grant returns the grant of an entitlement to a user.
 func (t *Tx) Grant(ctx context.Context, user, entitlement string) (*roster.Grant, error) {
-	g, err := One(ctx, t, scanGrant,
+	g, err := one(ctx, t, scanGrant,
 		roster.Errorf(roster.ENOTFOUND, "grant of %q to user %q not found", entitlement, user),
 		`SELECT `+grantColumns+` FROM grants WHERE user_id = ? AND entitlement_id = ?`, user, entitlement)
 	if failed(err) {
@@ -67,17 +67,17 @@ func (t *Tx) Grant(ctx context.Context, user, entitlement string) (*roster.Grant
 
 // Grants returns one page of grants, ordered by (user, entitlement).
 func (t *Tx) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[roster.Grant], error) {
-	var w Where
-	w.Eq("user_id", f.User)
-	w.Eq("entitlement_id", f.Entitlement)
-	w.Eq("app", f.App)
+	var w where
+	w.eq("user_id", f.User)
+	w.eq("entitlement_id", f.Entitlement)
+	w.eq("app", f.App)
 	if f.Cursor != "" {
 		var k grantKey
 		if err := t.D.DecodeCursor(f.Cursor, &k); err != nil || k.User == nil || k.Entitlement == nil {
 			return nil, roster.Errorf(roster.EINVALID, "invalid cursor %q", f.Cursor)
 		}
 		// A row value: both databases range over the primary key with it.
-		w.Add("(user_id, entitlement_id) > (?, ?)", *k.User, *k.Entitlement)
+		w.add("(user_id, entitlement_id) > (?, ?)", *k.User, *k.Entitlement)
 	}
 	p, err := page(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants`, &w, "user_id, entitlement_id", f.Limit,
 		func(g *roster.Grant) any { return grantKey{User: &g.User, Entitlement: &g.Entitlement} })
@@ -100,7 +100,7 @@ func (t *Tx) UserGrants(ctx context.Context, user string) ([]roster.Grant, error
 // GrantsOf returns every grant of any of users. The users travel as one
 // argument.
 func (t *Tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, error) {
-	gs, err := ListIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE `+t.D.In("user_id"), users)
+	gs, err := listIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE `+t.D.In("user_id"), users)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
 	}
@@ -110,7 +110,7 @@ func (t *Tx) GrantsOf(ctx context.Context, users []string) ([]roster.Grant, erro
 // GrantsAmong returns the grants any of users holds of any of entitlements.
 // Both lists travel as one argument each and meet the primary key.
 func (t *Tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]roster.Grant, error) {
-	gs, err := ListIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants
+	gs, err := listIn(ctx, t, scanGrant, `SELECT `+grantColumns+` FROM grants
 		WHERE `+t.D.In("user_id")+` AND `+t.D.In("entitlement_id"), users, entitlements)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %d users: %w", len(users), err)
@@ -122,7 +122,7 @@ func (t *Tx) GrantsAmong(ctx context.Context, users, entitlements []string) ([]r
 // entitlements, ordered. The entitlements travel as one argument, so the list
 // may be of any length.
 func (t *Tx) Holders(ctx context.Context, entitlements []string) ([]string, error) {
-	ids, err := ListIn(ctx, t, ScanString, `
+	ids, err := listIn(ctx, t, ScanString, `
 		SELECT DISTINCT user_id FROM grants
 		WHERE `+t.D.In("entitlement_id")+`
 		ORDER BY user_id`, entitlements)

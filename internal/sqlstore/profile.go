@@ -18,7 +18,7 @@ func scanProfile(r Row) (roster.Profile, error) {
 	var v struct {
 		p                                          roster.Profile
 		ents, enroll, unenroll, automation, syncSt []byte
-		created, upd                               Time
+		created, upd                               timeDest
 	}
 	if err := r.Scan(&v.p.ID, &v.p.Name, &v.p.Description, &v.ents, &v.p.AllowEnrollmentRequests,
 		&v.enroll, &v.unenroll, &v.automation, &v.syncSt, &v.created, &v.upd); err != nil {
@@ -61,8 +61,8 @@ func (t *Tx) Profiles(ctx context.Context) ([]roster.Profile, error) {
 // syncState returns s with its times in UTC and truncated to the microsecond,
 // as the store keeps every time.
 func syncState(s roster.SyncState) roster.SyncState {
-	s.PausedAt = UTCPtr(s.PausedAt)
-	s.LastAt = UTCPtr(s.LastAt)
+	s.PausedAt = utcPtr(s.PausedAt)
+	s.LastAt = utcPtr(s.LastAt)
 	if s.Last != nil {
 		last := *s.Last
 		last.At = UTC(last.At)
@@ -75,11 +75,11 @@ func syncState(s roster.SyncState) roster.SyncState {
 // entitlements its rule names that RuleProfiles reads.
 func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 	e := t.enc()
-	args := []any{p.ID, p.Name, p.Description, e.JSON(p.Entitlements), p.AllowEnrollmentRequests,
-		e.JSON(p.Enrollment), e.JSON(p.Unenrollment), e.JSON(p.Automation), e.JSON(syncState(p.Sync)),
-		e.Time(p.CreatedAt), e.Time(p.UpdatedAt)}
-	if e.Err != nil {
-		return fmt.Errorf("put profile %q: %w", p.ID, e.Err)
+	args := []any{p.ID, p.Name, p.Description, e.json(p.Entitlements), p.AllowEnrollmentRequests,
+		e.json(p.Enrollment), e.json(p.Unenrollment), e.json(p.Automation), e.json(syncState(p.Sync)),
+		e.time(p.CreatedAt), e.time(p.UpdatedAt)}
+	if e.err != nil {
+		return fmt.Errorf("put profile %q: %w", p.ID, e.err)
 	}
 	if _, err := t.Q.Exec(ctx, profileUpsert, args...); err != nil {
 		return fmt.Errorf("put profile %q: %w", p.ID, err)
@@ -133,7 +133,7 @@ func (t *Tx) insertIDs(ctx context.Context, table, row string, ids []string, lea
 // RuleProfiles returns the ids of the profiles whose rule names any of the
 // entitlements, ordered.
 func (t *Tx) RuleProfiles(ctx context.Context, entitlements []string) ([]string, error) {
-	ids, err := ListIn(ctx, t, ScanString, `
+	ids, err := listIn(ctx, t, ScanString, `
 		SELECT DISTINCT profile_id FROM profile_rules
 		WHERE `+t.D.In("entitlement_id")+`
 		ORDER BY profile_id`, entitlements)
@@ -179,7 +179,7 @@ var memberUpsert = upsert("members", 2, MemberColumns)
 func scanMember(r Row) (roster.Member, error) {
 	var v struct {
 		m     roster.Member
-		since Time
+		since timeDest
 	}
 	err := r.Scan(&v.m.Profile, &v.m.User, &v.m.Source, &v.since)
 	v.m.Since = v.since.T
@@ -209,7 +209,7 @@ func (t *Tx) Memberships(ctx context.Context, user string) ([]roster.Member, err
 // MembershipsOf returns the memberships of any of users, ordered by (user,
 // profile). The users travel as one argument.
 func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member, error) {
-	ms, err := ListIn(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members
+	ms, err := listIn(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members
 		WHERE `+t.D.In("user_id")+` ORDER BY user_id, profile_id`, users)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
@@ -221,8 +221,8 @@ func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member
 // memberships behind instead.)
 func (t *Tx) PutMember(ctx context.Context, m *roster.Member) error {
 	e := t.enc()
-	since := e.Time(m.Since)
-	err := e.Err
+	since := e.time(m.Since)
+	err := e.err
 	if err == nil {
 		_, err = t.Q.Exec(ctx, memberUpsert, m.Profile, m.User, m.Source, since)
 	}
@@ -248,7 +248,7 @@ func (t *Tx) DeleteMember(ctx context.Context, profile, user string) error {
 func scanDenial(r Row) (roster.Denial, error) {
 	var v struct {
 		d  roster.Denial
-		at Time
+		at timeDest
 	}
 	err := r.Scan(&v.d.Profile, &v.d.User, &v.d.Kind, &v.at)
 	v.d.At = v.at.T
@@ -270,9 +270,9 @@ func (t *Tx) Denials(ctx context.Context, profile string) ([]roster.Denial, erro
 // PutDenial inserts or replaces the denial for (profile, user, kind).
 func (t *Tx) PutDenial(ctx context.Context, d *roster.Denial) error {
 	e := t.enc()
-	at := e.Time(d.At)
-	if e.Err != nil {
-		return fmt.Errorf("put denial: %w", e.Err)
+	at := e.time(d.At)
+	if e.err != nil {
+		return fmt.Errorf("put denial: %w", e.err)
 	}
 	if _, err := t.Q.Exec(ctx, denialUpsert, d.Profile, d.User, d.Kind, at); err != nil {
 		return fmt.Errorf("put %s denial of %q for %q: %w", d.Kind, d.User, d.Profile, err)
@@ -296,9 +296,9 @@ func (t *Tx) DeleteDenial(ctx context.Context, profile, user string, kind roster
 // from a profile.
 func (t *Tx) AddRemoval(ctx context.Context, profile, user string, at time.Time) error {
 	e := t.enc()
-	ts := e.Time(at)
-	if e.Err != nil {
-		return fmt.Errorf("add removal: %w", e.Err)
+	ts := e.time(at)
+	if e.err != nil {
+		return fmt.Errorf("add removal: %w", e.err)
 	}
 	if _, err := t.Q.Exec(ctx,
 		`INSERT INTO removals (profile_id, user_id, at) VALUES (?, ?, ?)`, profile, user, ts); err != nil {
@@ -310,9 +310,9 @@ func (t *Tx) AddRemoval(ctx context.Context, profile, user string, at time.Time)
 // CountRemovals counts removals from a profile at or after since.
 func (t *Tx) CountRemovals(ctx context.Context, profile string, since time.Time) (int, error) {
 	e := t.enc()
-	ts := e.Time(since)
-	if e.Err != nil {
-		return 0, fmt.Errorf("count removals: %w", e.Err)
+	ts := e.time(since)
+	if e.err != nil {
+		return 0, fmt.Errorf("count removals: %w", e.err)
 	}
 	var n int
 	if err := t.Q.QueryRow(ctx,
@@ -328,9 +328,9 @@ func (t *Tx) CountRemovals(ctx context.Context, profile string, since time.Time)
 // succeeds when the lease is free, expired, or already held by holder.
 func (t *Tx) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	e := t.enc()
-	nowT, until := e.Time(now), e.Time(now.Add(ttl))
-	if e.Err != nil {
-		return false, fmt.Errorf("lease %q: %w", name, e.Err)
+	nowT, until := e.time(now), e.time(now.Add(ttl))
+	if e.err != nil {
+		return false, fmt.Errorf("lease %q: %w", name, e.err)
 	}
 	n, err := t.Q.Exec(ctx, `
 		INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)

@@ -87,39 +87,37 @@ type Tx struct {
 	D Dialect
 }
 
-// Encoder encodes a statement's arguments with a Dialect, remembering the
+// encoder encodes a statement's arguments with a Dialect, remembering the
 // first error, so that they can be built in one expression and checked once.
-type Encoder struct {
-	// D encodes the values.
-	D Dialect
-	// Err is the first error met, if any.
-	Err error
+type encoder struct {
+	d   Dialect
+	err error // the first error met
 }
 
 // keep remembers err when it is the first.
-func (e *Encoder) keep(v any, err error) any {
-	if err != nil && e.Err == nil {
-		e.Err = err
+func (e *encoder) keep(v any, err error) any {
+	if err != nil && e.err == nil {
+		e.err = err
 	}
 	return v
 }
 
-// Time encodes a time.
-func (e *Encoder) Time(t time.Time) any { return e.keep(e.D.Time(t)) }
+// time encodes a time.
+func (e *encoder) time(t time.Time) any { return e.keep(e.d.Time(t)) }
 
-// TimePtr encodes an optional time; nil is NULL.
-func (e *Encoder) TimePtr(t *time.Time) any {
+// timePtr encodes an optional time; nil is NULL.
+func (e *encoder) timePtr(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return e.Time(*t)
+	return e.time(*t)
 }
 
-// JSON encodes v for a JSON column.
-func (e *Encoder) JSON(v any) any { return e.keep(e.D.JSON(v)) }
+// json encodes v for a JSON column.
+func (e *encoder) json(v any) any { return e.keep(e.d.JSON(v)) }
 
-// enc returns an Encoder for t's dialect.
-func (t *Tx) enc() Encoder { return Encoder{D: t.D} }
+// enc returns an encoder for t's dialect.
+func (t *Tx) enc() encoder { return encoder{d: t.D} }
 
 // List runs a query and scans every row with scan. It never returns a nil
 // slice on success.
@@ -143,9 +141,9 @@ func List[T any](ctx context.Context, q Querier, scan func(Row) (T, error), quer
 	return items, nil
 }
 
-// One runs a query that returns at most one row. When there is none it
+// one runs a query that returns at most one row. When there is none it
 // returns notFound.
-func One[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
+func one[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), notFound *roster.Error, query string, args ...any) (*T, error) {
 	v, err := scan(t.Q.QueryRow(ctx, query, args...))
 	if t.D.NoRows(err) {
 		return nil, notFound
@@ -161,10 +159,10 @@ func failed(err error) bool {
 	return err != nil && roster.ErrorCode(err) != roster.ENOTFOUND
 }
 
-// ListIn is List for a query whose arguments are lists of ids, bound as
+// listIn is List for a query whose arguments are lists of ids, bound as
 // Dialect.IDs encodes them to the placeholders of Dialect.In. When a list is
 // empty no row can match: it returns an empty list without a query.
-func ListIn[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), query string, lists ...[]string) ([]T, error) {
+func listIn[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), query string, lists ...[]string) ([]T, error) {
 	args := make([]any, len(lists))
 	for i, ids := range lists {
 		if len(ids) == 0 {
@@ -186,9 +184,9 @@ func ScanString(r Row) (string, error) {
 	return s, err
 }
 
-// Paginate turns the up to n+1 items of a keyset query into a page of at most
+// paginate turns the up to n+1 items of a keyset query into a page of at most
 // n items, with the cursor of the last one when more follow.
-func Paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
+func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
 	p := &roster.Page[T]{Items: items}
 	if len(items) > n {
 		p.Items = items[:n]
@@ -200,50 +198,50 @@ func Paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
 // page runs the query of one page of a keyset list: head selects the rows,
 // w holds the filter, order is the ORDER BY list and key returns an item's
 // cursor key.
-func page[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), head string, w *Where, order string, limit int, key func(*T) any) (*roster.Page[T], error) {
+func page[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), head string, w *where, order string, limit int, key func(*T) any) (*roster.Page[T], error) {
 	n := paging.Size(limit)
-	items, err := List(ctx, t.Q, scan, head+w.String()+` ORDER BY `+order+` LIMIT ?`, append(w.Args, n+1)...)
+	items, err := List(ctx, t.Q, scan, head+w.String()+` ORDER BY `+order+` LIMIT ?`, append(w.args, n+1)...)
 	if err != nil {
 		return nil, err
 	}
-	return Paginate(items, n, key), nil
+	return paginate(items, n, key), nil
 }
 
-// Where collects the conditions and arguments of a WHERE clause.
-type Where struct {
+// where collects the conditions and arguments of a WHERE clause.
+type where struct {
 	conds []string
-	// Args are the arguments of the conditions' placeholders, in order.
-	Args []any
+	// args are the arguments of the conditions' placeholders, in order.
+	args []any
 }
 
-// Add adds a condition with its arguments.
-func (w *Where) Add(cond string, args ...any) {
+// add adds a condition with its arguments.
+func (w *where) add(cond string, args ...any) {
 	w.conds = append(w.conds, cond)
-	w.Args = append(w.Args, args...)
+	w.args = append(w.args, args...)
 }
 
-// Eq adds "col = v" when v is not empty.
-func (w *Where) Eq(col, v string) {
+// eq adds "col = v" when v is not empty.
+func (w *where) eq(col, v string) {
 	if v != "" {
-		w.Add(col+" = ?", v)
+		w.add(col+" = ?", v)
 	}
 }
 
 // String returns the clause, with its leading " WHERE", or "".
-func (w *Where) String() string {
+func (w *where) String() string {
 	if len(w.conds) == 0 {
 		return ""
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// StringKey is the cursor of lists keyed by one string.
-type StringKey struct {
+// stringKey is the cursor of lists keyed by one string.
+type stringKey struct {
 	ID *string `json:"id"`
 }
 
-// IntKey is the cursor of lists keyed by an integer id.
-type IntKey struct {
+// intKey is the cursor of lists keyed by an integer id.
+type intKey struct {
 	ID *int64 `json:"id"`
 }
 
@@ -255,28 +253,28 @@ type grantKey struct {
 
 // after adds to w the condition that the list's key column col comes after
 // the id in cursor, when there is a cursor.
-func (t *Tx) after(w *Where, col, cursor string) error {
+func (t *Tx) after(w *where, col, cursor string) error {
 	if cursor == "" {
 		return nil
 	}
-	var k StringKey
+	var k stringKey
 	if err := t.D.DecodeCursor(cursor, &k); err != nil || k.ID == nil {
 		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
-	w.Add(col+" > ?", *k.ID)
+	w.add(col+" > ?", *k.ID)
 	return nil
 }
 
 // afterID is after for lists keyed by an integer id.
-func (t *Tx) afterID(w *Where, cursor string) error {
+func (t *Tx) afterID(w *where, cursor string) error {
 	if cursor == "" {
 		return nil
 	}
-	var k IntKey
+	var k intKey
 	if err := t.D.DecodeCursor(cursor, &k); err != nil || k.ID == nil {
 		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
-	w.Add("id > ?", *k.ID)
+	w.add("id > ?", *k.ID)
 	return nil
 }
 

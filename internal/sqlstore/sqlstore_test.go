@@ -34,7 +34,7 @@ func TestTimeScan(t *testing.T) {
 		{time.Time{}, time.Time{}},
 		{time.Date(1, 1, 1, 0, 0, 0, 0, time.Local), time.Time{}},
 	} {
-		var v Time
+		var v timeDest
 		if err := v.Scan(c.src); err != nil {
 			t.Fatalf("Scan(%v): %v", c.src, err)
 		}
@@ -42,12 +42,12 @@ func TestTimeScan(t *testing.T) {
 			t.Errorf("Scan(%v) = %v, want %v in UTC", c.src, v.T, c.want)
 		}
 	}
-	var nt NullTime
+	var nt nullTime
 	if err := nt.Scan(nil); err != nil || nt.T != nil {
-		t.Errorf("NullTime.Scan(nil) = %v, %v", nt.T, err)
+		t.Errorf("nullTime.Scan(nil) = %v, %v", nt.T, err)
 	}
 	if err := nt.Scan(n); err != nil || nt.T == nil || !nt.T.Equal(at) {
-		t.Errorf("NullTime.Scan(%d) = %v, %v", n, nt.T, err)
+		t.Errorf("nullTime.Scan(%d) = %v, %v", n, nt.T, err)
 	}
 	if _, ok := UnixNano(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)); ok {
 		t.Error("UnixNano took the year 3000")

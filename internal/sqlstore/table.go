@@ -41,7 +41,7 @@ func newByID[T any](table, noun, plural, columns string, scan func(Row) (T, erro
 
 // get returns the row of id; ENOTFOUND when there is none.
 func (b byID[T]) get(ctx context.Context, t *Tx, id string) (*T, error) {
-	v, err := One(ctx, t, b.scan, roster.Errorf(roster.ENOTFOUND, "%s %q not found", b.noun, id), b.one, id)
+	v, err := one(ctx, t, b.scan, roster.Errorf(roster.ENOTFOUND, "%s %q not found", b.noun, id), b.one, id)
 	if failed(err) {
 		return nil, fmt.Errorf("%s %q: %w", b.noun, id, err)
 	}

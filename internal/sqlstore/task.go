@@ -7,8 +7,8 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// TaskColumns are the columns of a task.
-const TaskColumns = `id, kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
+// taskColumns are the columns of a task.
+const taskColumns = `id, kind, user_id, entitlement_id, state, origin, profile_id, policy_id, steps, step,
 	approvers, provisioning, provisioners, bypass, requested_by, reason, error, history,
 	created_at, updated_at, closed_at`
 
@@ -25,13 +25,13 @@ const TaskValues = ` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 // tasks_open_unique index.
 const OpenStates = `('pending_approval', 'pending_provisioning')`
 
-// scanTask scans a row of TaskColumns.
+// scanTask scans a row of taskColumns.
 func scanTask(r Row) (roster.Task, error) {
 	var v struct {
 		t                                      roster.Task
 		steps, approvers, provisioners, histry []byte
-		created, upd                           Time
-		closed                                 NullTime
+		created, upd                           timeDest
+		closed                                 nullTime
 	}
 	if err := r.Scan(&v.t.ID, &v.t.Kind, &v.t.User, &v.t.Entitlement, &v.t.State, &v.t.Origin, &v.t.Profile,
 		&v.t.Policy, &v.steps, &v.t.Step, &v.approvers, &v.t.Provisioning, &v.provisioners, &v.t.Bypass,
@@ -56,7 +56,7 @@ func scanTask(r Row) (roster.Task, error) {
 	return v.t, nil
 }
 
-// TaskArgs returns the values of every column of TaskColumns but id, in
+// TaskArgs returns the values of every column of taskColumns but id, in
 // order.
 func TaskArgs(d Dialect, t *roster.Task) ([]any, error) {
 	var history []roster.TaskAction
@@ -67,12 +67,12 @@ func TaskArgs(d Dialect, t *roster.Task) ([]any, error) {
 			history[i] = a
 		}
 	}
-	e := Encoder{D: d}
+	e := encoder{d: d}
 	args := []any{t.Kind, t.User, t.Entitlement, t.State, t.Origin, t.Profile, t.Policy,
-		e.JSON(t.Steps), t.Step, e.JSON(t.Approvers), t.Provisioning, e.JSON(t.Provisioners),
-		t.Bypass, t.RequestedBy, t.Reason, t.Error, e.JSON(history),
-		e.Time(t.CreatedAt), e.Time(t.UpdatedAt), e.TimePtr(t.ClosedAt)}
-	return args, e.Err
+		e.json(t.Steps), t.Step, e.json(t.Approvers), t.Provisioning, e.json(t.Provisioners),
+		t.Bypass, t.RequestedBy, t.Reason, t.Error, e.json(history),
+		e.time(t.CreatedAt), e.time(t.UpdatedAt), e.timePtr(t.ClosedAt)}
+	return args, e.err
 }
 
 // OpenConflict is the error for a second open task of (user, entitlement,
@@ -116,8 +116,8 @@ func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
 
 // Task returns a task by id.
 func (t *Tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
-	task, err := One(ctx, t, scanTask, roster.Errorf(roster.ENOTFOUND, "task %d not found", id),
-		`SELECT `+TaskColumns+` FROM tasks WHERE id = ?`, id)
+	task, err := one(ctx, t, scanTask, roster.Errorf(roster.ENOTFOUND, "task %d not found", id),
+		`SELECT `+taskColumns+` FROM tasks WHERE id = ?`, id)
 	if failed(err) {
 		return nil, fmt.Errorf("task %d: %w", id, err)
 	}
@@ -126,25 +126,25 @@ func (t *Tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
 
 // Tasks returns one page of tasks, ordered by id.
 func (t *Tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
-	var w Where
-	w.Eq("state", string(f.State))
-	w.Eq("kind", string(f.Kind))
-	w.Eq("user_id", f.User)
-	w.Eq("entitlement_id", f.Entitlement)
-	w.Eq("profile_id", f.Profile)
-	w.Eq("origin", string(f.Origin))
+	var w where
+	w.eq("state", string(f.State))
+	w.eq("kind", string(f.Kind))
+	w.eq("user_id", f.User)
+	w.eq("entitlement_id", f.Entitlement)
+	w.eq("profile_id", f.Profile)
+	w.eq("origin", string(f.Origin))
 	if f.OpenOnly {
-		w.Add("state IN " + OpenStates)
+		w.add("state IN " + OpenStates)
 	}
 	if f.Approver != "" {
-		w.Add(`((state = 'pending_approval' AND `+t.D.ArrayHas("tasks.approvers")+`)
+		w.add(`((state = 'pending_approval' AND `+t.D.ArrayHas("tasks.approvers")+`)
 			OR (state = 'pending_provisioning' AND `+t.D.ArrayHas("tasks.provisioners")+`))`, f.Approver, f.Approver)
 	}
 	if err := t.afterID(&w, f.Cursor); err != nil {
 		return nil, err
 	}
-	p, err := page(ctx, t, scanTask, `SELECT `+TaskColumns+` FROM tasks`, &w, "id", f.Limit,
-		func(t *roster.Task) any { return IntKey{ID: &t.ID} })
+	p, err := page(ctx, t, scanTask, `SELECT `+taskColumns+` FROM tasks`, &w, "id", f.Limit,
+		func(t *roster.Task) any { return intKey{ID: &t.ID} })
 	if err != nil {
 		return nil, fmt.Errorf("tasks: %w", err)
 	}
@@ -153,7 +153,7 @@ func (t *Tx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roste
 
 // OpenTasks returns every open task of an entitlement, ordered by id.
 func (t *Tx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, error) {
-	ts, err := List(ctx, t.Q, scanTask, `SELECT `+TaskColumns+` FROM tasks
+	ts, err := List(ctx, t.Q, scanTask, `SELECT `+taskColumns+` FROM tasks
 		WHERE entitlement_id = ? AND state IN `+OpenStates+` ORDER BY id`, entitlement)
 	if err != nil {
 		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
@@ -185,7 +185,7 @@ func (t *Tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) (
 // OpenTasksAmongFrom is OpenTasksAmong reading the tasks of from: "tasks",
 // or the table with a hint of the index to use.
 func (t *Tx) OpenTasksAmongFrom(ctx context.Context, from string, users, entitlements []string) ([]roster.OpenTask, error) {
-	refs, err := ListIn(ctx, t, func(r Row) (roster.OpenTask, error) {
+	refs, err := listIn(ctx, t, func(r Row) (roster.OpenTask, error) {
 		var o roster.OpenTask
 		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.Entitlement)
 		return o, err
@@ -200,7 +200,7 @@ func (t *Tx) OpenTasksAmongFrom(ctx context.Context, from string, users, entitle
 
 // UserOpenTasks returns every open task of a user, ordered by id.
 func (t *Tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
-	ts, err := List(ctx, t.Q, scanTask, `SELECT `+TaskColumns+` FROM tasks
+	ts, err := List(ctx, t.Q, scanTask, `SELECT `+taskColumns+` FROM tasks
 		WHERE user_id = ? AND state IN `+OpenStates+` ORDER BY id`, user)
 	if err != nil {
 		return nil, fmt.Errorf("open tasks of user %q: %w", user, err)
@@ -210,9 +210,9 @@ func (t *Tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, err
 
 // OpenTask returns the open task for (user, entitlement, kind).
 func (t *Tx) OpenTask(ctx context.Context, user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
-	task, err := One(ctx, t, scanTask,
+	task, err := one(ctx, t, scanTask,
 		roster.Errorf(roster.ENOTFOUND, "no open %s task for user %q and entitlement %q", kind, user, entitlement),
-		`SELECT `+TaskColumns+` FROM tasks
+		`SELECT `+taskColumns+` FROM tasks
 		WHERE user_id = ? AND entitlement_id = ? AND kind = ? AND state IN `+OpenStates,
 		user, entitlement, kind)
 	if failed(err) {

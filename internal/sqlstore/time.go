@@ -30,8 +30,8 @@ func UTC(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// UTCPtr is UTC for an optional time.
-func UTCPtr(t *time.Time) *time.Time {
+// utcPtr is UTC for an optional time.
+func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
@@ -59,15 +59,15 @@ func FromUnixNano(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// Time is the scan destination of a time column. The scanners gather a
+// timeDest is the scan destination of a time column. The scanners gather a
 // row's destinations in one variable, so that a row costs one allocation
 // whatever its number of time columns.
-type Time struct {
+type timeDest struct {
 	T time.Time
 }
 
 // Scan implements sql.Scanner.
-func (t *Time) Scan(src any) error {
+func (t *timeDest) Scan(src any) error {
 	switch v := src.(type) {
 	case int64:
 		t.T = FromUnixNano(v)
@@ -82,18 +82,18 @@ func (t *Time) Scan(src any) error {
 	return nil
 }
 
-// NullTime is the scan destination of an optional time column.
-type NullTime struct {
+// nullTime is the scan destination of an optional time column.
+type nullTime struct {
 	T *time.Time
 }
 
 // Scan implements sql.Scanner.
-func (t *NullTime) Scan(src any) error {
+func (t *nullTime) Scan(src any) error {
 	if src == nil {
 		t.T = nil
 		return nil
 	}
-	var v Time
+	var v timeDest
 	if err := v.Scan(src); err != nil {
 		return err
 	}
