@@ -48,7 +48,9 @@ func (t *tx) note(err error) error {
 // sqlstore.Querier.
 type querier struct{ t *tx }
 
-// rebound caches the queries whose "?" placeholders rebind numbered.
+// rebound caches rebind's results. The store's queries come in a bounded
+// number of shapes (no value is ever written into a query's text), so it
+// stays small.
 var rebound sync.Map
 
 // rebind returns query with its "?" placeholders numbered "$1", "$2", ....
