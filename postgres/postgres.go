@@ -16,6 +16,13 @@
 // migrate. Text columns are COLLATE "C" (bytewise order, as Go sorts), times
 // are timestamptz truncated to the microsecond and returned in UTC, and lists
 // and maps are JSONB.
+//
+// The queries both stores make alike come from internal/sqlstore, spelled
+// for PostgreSQL by dialect and run by querier, which numbers their
+// placeholders and notes the conflicts that make Update run fn again. This
+// package holds what only PostgreSQL does: the writer lock and retries,
+// CreateTask's ON CONFLICT arbiter, the array insert of events and
+// ScanSync.
 package postgres
 
 import (

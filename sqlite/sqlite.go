@@ -11,6 +11,13 @@
 // Times are stored as INTEGER unix nanoseconds, truncated to the microsecond
 // so that SQLite and PostgreSQL hold the same values, and are returned in UTC.
 // Lists and maps are stored as JSON text.
+//
+// The queries both stores make alike come from internal/sqlstore, spelled
+// for SQLite by dialect. This package holds what only SQLite does: its
+// pools and checkpoints, the statement cache, the rows written behind
+// (users, grants, memberships, tasks created closed) and the multi-row
+// event inserts, BulkGrants' index rebuild, and ScanSync's reads of JSON
+// arrays.
 package sqlite
 
 import (
