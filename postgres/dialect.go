@@ -21,6 +21,12 @@ func (dialect) In(col string) string { return col + ` = ANY(?::text[])` }
 // ids, since each statement is a round trip.
 func (dialect) EachID(int) string { return `unnest(?::text[]) AS e (id)` }
 
+// Positions implements sqlstore.Dialect: WITH ORDINALITY numbers the
+// elements from 1.
+func (dialect) Positions() string {
+	return `(SELECT e.id AS value, e.n - 1 AS key FROM unnest(?::text[]) WITH ORDINALITY AS e (id, n)) AS j`
+}
+
 // IDs implements sqlstore.Dialect.
 func (dialect) IDs(ids []string) (any, error) { return ids, nil }
 

@@ -12,10 +12,9 @@ import (
 // profiles and entitlements travel as text[] parameters; unnest WITH
 // ORDINALITY gives each row its position in them.
 func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
-	var e encoder
-	since := e.time(s.RemovalsSince)
-	if e.err != nil {
-		return fmt.Errorf("scan sync: %w", e.err)
+	// A RemovalsSince out of range fails before any callback runs.
+	if _, err := (dialect{}).Time(s.RemovalsSince); err != nil {
+		return fmt.Errorf("scan sync: %w", err)
 	}
 	if s.User != nil {
 		err := sqlstore.Each(ctx, t.Q, `SELECT id FROM users ORDER BY id`, nil, func(rows sqlstore.Row) error {
@@ -86,40 +85,8 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return err
 		}
 	}
-	if s.Denial != nil {
-		err := sqlstore.Each(ctx, t.Q, `
-			SELECT j.n - 1, d.user_id, d.kind, d.at FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
-			JOIN denials AS d ON d.profile_id = j.id`, []any{s.Profiles},
-			func(rows sqlstore.Row) error {
-				var (
-					i int
-					d roster.Denial
-				)
-				if err := rows.Scan(&i, &d.User, &d.Kind, &d.At); err != nil {
-					return err
-				}
-				d.Profile, d.At = s.Profiles[i], decTime(d.At)
-				return s.Denial(i, d)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: denials: %w", err)
-		}
-	}
-	if s.Removals != nil {
-		err := sqlstore.Each(ctx, t.Q, `
-			SELECT j.n - 1, COUNT(*) FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
-			JOIN removals AS r ON r.profile_id = j.id AND r.at >= $2
-			GROUP BY j.n`, []any{s.Profiles, since},
-			func(rows sqlstore.Row) error {
-				var i, n int
-				if err := rows.Scan(&i, &n); err != nil {
-					return err
-				}
-				return s.Removals(i, n)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: removals: %w", err)
-		}
+	if err := t.ScanDenialsAndRemovals(ctx, s); err != nil {
+		return err
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ func (dialect) EachID(n int) string {
 	return `(SELECT value AS id FROM json_each(?))`
 }
 
+// Positions implements sqlstore.Dialect: json_each's key is an element's
+// index.
+func (dialect) Positions() string { return `json_each(?) AS j` }
+
 // IDs implements sqlstore.Dialect.
 func (dialect) IDs(ids []string) (any, error) {
 	var e encoder

@@ -24,7 +24,7 @@ import (
 func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 	var e encoder
 	ents, profiles := e.json(orNone(s.Entitlements)), e.json(orNone(s.Profiles))
-	since := e.time(s.RemovalsSince)
+	e.time(s.RemovalsSince) // out of range, it fails before any callback runs
 	if e.err != nil {
 		return fmt.Errorf("scan sync: %w", e.err)
 	}
@@ -79,41 +79,8 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return err
 		}
 	}
-	if s.Denial != nil {
-		err := sqlstore.Each(ctx, t.Q, `
-			SELECT j.key, d.user_id, d.kind, d.at FROM json_each(?) AS j
-			JOIN denials AS d ON d.profile_id = j.value`, []any{profiles},
-			func(rows sqlstore.Row) error {
-				var (
-					i  int
-					d  roster.Denial
-					at int64
-				)
-				if err := rows.Scan(&i, &d.User, &d.Kind, &at); err != nil {
-					return err
-				}
-				d.Profile, d.At = s.Profiles[i], decTime(at)
-				return s.Denial(i, d)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: denials: %w", err)
-		}
-	}
-	if s.Removals != nil {
-		err := sqlstore.Each(ctx, t.Q, `
-			SELECT j.key, COUNT(*) FROM json_each(?) AS j
-			JOIN removals AS r ON r.profile_id = j.value AND r.at >= ?
-			GROUP BY j.key`, []any{profiles, since},
-			func(rows sqlstore.Row) error {
-				var i, n int
-				if err := rows.Scan(&i, &n); err != nil {
-					return err
-				}
-				return s.Removals(i, n)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: removals: %w", err)
-		}
+	if err := t.ScanDenialsAndRemovals(ctx, s); err != nil {
+		return err
 	}
 	return nil
 }

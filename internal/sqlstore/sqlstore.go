@@ -56,7 +56,11 @@ type Dialect interface {
 	// them, to its one placeholder, as rows of one column named id; or ""
 	// when n ids are better inserted with a statement each.
 	EachID(n int) string
-	// IDs encodes a list of ids for In and EachID.
+	// Positions returns a FROM item named j ranging over the ids bound, as
+	// IDs encodes them, to its one placeholder: each id is j.value, and
+	// j.key its position (from 0).
+	Positions() string
+	// IDs encodes a list of ids for In, EachID and Positions.
 	IDs(ids []string) (any, error)
 	// Time encodes a time for a time column; the zero time is stored too.
 	Time(t time.Time) (any, error)
@@ -112,6 +116,9 @@ func (e *encoder) timePtr(t *time.Time) any {
 	}
 	return e.time(*t)
 }
+
+// ids encodes a list of ids for Dialect.In, EachID and Positions.
+func (e *encoder) ids(ids []string) any { return e.keep(e.d.IDs(ids)) }
 
 // json encodes v for a JSON column.
 func (e *encoder) json(v any) any { return e.keep(e.d.JSON(v)) }
