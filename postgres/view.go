@@ -80,13 +80,5 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: members: %w", err)
 		}
 	}
-	if s.OpenTask != nil {
-		if err := t.ScanOpenTasks(ctx, s); err != nil {
-			return err
-		}
-	}
-	if err := t.ScanDenialsAndRemovals(ctx, s); err != nil {
-		return err
-	}
-	return nil
+	return t.ScanProfiles(ctx, s)
 }

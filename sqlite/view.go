@@ -73,16 +73,7 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: members: %w", err)
 		}
 	}
-	if s.OpenTask != nil {
-		// Read through tasks_state.
-		if err := t.ScanOpenTasks(ctx, s); err != nil {
-			return err
-		}
-	}
-	if err := t.ScanDenialsAndRemovals(ctx, s); err != nil {
-		return err
-	}
-	return nil
+	return t.ScanProfiles(ctx, s)
 }
 
 // scanMembers streams the members of s.Profiles (the JSON array profiles).

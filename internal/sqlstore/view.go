@@ -7,11 +7,25 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// ScanOpenTasks is the part of ScanSync both stores read alike: it passes
-// to s.OpenTask each open task of the enrollment entitlements of
-// s.Profiles. Open tasks are few next to closed ones: it reads them all, in
-// the order of their ids, and keeps those.
-func (t *Tx) ScanOpenTasks(ctx context.Context, s *roster.SyncScan) error {
+// ScanProfiles is the part of ScanSync both stores read alike, after the
+// members: the open tasks, denials and removals of s.Profiles.
+func (t *Tx) ScanProfiles(ctx context.Context, s *roster.SyncScan) error {
+	if len(s.Profiles) == 0 {
+		return nil
+	}
+	if s.OpenTask != nil {
+		if err := t.scanOpenTasks(ctx, s); err != nil {
+			return err
+		}
+	}
+	return t.scanDenialsAndRemovals(ctx, s)
+}
+
+// scanOpenTasks passes to s.OpenTask each open task of the enrollment
+// entitlements of s.Profiles. Open tasks are few next to closed ones: it
+// reads them all (through tasks_state), in the order of their ids, and
+// keeps those.
+func (t *Tx) scanOpenTasks(ctx context.Context, s *roster.SyncScan) error {
 	of := make(map[string]int, len(s.Profiles))
 	for i, p := range s.Profiles {
 		of[roster.EnrollmentEntitlement(p)] = i
@@ -37,12 +51,12 @@ func (t *Tx) ScanOpenTasks(ctx context.Context, s *roster.SyncScan) error {
 	return nil
 }
 
-// ScanDenialsAndRemovals is the part of ScanSync both stores read alike: it
-// passes to s.Denial each denial of s.Profiles, and to s.Removals the number
-// of removals from each of them at or after s.RemovalsSince. The profiles
-// travel as one argument; each row carries the profile's position in them.
-func (t *Tx) ScanDenialsAndRemovals(ctx context.Context, s *roster.SyncScan) error {
-	if len(s.Profiles) == 0 || (s.Denial == nil && s.Removals == nil) {
+// scanDenialsAndRemovals passes to s.Denial each denial of s.Profiles, and
+// to s.Removals the number of removals from each of them at or after
+// s.RemovalsSince. The profiles travel as one argument; each row carries
+// the profile's position in them.
+func (t *Tx) scanDenialsAndRemovals(ctx context.Context, s *roster.SyncScan) error {
+	if s.Denial == nil && s.Removals == nil {
 		return nil
 	}
 	e := t.enc()
