@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"context"
 	"time"
 )
 
@@ -121,32 +120,6 @@ type ProvisionAttempt struct {
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
-}
-
-// ConnectorStore is the part of a transaction that keeps connectors.
-type ConnectorStore interface {
-	// Connector returns a connector; ENOTFOUND when there is none.
-	Connector(ctx context.Context, id string) (*Connector, error)
-	// Connectors lists every connector ordered by id.
-	Connectors(ctx context.Context) ([]Connector, error)
-	PutConnector(ctx context.Context, c *Connector) error
-	// ConnectorUsers lists the users a connector with users: true feeds,
-	// sorted; SetConnectorUsers replaces that list.
-	ConnectorUsers(ctx context.Context, connector string) ([]string, error)
-	SetConnectorUsers(ctx context.Context, connector string, users []string) error
-	// StagedSnapshot returns the snapshot a held sync keeps for an admin to
-	// review (ENOTFOUND when none); PutStagedSnapshot replaces it and nil data
-	// deletes it.
-	StagedSnapshot(ctx context.Context, connector string) ([]byte, error)
-	PutStagedSnapshot(ctx context.Context, connector string, data []byte) error
-	// DueConnectorTasks lists up to limit tasks in pending_provisioning whose
-	// provisioning is "connector" and whose next attempt is due at now
-	// (never tried, or retried at or before now), ordered by id.
-	DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]Task, error)
-	// ProvisionAttempt returns a task's attempts (zero when never tried).
-	ProvisionAttempt(ctx context.Context, task int64) (*ProvisionAttempt, error)
-	PutProvisionAttempt(ctx context.Context, a *ProvisionAttempt) error
-	DeleteProvisionAttempt(ctx context.Context, task int64) error
 }
 
 // MapTimes replaces every time in the connector's status with f of it; the

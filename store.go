@@ -22,34 +22,63 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one transaction. Lookups of a single object that does not exist return
-// an *Error with code ENOTFOUND, never (nil, nil). Put methods insert or replace
-// the whole object; the caller sets its timestamps. Lists are ordered by id
-// (bytewise) unless said otherwise, and a page's Items is never nil. Times come
-// back in UTC, truncated to the microsecond, so every store behaves alike.
+// Tx is one transaction: what a store must do, one interface per aggregate.
+//
+// Lookups of a single object that does not exist return an *Error with code
+// ENOTFOUND, never (nil, nil). Put methods insert or replace the whole
+// object; the caller sets its timestamps. Lists are ordered by id (bytewise)
+// unless said otherwise, and a page's Items is never nil. Times come back in
+// UTC, truncated to the microsecond, so every store behaves alike.
+//
+// Beside the plain reads and writes, some methods exist only to be fast: a
+// sync or an apply reads what thousands of users need in one query (the
+// methods that take a list of ids), or streams a whole organisation without
+// holding its rows (ScanSync), or writes in bulk (AppendEvents, BulkGrants).
+// Each says so in its comment; their results are those of the plain
+// methods, read differently.
 type Tx interface {
+	UserStore
+	CatalogStore
+	GrantStore
+	TaskStore
+	ProfileStore
+	EventStore
 	ConnectorStore
+	LeaseStore
+	SyncViewStore
+}
 
-	// Settings returns the tenant settings, DefaultSettings when never saved.
-	Settings(ctx context.Context) (*Settings, error)
-	PutSettings(ctx context.Context, s *Settings) error
-
+// UserStore keeps users and the API tokens that act as them.
+type UserStore interface {
 	User(ctx context.Context, id string) (*User, error)
 	Users(ctx context.Context, f UserFilter) (*Page[User], error)
-	// AllUsers returns every user, ordered by id.
-	AllUsers(ctx context.Context) ([]User, error)
 	PutUser(ctx context.Context, u *User) error
-	// UsersOf returns those of ids that are users, in no particular order.
-	UsersOf(ctx context.Context, ids []string) ([]User, error)
-	// DisabledUsers returns those of ids whose status is not active, ordered.
-	DisabledUsers(ctx context.Context, ids []string) ([]string, error)
 	// Admins returns the ids of the active admins, ordered.
 	Admins(ctx context.Context) ([]string, error)
+
+	// AllUsers returns every user, ordered by id: what a connector's sync
+	// compares its snapshot with, in one read instead of page by page.
+	AllUsers(ctx context.Context) ([]User, error)
+	// UsersOf returns those of ids that are users, in no particular order:
+	// an apply reads the users it is about to put in one query.
+	UsersOf(ctx context.Context, ids []string) ([]User, error)
+	// DisabledUsers returns those of ids whose status is not active,
+	// ordered: a sync reads the status of the users its plan concerns in
+	// one query.
+	DisabledUsers(ctx context.Context, ids []string) ([]string, error)
 
 	// PutToken stores an API token by the hash of its secret.
 	PutToken(ctx context.Context, hash, user string, at time.Time) error
 	// TokenUser returns the user a token hash belongs to.
 	TokenUser(ctx context.Context, hash string) (string, error)
+}
+
+// CatalogStore keeps what access is requested from: apps, their
+// entitlements, the approval policies, and the tenant's settings.
+type CatalogStore interface {
+	// Settings returns the tenant settings, DefaultSettings when never saved.
+	Settings(ctx context.Context) (*Settings, error)
+	PutSettings(ctx context.Context, s *Settings) error
 
 	App(ctx context.Context, id string) (*App, error)
 	Apps(ctx context.Context) ([]App, error)
@@ -62,22 +91,16 @@ type Tx interface {
 	Policy(ctx context.Context, id string) (*Policy, error)
 	Policies(ctx context.Context) ([]Policy, error)
 	PutPolicy(ctx context.Context, p *Policy) error
+}
 
+// GrantStore keeps grants: who holds which entitlement, and why (its
+// sources).
+type GrantStore interface {
 	Grant(ctx context.Context, user, entitlement string) (*Grant, error)
 	// Grants lists grants ordered by (user, entitlement).
 	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
 	// UserGrants returns every grant of one user, ordered by entitlement.
 	UserGrants(ctx context.Context, user string) ([]Grant, error)
-	// GrantsAmong returns the grants any of users holds of any of
-	// entitlements, in no particular order: what an op reads at once of the
-	// users a sync is about to enroll or unenroll.
-	GrantsAmong(ctx context.Context, users, entitlements []string) ([]Grant, error)
-	// BulkGrants prepares the transaction to record n grants, each with an
-	// audit event, as fast as the store can; end must be called once they
-	// are recorded, before the transaction's other work.
-	BulkGrants(ctx context.Context, n int) (end func() error, err error)
-	// GrantsOf returns every grant of any of users, in no particular order.
-	GrantsOf(ctx context.Context, users []string) ([]Grant, error)
 	// Holders returns the distinct ids of users holding any of the entitlements,
 	// ordered.
 	Holders(ctx context.Context, entitlements []string) ([]string, error)
@@ -86,6 +109,56 @@ type Tx interface {
 	// an error.
 	DeleteGrant(ctx context.Context, user, entitlement string) error
 
+	// GrantsAmong returns the grants any of users holds of any of
+	// entitlements, in no particular order: what an op reads at once of the
+	// users a sync is about to enroll or unenroll, instead of a Grant per
+	// pair.
+	GrantsAmong(ctx context.Context, users, entitlements []string) ([]Grant, error)
+	// GrantsOf returns every grant of any of users, in no particular order:
+	// UserGrants of many users in one query.
+	GrantsOf(ctx context.Context, users []string) ([]Grant, error)
+	// BulkGrants prepares the transaction to record n grants, each with an
+	// audit event, as fast as the store can (a first apply of millions of
+	// grants spends its time in index upkeep); end must be called once they
+	// are recorded, before the transaction's other work.
+	BulkGrants(ctx context.Context, n int) (end func() error, err error)
+}
+
+// TaskStore keeps tasks, the requests to grant or revoke an entitlement as
+// they go through approval and provisioning (see doc.go).
+type TaskStore interface {
+	// CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
+	// open task for the same (user, entitlement, kind) exists.
+	CreateTask(ctx context.Context, t *Task) error
+	// UpdateTask replaces a task. It fails with ENOTFOUND when no task has
+	// its ID and with ECONFLICT when it would reopen a task that has an open
+	// twin.
+	UpdateTask(ctx context.Context, t *Task) error
+	Task(ctx context.Context, id int64) (*Task, error)
+	// Tasks lists tasks ordered by id.
+	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
+	// OpenTasks returns every open task of an entitlement, ordered by id.
+	OpenTasks(ctx context.Context, entitlement string) ([]Task, error)
+	// UserOpenTasks returns every open task of a user, ordered by id.
+	UserOpenTasks(ctx context.Context, user string) ([]Task, error)
+	// OpenTask returns the open task for (user, entitlement, kind).
+	OpenTask(ctx context.Context, user, entitlement string, kind TaskKind) (*Task, error)
+
+	// OpenTaskRefs returns the id, kind, user and origin of every open task
+	// of an entitlement, ordered by id: OpenTasks without the cost of whole
+	// tasks, for planning.
+	OpenTaskRefs(ctx context.Context, entitlement string) ([]OpenTask, error)
+	// OpenTasksAmong returns the id, kind, user, origin and entitlement of
+	// every open task of any of users on any of entitlements, in no
+	// particular order: what an op reads at once, with GrantsAmong, of the
+	// users a sync is about to enroll or unenroll.
+	OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]OpenTask, error)
+}
+
+// ProfileStore keeps access profiles and what their automation works from:
+// members, denials, the removals the safeguard counts, and the profiles
+// marked for a sync.
+type ProfileStore interface {
 	Profile(ctx context.Context, id string) (*Profile, error)
 	Profiles(ctx context.Context) ([]Profile, error)
 	PutProfile(ctx context.Context, p *Profile) error
@@ -95,38 +168,19 @@ type Tx interface {
 	// Memberships returns the profiles a user is a member of, ordered by profile.
 	Memberships(ctx context.Context, user string) ([]Member, error)
 	// MembershipsOf returns the memberships of any of users, ordered by
-	// (user, profile).
+	// (user, profile): Memberships of the users an op works on, in one
+	// query.
 	MembershipsOf(ctx context.Context, users []string) ([]Member, error)
 	PutMember(ctx context.Context, m *Member) error
 	// DeleteMember removes a membership; removing one that does not exist is
 	// not an error.
 	DeleteMember(ctx context.Context, profile, user string) error
 
-	// CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
-	// open task for the same (user, entitlement, kind) exists.
-	CreateTask(ctx context.Context, t *Task) error
-	UpdateTask(ctx context.Context, t *Task) error
-	Task(ctx context.Context, id int64) (*Task, error)
-	// Tasks lists tasks ordered by id.
-	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
-	// OpenTasks returns every open task of an entitlement, ordered by id.
-	OpenTasks(ctx context.Context, entitlement string) ([]Task, error)
-	// OpenTaskRefs returns the id, kind, user and origin of every open task
-	// of an entitlement, ordered by id: OpenTasks without the cost of whole
-	// tasks, for planning.
-	OpenTaskRefs(ctx context.Context, entitlement string) ([]OpenTask, error)
-	// UserOpenTasks returns every open task of a user, ordered by id.
-	UserOpenTasks(ctx context.Context, user string) ([]Task, error)
-	// OpenTasksAmong returns the id, kind, user, origin and entitlement of
-	// every open task of any of users on any of entitlements, in no
-	// particular order.
-	OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]OpenTask, error)
-	// OpenTask returns the open task for (user, entitlement, kind).
-	OpenTask(ctx context.Context, user, entitlement string, kind TaskKind) (*Task, error)
-
 	// Denials returns a profile's denials ordered by (user, kind).
 	Denials(ctx context.Context, profile string) ([]Denial, error)
 	PutDenial(ctx context.Context, d *Denial) error
+	// DeleteDenial removes a denial; removing one that does not exist is not
+	// an error.
 	DeleteDenial(ctx context.Context, profile, user string, kind TaskKind) error
 
 	// AddRemoval records that automation removed (or started removing) a user
@@ -134,26 +188,6 @@ type Tx interface {
 	AddRemoval(ctx context.Context, profile, user string, at time.Time) error
 	// CountRemovals counts removals from a profile at or after since.
 	CountRemovals(ctx context.Context, profile string, since time.Time) (int, error)
-
-	// ScanSync streams to s's callbacks what planning the syncs of s.Profiles
-	// needs (see SyncScan), in a few queries: a whole organisation in one
-	// read, without holding its rows.
-	ScanSync(ctx context.Context, s *SyncScan) error
-
-	// AppendEvent appends an audit event and sets its ID.
-	AppendEvent(ctx context.Context, e *Event) error
-	// AppendEvents appends events in order, in few statements, and sets
-	// their IDs.
-	AppendEvents(ctx context.Context, evs []*Event) error
-	// Events lists events ordered by id.
-	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
-
-	// EnqueueNotification stores an outgoing notification and sets its ID.
-	EnqueueNotification(ctx context.Context, n *Notification) error
-	// DueNotifications returns undelivered notifications whose NextAt is at or
-	// before now, oldest first.
-	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
-	UpdateNotification(ctx context.Context, n *Notification) error
 
 	// RuleProfiles returns the ids of the profiles whose automation rule
 	// (any_entitlement) names any of the entitlements, ordered. PutProfile keeps
@@ -166,10 +200,113 @@ type Tx interface {
 	TriggeredProfiles(ctx context.Context, limit int) ([]string, error)
 	// ClearTrigger removes a profile's mark.
 	ClearTrigger(ctx context.Context, profile string) error
+}
 
+// EventStore keeps the audit log and the outgoing notifications.
+type EventStore interface {
+	// AppendEvent appends an audit event and sets its ID.
+	AppendEvent(ctx context.Context, e *Event) error
+	// AppendEvents appends events in order, in few statements, and sets
+	// their IDs: a sync or an apply records thousands at once.
+	AppendEvents(ctx context.Context, evs []*Event) error
+	// Events lists events ordered by id.
+	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
+
+	// EnqueueNotification stores an outgoing notification and sets its ID.
+	EnqueueNotification(ctx context.Context, n *Notification) error
+	// DueNotifications returns undelivered notifications whose NextAt is at or
+	// before now, oldest first.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	// UpdateNotification replaces a notification. It fails with ENOTFOUND
+	// when no notification has its ID.
+	UpdateNotification(ctx context.Context, n *Notification) error
+}
+
+// ConnectorStore keeps connectors, the users they feed, the snapshot a held
+// sync keeps and the attempts at provisioning through them.
+type ConnectorStore interface {
+	// Connector returns a connector; ENOTFOUND when there is none.
+	Connector(ctx context.Context, id string) (*Connector, error)
+	// Connectors lists every connector ordered by id.
+	Connectors(ctx context.Context) ([]Connector, error)
+	PutConnector(ctx context.Context, c *Connector) error
+	// ConnectorUsers lists the users a connector with users: true feeds,
+	// sorted; SetConnectorUsers replaces that list.
+	ConnectorUsers(ctx context.Context, connector string) ([]string, error)
+	SetConnectorUsers(ctx context.Context, connector string, users []string) error
+	// StagedSnapshot returns the snapshot a held sync keeps for an admin to
+	// review (ENOTFOUND when none); PutStagedSnapshot replaces it and nil data
+	// deletes it.
+	StagedSnapshot(ctx context.Context, connector string) ([]byte, error)
+	PutStagedSnapshot(ctx context.Context, connector string, data []byte) error
+	// DueConnectorTasks lists up to limit tasks in pending_provisioning whose
+	// provisioning is "connector" and whose next attempt is due at now
+	// (never tried, or retried at or before now), ordered by id.
+	DueConnectorTasks(ctx context.Context, now time.Time, limit int) ([]Task, error)
+	// ProvisionAttempt returns a task's attempts (zero when never tried).
+	ProvisionAttempt(ctx context.Context, task int64) (*ProvisionAttempt, error)
+	PutProvisionAttempt(ctx context.Context, a *ProvisionAttempt) error
+	DeleteProvisionAttempt(ctx context.Context, task int64) error
+}
+
+// LeaseStore keeps the leases that elect, among replicas, the one that runs
+// periodic work.
+type LeaseStore interface {
 	// AcquireLease takes or renews the named lease for holder until now+ttl,
 	// and reports whether holder holds it: a lease held by another holder
-	// that has not expired is not taken. Replicas use it to elect the one that
-	// runs periodic work.
+	// that has not expired is not taken.
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+}
+
+// SyncViewStore reads, for the syncs of many profiles at once, what the
+// plain methods would read profile by profile.
+type SyncViewStore interface {
+	// ScanSync streams to s's callbacks what planning the syncs of s.Profiles
+	// needs (see SyncScan), in a few queries: a whole organisation in one
+	// read, without holding its rows.
+	ScanSync(ctx context.Context, s *SyncScan) error
+}
+
+// SyncScan asks Tx.ScanSync for what planning the syncs of many profiles
+// needs, and receives it row by row: the holders of the entitlements their
+// rules name, their members, the open tasks of their enrollment
+// entitlements, their denials and their recent removals, plus the users who
+// are not active. Nothing is collected by the store, so a caller that keeps
+// the rows compactly (user ids interned once) can plan a whole organisation
+// from one read. The callbacks are called in the order of the fields below.
+//
+// Each callback receives the position of its entitlement or profile in
+// Entitlements or Profiles. The strings it receives may be parts of a larger
+// buffer of the store's (one row holding many ids), which keeping them keeps
+// alive. A callback may be nil when its rows are not
+// wanted; an error it returns stops the scan and is returned by ScanSync.
+type SyncScan struct {
+	// Entitlements lists the entitlements whose holders Holder receives.
+	Entitlements []string
+	// Profiles lists the profiles whose members, open enrollment and
+	// unenrollment tasks, denials and removals are read.
+	Profiles []string
+	// RemovalsSince is the start of the safeguard's window: Removals counts
+	// the removals at or after it.
+	RemovalsSince time.Time
+
+	// User receives the id of every user, in order.
+	User func(id string) error
+	// Disabled receives each user whose status is not active, in no
+	// particular order.
+	Disabled func(user string) error
+	// Holder receives each user holding Entitlements[e], in no particular
+	// order (runs in order of user are the cheapest to intern).
+	Holder func(e int, user string) error
+	// Member receives each member of Profiles[p], in no particular order.
+	Member func(p int, m Member) error
+	// OpenTask receives each open task (grant or revoke) of the enrollment
+	// entitlement of Profiles[p], access-profiles/P, in the order of their
+	// ids.
+	OpenTask func(p int, t OpenTask) error
+	// Denial receives each denial of Profiles[p], in no particular order.
+	Denial func(p int, d Denial) error
+	// Removals receives, for each of Profiles[p] with any, the number of
+	// removals at or after RemovalsSince.
+	Removals func(p int, n int) error
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // SQLSTATE codes the store acts on.
@@ -58,24 +59,6 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// utc returns t in UTC truncated to the microsecond, the precision both
-// SQLite and PostgreSQL stores keep. The zero time stays zero.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-// utcPtr is utc for an optional time.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := utc(*t)
-	return &v
-}
-
 // encoder turns values into column values, remembering the first error so a
 // statement's arguments can be built in one expression and checked once.
 type encoder struct {
@@ -94,16 +77,7 @@ func (e *encoder) time(t time.Time) time.Time {
 		}
 		return time.Time{}
 	}
-	return utc(t)
-}
-
-// timePtr encodes an optional time; nil is NULL.
-func (e *encoder) timePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := e.time(*t)
-	return &v
+	return sqlstore.UTC(t)
 }
 
 // json encodes v as JSON for a JSONB column.
@@ -123,23 +97,6 @@ func decTime(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// decTimePtr decodes an optional time.
-func decTimePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := decTime(*t)
-	return &v
-}
-
-// decJSON decodes the JSON b of column col into v.
-func decJSON(col string, b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", col, err)
-	}
-	return nil
-}
-
 // decodeCursor decodes a cursor (see paging.Decode) into key. PostgreSQL text
 // cannot hold a NUL character, so a cursor carrying one could only fail in
 // the query: it is invalid too.
@@ -151,25 +108,4 @@ func decodeCursor(cursor string, key any) error {
 		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
 	return nil
-}
-
-// stringKey is the cursor of lists keyed by one string.
-type stringKey struct {
-	ID *string `json:"id"`
-}
-
-// intKey is the cursor of lists keyed by an integer id.
-type intKey struct {
-	ID *int64 `json:"id"`
-}
-
-// grantKey is the cursor of grant lists.
-type grantKey struct {
-	User        *string `json:"u"`
-	Entitlement *string `json:"e"`
-}
-
-// rowScanner is pgx.Row or pgx.Rows.
-type rowScanner interface {
-	Scan(dest ...any) error
 }

@@ -16,6 +16,13 @@
 // migrate. Text columns are COLLATE "C" (bytewise order, as Go sorts), times
 // are timestamptz truncated to the microsecond and returned in UTC, and lists
 // and maps are JSONB.
+//
+// The queries both stores make alike come from internal/sqlstore, spelled
+// for PostgreSQL by dialect and run by querier, which numbers their
+// placeholders and notes the conflicts that make Update run fn again. This
+// package holds what only PostgreSQL does: the writer lock and retries,
+// CreateTask's ON CONFLICT arbiter, the array insert of events and
+// ScanSync.
 package postgres
 
 import (
@@ -162,9 +169,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].Version
-	}
+	latest = migration.Latest(ms)
 	var exists bool
 	if err := db.pool.QueryRow(ctx,
 		`SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
@@ -236,7 +241,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)
 		}
 	}
-	t := &tx{tx: ptx}
+	t := newTx(ptx)
 	done := false
 	defer func() {
 		if !done {

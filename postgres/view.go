@@ -4,21 +4,20 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // ScanSync streams what planning the syncs of s.Profiles needs. The
 // profiles and entitlements travel as text[] parameters; unnest WITH
 // ORDINALITY gives each row its position in them.
 func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
-	var e encoder
-	since := e.time(s.RemovalsSince)
-	if e.err != nil {
-		return fmt.Errorf("scan sync: %w", e.err)
+	// A RemovalsSince out of range fails before any callback runs.
+	if _, err := (dialect{}).Time(s.RemovalsSince); err != nil {
+		return fmt.Errorf("scan sync: %w", err)
 	}
 	if s.User != nil {
-		err := t.each(ctx, `SELECT id FROM users ORDER BY id`, nil, func(rows pgx.Rows) error {
+		err := sqlstore.Each(ctx, t.Q, `SELECT id FROM users ORDER BY id`, nil, func(rows sqlstore.Row) error {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				return err
@@ -30,7 +29,7 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 		}
 	}
 	if s.Disabled != nil {
-		err := t.each(ctx, `SELECT id FROM users WHERE status <> 'active'`, nil, func(rows pgx.Rows) error {
+		err := sqlstore.Each(ctx, t.Q, `SELECT id FROM users WHERE status <> 'active'`, nil, func(rows sqlstore.Row) error {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				return err
@@ -42,10 +41,10 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 		}
 	}
 	if s.Holder != nil && len(s.Entitlements) > 0 {
-		err := t.each(ctx, `
+		err := sqlstore.Each(ctx, t.Q, `
 			SELECT j.n - 1, g.user_id FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
 			JOIN grants AS g ON g.entitlement_id = j.id`, []any{s.Entitlements},
-			func(rows pgx.Rows) error {
+			func(rows sqlstore.Row) error {
 				var (
 					i    int
 					user string
@@ -63,10 +62,10 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 		return nil
 	}
 	if s.Member != nil {
-		err := t.each(ctx, `
+		err := sqlstore.Each(ctx, t.Q, `
 			SELECT j.n - 1, m.user_id, m.source, m.since FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
 			JOIN members AS m ON m.profile_id = j.id`, []any{s.Profiles},
-			func(rows pgx.Rows) error {
+			func(rows sqlstore.Row) error {
 				var (
 					i int
 					m roster.Member
@@ -81,81 +80,5 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: members: %w", err)
 		}
 	}
-	if s.OpenTask != nil {
-		// Open tasks are few next to closed ones: read them all and keep
-		// those of the profiles' enrollment entitlements.
-		of := make(map[string]int, len(s.Profiles))
-		for i, p := range s.Profiles {
-			of[roster.EnrollmentEntitlement(p)] = i
-		}
-		err := t.each(ctx, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
-			WHERE state IN `+openStates+` ORDER BY id`, nil,
-			func(rows pgx.Rows) error {
-				var (
-					o   roster.OpenTask
-					ent string
-				)
-				if err := rows.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &ent); err != nil {
-					return err
-				}
-				if i, ok := of[ent]; ok {
-					return s.OpenTask(i, o)
-				}
-				return nil
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: open tasks: %w", err)
-		}
-	}
-	if s.Denial != nil {
-		err := t.each(ctx, `
-			SELECT j.n - 1, d.user_id, d.kind, d.at FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
-			JOIN denials AS d ON d.profile_id = j.id`, []any{s.Profiles},
-			func(rows pgx.Rows) error {
-				var (
-					i int
-					d roster.Denial
-				)
-				if err := rows.Scan(&i, &d.User, &d.Kind, &d.At); err != nil {
-					return err
-				}
-				d.Profile, d.At = s.Profiles[i], decTime(d.At)
-				return s.Denial(i, d)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: denials: %w", err)
-		}
-	}
-	if s.Removals != nil {
-		err := t.each(ctx, `
-			SELECT j.n - 1, COUNT(*) FROM unnest($1::text[]) WITH ORDINALITY AS j (id, n)
-			JOIN removals AS r ON r.profile_id = j.id AND r.at >= $2
-			GROUP BY j.n`, []any{s.Profiles, since},
-			func(rows pgx.Rows) error {
-				var i, n int
-				if err := rows.Scan(&i, &n); err != nil {
-					return err
-				}
-				return s.Removals(i, n)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: removals: %w", err)
-		}
-	}
-	return nil
-}
-
-// each runs a query and calls fn on every row.
-func (t *tx) each(ctx context.Context, query string, args []any, fn func(pgx.Rows) error) error {
-	rows, err := t.tx.Query(ctx, query, args...)
-	if err != nil {
-		return t.note(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return t.note(err)
-		}
-	}
-	return t.note(rows.Err())
+	return t.ScanProfiles(ctx, s)
 }

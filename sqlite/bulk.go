@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // bulkMin is the least number of rows for which a bulk write sets aside a
@@ -34,7 +36,7 @@ func (t *tx) BulkGrants(ctx context.Context, n int) (end func() error, err error
 	if int64(n) < rows {
 		return noop, nil
 	}
-	idx, err := list(ctx, t.tx, func(r rowScanner) ([2]string, error) {
+	idx, err := sqlstore.List(ctx, t.tx, func(r sqlstore.Row) ([2]string, error) {
 		var name string
 		var stmt sql.NullString
 		err := r.Scan(&name, &stmt)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // TestWriterPragmas checks the writer connection's own settings: its large
@@ -97,7 +98,7 @@ func indexNames(t *testing.T, db *DB) []string {
 	var names []string
 	err := db.View(context.Background(), func(rt roster.Tx) error {
 		var err error
-		names, err = list(context.Background(), rt.(*tx).tx, scanString,
+		names, err = sqlstore.List(context.Background(), rt.(*tx).tx, sqlstore.ScanString,
 			`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('grants', 'events') AND sql IS NOT NULL ORDER BY name`)
 		return err
 	})

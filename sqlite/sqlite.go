@@ -11,6 +11,13 @@
 // Times are stored as INTEGER unix nanoseconds, truncated to the microsecond
 // so that SQLite and PostgreSQL hold the same values, and are returned in UTC.
 // Lists and maps are stored as JSON text.
+//
+// The queries both stores make alike come from internal/sqlstore, spelled
+// for SQLite by dialect. This package holds what only SQLite does: its
+// pools and checkpoints, the statement cache, the rows written behind
+// (users, grants, memberships, tasks created closed) and the multi-row
+// event inserts, BulkGrants' index rebuild, and ScanSync's reads of JSON
+// arrays.
 package sqlite
 
 import (
@@ -244,7 +251,7 @@ func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOption
 		}
 	}()
 	ct := newCachedTx(stx, cache)
-	err = fn(&tx{tx: ct})
+	err = fn(newTx(ct))
 	if err == nil {
 		err = ct.flush(ctx)
 	}
@@ -295,9 +302,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].Version
-	}
+	latest = migration.Latest(ms)
 	if err := db.reader.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
 		return 0, latest, fmt.Errorf("sqlite: schema version: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // maxCachedStatements bounds a pool's statement cache; queries past it run
@@ -174,4 +176,33 @@ func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any
 		return s.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// Query implements sqlstore.Querier.
+func (t cachedTx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := t.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// QueryRow implements sqlstore.Querier.
+func (t cachedTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.QueryRowContext(ctx, query, args...)
+}
+
+// Exec implements sqlstore.Querier.
+func (t cachedTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ExecUnique implements sqlstore.Querier: a failed statement leaves an
+// SQLite transaction usable as it is.
+func (t cachedTx) ExecUnique(ctx context.Context, query string, args ...any) (int64, error) {
+	return t.Exec(ctx, query, args...)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // ScanSync streams what planning the syncs of s.Profiles needs. The
@@ -23,7 +24,7 @@ import (
 func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 	var e encoder
 	ents, profiles := e.json(orNone(s.Entitlements)), e.json(orNone(s.Profiles))
-	since := e.time(s.RemovalsSince)
+	e.time(s.RemovalsSince) // out of range, it fails before any callback runs
 	if e.err != nil {
 		return fmt.Errorf("scan sync: %w", e.err)
 	}
@@ -38,8 +39,8 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 	if s.Disabled != nil {
 		// status <> 'active' would read every user; two ranges of
 		// users_status read only the others.
-		err := each(ctx, t.tx, `SELECT id FROM users WHERE status < 'active' OR status > 'active'`, nil,
-			func(rows *sql.Rows) error {
+		err := sqlstore.Each(ctx, t.Q, `SELECT id FROM users WHERE status < 'active' OR status > 'active'`, nil,
+			func(rows sqlstore.Row) error {
 				var id string
 				if err := rows.Scan(&id); err != nil {
 					return err
@@ -72,70 +73,7 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: members: %w", err)
 		}
 	}
-	if s.OpenTask != nil {
-		// Open tasks are few next to closed ones: read them all through
-		// tasks_state and keep those of the profiles' enrollment
-		// entitlements.
-		of := make(map[string]int, len(s.Profiles))
-		for i, p := range s.Profiles {
-			of[roster.EnrollmentEntitlement(p)] = i
-		}
-		err := each(ctx, t.tx, `SELECT id, kind, user_id, origin, entitlement_id FROM tasks
-			WHERE state IN `+openStates+` ORDER BY id`, nil,
-			func(rows *sql.Rows) error {
-				var (
-					o   roster.OpenTask
-					ent string
-				)
-				if err := rows.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &ent); err != nil {
-					return err
-				}
-				if i, ok := of[ent]; ok {
-					return s.OpenTask(i, o)
-				}
-				return nil
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: open tasks: %w", err)
-		}
-	}
-	if s.Denial != nil {
-		err := each(ctx, t.tx, `
-			SELECT j.key, d.user_id, d.kind, d.at FROM json_each(?) AS j
-			JOIN denials AS d ON d.profile_id = j.value`, []any{profiles},
-			func(rows *sql.Rows) error {
-				var (
-					i  int
-					d  roster.Denial
-					at int64
-				)
-				if err := rows.Scan(&i, &d.User, &d.Kind, &at); err != nil {
-					return err
-				}
-				d.Profile, d.At = s.Profiles[i], decTime(at)
-				return s.Denial(i, d)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: denials: %w", err)
-		}
-	}
-	if s.Removals != nil {
-		err := each(ctx, t.tx, `
-			SELECT j.key, COUNT(*) FROM json_each(?) AS j
-			JOIN removals AS r ON r.profile_id = j.value AND r.at >= ?
-			GROUP BY j.key`, []any{profiles, since},
-			func(rows *sql.Rows) error {
-				var i, n int
-				if err := rows.Scan(&i, &n); err != nil {
-					return err
-				}
-				return s.Removals(i, n)
-			})
-		if err != nil {
-			return fmt.Errorf("scan sync: removals: %w", err)
-		}
-	}
-	return nil
+	return t.ScanProfiles(ctx, s)
 }
 
 // scanMembers streams the members of s.Profiles (the JSON array profiles).
@@ -188,11 +126,11 @@ func (t *tx) scanMembers(ctx context.Context, s *roster.SyncScan, profiles strin
 	if e.err != nil {
 		return e.err
 	}
-	return each(ctx, t.tx, `
+	return sqlstore.Each(ctx, t.Q, `
 		SELECT profile_id, source, since, json_group_array(user_id) FROM members
 		WHERE profile_id IN (SELECT value FROM json_each(?))
 		GROUP BY profile_id, source, since`, []any{list},
-		func(rows *sql.Rows) error {
+		func(rows sqlstore.Row) error {
 			var (
 				profile, source, users string
 				since                  int64
@@ -248,21 +186,6 @@ func pipelined[T any](ctx context.Context, tx querier, query string, args []any,
 	}
 	// ahead is closed: the reader is done, and readErr set.
 	return readErr
-}
-
-// each runs a query and calls fn on every row.
-func each(ctx context.Context, tx querier, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // eachJSONString calls fn with each string of the JSON array text a, as

@@ -50,3 +50,12 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
 }
+
+// Latest returns the highest version of ms, ordered as Load returns them, or
+// 0 when there is none.
+func Latest(ms []Migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
+}

@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/paging"
+)
+
+// --- events ---
+
+const eventColumns = `id, at, actor, action, object_type, object_id, reason, data`
+
+// scanEvent scans a row of eventColumns.
+func scanEvent(r Row) (roster.Event, error) {
+	var v struct {
+		ev   roster.Event
+		at   timeDest
+		data []byte
+	}
+	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data); err != nil {
+		return v.ev, err
+	}
+	v.ev.At = v.at.T
+	if v.data != nil {
+		v.ev.Data = json.RawMessage(v.data)
+	}
+	return v.ev, nil
+}
+
+// CheckEvent returns EINVALID when ev's data is set but not valid JSON.
+func CheckEvent(ev *roster.Event) error {
+	if len(ev.Data) > 0 && !json.Valid(ev.Data) {
+		return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
+	}
+	return nil
+}
+
+// Events returns one page of events, ordered by id.
+func (t *Tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
+	var w where
+	w.eq("action", string(f.Action))
+	w.eq("actor", f.Actor)
+	w.eq("object_type", f.ObjectType)
+	w.eq("object_id", f.ObjectID)
+	if !f.Since.IsZero() {
+		e := t.enc()
+		since := e.time(f.Since)
+		if e.err != nil {
+			return nil, e.err
+		}
+		w.add("at >= ?", since)
+	}
+	if err := t.afterID(&w, f.Cursor); err != nil {
+		return nil, err
+	}
+	p, err := page(ctx, t, scanEvent, `SELECT `+eventColumns+` FROM events`, &w, "id", f.Limit,
+		func(ev *roster.Event) any { return intKey{ID: &ev.ID} })
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return p, nil
+}
+
+// --- notifications ---
+
+const notificationColumns = `id, at, channel, target, payload, attempts, delivered_at, last_error, next_at`
+
+// scanNotification scans a row of notificationColumns.
+func scanNotification(r Row) (roster.Notification, error) {
+	var v struct {
+		n           roster.Notification
+		at, next    timeDest
+		deliveredAt nullTime
+	}
+	if err := r.Scan(&v.n.ID, &v.at, &v.n.Channel, &v.n.Target, &v.n.Payload, &v.n.Attempts,
+		&v.deliveredAt, &v.n.LastError, &v.next); err != nil {
+		return v.n, err
+	}
+	v.n.At, v.n.NextAt, v.n.DeliveredAt = v.at.T, v.next.T, v.deliveredAt.T
+	return v.n, nil
+}
+
+// notificationArgs returns the values of notificationColumns but id, in
+// order.
+func (t *Tx) notificationArgs(n *roster.Notification) ([]any, error) {
+	e := t.enc()
+	args := []any{e.time(n.At), n.Channel, n.Target, n.Payload, n.Attempts,
+		e.timePtr(n.DeliveredAt), n.LastError, e.time(n.NextAt)}
+	return args, e.err
+}
+
+// EnqueueNotification stores an outgoing notification and sets its ID.
+func (t *Tx) EnqueueNotification(ctx context.Context, n *roster.Notification) error {
+	args, err := t.notificationArgs(n)
+	if err != nil {
+		return fmt.Errorf("enqueue notification: %w", err)
+	}
+	if err := t.Q.QueryRow(ctx, `
+		INSERT INTO notifications (at, channel, target, payload, attempts, delivered_at, last_error, next_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`, args...).Scan(&n.ID); err != nil {
+		return fmt.Errorf("enqueue notification: %w", err)
+	}
+	return nil
+}
+
+// DueNotifications returns up to limit undelivered notifications whose NextAt
+// is at or before now, oldest (lowest id) first. A limit of 0 or less means
+// DefaultPageSize.
+func (t *Tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]roster.Notification, error) {
+	e := t.enc()
+	ts := e.time(now)
+	if e.err != nil {
+		return nil, fmt.Errorf("due notifications: %w", e.err)
+	}
+	ns, err := List(ctx, t.Q, scanNotification, `SELECT `+notificationColumns+` FROM notifications
+		WHERE delivered_at IS NULL AND next_at <= ? ORDER BY id LIMIT ?`, ts, paging.Size(limit))
+	if err != nil {
+		return nil, fmt.Errorf("due notifications: %w", err)
+	}
+	return ns, nil
+}
+
+// UpdateNotification replaces a notification. It fails with ENOTFOUND when
+// no notification has its ID.
+func (t *Tx) UpdateNotification(ctx context.Context, n *roster.Notification) error {
+	args, err := t.notificationArgs(n)
+	if err != nil {
+		return fmt.Errorf("update notification %d: %w", n.ID, err)
+	}
+	k, err := t.Q.Exec(ctx, `
+		UPDATE notifications SET at = ?, channel = ?, target = ?, payload = ?, attempts = ?,
+			delivered_at = ?, last_error = ?, next_at = ?
+		WHERE id = ?`, append(args, n.ID)...)
+	if err != nil {
+		return fmt.Errorf("update notification %d: %w", n.ID, err)
+	}
+	if k == 0 {
+		return roster.Errorf(roster.ENOTFOUND, "notification %d not found", n.ID)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rosterhq/roster/internal/sqlstore"
+)
+
+// dialect is PostgreSQL's sqlstore.Dialect: lists of ids travel as text[],
+// times as timestamptz and JSON as JSONB.
+type dialect struct{}
+
+var _ sqlstore.Dialect = dialect{}
+
+// In implements sqlstore.Dialect.
+func (dialect) In(col string) string { return col + ` = ANY(?::text[])` }
+
+// EachID implements sqlstore.Dialect: one statement whatever the number of
+// ids, since each statement is a round trip.
+func (dialect) EachID(int) string { return `unnest(?::text[]) AS e (id)` }
+
+// Positions implements sqlstore.Dialect: WITH ORDINALITY numbers the
+// elements from 1.
+func (dialect) Positions() string {
+	return `(SELECT e.id AS value, e.n - 1 AS key FROM unnest(?::text[]) WITH ORDINALITY AS e (id, n)) AS j`
+}
+
+// IDs implements sqlstore.Dialect.
+func (dialect) IDs(ids []string) (any, error) { return ids, nil }
+
+// Time implements sqlstore.Dialect.
+func (dialect) Time(t time.Time) (any, error) {
+	var e encoder
+	v := e.time(t)
+	return v, e.err
+}
+
+// JSON implements sqlstore.Dialect.
+func (dialect) JSON(v any) (any, error) {
+	var e encoder
+	b := e.json(v)
+	return b, e.err
+}
+
+// ArrayHas implements sqlstore.Dialect: jsonb_exists is the function of
+// the jsonb ? text operator, spelled so that "?" stays a placeholder.
+func (dialect) ArrayHas(col string) string { return `jsonb_exists(` + col + `, ?)` }
+
+// NoRows implements sqlstore.Dialect.
+func (dialect) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// UniqueViolation implements sqlstore.Dialect.
+func (dialect) UniqueViolation(err error) bool { return isUniqueViolation(err) }
+
+// DecodeCursor implements sqlstore.Dialect.
+func (dialect) DecodeCursor(cursor string, key any) error { return decodeCursor(cursor, key) }
