@@ -26,7 +26,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -100,6 +102,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	if strings.ContainsAny(path, "?#") {
 		return nil, roster.Errorf(roster.EINVALID, "sqlite: database path %q must not contain '?' or '#'", path)
+	}
+
+	// A new database is readable by its owner only: it holds who may reach
+	// what, and token hashes. SQLite gives its -wal and -shm files the same
+	// permissions.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 
 	// The writer leaves checkpoints to the checkpointer.

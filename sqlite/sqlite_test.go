@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -339,6 +340,33 @@ func TestCursorShape(t *testing.T) {
 		})
 		if roster.ErrorCode(err) != roster.EINVALID {
 			t.Errorf("Tasks with cursor %q: %v, want EINVALID", c, err)
+		}
+	}
+}
+
+// TestNewDatabaseIsPrivate checks that a database Open creates, and its
+// write-ahead log, are readable by their owner only (issue 14: new files
+// were world-readable), and that an existing file keeps its permissions.
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(ctx, func(tx roster.Tx) error {
+		return tx.PutSettings(ctx, &roster.Settings{})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has permissions %v, want none for group and others", filepath.Base(p), perm)
 		}
 	}
 }
