@@ -34,10 +34,12 @@ const (
 	ActionTokenCreated       AuditAction = "token.created"
 	ActionSettingsUpdated    AuditAction = "settings.updated"
 
-	ActionUserCreated  AuditAction = "user.created"
-	ActionUserUpdated  AuditAction = "user.updated"
-	ActionUserActive   AuditAction = "user.active"
-	ActionUserDisabled AuditAction = "user.disabled"
+	ActionUserCreated   AuditAction = "user.created"
+	ActionUserUpdated   AuditAction = "user.updated"
+	ActionUserActive    AuditAction = "user.active"
+	ActionUserDisabled  AuditAction = "user.disabled"
+	ActionUserSignedIn  AuditAction = "user.signed_in"
+	ActionSignInRefused AuditAction = "user.sign_in_refused"
 
 	ActionAppCreated         AuditAction = "app.created"
 	ActionAppUpdated         AuditAction = "app.updated"
@@ -107,6 +109,8 @@ var AuditActions = []AuditActionInfo{
 	{ActionUserUpdated, "user", "a user's fields changed"},
 	{ActionUserActive, "user", "a disabled user was made active again"},
 	{ActionUserDisabled, "user", "a user was disabled: the leaver path starts"},
+	{ActionUserSignedIn, "user", "a user signed in to the console through the SSO provider (data: the email it vouched for)"},
+	{ActionSignInRefused, "user", "an SSO sign-in was refused: no user has the email, the provider did not verify it, or the user is disabled (reason; data: the email)"},
 
 	{ActionAppCreated, "app", "an app was added"},
 	{ActionAppUpdated, "app", "an app's name or owners changed"},
