@@ -71,6 +71,15 @@ type ServeConfig struct {
 	// MetricsAddr serves the Prometheus metrics on an address of their own,
 	// without a token; empty: on the main address, to admins and auditors.
 	MetricsAddr string
+	// BaseURL is the address people open the console at (--base-url,
+	// ROSTER_BASE_URL).
+	BaseURL string
+	// OIDCIssuer, OIDCClientID and OIDCClientSecretEnv configure single
+	// sign-on to the console (--oidc-issuer, --oidc-client-id,
+	// --oidc-client-secret-env, or ROSTER_OIDC_ISSUER, ROSTER_OIDC_CLIENT_ID,
+	// ROSTER_OIDC_CLIENT_SECRET_ENV); OIDCClientSecret is the value of the
+	// environment variable OIDCClientSecretEnv names.
+	OIDCIssuer, OIDCClientID, OIDCClientSecretEnv, OIDCClientSecret string
 }
 
 // Output formats.

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -32,6 +33,9 @@ func (a *app) serveCommand() *cobra.Command {
 					"(128 bits, e.g. `openssl rand -hex 16`); or leave it unset and Roster generates one and prints it once",
 					n, MinBootstrapTokenLength)
 			}
+			if err := a.ssoSettings(cmd, &cfg); err != nil {
+				return err
+			}
 			return a.opts.Serve(cmd.Context(), cfg)
 		},
 	}
@@ -45,7 +49,51 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.StringVar(&cfg.SecretsDir, "secrets-dir", "", "the directory that holds the files connectors' *_file settings may name (unset: none)")
 	fl.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve GET /metrics without a token on this address of its own (HOST:PORT; unset: on --addr, to admins' and auditors' tokens)")
 	fl.StringVar(&cfg.DataDir, "data-dir", "", "the directory that holds the data files connectors read, such as a csv connector's path (unset: none)")
+	fl.StringVar(&cfg.BaseURL, "base-url", "", "the address people open the console at, https://HOST[:PORT] (env ROSTER_BASE_URL); SSO's redirect URI is <base-url>/auth/oidc/callback")
+	fl.StringVar(&cfg.OIDCIssuer, "oidc-issuer", "", "the issuer URL of the OpenID Connect provider people sign in to the console with (env ROSTER_OIDC_ISSUER)")
+	fl.StringVar(&cfg.OIDCClientID, "oidc-client-id", "", "Roster's client id at the OpenID Connect provider (env ROSTER_OIDC_CLIENT_ID)")
+	fl.StringVar(&cfg.OIDCClientSecretEnv, "oidc-client-secret-env", "", "the environment variable that holds Roster's client secret at the provider (env ROSTER_OIDC_CLIENT_SECRET_ENV)")
 	return cmd
+}
+
+// ssoSettings fills the single sign-on settings a flag left unset from the
+// environment, reads the client secret, and checks that they go together.
+func (a *app) ssoSettings(cmd *cobra.Command, cfg *ServeConfig) error {
+	fl := cmd.Flags()
+	for _, s := range []struct {
+		flag, env string
+		v         *string
+	}{
+		{"base-url", "ROSTER_BASE_URL", &cfg.BaseURL},
+		{"oidc-issuer", "ROSTER_OIDC_ISSUER", &cfg.OIDCIssuer},
+		{"oidc-client-id", "ROSTER_OIDC_CLIENT_ID", &cfg.OIDCClientID},
+		{"oidc-client-secret-env", "ROSTER_OIDC_CLIENT_SECRET_ENV", &cfg.OIDCClientSecretEnv},
+	} {
+		if !fl.Changed(s.flag) {
+			*s.v = a.opts.Getenv(s.env)
+		}
+	}
+	if cfg.OIDCIssuer == "" {
+		if cfg.OIDCClientID != "" || cfg.OIDCClientSecretEnv != "" {
+			return errors.New("--oidc-client-id and --oidc-client-secret-env need --oidc-issuer (ROSTER_OIDC_ISSUER)")
+		}
+		return nil
+	}
+	switch name := cfg.OIDCClientSecretEnv; {
+	case cfg.OIDCClientID == "":
+		return errors.New("--oidc-issuer needs --oidc-client-id (ROSTER_OIDC_CLIENT_ID)")
+	case cfg.BaseURL == "":
+		return errors.New("--oidc-issuer needs --base-url (ROSTER_BASE_URL), the console's address, to make the redirect URI <base-url>/auth/oidc/callback")
+	case name == "":
+		return errors.New("--oidc-issuer needs --oidc-client-secret-env (ROSTER_OIDC_CLIENT_SECRET_ENV): the name of the environment variable that holds the client secret")
+	case cfg.SecretEnvPrefix != "" && strings.HasPrefix(name, cfg.SecretEnvPrefix):
+		return fmt.Errorf("--oidc-client-secret-env %s starts with --secret-env-prefix %s, so connectors could read the client secret: name a variable outside it", name, cfg.SecretEnvPrefix)
+	}
+	cfg.OIDCClientSecret = a.opts.Getenv(cfg.OIDCClientSecretEnv)
+	if cfg.OIDCClientSecret == "" {
+		return fmt.Errorf("--oidc-client-secret-env names %s, which is not set: it must hold Roster's client secret at the provider", cfg.OIDCClientSecretEnv)
+	}
+	return nil
 }
 
 // migrateCommand is `roster migrate`: it applies the database's missing

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,14 @@ type Config struct {
 	SessionKey []byte
 	// SecureCookies marks the console's cookies Secure, for serving behind TLS.
 	SecureCookies bool
+	// BaseURL is the address people open the console at, such as
+	// https://roster.example.com (roster serve --base-url): single sign-on's
+	// redirect URI is BaseURL + "/auth/oidc/callback".
+	BaseURL string
+	// OIDCIssuer, when set, signs people in to the console through that
+	// OpenID Connect provider, as the client OIDCClientID with the secret
+	// OIDCClientSecret; BaseURL is then required.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
 	// NoMigrate leaves a PostgreSQL schema as it is and refuses to start
 	// when it is behind (run `roster migrate` first). SQLite always migrates.
 	NoMigrate bool
@@ -317,6 +326,17 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 
 		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
+	var sso *ui.SSOConfig
+	if cfg.OIDCIssuer != "" {
+		base := strings.TrimSuffix(cfg.BaseURL, "/")
+		if u, perr := url.Parse(base); base == "" || perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			ln.Close()
+			return fmt.Errorf("single sign-on needs the console's address: --base-url (ROSTER_BASE_URL) as https://HOST[:PORT], where the console is served at /, not %q", cfg.BaseURL)
+		}
+		sso = &ui.SSOConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: base + "/auth/oidc/callback", SignIn: s.Engine.SignIn}
+	}
 	console, err := ui.New(ui.Config{
 		Service:      s.Engine,
 		Authenticate: s.Engine.Authenticate,
@@ -324,6 +344,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		Secure:       cfg.SecureCookies,
 		Logger:       cfg.Logger,
 		Failures:     failures,
+		SSO:          sso,
 	})
 	if err != nil {
 		ln.Close()

@@ -98,8 +98,12 @@ type env struct {
 	data string
 }
 
+// envOption changes the console's configuration before it starts; base is
+// the address the console is served at.
+type envOption func(cfg *Config, base string)
+
 // newEnv starts Roster with the test organisation applied.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
@@ -113,17 +117,22 @@ func newEnv(t *testing.T) *env {
 	if _, err := eng.Bootstrap(ctx, adminToken); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	console, err := New(Config{Service: eng, Authenticate: eng.Authenticate, SessionKey: []byte("ui-test-session-key")})
+	mux := http.NewServeMux()
+	srv := httptest.NewUnstartedServer(mux)
+	cfg := Config{Service: eng, Authenticate: eng.Authenticate, SessionKey: []byte("ui-test-session-key")}
+	for _, o := range opts {
+		o(&cfg, "http://"+srv.Listener.Addr().String())
+	}
+	console, err := New(cfg)
 	if err != nil {
 		t.Fatalf("ui.New: %v", err)
 	}
 	api := rosterhttp.NewServer(rosterhttp.ServerConfig{Service: eng, Authenticate: eng.Authenticate})
-	mux := http.NewServeMux()
 	mux.Handle("/api/", api.Handler())
 	mux.Handle("/healthz", api.Handler())
 	mux.Handle("/metrics", api.Handler())
 	mux.Handle("/", console.Handler())
-	srv := httptest.NewServer(mux)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e := &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}, data: data}
 	e.apply(org)

@@ -14,6 +14,8 @@ import (
 type signInData struct {
 	Token string // the form's CSRF token
 	Next  string
+	// SSO offers "Sign in with SSO".
+	SSO bool
 }
 
 // showSignIn shows the sign-in form; someone already signed in goes on.
@@ -28,7 +30,7 @@ func (u *UI) showSignIn(w http.ResponseWriter, r *http.Request, v *visit) {
 
 func (u *UI) renderSignIn(w http.ResponseWriter, r *http.Request, v *visit, status int, next string, e *errorView) {
 	token := u.sessions.signinToken(w, r)
-	u.render(w, r, &visit{ctx: v.ctx}, status, "signin", "Sign in", "", signInData{Token: token, Next: next}, e)
+	u.render(w, r, &visit{ctx: v.ctx}, status, "signin", "Sign in", "", signInData{Token: token, Next: next, SSO: u.sso != nil}, e)
 }
 
 // signIn checks an API token and starts a session for its user.

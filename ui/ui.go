@@ -49,6 +49,9 @@ type Config struct {
 	// Failures throttles clients that keep signing in with unknown tokens;
 	// nil makes one with throttle's defaults. Share the API's.
 	Failures *throttle.Failures
+	// SSO puts "Sign in with SSO" on the sign-in page, through an OpenID
+	// Connect provider (see sso.go). Nil: API tokens only.
+	SSO *SSOConfig
 }
 
 // SessionLifetime is how long a sign-in lasts.
@@ -70,6 +73,8 @@ type UI struct {
 	// now tells the time of sessions; tests replace it.
 	now      func() time.Time
 	failures *throttle.Failures
+	// sso is nil without single sign-on.
+	sso *sso
 }
 
 // New returns the console for cfg. It parses every template once.
@@ -105,6 +110,11 @@ func New(cfg Config) (*UI, error) {
 	}
 	if u.failures == nil {
 		u.failures = throttle.New(0, 0, nil)
+	}
+	if cfg.SSO != nil {
+		if u.sso, err = newSSO(*cfg.SSO); err != nil {
+			return nil, err
+		}
 	}
 	u.sessions = newSessions(key, cfg.Secure, func() time.Time { return u.now() })
 	mux := http.NewServeMux()
@@ -144,9 +154,10 @@ type route struct {
 }
 
 // routes is the route table: every screen and action of the console (and,
-// outside it, GET /static/ for the style sheet).
+// outside it, GET /static/ for the style sheet). With single sign-on, GET
+// /auth/oidc/login and /auth/oidc/callback are the flow's two ends.
 func (u *UI) routes() []route {
-	return []route{
+	routes := []route{
 		{pattern: "GET /{$}", handle: u.showHome},
 		{pattern: "GET /signin", handle: u.showSignIn, public: true},
 		{pattern: "POST /signin", handle: u.signIn, public: true},
@@ -178,6 +189,12 @@ func (u *UI) routes() []route {
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
 	}
+	if u.sso != nil {
+		routes = append(routes,
+			route{pattern: "GET /auth/oidc/login", handle: u.startSSO, public: true},
+			route{pattern: "GET /auth/oidc/callback", handle: u.finishSSO, public: true})
+	}
+	return routes
 }
 
 // visit is one request of a signed-in person.
