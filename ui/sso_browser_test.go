@@ -51,7 +51,7 @@ users:
 	if ev := e.lastEvent(); ev.Action != roster.ActionUserSignedIn || ev.Actor != "alice" || ev.ObjectID != "alice" {
 		t.Errorf("last event %+v, want user.signed_in by alice", ev)
 	}
-	b.screenshot(t.Name() + "_signed_in")
+	b.screenshot(t.Name() + "-1-signed-in")
 	callback := p.lastCallback()
 
 	// Signing out ends the session.
@@ -84,7 +84,7 @@ users:
 			t.Errorf("%s: last event %+v, want user.sign_in_refused: %s", tc.username, ev, tc.reason)
 		}
 	}
-	b.screenshot(t.Name() + "_refused")
+	b.screenshot(t.Name() + "-2-refused")
 
 	// A callback whose state is not the one this browser's flow holds is
 	// refused, and so is the flow's own callback after it.
