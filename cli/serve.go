@@ -21,7 +21,8 @@ func (a *app) serveCommand() *cobra.Command {
 		Short: "Run the Roster server",
 		Long: "Serve runs the server until interrupted. --db is a SQLite file, or a\n" +
 			"postgres:// URL for PostgreSQL. ROSTER_BOOTSTRAP_TOKEN, when set on an empty\n" +
-			"database, becomes the API token of the built-in admin.",
+			"database, becomes the API token of the built-in admin. --oidc-issuer puts\n" +
+			"\"Sign in with SSO\" on the web console (see the README's Single sign-on).",
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.opts.Serve == nil {
