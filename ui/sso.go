@@ -230,8 +230,24 @@ func (u *UI) takeSSOFlow(w http.ResponseWriter, r *http.Request, state string) (
 
 // ssoClaims are the ID token's claims the console reads.
 type ssoClaims struct {
-	Email    string    `json:"email"`
-	Verified claimBool `json:"email_verified"`
+	Email    string     `json:"email"`
+	Verified *claimBool `json:"email_verified"`
+	// DomainVerified is Entra ID's xms_edov optional claim: the email's
+	// domain is one the user's tenant has proven it owns. Entra ID never
+	// sends email_verified for work accounts.
+	DomainVerified *claimBool `json:"xms_edov"`
+}
+
+// verified reports whether the provider vouches for the email: its
+// email_verified claim, or, when it sends none, Entra ID's xms_edov.
+func (c *ssoClaims) verified() bool {
+	switch {
+	case c.Verified != nil:
+		return bool(*c.Verified)
+	case c.DomainVerified != nil:
+		return bool(*c.DomainVerified)
+	}
+	return false
 }
 
 // claimBool is a boolean claim; a few providers send it as a string.
@@ -325,7 +341,7 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 		refuse(http.StatusUnauthorized, "The SSO provider's ID token could not be read.")
 		return
 	}
-	user, err := u.sso.cfg.SignIn(r.Context(), claims.Email, bool(claims.Verified))
+	user, err := u.sso.cfg.SignIn(r.Context(), claims.Email, claims.verified())
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
 			refuse(http.StatusForbidden, "Roster refused the sign-in: "+roster.ErrorMessage(err)+".")

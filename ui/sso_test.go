@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -278,5 +279,31 @@ func TestSSOUnavailable(t *testing.T) {
 	}
 	if resp, _ := c.get(plain.srv.URL + "/auth/oidc/login"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/auth/oidc/login without SSO answered %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSSOClaims checks which ID token claims vouch for the email.
+func TestSSOClaims(t *testing.T) {
+	for _, tc := range []struct {
+		claims string
+		want   bool
+	}{
+		{`{"email":"a@example.com","email_verified":true}`, true},
+		{`{"email":"a@example.com","email_verified":false}`, false},
+		{`{"email":"a@example.com","email_verified":"true"}`, true},
+		{`{"email":"a@example.com","email_verified":"False"}`, false},
+		{`{"email":"a@example.com","email_verified":1}`, false},
+		{`{"email":"a@example.com"}`, false},
+		{`{"email":"a@example.com","xms_edov":true}`, true},
+		{`{"email":"a@example.com","xms_edov":false}`, false},
+		{`{"email":"a@example.com","email_verified":false,"xms_edov":true}`, false},
+	} {
+		var c ssoClaims
+		if err := json.Unmarshal([]byte(tc.claims), &c); err != nil {
+			t.Fatalf("%s: %v", tc.claims, err)
+		}
+		if got := c.verified(); got != tc.want {
+			t.Errorf("%s: verified %v, want %v", tc.claims, got, tc.want)
+		}
 	}
 }
