@@ -13,7 +13,8 @@
 // action, one route table (routes), templates and the style sheet embedded
 // and parsed once in New, plain HTML forms with POST-redirect-GET, and no
 // JavaScript. Sessions are signed cookies and every form carries a CSRF token
-// tied to the session (see session.go).
+// tied to the session (see session.go). People sign in with an API token or,
+// when Config.SSO is set, through an OpenID Connect provider (see sso.go).
 package ui
 
 import (
