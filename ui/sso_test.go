@@ -249,13 +249,28 @@ users:
 	replay.jar.SetCookies(u, []*http.Cookie{flow})
 	expectRefused(replay, callback, "already used")
 
+	// A code the provider issued to another browser's flow, injected into
+	// this browser's callback with this browser's state, is refused: its
+	// PKCE challenge is not this flow's.
+	victim, attacker := newSSOClient(t, e), newSSOClient(t, e)
+	victim.stopAtCallback, attacker.stopAtCallback = true, true
+	resp, _ = victim.login("/tasks", "alice")
+	mine, _ := url.Parse(resp.Header.Get("Location"))
+	resp, _ = attacker.login("/tasks", "mallory")
+	theirs, _ := url.Parse(resp.Header.Get("Location"))
+	q = url.Values{"state": {mine.Query().Get("state")}, "code": {theirs.Query().Get("code")}}
+	resp, body := victim.get(e.srv.URL + "/auth/oidc/callback?" + q.Encode())
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "did not accept the sign-in&#39;s code") || victim.cookie(sessionCookie) != nil {
+		t.Errorf("an injected code answered %d, want 502 and no session:\n%s", resp.StatusCode, body)
+	}
+
 	// The provider's own refusal is shown.
 	c = newSSOClient(t, e)
 	c.stopAtCallback = true
 	resp, _ = c.login("/tasks", "alice")
 	cb, _ = url.Parse(resp.Header.Get("Location"))
 	q = url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"the person cancelled"}}
-	resp, body := c.get(e.srv.URL + "/auth/oidc/callback?" + q.Encode())
+	resp, body = c.get(e.srv.URL + "/auth/oidc/callback?" + q.Encode())
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "access_denied: the person cancelled") {
 		t.Errorf("the provider's error answered %d:\n%s", resp.StatusCode, body)
 	}
