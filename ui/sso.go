@@ -68,6 +68,10 @@ var SSOScopes = []string{oidc.ScopeOpenID, "email", "profile"}
 // ssoFlowLifetime is how long a person has to sign in at the provider.
 const ssoFlowLifetime = 10 * time.Minute
 
+// maxSSONext is the longest path a sign-in returns to: the flow cookie must
+// stay under the 4 KiB browsers keep.
+const maxSSONext = 1024
+
 // ssoCookie names the cookie of a sign-in in progress.
 const ssoCookie = "roster_oidc"
 
@@ -176,6 +180,9 @@ func (u *UI) ssoFlowCookie(value string, maxAge int) *http.Cookie {
 // startSSO sends the browser to the provider (GET /auth/oidc/login).
 func (u *UI) startSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	next := localPath(r.URL.Query().Get("next"))
+	if len(next) > maxSSONext {
+		next = localPath("")
+	}
 	if v.me != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
