@@ -62,8 +62,9 @@ type SSOConfig struct {
 	HTTPClient *http.Client
 }
 
-// SSOScopes are the scopes the console asks the provider for.
-var SSOScopes = []string{oidc.ScopeOpenID, "email", "profile"}
+// ssoScopes are the scopes the console asks the provider for: the email
+// claim names the user.
+var ssoScopes = []string{oidc.ScopeOpenID, "email", "profile"}
 
 // ssoFlowLifetime is how long a person has to sign in at the provider.
 const ssoFlowLifetime = 10 * time.Minute
@@ -127,7 +128,7 @@ func (s *sso) discover(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifi
 		ClientSecret: s.cfg.ClientSecret,
 		Endpoint:     p.Endpoint(),
 		RedirectURL:  s.cfg.RedirectURL,
-		Scopes:       SSOScopes,
+		Scopes:       ssoScopes,
 	}
 	s.verifier = p.Verifier(&oidc.Config{ClientID: s.cfg.ClientID})
 	return s.oauth, s.verifier, nil
