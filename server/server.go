@@ -336,6 +336,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		}
 		sso = &ui.SSOConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 			RedirectURL: base + "/auth/oidc/callback", SignIn: s.Engine.SignIn}
+		cfg.Logger.Info("console: sign in with SSO", "issuer", sso.Issuer, "client_id", sso.ClientID, "redirect_uri", sso.RedirectURL)
 	}
 	console, err := ui.New(ui.Config{
 		Service:      s.Engine,
