@@ -352,7 +352,8 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	user, err := u.sso.cfg.SignIn(r.Context(), claims.Email, claims.verified())
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
-			refuse(http.StatusForbidden, "Roster refused the sign-in: "+roster.ErrorMessage(err)+".")
+			msg := roster.ErrorMessage(err)
+			refuse(http.StatusForbidden, strings.ToUpper(msg[:1])+msg[1:]+".")
 			return
 		}
 		e := u.errorFor(r, err)
