@@ -352,8 +352,7 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	user, err := u.sso.cfg.SignIn(r.Context(), claims.Email, claims.verified())
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
-			msg := roster.ErrorMessage(err)
-			refuse(http.StatusForbidden, strings.ToUpper(msg[:1])+msg[1:]+".")
+			refuse(http.StatusForbidden, roster.ErrorMessage(err)+".")
 			return
 		}
 		e := u.errorFor(r, err)
