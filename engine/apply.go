@@ -31,8 +31,11 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		if name == "" {
 			name = "file"
 		}
-		doc, err := declarative.Parse(name, req.Document, known{o})
-		if err != nil {
+		k := &known{o: o}
+		doc, err := declarative.Parse(name, req.Document, k)
+		if k.err != nil {
+			return fmt.Errorf("look up what %s refers to: %w", name, k.err)
+		} else if err != nil {
 			return err
 		}
 		a := &applier{op: o, res: res}
@@ -63,31 +66,48 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 }
 
 // known answers the parser's questions about objects that already exist.
-type known struct{ o *op }
+// The parser asks yes or no: a lookup that fails for another reason than
+// not-found answers no, and known keeps the first such error in err, which
+// Apply returns instead of what the parser concluded.
+type known struct {
+	o   *op
+	err error
+}
 
-func (k known) exists(err error) bool { return err == nil }
+// exists reports whether a lookup found its object, keeping a failure.
+func (k *known) exists(err error) bool {
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND && k.err == nil {
+		k.err = err
+	}
+	return err == nil
+}
 
-func (k known) HasUser(id string) bool {
+// HasUser reports whether user id exists.
+func (k *known) HasUser(id string) bool {
 	_, err := k.o.tx.User(k.o.ctx, id)
 	return k.exists(err)
 }
 
-func (k known) HasPolicy(id string) bool {
+// HasPolicy reports whether policy id exists.
+func (k *known) HasPolicy(id string) bool {
 	_, err := k.o.tx.Policy(k.o.ctx, id)
 	return k.exists(err)
 }
 
-func (k known) HasApp(id string) bool {
+// HasApp reports whether app id exists.
+func (k *known) HasApp(id string) bool {
 	_, err := k.o.tx.App(k.o.ctx, id)
 	return k.exists(err)
 }
 
-func (k known) HasEntitlement(id string) bool {
+// HasEntitlement reports whether entitlement id exists.
+func (k *known) HasEntitlement(id string) bool {
 	_, err := k.o.tx.Entitlement(k.o.ctx, id)
 	return k.exists(err)
 }
 
-func (k known) HasProfile(id string) bool {
+// HasProfile reports whether profile id exists.
+func (k *known) HasProfile(id string) bool {
 	_, err := k.o.tx.Profile(k.o.ctx, id)
 	return k.exists(err)
 }

@@ -89,7 +89,7 @@ func (e *Engine) closeConnectors() {
 
 // CheckConnector validates a connector's type and settings without
 // contacting its system (the declarative parser asks).
-func (k known) CheckConnector(c *roster.Connector) error {
+func (k *known) CheckConnector(c *roster.Connector) error {
 	conn, err := connector.Open(c.Type, k.o.e.connectorConfig(c))
 	if err != nil {
 		return err
@@ -98,9 +98,9 @@ func (k known) CheckConnector(c *roster.Connector) error {
 }
 
 // HasConnectorApp reports whether an existing connector feeds app.
-func (k known) HasConnectorApp(app string) bool {
-	c, err := k.o.appConnector(app)
-	return err == nil && c != nil
+func (k *known) HasConnectorApp(app string) bool {
+	_, err := k.o.appConnector(app)
+	return k.exists(err)
 }
 
 // appConnector returns the connector that feeds app, or ENOTFOUND.
