@@ -1,5 +1,9 @@
 package engine
 
+// The reads of the service: lists and single objects with their permission
+// rules. Nothing here writes; what changes state lives with its job
+// (grants.go, workflow.go, membership.go, sync.go, connector_*.go).
+
 import (
 	"context"
 	"net/url"
@@ -7,58 +11,6 @@ import (
 
 	"github.com/rosterhq/roster"
 )
-
-// AddGrant records that a user holds an entitlement granted outside Roster:
-// the grant gets the direct source (admins).
-func (e *Engine) AddGrant(ctx context.Context, user, entitlement string) (*roster.Grant, error) {
-	var out *roster.Grant
-	err := e.update(ctx, func(o *op) error {
-		if _, err := o.requireAdmin("record grants"); err != nil {
-			return err
-		}
-		if err := o.checkDirectGrant(user, entitlement); err != nil {
-			return err
-		}
-		if err := o.addGrant(user, entitlement, []string{roster.SourceDirect}, "recorded by "+o.actor); err != nil {
-			return err
-		}
-		g, err := o.grant(user, entitlement)
-		out = g
-		return err
-	})
-	return out, err
-}
-
-// RemoveGrant records that a grant no longer exists, whatever its sources
-// (admins).
-func (e *Engine) RemoveGrant(ctx context.Context, user, entitlement string) error {
-	return e.update(ctx, func(o *op) error {
-		if _, err := o.requireAdmin("record grants"); err != nil {
-			return err
-		}
-		if err := o.checkDirectGrant(user, entitlement); err != nil {
-			return err
-		}
-		if _, err := o.grant(user, entitlement); err != nil {
-			return err
-		}
-		return o.removeGrant(user, entitlement, "recorded by "+o.actor)
-	})
-}
-
-func (o *op) checkDirectGrant(user, entitlement string) error {
-	if _, err := o.tx.User(o.ctx, user); err != nil {
-		return err
-	}
-	ent, err := o.entitlement(entitlement)
-	if err != nil {
-		return err
-	}
-	if ent.App == roster.BuiltinApp {
-		return roster.Errorf(roster.EINVALID, "%s is a built-in entitlement of profile %s: membership changes through enrollment and unenrollment (roster profile enroll / unenroll)", entitlement, ent.Profile)
-	}
-	return nil
-}
 
 // Grants lists grants: everyone's for admins and auditors, a user's own otherwise.
 func (e *Engine) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[roster.Grant], error) {
