@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/declarative"
+	"github.com/rosterhq/roster/engine/internal/same"
 )
 
 // errDryRun rolls back the transaction of a dry run.
@@ -152,7 +152,7 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 		s := doc.Settings.Apply(*old)
-		if !same(*old, s) {
+		if !same.Content(*old, s) {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ func upsert[T any](a *applier, actions lifecycle, id string, old *T, err error, 
 	}
 	action, created := actions.created, a.now
 	if err == nil {
-		if same(*old, *obj) {
+		if same.Content(*old, *obj) {
 			return nil
 		}
 		action, created = actions.updated, field(old, "CreatedAt").Interface().(time.Time)
@@ -329,10 +329,10 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	automationChanged := true
 	if exists {
 		p.CreatedAt, p.Sync = old.CreatedAt, old.Sync
-		automationChanged = !same(old.Automation, p.Automation)
+		automationChanged = !same.Content(old.Automation, p.Automation)
 		cmp := *old
 		cmp.Sync, cmp.CreatedAt, cmp.UpdatedAt = p.Sync, p.CreatedAt, p.UpdatedAt
-		if same(cmp, *p) {
+		if same.Content(cmp, *p) {
 			return nil
 		}
 	}
@@ -404,7 +404,7 @@ func (a *applier) builtins(p *roster.Profile) error {
 		ent.CreatedAt, ent.UpdatedAt = a.now, a.now
 		if err == nil {
 			ent.CreatedAt = old.CreatedAt
-			if same(*old, ent) {
+			if same.Content(*old, ent) {
 				continue
 			}
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
@@ -430,61 +430,4 @@ func diff(a, b []string) (added, removed []string) {
 		}
 	}
 	return added, removed
-}
-
-// same compares two objects as their JSON, ignoring timestamps and treating
-// null, empty lists and empty maps alike.
-func same(a, b any) bool {
-	return reflect.DeepEqual(normalize(a), normalize(b))
-}
-
-func normalize(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
-		return v
-	}
-	return prune(x)
-}
-
-func prune(x any) any {
-	switch x := x.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, v := range x {
-			if k == "created_at" || k == "updated_at" {
-				continue
-			}
-			if v = prune(v); v != nil {
-				out[k] = v
-			}
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
-	case []any:
-		if len(x) == 0 {
-			return nil
-		}
-		out := make([]any, len(x))
-		for i, v := range x {
-			out[i] = prune(v)
-		}
-		return out
-	case string:
-		if x == "" {
-			return nil
-		}
-		return x
-	case bool:
-		if !x {
-			return nil
-		}
-		return x
-	}
-	return x
 }

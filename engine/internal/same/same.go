@@ -1,0 +1,67 @@
+// Package same compares the objects an upsert would write with those
+// stored, by content: a declarative apply or a connector sync writes an
+// object, and records a change, only when it differs from what is there.
+package same
+
+import (
+	"encoding/json"
+	"reflect"
+)
+
+// Content reports whether a and b hold the same content: it compares them
+// as their JSON, ignoring timestamps (created_at, updated_at) and treating
+// null, empty strings, false, empty lists and empty maps alike.
+func Content(a, b any) bool {
+	return reflect.DeepEqual(normalize(a), normalize(b))
+}
+
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return v
+	}
+	return prune(x)
+}
+
+func prune(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, v := range x {
+			if k == "created_at" || k == "updated_at" {
+				continue
+			}
+			if v = prune(v); v != nil {
+				out[k] = v
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = prune(v)
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+		return x
+	case bool:
+		if !x {
+			return nil
+		}
+		return x
+	}
+	return x
+}
