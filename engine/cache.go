@@ -1,5 +1,17 @@
 package engine
 
+// The op's read-through caches: performance mechanics, not workflow. One
+// transaction reads the same profiles, entitlements, policies, memberships,
+// grants and open tasks over and over (for every task it creates and every
+// grant it records), so the op keeps what it read, including what it found
+// missing, and what it wrote. The workflow reads and writes through the
+// methods here (profile, putProfile, grant, putGrant, openTask, saveTask,
+// ...) as it would through the store, and gets the same answers: every
+// write of a cached object goes through them, so the cache is never stale
+// within the transaction, and reads return copies. prefetch and
+// prefetchGrants fill the cache in bulk before a sync or an apply visits
+// many users.
+
 import (
 	"slices"
 	"strings"
@@ -7,12 +19,11 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// The op's read-through caches of profiles, entitlements and policies: one
-// transaction reads the same few of them for every task it creates and every
-// grant it records. Writes go through putProfile, putEntitlement and
-// putPolicy, which update the cache, so it is never stale within the
-// transaction. Reads return copies, so a caller's changes stay its own until
-// it puts them.
+// cache holds what an op read and wrote. Profiles, entitlements and
+// policies are the same few for every task the op creates and every grant it
+// records; writes go through putProfile, putEntitlement and putPolicy, which
+// update the cache, and reads return copies, so a caller's changes stay its
+// own until it puts them.
 type cache struct {
 	profiles     map[string]roster.Profile
 	entitlements map[string]roster.Entitlement

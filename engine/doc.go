@@ -27,4 +27,16 @@
 //
 // Every transition runs in one store transaction together with its effects and
 // audit events, so a crash leaves all or nothing.
+//
+// # Layout
+//
+// The workflow: workflow.go (tasks and their steps), membership.go
+// (enrollment, unenrollment, exclusions), grants.go (grants and their
+// sources), sync.go (membership sync), apply.go (the declarative apply),
+// connector_*.go (declaring, syncing and scheduling connectors) and
+// provision.go; queries.go holds the reads. Pure decisions and mechanics sit
+// apart: roster.PlanSync plans a profile's sync and internal/connsync plans a
+// connector's; internal/syncview reads the state of many profiles at once for
+// the planner; cache.go and memo.go keep an op from asking the store or
+// encoding the same thing twice.
 package engine

@@ -118,7 +118,12 @@ const (
 )
 
 // op is one unit of work inside one transaction: the transaction, the time it
-// runs at, who acts, and what it did, reported after commit.
+// runs at, who acts, and what it did, reported after commit. Its methods are
+// the workflow (workflow.go, membership.go, grants.go, sync.go,
+// connector_sync.go); the mechanics that make it fast sit apart: the
+// read-through cache it reads and writes through (cache.go), the memo of
+// grants' audit data (memo.go), and the shared view of a pass of syncs
+// (package syncview).
 type op struct {
 	ctx   context.Context
 	tx    roster.Tx
@@ -137,14 +142,14 @@ type op struct {
 	lastChangedEnt string
 	// marked is set when the op marked profiles to sync.
 	marked bool
-	cache  cache
 	// events holds the op's audit events until they are written together:
 	// nothing reads events inside a read-write op.
 	events []*roster.Event
-	// lastSources are the sources whose audit data is lastSourcesJSON (see
-	// sourcesData).
-	lastSources     []string
-	lastSourcesJSON json.RawMessage
+
+	// Performance mechanics: what the op read and wrote, and the last
+	// encoding of a grant's audit data.
+	cache     cache
+	grantData grantDataMemo
 }
 
 // eventBatch is how many audit events an op holds before writing them.
@@ -299,25 +304,6 @@ func (o *op) audit(action roster.AuditAction, objectType, objectID, reason strin
 		return o.flushEvents()
 	}
 	return nil
-}
-
-// sourcesData returns the data of a grant's audit event, {"sources": [...]}.
-// An op records grant after grant with the same sources, so the last value's
-// encoding is kept (json.Marshal was 1.2 s of CPU in a first apply of two
-// million grants).
-func (o *op) sourcesData(sources []string) any {
-	if sources != nil && o.lastSourcesJSON != nil && slices.Equal(sources, o.lastSources) {
-		return o.lastSourcesJSON
-	}
-	data := map[string]any{"sources": sources}
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return data // audit reports it
-	}
-	if sources != nil {
-		o.lastSources, o.lastSourcesJSON = slices.Clone(sources), raw
-	}
-	return json.RawMessage(raw)
 }
 
 // caller returns the acting user, or EUNAUTHORIZED when there is none.

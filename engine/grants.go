@@ -104,7 +104,7 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 		action = roster.ActionGrantAdded
 		o.grantChanged(entitlement)
 	}
-	return o.audit(action, "grant", user+" "+entitlement, reason, o.sourcesData(g.Sources))
+	return o.audit(action, "grant", user+" "+entitlement, reason, o.grantData.of(g.Sources))
 }
 
 // removeGrant deletes a grant, whatever its sources.
@@ -129,5 +129,5 @@ func (o *op) dropSource(g *roster.Grant, s, reason string) error {
 	if err := o.putGrant(g); err != nil {
 		return err
 	}
-	return o.audit(roster.ActionGrantSources, "grant", g.User+" "+g.Entitlement, reason, o.sourcesData(g.Sources))
+	return o.audit(roster.ActionGrantSources, "grant", g.User+" "+g.Entitlement, reason, o.grantData.of(g.Sources))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine/internal/syncview"
 )
 
 // Sync syncs one profile now (admins).
@@ -65,7 +66,7 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 }
 
 // syncMany syncs profiles as actor and returns their results in order. The
-// profiles are planned together from one read-only transaction (syncView);
+// profiles are planned together from one read-only transaction (syncview.View);
 // only a profile with something to do is synced in a read-write transaction
 // of its own (which plans again, inside it), and the syncs that find nothing
 // to do are recorded together in one transaction — a steady-state pass over
@@ -203,7 +204,11 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 			ps = append(ps, p)
 		}
 	}
-	v, err := o.syncView(ps)
+	settings, err := o.tenant()
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -215,7 +220,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 		wg.Go(func() {
 			var in roster.PlanInput
 			for i := w; i < len(ps); i += workers {
-				v.fill(i, &in)
+				v.Fill(i, &in)
 				plan := roster.PlanSync(in)
 				acts[i] = !plan.Empty() || plan.Pause
 			}

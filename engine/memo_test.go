@@ -5,11 +5,11 @@ import (
 	"testing"
 )
 
-// TestSourcesData checks the audit data of grants' sources, whose last
+// TestGrantDataMemo checks the audit data of grants' sources, whose last
 // encoding an op keeps: each value gets the encoding json.Marshal gives it,
 // however the calls follow one another.
-func TestSourcesData(t *testing.T) {
-	o := &op{}
+func TestGrantDataMemo(t *testing.T) {
+	var m grantDataMemo
 	for _, sources := range [][]string{
 		{"direct"}, {"direct", "profile:eng"}, {"profile:eng"}, {"direct"}, {},
 		{"direct", "profile:eng"}, nil, {"profile:eng", "direct"}, {"profile:eng"},
@@ -18,12 +18,12 @@ func TestSourcesData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := json.Marshal(o.sourcesData(sources))
+		got, err := json.Marshal(m.of(sources))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(got) != string(want) {
-			t.Errorf("sourcesData(%q) = %s, want %s", sources, got, want)
+			t.Errorf("of(%q) = %s, want %s", sources, got, want)
 		}
 	}
 }

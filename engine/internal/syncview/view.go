@@ -1,7 +1,14 @@
-package engine
+// Package syncview reads, in one pass over the store, what planning the
+// syncs of many profiles needs, and keeps it compactly: a sync of every
+// profile reads the organisation once instead of once per profile, and then
+// builds each profile's roster.PlanInput for the pure planner
+// (roster.PlanSync) in memory. It is performance mechanics on the hot path
+// of a steady-state sync; what a sync does is the engine's.
+package syncview
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,17 +19,15 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// syncView is what planning the syncs of many profiles needs, read in one
-// transaction (roster.Tx.ScanSync) and kept compactly, so that a pass over
-// every profile reads the store once instead of once per profile. Every user
-// id is interned once into a dictionary whose indexes follow the ids' order;
-// the holders of each rule entitlement and the disabled users are bitmaps
-// over those indexes. Members keep their ids as the store handed them over
-// (parts of its rows, not one string each): they are only checked against the
-// few disabled users. planInput then builds any profile's roster.PlanInput in
-// memory, equal to what op.planInput reads from the store one profile at a
-// time.
-type syncView struct {
+// View is what planning the syncs of many profiles needs, read in one
+// transaction (roster.Tx.ScanSync) and kept compactly. Every user id is
+// interned once into a dictionary whose indexes follow the ids' order; the
+// holders of each rule entitlement and the disabled users are bitmaps over
+// those indexes. Members keep their ids as the store handed them over (parts
+// of its rows, not one string each): they are only checked against the few
+// disabled users. PlanInput and Fill then build any profile's
+// roster.PlanInput in memory.
+type View struct {
 	settings *roster.Settings
 	profiles []*roster.Profile
 	// rules holds, for each profile, the positions of its rule's
@@ -45,7 +50,7 @@ type syncView struct {
 }
 
 // memberRef is a member of a known profile: their user id, the index of
-// their source in syncView.sources, and since when (unix microseconds, the
+// their source in View.sources, and since when (unix microseconds, the
 // precision the stores keep).
 type memberRef struct {
 	user   string
@@ -53,17 +58,14 @@ type memberRef struct {
 	since  int64
 }
 
-// syncView reads the view of the profiles ps (none of them paused) in o's
-// transaction.
-func (o *op) syncView(ps []*roster.Profile) (*syncView, error) {
-	s, err := o.tenant()
-	if err != nil {
-		return nil, err
-	}
-	v := &syncView{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
+// Read reads, in tx, the view of the profiles ps (none of them paused) under
+// the tenant settings s, counting the removals automation made since the
+// safeguard's window before now.
+func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time) (*View, error) {
+	v := &View{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
 		members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
 		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps))}
-	scan := roster.SyncScan{Profiles: make([]string, len(ps)), RemovalsSince: o.now.Add(-roster.SafeguardWindow)}
+	scan := roster.SyncScan{Profiles: make([]string, len(ps)), RemovalsSince: now.Add(-roster.SafeguardWindow)}
 	entitlement := map[string]int{}
 	for i, p := range ps {
 		scan.Profiles[i] = p.ID
@@ -118,7 +120,7 @@ func (o *op) syncView(ps []*roster.Profile) (*syncView, error) {
 		v.removals[p] = n
 		return nil
 	}
-	if err := o.tx.ScanSync(o.ctx, &scan); err != nil {
+	if err := tx.ScanSync(ctx, &scan); err != nil {
 		return nil, fmt.Errorf("read the state of %d profiles: %w", len(ps), err)
 	}
 
@@ -156,117 +158,29 @@ func (o *op) syncView(ps []*roster.Profile) (*syncView, error) {
 	return v, nil
 }
 
-// interner gives each user id an index: the users the store lists, in
-// order, and then any other id met (a grant may name a user the users table
-// lacks).
-type interner struct {
-	ids []string
-	// known is how many of ids the store listed; sorted says they came in
-	// order.
-	known  int
-	sorted bool
-	// Ids of up to 15 bytes are looked up by value, in a map the garbage
-	// collector need not scan; longer ones by string.
-	short map[shortID]uint32
-	long  map[string]uint32
-}
-
-// shortID is an id of up to 15 bytes followed by its length.
-type shortID [16]byte
-
-func toShort(id string) (k shortID, ok bool) {
-	if len(id) >= len(k) {
-		return k, false
-	}
-	copy(k[:], id)
-	k[len(k)-1] = byte(len(id))
-	return k, true
-}
-
-// user adds a user the store lists. The id is kept as given: the store's
-// buffer, if it shares one, holds little else.
-func (in *interner) user(id string) {
-	if len(in.ids) == 0 {
-		in.sorted = true
-	} else if id <= in.ids[len(in.ids)-1] {
-		in.sorted = false
-	}
-	in.add(id)
-	in.known = len(in.ids)
-}
-
-// intern returns the index of id, giving it one if it has none.
-func (in *interner) intern(id string) uint32 {
-	if k, ok := toShort(id); ok {
-		if i, ok := in.short[k]; ok {
-			return i
-		}
-	} else if i, ok := in.long[id]; ok {
-		return i
-	}
-	// The store may hand id over as part of a larger buffer: keep a copy.
-	return in.add(strings.Clone(id))
-}
-
-func (in *interner) add(id string) uint32 {
-	i := uint32(len(in.ids))
-	in.ids = append(in.ids, id)
-	if k, ok := toShort(id); ok {
-		if in.short == nil {
-			in.short = map[shortID]uint32{}
-		}
-		in.short[k] = i
-	} else {
-		if in.long == nil {
-			in.long = map[string]uint32{}
-		}
-		in.long[id] = i
-	}
-	return i
-}
-
-// order sorts the ids, when they are not already, and returns for each old
-// index the new one, or nil when the indexes stay as they are.
-func (in *interner) order() []uint32 {
-	if in.sorted && len(in.ids) == in.known {
-		return nil
-	}
-	order := make([]uint32, len(in.ids))
-	for i := range order {
-		order[i] = uint32(i)
-	}
-	slices.SortFunc(order, func(a, b uint32) int { return cmp.Compare(in.ids[a], in.ids[b]) })
-	rank := make([]uint32, len(order))
-	ids := make([]string, len(order))
-	for r, old := range order {
-		rank[old] = uint32(r)
-		ids[r] = in.ids[old]
-	}
-	in.ids = ids
-	return rank
-}
-
 // user returns the index of a user id, if the view knows it.
-func (v *syncView) user(id string) (uint32, bool) {
+func (v *View) user(id string) (uint32, bool) {
 	i, ok := slices.BinarySearch(v.users, id)
 	return uint32(i), ok
 }
 
-// planInput builds the planner's view of the i-th profile, as op.planInput
-// would read it.
-func (v *syncView) planInput(i int) roster.PlanInput {
+// PlanInput builds the planner's view of the i-th profile of those Read was
+// given: what reading the profile's state from the store one query at a
+// time gives.
+func (v *View) PlanInput(i int) roster.PlanInput {
 	var in roster.PlanInput
-	v.fill(i, &in)
+	v.Fill(i, &in)
 	if len(in.Matching) == 0 {
 		in.Matching = nil
 	}
 	return in
 }
 
-// fill sets in to the planner's view of the i-th profile, reusing the
-// slices in already holds (PlanSync keeps none of them), except that
-// Matching may be empty rather than nil.
-func (v *syncView) fill(i int, in *roster.PlanInput) {
+// Fill sets in to the planner's view of the i-th profile, as PlanInput
+// does, reusing the slices in already holds (roster.PlanSync keeps none of
+// them), except that Matching may be empty rather than nil. Fill only reads
+// the view: goroutines may fill their own inputs at once.
+func (v *View) Fill(i int, in *roster.PlanInput) {
 	p := v.profiles[i]
 	*in = roster.PlanInput{Profile: p.ID, Mode: p.Automation.Mode, Safeguard: p.Automation.Safeguard, Thresholds: v.settings.Safeguard,
 		Matching: in.Matching[:0], Disabled: in.Disabled[:0], Members: in.Members[:0],
@@ -323,7 +237,7 @@ func (v *syncView) fill(i int, in *roster.PlanInput) {
 }
 
 // ids appends the ids of the users in b, in order, to out.
-func (v *syncView) ids(b *roaring.Bitmap, out []string) []string {
+func (v *View) ids(b *roaring.Bitmap, out []string) []string {
 	out = slices.Grow(out, int(b.GetCardinality()))
 	var buf [256]uint32
 	it := b.ManyIterator()

@@ -10,12 +10,13 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/bench/gen"
+	"github.com/rosterhq/roster/engine/internal/syncview"
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/postgres/pgtest"
 	"github.com/rosterhq/roster/sqlite"
 )
 
-// TestSyncViewPlanInput checks that the shared view of a pass (syncView)
+// TestSyncViewPlanInput checks that the shared view of a pass (syncview.View)
 // gives every profile exactly the PlanInput that op.planInput reads from the
 // store one profile at a time, on a generated organisation bent out of its
 // steady state in every way the planner cares about: disabled users,
@@ -225,7 +226,11 @@ func testSyncViewPlanInput(t *testing.T, store roster.Store) {
 			if len(ps) != len(all)-1 {
 				t.Errorf("%d profiles not paused of %d, want one paused", len(ps), len(all))
 			}
-			v, err := o.syncView(ps)
+			s, err := o.tenant()
+			if err != nil {
+				return err
+			}
+			v, err := syncview.Read(o.ctx, o.tx, s, ps, o.now)
 			if err != nil {
 				return err
 			}
@@ -235,12 +240,12 @@ func testSyncViewPlanInput(t *testing.T, store roster.Store) {
 				if err != nil {
 					return err
 				}
-				if got := v.planInput(i); !reflect.DeepEqual(got, want) {
+				if got := v.PlanInput(i); !reflect.DeepEqual(got, want) {
 					t.Errorf("profile %s: the view's plan input differs from the store's\n got %+v\nwant %+v", p.ID, got, want)
 				}
 				// Filling one PlanInput over and over, as planMany does, plans
 				// the same.
-				v.fill(i, &reused)
+				v.Fill(i, &reused)
 				if got, want := roster.PlanSync(reused), roster.PlanSync(want); !reflect.DeepEqual(got, want) {
 					t.Errorf("profile %s: planned from a reused input\n got %+v\nwant %+v", p.ID, got, want)
 				}

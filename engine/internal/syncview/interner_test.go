@@ -1,0 +1,55 @@
+package syncview
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestInterner checks that the users the store lists keep their order's
+// indexes, that other ids get new ones, and that order renumbers them all
+// in the ids' order only when it must.
+func TestInterner(t *testing.T) {
+	long := strings.Repeat("x", 15) // too long to be looked up by value
+	for _, tc := range []struct {
+		name   string
+		listed []string
+		met    []string // ids interned after the listing, in turn
+		idx    []uint32 // the index each met id gets
+		ids    []string // the ids after order
+		kept   bool     // order keeps the indexes
+	}{
+		{"only listed users, in order", []string{"a", "b", "c"}, []string{"c", "a"}, []uint32{2, 0}, []string{"a", "b", "c"}, true},
+		{"no users at all", nil, nil, nil, nil, true},
+		{"an id the users table lacks", []string{"b", "d"}, []string{"d", "a", "e", "a"}, []uint32{1, 2, 3, 2}, []string{"a", "b", "d", "e"}, false},
+		{"users listed out of order", []string{"b", "a"}, []string{"a"}, []uint32{1}, []string{"a", "b"}, false},
+		{"short and long ids, and ids a length apart", []string{"a", "a\x00", long, long + "y"}, []string{long + "y", "a\x00", long, "a"}, []uint32{3, 1, 2, 0},
+			[]string{"a", "a\x00", long, long + "y"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in interner
+			for _, id := range tc.listed {
+				in.user(id)
+			}
+			for k, id := range tc.met {
+				// The store hands ids over in buffers it reuses.
+				if got := in.intern(string([]byte(id))); got != tc.idx[k] {
+					t.Errorf("intern(%q) = %d, want %d", id, got, tc.idx[k])
+				}
+			}
+			old := slices.Clone(in.ids)
+			rank := in.order()
+			if (len(rank) == 0) != tc.kept {
+				t.Fatalf("order() = %v, want the indexes kept: %v", rank, tc.kept)
+			}
+			if !slices.Equal(in.ids, tc.ids) {
+				t.Errorf("ids after order = %q, want %q", in.ids, tc.ids)
+			}
+			for i, r := range rank {
+				if in.ids[r] != old[i] {
+					t.Errorf("rank[%d] = %d: %q, want %q", i, r, in.ids[r], old[i])
+				}
+			}
+		})
+	}
+}
