@@ -1,0 +1,58 @@
+package syncview
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/bench/gen"
+	"github.com/rosterhq/roster/sqlite"
+)
+
+// BenchmarkView reads the view of every profile of a generated organisation
+// in its steady state, as a pass of syncs does, and fills each profile's
+// plan input from it.
+func BenchmarkView(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "roster.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	clock := roster.NewManualClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	org := gen.Generate(gen.Config{Users: 20000, Apps: 10, Entitlements: 200, Profiles: 60, GrantsPerUser: 6, Seed: 1})
+	if err := org.LoadWith(ctx, db, clock, gen.LoadOptions{State: gen.Synced}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		err := db.View(ctx, func(tx roster.Tx) error {
+			s, err := tx.Settings(ctx)
+			if err != nil {
+				return err
+			}
+			all, err := tx.Profiles(ctx)
+			if err != nil {
+				return err
+			}
+			ps := make([]*roster.Profile, len(all))
+			for i := range all {
+				ps[i] = &all[i]
+			}
+			v, err := Read(ctx, tx, s, ps, clock.Now())
+			if err != nil {
+				return err
+			}
+			var in roster.PlanInput
+			for i := range ps {
+				v.Fill(i, &in)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
