@@ -1,5 +1,9 @@
 package engine
 
+// The declarative apply: a file validated whole (the parser asks known what
+// exists already) and upserted in one transaction, each object that changes
+// recorded as a change line and an audit event.
+
 import (
 	"context"
 	"errors"

@@ -49,7 +49,7 @@ func (cs *connectors) lock(id string) *sync.Mutex {
 	return l
 }
 
-// get returns the opened connector for c, opening it (again) when its
+// openConnector returns the opened connector for c, opening it (again) when its
 // configuration changed since.
 func (e *Engine) openConnector(c *roster.Connector) (connector.Connector, error) {
 	config, err := json.Marshal([]any{c.Type, c.App, c.Settings})

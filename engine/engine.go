@@ -1,5 +1,9 @@
 package engine
 
+// The Engine and its op: one unit of work in one transaction, with the
+// permission checks, audit events and the marking of profiles to sync that
+// every service method shares; the leases of periodic work; API tokens.
+
 import (
 	"context"
 	"crypto/rand"

@@ -1,5 +1,9 @@
 package engine
 
+// Membership: what an approved enrollment or a confirmed unenrollment sets
+// off, the requests that start them (Enroll, Unenroll, RequestProfile), and
+// the exclusions from a profile's rule.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,7 @@
 package engine
 
+// Performance mechanics: the memo of grants' audit data.
+
 import (
 	"encoding/json"
 	"slices"

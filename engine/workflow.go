@@ -1,5 +1,8 @@
 package engine
 
+// The task workflow: creating a task under its policy, its approval steps
+// and their approvers, provisioning, and what a done task sets off.
+
 import (
 	"context"
 	"fmt"

@@ -1,5 +1,7 @@
 package syncview
 
+// The dictionary of user ids behind the view's bitmaps.
+
 import (
 	"cmp"
 	"slices"
