@@ -72,7 +72,7 @@ func (o *op) justify(p *roster.Profile, user, e string) (bool, error) {
 	if err := o.putGrant(g); err != nil {
 		return true, err
 	}
-	return true, o.audit(roster.ActionGrantSources, "grant", user+" "+e, "member of profile "+p.ID, map[string]any{"sources": g.Sources})
+	return true, o.audit(roster.ActionGrantSources, "grant", user+" "+e, "member of profile "+p.ID, o.grantData.of(g.Sources))
 }
 
 // unjustify drops p from the sources of user's grants of p's entitlements,
