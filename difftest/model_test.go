@@ -23,7 +23,7 @@ const (
 
 // appEnt is an entitlement of the organisation's app, with its policies.
 type appEnt struct {
-	id             string
+	id              string
 	request, revoke string
 }
 
