@@ -90,6 +90,9 @@ func postgresStore(t *testing.T) roster.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -122,11 +125,14 @@ func runSeed(t *testing.T, open opener, seed uint64, n int) {
 	gen := newModel(o.clone(), start)
 	gen.initial()
 	var list []step
+	stats := map[string]int{}
 	for range n {
 		s := genStep(r, gen)
-		gen.step(s)
+		out := gen.step(s)
 		list = append(list, s)
+		stats[s.Op+outcomeNote(out)]++
 	}
+	t.Logf("seed %d: %d users, %d profiles; steps: %v", seed, len(o.users()), len(o.profiles), stats)
 	at, diff := run(t, open, o, list)
 	if diff == "" {
 		return
@@ -331,6 +337,25 @@ func (m *model) step(s step) outcome {
 		m.now = m.now.Add(time.Duration(s.Minutes) * time.Minute)
 	}
 	return outcome{}
+}
+
+// outcomeNote says in a word what a step came to, for the counts a verbose
+// run logs.
+func outcomeNote(o outcome) string {
+	switch {
+	case o.skip:
+		return "(skipped)"
+	case o.code != "":
+		return "(refused)"
+	case o.result != nil && o.result.paused:
+		return "(paused)"
+	}
+	for _, r := range o.results {
+		if r.paused {
+			return "(paused)"
+		}
+	}
+	return ""
 }
 
 // step runs s on the model and the engine and compares their answers.
