@@ -141,7 +141,7 @@ func runSeed(t *testing.T, open opener, seed uint64, n int) {
 	shrunk := shrink(t, open, o, failing)
 	_, diff = run(t, open, o, shrunk)
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: the engine and the model differ after step %d of %d.\n", seed, at+1, len(list))
+	fmt.Fprintf(&b, "seed %d: the engine and the model differ after step %d of %d (0: the organisation's apply).\n", seed, at+1, len(list))
 	fmt.Fprintf(&b, "Reproduce: go test ./difftest -run '%s' -difftest.seed=%d -difftest.steps=%d\n", t.Name()[:strings.Index(t.Name(), "/")], seed, n)
 	fmt.Fprintf(&b, "Organisation:\n%s\n", o.document())
 	fmt.Fprintf(&b, "Steps (shrunk from %d to %d):\n", at+1, len(shrunk))
@@ -161,7 +161,7 @@ func shrink(t *testing.T, open opener, o *org, list []step) []step {
 	runs := 0
 	const maxRuns = 150
 	for chunk := len(list) / 2; chunk >= 1 && runs < maxRuns; chunk /= 2 {
-		for i := 0; i+chunk <= len(list)-1 && runs < maxRuns; {
+		for i := 0; i+chunk <= len(list) && runs < maxRuns; {
 			cand := append(slices.Clone(list[:i]), list[i+chunk:]...)
 			runs++
 			if at, d := run(t, open, o, cand); d != "" {
@@ -185,13 +185,14 @@ type world struct {
 }
 
 // run replays list on a new engine and a new model; it returns the index of
-// the first step after which they differ, and the difference, or "".
+// the first step after which they differ (-1: the organisation's apply),
+// and the difference, or "".
 func run(t *testing.T, open opener, o *org, list []step) (int, string) {
 	t.Helper()
 	w, closeStore := newWorld(t, open, o.clone())
 	defer closeStore()
 	if d := w.compare(); d != "" {
-		return 0, "after the initial apply:\n" + d
+		return -1, "after the initial apply:\n" + d
 	}
 	for i, s := range list {
 		if d := w.step(s); d != "" {
