@@ -124,3 +124,20 @@ func testLiterals(tb testing.TB, dir string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// TestProblemsNameALine pins down what FuzzParseContract found: a YAML error
+// on the first line, or about a character YAML refuses, names its line, and
+// a problem two checks find is reported once.
+func TestProblemsNameALine(t *testing.T) {
+	for _, tt := range []struct{ input, want string }{
+		{"  - *big\n", "f.yaml:1: invalid YAML: unknown anchor 'big' referenced"},
+		{"\t- {user: u1}\n", "f.yaml:1: invalid YAML: found character that cannot start any token"},
+		{"users: []\n\x00\n", "f.yaml:2: invalid YAML: control characters are not allowed"},
+		{"users: 3", "f.yaml:1: users: expected a list, got the number 3"},
+	} {
+		_, err := declarative.Parse("f.yaml", []byte(tt.input), specKnown())
+		if got := roster.ErrorDetails(err); !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("%q: details %q, want %q", tt.input, got, tt.want)
+		}
+	}
+}
