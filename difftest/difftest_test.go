@@ -298,9 +298,15 @@ func (m *model) step(s step) outcome {
 			return outcome{code: roster.EINVALID}
 		case m.open(roster.TaskRevoke, s.User, roster.EnrollmentEntitlement(p.id)) != nil:
 			return outcome{code: roster.ECONFLICT}
-		case src == roster.MemberAutomation && p.enabled && m.matches(p, s.User):
+		case !s.Exclude && src == roster.MemberAutomation && p.enabled && m.matches(p, s.User):
 			// SPEC §2: refused (409), the next sync would enroll them again.
 			return outcome{code: roster.ECONFLICT}
+		}
+		if s.Exclude && !slices.Contains(p.excluded, s.User) {
+			// Excluded from the moment it is saved; the admin unenrolls by
+			// hand, which is no edit of the automation: no sync, no resume.
+			p.excluded = append(p.excluded, s.User)
+			m.recordExclusion(p, s.User)
 		}
 		m.createTask(roster.TaskRevoke, s.User, roster.EnrollmentEntitlement(p.id), roster.OriginManual, p.id, p.unenrollPolicy)
 	case opApprove, opDeny:
@@ -386,7 +392,7 @@ func (w *world) step(s step) string {
 	case opEnroll:
 		_, err = w.svc.Enroll(ctx, s.Profile, []string{s.User}, "")
 	case opUnenroll:
-		_, err = w.svc.Unenroll(ctx, s.Profile, []string{s.User}, "")
+		_, err = w.svc.Unenroll(ctx, s.Profile, []string{s.User}, "", s.Exclude)
 	case opApprove, opDeny:
 		page, lerr := w.svc.Tasks(ctx, roster.TaskFilter{Kind: s.Kind, User: s.User, Entitlement: s.Ent, OpenOnly: true})
 		if lerr != nil {
@@ -403,6 +409,15 @@ func (w *world) step(s step) string {
 		}
 		if err != nil {
 			return fmt.Sprintf("%s by %s (the model's approver; the engine's: %v): %v", s.Op, approver, page.Items[0].Approvers, err)
+		}
+		// A denied exclusion is withdrawn and the profile re-syncs: the
+		// engine marks it for its change-driven sync, which this test does
+		// not run in the background, so the re-sync is asked for here.
+		if p := w.m.org.profile(page.Items[0].Profile); s.Op == opDeny && s.Kind == roster.TaskGrant && p != nil &&
+			s.Ent == roster.ExclusionEntitlement(p.id) && p.enabled {
+			if _, err := w.svc.Sync(ctx, p.id); err != nil {
+				return fmt.Sprintf("the re-sync after a denied exclusion: %v", err)
+			}
 		}
 	case opSync:
 		got, err = w.svc.Sync(ctx, s.Profile)

@@ -41,10 +41,20 @@ type profile struct {
 	mode            string
 	excluded        []string
 	safeguard       bool
+	// exclusionPolicy is empty when the profile sets none.
 	exclusionPolicy string
 }
 
 func (p *profile) contains(e string) bool { return slices.Contains(p.ents, e) }
+
+// exclusionTaskPolicy is the policy an exclusion's record runs under: the
+// profile's exclusion_policy, auto when unset (SPEC §2 Automation).
+func (p *profile) exclusionTaskPolicy() string {
+	if p.exclusionPolicy == "" {
+		return policyAuto
+	}
+	return p.exclusionPolicy
+}
 
 // org is a generated organisation: who, what, and how the profiles are set.
 type org struct {
@@ -493,7 +503,7 @@ func (m *model) recordExclusion(p *profile, u string) {
 	if t := m.open(roster.TaskRevoke, u, ent); t != nil {
 		m.cancel(t)
 	}
-	m.createTask(roster.TaskGrant, u, ent, roster.OriginExclusion, p.id, p.exclusionPolicy)
+	m.createTask(roster.TaskGrant, u, ent, roster.OriginExclusion, p.id, p.exclusionTaskPolicy())
 }
 
 // include takes u off p's excluded users: the record is revoked.
@@ -503,7 +513,7 @@ func (m *model) include(p *profile, u string) {
 	if t := m.open(roster.TaskGrant, u, ent); t != nil {
 		m.cancel(t)
 	} else if m.holds(u, ent) {
-		m.createTask(roster.TaskRevoke, u, ent, roster.OriginExclusion, p.id, p.exclusionPolicy)
+		m.createTask(roster.TaskRevoke, u, ent, roster.OriginExclusion, p.id, p.exclusionTaskPolicy())
 	}
 	m.automationSaved(p)
 }

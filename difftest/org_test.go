@@ -15,32 +15,31 @@ import (
 // Known discrepancies between SPEC.md and the engine. Each constant keeps
 // out of the random organisations and steps what would show the discrepancy
 // on every run; turn it on once the engine is fixed (see doc.go and the
-// report of issue 14).
+// report of issue 14). The first three were fixed on main the day this test
+// found them, and are on.
 const (
 	// exclusionPolicies: SPEC §2 runs an exclusion's task under the
 	// profile's exclusion_policy (default auto), and a denied exclusion is
 	// withdrawn (the user leaves excluded_users and the profile re-syncs).
-	// The engine knows no exclusion_policy (the declarative file refuses the
-	// key) and runs the task under the tenant's default request or revoke
-	// policy; a denial leaves the exclusion in place. While false, the
-	// tenant's default policies stay auto, where engine and spec agree, no
-	// profile sets exclusion_policy, and so no exclusion task waits for a
-	// decision.
-	exclusionPolicies = false
+	// Before the fix the engine ran the task under the tenant's default
+	// request or revoke policy and left a denied exclusion in place. Off, the
+	// tenant's default policies stay auto and no profile sets
+	// exclusion_policy, so no exclusion task waits for a decision.
+	exclusionPolicies = true
 
 	// membersOnlySources: SPEC §1 makes a grant's profile:P sources exactly
 	// the profiles the user is a member of, in either automation mode, that
-	// contain the entitlement. The engine leaves the source alone when a
-	// sync_members_only profile adds or removes a member. While false,
+	// contain the entitlement. Before the fix the engine left the source
+	// alone when a sync_members_only profile added or removed a member. Off,
 	// members-only profiles contain no entitlements.
-	membersOnlySources = false
+	membersOnlySources = true
 
 	// unenrollRefusal: SPEC §2 refuses (409) an admin's unenrollment of an
 	// automation member whom the rule still matches, since the next sync
-	// would enroll them again (unless they are excluded too). The engine
-	// starts the unenrollment. While false, no manual unenrollment targets
-	// such a member.
-	unenrollRefusal = false
+	// would enroll them again, unless they are excluded too (--exclude).
+	// Before the fix the engine started the unenrollment. Off, no manual
+	// unenrollment without --exclude targets such a member.
+	unenrollRefusal = true
 
 	// pendingRevokeSources: SPEC §1 makes a grant's profile:P sources exactly
 	// the profiles the user is a member of that contain the entitlement, so
@@ -62,6 +61,15 @@ const (
 	// entitlement that needs approval to be granted is in one profile at a
 	// time.
 	sharedRequests = false
+
+	// manualMemberUnenroll: SPEC §2 refuses an admin's unenrollment of an
+	// *automation* member whom the rule still matches; of a manual member it
+	// says nothing, so the model lets it start (the next sync then enrolls
+	// them by the rule). The engine refuses it too, for any member the rule
+	// matches (409, "unenroll with --exclude"). Whichever the spec means, the
+	// two differ; while false, no manual unenrollment without --exclude
+	// targets a manual member whom the enabled rule matches.
+	manualMemberUnenroll = false
 )
 
 // genOrg makes a small organisation: 5–10 workers under two bosses, two rule
@@ -97,12 +105,12 @@ func genOrg(r *rand.Rand) *org {
 	for i := range 2 + r.IntN(3) {
 		p := &profile{id: fmt.Sprintf("p%d", i+1), enrollPolicy: pol(), enrollBypass: r.IntN(2) == 0,
 			unenrollPolicy: pol(), unenrollBypass: r.IntN(2) == 0, access: accesses[r.IntN(3)],
-			enabled: r.IntN(8) > 0, mode: roster.ModeSyncAndAct, safeguard: r.IntN(4) > 0, exclusionPolicy: policyAuto}
+			enabled: r.IntN(8) > 0, mode: roster.ModeSyncAndAct, safeguard: r.IntN(4) > 0}
 		if r.IntN(4) == 0 {
 			p.mode = roster.ModeSyncMembersOnly
 		}
 		if exclusionPolicies {
-			p.exclusionPolicy = pol()
+			p.exclusionPolicy = []string{"", policyAuto, policyManager}[r.IntN(3)]
 		}
 		p.rule = []string{o.ruleEnts[r.IntN(2)]}
 		if r.IntN(4) == 0 {
@@ -202,11 +210,12 @@ func (p *profile) doc() string {
 	fmt.Fprintf(&b, "  - id: %s\n    name: Profile %s\n    entitlements: [%s]\n", p.id, p.id, strings.Join(p.ents, ", "))
 	fmt.Fprintf(&b, "    enrollment: {policy: %s, bypass_entitlement_policies: %t}\n", p.enrollPolicy, p.enrollBypass)
 	fmt.Fprintf(&b, "    unenrollment: {policy: %s, access: %s, bypass_entitlement_policies: %t}\n", p.unenrollPolicy, p.access, p.unenrollBypass)
-	if exclusionPolicies {
-		fmt.Fprintf(&b, "    exclusion_policy: %s\n", p.exclusionPolicy)
+	policy := ""
+	if p.exclusionPolicy != "" {
+		policy = ", exclusion_policy: " + p.exclusionPolicy
 	}
-	fmt.Fprintf(&b, "    automation: {enabled: %t, mode: %s, any_entitlement: [%s], excluded_users: [%s], safeguard: %t}\n",
-		p.enabled, p.mode, strings.Join(p.rule, ", "), strings.Join(p.excluded, ", "), p.safeguard)
+	fmt.Fprintf(&b, "    automation: {enabled: %t, mode: %s, any_entitlement: [%s], excluded_users: [%s]%s, safeguard: %t}\n",
+		p.enabled, p.mode, strings.Join(p.rule, ", "), strings.Join(p.excluded, ", "), policy, p.safeguard)
 	return b.String()
 }
 
@@ -221,7 +230,7 @@ const (
 	opAddContent    = "add-content"    // apply the profile with ent added
 	opRemoveContent = "remove-content" // apply the profile without ent
 	opEnroll        = "enroll"         // Enroll(profile, user)
-	opUnenroll      = "unenroll"       // Unenroll(profile, user)
+	opUnenroll      = "unenroll"       // Unenroll(profile, user), with exclude when Exclude
 	opApprove       = "approve"        // ApproveTask of the open task (kind, user, ent)
 	opDeny          = "deny"           // DenyTask of the open task (kind, user, ent)
 	opSync          = "sync"           // Sync(profile)
@@ -239,6 +248,8 @@ type step struct {
 	Profile string
 	Kind    roster.TaskKind
 	Minutes int
+	// Exclude asks an unenrollment to exclude the user from the rule too.
+	Exclude bool
 }
 
 func (s step) String() string {
@@ -250,6 +261,9 @@ func (s step) String() string {
 	}
 	if s.Minutes > 0 {
 		parts = append(parts, fmt.Sprintf("+%dm", s.Minutes))
+	}
+	if s.Exclude {
+		parts = append(parts, "--exclude")
 	}
 	return strings.Join(parts, " ")
 }
@@ -314,10 +328,13 @@ func genStep(r *rand.Rand, m *model) step {
 			if len(ms) > 0 && r.IntN(8) > 0 {
 				u = ms[r.IntN(len(ms))]
 			}
-			if !unenrollRefusal && m.members[p.id][u] == roster.MemberAutomation && p.enabled && m.matches(p, u) {
+			exclude := r.IntN(3) == 0
+			src, member := m.members[p.id][u]
+			if !exclude && member && p.enabled && m.matches(p, u) &&
+				((!unenrollRefusal && src == roster.MemberAutomation) || (!manualMemberUnenroll && src == roster.MemberManual)) {
 				continue
 			}
-			return step{Op: opUnenroll, Profile: p.id, User: u}
+			return step{Op: opUnenroll, Profile: p.id, User: u, Exclude: exclude}
 		case n < 81:
 			var open []*mtask
 			for _, t := range m.tasks {
