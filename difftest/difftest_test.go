@@ -255,8 +255,8 @@ func (m *model) step(s step) outcome {
 	p := m.org.profile(s.Profile)
 	switch s.Op {
 	case opGrant:
-		if _, ok := m.grants[gkey{s.User, s.Ent}]; !ok {
-			m.grants[gkey{s.User, s.Ent}] = true
+		if strings.HasPrefix(s.Ent, roster.BuiltinApp+"/") {
+			return outcome{code: roster.EINVALID} // membership goes through enrollment
 		}
 		m.grants[gkey{s.User, s.Ent}] = true
 	case opRevoke:
@@ -342,6 +342,32 @@ func (m *model) step(s step) outcome {
 		return outcome{result: &r}
 	case opTime:
 		m.now = m.now.Add(time.Duration(s.Minutes) * time.Minute)
+	case opRequest:
+		switch {
+		case !m.active[s.User]:
+			return outcome{code: "error"} // a disabled user cannot act
+		case !p.allowRequests:
+			return outcome{code: roster.EFORBIDDEN}
+		case m.member(p.id, s.User) || m.open(roster.TaskGrant, s.User, roster.EnrollmentEntitlement(p.id)) != nil:
+			return outcome{code: "error"}
+		}
+		m.createTask(roster.TaskGrant, s.User, roster.EnrollmentEntitlement(p.id), roster.OriginManual, p.id, p.enrollPolicy)
+	case opSettings:
+		m.org.minMembers, m.org.maxPercent = s.Minutes, s.Percent
+	case opConfig:
+		c := s.Config
+		if p.enrollPolicy == c.enrollPolicy && p.enrollBypass == c.enrollBypass && p.unenrollPolicy == c.unenrollPolicy &&
+			p.unenrollBypass == c.unenrollBypass && p.access == c.access {
+			return outcome{skip: true}
+		}
+		p.enrollPolicy, p.enrollBypass, p.unenrollPolicy, p.unenrollBypass, p.access = c.enrollPolicy, c.enrollBypass, c.unenrollPolicy, c.unenrollBypass, c.access
+	case opAutomation:
+		c := s.Config
+		if p.enabled == c.enabled && p.mode == c.mode && slices.Equal(p.rule, c.rule) && p.safeguard == c.safeguard && p.exclusionPolicy == c.exclusionPolicy {
+			return outcome{skip: true}
+		}
+		p.enabled, p.mode, p.rule, p.safeguard, p.exclusionPolicy = c.enabled, c.mode, slices.Clone(c.rule), c.safeguard, c.exclusionPolicy
+		m.automationSaved(p)
 	}
 	return outcome{}
 }
@@ -387,8 +413,12 @@ func (w *world) step(s step) string {
 		err = w.svc.RemoveGrant(ctx, s.User, s.Ent)
 	case opDisable, opEnable:
 		err = w.apply("users:\n  - " + w.m.org.userDoc(s.User, s.Op == opEnable) + "\n")
-	case opExclude, opInclude, opAddContent, opRemoveContent:
+	case opExclude, opInclude, opAddContent, opRemoveContent, opConfig, opAutomation:
 		err = w.apply("profiles:\n" + w.m.org.profile(s.Profile).doc())
+	case opSettings:
+		err = w.apply(fmt.Sprintf("settings:\n  safeguard: {min_members: %d, max_removal_percent: %d}\n", s.Minutes, s.Percent))
+	case opRequest:
+		_, err = w.svc.RequestProfile(roster.NewContext(context.Background(), s.User), s.Profile, "")
 	case opEnroll:
 		_, err = w.svc.Enroll(ctx, s.Profile, []string{s.User}, "")
 	case opUnenroll:

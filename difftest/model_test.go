@@ -41,6 +41,7 @@ type profile struct {
 	mode            string
 	excluded        []string
 	safeguard       bool
+	allowRequests   bool
 	// exclusionPolicy is empty when the profile sets none.
 	exclusionPolicy string
 }

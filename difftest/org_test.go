@@ -70,6 +70,14 @@ const (
 	// two differ; while false, no manual unenrollment without --exclude
 	// targets a manual member whom the enabled rule matches.
 	manualMemberUnenroll = false
+
+	// excludedOrder: excluded_users is a set, so saving a profile whose
+	// excluded users are the same in another order is no edit of its
+	// automation. The engine takes it for one: it syncs the profile and, if
+	// paused, discards the staged plan and lifts the pause. (The engine
+	// stores the list sorted after unenroll --exclude, as given after an
+	// apply.) While false, the profiles' files list excluded users sorted.
+	excludedOrder = false
 )
 
 // genOrg makes a small organisation: 5–10 workers under two bosses, two rule
@@ -85,12 +93,7 @@ func genOrg(r *rand.Rand) *org {
 			o.manager[w] = o.bosses[r.IntN(2)]
 		}
 	}
-	pol := func() string {
-		if r.IntN(2) == 0 {
-			return policyAuto
-		}
-		return policyManager
-	}
+	pol := func() string { return pol(r) }
 	for i := range 3 + r.IntN(2) {
 		e := appEnt{id: fmt.Sprintf("app/a%d", i+1), request: pol(), revoke: pol()}
 		if !pendingRevokeSources {
@@ -101,7 +104,6 @@ func genOrg(r *rand.Rand) *org {
 	if exclusionPolicies {
 		o.defaultPolicy = pol()
 	}
-	accesses := []string{roster.AccessLeave, roster.AccessRevokeAll, roster.AccessRevokeUnjustified}
 	for i := range 2 + r.IntN(3) {
 		p := &profile{id: fmt.Sprintf("p%d", i+1), enrollPolicy: pol(), enrollBypass: r.IntN(2) == 0,
 			unenrollPolicy: pol(), unenrollBypass: r.IntN(2) == 0, access: accesses[r.IntN(3)],
@@ -109,6 +111,7 @@ func genOrg(r *rand.Rand) *org {
 		if r.IntN(4) == 0 {
 			p.mode = roster.ModeSyncMembersOnly
 		}
+		p.allowRequests = r.IntN(2) == 0
 		if exclusionPolicies {
 			p.exclusionPolicy = []string{"", policyAuto, policyManager}[r.IntN(3)]
 		}
@@ -142,6 +145,17 @@ func genOrg(r *rand.Rand) *org {
 	}
 	return o
 }
+
+// pol picks auto or manager.
+func pol(r *rand.Rand) string {
+	if r.IntN(2) == 0 {
+		return policyAuto
+	}
+	return policyManager
+}
+
+// accesses are the unenrollment access settings.
+var accesses = []string{roster.AccessLeave, roster.AccessRevokeAll, roster.AccessRevokeUnjustified}
 
 // mayAdd reports whether e may go into p: a members-only profile holds no
 // entitlements (membersOnlySources), and an entitlement that needs approval
@@ -207,15 +221,19 @@ func (o *org) userDoc(u string, active bool) string {
 // doc is the profile's entry in a declarative file.
 func (p *profile) doc() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  - id: %s\n    name: Profile %s\n    entitlements: [%s]\n", p.id, p.id, strings.Join(p.ents, ", "))
+	fmt.Fprintf(&b, "  - id: %s\n    name: Profile %s\n    entitlements: [%s]\n    allow_enrollment_requests: %t\n", p.id, p.id, strings.Join(p.ents, ", "), p.allowRequests)
 	fmt.Fprintf(&b, "    enrollment: {policy: %s, bypass_entitlement_policies: %t}\n", p.enrollPolicy, p.enrollBypass)
 	fmt.Fprintf(&b, "    unenrollment: {policy: %s, access: %s, bypass_entitlement_policies: %t}\n", p.unenrollPolicy, p.access, p.unenrollBypass)
+	excluded := p.excluded
+	if !excludedOrder {
+		excluded = slices.Sorted(slices.Values(excluded))
+	}
 	policy := ""
 	if p.exclusionPolicy != "" {
 		policy = ", exclusion_policy: " + p.exclusionPolicy
 	}
 	fmt.Fprintf(&b, "    automation: {enabled: %t, mode: %s, any_entitlement: [%s], excluded_users: [%s]%s, safeguard: %t}\n",
-		p.enabled, p.mode, strings.Join(p.rule, ", "), strings.Join(p.excluded, ", "), policy, p.safeguard)
+		p.enabled, p.mode, strings.Join(p.rule, ", "), strings.Join(excluded, ", "), policy, p.safeguard)
 	return b.String()
 }
 
@@ -237,6 +255,10 @@ const (
 	opSyncAll       = "sync-all"       // SyncAll
 	opResume        = "resume"         // Resume(profile)
 	opTime          = "time"           // the clock moves Minutes on
+	opRequest       = "request"        // RequestProfile(profile) as user
+	opSettings      = "settings"       // apply the safeguard thresholds Minutes (min_members) and Percent
+	opConfig        = "configure"      // apply the profile with the enrollment and unenrollment settings of Config
+	opAutomation    = "automation"     // apply the profile with the automation of Config
 )
 
 // step is one random step. It names what it acts on, never an id, so that
@@ -250,6 +272,11 @@ type step struct {
 	Minutes int
 	// Exclude asks an unenrollment to exclude the user from the rule too.
 	Exclude bool
+	// Percent is the max_removal_percent a settings step applies.
+	Percent int
+	// Config holds the settings a configure or automation step gives the
+	// profile (only those the step changes are read).
+	Config *profile
 }
 
 func (s step) String() string {
@@ -265,6 +292,15 @@ func (s step) String() string {
 	if s.Exclude {
 		parts = append(parts, "--exclude")
 	}
+	if s.Op == opSettings {
+		parts = []string{s.Op, fmt.Sprintf("min_members %d max_removal_percent %d", s.Minutes, s.Percent)}
+	}
+	if c := s.Config; c != nil && s.Op == opConfig {
+		parts = append(parts, fmt.Sprintf("enrollment {%s bypass %t} unenrollment {%s %s bypass %t}", c.enrollPolicy, c.enrollBypass, c.unenrollPolicy, c.access, c.unenrollBypass))
+	}
+	if c := s.Config; c != nil && s.Op == opAutomation {
+		parts = append(parts, fmt.Sprintf("{enabled %t, mode %s, rule %v, safeguard %t, exclusion_policy %q}", c.enabled, c.mode, c.rule, c.safeguard, c.exclusionPolicy))
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -277,10 +313,13 @@ func genStep(r *rand.Rand, m *model) step {
 	worker := func() string { return o.workers[r.IntN(len(o.workers))] }
 	prof := func() *profile { return o.profiles[r.IntN(len(o.profiles))] }
 	for {
-		switch n := r.IntN(100); {
+		switch n := r.IntN(109); {
 		case n < 16:
 			return step{Op: opGrant, User: anyUser(), Ent: o.ruleEnts[r.IntN(len(o.ruleEnts))]}
 		case n < 19:
+			if r.IntN(10) == 0 {
+				return step{Op: opGrant, User: anyUser(), Ent: roster.EnrollmentEntitlement(prof().id)}
+			}
 			return step{Op: opGrant, User: anyUser(), Ent: o.appEnts[r.IntN(len(o.appEnts))].id}
 		case n < 31:
 			var held []gkey
@@ -366,7 +405,38 @@ func genStep(r *rand.Rand, m *model) step {
 				continue
 			}
 			return step{Op: opResume, Profile: paused[r.IntN(len(paused))]}
-		default:
+		case n < 100:
+			return step{Op: opRequest, Profile: prof().id, User: anyUser()}
+		case n < 101:
+			return step{Op: opSettings, Minutes: 1 + r.IntN(4), Percent: 10 + 5*r.IntN(9)}
+		case n < 103:
+			c := *prof()
+			c.enrollPolicy, c.enrollBypass = pol(r), r.IntN(2) == 0
+			c.unenrollPolicy, c.unenrollBypass = pol(r), r.IntN(2) == 0
+			c.access = accesses[r.IntN(3)]
+			return step{Op: opConfig, Profile: c.id, Config: &c}
+		case n < 106:
+			c := *prof()
+			switch r.IntN(5) {
+			case 0:
+				c.enabled = !c.enabled
+			case 1:
+				if c.mode == roster.ModeSyncAndAct && (membersOnlySources || len(c.ents) == 0) {
+					c.mode = roster.ModeSyncMembersOnly
+				} else {
+					c.mode = roster.ModeSyncAndAct
+				}
+			case 2:
+				c.rule = []string{o.ruleEnts[r.IntN(len(o.ruleEnts))]}
+			case 3:
+				c.safeguard = !c.safeguard
+			default:
+				if exclusionPolicies {
+					c.exclusionPolicy = []string{"", policyAuto, policyManager}[r.IntN(3)]
+				}
+			}
+			return step{Op: opAutomation, Profile: c.id, Config: &c}
+		case n < 109:
 			// 17 and 45 minutes: no sum of them is exactly the safeguard's
 			// hour, so no removal sits on the window's edge.
 			return step{Op: opTime, Minutes: []int{17, 45}[r.IntN(2)]}
