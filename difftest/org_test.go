@@ -78,6 +78,18 @@ const (
 	// stores the list sorted after unenroll --exclude, as given after an
 	// apply.) While false, the profiles' files list excluded users sorted.
 	excludedOrder = false
+
+	// lateGrantSources: SPEC §1 makes a grant's profile:P sources exactly
+	// the profiles the user is a member of that contain the entitlement. A
+	// sync_members_only profile removes a member directly and leaves their
+	// open grant tasks for its entitlements open (no tasks, no access
+	// changes); when such a task is approved later, the engine records
+	// profile:P on the new grant although the user is no longer a member of
+	// P (the model: no profile source, so direct). While false, members-only
+	// profiles contain only entitlements granted without approval, and a
+	// profile turns members-only only when none of its grant requests is
+	// open.
+	lateGrantSources = false
 )
 
 // genOrg makes a small organisation: 5–10 workers under two bosses, two rule
@@ -146,6 +158,23 @@ func genOrg(r *rand.Rand) *org {
 	return o
 }
 
+// mayTurnMembersOnly reports whether p may turn sync_members_only while
+// lateGrantSources is off: it contains only entitlements granted without
+// approval, and none of its grant requests is open.
+func (m *model) mayTurnMembersOnly(p *profile) bool {
+	for _, e := range p.ents {
+		if m.org.appEnt(e).request != policyAuto {
+			return false
+		}
+	}
+	for _, t := range m.tasks {
+		if t.state.Open() && t.serves[p.id] {
+			return false
+		}
+	}
+	return true
+}
+
 // pol picks auto or manager.
 func pol(r *rand.Rand) string {
 	if r.IntN(2) == 0 {
@@ -162,6 +191,9 @@ var accesses = []string{roster.AccessLeave, roster.AccessRevokeAll, roster.Acces
 // is in one profile at a time (sharedRequests).
 func (o *org) mayAdd(p *profile, e string) bool {
 	if p.contains(e) || (p.mode == roster.ModeSyncMembersOnly && !membersOnlySources) {
+		return false
+	}
+	if p.mode == roster.ModeSyncMembersOnly && !lateGrantSources && o.appEnt(e).request != policyAuto {
 		return false
 	}
 	if sharedRequests || o.appEnt(e).request == policyAuto {
@@ -421,7 +453,7 @@ func genStep(r *rand.Rand, m *model) step {
 			case 0:
 				c.enabled = !c.enabled
 			case 1:
-				if c.mode == roster.ModeSyncAndAct && (membersOnlySources || len(c.ents) == 0) {
+				if c.mode == roster.ModeSyncAndAct && (membersOnlySources || len(c.ents) == 0) && (lateGrantSources || m.mayTurnMembersOnly(&c)) {
 					c.mode = roster.ModeSyncMembersOnly
 				} else {
 					c.mode = roster.ModeSyncAndAct
