@@ -29,19 +29,22 @@ type appEnt struct {
 
 // profile is a profile's configuration; ents and excluded change with steps.
 type profile struct {
-	id              string
-	ents            []string
-	rule            []string
-	enrollPolicy    string
-	enrollBypass    bool
-	unenrollPolicy  string
-	unenrollBypass  bool
-	access          string
-	enabled         bool
-	mode            string
-	excluded        []string
-	safeguard       bool
-	allowRequests   bool
+	id             string
+	ents           []string
+	rule           []string
+	enrollPolicy   string
+	enrollBypass   bool
+	unenrollPolicy string
+	unenrollBypass bool
+	access         string
+	enabled        bool
+	mode           string
+	excluded       []string
+	safeguard      bool
+	allowRequests  bool
+	// excludedAsSaved writes the excluded users in the order they were
+	// added, not sorted (see excludedOrder).
+	excludedAsSaved bool
 	// exclusionPolicy is empty when the profile sets none.
 	exclusionPolicy string
 }

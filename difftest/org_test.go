@@ -124,6 +124,7 @@ func genOrg(r *rand.Rand) *org {
 			p.mode = roster.ModeSyncMembersOnly
 		}
 		p.allowRequests = r.IntN(2) == 0
+		p.excludedAsSaved = excludedOrder
 		if exclusionPolicies {
 			p.exclusionPolicy = []string{"", policyAuto, policyManager}[r.IntN(3)]
 		}
@@ -257,7 +258,7 @@ func (p *profile) doc() string {
 	fmt.Fprintf(&b, "    enrollment: {policy: %s, bypass_entitlement_policies: %t}\n", p.enrollPolicy, p.enrollBypass)
 	fmt.Fprintf(&b, "    unenrollment: {policy: %s, access: %s, bypass_entitlement_policies: %t}\n", p.unenrollPolicy, p.access, p.unenrollBypass)
 	excluded := p.excluded
-	if !excludedOrder {
+	if !p.excludedAsSaved {
 		excluded = slices.Sorted(slices.Values(excluded))
 	}
 	policy := ""
