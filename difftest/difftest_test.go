@@ -233,7 +233,7 @@ func (m *model) initial() {
 		}
 	}
 	for _, p := range m.org.profiles {
-		if p.enabled {
+		if m.org.runs(p) {
 			m.sync(p)
 		}
 	}
@@ -321,12 +321,15 @@ func (m *model) step(s step) outcome {
 		}
 		return outcome{task: t}
 	case opSync:
-		if !p.enabled {
+		if !m.org.runs(p) {
 			return outcome{code: roster.ECONFLICT}
 		}
 		r := m.sync(p)
 		return outcome{result: &r}
 	case opSyncAll:
+		if m.org.automationsOff {
+			return outcome{code: roster.ECONFLICT}
+		}
 		var rs []syncResult
 		for _, p := range m.org.profiles {
 			if p.enabled {
@@ -335,7 +338,7 @@ func (m *model) step(s step) outcome {
 		}
 		return outcome{results: rs}
 	case opResume:
-		if m.paused[p.id] == nil {
+		if m.paused[p.id] == nil || !m.org.runs(p) {
 			return outcome{code: roster.ECONFLICT}
 		}
 		r := m.resume(p)
@@ -354,6 +357,11 @@ func (m *model) step(s step) outcome {
 		m.createTask(roster.TaskGrant, s.User, roster.EnrollmentEntitlement(p.id), roster.OriginManual, p.id, p.enrollPolicy)
 	case opSettings:
 		m.org.minMembers, m.org.maxPercent = s.Minutes, s.Percent
+	case opKillSwitch:
+		if m.org.automationsOff == !s.On {
+			return outcome{skip: true}
+		}
+		m.org.automationsOff = !s.On
 	case opConfig:
 		c := s.Config
 		if p.enrollPolicy == c.enrollPolicy && p.enrollBypass == c.enrollBypass && p.unenrollPolicy == c.unenrollPolicy &&
@@ -415,6 +423,8 @@ func (w *world) step(s step) string {
 		err = w.apply("users:\n  - " + w.m.org.userDoc(s.User, s.Op == opEnable) + "\n")
 	case opExclude, opInclude, opAddContent, opRemoveContent, opConfig, opAutomation:
 		err = w.apply("profiles:\n" + w.m.org.profile(s.Profile).doc())
+	case opKillSwitch:
+		err = w.apply(fmt.Sprintf("settings:\n  automations_enabled: %t\n", s.On))
 	case opSettings:
 		err = w.apply(fmt.Sprintf("settings:\n  safeguard: {min_members: %d, max_removal_percent: %d}\n", s.Minutes, s.Percent))
 	case opRequest:
@@ -444,7 +454,7 @@ func (w *world) step(s step) string {
 		// engine marks it for its change-driven sync, which this test does
 		// not run in the background, so the re-sync is asked for here.
 		if p := w.m.org.profile(page.Items[0].Profile); s.Op == opDeny && s.Kind == roster.TaskGrant && p != nil &&
-			s.Ent == roster.ExclusionEntitlement(p.id) && p.enabled {
+			s.Ent == roster.ExclusionEntitlement(p.id) && w.m.org.runs(p) {
 			if _, err := w.svc.Sync(ctx, p.id); err != nil {
 				return fmt.Sprintf("the re-sync after a denied exclusion: %v", err)
 			}

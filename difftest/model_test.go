@@ -51,6 +51,10 @@ type profile struct {
 
 func (p *profile) contains(e string) bool { return slices.Contains(p.ents, e) }
 
+// runs reports whether p's automation may sync: enabled, and the tenant's
+// kill switch off.
+func (o *org) runs(p *profile) bool { return p.enabled && !o.automationsOff }
+
 // exclusionTaskPolicy is the policy an exclusion's record runs under: the
 // profile's exclusion_policy, auto when unset (SPEC §2 Automation).
 func (p *profile) exclusionTaskPolicy() string {
@@ -74,6 +78,9 @@ type org struct {
 	maxPercent    int
 	// initial lists the grants the organisation starts with (direct).
 	initial [][2]string
+	// automationsOff is the tenant's kill switch
+	// (settings.automations_enabled: false).
+	automationsOff bool
 }
 
 func (o *org) users() []string { return append(slices.Clone(o.bosses), o.workers...) }
@@ -490,7 +497,7 @@ func intersect(a, b []string) []string {
 // staged plan is discarded, the pause lifted, and the profile synced.
 func (m *model) automationSaved(p *profile) {
 	delete(m.paused, p.id)
-	if p.enabled {
+	if m.org.runs(p) {
 		m.sync(p)
 	}
 }
@@ -562,7 +569,7 @@ func (m *model) deny(t *mtask) {
 		m.denials[dkey{t.profile, t.user, t.kind}] = true
 	case t.ent == roster.ExclusionEntitlement(t.profile) && t.kind == roster.TaskGrant:
 		p.excluded = slices.DeleteFunc(p.excluded, func(x string) bool { return x == t.user })
-		if p.enabled {
+		if m.org.runs(p) {
 			m.sync(p)
 		}
 	}

@@ -292,6 +292,7 @@ const (
 	opSettings      = "settings"       // apply the safeguard thresholds Minutes (min_members) and Percent
 	opConfig        = "configure"      // apply the profile with the enrollment and unenrollment settings of Config
 	opAutomation    = "automation"     // apply the profile with the automation of Config
+	opKillSwitch    = "automations"    // apply settings.automations_enabled: On
 )
 
 // step is one random step. It names what it acts on, never an id, so that
@@ -307,6 +308,8 @@ type step struct {
 	Exclude bool
 	// Percent is the max_removal_percent a settings step applies.
 	Percent int
+	// On is what the kill switch step sets automations_enabled to.
+	On bool
 	// Config holds the settings a configure or automation step gives the
 	// profile (only those the step changes are read).
 	Config *profile
@@ -324,6 +327,9 @@ func (s step) String() string {
 	}
 	if s.Exclude {
 		parts = append(parts, "--exclude")
+	}
+	if s.Op == opKillSwitch {
+		parts = append(parts, fmt.Sprintf("enabled %t", s.On))
 	}
 	if s.Op == opSettings {
 		parts = []string{s.Op, fmt.Sprintf("min_members %d max_removal_percent %d", s.Minutes, s.Percent)}
@@ -345,8 +351,12 @@ func genStep(r *rand.Rand, m *model) step {
 	anyUser := func() string { return users[r.IntN(len(users))] }
 	worker := func() string { return o.workers[r.IntN(len(o.workers))] }
 	prof := func() *profile { return o.profiles[r.IntN(len(o.profiles))] }
+	// The kill switch stays off for a dozen steps or so.
+	if o.automationsOff && r.IntN(12) == 0 {
+		return step{Op: opKillSwitch, On: true}
+	}
 	for {
-		switch n := r.IntN(109); {
+		switch n := r.IntN(113); {
 		case n < 16:
 			return step{Op: opGrant, User: anyUser(), Ent: o.ruleEnts[r.IntN(len(o.ruleEnts))]}
 		case n < 19:
@@ -469,7 +479,12 @@ func genStep(r *rand.Rand, m *model) step {
 				}
 			}
 			return step{Op: opAutomation, Profile: c.id, Config: &c}
-		case n < 109:
+		case n < 110:
+			if o.automationsOff {
+				continue
+			}
+			return step{Op: opKillSwitch, On: false}
+		case n < 113:
 			// 17 and 45 minutes: no sum of them is exactly the safeguard's
 			// hour, so no removal sits on the window's edge.
 			return step{Op: opTime, Minutes: []int{17, 45}[r.IntN(2)]}
