@@ -15,8 +15,9 @@ import (
 // Known discrepancies between SPEC.md and the engine. Each constant keeps
 // out of the random organisations and steps what would show the discrepancy
 // on every run; turn it on once the engine is fixed (see doc.go and the
-// report of issue 14). The first three were fixed on main the day this test
-// found them, and are on.
+// report of issue 14). The first three were fixed on main while this test
+// was written (the first two were known; the third it found too), and are
+// on; TestDiscrepancies replays each in a few steps.
 const (
 	// exclusionPolicies: SPEC §2 runs an exclusion's task under the
 	// profile's exclusion_policy (default auto), and a denied exclusion is
@@ -46,7 +47,8 @@ const (
 	// P's source goes when the user leaves P or P drops the entitlement, even
 	// while the revoke task that revoke_all or revoke_unjustified started
 	// waits for approval (the grant is then left with no source: direct).
-	// The engine keeps profile:P on the grant until the revoke is done.
+	// The engine keeps profile:P on the grant until the revoke is done, and
+	// for good if it is denied.
 	// While false, app entitlements' revoke policies are auto, so no such
 	// revoke task waits.
 	pendingRevokeSources = false
