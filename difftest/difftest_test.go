@@ -130,7 +130,7 @@ func runSeed(t *testing.T, open opener, seed uint64, n int) {
 		s := genStep(r, gen)
 		out := gen.step(s)
 		list = append(list, s)
-		stats[s.Op+outcomeNote(out)]++
+		stats[s.Op+taskNote(s)+outcomeNote(out)]++
 	}
 	t.Logf("seed %d: %d users, %d profiles; steps: %v", seed, len(o.users()), len(o.profiles), stats)
 	at, diff := run(t, open, o, list)
@@ -378,6 +378,20 @@ func (m *model) step(s step) outcome {
 		m.automationSaved(p)
 	}
 	return outcome{}
+}
+
+// taskNote says what a decision decides on, for the counts a verbose run
+// logs.
+func taskNote(s step) string {
+	switch {
+	case s.Op != opApprove && s.Op != opDeny:
+		return ""
+	case strings.HasSuffix(s.Ent, ".excluded"):
+		return "[exclusion " + string(s.Kind) + "]"
+	case strings.HasPrefix(s.Ent, roster.BuiltinApp+"/"):
+		return "[enrollment " + string(s.Kind) + "]"
+	}
+	return "[access " + string(s.Kind) + "]"
 }
 
 // outcomeNote says in a word what a step came to, for the counts a verbose
