@@ -314,6 +314,14 @@ func (m *model) step(s step) outcome {
 		if t == nil {
 			return outcome{skip: true}
 		}
+		if s.Actor != "" && s.Actor != t.approver {
+			// Only a current approver decides; the subject never does
+			// (SPEC §1 policy, §4).
+			if !m.active[s.Actor] {
+				return outcome{code: "error"}
+			}
+			return outcome{code: roster.EFORBIDDEN}
+		}
 		if s.Op == opApprove {
 			m.done(t)
 		} else {
@@ -455,11 +463,18 @@ func (w *world) step(s step) string {
 		if len(page.Items) != 1 {
 			return fmt.Sprintf("the model has an open %s task of %s on %s; the engine has %d", s.Kind, s.User, s.Ent, len(page.Items))
 		}
-		as := roster.NewContext(context.Background(), approver)
+		actor := approver
+		if s.Actor != "" {
+			actor = s.Actor
+		}
+		as := roster.NewContext(context.Background(), actor)
 		if s.Op == opApprove {
 			_, err = w.svc.ApproveTask(as, page.Items[0].ID, "")
 		} else {
 			_, err = w.svc.DenyTask(as, page.Items[0].ID, "")
+		}
+		if s.Actor != "" && s.Actor != approver {
+			break // the answer is compared below
 		}
 		if err != nil {
 			return fmt.Sprintf("%s by %s (the model's approver; the engine's: %v): %v", s.Op, approver, page.Items[0].Approvers, err)

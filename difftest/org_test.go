@@ -312,6 +312,8 @@ type step struct {
 	Percent int
 	// On is what the kill switch step sets automations_enabled to.
 	On bool
+	// Actor, on a decision, is who tries it instead of the approver.
+	Actor string
 	// Config holds the settings a configure or automation step gives the
 	// profile (only those the step changes are read).
 	Config *profile
@@ -329,6 +331,9 @@ func (s step) String() string {
 	}
 	if s.Exclude {
 		parts = append(parts, "--exclude")
+	}
+	if s.Actor != "" {
+		parts = append(parts, "by "+s.Actor)
 	}
 	if s.Op == opKillSwitch {
 		parts = append(parts, fmt.Sprintf("enabled %t", s.On))
@@ -434,7 +439,18 @@ func genStep(r *rand.Rand, m *model) step {
 			if n >= 75 {
 				op = opDeny
 			}
-			return step{Op: op, Kind: t.kind, User: t.user, Ent: t.ent}
+			s := step{Op: op, Kind: t.kind, User: t.user, Ent: t.ent}
+			// Now and then someone else tries: the subject, or anyone.
+			if r.IntN(8) == 0 {
+				s.Actor = t.user
+				if r.IntN(2) == 0 {
+					s.Actor = anyUser()
+				}
+				if s.Actor == t.approver {
+					continue
+				}
+			}
+			return s
 		case n < 92:
 			return step{Op: opSync, Profile: prof().id}
 		case n < 94:
