@@ -31,10 +31,10 @@
 // so (settings.automations_enabled); manual enrollments, self-service
 // requests, and manual unenrollments with or without --exclude; approvals
 // and denials of open tasks by the approver the model names (the subject's
-// manager, or the admin); syncs of one profile and of all; resumes of
-// paused profiles; and the clock moving on (17 or 45 minutes, never
-// summing to the safeguard's hour, so no removal sits on the rolling
-// window's edge).
+// manager, or the admin), and now and then by someone else, who is
+// refused; syncs of one profile and of all; resumes of paused profiles;
+// and the clock moving on (17 or 45 minutes, never summing to the
+// safeguard's hour, so no removal sits on the rolling window's edge).
 //
 // A denied exclusion is withdrawn and "the profile re-syncs": the engine
 // marks the profile for its change-driven sync, which runs in the
