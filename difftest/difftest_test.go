@@ -30,7 +30,7 @@ var (
 // ciSeeds run in `go test ./...`; pgSeeds, a shorter list, on PostgreSQL too.
 var (
 	ciSeeds = []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
-	pgSeeds = []uint64{1, 2, 3}
+	pgSeeds = []uint64{1, 2, 3, 4}
 )
 
 // defaultSteps is how many steps a seed runs unless told otherwise.
@@ -103,15 +103,11 @@ func TestDifferentialSQLite(t *testing.T) {
 	}
 }
 
-// TestDifferentialPostgres runs a shorter list against the engine on
-// PostgreSQL.
+// TestDifferentialPostgres runs a shorter list of seeds against the engine
+// on PostgreSQL.
 func TestDifferentialPostgres(t *testing.T) {
-	n := steps()
-	if os.Getenv("ROSTER_DIFF_STEPS") == "" && *flagSteps == 0 {
-		n = defaultSteps / 2
-	}
 	for _, seed := range seeds(pgSeeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, postgresStore, seed, n) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, postgresStore, seed, steps()) })
 	}
 }
 

@@ -91,9 +91,9 @@
 // # Running it
 //
 // `go test ./difftest` runs a fixed list of seeds on SQLite (12 seeds of
-// 120 steps, a few seconds; about 30 with -race on a busy machine) and a
-// shorter one on PostgreSQL (3 of 60; skipped when PostgreSQL is absent, see
-// internal/testenv), and TestDiscrepancies. Longer runs, with random seeds
+// 120 steps: about 2 s, 20 s with -race) and a shorter one on PostgreSQL
+// (4 of 120: about 2 s, 5 s with -race; skipped when PostgreSQL is absent,
+// see internal/testenv), and TestDiscrepancies. Longer runs, with random seeds
 // beside the fixed ones:
 //
 //	go test ./difftest -run Differential -difftest.seeds=200 -difftest.steps=400
