@@ -116,8 +116,9 @@ func TestDiscrepancies(t *testing.T) {
 		},
 		{
 			// An admin enrolls w01 in members-only p1, whose app/a1 needs
-			// b1's approval; p1's sync removes w01 (no rule match); b1
-			// approves later, and the grant gets profile:p1.
+			// b1's approval; w01 is disabled and p1's sync removes them,
+			// leaving the request open; b1 approves it, and the grant gets
+			// profile:p1.
 			name: "lateGrantSources", on: lateGrantSources,
 			org: func() *org {
 				o := smallOrg()
