@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -160,12 +161,17 @@ func newParser(filename string, known roster.Known) *parser {
 
 // add records a problem at line; path may be empty.
 func (p *parser) add(line int, path, text string) {
+	if path != "" {
+		text = path + ": " + text
+	}
+	// A node that two checks read (a section counted, then walked) may be
+	// found wrong twice: it is reported once.
+	if slices.Contains(p.problems, problem{line: line, text: text}) {
+		return
+	}
 	if len(p.problems) >= maxProblems {
 		p.unreported++
 		return
-	}
-	if path != "" {
-		text = path + ": " + text
 	}
 	p.problems = append(p.problems, problem{line: line, text: text})
 }
@@ -206,15 +212,46 @@ func (p *parser) err() *roster.Error {
 // yamlLine matches the position yaml puts in its syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntax records a YAML syntax error at the line yaml reports.
-func (p *parser) syntax(err error) {
+// syntax records a YAML syntax error at the line yaml reports. yaml leaves
+// the line out of an error on the first line, and out of its reader's
+// errors (a control character, invalid UTF-8), which it finds before it
+// counts lines: those are put at the line of the first character yaml
+// refuses, or the first line.
+func (p *parser) syntax(data []byte, err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		p.addf(line, "", "invalid YAML: %s", m[2])
 		return
 	}
-	p.addf(0, "", "invalid YAML: %s", trimYAML(msg))
+	p.addf(unreadableLine(data), "", "invalid YAML: %s", trimYAML(msg))
+}
+
+// unreadableLine returns the line of the first character of data that YAML
+// does not allow in a file (invalid UTF-8, or a control character other
+// than tab, line feed and carriage return), or 1 when there is none.
+func unreadableLine(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if (r == utf8.RuneError && size <= 1) || unprintable(r) {
+			return bytes.Count(data[:i], []byte("\n")) + 1
+		}
+		i += size
+	}
+	return 1
+}
+
+// unprintable reports whether YAML refuses r in a file (YAML 1.2 §5.1).
+func unprintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return false
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return true
+	case r >= 0xd800 && r <= 0xdfff, r == 0xfffe, r == 0xffff:
+		return true
+	}
+	return false
 }
 
 func trimYAML(msg string) string { return strings.TrimPrefix(msg, "yaml: ") }
@@ -253,7 +290,7 @@ func (p *parser) decode(data []byte) (root *yaml.Node, ok bool) {
 			return nil, true
 		}
 		if !p.jsonSyntax(data) {
-			p.syntax(err)
+			p.syntax(data, err)
 		}
 		return nil, false
 	}
@@ -262,7 +299,7 @@ func (p *parser) decode(data []byte) (root *yaml.Node, ok bool) {
 		p.addf(extra.Line, "", "the file holds more than one YAML document (---); put everything in one")
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		p.syntax(err)
+		p.syntax(data, err)
 		return nil, false
 	}
 	if len(doc.Content) == 0 {

@@ -69,3 +69,17 @@ echo "== go test -race ./..."
 go test -race ./...
 echo "== the end-to-end suite on PostgreSQL"
 ROSTER_TEST_E2E_DB=postgres go test -race -count=1 ./e2e
+
+# Under CI, each fuzz target runs for a bounded time after the tests (about a
+# minute and a half in all). Minimizing a new input is capped too: the
+# engine's state carries over between FuzzApplyTwice's inputs, so an input's
+# coverage is not exactly repeatable and minimizing would run its full minute.
+case "${CI:-}" in
+  "" | 0 | false) ;;
+  *)
+    for target in ./declarative:FuzzParseContract ./http:FuzzRequestBody ./difftest:FuzzApplyTwice; do
+      echo "== fuzz ${target#*:} (${target%%:*}) for 20s"
+      go test -run '^$' -fuzz="^${target#*:}\$" -fuzztime=20s -fuzzminimizetime=3s "${target%%:*}"
+    done
+    ;;
+esac
