@@ -16,34 +16,30 @@ const connectorLease = "connectors"
 
 // ConnectorScheduler syncs each connector every sync_interval, on the
 // replica that holds the "connectors" lease. A held connector waits for an
-// admin. Tests call RunOnce.
+// admin. Tests call RunOnce; it syncs every due connector and returns how
+// many it synced.
 type ConnectorScheduler struct {
-	engine *Engine
-	// Tick is how often it looks for connectors that are due.
-	Tick time.Duration
-	loop
+	*Worker[string]
 }
 
-// NewConnectorScheduler returns a connector scheduler over e.
+// NewConnectorScheduler returns a connector scheduler over e that looks for
+// due connectors every tick.
 func NewConnectorScheduler(e *Engine, tick time.Duration) *ConnectorScheduler {
-	return &ConnectorScheduler{engine: e, Tick: tick}
+	s := &ConnectorScheduler{}
+	s.Worker = newWorker(e, tick, workerConfig{name: "connectors", lease: connectorLease}, s)
+	return s
 }
 
-// RunOnce syncs every due connector and returns how many it synced. A
-// connector whose system fails is recorded as failed (its last run says
-// why) and does not stop the others.
-func (s *ConnectorScheduler) RunOnce(ctx context.Context) (int, error) {
-	e := s.engine
-	if leader, err := e.lead(ctx, connectorLease); err != nil || !leader {
-		return 0, err
-	}
+// due lists the connectors due for a sync.
+func (s *ConnectorScheduler) due(ctx context.Context) ([]string, error) {
 	var due []string
-	err := e.store.View(ctx, func(tx roster.Tx) error {
+	err := s.engine.store.View(ctx, func(tx roster.Tx) error {
+		due = nil
 		cs, err := tx.Connectors(ctx)
 		if err != nil {
 			return err
 		}
-		now := e.clock.Now()
+		now := s.engine.clock.Now()
 		for _, c := range cs {
 			if c.Status.State == roster.ConnectorHeld {
 				continue
@@ -54,23 +50,19 @@ func (s *ConnectorScheduler) RunOnce(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, id := range due {
-		if _, err := e.syncConnector(ctx, ActorSystem, id); err != nil {
-			if code := roster.ErrorCode(err); code != roster.EUNAVAILABLE && code != roster.EINVALID {
-				return n, err
-			}
-			e.logger.Warn("connector sync failed", "connector", id, "error", err)
-		}
-		n++
-	}
-	return n, nil
+	return due, err
 }
 
-// Start runs it in the background until Stop.
-func (s *ConnectorScheduler) Start(ctx context.Context) {
-	s.loop.start(ctx, s.engine, "connector sync", s.Tick, nil, s.RunOnce)
+// process syncs one connector. A connector whose system fails is synced
+// all the same: the failure is recorded as its last run, which says why.
+func (s *ConnectorScheduler) process(ctx context.Context, id string) (bool, error) {
+	if _, err := s.engine.syncConnector(ctx, ActorSystem, id); err != nil {
+		if code := roster.ErrorCode(err); code != roster.EUNAVAILABLE && code != roster.EINVALID {
+			return false, err
+		}
+		s.engine.logger.Warn("connector sync failed", "connector", id, "error", err)
+	}
+	return true, nil
 }
+
+func (s *ConnectorScheduler) key(id string) string { return "connector " + id }

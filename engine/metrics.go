@@ -11,6 +11,8 @@ type metrics struct {
 
 	connectorSyncs *prometheus.CounterVec
 	provisioning   *prometheus.CounterVec
+
+	workerFailures *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,9 +35,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		provisioning: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_connector_provisioning_total", Help: "Connector provisioning attempts by outcome (done, retry, failed).",
 		}, []string{"outcome"}),
+		workerFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_worker_failures_total", Help: "Failures of background work (an item, or a whole run), by worker (scheduler, changes, notifier, provisioner, connectors).",
+		}, []string{"worker"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions, m.connectorSyncs, m.provisioning)
+		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions, m.connectorSyncs, m.provisioning, m.workerFailures)
 	}
 	return m
 }

@@ -12,20 +12,21 @@ import (
 
 // Notifier delivers outgoing notifications (Slack incoming-webhook posts) from
 // the store's outbox, retrying failures with exponential backoff. Tests call
-// RunOnce.
+// RunOnce; it tries every due notification once and returns how many were
+// delivered.
 type Notifier struct {
-	engine *Engine
+	*Worker[roster.Notification]
 	client *http.Client
-	// Tick is how often the notifier looks for due notifications.
-	Tick time.Duration
 	// MaxAttempts is how often a notification is tried before it is given up.
 	MaxAttempts int
-	loop
 }
 
-// NewNotifier returns a notifier over e.
+// NewNotifier returns a notifier over e that looks for due notifications
+// every tick.
 func NewNotifier(e *Engine, tick time.Duration) *Notifier {
-	return &Notifier{engine: e, client: &http.Client{Timeout: 10 * time.Second}, Tick: tick, MaxAttempts: 8}
+	n := &Notifier{client: &http.Client{Timeout: 10 * time.Second}, MaxAttempts: 8}
+	n.Worker = newWorker(e, tick, workerConfig{name: "notifier", lease: "notifier"}, n)
+	return n
 }
 
 // backoff is the wait after the n-th failed attempt: 10s, 20s, 40s, … capped at
@@ -38,55 +39,52 @@ func backoff(n int) time.Duration {
 	return d
 }
 
-// RunOnce tries every due notification once and returns how many were
-// delivered.
-func (n *Notifier) RunOnce(ctx context.Context) (int, error) {
-	e := n.engine
-	if leader, err := e.lead(ctx, "notifier"); err != nil || !leader {
-		return 0, err
-	}
+// due lists the notifications due for an attempt.
+func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
 	var due []roster.Notification
-	err := e.store.View(ctx, func(tx roster.Tx) (err error) {
-		due, err = tx.DueNotifications(ctx, e.clock.Now(), 100)
+	err := n.engine.store.View(ctx, func(tx roster.Tx) (err error) {
+		due, err = tx.DueNotifications(ctx, n.engine.clock.Now(), 100)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	delivered := 0
-	for _, msg := range due {
-		sendErr := n.post(ctx, msg)
-		err := e.updateAs(ctx, ActorSystem, func(o *op) error {
-			msg.Attempts++
-			if sendErr == nil {
-				now := o.now
-				msg.DeliveredAt, msg.LastError = &now, ""
-				if err := o.tx.UpdateNotification(o.ctx, &msg); err != nil {
-					return err
-				}
-				return o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
-			}
-			msg.LastError = sendErr.Error()
-			msg.NextAt = o.now.Add(backoff(msg.Attempts))
-			if msg.Attempts >= n.MaxAttempts {
-				msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
-				if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
-					return err
-				}
-			}
-			return o.tx.UpdateNotification(o.ctx, &msg)
-		})
-		if err != nil {
-			return delivered, err
-		}
-		if sendErr == nil {
-			delivered++
-		} else {
-			e.logger.Warn("notification delivery failed", "id", msg.ID, "attempt", msg.Attempts, "error", sendErr)
-		}
-	}
-	return delivered, nil
+	return due, err
 }
+
+// process tries to deliver msg once and records the attempt: delivered, or
+// due again after a backoff, or given up after MaxAttempts. It reports
+// whether msg was delivered.
+func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, error) {
+	sendErr := n.post(ctx, msg)
+	err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
+		msg := msg // the store may run this function again
+		msg.Attempts++
+		if sendErr == nil {
+			now := o.now
+			msg.DeliveredAt, msg.LastError = &now, ""
+			if err := o.tx.UpdateNotification(o.ctx, &msg); err != nil {
+				return err
+			}
+			return o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
+		}
+		msg.LastError = sendErr.Error()
+		msg.NextAt = o.now.Add(backoff(msg.Attempts))
+		if msg.Attempts >= n.MaxAttempts {
+			msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+			if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
+				return err
+			}
+		}
+		return o.tx.UpdateNotification(o.ctx, &msg)
+	})
+	if err != nil {
+		return false, err
+	}
+	if sendErr != nil {
+		n.engine.logger.Warn("notification delivery failed", "id", msg.ID, "attempt", msg.Attempts+1, "error", sendErr)
+	}
+	return sendErr == nil, nil
+}
+
+func (n *Notifier) key(msg roster.Notification) string { return fmt.Sprint("notification ", msg.ID) }
 
 func (n *Notifier) post(ctx context.Context, msg roster.Notification) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, msg.Target, bytes.NewBufferString(msg.Payload))
@@ -103,9 +101,4 @@ func (n *Notifier) post(ctx context.Context, msg roster.Notification) error {
 		return fmt.Errorf("webhook answered %s", resp.Status)
 	}
 	return nil
-}
-
-// Start runs it in the background until Stop.
-func (n *Notifier) Start(ctx context.Context) {
-	n.loop.start(ctx, n.engine, "notification delivery", n.Tick, nil, n.RunOnce)
 }

@@ -14,23 +14,24 @@ import (
 // provisioning: connector, through the connector of the entitlement's app. A
 // failure is retried with backoff; a permanent one, or the last try, fails
 // the task with the system's error. It runs on the replica that holds the
-// connectors' lease, beside the ConnectorScheduler. Tests call RunOnce.
+// connectors' lease, beside the ConnectorScheduler, every tick and whenever
+// a task is waiting. Tests call RunOnce; it tries every due task once and
+// returns how many were done.
 type Provisioner struct {
-	engine *Engine
-	// Tick is how often it looks for due tasks when nothing wakes it.
-	Tick time.Duration
+	*Worker[roster.Task]
 	// MaxAttempts is how often a task is tried before it fails.
 	MaxAttempts int
 	// Backoff is the wait after the first failed attempt; it doubles with each
 	// further one, up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	loop
 }
 
 // NewProvisioner returns a provisioner over e: 5 attempts, 2s backoff
 // doubling up to 5 minutes.
 func NewProvisioner(e *Engine, tick time.Duration) *Provisioner {
-	return &Provisioner{engine: e, Tick: tick, MaxAttempts: 5, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute}
+	p := &Provisioner{MaxAttempts: 5, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Minute}
+	p.Worker = newWorker(e, tick, workerConfig{name: "provisioner", lease: connectorLease, wake: e.provision}, p)
+	return p
 }
 
 // wakeProvisioner tells the provisioner a task is waiting.
@@ -53,35 +54,21 @@ func (p *Provisioner) delay(n int) time.Duration {
 // ActorConnector is the actor of what connector id does.
 func ActorConnector(id string) string { return "connector:" + id }
 
-// RunOnce tries every due task once and returns how many were done.
-func (p *Provisioner) RunOnce(ctx context.Context) (int, error) {
-	e := p.engine
-	if leader, err := e.lead(ctx, connectorLease); err != nil || !leader {
-		return 0, err
-	}
+// due lists the tasks due for an attempt.
+func (p *Provisioner) due(ctx context.Context) ([]roster.Task, error) {
 	var due []roster.Task
-	err := e.store.View(ctx, func(tx roster.Tx) (err error) {
-		due, err = tx.DueConnectorTasks(ctx, e.clock.Now(), 100)
+	err := p.engine.store.View(ctx, func(tx roster.Tx) (err error) {
+		due, err = tx.DueConnectorTasks(ctx, p.engine.clock.Now(), 100)
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	done := 0
-	for _, t := range due {
-		ok, err := p.provision(ctx, t)
-		if err != nil {
-			return done, err
-		}
-		if ok {
-			done++
-		}
-	}
-	return done, nil
+	return due, err
 }
 
-// provision carries out one task through its app's connector.
-func (p *Provisioner) provision(ctx context.Context, t roster.Task) (bool, error) {
+func (p *Provisioner) key(t roster.Task) string { return fmt.Sprint("task ", t.ID) }
+
+// process carries out one task through its app's connector and reports
+// whether it is done.
+func (p *Provisioner) process(ctx context.Context, t roster.Task) (bool, error) {
 	e := p.engine
 	var (
 		c    *roster.Connector
@@ -221,9 +208,4 @@ func (e *Engine) RetryTask(ctx context.Context, id int64, comment string) (*rost
 		}
 		return o.advance(t)
 	})
-}
-
-// Start runs it in the background until Stop.
-func (p *Provisioner) Start(ctx context.Context) {
-	p.loop.start(ctx, p.engine, "connector provisioning", p.Tick, p.engine.provision, p.RunOnce)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -33,8 +34,9 @@ func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, 
 	return res, err
 }
 
-// SyncAll syncs every profile whose automation is enabled (admins), each in
-// its own transaction.
+// SyncAll syncs every profile whose automation is enabled (admins). A
+// profile whose sync fails does not stop the others: the results are those
+// of the profiles synced, and the error names each that failed.
 func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 	var ids []string
 	err := e.view(ctx, func(o *op) error {
@@ -62,20 +64,32 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.syncMany(ctx, roster.ActorFromContext(ctx), ids, false)
+	results, failed := e.syncMany(ctx, roster.ActorFromContext(ctx), ids, false)
+	out := []roster.SyncResult{}
+	var errs []error
+	for _, id := range ids {
+		if res, ok := results[id]; ok {
+			out = append(out, res)
+		} else if err, ok := failed[id]; ok {
+			errs = append(errs, fmt.Errorf("sync %s: %w", id, err))
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
-// syncMany syncs profiles as actor and returns their results in order. The
-// profiles are planned together from one read-only transaction (syncview.View);
-// only a profile with something to do is synced in a read-write transaction
-// of its own (which plans again, inside it), and the syncs that find nothing
-// to do are recorded together in one transaction — a steady-state pass over
-// many profiles costs one read and one write. When the busy profiles changed
-// something, the quiet ones are planned again, since a sync can change what
-// another profile's rule sees (enrolling in A grants access-profiles/A). With
-// scheduled, a profile is synced only if it is still due.
-func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, scheduled bool) ([]roster.SyncResult, error) {
-	results := map[string]roster.SyncResult{}
+// syncMany syncs profiles as actor and returns their results, and the
+// errors of those whose sync failed: a failing profile is left as it was
+// and the others are synced all the same. The profiles are planned together
+// from one read-only transaction (syncview.View); only a profile with something
+// to do is synced in a read-write transaction (which plans again, inside
+// it), and the syncs that find nothing to do are recorded together — a
+// steady-state pass over many profiles costs one read and one write. When
+// the busy profiles changed something, the quiet ones are planned again,
+// since a sync can change what another profile's rule sees (enrolling in A
+// grants access-profiles/A). With scheduled, a profile is synced only if it
+// is still due; a profile not synced for that reason is in neither map.
+func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, scheduled bool) (map[string]roster.SyncResult, map[string]error) {
+	results, failed := map[string]roster.SyncResult{}, map[string]error{}
 	var quiet []string
 	for pending := ids; len(pending) > 0; {
 		var busy []string
@@ -85,89 +99,80 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			return err
 		})
 		if err != nil {
-			return nil, err
+			for _, id := range pending {
+				failed[id] = fmt.Errorf("plan: %w", err)
+			}
+			return results, failed
 		}
-		changed := false
-		alone := false // after a group failed: one profile per transaction
-		for next := 0; next < len(busy); {
-			// Several profiles share a transaction, up to a bound of work:
-			// a commit writes every page the transaction changed, and the
-			// syncs of many profiles change many of the same pages.
-			var group map[string]roster.SyncResult
-			end := next
-			err := e.updateAs(ctx, actor, func(o *op) error {
-				group = map[string]roster.SyncResult{}
-				start := time.Now()
-				for end = next; end < len(busy); {
-					id := busy[end]
-					end++
-					p, err := o.syncableProfile(id, scheduled)
-					if err != nil {
-						return err
-					} else if p == nil {
-						continue
-					}
-					res, err := o.sync(p)
-					if err != nil {
-						return fmt.Errorf("sync %s: %w", id, err)
-					}
-					group[id] = *res
-					if alone || o.created >= groupTasks || time.Since(start) >= groupTime {
-						break
-					}
-				}
-				return nil
-			})
-			if err != nil && !alone && end-next > 1 {
-				// Commit the profiles before the failing one, as when each
-				// had its own transaction; the failure comes back on its own.
-				alone = true
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			for id, r := range group {
-				results[id] = r
-				if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
-					changed = true
-				}
-			}
-			next = end
-		}
+		changed := e.syncGroups(ctx, actor, busy, scheduled, (*op).sync, results, failed)
 		if !changed {
 			break
 		}
 		pending = quiet
 	}
-	if len(quiet) > 0 {
+	e.syncGroups(ctx, actor, quiet, scheduled, func(o *op, p *roster.Profile) (*roster.SyncResult, error) {
+		res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+		return res, o.recordSync(p, res)
+	}, results, failed)
+	return results, failed
+}
+
+// syncGroups runs step (a sync, or recording one that found nothing to do)
+// on each profile of ids that is still syncable (see syncableProfile), as
+// actor, several profiles to a transaction up to a bound of work:
+// a commit writes every page the transaction changed, and the syncs of many
+// profiles change many of the same pages. When a shared transaction fails,
+// its profiles are run again one per transaction, as if each had had its own:
+// those before the failing one commit, the failing one's error goes into
+// failed, and the profiles after it are synced all the same, grouped again
+// past the failed group. Results go into results; syncGroups reports whether
+// any sync changed something.
+func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, scheduled bool, step func(*op, *roster.Profile) (*roster.SyncResult, error),
+	results map[string]roster.SyncResult, failed map[string]error) (changed bool) {
+	alone := 0 // up to ids[alone], one profile per transaction: a group failed
+	for next := 0; next < len(ids); {
+		var group map[string]roster.SyncResult
+		end := next
 		err := e.updateAs(ctx, actor, func(o *op) error {
-			for _, id := range quiet {
+			group = map[string]roster.SyncResult{}
+			start := time.Now()
+			for end = next; end < len(ids); {
+				id := ids[end]
+				end++
 				p, err := o.syncableProfile(id, scheduled)
 				if err != nil {
 					return err
-				} else if p == nil {
-					continue // the others are still recorded
 				}
-				res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
-				if err := o.recordSync(p, res); err != nil {
-					return err
+				if p != nil {
+					res, err := step(o, p)
+					if err != nil {
+						return err
+					}
+					group[id] = *res
 				}
-				results[id] = *res
+				if end <= alone || o.created >= groupTasks || time.Since(start) >= groupTime {
+					break
+				}
 			}
 			return nil
 		})
+		if err != nil && end-next > 1 {
+			alone = end
+			continue
+		}
 		if err != nil {
-			return nil, fmt.Errorf("record syncs: %w", err)
+			failed[ids[next]] = err
+			group = nil
 		}
-	}
-	out := []roster.SyncResult{}
-	for _, id := range ids {
-		if res, ok := results[id]; ok {
-			out = append(out, res)
+		for id, r := range group {
+			results[id] = r
+			if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
+				changed = true
+			}
 		}
+		next = end
 	}
-	return out, nil
+	return changed
 }
 
 // prefetchMin is the least number of users a sync enrolls or unenrolls for
@@ -198,7 +203,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 	for _, id := range ids {
 		p, ok := byID[id]
 		if !ok {
-			return nil, nil, fmt.Errorf("sync %s: %w", id, roster.Errorf(roster.ENOTFOUND, "profile %q not found", id))
+			continue // deleted since: its own sync fails, not the others'
 		}
 		if p.Sync.State != roster.AutomationPaused {
 			ps = append(ps, p)
@@ -232,7 +237,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 		active[p.ID] = acts[i]
 	}
 	for _, id := range ids {
-		// A paused profile was not planned.
+		// A paused or deleted profile was not planned.
 		if act, planned := active[id]; act || !planned {
 			busy = append(busy, id)
 		} else {
@@ -566,27 +571,24 @@ func intersect(a, b []string) []string {
 }
 
 // Scheduler syncs every profile with automation enabled once per the tenant's
-// sync_interval. Tests call RunOnce after moving the clock.
+// sync_interval, the due profiles of a run together (see syncMany). Tests
+// call RunOnce after moving the clock.
 type Scheduler struct {
-	engine *Engine
-	// Tick is how often the scheduler looks for due profiles.
-	Tick time.Duration
-	loop
+	*Worker[string]
 }
 
-// NewScheduler returns a scheduler over e that looks for due work every tick.
+// NewScheduler returns a scheduler over e that looks for due profiles every
+// tick.
 func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
-	return &Scheduler{engine: e, Tick: tick}
+	s := &Scheduler{}
+	s.Worker = newWorker(e, tick, workerConfig{name: "scheduler", lease: "scheduler"}, s)
+	return s
 }
 
-// RunOnce syncs every due profile and returns how many it synced.
-func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
-	e := s.engine
-	if leader, err := e.lead(ctx, "scheduler"); err != nil || !leader {
-		return 0, err
-	}
+// due lists the profiles whose scheduled sync is due.
+func (s *Scheduler) due(ctx context.Context) ([]string, error) {
 	var due []string
-	err := e.view(ctx, func(o *op) error {
+	err := s.engine.view(ctx, func(o *op) error {
 		due = nil
 		ps, err := o.tx.Profiles(o.ctx)
 		if err != nil {
@@ -601,12 +603,27 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	results, err := e.syncMany(ctx, ActorAutomation, due, true)
-	return len(results), err
+	return due, err
 }
+
+// process syncs one due profile.
+func (s *Scheduler) process(ctx context.Context, id string) (bool, error) {
+	out := s.processAll(ctx, []string{id})[0]
+	return out.done, out.err
+}
+
+// processAll syncs the due profiles together.
+func (s *Scheduler) processAll(ctx context.Context, ids []string) []outcome {
+	results, failed := s.engine.syncMany(ctx, ActorAutomation, ids, true)
+	outs := make([]outcome, len(ids))
+	for i, id := range ids {
+		_, synced := results[id]
+		outs[i] = outcome{done: synced, err: failed[id]}
+	}
+	return outs
+}
+
+func (s *Scheduler) key(id string) string { return "profile " + id }
 
 // due reports whether p's scheduled sync is due: automations on, the profile's
 // automation enabled and not paused, and sync_interval passed since its last
@@ -622,83 +639,63 @@ func (o *op) due(p *roster.Profile) (bool, error) {
 	return p.Sync.LastAt == nil || !o.now.Before(p.Sync.LastAt.Add(time.Duration(t.SyncInterval))), nil
 }
 
-// Start runs it in the background until Stop.
-func (s *Scheduler) Start(ctx context.Context) {
-	s.loop.start(ctx, s.engine, "scheduled sync", s.Tick, nil, s.RunOnce)
-}
-
 // ChangeSync syncs the profiles that changes have marked (see
 // op.triggerSyncs): a grant added or removed, or a user disabled, reaches the
 // profiles whose rule it can affect at once when this replica committed it,
 // and within one tick when another did, while the Scheduler's interval sync
 // stays the safety net. It runs on the replica holding its lease. Tests call
-// RunOnce.
+// RunOnce; it syncs every marked profile and returns how many it synced.
 type ChangeSync struct {
-	engine *Engine
-	// Tick is how often it looks for marked profiles; changes within one tick
-	// are synced together.
-	Tick time.Duration
-	loop
+	*Worker[string]
 }
 
-// NewChangeSync returns a change-driven sync over e that looks every tick.
+// NewChangeSync returns a change-driven sync over e that looks every tick;
+// changes within one tick are synced together.
 func NewChangeSync(e *Engine, tick time.Duration) *ChangeSync {
-	return &ChangeSync{engine: e, Tick: tick}
-}
-
-// RunOnce syncs every marked profile and returns how many it synced. Marks of
-// profiles that cannot sync now (automation off, paused, kill switch) are
-// dropped: turning automation on again syncs at once, and resume replans.
-func (c *ChangeSync) RunOnce(ctx context.Context) (int, error) {
-	e := c.engine
-	if leader, err := e.lead(ctx, "changes"); err != nil || !leader {
-		return 0, err
-	}
-	n := 0
-	// A sync can mark other profiles (enrolling in A grants access-profiles/A,
-	// which another rule may name); such cascades settle, but one run does at
-	// most maxChangePasses passes and leaves the rest to the next tick.
-	for pass := 0; pass < maxChangePasses; pass++ {
-		var ids []string
-		err := e.store.View(ctx, func(tx roster.Tx) (err error) {
-			ids, err = tx.TriggeredProfiles(ctx, 500)
-			return err
-		})
-		if err != nil || len(ids) == 0 {
-			return n, err
-		}
-		for _, id := range ids {
-			synced := false
-			err := e.updateAs(ctx, ActorAutomation, func(o *op) error {
-				synced = false
-				p, err := o.profile(id)
-				if roster.ErrorCode(err) == roster.ENOTFOUND {
-					return o.tx.ClearTrigger(o.ctx, id)
-				} else if err != nil {
-					return err
-				}
-				if o.checkCanSync(p) != nil {
-					return o.tx.ClearTrigger(o.ctx, id)
-				}
-				res, err := o.sync(p)
-				synced = err == nil && !res.Paused
-				return err
-			})
-			if err != nil {
-				return n, fmt.Errorf("change-driven sync of %s: %w", id, err)
-			}
-			if synced {
-				n++
-			}
-		}
-	}
-	return n, nil
+	c := &ChangeSync{}
+	// A sync can mark other profiles (enrolling in A grants
+	// access-profiles/A, which another rule may name); such cascades settle,
+	// but one run does at most maxChangePasses passes and leaves the rest to
+	// the next tick.
+	c.Worker = newWorker(e, tick, workerConfig{name: "changes", lease: "changes", wake: e.marked, passes: maxChangePasses}, c)
+	return c
 }
 
 // maxChangePasses bounds the passes of one ChangeSync run.
 const maxChangePasses = 20
 
-// Start runs it in the background until Stop.
-func (c *ChangeSync) Start(ctx context.Context) {
-	c.loop.start(ctx, c.engine, "change-driven sync", c.Tick, c.engine.marked, c.RunOnce)
+// due lists marked profiles.
+func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := c.engine.store.View(ctx, func(tx roster.Tx) (err error) {
+		ids, err = tx.TriggeredProfiles(ctx, 500)
+		return err
+	})
+	return ids, err
 }
+
+// process syncs one marked profile and reports whether it was synced. The
+// mark of a profile that cannot sync now (automation off, paused, kill
+// switch) is dropped: turning automation on again syncs at once, and resume
+// replans.
+func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
+	synced := false
+	err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {
+		synced = false
+		p, err := o.profile(id)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return o.tx.ClearTrigger(o.ctx, id)
+		} else if err != nil {
+			return err
+		}
+		if o.checkCanSync(p) != nil {
+			return o.tx.ClearTrigger(o.ctx, id)
+		}
+		res, err := o.sync(p)
+		synced = err == nil && !res.Paused
+		return err
+	})
+	return synced, err
+}
+
+func (c *ChangeSync) key(id string) string { return "profile " + id }

@@ -1,6 +1,6 @@
 // Package server wires Roster together: it opens the store, bootstraps the
-// tenant, loads the demo organisation when asked, and runs the HTTP API, the
-// sync scheduler and the notifier until it is closed. `roster serve` and the
+// tenant, loads the demo organisation when asked, and runs the HTTP API and
+// the engine's background workers until it is closed. `roster serve` and the
 // end-to-end tests both start Roster through it.
 package server
 
@@ -150,6 +150,10 @@ type Server struct {
 	metrics    *http.Server
 	metricsErr chan error
 
+	// workers are the background workers above, started in this order and
+	// stopped in the reverse.
+	workers []worker
+
 	store  roster.Store
 	http   *http.Server
 	ln     net.Listener
@@ -158,6 +162,12 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// worker is background work the server runs until it closes.
+type worker interface {
+	Start(context.Context)
+	Stop()
 }
 
 // DemoTokenPrefix prefixes the well-known API tokens of the demo
@@ -363,23 +373,13 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.cancel = cancel
 	s.Scheduler = engine.NewScheduler(s.Engine, cfg.SchedulerTick)
 	s.Notifier = engine.NewNotifier(s.Engine, cfg.NotifierTick)
-	if cfg.SchedulerTick > 0 {
-		s.Scheduler.Start(bg)
-	}
-	if cfg.NotifierTick > 0 {
-		s.Notifier.Start(bg)
-	}
 	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
-	if cfg.ChangeTick > 0 {
-		s.Changes.Start(bg)
-	}
 	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
-	if cfg.ConnectorTick > 0 {
-		s.Connectors.Start(bg)
-	}
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
-	if cfg.ProvisionTick > 0 {
-		s.Provisioner.Start(bg)
+	// A worker whose tick is negative does not start: the tests drive it.
+	s.workers = []worker{s.Scheduler, s.Notifier, s.Changes, s.Connectors, s.Provisioner}
+	for _, w := range s.workers {
+		w.Start(bg)
 	}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -440,11 +440,9 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 func (s *Server) close(ctx context.Context) error {
-	s.Scheduler.Stop()
-	s.Notifier.Stop()
-	s.Changes.Stop()
-	s.Connectors.Stop()
-	s.Provisioner.Stop()
+	for i := len(s.workers) - 1; i >= 0; i-- {
+		s.workers[i].Stop()
+	}
 	s.cancel()
 	s.Engine.Close()
 	err := s.http.Shutdown(ctx)
