@@ -585,6 +585,10 @@ func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
 	return s
 }
 
+// The scheduler's due profiles are synced together, several in one
+// transaction.
+var _ batchJob[string] = (*Scheduler)(nil)
+
 // due lists the profiles whose scheduled sync is due.
 func (s *Scheduler) due(ctx context.Context) ([]string, error) {
 	var due []string
