@@ -115,9 +115,11 @@ func TestNotifierIsolatesFailures(t *testing.T) {
 	if n != 1 || err == nil || !strings.Contains(err.Error(), "notification "+first) {
 		t.Fatalf("RunOnce = %d, %v; want 1 delivered and notification %s's failure", n, err, first)
 	}
+	mu.Lock()
 	if posts != 2 {
 		t.Errorf("%d posts, want 2", posts)
 	}
+	mu.Unlock()
 	w.failed(t, "notifier", "notification "+first, 1)
 	var due []roster.Notification
 	err = w.store.View(ctx, func(tx roster.Tx) (err error) {
