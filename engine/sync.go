@@ -571,8 +571,8 @@ func intersect(a, b []string) []string {
 }
 
 // Scheduler syncs every profile with automation enabled once per the tenant's
-// sync_interval, the due profiles of a run together (see syncMany). Tests
-// call RunOnce after moving the clock.
+// sync_interval, the profiles due in a run together, several in one
+// transaction. Tests call RunOnce after moving the clock.
 type Scheduler struct {
 	*Worker[string]
 }
