@@ -11,7 +11,7 @@ import (
 // synced all the same, and the error names the failing one.
 func TestSyncGroupFailure(t *testing.T) {
 	w := newWorkerEngine(t)
-	w.threeProfiles(t, false)
+	w.profiles(t, 3, false)
 	res, err := w.e.SyncAll(w.admin)
 	if err == nil || !strings.Contains(err.Error(), "sync p2") {
 		t.Fatalf("SyncAll: %v, want the failure of p2", err)
@@ -20,4 +20,21 @@ func TestSyncGroupFailure(t *testing.T) {
 		t.Errorf("SyncAll's results: %+v, want p1's and p3's", res)
 	}
 	w.members(t, map[string]int{"p1": 2, "p2": 0, "p3": 2})
+}
+
+// TestSyncRegroupsAfterFailure checks that the profiles after a failed
+// group share a transaction again: p1 and p2 fail together, are redone one
+// each, and p3 to p5 are synced in one transaction.
+func TestSyncRegroupsAfterFailure(t *testing.T) {
+	w := newWorkerEngine(t)
+	w.profiles(t, 5, false)
+	before := w.updates
+	res, err := w.e.SyncAll(w.admin)
+	if err == nil || len(res) != 4 {
+		t.Fatalf("SyncAll: %d results, %v; want 4 and the failure of p2", len(res), err)
+	}
+	if got := w.updates - before; got != 4 {
+		t.Errorf("%d transactions, want 4: p1 and p2, p1, p2, p3 to p5", got)
+	}
+	w.members(t, map[string]int{"p1": 2, "p2": 0, "p3": 2, "p4": 2, "p5": 2})
 }

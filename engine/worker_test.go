@@ -32,7 +32,7 @@ import (
 // not exist) inside the transaction it shares with p1 and p3.
 func TestSchedulerIsolatesFailures(t *testing.T) {
 	w := newWorkerEngine(t)
-	w.threeProfiles(t, false)
+	w.profiles(t, 3, false)
 	s := NewScheduler(w.e, time.Minute)
 	n, err := s.RunOnce(context.Background())
 	if n != 2 || err == nil || !strings.Contains(err.Error(), "p2") {
@@ -56,7 +56,7 @@ func TestSchedulerIsolatesFailures(t *testing.T) {
 // fails; p2 stays marked, and is tried once per run, not once per pass.
 func TestChangeSyncIsolatesFailures(t *testing.T) {
 	w := newWorkerEngine(t)
-	w.threeProfiles(t, true)
+	w.profiles(t, 3, true)
 	c := NewChangeSync(w.e, time.Minute)
 	n, err := c.RunOnce(context.Background())
 	if n != 2 || err == nil || !strings.Contains(err.Error(), "p2") {
@@ -252,6 +252,8 @@ type workerEnv struct {
 	data string
 	// fail, when set, is asked before each call failingTx wraps.
 	fail func(call, key string) error
+	// updates counts the store's read-write transactions.
+	updates int
 }
 
 func newWorkerEngine(t *testing.T) *workerEnv {
@@ -279,11 +281,11 @@ func (w *workerEnv) apply(t *testing.T, doc string) {
 	}
 }
 
-// threeProfiles makes profiles p1, p2 and p3 whose rule u1 and u2 match,
-// with automation on, straight in the store, and p2's enrollment policy one
-// that does not exist (apply refuses it), so that p2's sync fails. With
-// marked, the three are marked for the change-driven sync.
-func (w *workerEnv) threeProfiles(t *testing.T, marked bool) {
+// profiles makes n profiles p1, p2, … whose rule u1 and u2 match, with
+// automation on, straight in the store, and p2's enrollment policy one that
+// does not exist (apply refuses it), so that p2's sync fails. With marked,
+// they are marked for the change-driven sync.
+func (w *workerEnv) profiles(t *testing.T, n int, marked bool) {
 	t.Helper()
 	doc := `policies: [{id: auto, steps: []}]
 users: [{id: u1}, {id: u2}]
@@ -291,7 +293,10 @@ apps: [{id: a, entitlements: [{id: e1, request_policy: auto, revoke_policy: auto
 grants: [{user: u1, entitlement: a/e1}, {user: u2, entitlement: a/e1}]
 profiles:
 `
-	ids := []string{"p1", "p2", "p3"}
+	var ids []string
+	for i := 1; i <= n; i++ {
+		ids = append(ids, fmt.Sprint("p", i))
+	}
 	for _, p := range ids {
 		doc += "  - {id: " + p + ", name: " + p + ", entitlements: [], enrollment: {policy: auto}, automation: {enabled: false, mode: sync_and_act, any_entitlement: [a/e1]}}\n"
 	}
@@ -398,6 +403,7 @@ type failingStore struct {
 }
 
 func (s failingStore) Update(ctx context.Context, fn func(roster.Tx) error) error {
+	s.w.updates++
 	return s.Store.Update(ctx, func(tx roster.Tx) error { return fn(failingTx{tx, s.w}) })
 }
 
