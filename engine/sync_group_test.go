@@ -28,12 +28,12 @@ func TestSyncGroupFailure(t *testing.T) {
 func TestSyncRegroupsAfterFailure(t *testing.T) {
 	w := newWorkerEngine(t)
 	w.profiles(t, 5, false)
-	before := w.updates
+	before := w.updates.Load()
 	res, err := w.e.SyncAll(w.admin)
 	if err == nil || len(res) != 4 {
 		t.Fatalf("SyncAll: %d results, %v; want 4 and the failure of p2", len(res), err)
 	}
-	if got := w.updates - before; got != 4 {
+	if got := w.updates.Load() - before; got != 4 {
 		t.Errorf("%d transactions, want 4: p1 and p2, p1, p2, p3 to p5", got)
 	}
 	w.members(t, map[string]int{"p1": 2, "p2": 0, "p3": 2, "p4": 2, "p5": 2})

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,6 +240,44 @@ func TestConnectorSchedulerIsolatesFailures(t *testing.T) {
 	}
 }
 
+// TestWorkerStartWakeStop: a started worker runs when woken (a committed
+// change marks a profile) without waiting for its tick, and Stop waits for
+// its run to end; a worker without a tick does not start, and stopping it
+// does nothing.
+func TestWorkerStartWakeStop(t *testing.T) {
+	w := newWorkerEngine(t)
+	w.apply(t, `policies: [{id: auto, steps: []}]
+users: [{id: u1}]
+apps: [{id: a, entitlements: [{id: e1, request_policy: auto, revoke_policy: auto}]}]
+profiles: [{id: p, name: p, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [a/e1]}}]
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	off := NewChangeSync(w.e, 0)
+	off.Start(ctx)
+	off.Stop()
+	c := NewChangeSync(w.e, time.Hour)
+	c.Start(ctx)
+	defer c.Stop()
+	if _, err := w.e.AddGrant(w.admin, "u1", "a/e1"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p, err := w.e.Profile(w.admin, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Members) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the change-driven sync did not wake for the grant")
+		}
+	}
+	c.Stop()
+	c.Stop()
+}
+
 // workerEnv is an engine on a new SQLite database, with its log and metrics
 // kept for the test to read, a store whose calls fail where fail says, and a
 // data directory for the connectors' files.
@@ -253,7 +292,7 @@ type workerEnv struct {
 	// fail, when set, is asked before each call failingTx wraps.
 	fail func(call, key string) error
 	// updates counts the store's read-write transactions.
-	updates int
+	updates atomic.Int64
 }
 
 func newWorkerEngine(t *testing.T) *workerEnv {
@@ -403,7 +442,7 @@ type failingStore struct {
 }
 
 func (s failingStore) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	s.w.updates++
+	s.w.updates.Add(1)
 	return s.Store.Update(ctx, func(tx roster.Tx) error { return fn(failingTx{tx, s.w}) })
 }
 
