@@ -376,11 +376,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
 	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
-	// A worker whose tick is negative does not start: the tests drive it.
 	s.workers = []worker{s.Scheduler, s.Notifier, s.Changes, s.Connectors, s.Provisioner}
-	for _, w := range s.workers {
-		w.Start(bg)
-	}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -394,6 +390,11 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 			WriteTimeout: limits.Write, IdleTimeout: limits.Idle}
 		s.metricsErr = make(chan error, 1)
 		go func() { s.metricsErr <- s.metrics.Serve(mln) }()
+	}
+	// The workers start once nothing is left to fail; one whose tick is
+	// negative does not start: the tests drive it.
+	for _, w := range s.workers {
+		w.Start(bg)
 	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	ready.Store(true)
