@@ -35,7 +35,9 @@
 // sources), sync.go (membership sync), apply.go (the declarative apply),
 // connector_*.go (declaring, syncing and scheduling connectors) and
 // provision.go; queries.go holds the reads; engine.go and signin.go, the op
-// every method runs in and who the caller is. Pure decisions and mechanics sit
+// every method runs in and who the caller is; worker.go, the shape of the
+// background workers (the schedulers, the change-driven sync, the notifier,
+// the provisioner). Pure decisions and mechanics sit
 // apart: roster.PlanSync plans a profile's sync and internal/connsync plans a
 // connector's; internal/syncview reads the state of many profiles at once for
 // the planner; cache.go and memo.go keep an op from asking the store or
