@@ -412,7 +412,7 @@ func (o *op) exclusionChanged(p *roster.Profile, user string, added bool) error 
 	ent := roster.ExclusionEntitlement(p.ID)
 	spec := taskSpec{user: user, entitlement: ent, origin: roster.OriginExclusion, profile: p.ID, policy: p.Automation.ExclusionPolicy}
 	if p.Automation.ExclusionPolicy == "" {
-		spec.bypass = "an exclusion is recorded at once (the profile has no exclusion_policy)"
+		spec.bypass = "an exclusion is recorded at once (the automation sets no exclusion_policy)"
 	}
 	if added {
 		if t, err := o.openTask(user, ent, roster.TaskRevoke); err == nil {
