@@ -3,10 +3,6 @@ package declarative_test
 import (
 	"bytes"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -15,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/declarative"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // FuzzParseContract checks declarative.Parse's contract on any input:
@@ -28,7 +25,7 @@ import (
 // Its seed corpus is every string literal of this package's tests, so the
 // documents the tests pin down are where the fuzzer starts.
 func FuzzParseContract(f *testing.F) {
-	for _, s := range testLiterals(f, ".") {
+	for _, s := range testenv.StringLiterals(f, ".", 2) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -96,33 +93,6 @@ func duplicate(xs []string) string {
 		seen[x] = true
 	}
 	return ""
-}
-
-// testLiterals returns the string literals of the Go test files in dir.
-func testLiterals(tb testing.TB, dir string) []string {
-	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []string
-	fset := token.NewFileSet()
-	for _, name := range files {
-		file, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil && len(s) > 1 {
-					out = append(out, s)
-				}
-			}
-			return true
-		})
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // TestProblemsNameALine pins down what FuzzParseContract found: a YAML error

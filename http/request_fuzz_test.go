@@ -4,20 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // bodyRoutes are the API's routes that read a JSON body; optional ones
@@ -49,7 +44,7 @@ var bodyRoutes = []struct {
 // looks like JSON, on every route.
 func FuzzRequestBody(f *testing.F) {
 	var seeds []string
-	for _, s := range testLiterals(f, ".") {
+	for _, s := range testenv.StringLiterals(f, ".", 0) {
 		if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
 			seeds = append(seeds, s)
 		}
@@ -110,31 +105,4 @@ func FuzzRequestBody(f *testing.F) {
 			t.Fatalf("%s %s %q (not JSON): the service was called %d times", rt.method, rt.path, body, n)
 		}
 	})
-}
-
-// testLiterals returns the string literals of the Go test files in dir.
-func testLiterals(tb testing.TB, dir string) []string {
-	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []string
-	fset := token.NewFileSet()
-	for _, name := range files {
-		file, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ast.Inspect(file, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				if s, err := strconv.Unquote(lit.Value); err == nil {
-					out = append(out, s)
-				}
-			}
-			return true
-		})
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
