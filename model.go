@@ -17,20 +17,35 @@ const (
 	RoleAdmin   = "admin"
 	RoleAuditor = "auditor"
 
+	UserPerson  = "person"
+	UserService = "service"
+
+	// DateLayout is the layout of a user's start and end dates.
+	DateLayout = "2006-01-02"
+
 	// AdminUser is the built-in administrator that owns the bootstrap token.
 	AdminUser = "admin"
 )
 
 // User is an identity whose access Roster governs.
 type User struct {
-	ID         string            `json:"id"`
-	Email      string            `json:"email"`
-	Name       string            `json:"name"`
-	Manager    string            `json:"manager"`
-	Department string            `json:"department"`
-	Title      string            `json:"title,omitempty"`
-	Status     string            `json:"status"`
-	Role       string            `json:"role"`
+	ID         string `json:"id"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+	Manager    string `json:"manager"`
+	Department string `json:"department"`
+	Title      string `json:"title,omitempty"`
+	Location   string `json:"location,omitempty"`
+	// EmploymentType is free text as the HR system says it ("employee",
+	// "contractor", "intern").
+	EmploymentType string `json:"employment_type,omitempty"`
+	// StartDate and EndDate are civil dates, "YYYY-MM-DD", or empty.
+	StartDate string `json:"start_date,omitempty"`
+	EndDate   string `json:"end_date,omitempty"`
+	Status    string `json:"status"`
+	Role      string `json:"role"`
+	// Kind is UserPerson or UserService (an integration's account).
+	Kind       string            `json:"kind"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	CreatedAt  time.Time         `json:"created_at"`
 	UpdatedAt  time.Time         `json:"updated_at"`

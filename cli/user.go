@@ -97,11 +97,17 @@ func writeUser(w io.Writer, u *roster.User) {
 	fmt.Fprintf(w, "Email:\t%s\n", orDash(u.Email))
 	fmt.Fprintf(w, "Manager:\t%s\n", orDash(u.Manager))
 	fmt.Fprintf(w, "Department:\t%s\n", orDash(u.Department))
-	if u.Title != "" {
-		fmt.Fprintf(w, "Title:\t%s\n", u.Title)
+	for _, f := range [][2]string{{"Title", u.Title}, {"Location", u.Location},
+		{"Employment type", u.EmploymentType}, {"Start date", u.StartDate}, {"End date", u.EndDate}} {
+		if f[1] != "" {
+			fmt.Fprintf(w, "%s:\t%s\n", f[0], f[1])
+		}
 	}
 	fmt.Fprintf(w, "Status:\t%s\n", u.Status)
 	fmt.Fprintf(w, "Role:\t%s\n", u.Role)
+	if u.Kind == roster.UserService {
+		fmt.Fprintf(w, "Kind:\t%s\n", u.Kind)
+	}
 	for _, k := range slices.Sorted(maps.Keys(u.Attributes)) {
 		fmt.Fprintf(w, "%s:\t%s\n", k, u.Attributes[k])
 	}

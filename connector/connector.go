@@ -42,6 +42,12 @@ type Account struct {
 	Manager    string
 	Department string
 	Title      string
+	Location   string
+	// EmploymentType is as the system says it ("employee", "contractor").
+	EmploymentType string
+	// StartDate and EndDate are civil dates, "YYYY-MM-DD", or empty.
+	StartDate string
+	EndDate   string
 	// Disabled is true when the system says the person has left or is
 	// locked out (an LDAP disabled filter, SCIM active=false, an HR status).
 	Disabled   bool

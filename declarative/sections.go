@@ -192,7 +192,8 @@ func (p *parser) step(n *yaml.Node, path string) (roster.Step, bool) {
 
 // user reads one entry of users.
 func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
-	m, ok := p.mapping(n, path, "id", "email", "name", "manager", "department", "title", "status", "role", "attributes")
+	m, ok := p.mapping(n, path, "id", "email", "name", "manager", "department", "title", "location",
+		"employment_type", "start_date", "end_date", "status", "role", "kind", "attributes")
 	if !ok {
 		return roster.User{}, false
 	}
@@ -218,8 +219,17 @@ func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 	}
 	u.Department, _ = m.str("department")
 	u.Title, _ = m.str("title")
+	u.Location, _ = m.str("location")
+	u.EmploymentType, _ = m.str("employment_type")
+	u.StartDate = p.date(m, path, "start_date")
+	u.EndDate = p.date(m, path, "end_date")
+	if u.StartDate != "" && u.EndDate != "" && u.EndDate < u.StartDate {
+		_, line := m.str("end_date")
+		p.addf(line, join(path, "end_date"), "end_date %s is before start_date %s", u.EndDate, u.StartDate)
+	}
 	u.Status = m.enum("status", roster.UserActive, roster.UserActive, roster.UserDisabled)
 	u.Role = m.enum("role", roster.RoleUser, roster.RoleUser, roster.RoleAdmin, roster.RoleAuditor)
+	u.Kind = m.enum("kind", roster.UserPerson, roster.UserPerson, roster.UserService)
 	if v := m.get("attributes"); v != nil {
 		attrs, ok := p.mapping(v, join(path, "attributes"))
 		if ok {
@@ -237,6 +247,26 @@ func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 		}
 	}
 	return u, ok
+}
+
+// date returns key's value, a civil date in roster.DateLayout, or "" when
+// absent.
+func (p *parser) date(m *mapping, path, key string) string {
+	var s string
+	var line int
+	if v := m.get(key); v != nil && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!timestamp" {
+		s, line = v.Value, v.Line // unquoted, as YAML writers leave dates
+	} else {
+		s, line = m.str(key)
+	}
+	if s == "" {
+		return ""
+	}
+	if _, err := time.Parse(roster.DateLayout, s); err != nil {
+		p.addf(line, join(path, key), "%q is not a date: write it as YYYY-MM-DD", s)
+		return ""
+	}
+	return s
 }
 
 // app reads one entry of apps and its entitlements.

@@ -421,7 +421,7 @@ func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return err
 		}
-		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, CreatedAt: o.now, UpdatedAt: o.now}
+		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, Kind: roster.UserPerson, CreatedAt: o.now, UpdatedAt: o.now}
 		if err := o.tx.PutUser(o.ctx, admin); err != nil {
 			return err
 		}

@@ -39,17 +39,22 @@ func testSettings(t *testing.T, s roster.Store) {
 // fullUser returns a user with every field set.
 func fullUser(id string, n int) roster.User {
 	return roster.User{
-		ID:         id,
-		Email:      id + "@example.com",
-		Name:       "Name " + id,
-		Manager:    "mgr-" + id,
-		Department: "Dept " + id,
-		Title:      "Title " + id,
-		Status:     roster.UserActive,
-		Role:       roster.RoleAuditor,
-		Attributes: map[string]string{"cost_center": fmt.Sprint(n), "location": "Paris, \"FR\""},
-		CreatedAt:  at(n),
-		UpdatedAt:  at(n + 1),
+		ID:             id,
+		Email:          id + "@example.com",
+		Name:           "Name " + id,
+		Manager:        "mgr-" + id,
+		Department:     "Dept " + id,
+		Title:          "Title " + id,
+		Location:       "Lisbon " + id,
+		EmploymentType: "contractor",
+		StartDate:      "2024-02-29",
+		EndDate:        "2030-01-01",
+		Status:         roster.UserActive,
+		Role:           roster.RoleAuditor,
+		Kind:           roster.UserService,
+		Attributes:     map[string]string{"cost_center": fmt.Sprint(n), "location": "Paris, \"FR\""},
+		CreatedAt:      at(n),
+		UpdatedAt:      at(n + 1),
 	}
 }
 

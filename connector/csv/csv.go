@@ -93,6 +93,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/connector"
 )
 
@@ -111,12 +112,15 @@ const (
 	fieldStatus
 	fieldStartDate
 	fieldEndDate
+	fieldLocation
+	fieldEmploymentType
 	numFields
 )
 
 // fields are the keys of the columns setting, which are also the default
 // header names.
-var fields = [numFields]string{"id", "email", "name", "manager", "department", "title", "status", "start_date", "end_date"}
+var fields = [numFields]string{"id", "email", "name", "manager", "department", "title", "status", "start_date", "end_date",
+	"location", "employment_type"}
 
 var defaultTerminated = []string{"terminated", "inactive", "leaver", "disabled"}
 
@@ -378,21 +382,23 @@ func (s *sheet) account(rec []string, today int) (connector.Account, error) {
 		return strings.TrimSpace(rec[s.index[fi]])
 	}
 	a := connector.Account{
-		ID:         get(fieldID),
-		Email:      get(fieldEmail),
-		Name:       get(fieldName),
-		Manager:    get(fieldManager),
-		Department: get(fieldDepartment),
-		Title:      get(fieldTitle),
+		ID:             get(fieldID),
+		Email:          get(fieldEmail),
+		Name:           get(fieldName),
+		Manager:        get(fieldManager),
+		Department:     get(fieldDepartment),
+		Title:          get(fieldTitle),
+		Location:       get(fieldLocation),
+		EmploymentType: get(fieldEmploymentType),
 	}
 	if a.ID == "" {
 		return a, s.fieldError(fieldID, "no id")
 	}
-	start, err := s.date(fieldStartDate, get(fieldStartDate))
+	start, err := s.date(fieldStartDate, get(fieldStartDate), &a.StartDate)
 	if err != nil {
 		return a, err
 	}
-	end, err := s.date(fieldEndDate, get(fieldEndDate))
+	end, err := s.date(fieldEndDate, get(fieldEndDate), &a.EndDate)
 	if err != nil {
 		return a, err
 	}
@@ -408,8 +414,9 @@ func (s *sheet) account(rec []string, today int) (connector.Account, error) {
 	return a, nil
 }
 
-// date parses a date column's value as a civil day, 0 when empty.
-func (s *sheet) date(fi int, v string) (int, error) {
+// date parses a date column's value as a civil day, 0 when empty, and sets
+// *civil to it in roster.DateLayout.
+func (s *sheet) date(fi int, v string, civil *string) (int, error) {
 	if v == "" {
 		return 0, nil
 	}
@@ -417,6 +424,7 @@ func (s *sheet) date(fi int, v string) (int, error) {
 	if err != nil {
 		return 0, s.fieldError(fi, "not a date in the format %s", s.layout)
 	}
+	*civil = t.In(s.loc).Format(roster.DateLayout)
 	return civilDay(t.In(s.loc)), nil
 }
 

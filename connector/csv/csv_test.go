@@ -68,11 +68,11 @@ bob,bob@example.com,Bob Stone,carol,Sales,Rep,Terminated,2021-01-04,,CC-3
 	got := syncFile(t, file, connector.Settings{"attributes": []any{"cost_center"}})
 	want := []connector.Account{
 		{ID: "carol", Email: "carol@example.com", Name: "Carol King", Department: "Engineering", Title: "VP",
-			Attributes: map[string]string{"cost_center": "CC-1"}},
+			StartDate: "2019-01-07", Attributes: map[string]string{"cost_center": "CC-1"}},
 		{ID: "alice", Email: "alice@example.com", Name: "Alice Liddell", Manager: "carol", Department: "Engineering", Title: "Engineer",
-			Attributes: map[string]string{"cost_center": "CC-2"}},
+			StartDate: "2020-03-02", Attributes: map[string]string{"cost_center": "CC-2"}},
 		{ID: "bob", Email: "bob@example.com", Name: "Bob Stone", Manager: "carol", Department: "Sales", Title: "Rep", Disabled: true,
-			Attributes: map[string]string{"cost_center": "CC-3"}},
+			StartDate: "2021-01-04", Attributes: map[string]string{"cost_center": "CC-3"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("accounts:\n got %+v\nwant %+v", got, want)
@@ -141,7 +141,8 @@ func TestDisabled(t *testing.T) {
 
 func TestColumnMapping(t *testing.T) {
 	// Header names match case-insensitively; department and title are in
-	// neither the map nor the header, so they are empty.
+	// neither the map nor the header, so they are empty; the Location
+	// column feeds location by its default name and is an attribute too.
 	const file = `Employee_ID,Work_Email,Full Name,Manager_ID,Employment Status,Leave Date,Location,Badge
 E1,alice@example.com,Alice,E2,Active,,Paris,7
 E2,carol@example.com,Carol,,Terminated,,Lyon,8
@@ -155,11 +156,11 @@ E3,dan@example.com,Dan,E2,Active,2024-06-01,Paris,9
 		"attributes": []any{"location", "Badge"},
 	})
 	want := []connector.Account{
-		{ID: "E1", Email: "alice@example.com", Name: "Alice", Manager: "E2",
+		{ID: "E1", Email: "alice@example.com", Name: "Alice", Manager: "E2", Location: "Paris",
 			Attributes: map[string]string{"location": "Paris", "Badge": "7"}},
-		{ID: "E2", Email: "carol@example.com", Name: "Carol", Disabled: true,
+		{ID: "E2", Email: "carol@example.com", Name: "Carol", Disabled: true, Location: "Lyon",
 			Attributes: map[string]string{"location": "Lyon", "Badge": "8"}},
-		{ID: "E3", Email: "dan@example.com", Name: "Dan", Manager: "E2", Disabled: true,
+		{ID: "E3", Email: "dan@example.com", Name: "Dan", Manager: "E2", Disabled: true, Location: "Paris", EndDate: "2024-06-01",
 			Attributes: map[string]string{"location": "Paris", "Badge": "9"}},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -71,7 +71,8 @@
 //     example (employeeType=terminated) or
 //     (pwdAccountLockedTime=000001010000Z), are reported as disabled.
 //   - user_attributes (default {id: uid, email: mail, name: cn, department:
-//     departmentNumber, manager: manager, title: title}): which attribute
+//     departmentNumber, manager: manager, title: title, location: l,
+//     employment_type: employeeType}): which attribute
 //     holds each field of an account; keys given replace the defaults one by
 //     one, and other keys are an error. id is the account's key (what
 //     match_by id compares, through Roster's user id rules: "John.Smith"

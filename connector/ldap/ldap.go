@@ -35,12 +35,14 @@ const (
 // DefaultUserAttributes maps each account field to the attribute it is read
 // from unless user_attributes says otherwise.
 var DefaultUserAttributes = map[string]string{
-	"id":         "uid",
-	"email":      "mail",
-	"name":       "cn",
-	"department": "departmentNumber",
-	"manager":    "manager",
-	"title":      "title",
+	"id":              "uid",
+	"email":           "mail",
+	"name":            "cn",
+	"department":      "departmentNumber",
+	"manager":         "manager",
+	"title":           "title",
+	"location":        "l",
+	"employment_type": "employeeType",
 }
 
 var spec = connector.Spec{
@@ -83,13 +85,13 @@ type Connector struct {
 // userAttributes are the attribute names account fields are read from; ""
 // means the field is not read.
 type userAttributes struct {
-	id, email, name, department, manager, title string
+	id, email, name, department, manager, title, location, employmentType string
 }
 
 // list returns the attribute names to request in a search.
 func (a userAttributes) list() []string {
 	var out []string
-	for _, n := range []string{a.id, a.email, a.name, a.department, a.manager, a.title} {
+	for _, n := range []string{a.id, a.email, a.name, a.department, a.manager, a.title, a.location, a.employmentType} {
 		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -229,12 +231,14 @@ func parseUserAttributes(s connector.Settings) (userAttributes, error) {
 		}
 	}
 	a := userAttributes{
-		id:         get("id"),
-		email:      get("email"),
-		name:       get("name"),
-		department: get("department"),
-		manager:    get("manager"),
-		title:      get("title"),
+		id:             get("id"),
+		email:          get("email"),
+		name:           get("name"),
+		department:     get("department"),
+		manager:        get("manager"),
+		title:          get("title"),
+		location:       get("location"),
+		employmentType: get("employment_type"),
 	}
 	if a.id == "" {
 		return userAttributes{}, fmt.Errorf("settings.user_attributes.id: must name the attribute that holds the account's key")

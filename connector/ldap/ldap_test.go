@@ -95,8 +95,8 @@ func TestSync(t *testing.T) {
 	want := &connector.Snapshot{
 		Accounts: []connector.Account{
 			{ID: "John.Smith", Email: "John.Smith@Example.org", Name: "John Smith", Attributes: map[string]string{"dn": dn("John.Smith")}},
-			{ID: "alice", Email: "alice@example.org", Name: "Alice Archer", Department: "Engineering", Title: "Engineer", Manager: "carol", Attributes: map[string]string{"dn": dn("alice")}},
-			{ID: "bob", Email: "bob@example.org", Name: "Bob Brown", Manager: "carol", Disabled: true, Attributes: map[string]string{"dn": dn("bob")}},
+			{ID: "alice", Email: "alice@example.org", Name: "Alice Archer", Department: "Engineering", Title: "Engineer", Manager: "carol", EmploymentType: "staff", Attributes: map[string]string{"dn": dn("alice")}},
+			{ID: "bob", Email: "bob@example.org", Name: "Bob Brown", Manager: "carol", EmploymentType: "terminated", Disabled: true, Attributes: map[string]string{"dn": dn("bob")}},
 			{ID: "carol", Email: "carol@example.org", Name: "Carol Chen", Department: "Engineering", Title: "VP Engineering", Attributes: map[string]string{"dn": dn("carol")}},
 		},
 		Entitlements: []connector.Entitlement{

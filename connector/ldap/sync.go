@@ -58,14 +58,16 @@ func (c *Connector) Sync(ctx context.Context) (*connector.Snapshot, error) {
 	snap := &connector.Snapshot{}
 	for _, e := range kept {
 		snap.Accounts = append(snap.Accounts, connector.Account{
-			ID:         e.GetAttributeValue(c.attrs.id),
-			Email:      c.value(e, c.attrs.email),
-			Name:       c.value(e, c.attrs.name),
-			Department: c.value(e, c.attrs.department),
-			Title:      c.value(e, c.attrs.title),
-			Manager:    c.manager(e, byDN),
-			Disabled:   disabled[dnKey(e.DN)],
-			Attributes: map[string]string{"dn": e.DN},
+			ID:             e.GetAttributeValue(c.attrs.id),
+			Email:          c.value(e, c.attrs.email),
+			Name:           c.value(e, c.attrs.name),
+			Department:     c.value(e, c.attrs.department),
+			Title:          c.value(e, c.attrs.title),
+			Location:       c.value(e, c.attrs.location),
+			EmploymentType: c.value(e, c.attrs.employmentType),
+			Manager:        c.manager(e, byDN),
+			Disabled:       disabled[dnKey(e.DN)],
+			Attributes:     map[string]string{"dn": e.DN},
 		})
 	}
 

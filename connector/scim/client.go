@@ -22,6 +22,7 @@ type user struct {
 	ExternalID  string   `json:"externalId"`
 	DisplayName string   `json:"displayName"`
 	Title       string   `json:"title"`
+	UserType    string   `json:"userType"`
 	Active      flexBool `json:"active"`
 	Name        struct {
 		Formatted string `json:"formatted"`
@@ -30,10 +31,27 @@ type user struct {
 		Value   string   `json:"value"`
 		Primary flexBool `json:"primary"`
 	} `json:"emails"`
+	Addresses []struct {
+		Locality string   `json:"locality"`
+		Primary  flexBool `json:"primary"`
+	} `json:"addresses"`
 	Enterprise *struct {
 		Department string     `json:"department"`
 		Manager    managerRef `json:"manager"`
 	} `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`
+}
+
+// locality is the locality of u's primary address, else of its first.
+func (u *user) locality() string {
+	for _, a := range u.Addresses {
+		if a.Primary.val {
+			return a.Locality
+		}
+	}
+	if len(u.Addresses) > 0 {
+		return u.Addresses[0].Locality
+	}
+	return ""
 }
 
 // email is u's primary e-mail address, else its first.

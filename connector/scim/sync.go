@@ -49,12 +49,14 @@ func (c *Connector) Sync(ctx context.Context) (*connector.Snapshot, error) {
 			continue
 		}
 		a := connector.Account{
-			ID:         k,
-			Email:      u.email(),
-			Name:       u.DisplayName,
-			Title:      u.Title,
-			Disabled:   u.Active.set && !u.Active.val,
-			Attributes: map[string]string{"scim_id": u.ID},
+			ID:             k,
+			Email:          u.email(),
+			Name:           u.DisplayName,
+			Title:          u.Title,
+			Location:       u.locality(),
+			EmploymentType: u.UserType,
+			Disabled:       u.Active.set && !u.Active.val,
+			Attributes:     map[string]string{"scim_id": u.ID},
 		}
 		if a.Name == "" {
 			a.Name = u.Name.Formatted

@@ -195,7 +195,8 @@ func (pl *Plan) planUsers(in Input, byID map[string]*roster.User, accountUser ma
 		}
 		listed[uid] = true
 		want := roster.User{ID: uid, Email: a.Email, Name: a.Name, Department: a.Department, Title: a.Title,
-			Status: roster.UserActive, Role: roster.RoleUser, Attributes: a.Attributes}
+			Location: a.Location, EmploymentType: a.EmploymentType, StartDate: a.StartDate, EndDate: a.EndDate,
+			Status: roster.UserActive, Role: roster.RoleUser, Kind: roster.UserPerson, Attributes: a.Attributes}
 		if a.Manager != "" {
 			if m, ok := accountUser[a.Manager]; ok {
 				want.Manager = m
@@ -220,6 +221,8 @@ func (pl *Plan) planUsers(in Input, byID map[string]*roster.User, accountUser ma
 		next := *old
 		next.Email, next.Name, next.Manager, next.Department, next.Title, next.Status =
 			want.Email, want.Name, want.Manager, want.Department, want.Title, want.Status
+		next.Location, next.EmploymentType, next.StartDate, next.EndDate =
+			want.Location, want.EmploymentType, want.StartDate, want.EndDate
 		if len(want.Attributes) > 0 {
 			next.Attributes = want.Attributes
 		}
