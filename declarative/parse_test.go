@@ -114,7 +114,7 @@ func specDocument() *roster.Document {
 		},
 		Users: []roster.User{{
 			ID: "alice", Email: "alice@example.com", Name: "Alice", Manager: "carol",
-			Department: "Engineering", Status: "active", Role: "user",
+			Department: "Engineering", Status: "active", Role: "user", Kind: "person",
 		}},
 		Apps: []roster.App{{ID: "github", Name: "GitHub", Owners: []string{"carol"}}},
 		Entitlements: []roster.Entitlement{
@@ -212,9 +212,9 @@ profiles:
 				Settings: &roster.SettingsPatch{SyncInterval: ptr(roster.Duration(15 * time.Minute))},
 				Policies: []roster.Policy{{ID: "none", Steps: []roster.Step{}}},
 				Users: []roster.User{
-					{ID: "j.smith", Status: "active", Role: "user"},
+					{ID: "j.smith", Status: "active", Role: "user", Kind: "person"},
 					{
-						ID: "eve", Manager: "j.smith", Status: "disabled", Role: "auditor", Title: "Controller",
+						ID: "eve", Manager: "j.smith", Status: "disabled", Role: "auditor", Title: "Controller", Kind: "person",
 						Attributes: map[string]string{"cost_center": "1200", "location": "Paris"},
 					},
 				},
@@ -265,7 +265,7 @@ profiles:
 				return k
 			}(),
 			want: &roster.Document{
-				Users: []roster.User{{ID: "newhire", Manager: "boss", Status: "active", Role: "user"}},
+				Users: []roster.User{{ID: "newhire", Manager: "boss", Status: "active", Role: "user", Kind: "person"}},
 				Grants: []roster.Grant{
 					{User: "newhire", Entitlement: "okta/engineering", Sources: []string{"direct"}},
 					{User: "boss", Entitlement: "okta/managers", Sources: []string{"direct"}},
@@ -391,7 +391,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:  "unknown key without suggestion",
 			input: "users:\n  - id: alice\n    shoe_size: 42\n",
-			want:  []string{`roster.yaml:3: users[0]: unknown key "shoe_size" (known keys: id, email, name, manager, department, title, status, role, attributes)`},
+			want:  []string{`roster.yaml:3: users[0]: unknown key "shoe_size" (known keys: id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes)`},
 		},
 		{
 			name:  "key given twice",
