@@ -256,6 +256,10 @@ type LeaseStore interface {
 	// and reports whether holder holds it: a lease held by another holder
 	// that has not expired is not taken.
 	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLease gives up the named lease if holder holds it, so that
+	// another holder may take it at once; a lease held by another holder is
+	// left as it is.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 // SyncViewStore reads, for the syncs of many profiles at once, what the

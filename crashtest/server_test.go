@@ -37,9 +37,16 @@ var errDied = errors.New("the roster server died")
 // failpoint can fire on its first commits) it returns an error wrapping
 // errDied and the process, already reaped.
 func startServer(ctx context.Context, db, failpoint string) (*process, error) {
+	// Change-driven sync runs in the background on its own clock; it is off so
+	// that a run makes the same commits every time and kill points reproduce.
+	return startServerWith(ctx, db, failpoint, "--sync-on-change=false")
+}
+
+// startServerWith is startServer with more arguments to `roster serve`.
+func startServerWith(ctx context.Context, db, failpoint string, args ...string) (*process, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		p, err := spawn(ctx, db, failpoint)
+		p, err := spawn(ctx, db, failpoint, args)
 		if err == nil || errors.Is(err, errDied) {
 			return p, err
 		}
@@ -50,14 +57,12 @@ func startServer(ctx context.Context, db, failpoint string) (*process, error) {
 	return nil, lastErr
 }
 
-func spawn(ctx context.Context, db, failpoint string) (*process, error) {
+func spawn(ctx context.Context, db, failpoint string, args []string) (*process, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	// Change-driven sync runs in the background on its own clock; it is off so
-	// that a run makes the same commits every time and kill points reproduce.
-	cmd := exec.Command(rosterBin, "serve", "--db", db, "--addr", addr, "--sync-on-change=false")
+	cmd := exec.Command(rosterBin, append([]string{"serve", "--db", db, "--addr", addr}, args...)...)
 	env := []string{"ROSTER_BOOTSTRAP_TOKEN=" + adminToken}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ROSTER_") {

@@ -113,6 +113,39 @@ func (e *Engine) lead(ctx context.Context, name string) (bool, error) {
 	return held, nil
 }
 
+// ReleaseLeases gives up every lease this replica holds, so that another
+// replica, or this server started again, takes over the periodic work at
+// once rather than when the leases expire. Call it once the workers have
+// stopped: a worker that runs afterwards takes its lease again. A lease
+// that expired meanwhile and was taken by another replica is left to it.
+func (e *Engine) ReleaseLeases(ctx context.Context) error {
+	e.mu.Lock()
+	var names []string
+	for name, l := range e.leases {
+		if !l.until.IsZero() {
+			names = append(names, name)
+		}
+	}
+	e.leases = map[string]lease{}
+	e.mu.Unlock()
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	err := e.store.Update(ctx, func(tx roster.Tx) error {
+		for _, name := range names {
+			if err := tx.ReleaseLease(ctx, name, e.replica); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release leases: %w", err)
+	}
+	return nil
+}
+
 // Actors that are not users.
 const (
 	// ActorAutomation is the actor of what membership automation starts.

@@ -155,6 +155,7 @@ type Server struct {
 	workers []worker
 
 	store  roster.Store
+	logger *slog.Logger
 	http   *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
@@ -212,7 +213,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: store, served: make(chan error, 1)}
+	s := &Server{store: store, logger: cfg.Logger, served: make(chan error, 1)}
 	if err := s.start(ctx, cfg); err != nil {
 		store.Close()
 		return nil, err
@@ -445,6 +446,12 @@ func (s *Server) close(ctx context.Context) error {
 		s.workers[i].Stop()
 	}
 	s.cancel()
+	// Hand the leases over now: a replica that takes over, or this server
+	// started again, need not wait for them to expire. A crashed server's
+	// expire after engine.LeaseTTL.
+	if err := s.Engine.ReleaseLeases(ctx); err != nil {
+		s.logger.Warn("could not release the leases: they hand over when they expire", "error", err)
+	}
 	s.Engine.Close()
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {

@@ -36,6 +36,26 @@ func testLeases(t *testing.T, s roster.Store) {
 			t.Fatalf("%s at +%v: acquired = %v, want %v", st.holder, st.at, got, st.want)
 		}
 	}
+	// Only its holder releases a lease; once released, another takes it
+	// at once, long before it would have expired.
+	release := func(holder string) {
+		t.Helper()
+		update(t, s, func(ctx context.Context, tx roster.Tx) error {
+			return tx.ReleaseLease(ctx, "scheduler", holder)
+		})
+	}
+	release("a") // held by b: left as it is
+	if acquire("a", t0.Add(112*time.Second)) {
+		t.Fatal("a took the lease b holds after a released it")
+	}
+	release("b")
+	if !acquire("a", t0.Add(113*time.Second)) {
+		t.Fatal("a could not take the lease b released")
+	}
+	release("c") // never held: nothing to do
+	if acquire("b", t0.Add(114*time.Second)) {
+		t.Fatal("b took the lease a holds after c released it")
+	}
 	// Leases are independent by name.
 	update(t, s, func(ctx context.Context, tx roster.Tx) error {
 		ok, err := tx.AcquireLease(ctx, "notifier", "a", t0.Add(111*time.Second), time.Minute)

@@ -341,3 +341,11 @@ func (t *Tx) AcquireLease(ctx context.Context, name, holder string, now time.Tim
 	}
 	return n == 1, nil
 }
+
+// ReleaseLease gives up the named lease if holder holds it.
+func (t *Tx) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := t.Q.Exec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("release lease %q: %w", name, err)
+	}
+	return nil
+}
