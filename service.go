@@ -20,8 +20,16 @@ type Service interface {
 	// Resume applies the staged plan of a paused profile that still holds.
 	Resume(ctx context.Context, profile string) (*SyncResult, error)
 
+	// Profile returns a profile's view: its members and pending tasks,
+	// those the caller may see (everything for admins and auditors, their
+	// own for others).
 	Profile(ctx context.Context, id string) (*ProfileView, error)
-	Profiles(ctx context.Context) ([]ProfileView, error)
+	// Profiles returns the views of the profiles f selects, with what f
+	// asks of them and the caller may see.
+	Profiles(ctx context.Context, f ProfileFilter) ([]ProfileView, error)
+	// ProfileMembers lists a profile's members a page at a time: all of
+	// them for admins and auditors, the caller's own membership for others.
+	ProfileMembers(ctx context.Context, profile string, f MemberFilter) (*Page[MemberView], error)
 	// Enroll starts manual enrollments (admins).
 	Enroll(ctx context.Context, profile string, users []string, comment string) ([]Task, error)
 	// Unenroll starts manual unenrollments (admins).
@@ -118,17 +126,20 @@ func (r *SyncResult) Summary() *SyncSummary {
 // ProfileView is a profile with its members, pending enrollments and automation
 // state, as `roster profile show` prints it.
 type ProfileView struct {
-	ID                      string         `json:"id"`
-	Name                    string         `json:"name"`
-	Description             string         `json:"description"`
-	Entitlements            []string       `json:"entitlements"`
-	AllowEnrollmentRequests bool           `json:"allow_enrollment_requests"`
-	Enrollment              Enrollment     `json:"enrollment"`
-	Unenrollment            Unenrollment   `json:"unenrollment"`
-	Members                 []MemberView   `json:"members"`
-	PendingEnrollments      []PendingTask  `json:"pending_enrollments"`
-	PendingUnenrollments    []PendingTask  `json:"pending_unenrollments"`
-	Automation              AutomationView `json:"automation"`
+	ID                      string       `json:"id"`
+	Name                    string       `json:"name"`
+	Description             string       `json:"description"`
+	Entitlements            []string     `json:"entitlements"`
+	AllowEnrollmentRequests bool         `json:"allow_enrollment_requests"`
+	Enrollment              Enrollment   `json:"enrollment"`
+	Unenrollment            Unenrollment `json:"unenrollment"`
+	Members                 []MemberView `json:"members"`
+	// MemberCount is how many members the caller may see: all of them for
+	// admins and auditors, 0 or 1 (themselves) for others.
+	MemberCount          int            `json:"member_count"`
+	PendingEnrollments   []PendingTask  `json:"pending_enrollments"`
+	PendingUnenrollments []PendingTask  `json:"pending_unenrollments"`
+	Automation           AutomationView `json:"automation"`
 }
 
 // MemberView is one member as listed by a profile view.
@@ -185,6 +196,26 @@ type GrantFilter struct {
 	App         string `json:"app,omitempty"`
 	Cursor      string `json:"cursor,omitempty"`
 	Limit       int    `json:"limit,omitempty"`
+}
+
+// ProfileFilter selects profiles and what their views list. Empty fields
+// select every profile, with every member and pending task the caller may
+// see.
+type ProfileFilter struct {
+	// ID selects one profile.
+	ID string `json:"id,omitempty"`
+	// User lists only this user's membership and pending tasks in each
+	// view. Those who do not read everything see only their own in any case.
+	User string `json:"user,omitempty"`
+	// WithoutMembers leaves the members out of each view; MemberCount still
+	// says how many there are.
+	WithoutMembers bool `json:"without_members,omitempty"`
+}
+
+// MemberFilter pages a profile's members.
+type MemberFilter struct {
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
 }
 
 // UserFilter selects users.

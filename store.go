@@ -165,6 +165,13 @@ type ProfileStore interface {
 
 	// Members returns a profile's members, ordered by user.
 	Members(ctx context.Context, profile string) ([]Member, error)
+	// MembersPage returns a page of a profile's members, ordered by user:
+	// the API's paged list of members.
+	MembersPage(ctx context.Context, profile string, f MemberFilter) (*Page[Member], error)
+	// MemberCounts returns how many members each profile has, for the
+	// profiles that have any: the profile list's counts, without reading
+	// the members.
+	MemberCounts(ctx context.Context) (map[string]int, error)
 	// Memberships returns the profiles a user is a member of, ordered by profile.
 	Memberships(ctx context.Context, user string) ([]Member, error)
 	// MembershipsOf returns the memberships of any of users, ordered by

@@ -123,20 +123,36 @@ func (f *fakeService) SyncAll(ctx context.Context) ([]roster.SyncResult, error) 
 	return []roster.SyncResult{{Profile: "eng"}, {Profile: "ops", Paused: true}}, nil
 }
 
-func (f *fakeService) Profile(ctx context.Context, id string) (*roster.ProfileView, error) {
-	if err := f.record("Profile"); err != nil {
+// Profiles answers GET /api/v1/profiles/{id}, which the client asks without
+// members.
+func (f *fakeService) Profiles(ctx context.Context, filter roster.ProfileFilter) ([]roster.ProfileView, error) {
+	if err := f.record("Profiles"); err != nil {
 		return nil, err
 	}
-	return &roster.ProfileView{
-		ID:                 id,
-		Members:            []roster.MemberView{{User: "alice", Source: roster.MemberAutomation}},
+	if filter.ID == "" || !filter.WithoutMembers {
+		return nil, roster.Errorf(roster.EINVALID, "the client asked for %+v", filter)
+	}
+	return []roster.ProfileView{{
+		ID:                 filter.ID,
+		MemberCount:        2,
 		PendingEnrollments: []roster.PendingTask{{User: "bob", Task: 4, Origin: roster.OriginAutomation, State: roster.StatePendingApproval}},
 		Automation: roster.AutomationView{
 			Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct},
 			State:      roster.AutomationPaused,
 			Staged:     roster.Staged{Enroll: []string{"dan"}, Unenroll: []string{"erin"}},
 		},
-	}, nil
+	}}, nil
+}
+
+// ProfileMembers answers the members in two pages of one.
+func (f *fakeService) ProfileMembers(ctx context.Context, profile string, filter roster.MemberFilter) (*roster.Page[roster.MemberView], error) {
+	if err := f.record("ProfileMembers"); err != nil {
+		return nil, err
+	}
+	if filter.Cursor == "" {
+		return &roster.Page[roster.MemberView]{Items: []roster.MemberView{{User: "alice", Source: roster.MemberAutomation}}, NextCursor: "after-alice"}, nil
+	}
+	return &roster.Page[roster.MemberView]{Items: []roster.MemberView{{User: "carol", Source: roster.MemberManual}}}, nil
 }
 
 func (f *fakeService) RemoveGrant(ctx context.Context, user, entitlement string) error {
@@ -350,7 +366,8 @@ func TestProfileShowJSON(t *testing.T) {
 		} `json:"automation"`
 	}
 	e.runJSON(t, &p, "profile", "show", "eng", "-o", "json")
-	if p.ID != "eng" || len(p.Members) != 1 || p.Members[0].Source != "automation" ||
+	// The members come in two pages: the command prints both.
+	if p.ID != "eng" || len(p.Members) != 2 || p.Members[0].Source != "automation" || p.Members[1].User != "carol" ||
 		len(p.PendingEnrollments) != 1 || p.PendingEnrollments[0].Task != 4 ||
 		!p.Automation.Enabled || p.Automation.Mode != "sync_and_act" || p.Automation.State != "paused" ||
 		!reflect.DeepEqual(p.Automation.Staged.Unenroll, []string{"erin"}) {

@@ -109,7 +109,7 @@ func (a *app) profileListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			profiles, err := c.Profiles(cmd.Context())
+			profiles, err := c.Profiles(cmd.Context(), roster.ProfileFilter{})
 			if err != nil {
 				return err
 			}
@@ -124,7 +124,7 @@ func (a *app) profileListCommand() *cobra.Command {
 						automation = p.Automation.Mode
 					}
 					fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", p.ID, orDash(p.Name), len(p.Entitlements),
-						len(p.Members), len(p.PendingEnrollments)+len(p.PendingUnenrollments), orDash(automation), orDash(p.Automation.State))
+						p.MemberCount, len(p.PendingEnrollments)+len(p.PendingUnenrollments), orDash(automation), orDash(p.Automation.State))
 				}
 			})
 		},

@@ -94,49 +94,136 @@ func concerns(t *roster.Task, user string) bool {
 // Profile returns a profile with its members and pending tasks. Users who do
 // not read everything see only their own membership and pending tasks.
 func (e *Engine) Profile(ctx context.Context, id string) (*roster.ProfileView, error) {
-	var out *roster.ProfileView
-	err := e.view(ctx, func(o *op) error {
-		u, err := o.caller()
-		if err != nil {
-			return err
-		}
-		p, err := o.profile(id)
-		if err != nil {
-			return err
-		}
-		out, err = o.profileView(p, u)
-		return err
-	})
-	return out, err
+	vs, err := e.Profiles(ctx, roster.ProfileFilter{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return &vs[0], nil
 }
 
-// Profiles returns every profile's view.
-func (e *Engine) Profiles(ctx context.Context) ([]roster.ProfileView, error) {
+// Profiles returns the views of the profiles f selects. It reads only what
+// the views list: for one user's views (a caller who does not read
+// everything sees only their own), that user's memberships and open tasks,
+// not the profiles' members; without members, their counts.
+func (e *Engine) Profiles(ctx context.Context, f roster.ProfileFilter) ([]roster.ProfileView, error) {
 	var out []roster.ProfileView
 	err := e.view(ctx, func(o *op) error {
-		out = []roster.ProfileView{}
 		u, err := o.caller()
 		if err != nil {
 			return err
 		}
-		ps, err := o.tx.Profiles(o.ctx)
-		if err != nil {
-			return err
+		if !readsAll(u) {
+			if f.User != "" && f.User != u.ID {
+				return roster.Errorf(roster.EFORBIDDEN, "you may only see your own memberships")
+			}
+			f.User = u.ID
 		}
-		for i := range ps {
-			v, err := o.profileView(&ps[i], u)
+		var ps []roster.Profile
+		if f.ID != "" {
+			p, err := o.profile(f.ID)
 			if err != nil {
 				return err
 			}
-			out = append(out, *v)
+			ps = []roster.Profile{*p}
+		} else if ps, err = o.tx.Profiles(o.ctx); err != nil {
+			return err
 		}
-		return nil
+		out = make([]roster.ProfileView, 0, len(ps))
+		for i := range ps {
+			out = append(out, profileView(&ps[i], readsAll(u)))
+		}
+		if f.User != "" {
+			return o.userInViews(out, f.User, f.WithoutMembers)
+		}
+		return o.fillViews(out, f.WithoutMembers)
 	})
 	return out, err
 }
 
-func (o *op) profileView(p *roster.Profile, viewer *roster.User) (*roster.ProfileView, error) {
-	v := &roster.ProfileView{
+// userInViews lists in each view the membership and pending tasks of user
+// alone, from the user's memberships and open tasks.
+func (o *op) userInViews(vs []roster.ProfileView, user string, withoutMembers bool) error {
+	ms, err := o.tx.Memberships(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	open, err := o.tx.UserOpenTasks(o.ctx, user)
+	if err != nil {
+		return err
+	}
+	member := make(map[string]roster.Member, len(ms))
+	for _, m := range ms {
+		member[m.Profile] = m
+	}
+	index := make(map[string]int, len(vs))
+	for i := range vs {
+		index[roster.EnrollmentEntitlement(vs[i].ID)] = i
+		if m, ok := member[vs[i].ID]; ok {
+			vs[i].MemberCount = 1
+			if !withoutMembers {
+				vs[i].Members = append(vs[i].Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+			}
+		}
+	}
+	for _, t := range open {
+		if i, ok := index[t.Entitlement]; ok {
+			addPending(&vs[i], &t)
+		}
+	}
+	return nil
+}
+
+// fillViews lists in each view every member (or only counts them) and every
+// pending task.
+func (o *op) fillViews(vs []roster.ProfileView, withoutMembers bool) error {
+	var counts map[string]int
+	if withoutMembers {
+		var err error
+		if counts, err = o.tx.MemberCounts(o.ctx); err != nil {
+			return err
+		}
+	}
+	for i := range vs {
+		v := &vs[i]
+		if withoutMembers {
+			v.MemberCount = counts[v.ID]
+		} else {
+			members, err := o.tx.Members(o.ctx, v.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				v.Members = append(v.Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+			}
+			v.MemberCount = len(v.Members)
+		}
+		open, err := o.tx.OpenTasks(o.ctx, roster.EnrollmentEntitlement(v.ID))
+		if err != nil {
+			return err
+		}
+		for j := range open {
+			addPending(v, &open[j])
+		}
+	}
+	return nil
+}
+
+// addPending lists an open task of a profile's enrollment entitlement in
+// its view.
+func addPending(v *roster.ProfileView, t *roster.Task) {
+	pt := roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State}
+	if t.Kind == roster.TaskGrant {
+		v.PendingEnrollments = append(v.PendingEnrollments, pt)
+	} else {
+		v.PendingUnenrollments = append(v.PendingUnenrollments, pt)
+	}
+}
+
+// profileView returns p's view with no members or pending tasks yet; the
+// automation's excluded users, staged plan and last sync only for those who
+// read everything.
+func profileView(p *roster.Profile, readsAll bool) roster.ProfileView {
+	v := roster.ProfileView{
 		ID: p.ID, Name: p.Name, Description: p.Description, Entitlements: orEmpty(p.Entitlements),
 		AllowEnrollmentRequests: p.AllowEnrollmentRequests, Enrollment: p.Enrollment, Unenrollment: p.Unenrollment,
 		Members: []roster.MemberView{}, PendingEnrollments: []roster.PendingTask{}, PendingUnenrollments: []roster.PendingTask{},
@@ -151,37 +238,53 @@ func (o *op) profileView(p *roster.Profile, viewer *roster.User) (*roster.Profil
 	if p.Sync.Staged != nil {
 		v.Automation.Staged = roster.Staged{Enroll: orEmpty(p.Sync.Staged.Enroll), Unenroll: orEmpty(p.Sync.Staged.Unenroll)}
 	}
-	visible := func(user string) bool { return readsAll(viewer) || user == viewer.ID }
-	members, err := o.tx.Members(o.ctx, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range members {
-		if visible(m.User) {
-			v.Members = append(v.Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
-		}
-	}
-	open, err := o.tx.OpenTasks(o.ctx, roster.EnrollmentEntitlement(p.ID))
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range open {
-		if !visible(t.User) {
-			continue
-		}
-		pt := roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State}
-		if t.Kind == roster.TaskGrant {
-			v.PendingEnrollments = append(v.PendingEnrollments, pt)
-		} else {
-			v.PendingUnenrollments = append(v.PendingUnenrollments, pt)
-		}
-	}
-	if !readsAll(viewer) {
+	if !readsAll {
 		v.Automation.ExcludedUsers = []string{}
 		v.Automation.Staged = roster.Staged{Enroll: []string{}, Unenroll: []string{}}
 		v.Automation.LastSync = nil
 	}
-	return v, nil
+	return v
+}
+
+// ProfileMembers lists a profile's members a page at a time: every member
+// for admins and auditors, the caller's own membership for others.
+func (e *Engine) ProfileMembers(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.MemberView], error) {
+	var out *roster.Page[roster.MemberView]
+	err := e.view(ctx, func(o *op) error {
+		u, err := o.caller()
+		if err != nil {
+			return err
+		}
+		if _, err := o.profile(profile); err != nil {
+			return err
+		}
+		out = &roster.Page[roster.MemberView]{Items: []roster.MemberView{}}
+		if !readsAll(u) {
+			if f.Cursor != "" {
+				return nil // the one page was the first
+			}
+			ms, err := o.tx.Memberships(o.ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if m.Profile == profile {
+					out.Items = append(out.Items, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+				}
+			}
+			return nil
+		}
+		page, err := o.tx.MembersPage(o.ctx, profile, f)
+		if err != nil {
+			return err
+		}
+		for _, m := range page.Items {
+			out.Items = append(out.Items, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+		}
+		out.NextCursor = page.NextCursor
+		return nil
+	})
+	return out, err
 }
 
 // User returns a user to themselves, admins and auditors.

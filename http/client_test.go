@@ -38,9 +38,13 @@ func TestClientCallsEveryMethod(t *testing.T) {
 			[]roster.SyncResult{{Profile: "eng", At: at}, {Profile: "ops", Paused: true, At: at}}},
 		{"Resume", []any{"ops"}, func() (any, error) { return c.Resume(ctx, "ops") },
 			&roster.SyncResult{Profile: "ops", Unenrolled: []string{"bob"}, At: at}},
-		{"Profile", []any{"eng"}, func() (any, error) { return c.Profile(ctx, "eng") },
-			&roster.ProfileView{ID: "eng", Members: []roster.MemberView{{User: "alice", Source: roster.MemberManual, Since: at}}}},
-		{"Profiles", nil, func() (any, error) { return c.Profiles(ctx) },
+		// Profile reads the view without members, then follows the pages
+		// of members to the last.
+		{"ProfileMembers", []any{"eng", roster.MemberFilter{Cursor: "c1", Limit: roster.MaxPageSize}}, func() (any, error) { return c.Profile(ctx, "eng") },
+			&roster.ProfileView{ID: "eng", Members: []roster.MemberView{{User: "alice", Source: roster.MemberManual, Since: at}, {User: "bob", Source: roster.MemberAutomation, Since: at}}}},
+		{"Profiles", []any{roster.ProfileFilter{User: "bob", WithoutMembers: true}}, func() (any, error) {
+			return c.Profiles(ctx, roster.ProfileFilter{User: "bob", WithoutMembers: true})
+		},
 			[]roster.ProfileView{{ID: "eng"}, {ID: "ops"}}},
 		{"Enroll", []any{"eng", []string{"bob", "dan"}, "new hires"},
 			func() (any, error) { return c.Enroll(ctx, "eng", []string{"bob", "dan"}, "new hires") },
@@ -168,7 +172,7 @@ func TestClientNonJSONError(t *testing.T) {
 	}))
 	defer proxy.Close()
 
-	_, err := rosterhttp.NewClient(proxy.URL, "t").Profiles(context.Background())
+	_, err := rosterhttp.NewClient(proxy.URL, "t").Profiles(context.Background(), roster.ProfileFilter{})
 	var e *roster.Error
 	if !errors.As(err, &e) || e.Code != roster.EINTERNAL {
 		t.Fatalf("error = %v, want an EINTERNAL *roster.Error", err)

@@ -102,11 +102,24 @@ func (f *fakeService) Profile(ctx context.Context, id string) (*roster.ProfileVi
 	return &roster.ProfileView{ID: id, Members: []roster.MemberView{{User: "alice", Source: roster.MemberManual, Since: at}}}, nil
 }
 
-func (f *fakeService) Profiles(ctx context.Context) ([]roster.ProfileView, error) {
-	if err := f.record(ctx, "Profiles"); err != nil {
+func (f *fakeService) Profiles(ctx context.Context, filter roster.ProfileFilter) ([]roster.ProfileView, error) {
+	if err := f.record(ctx, "Profiles", filter); err != nil {
 		return nil, err
 	}
+	if filter.ID != "" {
+		return []roster.ProfileView{{ID: filter.ID}}, nil
+	}
 	return []roster.ProfileView{{ID: "eng"}, {ID: "ops"}}, nil
+}
+
+func (f *fakeService) ProfileMembers(ctx context.Context, profile string, filter roster.MemberFilter) (*roster.Page[roster.MemberView], error) {
+	if err := f.record(ctx, "ProfileMembers", profile, filter); err != nil {
+		return nil, err
+	}
+	if filter.Cursor == "" {
+		return &roster.Page[roster.MemberView]{Items: []roster.MemberView{{User: "alice", Source: roster.MemberManual, Since: at}}, NextCursor: "c1"}, nil
+	}
+	return &roster.Page[roster.MemberView]{Items: []roster.MemberView{{User: "bob", Source: roster.MemberAutomation, Since: at}}}, nil
 }
 
 func (f *fakeService) Enroll(ctx context.Context, profile string, users []string, comment string) ([]roster.Task, error) {

@@ -2,7 +2,9 @@ package http
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/rosterhq/roster"
 )
@@ -22,7 +24,12 @@ type commentRequest struct {
 
 // handleProfiles handles GET /api/v1/profiles.
 func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
-	profiles, err := s.service.Profiles(r.Context())
+	q := newQuery(r)
+	f := roster.ProfileFilter{User: q.str("user"), WithoutMembers: q.bool("without_members")}
+	if q.err != nil {
+		return q.err
+	}
+	profiles, err := s.service.Profiles(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -32,11 +39,34 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 
 // handleProfile handles GET /api/v1/profiles/{id}.
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.service.Profile(r.Context(), pathID(r))
+	q := newQuery(r)
+	f := roster.ProfileFilter{ID: pathID(r), User: q.str("user"), WithoutMembers: q.bool("without_members")}
+	if q.err != nil {
+		return q.err
+	}
+	ps, err := s.service.Profiles(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, p)
+	if len(ps) != 1 {
+		return roster.Errorf(roster.ENOTFOUND, "profile %s not found", f.ID)
+	}
+	writeJSON(w, http.StatusOK, ps[0])
+	return nil
+}
+
+// handleProfileMembers handles GET /api/v1/profiles/{id}/members.
+func (s *Server) handleProfileMembers(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	f := roster.MemberFilter{Cursor: q.str("cursor"), Limit: q.int("limit")}
+	if q.err != nil {
+		return q.err
+	}
+	page, err := s.service.ProfileMembers(r.Context(), pathID(r), f)
+	if err != nil {
+		return err
+	}
+	writePage(w, page)
 	return nil
 }
 
@@ -127,14 +157,51 @@ func (c *Client) Resume(ctx context.Context, profile string) (*roster.SyncResult
 	return call[roster.SyncResult](ctx, c, http.MethodPost, "/api/v1/profiles/"+esc(profile)+"/resume", nil, nil)
 }
 
-// Profile returns one profile with its members and automation state.
+// Profile returns one profile with its members and automation state. It
+// reads the profile without its members, then every page of them.
 func (c *Client) Profile(ctx context.Context, id string) (*roster.ProfileView, error) {
-	return call[roster.ProfileView](ctx, c, http.MethodGet, "/api/v1/profiles/"+esc(id), nil, nil)
+	p, err := call[roster.ProfileView](ctx, c, http.MethodGet, "/api/v1/profiles/"+esc(id),
+		url.Values(params{}.bool("without_members", true)), nil)
+	if err != nil {
+		return nil, err
+	}
+	p.Members = []roster.MemberView{}
+	seen := map[string]bool{}
+	for f := (roster.MemberFilter{Limit: roster.MaxPageSize}); ; {
+		page, err := c.ProfileMembers(ctx, id, f)
+		if err != nil {
+			return nil, err
+		}
+		p.Members = append(p.Members, page.Items...)
+		if page.NextCursor == "" {
+			return p, nil
+		}
+		if seen[page.NextCursor] {
+			return nil, fmt.Errorf("the server sent the page cursor %q twice; stopping to avoid a loop", page.NextCursor)
+		}
+		seen[page.NextCursor] = true
+		f.Cursor = page.NextCursor
+	}
 }
 
-// Profiles returns every profile.
-func (c *Client) Profiles(ctx context.Context) ([]roster.ProfileView, error) {
-	return list[roster.ProfileView](ctx, c, http.MethodGet, "/api/v1/profiles", nil, nil)
+// Profiles returns the profiles f selects.
+func (c *Client) Profiles(ctx context.Context, f roster.ProfileFilter) ([]roster.ProfileView, error) {
+	if f.ID != "" {
+		p, err := call[roster.ProfileView](ctx, c, http.MethodGet, "/api/v1/profiles/"+esc(f.ID),
+			url.Values(params{}.str("user", f.User).bool("without_members", f.WithoutMembers)), nil)
+		if err != nil {
+			return nil, err
+		}
+		return []roster.ProfileView{*p}, nil
+	}
+	return list[roster.ProfileView](ctx, c, http.MethodGet, "/api/v1/profiles",
+		url.Values(params{}.str("user", f.User).bool("without_members", f.WithoutMembers)), nil)
+}
+
+// ProfileMembers returns one page of a profile's members.
+func (c *Client) ProfileMembers(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.MemberView], error) {
+	q := params{}.str("cursor", f.Cursor).int("limit", f.Limit)
+	return call[roster.Page[roster.MemberView]](ctx, c, http.MethodGet, "/api/v1/profiles/"+esc(profile)+"/members", url.Values(q), nil)
 }
 
 // Enroll starts manual enrollments of users in a profile.

@@ -164,6 +164,7 @@ func (s *Server) routes() []route {
 
 		{pattern: "GET /api/v1/profiles", handle: s.handleProfiles},
 		{pattern: "GET /api/v1/profiles/{id}", handle: s.handleProfile},
+		{pattern: "GET /api/v1/profiles/{id}/members", handle: s.handleProfileMembers},
 		{pattern: "POST /api/v1/profiles/{id}/sync", handle: s.handleSync},
 		{pattern: "POST /api/v1/profiles/{id}/resume", handle: s.handleResume},
 		{pattern: "POST /api/v1/profiles/{id}/enroll", handle: s.handleEnroll},

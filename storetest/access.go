@@ -332,6 +332,24 @@ func testMembers(t *testing.T, s roster.Store) {
 		t.Fatalf("members of an unknown profile: %v", got)
 	}
 
+	// Pages of members, by user, each once; counts per profile.
+	var paged []roster.Member
+	for f, n := (roster.MemberFilter{Limit: 2}), 0; ; n++ {
+		page := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.Member], error) {
+			return tx.MembersPage(ctx, "eng", f)
+		})
+		if len(page.Items) > 2 || n > 3 {
+			t.Fatalf("page %d of limit 2: %v", n, page.Items)
+		}
+		paged = append(paged, page.Items...)
+		if f.Cursor = page.NextCursor; f.Cursor == "" {
+			break
+		}
+	}
+	equal(t, "members of eng, two at a time", []roster.Member{ms[4], ms[1], ms[0]}, paged)
+	counts := get(t, s, func(ctx context.Context, tx roster.Tx) (map[string]int, error) { return tx.MemberCounts(ctx) })
+	equal(t, "member counts", map[string]int{"eng": 3, "sales": 1, "admins": 1}, counts)
+
 	// Put replaces; Delete removes; deleting a missing member is not an error.
 	repl := roster.Member{Profile: "eng", User: "alice", Source: roster.MemberAutomation, Since: at(9)}
 	update(t, s, func(ctx context.Context, tx roster.Tx) error {

@@ -13,10 +13,11 @@ type profilesData struct {
 	Paused []roster.ProfileView
 }
 
-// showProfiles lists the access profiles with their members, pending
-// enrollments and automation, under a banner for every paused sync.
+// showProfiles lists the access profiles with how many members and pending
+// enrollments they have and their automation, under a banner for every
+// paused sync. It reads the counts, not the members.
 func (u *UI) showProfiles(w http.ResponseWriter, r *http.Request, v *visit) {
-	ps, err := u.service.Profiles(v.ctx)
+	ps, err := u.service.Profiles(v.ctx, roster.ProfileFilter{WithoutMembers: true})
 	if err != nil {
 		u.fail(w, r, v, err)
 		return

@@ -26,12 +26,12 @@ type requestData struct {
 // with a Request button or where the signed-in user stands, and the user's
 // own requests.
 func (u *UI) showRequestAccess(w http.ResponseWriter, r *http.Request, v *visit) {
-	ps, err := u.service.Profiles(v.ctx)
+	me := v.me.ID
+	ps, err := u.service.Profiles(v.ctx, roster.ProfileFilter{User: me})
 	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}
-	me := v.me.ID
 	var d requestData
 	for _, p := range ps {
 		if !p.AllowEnrollmentRequests {

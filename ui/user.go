@@ -34,7 +34,7 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d.Grants = grants.Items
-	ps, err := u.service.Profiles(v.ctx)
+	ps, err := u.service.Profiles(v.ctx, roster.ProfileFilter{User: id})
 	if err != nil {
 		u.fail(w, r, v, err)
 		return

@@ -196,6 +196,39 @@ func (t *Tx) Members(ctx context.Context, profile string) ([]roster.Member, erro
 	return ms, nil
 }
 
+// MembersPage returns a page of a profile's members, ordered by user.
+func (t *Tx) MembersPage(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.Member], error) {
+	var w where
+	w.add("profile_id = ?", profile)
+	if err := t.after(&w, "user_id", f.Cursor); err != nil {
+		return nil, err
+	}
+	p, err := page(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members`, &w, "user_id", f.Limit,
+		func(m *roster.Member) any { return stringKey{ID: &m.User} })
+	if err != nil {
+		return nil, fmt.Errorf("members of %q: %w", profile, err)
+	}
+	return p, nil
+}
+
+// MemberCounts returns how many members each profile that has any has.
+func (t *Tx) MemberCounts(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	err := Each(ctx, t.Q, `SELECT profile_id, COUNT(*) FROM members GROUP BY profile_id`, nil, func(r Row) error {
+		var id string
+		var n int
+		if err := r.Scan(&id, &n); err != nil {
+			return err
+		}
+		counts[id] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count members: %w", err)
+	}
+	return counts, nil
+}
+
 // Memberships returns the profiles a user is a member of, ordered by profile.
 func (t *Tx) Memberships(ctx context.Context, user string) ([]roster.Member, error) {
 	ms, err := List(ctx, t.Q, scanMember,
