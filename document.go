@@ -29,6 +29,7 @@ type SettingsPatch struct {
 	MinMembers           *int      `json:"min_members,omitempty"`
 	MaxRemovalPercent    *int      `json:"max_removal_percent,omitempty"`
 	SlackWebhookURL      *string   `json:"slack_webhook_url,omitempty"`
+	SlackWebhookURLEnv   *string   `json:"slack_webhook_url_env,omitempty"`
 }
 
 // Apply returns s with the patch applied.
@@ -54,8 +55,18 @@ func (p *SettingsPatch) Apply(s Settings) Settings {
 	if p.MaxRemovalPercent != nil {
 		s.Safeguard.MaxRemovalPercent = *p.MaxRemovalPercent
 	}
+	// One way of giving the Slack webhook replaces the other.
 	if p.SlackWebhookURL != nil {
 		s.SlackWebhookURL = *p.SlackWebhookURL
+		if s.SlackWebhookURL != "" {
+			s.SlackWebhookURLEnv = ""
+		}
+	}
+	if p.SlackWebhookURLEnv != nil {
+		s.SlackWebhookURLEnv = *p.SlackWebhookURLEnv
+		if s.SlackWebhookURLEnv != "" {
+			s.SlackWebhookURL = ""
+		}
 	}
 	return s
 }

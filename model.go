@@ -409,6 +409,10 @@ type Settings struct {
 	AutomationsEnabled   bool      `json:"automations_enabled"`
 	Safeguard            Safeguard `json:"safeguard"`
 	SlackWebhookURL      string    `json:"slack_webhook_url,omitempty"`
+	// SlackWebhookURLEnv names the environment variable that holds the
+	// webhook URL instead, read when a message is sent; it must start with
+	// the secret prefix (ROSTER_SECRET_). At most one of the two is set.
+	SlackWebhookURLEnv string `json:"slack_webhook_url_env,omitempty"`
 }
 
 // Safeguard holds the tenant's safeguard thresholds.

@@ -152,7 +152,7 @@ func (a *app) settingsCommand() *cobra.Command {
 					fmt.Fprintf(w, "Automations:\t%s\n", choose(s.AutomationsEnabled, "enabled", "disabled (kill switch)"))
 					fmt.Fprintf(w, "Safeguard:\tpause a sync that removes more than %d%% of a profile with more than %d members\n",
 						s.Safeguard.MaxRemovalPercent, s.Safeguard.MinMembers)
-					fmt.Fprintf(w, "Slack webhook:\t%s\n", choose(s.SlackWebhookURL != "", "configured", "none"))
+					fmt.Fprintf(w, "Slack webhook:\t%s\n", choose(s.SlackWebhookURL != "" || s.SlackWebhookURLEnv != "", "configured", "none"))
 				})
 			},
 		},

@@ -115,6 +115,10 @@ func (a Access) CheckSettings(s Settings) error {
 	return nil
 }
 
+// CheckEnv checks that name, the value of the setting named setting, may be
+// read: it starts with the secret prefix.
+func (a Access) CheckEnv(setting, name string) error { return a.checkEnv(setting, name) }
+
 func (a Access) checkEnv(setting, name string) error {
 	if p := a.prefix(); !strings.HasPrefix(name, p) {
 		return fmt.Errorf("settings.%s: %s does not start with %s: connectors may read only the environment variables whose names do (roster serve --secret-env-prefix)", setting, name, p)

@@ -59,7 +59,7 @@ func (p *parser) id(m *mapping, kind string, re *regexp.Regexp, rule string, see
 // given.
 func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 	m, ok := p.mapping(n, "settings", "default_request_policy", "default_revoke_policy",
-		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url")
+		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url", "slack_webhook_url_env")
 	s := &roster.SettingsPatch{}
 	if !ok {
 		return s
@@ -121,6 +121,13 @@ func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 			}
 		}
 		s.SlackWebhookURL = &v
+	}
+	if m.get("slack_webhook_url_env") != nil {
+		v, line := m.str("slack_webhook_url_env")
+		if s.SlackWebhookURL != nil && *s.SlackWebhookURL != "" && v != "" {
+			p.addf(line, "settings.slack_webhook_url_env", "give the Slack webhook either as slack_webhook_url or as slack_webhook_url_env, not both")
+		}
+		s.SlackWebhookURLEnv = &v
 	}
 	return s
 }

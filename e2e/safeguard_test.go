@@ -236,3 +236,55 @@ func TestSlackDeliveryRetriesAcrossARestart(t *testing.T) {
 // engineLeaseAndBackoff is long enough for the first retry's backoff (10s)
 // and for the old leader's lease to expire.
 const engineLeaseAndBackoff = 2 * time.Minute
+
+// TestSlackWebhookFromEnvironment checks settings.slack_webhook_url_env
+// (issue 14 #9): the webhook URL comes from a ROSTER_SECRET_ variable, read
+// when a message is sent (a changed variable takes effect without an
+// apply), and is never stored or shown; another prefix, or both settings at
+// once, is refused at apply.
+func TestSlackWebhookFromEnvironment(t *testing.T) {
+	e := start(t)
+	first, second := newWebhook(t), newWebhook(t)
+	t.Setenv("ROSTER_SECRET_SLACK_HOOK", first.URL+"/services/T000/B000/XXXXSECRET")
+	e.apply(bigOrg("  slack_webhook_url_env: ROSTER_SECRET_SLACK_HOOK\n", ""))
+	pauseEng(t, e)
+
+	// Read at send time: the variable now names the second hook.
+	t.Setenv("ROSTER_SECRET_SLACK_HOOK", second.URL+"/services/T000/B000/XXXXSECRET")
+	if n, err := e.srv.Notifier.RunOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("notifier delivered %d (err %v), want 1", n, err)
+	}
+	if posts := second.received(); len(posts) != 1 || posts[0]["profile"] != "eng" {
+		t.Fatalf("posts to the hook the variable names = %+v, want the pause of eng", posts)
+	}
+	if posts := first.received(); len(posts) != 0 {
+		t.Fatalf("posts to the hook the variable named at apply = %+v, want none", posts)
+	}
+
+	// The settings name the variable, not the URL, for everyone.
+	e.apply(`users: [{id: audrey, email: audrey@example.com, role: auditor}]`)
+	for _, user := range []string{"audrey", roster.AdminUser} {
+		out := e.ok(user, "settings", "show", "-o", "json")
+		if strings.Contains(out, "SECRET/") || strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "ROSTER_SECRET_SLACK_HOOK") {
+			t.Errorf("settings as %s: %s", user, out)
+		}
+	}
+
+	msg := e.applyFails("ROSTER_SECRET_", roster.AdminUser, "settings:\n  slack_webhook_url_env: HOME\n")
+	if !strings.Contains(msg, "ROSTER_SECRET_") {
+		t.Errorf("a variable without the prefix: %s", msg)
+	}
+	msg = e.applyFails("not both", roster.AdminUser, "settings:\n  slack_webhook_url_env: ROSTER_SECRET_SLACK_HOOK\n  slack_webhook_url: "+second.URL+"\n")
+	if !strings.Contains(msg, "slack_webhook_url") {
+		t.Errorf("both settings: %s", msg)
+	}
+	// An inline URL replaces the variable, and the other way round.
+	e.apply("settings:\n  slack_webhook_url: " + second.URL + "\n")
+	var s roster.Settings
+	e.json(&s, roster.AdminUser, "settings", "show")
+	equal(t, "after an inline URL", [2]string{s.SlackWebhookURL, s.SlackWebhookURLEnv}, [2]string{second.URL, ""})
+	e.apply("settings:\n  slack_webhook_url_env: ROSTER_SECRET_SLACK_HOOK\n")
+	var after roster.Settings
+	e.json(&after, roster.AdminUser, "settings", "show")
+	equal(t, "after a variable", [2]string{after.SlackWebhookURL, after.SlackWebhookURLEnv}, [2]string{"", "ROSTER_SECRET_SLACK_HOOK"})
+}

@@ -156,6 +156,11 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 		s := doc.Settings.Apply(*old)
+		if s.SlackWebhookURLEnv != "" && s.SlackWebhookURLEnv != old.SlackWebhookURLEnv {
+			if err := a.e.access.CheckEnv("slack_webhook_url_env", s.SlackWebhookURLEnv); err != nil {
+				return roster.Errorf(roster.EINVALID, "%v", err)
+			}
+		}
 		if !same.Content(*old, s) {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err

@@ -3,8 +3,12 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -86,14 +90,46 @@ func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, 
 
 func (n *Notifier) key(msg roster.Notification) string { return fmt.Sprint("notification ", msg.ID) }
 
+// envTarget starts the target of a notification whose URL is read, when it
+// is sent, from the environment variable named after it
+// (settings.slack_webhook_url_env).
+const envTarget = "env:"
+
+// target returns the URL a notification goes to: its target, or the value
+// of the variable its target names, which must still start with the secret
+// prefix. The error names the variable, never its value.
+func (n *Notifier) target(msg roster.Notification) (string, error) {
+	name, ok := strings.CutPrefix(msg.Target, envTarget)
+	if !ok {
+		return msg.Target, nil
+	}
+	if err := n.engine.access.CheckEnv("slack_webhook_url_env", name); err != nil {
+		return "", err
+	}
+	v := os.Getenv(name)
+	if u, err := url.Parse(v); v == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("settings.slack_webhook_url_env: environment variable %s does not hold an http or https URL", name)
+	}
+	return v, nil
+}
+
 func (n *Notifier) post(ctx context.Context, msg roster.Notification) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, msg.Target, bytes.NewBufferString(msg.Payload))
+	target, err := n.target(msg)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewBufferString(msg.Payload))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.client.Do(req)
 	if err != nil {
+		// Not the *url.Error's text: it carries the URL, a secret.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("post to webhook: %w", err)
 	}
 	defer resp.Body.Close()

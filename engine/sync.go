@@ -495,7 +495,13 @@ func (o *op) alertAdmins(objectType, objectID, msg string, fields map[string]any
 	if err != nil {
 		return err
 	}
-	if s.SlackWebhookURL == "" {
+	target := s.SlackWebhookURL
+	if s.SlackWebhookURLEnv != "" {
+		// The URL is read when the message is sent; the outbox holds the
+		// variable's name, never the URL.
+		target = envTarget + s.SlackWebhookURLEnv
+	}
+	if target == "" {
 		return nil
 	}
 	body := map[string]any{"text": msg}
@@ -506,7 +512,7 @@ func (o *op) alertAdmins(objectType, objectID, msg string, fields map[string]any
 	if err != nil {
 		return err
 	}
-	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: o.now, Channel: "slack", Target: s.SlackWebhookURL, Payload: string(payload), NextAt: o.now})
+	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: o.now, Channel: "slack", Target: target, Payload: string(payload), NextAt: o.now})
 }
 
 func orEmpty(xs []string) []string {
