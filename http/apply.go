@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -50,7 +51,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req roster.ApplyRequest
 	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {
-		doc, err := io.ReadAll(r.Body)
+		doc, err := s.readApplyBody(r.Body)
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
 			return roster.Errorf(roster.EINVALID, "the declarative file is larger than the limit of %d MiB", maxErr.Limit>>20)
@@ -77,6 +78,37 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	res.Changes = nonNil(res.Changes)
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// readApplyBody reads a declarative file sent as it is. Up to MaxBodySize it
+// is read into memory as it comes; a larger one is first written to a
+// temporary file (0600, in the spool directory, removed before
+// readApplyBody returns) and then read back into a buffer of its exact size,
+// rather than into one that grows, and is copied, as the body arrives.
+func (s *Server) readApplyBody(body io.Reader) ([]byte, error) {
+	head, err := io.ReadAll(io.LimitReader(body, MaxBodySize+1))
+	if err != nil || len(head) <= MaxBodySize {
+		return head, err
+	}
+	f, err := os.CreateTemp(s.spoolDir, "roster-apply-*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("spool the file: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.Write(head); err != nil {
+		return nil, fmt.Errorf("spool the file: %w", err)
+	}
+	head = nil
+	n, err := io.Copy(f, body)
+	if err != nil {
+		return nil, err
+	}
+	doc := make([]byte, int64(MaxBodySize+1)+n)
+	if _, err := f.ReadAt(doc, 0); err != nil {
+		return nil, fmt.Errorf("read the spooled file: %w", err)
+	}
+	return doc, nil
 }
 
 // Apply validates and, unless req.DryRun, applies a declarative file. The

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
@@ -65,5 +67,78 @@ func TestApplyBodies(t *testing.T) {
 	}
 	if n := ts.service.changes(); n != calls {
 		t.Errorf("the service was called %d times for refused files", n-calls)
+	}
+}
+
+// TestApplyLargeBodySpooled checks that an apply body over 1 MiB is written
+// to a temporary file (0600, in the spool directory) while it arrives,
+// decoded whole from it, and the file removed once the request is done.
+func TestApplyLargeBodySpooled(t *testing.T) {
+	spool := t.TempDir()
+	ts := newTestServerWith(t, rosterhttp.ServerConfig{SpoolDir: spool})
+	doc := []byte("users:\n" + strings.Repeat("  - {id: someone, email: someone@example.com}\n", 3<<20/46))
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/apply?filename=big.yaml", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer alice-token")
+	req.Header.Set("Content-Type", "application/yaml")
+	type answer struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- answer{resp.StatusCode, b, err}
+	}()
+	half := len(doc) / 2
+	if _, err := pw.Write(doc[:half]); err != nil {
+		t.Fatal(err)
+	}
+	// Half the file has arrived: it is in one file of the spool directory,
+	// readable by the server's user alone.
+	var spooled []os.DirEntry
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if spooled, err = os.ReadDir(spool); err != nil {
+			t.Fatal(err)
+		}
+		if len(spooled) == 1 {
+			if info, err := spooled[0].Info(); err == nil && info.Size() >= 1<<20 {
+				if info.Mode().Perm() != 0o600 {
+					t.Errorf("spooled file %s has mode %v, want 0600", info.Name(), info.Mode().Perm())
+				}
+				break
+			}
+		}
+	}
+	if len(spooled) != 1 {
+		t.Fatalf("spool directory holds %d files while the body arrives, want 1", len(spooled))
+	}
+	if _, err := pw.Write(doc[half:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	a := <-done
+	if a.err != nil || a.status != http.StatusOK {
+		t.Fatalf("apply: %d %v %.200s", a.status, a.err, a.body)
+	}
+	var res roster.ApplyResult
+	if err := json.Unmarshal(a.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 1 || res.Changes[0] != "read "+string(doc) {
+		t.Errorf("the service did not receive the whole file (%d changes)", len(res.Changes))
+	}
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("spool directory still holds %v after the apply", left)
 	}
 }

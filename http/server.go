@@ -68,6 +68,9 @@ type ServerConfig struct {
 	// arrive and be applied, past the listener's usual read and write
 	// deadlines. Zero leaves those deadlines as they are.
 	ApplyTimeout time.Duration
+	// SpoolDir is where an apply body larger than MaxBodySize is written
+	// while it arrives; empty means os.TempDir().
+	SpoolDir string
 }
 
 // Server is Roster's HTTP API. It does not listen: put Handler in an
@@ -88,6 +91,7 @@ type Server struct {
 	// applies holds a token for each apply being read or applied.
 	applies      chan struct{}
 	applyTimeout time.Duration
+	spoolDir     string
 	failures     *throttle.Failures
 }
 
@@ -102,6 +106,7 @@ func NewServer(cfg ServerConfig) *Server {
 		logger:       cfg.Logger,
 		applies:      make(chan struct{}, MaxConcurrentApplies),
 		applyTimeout: cfg.ApplyTimeout,
+		spoolDir:     cfg.SpoolDir,
 		failures:     cfg.Failures,
 
 		metricsElsewhere: cfg.MetricsElsewhere,

@@ -34,9 +34,18 @@ type testServer struct {
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
+	return newTestServerWith(t, rosterhttp.ServerConfig{})
+}
+
+// newTestServerWith is newTestServer with cfg's other fields (SpoolDir,
+// ApplyTimeout).
+func newTestServerWith(t *testing.T, cfg rosterhttp.ServerConfig) *testServer {
+	t.Helper()
 	ts := &testServer{service: &fakeService{}, registry: prometheus.NewRegistry(), logs: &syncBuffer{}}
 	ts.ready.Store(true)
 	s := rosterhttp.NewServer(rosterhttp.ServerConfig{
+		SpoolDir:     cfg.SpoolDir,
+		ApplyTimeout: cfg.ApplyTimeout,
 		Service: ts.service,
 		Authenticate: func(ctx context.Context, token string) (string, error) {
 			if token == "broken-store" {
