@@ -46,7 +46,7 @@ func newTestServerWith(t *testing.T, cfg rosterhttp.ServerConfig) *testServer {
 	s := rosterhttp.NewServer(rosterhttp.ServerConfig{
 		SpoolDir:     cfg.SpoolDir,
 		ApplyTimeout: cfg.ApplyTimeout,
-		Service: ts.service,
+		Service:      ts.service,
 		Authenticate: func(ctx context.Context, token string) (string, error) {
 			if token == "broken-store" {
 				return "", errors.New("token store is down")
