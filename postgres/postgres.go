@@ -138,6 +138,10 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 	return nil
 }
 
+// migrationEventChain is the migration after whose SQL the events written
+// before it are chained (see hashEvents).
+const migrationEventChain = 9
+
 // applyMigration applies one migration unless it is already recorded.
 func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -152,6 +156,11 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) 
 		// hold several statements.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		}
+		if m.Version == migrationEventChain {
+			if err := hashEvents(ctx, tx); err != nil {
+				return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
