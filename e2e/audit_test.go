@@ -290,3 +290,53 @@ func testAuditRace(t *testing.T, e *env) {
 		t.Fatalf("%d grant.added events, want at least %d", n, 3*len(users))
 	}
 }
+
+// An update's event carries the fields it changed, before and after; the
+// Slack webhook's URL, a secret, is masked.
+func TestChangeEventsCarryBeforeAndAfter(t *testing.T) {
+	e := start(t)
+	e.apply(org + engProfile)
+	changed := strings.NewReplacer(
+		"sync_interval: 1h", "sync_interval: 2h\n  slack_webhook_url: https://hooks.example.com/services/T0/B0/secret",
+		"{id: bob, email: bob@example.com, name: Bob, manager: carol, department: Engineering}",
+		"{id: bob, email: bob@example.com, name: Bob, manager: dave, department: Engineering, role: admin, status: disabled}",
+		"        fallback: [sam]", "        fallback: [tess]",
+		"name: Engineering onboarding", "name: Engineering",
+	).Replace(org + engProfile)
+	e.apply(changed)
+
+	type diff struct {
+		Before map[string]any `json:"before"`
+		After  map[string]any `json:"after"`
+	}
+	data := func(action roster.AuditAction, id string) diff {
+		t.Helper()
+		evs := e.events("--action", string(action), "--object-id", id)
+		if len(evs) == 0 {
+			t.Fatalf("no %s event for %s", action, id)
+		}
+		var d diff
+		if err := json.Unmarshal(evs[len(evs)-1].Data, &d); err != nil {
+			t.Fatalf("%s %s: data %s: %v", action, id, evs[len(evs)-1].Data, err)
+		}
+		return d
+	}
+	check := func(what string, got diff, before, after string) {
+		t.Helper()
+		b, _ := json.Marshal(got.Before)
+		a, _ := json.Marshal(got.After)
+		if string(b) != before || string(a) != after {
+			t.Errorf("%s: before %s after %s\nwant before %s after %s", what, b, a, before, after)
+		}
+	}
+	check("settings", data(roster.ActionSettingsUpdated, "tenant"),
+		`{"slack_webhook_url":"","sync_interval":"1h0m0s"}`, `{"slack_webhook_url":"https://hooks.example.com/…(hidden)","sync_interval":"2h0m0s"}`)
+	check("user", data(roster.ActionUserUpdated, "bob"),
+		`{"manager":"carol","role":"user","status":"active"}`, `{"manager":"dave","role":"admin","status":"disabled"}`)
+	check("policy", data(roster.ActionPolicyUpdated, "manager"),
+		`{"steps":[{"approvers":"manager","fallback":["sam"]}]}`, `{"steps":[{"approvers":"manager","fallback":["tess"]}]}`)
+	check("profile", data(roster.ActionProfileUpdated, "eng"), `{"name":"Engineering onboarding"}`, `{"name":"Engineering"}`)
+	if v, _ := e.verify(); !v.OK {
+		t.Fatalf("chain: %+v", v.Broken)
+	}
+}
