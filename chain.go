@@ -42,10 +42,15 @@ func ChainHash(prev string, e *Event) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return ChainHashOf(prev, c), nil
+}
+
+// ChainHashOf is ChainHash of an event whose canonical JSON is canonical.
+func ChainHashOf(prev string, canonical []byte) string {
 	h := sha256.New()
 	h.Write([]byte(prev))
-	h.Write(c)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Write(canonical)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // AuditVerification is what recomputing the audit chain found.

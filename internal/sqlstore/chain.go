@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/rosterhq/roster"
 )
@@ -62,17 +64,19 @@ func (t *Tx) Chain(ctx context.Context, evs []*roster.Event, lock bool, insert f
 		t.head = &h
 	}
 	h := *t.head
-	for _, ev := range evs {
+	for i, ev := range evs {
 		if err := CheckEvent(ev); err != nil {
 			return err
 		}
-		h.ID++
-		ev.ID, ev.At = h.ID, UTC(ev.At)
-		hash, err := roster.ChainHash(h.Hash, ev)
-		if err != nil {
-			return roster.Errorf(roster.EINVALID, "append event %s: %v", ev.Action, err)
-		}
-		ev.Hash, h.Hash = hash, hash
+		ev.ID, ev.At = h.ID+1+int64(i), UTC(ev.At)
+	}
+	canonical, err := canonicalJSON(evs)
+	if err != nil {
+		return err
+	}
+	for i, ev := range evs {
+		h.ID, h.Hash = ev.ID, roster.ChainHashOf(h.Hash, canonical[i])
+		ev.Hash = h.Hash
 	}
 	if err := insert(); err != nil {
 		return err
@@ -82,6 +86,38 @@ func (t *Tx) Chain(ctx context.Context, evs []*roster.Event, lock bool, insert f
 	}
 	*t.head = h
 	return nil
+}
+
+// parallelMin is the least number of events whose canonical JSON
+// canonicalJSON computes on every core: a large apply appends a thousand
+// events at a time, and their encoding, unlike the hashing, is independent.
+const parallelMin = 256
+
+// canonicalJSON returns each event's canonical JSON.
+func canonicalJSON(evs []*roster.Event) ([][]byte, error) {
+	out := make([][]byte, len(evs))
+	errs := make([]error, len(evs))
+	encode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i], errs[i] = evs[i].CanonicalJSON()
+		}
+	}
+	if workers := runtime.GOMAXPROCS(0); len(evs) < parallelMin || workers == 1 {
+		encode(0, len(evs))
+	} else {
+		var wg sync.WaitGroup
+		per := (len(evs) + workers - 1) / workers
+		for lo := 0; lo < len(evs); lo += per {
+			wg.Go(func() { encode(lo, min(lo+per, len(evs))) })
+		}
+		wg.Wait()
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, roster.Errorf(roster.EINVALID, "append event %s: %v", evs[i].Action, err)
+		}
+	}
+	return out, nil
 }
 
 // setHead moves the chain's head.
