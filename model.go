@@ -464,6 +464,9 @@ type Event struct {
 	ObjectID   string          `json:"object_id"`
 	Reason     string          `json:"reason,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// Hash links the event to the one before it: see ChainHash. It is set
+	// when the event is appended.
+	Hash string `json:"hash,omitempty"`
 }
 
 // Notification is an outgoing message (a Slack post) waiting for delivery.

@@ -69,6 +69,13 @@ type Service interface {
 	Policies(ctx context.Context) ([]Policy, error)
 	Settings(ctx context.Context) (*Settings, error)
 	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
+	// VerifyAudit recomputes the audit chain, a page at a time, and names
+	// the first event that does not match (admins and auditors).
+	VerifyAudit(ctx context.Context) (*AuditVerification, error)
+	// ExportEvents calls fn with every event at or after since (every event
+	// when since is zero), in chain order, a page at a time (admins and
+	// auditors). An error from fn stops it and is returned.
+	ExportEvents(ctx context.Context, since time.Time, fn func(*Event) error) error
 
 	// CreateToken issues an API token for a user (admins).
 	CreateToken(ctx context.Context, user string) (*Token, error)

@@ -214,10 +214,18 @@ type EventStore interface {
 	// AppendEvent appends an audit event and sets its ID.
 	AppendEvent(ctx context.Context, e *Event) error
 	// AppendEvents appends events in order, in few statements, and sets
-	// their IDs: a sync or an apply records thousands at once.
+	// their IDs: a sync or an apply records thousands at once. Events are
+	// appended at the end of the audit chain: each gets the id after the
+	// chain's head and its hash (ChainHash), and the head moves to the last;
+	// its At is set to the time the store keeps (UTC, to the microsecond).
+	// Transactions that append at once, on any replica, append one after
+	// the other, so there is one chain and ids follow it.
 	AppendEvents(ctx context.Context, evs []*Event) error
 	// Events lists events ordered by id.
 	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
+	// EventChainHead returns the audit chain's head, the id and hash of the
+	// last event appended: 0 and GenesisHash when there is none.
+	EventChainHead(ctx context.Context) (id int64, hash string, err error)
 
 	// EnqueueNotification stores an outgoing notification and sets its ID.
 	EnqueueNotification(ctx context.Context, n *Notification) error

@@ -84,9 +84,13 @@ type ServeConfig struct {
 
 // Output formats.
 const (
-	outputTable = "table"
-	outputJSON  = "json"
+	outputTable  = "table"
+	outputJSON   = "json"
+	outputNDJSON = "ndjson" // one JSON object a line: roster audit export
 )
+
+// ndjsonAnnotation marks a command that writes -o ndjson.
+const ndjsonAnnotation = "ndjson"
 
 // app holds the global flags and the options every command uses.
 type app struct {
@@ -149,6 +153,7 @@ func New(opts Options) *cobra.Command {
 		a.policyCommand(),
 		a.settingsCommand(),
 		a.eventCommand(),
+		a.auditCommand(),
 		a.serveCommand(),
 		a.migrateCommand(),
 		a.backupCommand(),
@@ -215,6 +220,9 @@ func usageErrorf(cmd *cobra.Command, format string, args ...any) error {
 
 // checkGlobalFlags validates the flags every command shares.
 func (a *app) checkGlobalFlags(cmd *cobra.Command, _ []string) error {
+	if a.output == outputNDJSON && cmd.Annotations[ndjsonAnnotation] != "" {
+		return nil
+	}
 	if a.output != outputTable && a.output != outputJSON {
 		return usageErrorf(cmd, "unknown output format %q: use table or json", a.output)
 	}

@@ -73,10 +73,25 @@ func TestViolations(t *testing.T) {
 		{"missing audit events", func(s *state) {
 			s.events = nil
 		}, []string{"task 1", "task 1", "task 2", "task 2", "without a profile.member_added event", "alice holds access-profiles/eng", "alice holds github/org-member"}},
+		{"an event changed", func(s *state) {
+			chain(s)
+			s.events[3].Reason = "forged"
+		}, []string{"the audit chain breaks at event 4"}},
+		{"an event deleted", func(s *state) {
+			chain(s)
+			s.events = append(s.events[:2], s.events[3:]...)
+		}, []string{"the audit chain breaks at event 4 (grant.added) after event 2", "without a profile.member_added event"}},
+		{"the last event deleted", func(s *state) {
+			chain(s)
+			s.events = s.events[:6]
+		}, []string{"the audit chain ends at event 6, its head is event 7", "alice holds github/org-member without a grant.added event"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := good()
 			tc.change(s)
+			if s.headID == 0 {
+				chain(s) // the audit log as the store keeps it
+			}
 			got := s.violations()
 			if len(got) != len(tc.want) {
 				t.Fatalf("violations:%s\nwant %d, containing %q", indent(got), len(tc.want), tc.want)
@@ -91,6 +106,19 @@ func TestViolations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// chain gives s's events their hashes, and s the chain's head, as a store
+// appending them would.
+func chain(s *state) {
+	s.headHash = roster.GenesisHash
+	for i := range s.events {
+		h, err := roster.ChainHash(s.headHash, &s.events[i])
+		if err != nil {
+			panic(err)
+		}
+		s.events[i].Hash, s.headHash, s.headID = h, h, s.events[i].ID
 	}
 }
 

@@ -19,6 +19,9 @@ type state struct {
 	grants   []roster.Grant
 	tasks    []roster.Task
 	events   []roster.Event
+	// headID and headHash are the audit chain's head.
+	headID   int64
+	headHash string
 }
 
 // readState opens the database through its store and reads the state.
@@ -50,9 +53,12 @@ func readState(ctx context.Context, b backend, db string) (*state, error) {
 		}); err != nil {
 			return err
 		}
-		s.events, err = all(func(c string) (*roster.Page[roster.Event], error) {
+		if s.events, err = all(func(c string) (*roster.Page[roster.Event], error) {
 			return tx.Events(ctx, roster.EventFilter{Cursor: c, Limit: roster.MaxPageSize})
-		})
+		}); err != nil {
+			return err
+		}
+		s.headID, s.headHash, err = tx.EventChainHead(ctx)
 		return err
 	})
 	if err != nil {
@@ -93,7 +99,9 @@ func all[T any](page func(cursor string) (*roster.Page[T], error)) ([]T, error) 
 //     P, a grant with the source profile:P or a grant task of P for it;
 //   - the audit log holds task.created and task.done for every task created
 //     and done, profile.member_added for every member and grant.added for
-//     every grant.
+//     every grant;
+//   - the audit log is one hash chain, ids one after the other, that ends at
+//     the head the store recorded.
 func (s *state) violations() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
@@ -199,8 +207,27 @@ func (s *state) violations() []string {
 			add("%s holds %s without a grant.added event", g.User, g.Entitlement)
 		}
 	}
+	if broken := s.brokenChain(); broken != "" {
+		add("%s", broken)
+	}
 	slices.Sort(out)
 	return out
+}
+
+// brokenChain says where the audit chain breaks, or "" when it holds.
+func (s *state) brokenChain() string {
+	prevID, prev := int64(0), roster.GenesisHash
+	for _, e := range s.events {
+		want, err := roster.ChainHash(prev, &e)
+		if err != nil || e.Hash != want || e.ID != prevID+1 {
+			return fmt.Sprintf("the audit chain breaks at event %d (%s) after event %d: hash %q, recomputed %q (%v)", e.ID, e.Action, prevID, e.Hash, want, err)
+		}
+		prevID, prev = e.ID, e.Hash
+	}
+	if prevID != s.headID || prev != s.headHash {
+		return fmt.Sprintf("the audit chain ends at event %d, its head is event %d", prevID, s.headID)
+	}
+	return ""
 }
 
 // later reports whether done task a was completed after done task b.

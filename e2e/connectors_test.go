@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -636,6 +637,15 @@ connectors:
 	e.json(&sam2, roster.AdminUser, "user", "show", "samantha")
 	equal(t, "sam, matched by email", fmt.Sprintf("%s|%s|%s|%s", sam2.Name, sam2.Manager, sam2.Department, sam2.Title),
 		"Sam Singh|ruth-example-org|Engineering|SRE")
+	// The sync's event carries what it changed of sam, before and after.
+	var change struct{ Before, After map[string]any }
+	if evs := e.events("--action", "user.updated", "--object-id", "samantha"); len(evs) != 1 {
+		t.Fatalf("user.updated events of samantha: %+v", evs)
+	} else if err := json.Unmarshal(evs[0].Data, &change); err != nil {
+		t.Fatalf("data %s: %v", evs[0].Data, err)
+	}
+	equal(t, "sam before", fmt.Sprintf("%v|%v", change.Before["name"], change.Before["manager"]), "Sam|")
+	equal(t, "sam after", fmt.Sprintf("%v|%v", change.After["name"], change.After["manager"]), "Sam Singh|ruth-example-org")
 	var tom roster.User
 	e.json(&tom, roster.AdminUser, "user", "show", "tom-example-org")
 	equal(t, "inactive in SCIM", tom.Status, roster.UserDisabled)

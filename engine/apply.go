@@ -130,10 +130,14 @@ type applier struct {
 	oldUsers map[string]*roster.User
 }
 
-// change records a change line ("created app github") and its audit event.
-func (a *applier) change(action roster.AuditAction, id string) error {
+// change records a change line ("created app github") and its audit event,
+// whose data is d, the fields an update changed, when there is one.
+func (a *applier) change(action roster.AuditAction, id string, d *same.Diff) error {
 	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s %s %s", action.Verb(), action.Object(), id))
-	return a.audit(action, action.Object(), id, "roster apply", nil)
+	if d == nil {
+		return a.audit(action, action.Object(), id, "roster apply", nil)
+	}
+	return a.audit(action, action.Object(), id, "roster apply", d)
 }
 
 // lifecycle is the pair of audit actions of a kind of object a file creates
@@ -166,7 +170,12 @@ func (a *applier) apply(doc *roster.Document) error {
 				return err
 			}
 			a.settings = &s
-			if err := a.change(roster.ActionSettingsUpdated, "tenant"); err != nil {
+			d := same.Changes(*old, s)
+			if _, ok := d.Before["slack_webhook_url"]; ok {
+				// The webhook's URL is a secret, which auditors do not see.
+				d.Before["slack_webhook_url"], d.After["slack_webhook_url"] = maskURL(old.SlackWebhookURL), maskURL(s.SlackWebhookURL)
+			}
+			if err := a.change(roster.ActionSettingsUpdated, "tenant", d); err != nil {
 				return err
 			}
 		}
@@ -261,18 +270,20 @@ func upsert[T any](a *applier, actions lifecycle, id string, old *T, err error, 
 		return err
 	}
 	action, created := actions.created, a.now
+	var d *same.Diff
 	if err == nil {
 		if same.Content(*old, *obj) {
 			return nil
 		}
 		action, created = actions.updated, field(old, "CreatedAt").Interface().(time.Time)
+		d = same.Changes(*old, *obj)
 	}
 	field(obj, "CreatedAt").Set(reflect.ValueOf(created))
 	field(obj, "UpdatedAt").Set(reflect.ValueOf(a.now))
 	if err := put(); err != nil {
 		return err
 	}
-	return a.change(action, id)
+	return a.change(action, id, d)
 }
 
 func field(ptr any, name string) reflect.Value {
@@ -336,6 +347,7 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	p.CreatedAt, p.UpdatedAt = a.now, a.now
 	p.Sync = roster.SyncState{State: roster.AutomationActive}
 	automationChanged := true
+	var d *same.Diff
 	if exists {
 		p.CreatedAt, p.Sync = old.CreatedAt, old.Sync
 		automationChanged = !same.Content(old.Automation, p.Automation)
@@ -344,6 +356,7 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 		if same.Content(cmp, *p) {
 			return nil
 		}
+		d = same.Changes(cmp, *p, "sync")
 	}
 	if automationChanged && p.Sync.State == roster.AutomationPaused {
 		staged := p.Sync.Staged
@@ -362,7 +375,7 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	if exists {
 		action = profileLifecycle.updated
 	}
-	if err := a.change(action, p.ID); err != nil {
+	if err := a.change(action, p.ID, d); err != nil {
 		return err
 	}
 	var oldEnts, oldExcluded []string

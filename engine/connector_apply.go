@@ -40,7 +40,7 @@ func (a *applier) applyConnector(c *roster.Connector) error {
 		if err := a.tx.PutApp(a.ctx, app); err != nil {
 			return err
 		}
-		if err := a.change(roster.ActionAppCreated, app.ID); err != nil {
+		if err := a.change(roster.ActionAppCreated, app.ID, nil); err != nil {
 			return err
 		}
 	} else if err != nil {

@@ -9,11 +9,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/engine/internal/connsync"
+	"github.com/rosterhq/roster/engine/internal/same"
 )
 
 // SyncConnector reads the connector's system now and applies what changed
@@ -219,7 +222,16 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 			o.userChanged(u.ID)
 			action = roster.UserStatusAction(u.Status)
 		}
-		if err := o.audit(action, "user", u.ID, reason, nil); err != nil {
+		var data any
+		if !pl.Created[u.ID] {
+			// in.Users is ordered by id, and the plan's users are copies.
+			if i, found := slices.BinarySearchFunc(in.Users, u.ID, func(v roster.User, id string) int { return strings.Compare(v.ID, id) }); found {
+				if d := same.Changes(in.Users[i], *u); d != nil {
+					data = d
+				}
+			}
+		}
+		if err := o.audit(action, "user", u.ID, reason, data); err != nil {
 			return nil, err
 		}
 	}

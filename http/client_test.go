@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
@@ -101,6 +102,17 @@ func TestClientCallsEveryMethod(t *testing.T) {
 				return c.Events(ctx, roster.EventFilter{Action: "task.approve", Actor: "sam", ObjectType: "task", ObjectID: "5", Since: at, Cursor: "x", Limit: 4})
 			},
 			&roster.Page[roster.Event]{Items: []roster.Event{{ID: 3, At: at, Action: "task.approve", Data: []byte(`{"n":1}`)}}}},
+		{"VerifyAudit", nil, func() (any, error) { return c.VerifyAudit(ctx) },
+			&roster.AuditVerification{Events: 7, LastID: 6, LastHash: roster.GenesisHash,
+				Broken: &roster.AuditBreak{ID: 7, Action: "task.approved", At: at, Problem: roster.AuditBrokenLink, Detail: "gone"}}},
+		{"ExportEvents", []any{at.Add(time.Hour)}, func() (any, error) {
+			var got []roster.Event
+			err := c.ExportEvents(ctx, at.Add(time.Hour), func(ev *roster.Event) error { got = append(got, *ev); return nil })
+			return got, err
+		}, []roster.Event{
+			{ID: 1, At: at, Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash},
+			{ID: 2, At: at, Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash},
+			{ID: 3, At: at.Add(time.Hour), Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash}}},
 		{"CreateToken", []any{"bob"}, func() (any, error) { return c.CreateToken(ctx, "bob") },
 			&roster.Token{User: "bob", Token: "secret-for-bob"}},
 		{"Whoami", nil, func() (any, error) { return c.Whoami(ctx) },

@@ -288,6 +288,31 @@ func (f *fakeService) Events(ctx context.Context, fl roster.EventFilter) (*roste
 	return &roster.Page[roster.Event]{Items: []roster.Event{{ID: 3, At: at, Action: fl.Action, Data: []byte(`{"n":1}`)}}}, nil
 }
 
+func (f *fakeService) VerifyAudit(ctx context.Context) (*roster.AuditVerification, error) {
+	if err := f.record(ctx, "VerifyAudit"); err != nil {
+		return nil, err
+	}
+	return &roster.AuditVerification{Events: 7, LastID: 6, LastHash: roster.GenesisHash,
+		Broken: &roster.AuditBreak{ID: 7, Action: "task.approved", At: at, Problem: roster.AuditBrokenLink, Detail: "gone"}}, nil
+}
+
+// ExportEvents sends three events, the last with since as its time.
+func (f *fakeService) ExportEvents(ctx context.Context, since time.Time, fn func(*roster.Event) error) error {
+	if err := f.record(ctx, "ExportEvents", since); err != nil {
+		return err
+	}
+	for i := range int64(3) {
+		ev := roster.Event{ID: i + 1, At: at, Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash}
+		if i == 2 {
+			ev.At = since
+		}
+		if err := fn(&ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *fakeService) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
 	if err := f.record(ctx, "CreateToken", user); err != nil {
 		return nil, err

@@ -203,6 +203,8 @@ func (s *Server) routes() []route {
 		{pattern: "GET /api/v1/policies", handle: s.handlePolicies},
 		{pattern: "GET /api/v1/settings", handle: s.handleSettings},
 		{pattern: "GET /api/v1/events", handle: s.handleEvents},
+		{pattern: "GET /api/v1/audit/verify", handle: s.handleVerifyAudit},
+		{pattern: "GET /api/v1/audit/export", handle: s.handleExportAudit},
 	}
 }
 

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,55 +17,66 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 	return t.AppendEvents(ctx, []*roster.Event{ev})
 }
 
-// AppendEvents appends events in order, in one statement whatever their
-// number (the columns travel as arrays), and sets their IDs.
+// AppendEvents appends events in order at the end of the audit chain, in
+// one statement whatever their number (the columns travel as arrays), and
+// sets their IDs and hashes. The transaction locks the chain's head (see
+// sqlstore.Tx.Chain) until it ends; the engine appends its events last, so
+// the lock is held for a moment. The ids come from the head, not from the
+// column's sequence: they follow the chain, and a transaction that commits
+// later never holds a smaller id.
 func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	var (
-		e                                           encoder
-		at                                          = make([]time.Time, len(evs))
-		actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-		data                                        = make([]*string, len(evs))
-	)
-	for i, ev := range evs {
-		if err := sqlstore.CheckEvent(ev); err != nil {
-			return err
+	err := t.Chain(ctx, evs, true, func() error {
+		var (
+			e                                           encoder
+			id                                          = make([]int64, len(evs))
+			at                                          = make([]time.Time, len(evs))
+			actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+			data                                        = make([]*string, len(evs))
+			hash                                        = make([][]byte, len(evs))
+		)
+		for i, ev := range evs {
+			if len(ev.Data) > 0 {
+				s := string(ev.Data)
+				data[i] = &s
+			}
+			at[i] = e.time(ev.At)
+			if e.err != nil {
+				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
+			}
+			b, err := sqlstore.HashBytes(ev.Hash)
+			if err != nil {
+				return err
+			}
+			id[i], hash[i] = ev.ID, b
+			actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
 		}
-		if len(ev.Data) > 0 {
-			s := string(ev.Data)
-			data[i] = &s
-		}
-		at[i] = e.time(ev.At)
-		if e.err != nil {
-			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
-		}
-		actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
-	}
-	rows, err := t.tx.Query(ctx, `
-		INSERT INTO events (at, actor, action, object_type, object_id, reason, data)
-		SELECT at, actor, action, object_type, object_id, reason, data::jsonb
-		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			WITH ORDINALITY AS e (at, actor, action, object_type, object_id, reason, data, n)
-		ORDER BY n
-		RETURNING id`,
-		at, actor, action, objectType, objectID, reason, data)
+		_, err := t.exec(ctx, `
+			INSERT INTO events (id, at, actor, action, object_type, object_id, reason, data, hash)
+			OVERRIDING SYSTEM VALUE
+			SELECT id, at, actor, action, object_type, object_id, reason, data::jsonb, hash
+			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
+				AS e (id, at, actor, action, object_type, object_id, reason, data, hash)`,
+			id, at, actor, action, objectType, objectID, reason, data, hash)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
-	}
-	if len(ids) != len(evs) {
-		return fmt.Errorf("append events: %d ids for %d events", len(ids), len(evs))
-	}
-	// Ids come from the sequence in the order of n; RETURNING may list the
-	// rows in another order, so they are matched by rank.
-	slices.Sort(ids)
-	for i, ev := range evs {
-		ev.ID = ids[i]
 	}
 	return nil
+}
+
+// hashEvents chains the events written before migration 9, in the
+// migration's transaction.
+func hashEvents(ctx context.Context, ptx pgx.Tx) error {
+	t := newTx(ptx)
+	return t.HashEvents(ctx, func(ids []int64, hashes [][]byte) error {
+		_, err := t.exec(ctx, `
+			UPDATE events SET hash = h.hash
+			FROM unnest($1::bigint[], $2::bytea[]) AS h (id, hash)
+			WHERE events.id = h.id`, ids, hashes)
+		return err
+	})
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"testing"
 
 	"github.com/rosterhq/roster"
 )
@@ -15,4 +16,11 @@ func RaiseSerializationFailure(ctx context.Context, rtx roster.Tx) error {
 		return roster.Errorf(roster.EINTERNAL, "the statement did not fail")
 	}
 	return roster.Errorf(roster.EINVALID, "something else went wrong")
+}
+
+// WithoutWriterLock makes Update leave out the writer lock until the test
+// ends, as finer locks will: what does not rely on it must still hold.
+func WithoutWriterLock(t *testing.T) {
+	takeWriterLock = false
+	t.Cleanup(func() { takeWriterLock = true })
 }

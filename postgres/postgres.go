@@ -138,6 +138,10 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 	return nil
 }
 
+// migrationEventChain is the migration after whose SQL the events written
+// before it are chained (see hashEvents).
+const migrationEventChain = 9
+
 // applyMigration applies one migration unless it is already recorded.
 func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -152,6 +156,11 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) 
 		// hold several statements.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+		}
+		if m.Version == migrationEventChain {
+			if err := hashEvents(ctx, tx); err != nil {
+				return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+			}
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
@@ -187,6 +196,10 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 // writerLock is the advisory lock every read-write transaction holds: one
 // writer at a time across all replicas, as on SQLite.
 const writerLock = 0x526f73746572 // "Roster"
+
+// takeWriterLock is whether Update takes writerLock. Only a test turns it
+// off, to show that what must hold without it (the audit chain) does.
+var takeWriterLock = true
 
 // Update runs fn in a read-write transaction that first takes the writer
 // lock, a transaction-scoped advisory lock shared by every replica, and then
@@ -235,7 +248,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}
-	if write {
+	if write && takeWriterLock {
 		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
 			ptx.Rollback(context.WithoutCancel(ctx))
 			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)

@@ -607,3 +607,79 @@ func latest(t *testing.T) int {
 	vs := allVersions(t)
 	return vs[len(vs)-1]
 }
+
+// Two replicas append events at once, without the writer lock every write
+// takes today: the chain's head, locked by each appending transaction, still
+// makes one chain whose ids follow one another.
+func TestEventChainWithoutWriterLock(t *testing.T) {
+	postgres.WithoutWriterLock(t)
+	url := pgtest.NewDatabase(t)
+	first := connect(t, withPoolSize(url, 8))
+	if err := first.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*postgres.DB{first, connect(t, withPoolSize(url, 8))}
+	const writers, txs, perTx = 8, 25, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := replicas[w%len(replicas)]
+			for i := range txs {
+				err := db.Update(context.Background(), func(tx roster.Tx) error {
+					// Other work first, then the events, as the engine does.
+					if err := tx.PutUser(context.Background(), &roster.User{ID: fmt.Sprintf("u%d-%d", w, i), Status: roster.UserActive}); err != nil {
+						return err
+					}
+					evs := make([]*roster.Event, perTx)
+					for k := range evs {
+						evs[k] = &roster.Event{At: time.Now(), Actor: fmt.Sprint(w), Action: "user.created", ObjectType: "user", ObjectID: fmt.Sprintf("u%d-%d-%d", w, i, k)}
+					}
+					return tx.AppendEvents(context.Background(), evs)
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	prev, n := roster.GenesisHash, int64(0)
+	cursor := ""
+	for {
+		var page *roster.Page[roster.Event]
+		if err := first.View(context.Background(), func(tx roster.Tx) (err error) {
+			page, err = tx.Events(context.Background(), roster.EventFilter{Cursor: cursor, Limit: roster.MaxPageSize})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Items {
+			n++
+			if ev.ID != n {
+				t.Fatalf("event %d has id %d", n, ev.ID)
+			}
+			want, err := roster.ChainHash(prev, &ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Hash != want {
+				t.Fatalf("event %d: hash %s, recomputed %s", ev.ID, ev.Hash, want)
+			}
+			prev = ev.Hash
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if n != writers*txs*perTx {
+		t.Fatalf("%d events, want %d", n, writers*txs*perTx)
+	}
+}

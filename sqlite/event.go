@@ -16,42 +16,51 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 }
 
 // eventInsert appends events.
-var eventInsert = newInsert(`INSERT OR FAIL INTO events (at, actor, action, object_type, object_id, reason, data) VALUES `, 7)
+var eventInsert = newInsert(`INSERT OR FAIL INTO events (id, at, actor, action, object_type, object_id, reason, data, hash) VALUES `, 9)
 
-// AppendEvents appends events in order and sets their IDs, with multi-row
-// INSERTs. Events are never read inside a read-write transaction, so they
-// need not wait for the rows written behind.
+// AppendEvents appends events in order at the end of the audit chain (see
+// sqlstore.Tx.Chain) and sets their IDs and hashes, with multi-row INSERTs.
+// Events are never read inside a read-write transaction, so they need not
+// wait for the rows written behind.
 func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 7*len(evs))
-	var e encoder
-	for _, ev := range evs {
-		if err := sqlstore.CheckEvent(ev); err != nil {
-			return err
+	err := t.Chain(ctx, evs, false, func() error {
+		args := make([]any, 0, 9*len(evs))
+		var e encoder
+		for _, ev := range evs {
+			var data sql.NullString
+			if len(ev.Data) > 0 {
+				data = sql.NullString{String: string(ev.Data), Valid: true}
+			}
+			hash, err := sqlstore.HashBytes(ev.Hash)
+			if err != nil {
+				return err
+			}
+			args = append(args, ev.ID, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data, hash)
+			if e.err != nil {
+				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
+			}
 		}
-		var data sql.NullString
-		if len(ev.Data) > 0 {
-			data = sql.NullString{String: string(ev.Data), Valid: true}
-		}
-		args = append(args, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data)
-		if e.err != nil {
-			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
-		}
-	}
-	written := 0
-	err := eventInsert.exec(ctx, t.tx, args, func(n int, last int64) error {
-		// The events table has a plain rowid key and one writer at a time,
-		// so the rows of one INSERT take consecutive ids in order.
-		for i, ev := range evs[written : written+n] {
-			ev.ID = last - int64(n-1-i)
-		}
-		written += n
-		return nil
+		return eventInsert.exec(ctx, t.tx, args, func(int, int64) error { return nil })
 	})
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, err)
 	}
 	return nil
+}
+
+// hashEvents chains the events written before migration 9, in the
+// migration's transaction.
+func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
+	t := newTx(newCachedTx(stx, db.writes))
+	return t.HashEvents(ctx, func(ids []int64, hashes [][]byte) error {
+		for i, id := range ids {
+			if _, err := stx.ExecContext(ctx, `UPDATE events SET hash = ? WHERE id = ?`, hashes[i], id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -199,6 +199,10 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrationEventChain is the migration after whose SQL the events written
+// before it are chained (see hashEvents).
+const migrationEventChain = 9
+
 // applyMigration applies one migration unless it is already recorded.
 func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 	tx, err := db.writer.BeginTx(ctx, nil)
@@ -216,6 +220,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+	}
+	if m.Version == migrationEventChain {
+		if err := db.hashEvents(ctx, tx); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version) VALUES (?)`, m.Version); err != nil {

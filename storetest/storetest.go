@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Removals", testRemovals},
 		{"EventRoundTrip", testEventRoundTrip},
 		{"EventBatch", testEventBatch},
+		{"EventChain", testEventChain},
 		{"EventFilters", testEventFilters},
 		{"EventPagination", testEventPagination},
 		{"PageSizeLimits", testPageSizeLimits},

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -593,5 +594,23 @@ func TestSavingControlsKeepsTheExclusionPolicy(t *testing.T) {
 	}
 	if p.Automation.ExclusionPolicy != "manager" {
 		t.Errorf("exclusion_policy %q after saving the controls, want manager kept", p.Automation.ExclusionPolicy)
+	}
+}
+
+// The audit log shows each event's hash, in full in its details.
+func TestEventsShowTheirHash(t *testing.T) {
+	e := newEnv(t)
+	page, err := e.engine.Events(roster.NewContext(context.Background(), roster.AdminUser), roster.EventFilter{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatalf("events: %v %v", page, err)
+	}
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/events")
+	wantStatus(t, res, body, http.StatusOK)
+	for _, ev := range page.Items {
+		if !strings.Contains(body, "<code>"+ev.Hash+"</code>") {
+			t.Fatalf("the audit log does not show event %d's hash %s", ev.ID, ev.Hash)
+		}
 	}
 }

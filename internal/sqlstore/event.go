@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -12,7 +13,7 @@ import (
 
 // --- events ---
 
-const eventColumns = `id, at, actor, action, object_type, object_id, reason, data`
+const eventColumns = `id, at, actor, action, object_type, object_id, reason, data, hash`
 
 // scanEvent scans a row of eventColumns.
 func scanEvent(r Row) (roster.Event, error) {
@@ -20,9 +21,13 @@ func scanEvent(r Row) (roster.Event, error) {
 		ev   roster.Event
 		at   timeDest
 		data []byte
+		hash []byte
 	}
-	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data); err != nil {
+	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data, &v.hash); err != nil {
 		return v.ev, err
+	}
+	if v.hash != nil {
+		v.ev.Hash = hex.EncodeToString(v.hash)
 	}
 	v.ev.At = v.at.T
 	if v.data != nil {

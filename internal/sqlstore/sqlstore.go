@@ -89,6 +89,9 @@ type Tx struct {
 	Q Querier
 	// D spells them for the store's database.
 	D Dialect
+
+	// head is the audit chain's head once the transaction has read it.
+	head *ChainHead
 }
 
 // encoder encodes a statement's arguments with a Dialect, remembering the

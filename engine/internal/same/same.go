@@ -6,6 +6,7 @@ package same
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 )
 
 // Content reports whether a and b hold the same content: it compares them
@@ -64,4 +65,48 @@ func prune(x any) any {
 		return x
 	}
 	return x
+}
+
+// Diff is what an update changed: the fields, by their JSON names, that
+// differ, with their values before and after. A field absent on one side
+// is null there.
+type Diff struct {
+	Before map[string]any `json:"before"`
+	After  map[string]any `json:"after"`
+}
+
+// Changes returns the top-level fields whose content differs between a and
+// b, compared as Content compares (timestamps aside), or nil when none
+// does. Fields named in skip are left out.
+func Changes(a, b any, skip ...string) *Diff {
+	ma, mb := fields(a), fields(b)
+	d := &Diff{Before: map[string]any{}, After: map[string]any{}}
+	for _, m := range []map[string]any{ma, mb} {
+		for k := range m {
+			if k == "created_at" || k == "updated_at" || slices.Contains(skip, k) {
+				continue
+			}
+			if _, seen := d.Before[k]; seen || reflect.DeepEqual(prune(ma[k]), prune(mb[k])) {
+				continue
+			}
+			d.Before[k], d.After[k] = ma[k], mb[k]
+		}
+	}
+	if len(d.Before) == 0 {
+		return nil
+	}
+	return d
+}
+
+// fields returns v's JSON object as a map.
+func fields(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil
+	}
+	return m
 }

@@ -1,6 +1,7 @@
 package same
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -33,5 +34,30 @@ func TestContent(t *testing.T) {
 				t.Errorf("Content(%+v, %+v) = %v, want %v", tc.a, tc.b, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestChanges(t *testing.T) {
+	type obj struct {
+		ID        string    `json:"id"`
+		Role      string    `json:"role,omitempty"`
+		Tags      []string  `json:"tags"`
+		Secret    string    `json:"secret"`
+		UpdatedAt time.Time `json:"updated_at"`
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := obj{ID: "a", Tags: []string{"x"}, Secret: "s1"}
+	if d := Changes(a, obj{ID: "a", Tags: []string{"x"}, Secret: "s1", UpdatedAt: at}); d != nil {
+		t.Fatalf("no change but the time: %+v", d)
+	}
+	d := Changes(a, obj{ID: "a", Role: "admin", Tags: []string{"x", "y"}, Secret: "s2"}, "secret")
+	if d == nil {
+		t.Fatal("no changes found")
+	}
+	if got, want := fmt.Sprint(d.Before), "map[role:<nil> tags:[x]]"; got != want {
+		t.Errorf("before %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(d.After), "map[role:admin tags:[x y]]"; got != want {
+		t.Errorf("after %s, want %s", got, want)
 	}
 }

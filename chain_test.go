@@ -1,0 +1,99 @@
+package roster_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// TestReferenceChainExample checks docs/reference.md's worked example of the
+// audit chain against the code: the event, its canonical JSON, and its hash
+// recomputed with nothing but SHA-256.
+func TestReferenceChainExample(t *testing.T) {
+	b, err := os.ReadFile("docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## The audit chain")
+	if !ok {
+		t.Fatal("docs/reference.md has no section The audit chain")
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)\n```").FindAllStringSubmatch(section, 2)
+	hash := regexp.MustCompile("the hash `sha256[^`]*` =\\s+`([0-9a-f]{64})`").FindStringSubmatch(section)
+	if len(blocks) != 2 || hash == nil {
+		t.Fatalf("the example is not two JSON blocks and a hash: %d blocks, hash %v", len(blocks), hash)
+	}
+	var ev roster.Event
+	if err := json.Unmarshal([]byte(blocks[0][1]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ev.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c) != blocks[1][1] {
+		t.Errorf("canonical JSON\n%s\nthe reference says\n%s", c, blocks[1][1])
+	}
+	sum := sha256.Sum256([]byte(roster.GenesisHash + blocks[1][1]))
+	if got := hex.EncodeToString(sum[:]); got != hash[1] {
+		t.Errorf("sha256 of the documented bytes is %s, the reference says %s", got, hash[1])
+	}
+	if got, err := roster.ChainHash(roster.GenesisHash, &ev); err != nil || got != hash[1] {
+		t.Errorf("ChainHash = %s, %v; the reference says %s", got, err, hash[1])
+	}
+}
+
+// The canonical JSON covers every field but hash, sorts keys at every level
+// and gives data one form whatever its spelling.
+func TestCanonicalJSON(t *testing.T) {
+	at := time.Date(2026, 1, 5, 9, 0, 0, 100000000, time.UTC)
+	a := roster.Event{ID: 7, At: at, Actor: "alice", Action: "x.y", ObjectType: "task", ObjectID: "1",
+		Data: json.RawMessage(`{ "b": [1.0, 1e2, "\u00e9<"], "a": {"d": null, "c": true} }`), Hash: "ignored"}
+	b := a
+	b.Data, b.Hash = json.RawMessage(`{"a":{"c":true,"d":null},"b":[1,100,"é<"]}`), ""
+	ca, err := a.CanonicalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := b.CanonicalJSON()
+	want := `{"action":"x.y","actor":"alice","at":"2026-01-05T09:00:00.1Z","data":{"a":{"c":true,"d":null},"b":[1,100,"é<"]},"id":7,"object_id":"1","object_type":"task"}`
+	if string(ca) != want || string(cb) != want {
+		t.Errorf("canonical JSON\n%s\n%s\nwant\n%s", ca, cb, want)
+	}
+	for _, change := range []func(*roster.Event){
+		func(e *roster.Event) { e.ID++ },
+		func(e *roster.Event) { e.At = e.At.Add(time.Microsecond) },
+		func(e *roster.Event) { e.Reason = "r" },
+		func(e *roster.Event) { e.Data = json.RawMessage(`{}`) },
+	} {
+		c := a
+		change(&c)
+		if cc, _ := c.CanonicalJSON(); string(cc) == want {
+			t.Errorf("a change left the canonical JSON alike: %s", cc)
+		}
+	}
+}
+
+// BenchmarkChainHash is the cost hashing adds to each event appended: a
+// grant's, the most numerous.
+func BenchmarkChainHash(b *testing.B) {
+	ev := roster.Event{ID: 123456, At: time.Date(2026, 1, 5, 9, 0, 0, 123456000, time.UTC), Actor: "admin",
+		Action: roster.ActionGrantAdded, ObjectType: "grant", ObjectID: "user-01234 okta/engineering", Reason: "roster apply",
+		Data: json.RawMessage(`{"sources":["direct"]}`)}
+	prev := roster.GenesisHash
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := roster.ChainHash(prev, &ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev = h
+	}
+}
