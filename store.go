@@ -212,7 +212,8 @@ type EventStore interface {
 	// Events lists events ordered by id.
 	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
 
-	// EnqueueNotification stores an outgoing notification and sets its ID.
+	// EnqueueNotification stores an outgoing notification and sets its ID; one
+	// whose Key is already in the outbox is not stored again (its ID stays 0).
 	EnqueueNotification(ctx context.Context, n *Notification) error
 	// DueNotifications returns undelivered notifications whose NextAt is at or
 	// before now, oldest first.

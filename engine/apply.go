@@ -156,6 +156,9 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 		s := doc.Settings.Apply(*old)
+		if err := a.e.checkEmailSettings(s.Notifications.Email); err != nil {
+			return err
+		}
 		if !same.Content(*old, s) {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err

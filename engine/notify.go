@@ -10,10 +10,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// Notifier delivers outgoing notifications (Slack incoming-webhook posts) from
-// the store's outbox, retrying failures with exponential backoff. Tests call
-// RunOnce; it tries every due notification once and returns how many were
-// delivered.
+// Notifier delivers outgoing notifications (Slack incoming-webhook posts,
+// emails through the tenant's SMTP server) from the store's outbox, retrying
+// failures with exponential backoff. Tests call RunOnce; it tries every due
+// notification once and returns how many were delivered.
 type Notifier struct {
 	*Worker[roster.Notification]
 	client *http.Client
@@ -53,7 +53,13 @@ func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
 // due again after a backoff, or given up after MaxAttempts. It reports
 // whether msg was delivered.
 func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, error) {
-	sendErr := n.post(ctx, msg)
+	var sendErr error
+	switch msg.Channel {
+	case roster.ChannelEmail:
+		sendErr = n.mail(ctx, msg)
+	default:
+		sendErr = n.post(ctx, msg)
+	}
 	err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
 		msg := msg // the store may run this function again
 		msg.Attempts++
