@@ -59,7 +59,13 @@ func (n *Notifier) mail(ctx context.Context, msg roster.Notification) error {
 		if user == "" || pass == "" {
 			return fmt.Errorf("settings.notifications.email: environment variables %s and %s must both be set", cfg.UsernameEnv, cfg.PasswordEnv)
 		}
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(user), mail.WithPassword(pass))
+		// With STARTTLS the strongest mechanism the server offers; without,
+		// PLAIN, which go-mail sends in clear only to a local server.
+		auth := mail.SMTPAuthPlain
+		if cfg.StartTLS {
+			auth = mail.SMTPAuthAutoDiscover
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(user), mail.WithPassword(pass))
 	}
 	c, err := mail.NewClient(cfg.SMTPHost, opts...)
 	if err != nil {
