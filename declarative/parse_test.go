@@ -206,8 +206,8 @@ users:
 					EscalateAfter: ptr(roster.Duration(72 * time.Hour)),
 				},
 				Users: []roster.User{
-					{ID: "quiet", Status: "active", Role: "user", Notify: "none"},
-					{ID: "chatty", Status: "active", Role: "user", Notify: "slack"},
+					{ID: "quiet", Status: "active", Role: "user", Kind: "person", Notify: "none"},
+					{ID: "chatty", Status: "active", Role: "user", Kind: "person", Notify: "slack"},
 				},
 			},
 		},
