@@ -50,7 +50,7 @@ func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
 }
 
 // The notifier's due messages are delivered together: the emails of a run
-// over one SMTP connection, every attempt recorded in one transaction.
+// over one SMTP connection.
 var _ batchJob[roster.Notification] = (*Notifier)(nil)
 
 // process tries to deliver msg once and records the attempt: delivered, or
@@ -83,16 +83,11 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 			sendErrs[emails[j]] = err
 		}
 	}
-	err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
-		for i, msg := range msgs {
-			if err := n.record(o, msg, sendErrs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// Each attempt is recorded in its own transaction: one that fails to
+	// be recorded stays due without holding back the others.
 	outs := make([]outcome, len(msgs))
 	for i, msg := range msgs {
+		err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error { return n.record(o, msg, sendErrs[i]) })
 		if err != nil {
 			outs[i] = outcome{err: err}
 			continue
