@@ -21,6 +21,8 @@ const (
 	HistoryProvisioningFailed HistoryAction = "provisioning_failed"
 	HistoryFailed             HistoryAction = "failed"
 	HistoryRetried            HistoryAction = "retried"
+	HistoryReminded           HistoryAction = "reminded"
+	HistoryEscalated          HistoryAction = "escalated"
 )
 
 // AuditAction names what an audit event records (Event.Action): the kind of
@@ -85,7 +87,10 @@ const (
 
 	ActionNotifyApprovers    AuditAction = "notify.approvers"
 	ActionNotifyProvisioners AuditAction = "notify.provisioners"
+	ActionNotifyRequester    AuditAction = "notify.requester"
 	ActionNotifyAdmins       AuditAction = "notify.admins"
+	ActionTaskReminded       AuditAction = "task.reminded"
+	ActionTaskEscalated      AuditAction = "task.escalated"
 	ActionNotifyDelivered    AuditAction = "notify.delivered"
 	ActionNotifyFailed       AuditAction = "notify.failed"
 )
@@ -156,6 +161,9 @@ var AuditActions = []AuditActionInfo{
 
 	{ActionNotifyApprovers, "task", "the approvers of a task's step were told it waits on them"},
 	{ActionNotifyProvisioners, "task", "the provisioners were told a task waits to be carried out"},
+	{ActionNotifyRequester, "task", "the person who asked for a task was told it was approved or denied"},
+	{ActionTaskReminded, "task", "a step waited settings.notifications.remind_after and its approvers were reminded once"},
+	{ActionTaskEscalated, "task", "a step waited settings.notifications.escalate_after: its fallback users (or the admins) were added to its approvers and told"},
 	{ActionNotifyAdmins, "profile, connector", "the admins were alerted (a paused sync, a held connector sync)"},
 	{ActionNotifyDelivered, "notification", "an outgoing notification was delivered"},
 	{ActionNotifyFailed, "notification", "an outgoing notification was given up after its attempts"},

@@ -30,6 +30,12 @@ type SettingsPatch struct {
 	MaxRemovalPercent    *int      `json:"max_removal_percent,omitempty"`
 	SlackWebhookURL      *string   `json:"slack_webhook_url,omitempty"`
 	SlackWebhookURLEnv   *string   `json:"slack_webhook_url_env,omitempty"`
+	BaseURL              *string   `json:"base_url,omitempty"`
+	// Email replaces settings.notifications.email; one without an
+	// SMTPHost removes it (email: null).
+	Email         *EmailSettings `json:"email,omitempty"`
+	RemindAfter   *Duration      `json:"remind_after,omitempty"`
+	EscalateAfter *Duration      `json:"escalate_after,omitempty"`
 }
 
 // Apply returns s with the patch applied.
@@ -67,6 +73,22 @@ func (p *SettingsPatch) Apply(s Settings) Settings {
 		if s.SlackWebhookURLEnv != "" {
 			s.SlackWebhookURL = ""
 		}
+	}
+	if p.BaseURL != nil {
+		s.BaseURL = *p.BaseURL
+	}
+	if p.Email != nil {
+		s.Notifications.Email = nil
+		if p.Email.SMTPHost != "" {
+			e := *p.Email
+			s.Notifications.Email = &e
+		}
+	}
+	if p.RemindAfter != nil {
+		s.Notifications.RemindAfter = *p.RemindAfter
+	}
+	if p.EscalateAfter != nil {
+		s.Notifications.EscalateAfter = *p.EscalateAfter
 	}
 	return s
 }

@@ -27,6 +27,13 @@ const (
 	AdminUser = "admin"
 )
 
+// How a user is told that something waits on them (User.Notify).
+const (
+	NotifyEmail = "email"
+	NotifySlack = "slack"
+	NotifyNone  = "none"
+)
+
 // User is an identity whose access Roster governs.
 type User struct {
 	ID         string `json:"id"`
@@ -47,8 +54,21 @@ type User struct {
 	// Kind is UserPerson or UserService (an integration's account).
 	Kind       string            `json:"kind"`
 	Attributes map[string]string `json:"attributes,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
+	// Notify says how the user is told that a task waits on them or that
+	// their request was decided: NotifyEmail (the default, also when
+	// empty), NotifySlack or NotifyNone.
+	Notify    string    `json:"notify"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Notified returns how the user is told of what concerns them: Notify, or
+// NotifyEmail when it is unset.
+func (u *User) Notified() string {
+	if u.Notify == "" {
+		return NotifyEmail
+	}
+	return u.Notify
 }
 
 // Active reports whether the user is active.
@@ -413,6 +433,37 @@ type Settings struct {
 	// webhook URL instead, read when a message is sent; it must start with
 	// the secret prefix (ROSTER_SECRET_). At most one of the two is set.
 	SlackWebhookURLEnv string `json:"slack_webhook_url_env,omitempty"`
+	// BaseURL is the address people open the console at
+	// (https://roster.example.com): links in messages start with it.
+	BaseURL       string        `json:"base_url,omitempty"`
+	Notifications Notifications `json:"notifications"`
+}
+
+// Notifications says how people are told what waits on them, and when an
+// approval that waits too long is recalled and then escalated.
+type Notifications struct {
+	// Email, when set, sends email through its SMTP server.
+	Email *EmailSettings `json:"email,omitempty"`
+	// RemindAfter, when set, reminds a step's approvers once when the
+	// step has waited that long.
+	RemindAfter Duration `json:"remind_after,omitempty"`
+	// EscalateAfter, when set, adds the step's fallback users (the admins
+	// when it names none) to its approvers when the step has waited that
+	// long, and tells them.
+	EscalateAfter Duration `json:"escalate_after,omitempty"`
+}
+
+// EmailSettings is the SMTP server notifications are sent through. The
+// credentials are read from the environment variables it names, whose names
+// follow the same prefix rule as connectors' *_env settings.
+type EmailSettings struct {
+	SMTPHost    string `json:"smtp_host"`
+	SMTPPort    int    `json:"smtp_port"`
+	From        string `json:"from"`
+	UsernameEnv string `json:"username_env,omitempty"`
+	PasswordEnv string `json:"password_env,omitempty"`
+	// StartTLS requires STARTTLS before anything is sent.
+	StartTLS bool `json:"starttls"`
 }
 
 // Safeguard holds the tenant's safeguard thresholds.
@@ -469,15 +520,38 @@ type Event struct {
 	Hash string `json:"hash,omitempty"`
 }
 
-// Notification is an outgoing message (a Slack post) waiting for delivery.
+// Notification channels.
+const (
+	// ChannelSlack posts Payload (JSON) to the Slack incoming webhook at
+	// Target.
+	ChannelSlack = "slack"
+	// ChannelEmail mails the Email in Payload (JSON) to the address Target.
+	ChannelEmail = "email"
+)
+
+// Notification is an outgoing message (a Slack post, an email) waiting for
+// delivery.
 type Notification struct {
-	ID          int64      `json:"id"`
-	At          time.Time  `json:"at"`
-	Channel     string     `json:"channel"`
-	Target      string     `json:"target"`
-	Payload     string     `json:"payload"`
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Channel string    `json:"channel"`
+	Target  string    `json:"target"`
+	Payload string    `json:"payload"`
+	// Key, when set, makes the notification unique: enqueueing another with
+	// the same key does nothing ("task 7 step 0 approver carol"), so that
+	// one event tells each recipient once whichever replica or retried
+	// transaction enqueues it.
+	Key         string     `json:"key,omitempty"`
 	Attempts    int        `json:"attempts"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	NextAt      time.Time  `json:"next_at"`
+}
+
+// Email is the payload of an email notification: its subject, and its body
+// as plain text and as HTML.
+type Email struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
 }

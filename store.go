@@ -227,7 +227,8 @@ type EventStore interface {
 	// last event appended: 0 and GenesisHash when there is none.
 	EventChainHead(ctx context.Context) (id int64, hash string, err error)
 
-	// EnqueueNotification stores an outgoing notification and sets its ID.
+	// EnqueueNotification stores an outgoing notification and sets its ID; one
+	// whose Key is already in the outbox is not stored again (its ID stays 0).
 	EnqueueNotification(ctx context.Context, n *Notification) error
 	// DueNotifications returns undelivered notifications whose NextAt is at or
 	// before now, oldest first.

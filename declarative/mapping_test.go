@@ -39,7 +39,7 @@ func TestMappingManyKeys(t *testing.T) {
 		`roster.yaml:36: users[0].attributes: key "k2" given twice (first at line 6)`,
 		`roster.yaml:37: users[0].attributes: key "k20" given twice (first at line 24)`,
 		`roster.yaml:38: users[0].attributes: key "k31" given twice (first at line 35)`,
-		`roster.yaml:39: users[0]: unknown key "shoe" (known keys: id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes)`,
+		`roster.yaml:39: users[0]: unknown key "shoe" (known keys: id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, notify, attributes)`,
 		`roster.yaml:40: users[0]: key "shoe" given twice (first at line 39)`,
 	}
 	if !reflect.DeepEqual(e.Details, wantDetails) {

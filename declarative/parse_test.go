@@ -114,7 +114,7 @@ func specDocument() *roster.Document {
 		},
 		Users: []roster.User{{
 			ID: "alice", Email: "alice@example.com", Name: "Alice", Manager: "carol",
-			Department: "Engineering", Status: "active", Role: "user", Kind: "person",
+			Department: "Engineering", Status: "active", Role: "user", Kind: "person", Notify: "email",
 		}},
 		Apps: []roster.App{{ID: "github", Name: "GitHub", Owners: []string{"carol"}}},
 		Entitlements: []roster.Entitlement{
@@ -186,6 +186,32 @@ func TestParseValid(t *testing.T) {
 		{name: "spec example as JSON", input: specJSON, known: specKnown(), want: specDocument()},
 		{name: "empty file", input: "# nothing yet\n", want: &roster.Document{}},
 		{
+			name: "notifications",
+			input: `settings:
+  base_url: https://roster.example.com/
+  notifications:
+    email: {smtp_host: mail.example.com, smtp_port: 587, from: roster@example.com, username_env: ROSTER_SECRET_SMTP_USER, password_env: ROSTER_SECRET_SMTP_PASSWORD, starttls: true}
+    remind_after: 24h
+    escalate_after: 72h
+users:
+  - {id: quiet, notify: none}
+  - {id: chatty, notify: slack}
+`,
+			want: &roster.Document{
+				Settings: &roster.SettingsPatch{
+					BaseURL: ptr("https://roster.example.com"),
+					Email: &roster.EmailSettings{SMTPHost: "mail.example.com", SMTPPort: 587, From: "roster@example.com",
+						UsernameEnv: "ROSTER_SECRET_SMTP_USER", PasswordEnv: "ROSTER_SECRET_SMTP_PASSWORD", StartTLS: true},
+					RemindAfter:   ptr(roster.Duration(24 * time.Hour)),
+					EscalateAfter: ptr(roster.Duration(72 * time.Hour)),
+				},
+				Users: []roster.User{
+					{ID: "quiet", Status: "active", Role: "user", Kind: "person", Notify: "none"},
+					{ID: "chatty", Status: "active", Role: "user", Kind: "person", Notify: "slack"},
+				},
+			},
+		},
+		{
 			name: "defaults",
 			input: `settings:
   sync_interval: 15m
@@ -212,9 +238,9 @@ profiles:
 				Settings: &roster.SettingsPatch{SyncInterval: ptr(roster.Duration(15 * time.Minute))},
 				Policies: []roster.Policy{{ID: "none", Steps: []roster.Step{}}},
 				Users: []roster.User{
-					{ID: "j.smith", Status: "active", Role: "user", Kind: "person"},
+					{ID: "j.smith", Status: "active", Role: "user", Kind: "person", Notify: "email"},
 					{
-						ID: "eve", Manager: "j.smith", Status: "disabled", Role: "auditor", Title: "Controller", Kind: "person",
+						ID: "eve", Manager: "j.smith", Status: "disabled", Role: "auditor", Title: "Controller", Kind: "person", Notify: "email",
 						Attributes: map[string]string{"cost_center": "1200", "location": "Paris"},
 					},
 				},
@@ -265,7 +291,7 @@ profiles:
 				return k
 			}(),
 			want: &roster.Document{
-				Users: []roster.User{{ID: "newhire", Manager: "boss", Status: "active", Role: "user", Kind: "person"}},
+				Users: []roster.User{{ID: "newhire", Manager: "boss", Status: "active", Role: "user", Kind: "person", Notify: "email"}},
 				Grants: []roster.Grant{
 					{User: "newhire", Entitlement: "okta/engineering", Sources: []string{"direct"}},
 					{User: "boss", Entitlement: "okta/managers", Sources: []string{"direct"}},
@@ -391,7 +417,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:  "unknown key without suggestion",
 			input: "users:\n  - id: alice\n    shoe_size: 42\n",
-			want:  []string{`roster.yaml:3: users[0]: unknown key "shoe_size" (known keys: id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes)`},
+			want:  []string{`roster.yaml:3: users[0]: unknown key "shoe_size" (known keys: id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, notify, attributes)`},
 		},
 		{
 			name:  "key given twice",
@@ -745,6 +771,31 @@ connectors: []
 				`roster.yaml:5: users[0].manager: unknown user "zed"`,
 				`roster.yaml:9: apps[0].entitlements[0].request_policy: unknown policy "nobody"`,
 				`roster.yaml:15: profiles[0].enrollment: unknown key "polcy" (did you mean "policy"?)`,
+			},
+		},
+		{
+			name: "notifications",
+			input: `settings:
+  base_url: roster.example.com
+  notifications:
+    email: {smtp_port: 70000, from: not-an-address, username_env: "BAD NAME", starttls: yes}
+    remind_after: 72h
+    escalate_after: 24h
+    slack: {}
+users:
+  - {id: loud, notify: sms}
+`,
+			want: []string{
+				`roster.yaml:2: settings.base_url: "roster.example.com" is not an http or https URL such as https://roster.example.com`,
+				`roster.yaml:4: settings.notifications.email.smtp_host: missing: the SMTP server's host name or address`,
+				`roster.yaml:4: settings.notifications.email.smtp_port: must be a port between 1 and 65535, got 70000`,
+				`roster.yaml:4: settings.notifications.email.from: "not-an-address" is not an email address`,
+				`roster.yaml:4: settings.notifications.email.username_env: "BAD NAME" is not an environment variable name`,
+				`roster.yaml:4: settings.notifications.email: username_env and password_env go together: give both, or neither to send without AUTH`,
+				`roster.yaml:4: settings.notifications.email.starttls: expected true or false, got the string "yes"`,
+				`roster.yaml:6: settings.notifications.escalate_after: must be longer than remind_after (72h0m0s), got 24h0m0s`,
+				`roster.yaml:7: settings.notifications: unknown key "slack" (known keys: email, remind_after, escalate_after)`,
+				`roster.yaml:9: users[0].notify: "sms" is not one of email, slack, none`,
 			},
 		},
 		{

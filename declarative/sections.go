@@ -59,7 +59,7 @@ func (p *parser) id(m *mapping, kind string, re *regexp.Regexp, rule string, see
 // given.
 func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 	m, ok := p.mapping(n, "settings", "default_request_policy", "default_revoke_policy",
-		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url", "slack_webhook_url_env")
+		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url", "slack_webhook_url_env", "base_url", "notifications")
 	s := &roster.SettingsPatch{}
 	if !ok {
 		return s
@@ -129,8 +129,102 @@ func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 		}
 		s.SlackWebhookURLEnv = &v
 	}
+	if m.get("base_url") != nil {
+		v, line := m.str("base_url")
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				p.addf(line, "settings.base_url", "%q is not an http or https URL such as https://roster.example.com", v)
+			}
+		}
+		v = strings.TrimSuffix(v, "/")
+		s.BaseURL = &v
+	}
+	if v := m.get("notifications"); v != nil {
+		p.notifications(v, s)
+	}
 	return s
 }
+
+// notifications reads settings.notifications into s.
+func (p *parser) notifications(n *yaml.Node, s *roster.SettingsPatch) {
+	const path = "settings.notifications"
+	m, ok := p.mapping(n, path, "email", "remind_after", "escalate_after")
+	if !ok {
+		return
+	}
+	for _, key := range []string{"remind_after", "escalate_after"} {
+		if m.get(key) == nil {
+			continue
+		}
+		v, line := m.str(key)
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			p.addf(line, join(path, key), "%q is not a duration such as \"24h\"", v)
+			continue
+		case d < time.Minute:
+			p.addf(line, join(path, key), "must be at least 1m, got %s", d)
+			continue
+		}
+		rd := roster.Duration(d)
+		if key == "remind_after" {
+			s.RemindAfter = &rd
+		} else {
+			s.EscalateAfter = &rd
+		}
+	}
+	if s.RemindAfter != nil && s.EscalateAfter != nil && *s.EscalateAfter <= *s.RemindAfter {
+		_, line := m.str("escalate_after")
+		p.addf(line, join(path, "escalate_after"), "must be longer than remind_after (%s), got %s", *s.RemindAfter, *s.EscalateAfter)
+	}
+	if raw := m.raw("email"); raw != nil && isNull(p.deref(raw)) {
+		s.Email = &roster.EmailSettings{}
+	}
+	v := m.get("email")
+	if v == nil {
+		return
+	}
+	epath := join(path, "email")
+	em, ok := p.mapping(v, epath, "smtp_host", "smtp_port", "from", "username_env", "password_env", "starttls")
+	if !ok {
+		return
+	}
+	e := roster.EmailSettings{SMTPPort: 25}
+	var line int
+	if e.SMTPHost, line = em.str("smtp_host"); e.SMTPHost == "" {
+		p.addf(line, join(epath, "smtp_host"), "missing: the SMTP server's host name or address")
+	} else if strings.ContainsAny(e.SMTPHost, " /@") {
+		p.addf(line, join(epath, "smtp_host"), "%q is not a host name or address", e.SMTPHost)
+	}
+	if port, line, ok := em.integer("smtp_port"); ok {
+		if port < 1 || port > 65535 {
+			p.addf(line, join(epath, "smtp_port"), "must be a port between 1 and 65535, got %d", port)
+		}
+		e.SMTPPort = port
+	}
+	if e.From, line = em.str("from"); e.From == "" {
+		p.addf(line, join(epath, "from"), "missing: the address messages come from")
+	} else if _, err := mail.ParseAddress(e.From); err != nil {
+		p.addf(line, join(epath, "from"), "%q is not an email address", e.From)
+	}
+	e.UsernameEnv, line = em.str("username_env")
+	if e.UsernameEnv != "" && !envName.MatchString(e.UsernameEnv) {
+		p.addf(line, join(epath, "username_env"), "%q is not an environment variable name", e.UsernameEnv)
+	}
+	e.PasswordEnv, line = em.str("password_env")
+	if e.PasswordEnv != "" && !envName.MatchString(e.PasswordEnv) {
+		p.addf(line, join(epath, "password_env"), "%q is not an environment variable name", e.PasswordEnv)
+	}
+	if (e.UsernameEnv == "") != (e.PasswordEnv == "") {
+		p.addf(em.line(), epath, "username_env and password_env go together: give both, or neither to send without AUTH")
+	}
+	e.StartTLS = em.boolean("starttls", false)
+	s.Email = &e
+}
+
+// envName is the form of an environment variable's name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // policy reads one entry of policies.
 func (p *parser) policy(n *yaml.Node, path string) (roster.Policy, bool) {
@@ -200,7 +294,7 @@ func (p *parser) step(n *yaml.Node, path string) (roster.Step, bool) {
 // user reads one entry of users.
 func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 	m, ok := p.mapping(n, path, "id", "email", "name", "manager", "department", "title", "location",
-		"employment_type", "start_date", "end_date", "status", "role", "kind", "attributes")
+		"employment_type", "start_date", "end_date", "status", "role", "kind", "notify", "attributes")
 	if !ok {
 		return roster.User{}, false
 	}
@@ -237,6 +331,7 @@ func (p *parser) user(n *yaml.Node, path string) (roster.User, bool) {
 	u.Status = m.enum("status", roster.UserActive, roster.UserActive, roster.UserDisabled)
 	u.Role = m.enum("role", roster.RoleUser, roster.RoleUser, roster.RoleAdmin, roster.RoleAuditor)
 	u.Kind = m.enum("kind", roster.UserPerson, roster.UserPerson, roster.UserService)
+	u.Notify = m.enum("notify", roster.NotifyEmail, roster.NotifyEmail, roster.NotifySlack, roster.NotifyNone)
 	if v := m.get("attributes"); v != nil {
 		attrs, ok := p.mapping(v, join(path, "attributes"))
 		if ok {

@@ -165,6 +165,9 @@ func (a *applier) apply(doc *roster.Document) error {
 				return roster.Errorf(roster.EINVALID, "%v", err)
 			}
 		}
+		if err := a.e.checkEmailSettings(s.Notifications.Email); err != nil {
+			return err
+		}
 		if !same.Content(*old, s) {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err

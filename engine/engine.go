@@ -28,8 +28,12 @@ type Config struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	// ConnectorAccess says which environment variables and files
-	// connectors' settings may name.
+	// connectors' settings may name (and settings.notifications.email's
+	// *_env settings).
 	ConnectorAccess connector.Access
+	// BaseURL is the console's address (roster serve --base-url), used in
+	// messages' links when settings.base_url is unset.
+	BaseURL string
 }
 
 // Engine implements roster.Service.
@@ -51,6 +55,8 @@ type Engine struct {
 	conns     connectors
 	// access is what connectors' settings may reach (Config.ConnectorAccess).
 	access connector.Access
+	// baseURL is Config.BaseURL.
+	baseURL string
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -63,7 +69,7 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without
@@ -169,8 +175,10 @@ type op struct {
 	actor string
 
 	settings *roster.Settings
-	created  int
-	after    []func()
+	// apps holds the apps read for messages' display names.
+	apps    map[string]*roster.App
+	created int
+	after   []func()
 	// changedEnts and changedUsers record what this op changed that a
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
@@ -454,7 +462,7 @@ func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return err
 		}
-		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, Kind: roster.UserPerson, CreatedAt: o.now, UpdatedAt: o.now}
+		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, Kind: roster.UserPerson, Notify: roster.NotifyEmail, CreatedAt: o.now, UpdatedAt: o.now}
 		if err := o.tx.PutUser(o.ctx, admin); err != nil {
 			return err
 		}

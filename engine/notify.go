@@ -14,10 +14,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// Notifier delivers outgoing notifications (Slack incoming-webhook posts) from
-// the store's outbox, retrying failures with exponential backoff. Tests call
-// RunOnce; it tries every due notification once and returns how many were
-// delivered.
+// Notifier delivers outgoing notifications (Slack incoming-webhook posts,
+// emails through the tenant's SMTP server) from the store's outbox, retrying
+// failures with exponential backoff. Tests call RunOnce; it tries every due
+// notification once and returns how many were delivered.
 type Notifier struct {
 	*Worker[roster.Notification]
 	client *http.Client
@@ -53,39 +53,79 @@ func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
 	return due, err
 }
 
+// The notifier's due messages are delivered together: the emails of a run
+// over one SMTP connection.
+var _ batchJob[roster.Notification] = (*Notifier)(nil)
+
 // process tries to deliver msg once and records the attempt: delivered, or
 // due again after a backoff, or given up after MaxAttempts. It reports
 // whether msg was delivered.
 func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, error) {
-	sendErr := n.post(ctx, msg)
-	err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
-		msg := msg // the store may run this function again
-		msg.Attempts++
-		if sendErr == nil {
-			now := o.now
-			msg.DeliveredAt, msg.LastError = &now, ""
-			if err := o.tx.UpdateNotification(o.ctx, &msg); err != nil {
-				return err
-			}
-			return o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
+	out := n.processAll(ctx, []roster.Notification{msg})[0]
+	return out.done, out.err
+}
+
+// processAll tries to deliver each of msgs once and records the attempts.
+// The emails go over one SMTP connection: a server that cannot be reached
+// fails them all at once, so it costs one timeout, not one per message.
+func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) []outcome {
+	sendErrs := make([]error, len(msgs))
+	var emails []int
+	for i, msg := range msgs {
+		if msg.Channel == roster.ChannelEmail {
+			emails = append(emails, i)
+			continue
 		}
-		msg.LastError = sendErr.Error()
-		msg.NextAt = o.now.Add(backoff(msg.Attempts))
-		if msg.Attempts >= n.MaxAttempts {
-			msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
-			if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
-				return err
-			}
+		sendErrs[i] = n.post(ctx, msg)
+	}
+	if len(emails) > 0 {
+		batch := make([]roster.Notification, len(emails))
+		for j, i := range emails {
+			batch[j] = msgs[i]
 		}
-		return o.tx.UpdateNotification(o.ctx, &msg)
-	})
-	if err != nil {
-		return false, err
+		for j, err := range n.mailAll(ctx, batch) {
+			sendErrs[emails[j]] = err
+		}
 	}
-	if sendErr != nil {
-		n.engine.logger.Warn("notification delivery failed", "id", msg.ID, "attempt", msg.Attempts+1, "error", sendErr)
+	// Each attempt is recorded in its own transaction: one that fails to
+	// be recorded stays due without holding back the others.
+	outs := make([]outcome, len(msgs))
+	for i, msg := range msgs {
+		err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error { return n.record(o, msg, sendErrs[i]) })
+		if err != nil {
+			outs[i] = outcome{err: err}
+			continue
+		}
+		if sendErrs[i] != nil {
+			n.engine.logger.Warn("notification delivery failed", "id", msg.ID, "channel", msg.Channel, "attempt", msg.Attempts+1, "error", sendErrs[i])
+		}
+		outs[i] = outcome{done: sendErrs[i] == nil}
 	}
-	return sendErr == nil, nil
+	return outs
+}
+
+// record records one attempt to deliver msg, which failed with sendErr or
+// succeeded.
+func (n *Notifier) record(o *op, msg roster.Notification, sendErr error) error {
+	// msg is a copy: the store may run the transaction again.
+	msg.Attempts++
+	if sendErr == nil {
+		now := o.now
+		msg.DeliveredAt, msg.LastError = &now, ""
+		if err := o.tx.UpdateNotification(o.ctx, &msg); err != nil {
+			return err
+		}
+		return o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil)
+	}
+	msg.LastError = sendErr.Error()
+	msg.NextAt = o.now.Add(backoff(msg.Attempts))
+	if msg.Attempts >= n.MaxAttempts {
+		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
+			return err
+		}
+	}
+	return o.tx.UpdateNotification(o.ctx, &msg)
 }
 
 func (n *Notifier) key(msg roster.Notification) string { return fmt.Sprint("notification ", msg.ID) }

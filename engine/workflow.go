@@ -151,8 +151,11 @@ func (o *op) advance(t *roster.Task) error {
 			return err
 		}
 		o.transitioned(roster.StatePendingApproval)
-		return o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
-			map[string]any{"recipients": approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
+		if err := o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
+			map[string]any{"recipients": approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+			return err
+		}
+		return o.tell(mailApprove, t, approvers, "")
 	}
 	t.Approvers = []string{}
 	switch t.Provisioning {
@@ -173,8 +176,11 @@ func (o *op) advance(t *roster.Task) error {
 			o.after = append(o.after, o.e.wakeProvisioner)
 			return nil
 		}
-		return o.audit(roster.ActionNotifyProvisioners, "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
-			map[string]any{"recipients": provisioners, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind})
+		if err := o.audit(roster.ActionNotifyProvisioners, "task", taskID(t), fmt.Sprintf("task %d waits to be provisioned", t.ID),
+			map[string]any{"recipients": provisioners, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+			return err
+		}
+		return o.tell(mailProvision, t, provisioners, "")
 	default:
 		return o.complete(t, ActorSystem, "")
 	}
@@ -188,7 +194,23 @@ func (o *op) transitioned(state roster.TaskState) {
 // never among them unless the step is self; inactive users are left out. When
 // the step resolves to nobody its fallback is used, and when that is empty
 // too the admins decide: note then says why.
+//
+// A step escalated after waiting settings.notifications.escalate_after also
+// has the escalation's approvers (see Reminders).
 func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
+	approvers, note, err = o.resolveBase(t, s)
+	if err != nil || !stepHas(t, roster.HistoryEscalated) {
+		return approvers, note, err
+	}
+	added, err := o.escalationApprovers(t, s)
+	if err != nil {
+		return nil, "", err
+	}
+	return sortedUnique(append(slices.Clone(approvers), added...)), note, nil
+}
+
+// resolveBase resolves a step as its policy says, without escalation.
+func (o *op) resolveBase(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
 	subject, err := o.tx.User(o.ctx, t.User)
 	if err != nil {
 		return nil, "", err
@@ -394,7 +416,33 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 		return err
 	}
 	t.Step++
-	return o.advance(t)
+	if err := o.advance(t); err != nil {
+		return err
+	}
+	if t.Step < len(t.Steps) {
+		return nil
+	}
+	return o.tellRequester(mailApproved, t, caller.ID, comment)
+}
+
+// tellRequester tells the person who asked for t that it was decided.
+func (o *op) tellRequester(kind mailKind, t *roster.Task, decider, comment string) error {
+	to := requester(t, decider)
+	if len(to) == 0 {
+		return nil
+	}
+	note := "decided by " + decider
+	if u, err := o.tx.User(o.ctx, decider); err == nil && u.Name != "" {
+		note = "decided by " + u.Name
+	}
+	if comment != "" {
+		note += ": " + comment
+	}
+	if err := o.audit(roster.ActionNotifyRequester, "task", taskID(t), fmt.Sprintf("task %d was %s", t.ID, kind),
+		map[string]any{"recipients": to, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+		return err
+	}
+	return o.tell(kind, t, to, note)
 }
 
 // deny closes t as denied.
@@ -413,6 +461,9 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 		return err
 	}
 	if err := o.audit(roster.ActionTaskDenied, "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+		return err
+	}
+	if err := o.tellRequester(mailDenied, t, caller.ID, comment); err != nil {
 		return err
 	}
 	// Remember a denied automation enrollment or unenrollment so that sync does
@@ -615,6 +666,11 @@ func (o *op) reassign(user, app string) error {
 			}
 			if err := o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
 				map[string]any{"recipients": t.Approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+				return err
+			}
+			// Those told of this step already are not told again (the
+			// messages' keys): only the new approvers hear of it.
+			if err := o.tell(mailApprove, t, t.Approvers, ""); err != nil {
 				return err
 			}
 		}

@@ -66,7 +66,7 @@ type Config struct {
 	// Out receives the few lines a person starting the server needs (the
 	// generated admin token, the demo's tokens). Defaults to io.Discard.
 	Out io.Writer
-	// SchedulerTick and NotifierTick say how often background work looks for
+	// SchedulerTick (also the reminders') and NotifierTick say how often background work looks for
 	// due work (defaults 30s and 5s); a negative value disables it, as the
 	// tests do to drive it by hand.
 	SchedulerTick time.Duration
@@ -138,6 +138,9 @@ type Server struct {
 	Scheduler *engine.Scheduler
 	Notifier  *engine.Notifier
 	Changes   *engine.ChangeSync
+	// Reminders reminds and escalates approval steps that wait too long
+	// (settings.notifications); it runs on the scheduler's tick.
+	Reminders *engine.Reminders
 	// Connectors syncs connectors on their interval; Provisioner carries out
 	// tasks through them.
 	Connectors  *engine.ConnectorScheduler
@@ -296,7 +299,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg,
-		ConnectorAccess: cfg.ConnectorAccess})
+		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL})
 
 	token := cfg.BootstrapToken
 	if token == "" && cfg.Demo {
@@ -374,10 +377,11 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.cancel = cancel
 	s.Scheduler = engine.NewScheduler(s.Engine, cfg.SchedulerTick)
 	s.Notifier = engine.NewNotifier(s.Engine, cfg.NotifierTick)
+	s.Reminders = engine.NewReminders(s.Engine, cfg.SchedulerTick)
 	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
 	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
-	s.workers = []worker{s.Scheduler, s.Notifier, s.Changes, s.Connectors, s.Provisioner}
+	s.workers = []worker{s.Scheduler, s.Notifier, s.Reminders, s.Changes, s.Connectors, s.Provisioner}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {

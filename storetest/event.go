@@ -311,6 +311,26 @@ func testNotifications(t *testing.T, s roster.Store) {
 	missing := roster.Notification{ID: 9999, Channel: "slack", NextAt: now}
 	err := s.Update(context.Background(), func(tx roster.Tx) error { return tx.UpdateNotification(context.Background(), &missing) })
 	wantCode(t, "UpdateNotification(9999)", err, roster.ENOTFOUND)
+
+	// A key is enqueued once: the second enqueue of it, in the same or a
+	// later transaction, stores nothing and leaves its ID 0; keyless
+	// notifications are never merged.
+	keyed := roster.Notification{At: at(10), Channel: "email", Target: "carol@example.com", Payload: "h", Key: "task 7 step 0 approver carol", NextAt: now.Add(-time.Second)}
+	again := keyed
+	again.Payload = "i"
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.EnqueueNotification(ctx, &keyed); err != nil {
+			return err
+		}
+		return tx.EnqueueNotification(ctx, &again)
+	})
+	later := keyed
+	later.ID = 0
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.EnqueueNotification(ctx, &later) })
+	if keyed.ID <= ns[6].ID || again.ID != 0 || later.ID != 0 {
+		t.Fatalf("keyed notification ids %d, %d, %d: want a new id, then 0 twice", keyed.ID, again.ID, later.ID)
+	}
+	equal(t, "due notifications with a keyed one", []roster.Notification{ns[4], ns[6], keyed}, due(now, 10))
 }
 
 // testEventChain appends events in several transactions, one of them rolled

@@ -52,6 +52,7 @@ func fullUser(id string, n int) roster.User {
 		Status:         roster.UserActive,
 		Role:           roster.RoleAuditor,
 		Kind:           roster.UserService,
+		Notify:         roster.NotifySlack,
 		Attributes:     map[string]string{"cost_center": fmt.Sprint(n), "location": "Paris, \"FR\""},
 		CreatedAt:      at(n),
 		UpdatedAt:      at(n + 1),

@@ -54,7 +54,7 @@ func (t *Tx) PutSettings(ctx context.Context, s *roster.Settings) error {
 // --- users ---
 
 // UserColumns are the columns of a user, in the order of UserArgs.
-const UserColumns = `id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes, created_at, updated_at`
+const UserColumns = `id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes, notify, created_at, updated_at`
 
 // scanUser scans a row of UserColumns.
 func scanUser(r Row) (roster.User, error) {
@@ -65,7 +65,7 @@ func scanUser(r Row) (roster.User, error) {
 	}
 	if err := r.Scan(&v.u.ID, &v.u.Email, &v.u.Name, &v.u.Manager, &v.u.Department, &v.u.Title,
 		&v.u.Location, &v.u.EmploymentType, &v.u.StartDate, &v.u.EndDate,
-		&v.u.Status, &v.u.Role, &v.u.Kind, &v.attrs, &v.created, &v.upd); err != nil {
+		&v.u.Status, &v.u.Role, &v.u.Kind, &v.attrs, &v.u.Notify, &v.created, &v.upd); err != nil {
 		return v.u, err
 	}
 	v.u.CreatedAt, v.u.UpdatedAt = v.created.T, v.upd.T
@@ -77,7 +77,7 @@ func UserArgs(d Dialect, u *roster.User) ([]any, error) {
 	e := encoder{d: d}
 	args := []any{u.ID, u.Email, u.Name, u.Manager, u.Department, u.Title,
 		u.Location, u.EmploymentType, u.StartDate, u.EndDate, u.Status, u.Role, u.Kind,
-		e.json(u.Attributes), e.time(u.CreatedAt), e.time(u.UpdatedAt)}
+		e.json(u.Attributes), u.Notify, e.time(u.CreatedAt), e.time(u.UpdatedAt)}
 	return args, e.err
 }
 

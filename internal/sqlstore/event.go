@@ -72,7 +72,7 @@ func (t *Tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[ros
 
 // --- notifications ---
 
-const notificationColumns = `id, at, channel, target, payload, attempts, delivered_at, last_error, next_at`
+const notificationColumns = `id, at, channel, target, payload, dedup_key, attempts, delivered_at, last_error, next_at`
 
 // scanNotification scans a row of notificationColumns.
 func scanNotification(r Row) (roster.Notification, error) {
@@ -81,7 +81,7 @@ func scanNotification(r Row) (roster.Notification, error) {
 		at, next    timeDest
 		deliveredAt nullTime
 	}
-	if err := r.Scan(&v.n.ID, &v.at, &v.n.Channel, &v.n.Target, &v.n.Payload, &v.n.Attempts,
+	if err := r.Scan(&v.n.ID, &v.at, &v.n.Channel, &v.n.Target, &v.n.Payload, &v.n.Key, &v.n.Attempts,
 		&v.deliveredAt, &v.n.LastError, &v.next); err != nil {
 		return v.n, err
 	}
@@ -93,22 +93,30 @@ func scanNotification(r Row) (roster.Notification, error) {
 // order.
 func (t *Tx) notificationArgs(n *roster.Notification) ([]any, error) {
 	e := t.enc()
-	args := []any{e.time(n.At), n.Channel, n.Target, n.Payload, n.Attempts,
+	args := []any{e.time(n.At), n.Channel, n.Target, n.Payload, n.Key, n.Attempts,
 		e.timePtr(n.DeliveredAt), n.LastError, e.time(n.NextAt)}
 	return args, e.err
 }
 
-// EnqueueNotification stores an outgoing notification and sets its ID.
+// EnqueueNotification stores an outgoing notification and sets its ID. A
+// notification whose Key is already in the outbox is not stored again: its
+// ID is left 0.
 func (t *Tx) EnqueueNotification(ctx context.Context, n *roster.Notification) error {
 	args, err := t.notificationArgs(n)
 	if err != nil {
 		return fmt.Errorf("enqueue notification: %w", err)
 	}
-	if err := t.Q.QueryRow(ctx, `
-		INSERT INTO notifications (at, channel, target, payload, attempts, delivered_at, last_error, next_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`, args...).Scan(&n.ID); err != nil {
+	ids, err := List(ctx, t.Q, ScanInt64, `
+		INSERT INTO notifications (at, channel, target, payload, dedup_key, attempts, delivered_at, last_error, next_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedup_key) WHERE dedup_key <> '' DO NOTHING
+		RETURNING id`, args...)
+	if err != nil {
 		return fmt.Errorf("enqueue notification: %w", err)
+	}
+	n.ID = 0
+	if len(ids) == 1 {
+		n.ID = ids[0]
 	}
 	return nil
 }
@@ -138,7 +146,7 @@ func (t *Tx) UpdateNotification(ctx context.Context, n *roster.Notification) err
 		return fmt.Errorf("update notification %d: %w", n.ID, err)
 	}
 	k, err := t.Q.Exec(ctx, `
-		UPDATE notifications SET at = ?, channel = ?, target = ?, payload = ?, attempts = ?,
+		UPDATE notifications SET at = ?, channel = ?, target = ?, payload = ?, dedup_key = ?, attempts = ?,
 			delivered_at = ?, last_error = ?, next_at = ?
 		WHERE id = ?`, append(args, n.ID)...)
 	if err != nil {

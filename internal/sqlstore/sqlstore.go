@@ -194,6 +194,13 @@ func ScanString(r Row) (string, error) {
 	return s, err
 }
 
+// ScanInt64 scans a row of one integer column.
+func ScanInt64(r Row) (int64, error) {
+	var n int64
+	err := r.Scan(&n)
+	return n, err
+}
+
 // paginate turns the up to n+1 items of a keyset query into a page of at most
 // n items, with the cursor of the last one when more follow.
 func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {

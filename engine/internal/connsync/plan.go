@@ -196,7 +196,7 @@ func (pl *Plan) planUsers(in Input, byID map[string]*roster.User, accountUser ma
 		listed[uid] = true
 		want := roster.User{ID: uid, Email: a.Email, Name: a.Name, Department: a.Department, Title: a.Title,
 			Location: a.Location, EmploymentType: a.EmploymentType, StartDate: a.StartDate, EndDate: a.EndDate,
-			Status: roster.UserActive, Role: roster.RoleUser, Kind: roster.UserPerson, Attributes: a.Attributes}
+			Status: roster.UserActive, Role: roster.RoleUser, Kind: roster.UserPerson, Notify: roster.NotifyEmail, Attributes: a.Attributes}
 		if a.Manager != "" {
 			if m, ok := accountUser[a.Manager]; ok {
 				want.Manager = m

@@ -297,7 +297,7 @@ func TestPlanSnapshotObjects(t *testing.T) {
 	amy := old
 	amy.Manager, amy.Title, amy.UpdatedAt = "b1", "CTO", now
 	bob := roster.User{ID: "b1", Email: "bob@example.com", Name: "Bob", Department: "Sales", Manager: "zed", Status: roster.UserActive, Kind: roster.UserPerson,
-		Role: roster.RoleUser, Attributes: map[string]string{"site": "oslo"}, CreatedAt: now, UpdatedAt: now}
+		Role: roster.RoleUser, Notify: roster.NotifyEmail, Attributes: map[string]string{"site": "oslo"}, CreatedAt: now, UpdatedAt: now}
 	if want := []roster.User{amy, bob}; !reflect.DeepEqual(pl.Users, want) {
 		t.Errorf("users\n got %+v\nwant %+v", pl.Users, want)
 	}

@@ -1,0 +1,363 @@
+package engine
+
+// Email notifications: who is told of what about a task, and the message
+// they get. Messages are composed and enqueued in the outbox inside the
+// transaction of the change they tell of, so a change and its messages
+// commit together; the Notifier sends them afterwards.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	htmltemplate "html/template"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/rosterhq/roster"
+)
+
+// mailKind is what a message tells its recipient about a task.
+type mailKind string
+
+const (
+	// mailApprove: the task waits on the recipient's approval.
+	mailApprove mailKind = "approve"
+	// mailProvision: the task waits on the recipient to carry it out.
+	mailProvision mailKind = "provision"
+	// mailRemind: the task still waits on the recipient's approval.
+	mailRemind mailKind = "remind"
+	// mailEscalate: the task waited too long and now waits on the
+	// recipient too.
+	mailEscalate mailKind = "escalate"
+	// mailApproved and mailDenied tell the requester the decision.
+	mailApproved mailKind = "approved"
+	mailDenied   mailKind = "denied"
+)
+
+// checkEmailSettings refuses email settings whose *_env names break the rule
+// connectors' settings follow (roster serve --secret-env-prefix).
+func (e *Engine) checkEmailSettings(s *roster.EmailSettings) error {
+	if s == nil {
+		return nil
+	}
+	prefix := e.access.EnvPrefix
+	if prefix == "" {
+		prefix = "ROSTER_SECRET_"
+	}
+	for _, v := range []struct{ key, name string }{{"username_env", s.UsernameEnv}, {"password_env", s.PasswordEnv}} {
+		if v.name != "" && !strings.HasPrefix(v.name, prefix) {
+			return roster.Errorf(roster.EINVALID, "settings.notifications.email.%s: %s does not start with %s: settings may read only the environment variables whose names do (roster serve --secret-env-prefix)", v.key, v.name, prefix)
+		}
+	}
+	return nil
+}
+
+// tell enqueues one email per recipient telling them kind about t, in the
+// op's transaction. Recipients who are inactive, have no email address or
+// chose another channel (notify: slack | none) are skipped, and so is
+// everything when the tenant sends no email. Each message has a key naming
+// the task, the event and the recipient, so telling the same thing twice
+// enqueues it once.
+func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note string) error {
+	s, err := o.tenant()
+	if err != nil {
+		return err
+	}
+	if s.Notifications.Email == nil || len(recipients) == 0 {
+		return nil
+	}
+	var m *mailContent
+	for _, id := range sortedUnique(recipients) {
+		u, err := o.tx.User(o.ctx, id)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if !u.Active() || u.Email == "" || u.Notified() != roster.NotifyEmail {
+			continue
+		}
+		if m == nil {
+			if m, err = o.mailContent(t, s); err != nil {
+				return err
+			}
+		}
+		msg, err := m.render(kind, u, note)
+		if err != nil {
+			return fmt.Errorf("compose %s email of task %d: %w", kind, t.ID, err)
+		}
+		payload, err := json.Marshal(msg)
+		if err != nil {
+			return err
+		}
+		n := &roster.Notification{At: o.now, Channel: roster.ChannelEmail, Target: u.Email, Payload: string(payload),
+			Key: mailKey(kind, t, u.ID), NextAt: o.now}
+		if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mailKey names one event told to one recipient: an approval step is told
+// once to each of its approvers, however often the step is resolved again.
+func mailKey(kind mailKind, t *roster.Task, user string) string {
+	switch kind {
+	case mailApproved, mailDenied, mailProvision:
+		return fmt.Sprintf("task %d %s %s", t.ID, kind, user)
+	}
+	return fmt.Sprintf("task %d step %d %s %s", t.ID, t.Step, kind, user)
+}
+
+// mailContent is what every message about one task says, whoever gets it.
+type mailContent struct {
+	Task    *roster.Task
+	Subject *roster.User
+	// What is the entitlement's display name ("GitHub: Admin") or the
+	// profile's ("Engineering onboarding"); ID its id.
+	What, ID, Risk string
+	// Enrollment is set for a profile's enrollment or unenrollment: the
+	// display names of the entitlements the profile gives.
+	Enrollment bool
+	Contents   []string
+	Reason     string
+	Link       string
+	Step       string
+}
+
+// mailContent reads what the messages about t say.
+func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
+	subject, err := o.tx.User(o.ctx, t.User)
+	if err != nil {
+		return nil, err
+	}
+	ent, err := o.entitlement(t.Entitlement)
+	if err != nil {
+		return nil, err
+	}
+	m := &mailContent{Task: t, Subject: subject, ID: t.Entitlement, Risk: ent.Risk, Reason: t.Reason}
+	if m.What, err = o.displayName(ent); err != nil {
+		return nil, err
+	}
+	app, local, _ := roster.SplitEntitlementID(t.Entitlement)
+	if app == roster.BuiltinApp && !strings.HasSuffix(local, ".excluded") {
+		p, err := o.profile(local)
+		if err != nil {
+			return nil, err
+		}
+		m.Enrollment = true
+		for _, id := range p.Entitlements {
+			e, err := o.entitlement(id)
+			if err != nil {
+				return nil, err
+			}
+			name, err := o.displayName(e)
+			if err != nil {
+				return nil, err
+			}
+			m.Contents = append(m.Contents, name)
+		}
+	}
+	if m.Reason == "" && t.Bypass != "" {
+		m.Reason = t.Bypass
+	}
+	if base := strings.TrimSuffix(cmpOr(s.BaseURL, o.e.baseURL), "/"); base != "" {
+		m.Link = fmt.Sprintf("%s/tasks/%d", base, t.ID)
+	}
+	if t.State == roster.StatePendingApproval && len(t.Steps) > 1 {
+		m.Step = fmt.Sprintf("step %d of %d", t.Step+1, len(t.Steps))
+	}
+	return m, nil
+}
+
+// displayName is what people call an entitlement: its app's name and its
+// own ("GitHub: Admin"), or a profile's name for its enrollment.
+func (o *op) displayName(e *roster.Entitlement) (string, error) {
+	if e.App == roster.BuiltinApp {
+		if p, err := o.profile(strings.TrimSuffix(strings.TrimPrefix(e.ID, roster.BuiltinApp+"/"), ".excluded")); err == nil {
+			if strings.HasSuffix(e.ID, ".excluded") {
+				return "exclusion from " + p.Name, nil
+			}
+			return p.Name, nil
+		}
+		return e.Name, nil
+	}
+	a, err := o.app(e.App)
+	if err != nil {
+		return "", err
+	}
+	return a.Name + ": " + e.Name, nil
+}
+
+// app returns an app, read once per op.
+func (o *op) app(id string) (*roster.App, error) {
+	if a, ok := o.apps[id]; ok {
+		return a, nil
+	}
+	a, err := o.tx.App(o.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.apps == nil {
+		o.apps = map[string]*roster.App{}
+	}
+	o.apps[id] = a
+	return a, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// mailView is what the templates read: the task's content and the
+// recipient's view of it.
+type mailView struct {
+	*mailContent
+	Kind      mailKind
+	Recipient *roster.User
+	// Headline says in one sentence what is asked of the recipient.
+	Headline string
+	// Asked says what the task does ("Grant GitHub: Admin").
+	Asked string
+	Note  string
+	// Ask says what to do next ("Approve or deny it").
+	Ask string
+}
+
+// render composes the message of kind for the recipient u.
+func (m *mailContent) render(kind mailKind, u *roster.User, note string) (*roster.Email, error) {
+	name := cmpOr(m.Subject.Name, m.Subject.ID)
+	v := mailView{mailContent: m, Kind: kind, Recipient: u, Note: note}
+	verb := "Grant"
+	if m.Task.Kind == roster.TaskRevoke {
+		verb = "Revoke"
+	}
+	if m.Enrollment {
+		verb = "Enroll in"
+		if m.Task.Kind == roster.TaskRevoke {
+			verb = "Unenroll from"
+		}
+	}
+	v.Asked = fmt.Sprintf("%s %s", verb, m.What)
+	var subject string
+	switch kind {
+	case mailApprove:
+		subject = fmt.Sprintf("Approve? %s: %s", name, v.Asked)
+		v.Headline = fmt.Sprintf("%s's access waits on your approval.", name)
+		v.Ask = "Approve or deny it"
+	case mailRemind:
+		subject = fmt.Sprintf("Reminder: approve? %s: %s", name, v.Asked)
+		v.Headline = fmt.Sprintf("%s's access still waits on your approval.", name)
+		v.Ask = "Approve or deny it"
+	case mailEscalate:
+		subject = fmt.Sprintf("Escalated: approve? %s: %s", name, v.Asked)
+		v.Headline = fmt.Sprintf("%s's access has waited too long for approval; you may now decide.", name)
+		v.Ask = "Approve or deny it"
+	case mailProvision:
+		subject = fmt.Sprintf("To do: %s: %s", name, v.Asked)
+		v.Headline = fmt.Sprintf("%s's access is approved and waits for you to carry it out.", name)
+		v.Ask = "Mark it done once carried out"
+	case mailApproved:
+		subject = fmt.Sprintf("Approved: %s: %s", name, v.Asked)
+		v.Headline = "Your request was approved."
+		v.Ask = "See it"
+	case mailDenied:
+		subject = fmt.Sprintf("Denied: %s: %s", name, v.Asked)
+		v.Headline = "Your request was denied."
+		v.Ask = "See it"
+	default:
+		return nil, fmt.Errorf("unknown message kind %q", kind)
+	}
+	var text, html bytes.Buffer
+	if err := mailText.Execute(&text, v); err != nil {
+		return nil, err
+	}
+	if err := mailHTML.Execute(&html, v); err != nil {
+		return nil, err
+	}
+	return &roster.Email{Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// who describes the subject: their name, title and department.
+func (v mailView) Who() string {
+	parts := []string{cmpOr(v.Subject.Name, v.Subject.ID)}
+	if v.Subject.Title != "" {
+		parts = append(parts, v.Subject.Title)
+	}
+	if v.Subject.Department != "" {
+		parts = append(parts, v.Subject.Department)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Greeting names the recipient.
+func (v mailView) Greeting() string { return cmpOr(v.Recipient.Name, v.Recipient.ID) }
+
+var mailFuncs = map[string]any{"join": strings.Join}
+
+var mailText = texttemplate.Must(texttemplate.New("text").Funcs(mailFuncs).Parse(`Hello {{.Greeting}},
+
+{{.Headline}}
+
+Who:    {{.Who}}
+Asked:  {{.Asked}} ({{.ID}}){{if .Risk}}, {{.Risk}} risk{{end}}
+{{- if .Reason}}
+Why:    {{.Reason}}{{end}}
+{{- if .Enrollment}}
+Gives:  {{if .Contents}}{{join .Contents ", "}}{{else}}nothing yet{{end}}{{end}}
+{{- if .Note}}
+Note:   {{.Note}}{{end}}
+{{- if .Step}}
+Step:   {{.Step}}{{end}}
+
+{{if .Link}}{{.Ask}}: {{.Link}}{{else}}{{.Ask}} in Roster: task {{.Task.ID}}{{end}}
+
+-- Roster
+`))
+
+var mailHTML = htmltemplate.Must(htmltemplate.New("html").Funcs(mailFuncs).Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1f2328; margin: 0; padding: 16px;">
+<div style="max-width: 560px;">
+<p>Hello {{.Greeting}},</p>
+<p><strong>{{.Headline}}</strong></p>
+<p style="margin: 0;"><span style="color: #59636e;">Who</span><br>{{.Who}}</p>
+<p style="margin: 12px 0 0;"><span style="color: #59636e;">Asked</span><br>{{.Asked}} <span style="color: #59636e;">({{.ID}})</span>{{if .Risk}}<br><span style="color: #59636e;">Risk:</span> {{.Risk}}{{end}}</p>
+{{- if .Reason}}
+<p style="margin: 12px 0 0;"><span style="color: #59636e;">Why</span><br>{{.Reason}}</p>{{end}}
+{{- if .Enrollment}}
+<p style="margin: 12px 0 0;"><span style="color: #59636e;">Gives</span></p>
+{{if .Contents}}<ul style="margin: 0; padding-left: 20px;">{{range .Contents}}<li>{{.}}</li>{{end}}</ul>{{else}}<p style="margin: 0;">nothing yet</p>{{end}}{{end}}
+{{- if .Note}}
+<p style="margin: 12px 0 0;"><span style="color: #59636e;">Note</span><br>{{.Note}}</p>{{end}}
+{{- if .Step}}
+<p style="margin: 12px 0 0; color: #59636e;">{{.Step}}</p>{{end}}
+<p style="margin: 24px 0;">{{if .Link}}<a href="{{.Link}}" style="display: inline-block; padding: 10px 16px; background: #1f6feb; color: #ffffff; text-decoration: none; border-radius: 6px;">{{.Ask}}</a>{{else}}{{.Ask}} in Roster: task {{.Task.ID}}{{end}}</p>
+<p style="color: #59636e; font-size: 14px;">Roster</p>
+</div>
+</body></html>
+`))
+
+// requester returns who should hear of t's decision: the person who asked
+// for a manual task, unless they decided it themselves.
+func requester(t *roster.Task, decider string) []string {
+	if t.Origin != roster.OriginManual || t.RequestedBy == "" || t.RequestedBy == ActorSystem || t.RequestedBy == decider {
+		return nil
+	}
+	return []string{t.RequestedBy}
+}
+
+// newApprovers returns those of now who are not in before.
+func newApprovers(before, now []string) []string {
+	var out []string
+	for _, id := range now {
+		if !slices.Contains(before, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
