@@ -460,6 +460,11 @@ type Event struct {
 	ObjectID   string          `json:"object_id"`
 	Reason     string          `json:"reason,omitempty"`
 	Data       json.RawMessage `json:"data,omitempty"`
+	// Token is the id of the API token the actor acted with, if any.
+	Token string `json:"token,omitempty"`
+	// Issuer is who issued that token, when not the actor: the action is
+	// theirs too.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // Notification is an outgoing message (a Slack post) waiting for delivery.

@@ -29,6 +29,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		at                                          = make([]time.Time, len(evs))
 		actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 		data                                        = make([]*string, len(evs))
+		token, issuer                               = make([]string, len(evs)), make([]string, len(evs))
 	)
 	for i, ev := range evs {
 		if err := sqlstore.CheckEvent(ev); err != nil {
@@ -43,15 +44,16 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 		}
 		actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
+		token[i], issuer[i] = ev.Token, ev.Issuer
 	}
 	rows, err := t.tx.Query(ctx, `
-		INSERT INTO events (at, actor, action, object_type, object_id, reason, data)
-		SELECT at, actor, action, object_type, object_id, reason, data::jsonb
-		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			WITH ORDINALITY AS e (at, actor, action, object_type, object_id, reason, data, n)
+		INSERT INTO events (at, actor, action, object_type, object_id, reason, data, token, issuer)
+		SELECT at, actor, action, object_type, object_id, reason, data::jsonb, token, issuer
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			WITH ORDINALITY AS e (at, actor, action, object_type, object_id, reason, data, token, issuer, n)
 		ORDER BY n
 		RETURNING id`,
-		at, actor, action, objectType, objectID, reason, data)
+		at, actor, action, objectType, objectID, reason, data, token, issuer)
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
 	}

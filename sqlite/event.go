@@ -16,7 +16,7 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 }
 
 // eventInsert appends events.
-var eventInsert = newInsert(`INSERT OR FAIL INTO events (at, actor, action, object_type, object_id, reason, data) VALUES `, 7)
+var eventInsert = newInsert(`INSERT OR FAIL INTO events (at, actor, action, object_type, object_id, reason, data, token, issuer) VALUES `, 9)
 
 // AppendEvents appends events in order and sets their IDs, with multi-row
 // INSERTs. Events are never read inside a read-write transaction, so they
@@ -25,7 +25,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 7*len(evs))
+	args := make([]any, 0, 9*len(evs))
 	var e encoder
 	for _, ev := range evs {
 		if err := sqlstore.CheckEvent(ev); err != nil {
@@ -35,7 +35,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		if len(ev.Data) > 0 {
 			data = sql.NullString{String: string(ev.Data), Valid: true}
 		}
-		args = append(args, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data)
+		args = append(args, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data, ev.Token, ev.Issuer)
 		if e.err != nil {
 			return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 		}

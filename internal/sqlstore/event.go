@@ -12,7 +12,7 @@ import (
 
 // --- events ---
 
-const eventColumns = `id, at, actor, action, object_type, object_id, reason, data`
+const eventColumns = `id, at, actor, action, object_type, object_id, reason, data, token, issuer`
 
 // scanEvent scans a row of eventColumns.
 func scanEvent(r Row) (roster.Event, error) {
@@ -21,7 +21,7 @@ func scanEvent(r Row) (roster.Event, error) {
 		at   timeDest
 		data []byte
 	}
-	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data); err != nil {
+	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data, &v.ev.Token, &v.ev.Issuer); err != nil {
 		return v.ev, err
 	}
 	v.ev.At = v.at.T
