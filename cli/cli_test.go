@@ -183,14 +183,14 @@ func newEnv(t *testing.T) *env {
 	e := &env{service: &fakeService{}}
 	srv := rosterhttp.NewServer(rosterhttp.ServerConfig{
 		Service: e.service,
-		Authenticate: func(ctx context.Context, token string) (string, error) {
+		Authenticate: func(ctx context.Context, token string) (roster.Actor, error) {
 			switch token {
 			case "admin-token":
-				return "admin", nil
+				return roster.Actor{User: "admin"}, nil
 			case "alice-token":
-				return "alice", nil
+				return roster.Actor{User: "alice"}, nil
 			}
-			return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+			return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
 		},
 	})
 	ts := httptest.NewServer(srv.Handler())

@@ -218,6 +218,11 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		case pl.StatusChanged[u.ID]:
 			o.userChanged(u.ID)
 			action = roster.UserStatusAction(u.Status)
+			if !u.Active() {
+				if err := o.endSessions(u.ID); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if err := o.audit(action, "user", u.ID, reason, nil); err != nil {
 			return nil, err

@@ -374,6 +374,23 @@ func checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryActio
 	return roster.Errorf(roster.EFORBIDDEN, "you are not an approver of step %d of task %d (approvers: %s)", t.Step+1, t.ID, strings.Join(t.Approvers, ", "))
 }
 
+// checkIssuer applies separation of duties to the issuer of the token the
+// caller acts with, whose action it is too (roster.Actor): they may not be
+// t's subject, nor, for an approval, have approved an earlier step.
+func (o *op) checkIssuer(t *roster.Task, approval bool) error {
+	issuer := o.via.Issuer
+	if issuer == "" || o.via.User != o.actor {
+		return nil
+	}
+	if issuer == t.User {
+		return roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d): you act with token %s, which %s issued, so the action counts as theirs too", t.ID, o.via.Token, issuer)
+	}
+	if approval && slices.Contains(priorApprovers(t), issuer) {
+		return roster.Errorf(roster.EFORBIDDEN, "token %s was issued by %s, who approved an earlier step of task %d: nobody approves two steps of one task", o.via.Token, issuer, t.ID)
+	}
+	return nil
+}
+
 // approve records an approval of t's current step and moves it on.
 func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error {
 	// Nobody approves two steps of one task, so an approval by someone who
@@ -387,6 +404,9 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 		return err
 	}
 	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
+		return err
+	}
+	if err := o.checkIssuer(t, true); err != nil {
 		return err
 	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment})
@@ -406,6 +426,9 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 		return err
 	}
 	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
+		return err
+	}
+	if err := o.checkIssuer(t, false); err != nil {
 		return err
 	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment})
@@ -437,6 +460,9 @@ func (o *op) provision(caller *roster.User, t *roster.Task, comment string) erro
 	}
 	if caller.ID == t.User {
 		return roster.Errorf(roster.EFORBIDDEN, "you cannot carry out your own access (task %d): another provisioner or admin must", t.ID)
+	}
+	if err := o.checkIssuer(t, false); err != nil {
+		return err
 	}
 	if !slices.Contains(t.Provisioners, caller.ID) && caller.Role != roster.RoleAdmin {
 		return roster.Errorf(roster.EFORBIDDEN, "you are not a provisioner of task %d (provisioners: %s)", t.ID, strings.Join(t.Provisioners, ", "))
