@@ -98,7 +98,9 @@ func TestClientCallsEveryMethod(t *testing.T) {
 			},
 			&roster.Page[roster.Event]{Items: []roster.Event{{ID: 3, At: at, Action: "task.approve", Data: []byte(`{"n":1}`)}}}},
 		{"CreateToken", []any{roster.TokenRequest{User: "bob", Name: "ci", Expires: "90d"}},
-			func() (any, error) { return c.CreateToken(ctx, roster.TokenRequest{User: "bob", Name: "ci", Expires: "90d"}) },
+			func() (any, error) {
+				return c.CreateToken(ctx, roster.TokenRequest{User: "bob", Name: "ci", Expires: "90d"})
+			},
 			&roster.Token{ID: "tok_1", User: "bob", Name: "ci", Issuer: "alice", Token: "secret-for-bob"}},
 		{"Tokens", []any{"bob"}, func() (any, error) { return c.Tokens(ctx, "bob") },
 			[]roster.Token{{ID: "tok_1", User: "bob", Issuer: "bob", CreatedAt: at}}},
