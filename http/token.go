@@ -11,7 +11,7 @@ import (
 // handleCreateToken handles POST /api/v1/tokens: {"user","name","expires"}.
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) error {
 	var req roster.TokenRequest
-	if err := readJSON(r, &req, true); err != nil {
+	if err := readJSON(r, &req, false); err != nil {
 		return err
 	}
 	t, err := s.service.CreateToken(r.Context(), req)
