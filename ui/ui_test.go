@@ -610,3 +610,20 @@ func TestSavingControlsKeepsTheExclusionPolicy(t *testing.T) {
 		t.Errorf("exclusion_policy %q after saving the controls, want manager kept", p.Automation.ExclusionPolicy)
 	}
 }
+
+// TestEventsShowTokenAndIssuer checks that the audit log page names the
+// token an action was taken with and who issued it, when another person.
+func TestEventsShowTokenAndIssuer(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.engine.CreateToken(e.as(roster.AdminUser), roster.TokenRequest{User: "raj", Name: "service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["raj"] = tok.Token
+	e.client().signIn(e, "raj")
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/events?action=user.signed_in&actor=raj")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, "token <code>"+tok.ID+"</code>, issued by admin")
+}
