@@ -1,4 +1,4 @@
--- 0008_tokens_sessions: API tokens get a public id (random, not derived from
+-- 0011_tokens_sessions: API tokens get a public id (random, not derived from
 -- the secret), a name, their issuer, an expiry, their last use and a
 -- revocation; console sessions move into the database; events name the
 -- token an actor acted with and its issuer.
