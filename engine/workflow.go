@@ -376,17 +376,16 @@ func checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryActio
 
 // checkIssuer applies separation of duties to the issuer of the token the
 // caller acts with, whose action it is too (roster.Actor): they may not be
-// t's subject, nor, for an approval, have approved an earlier step.
-func (o *op) checkIssuer(t *roster.Task, approval bool) error {
+// t's subject. (An issuer who approved an earlier step is not refused: an
+// admin issues most people's first token, and would otherwise block every
+// step after one they approved.)
+func (o *op) checkIssuer(t *roster.Task) error {
 	issuer := o.via.Issuer
 	if issuer == "" || o.via.User != o.actor {
 		return nil
 	}
 	if issuer == t.User {
 		return roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d): you act with token %s, which %s issued, so the action counts as theirs too", t.ID, o.via.Token, issuer)
-	}
-	if approval && slices.Contains(priorApprovers(t), issuer) {
-		return roster.Errorf(roster.EFORBIDDEN, "token %s was issued by %s, who approved an earlier step of task %d: nobody approves two steps of one task", o.via.Token, issuer, t.ID)
 	}
 	return nil
 }
@@ -406,7 +405,7 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
 		return err
 	}
-	if err := o.checkIssuer(t, true); err != nil {
+	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment})
@@ -428,7 +427,7 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
 		return err
 	}
-	if err := o.checkIssuer(t, false); err != nil {
+	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment})
@@ -461,7 +460,7 @@ func (o *op) provision(caller *roster.User, t *roster.Task, comment string) erro
 	if caller.ID == t.User {
 		return roster.Errorf(roster.EFORBIDDEN, "you cannot carry out your own access (task %d): another provisioner or admin must", t.ID)
 	}
-	if err := o.checkIssuer(t, false); err != nil {
+	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
 	if !slices.Contains(t.Provisioners, caller.ID) && caller.Role != roster.RoleAdmin {
