@@ -62,6 +62,25 @@ func TestTokensHaveIDsExpiryAndRevocation(t *testing.T) {
 	if text := e.ok("bob", "token", "list"); !strings.Contains(text, laptop.ID) || !strings.Contains(text, "laptop") {
 		t.Fatalf("token list:\n%s", text)
 	}
+	// Its last use is written at most once a minute.
+	lastUsed := func() time.Time {
+		var ts []roster.Token
+		e.json(&ts, "bob", "token", "list")
+		for _, tk := range ts {
+			if tk.ID == laptop.ID && tk.LastUsedAt != nil {
+				return *tk.LastUsedAt
+			}
+		}
+		t.Fatalf("no last use of %s", laptop.ID)
+		return time.Time{}
+	}
+	first := lastUsed()
+	e.clock.Advance(30 * time.Second)
+	e.ok("bob-laptop", "whoami")
+	equal(t, "last use 30 s later", lastUsed(), first)
+	e.clock.Advance(31 * time.Second)
+	e.ok("bob-laptop", "whoami")
+	equal(t, "last use 61 s later", lastUsed(), first.Add(61*time.Second))
 
 	// Others' tokens: a user neither lists nor revokes them nor issues one
 	// for someone else; an auditor lists them.
@@ -79,7 +98,7 @@ func TestTokensHaveIDsExpiryAndRevocation(t *testing.T) {
 	e.fails("disabled", adminUser, "token", "create", "erin")
 
 	// Expired: 401, saying so.
-	e.clock.Advance(24*time.Hour + time.Second)
+	e.clock.Advance(24 * time.Hour)
 	res, body := e.request(http.MethodGet, "/api/v1/me", e.tokens["bob-laptop"], "", nil)
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "expired") {
 		t.Fatalf("expired token: %d %s", res.StatusCode, body)

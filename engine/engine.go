@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,7 @@ type Engine struct {
 	// or session, by id, so that a busy one is written at most once a
 	// minute.
 	touched sync.Map
+	touches atomic.Int64
 }
 
 var _ roster.Service = (*Engine)(nil)

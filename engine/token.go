@@ -134,6 +134,16 @@ func (e *Engine) touch(ctx context.Context, key string, last *time.Time, write f
 		return nil
 	}
 	e.touched.Store(key, now)
+	if e.touches.Add(1)%1024 == 0 {
+		// Forget what no longer holds back a write, so that the map stays
+		// as small as the tokens and sessions in use.
+		e.touched.Range(func(k, t any) bool {
+			if now.Sub(t.(time.Time)) >= touchEvery {
+				e.touched.Delete(k)
+			}
+			return true
+		})
+	}
 	if err := e.store.Update(ctx, func(tx roster.Tx) error { return write(tx, now) }); err != nil {
 		return fmt.Errorf("record the use of %s: %w", key, err)
 	}
