@@ -34,14 +34,17 @@ type AuditAction string
 const (
 	ActionTenantBootstrapped AuditAction = "tenant.bootstrapped"
 	ActionTokenCreated       AuditAction = "token.created"
+	ActionTokenRevoked       AuditAction = "token.revoked"
 	ActionSettingsUpdated    AuditAction = "settings.updated"
 
-	ActionUserCreated   AuditAction = "user.created"
-	ActionUserUpdated   AuditAction = "user.updated"
-	ActionUserActive    AuditAction = "user.active"
-	ActionUserDisabled  AuditAction = "user.disabled"
-	ActionUserSignedIn  AuditAction = "user.signed_in"
-	ActionSignInRefused AuditAction = "user.sign_in_refused"
+	ActionUserCreated    AuditAction = "user.created"
+	ActionUserUpdated    AuditAction = "user.updated"
+	ActionUserActive     AuditAction = "user.active"
+	ActionUserDisabled   AuditAction = "user.disabled"
+	ActionUserSignedIn   AuditAction = "user.signed_in"
+	ActionSignInRefused  AuditAction = "user.sign_in_refused"
+	ActionUserSignedOut  AuditAction = "user.signed_out"
+	ActionSessionRevoked AuditAction = "session.revoked"
 
 	ActionAppCreated         AuditAction = "app.created"
 	ActionAppUpdated         AuditAction = "app.updated"
@@ -107,15 +110,18 @@ type AuditActionInfo struct {
 // AuditActions lists every audit action Roster records, grouped by object.
 var AuditActions = []AuditActionInfo{
 	{ActionTenantBootstrapped, "user", "the first admin and their token were created on an empty database"},
-	{ActionTokenCreated, "user", "an API token was issued for the user"},
+	{ActionTokenCreated, "user", "an API token was issued for the user (data: the token's id, name, issuer and expiry; never its secret)"},
+	{ActionTokenRevoked, "user", "an API token of the user was revoked (data: the token's id, name, issuer and expiry, and the console sessions signed in with it, which end too)"},
 	{ActionSettingsUpdated, "settings", "the tenant settings were changed by a declarative file"},
 
 	{ActionUserCreated, "user", "a user was added (by a file or a connector)"},
 	{ActionUserUpdated, "user", "a user's fields changed"},
 	{ActionUserActive, "user", "a disabled user was made active again"},
 	{ActionUserDisabled, "user", "a user was disabled: the leaver path starts"},
-	{ActionUserSignedIn, "user", "a user signed in to the console through the SSO provider (data: the email it vouched for)"},
-	{ActionSignInRefused, "user", "an SSO sign-in was refused: no user has the email, the provider did not verify it, or the user is disabled (reason; data: the email)"},
+	{ActionUserSignedIn, "user", "a user signed in to the console, with an API token or through the SSO provider (data: the session, the method, the token's id or the email the provider vouched for)"},
+	{ActionSignInRefused, "user", "a console sign-in was refused: an unknown, expired or revoked token (no actor; never the token), or for SSO no user has the email, the provider did not verify it, or the user is disabled (reason; data: the method, the token's id or the email)"},
+	{ActionUserSignedOut, "user", "a user signed out of the console (data: the session)"},
+	{ActionSessionRevoked, "user", "a console session of the user was ended by `roster session revoke`, or all of them because the user was disabled (data: the session or sessions)"},
 
 	{ActionAppCreated, "app", "an app was added"},
 	{ActionAppUpdated, "app", "an app's name or owners changed"},

@@ -518,6 +518,11 @@ type Event struct {
 	// Hash links the event to the one before it: see ChainHash. It is set
 	// when the event is appended.
 	Hash string `json:"hash,omitempty"`
+	// Token is the id of the API token the actor acted with, if any.
+	Token string `json:"token,omitempty"`
+	// Issuer is who issued that token, when not the actor: the action is
+	// theirs too.
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // Notification channels.

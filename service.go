@@ -2,6 +2,9 @@ package roster
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,8 +80,22 @@ type Service interface {
 	// auditors). An error from fn stops it and is returned.
 	ExportEvents(ctx context.Context, since time.Time, fn func(*Event) error) error
 
-	// CreateToken issues an API token for a user (admins).
-	CreateToken(ctx context.Context, user string) (*Token, error)
+	// CreateToken issues an API token: for the caller, or, by an admin, for
+	// a user who is not an admin. The answer holds the secret, once.
+	CreateToken(ctx context.Context, req TokenRequest) (*Token, error)
+	// Tokens lists API tokens, never their secrets: the caller's own (those
+	// of user "" or the caller, and those the caller issued), or, for admins
+	// and auditors, user's.
+	Tokens(ctx context.Context, user string) ([]Token, error)
+	// RevokeToken revokes a token: the caller's own or one they issued, or,
+	// by an admin, anyone's.
+	RevokeToken(ctx context.Context, id string) (*Token, error)
+	// Sessions lists the console sessions that have not ended: the caller's
+	// own, or, for admins and auditors, user's ("*": everyone's).
+	Sessions(ctx context.Context, user string) ([]Session, error)
+	// RevokeSession ends a console session: the caller's own, or, by an
+	// admin, anyone's.
+	RevokeSession(ctx context.Context, id string) (*Session, error)
 	// Whoami returns the caller.
 	Whoami(ctx context.Context) (*User, error)
 }
@@ -173,10 +190,97 @@ type AutomationView struct {
 	LastSync *SyncSummary `json:"last_sync,omitempty"`
 }
 
-// Token is an API token; the secret is shown once, when it is created.
+// Token is an API token. Its secret is shown once, in Token, when it is
+// created; the store keeps only its hash. ID names it in lists, events and
+// revocations and is not derived from the secret.
 type Token struct {
-	User  string `json:"user"`
-	Token string `json:"token"`
+	ID   string `json:"id"`
+	User string `json:"user"`
+	// Token is the secret, set only in the answer to CreateToken.
+	Token string `json:"token,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Issuer is who created the token: its user, or an admin who issued it
+	// for them. An action taken with it counts as both (see Actor).
+	Issuer     string     `json:"issuer"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Valid reports why the token no longer works at now ("" when it does):
+// it was revoked or it expired.
+func (t *Token) Valid(now time.Time) string {
+	switch {
+	case t.RevokedAt != nil:
+		return fmt.Sprintf("the API token %s was revoked", t.ID)
+	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return fmt.Sprintf("the API token %s expired at %s", t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return ""
+}
+
+// TokenRequest asks for a new API token.
+type TokenRequest struct {
+	// User is who the token acts as; "" is the caller.
+	User string `json:"user,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Expires is how long the token lasts, such as "90d" or "24h"
+	// (ParseLifetime); "" never expires.
+	Expires string `json:"expires,omitempty"`
+}
+
+// ParseLifetime reads a lifetime such as "90d", "24h" or "1h30m": a whole
+// number of days, or a Go duration. It must be positive.
+func ParseLifetime(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 100*365 {
+			return 0, Errorf(EINVALID, "lifetime %q: want a number of days such as 90d, or hours such as 24h", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, Errorf(EINVALID, "lifetime %q: want a number of days such as 90d, or hours such as 24h", s)
+		}
+		d = v
+	}
+	if d <= 0 {
+		return 0, Errorf(EINVALID, "lifetime %q: must be more than nothing", s)
+	}
+	return d, nil
+}
+
+// Session is a signed-in console session. The browser holds its secret in
+// a cookie; the store keeps only its hash.
+type Session struct {
+	ID   string `json:"id"`
+	User string `json:"user"`
+	// Method says how the user signed in: "token" or "sso".
+	Method string `json:"method"`
+	// Token and Issuer name the API token the user signed in with, and who
+	// issued it when not the user: the session's actions count as theirs too.
+	Token      string    `json:"token,omitempty"`
+	Issuer     string    `json:"issuer,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	// ExpiresAt is when the session ends however much it is used.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Ways of signing in (Session.Method).
+const (
+	SignInToken = "token"
+	SignInSSO   = "sso"
+)
+
+// NewSession is a session just started, with its secret, which only the
+// browser keeps.
+type NewSession struct {
+	Session
+	Secret string `json:"-"`
 }
 
 // TaskFilter selects tasks. Empty fields match everything.
@@ -256,13 +360,48 @@ type contextKey int
 
 const actorKey contextKey = iota
 
-// NewContext returns a context that carries the id of the user who acts.
-func NewContext(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey, actor)
+// Actor is who acts in a call: the user, and the API token they act with.
+// A token another person issued for the user (an admin's, for a service
+// account) makes its issuer act too: for separation of duties the action
+// counts as the user's and the issuer's, and its events name both.
+type Actor struct {
+	// User is the id of the user who acts.
+	User string
+	// Token is the id of the API token the call came with, directly or
+	// through a console session signed in with it; "" for none.
+	Token string
+	// Issuer is who issued Token, when not User; "" otherwise.
+	Issuer string
+}
+
+// Users returns the users the action counts as: User, and Issuer when set.
+func (a Actor) Users() []string {
+	if a.Issuer == "" || a.Issuer == a.User {
+		return []string{a.User}
+	}
+	return []string{a.User, a.Issuer}
+}
+
+// NewContext returns a context in which user acts, with no token.
+func NewContext(ctx context.Context, user string) context.Context {
+	return WithActor(ctx, Actor{User: user})
+}
+
+// WithActor returns a context in which a acts.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	if a.Issuer == a.User {
+		a.Issuer = ""
+	}
+	return context.WithValue(ctx, actorKey, a)
+}
+
+// ActorOf returns who acts in ctx: the zero Actor when nobody does.
+func ActorOf(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey).(Actor)
+	return a
 }
 
 // ActorFromContext returns the id of the user who acts, or "".
 func ActorFromContext(ctx context.Context) string {
-	s, _ := ctx.Value(actorKey).(string)
-	return s
+	return ActorOf(ctx).User
 }

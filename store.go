@@ -48,7 +48,8 @@ type Tx interface {
 	SyncViewStore
 }
 
-// UserStore keeps users and the API tokens that act as them.
+// UserStore keeps users, the API tokens that act as them and their console
+// sessions.
 type UserStore interface {
 	User(ctx context.Context, id string) (*User, error)
 	Users(ctx context.Context, f UserFilter) (*Page[User], error)
@@ -67,10 +68,41 @@ type UserStore interface {
 	// one query.
 	DisabledUsers(ctx context.Context, ids []string) ([]string, error)
 
-	// PutToken stores an API token by the hash of its secret.
-	PutToken(ctx context.Context, hash, user string, at time.Time) error
-	// TokenUser returns the user a token hash belongs to.
-	TokenUser(ctx context.Context, hash string) (string, error)
+	// CreateToken stores a new API token with the hash of its secret; the
+	// token's secret (Token.Token) is not stored. ECONFLICT when its id or
+	// hash exists.
+	CreateToken(ctx context.Context, t *Token, hash string) error
+	// Token returns the token with this id.
+	Token(ctx context.Context, id string) (*Token, error)
+	// TokenByHash returns the token whose secret has this hash.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// Tokens lists the tokens whose user or issuer is user (every token
+	// when user is ""), ordered by creation, then id.
+	Tokens(ctx context.Context, user string) ([]Token, error)
+	// TouchToken records that a token was used at at.
+	TouchToken(ctx context.Context, id string, at time.Time) error
+	// RevokeToken marks a token revoked at at, unless it already is.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	// CreateSession stores a new console session with the hash of its
+	// secret. ECONFLICT when its id or hash exists.
+	CreateSession(ctx context.Context, s *Session, hash string) error
+	// Session returns the session with this id.
+	Session(ctx context.Context, id string) (*Session, error)
+	// SessionByHash returns the session whose secret has this hash.
+	SessionByHash(ctx context.Context, hash string) (*Session, error)
+	// Sessions lists the sessions of user (every session when user is ""),
+	// ordered by creation, then id.
+	Sessions(ctx context.Context, user string) ([]Session, error)
+	// TouchSession records that a session was used at at.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// DeleteSessions ends sessions: the one with id, or every session of
+	// user, or every session signed in with token — whichever of the three
+	// is set — and returns the ids it ended, ordered.
+	DeleteSessions(ctx context.Context, id, user, token string) ([]string, error)
+	// DeleteStaleSessions removes the sessions last used before usedBefore
+	// or expired at now, and reports how many.
+	DeleteStaleSessions(ctx context.Context, usedBefore, now time.Time) (int, error)
 }
 
 // CatalogStore keeps what access is requested from: apps, their

@@ -83,7 +83,7 @@ func BenchmarkApprovals(b *testing.B) {
 			if _, err := admin.Apply(ctx, roster.ApplyRequest{Filename: "bench.yaml", Document: org(b.N)}); err != nil {
 				b.Fatal(err)
 			}
-			tok, err := admin.CreateToken(ctx, "boss")
+			tok, err := admin.CreateToken(ctx, roster.TokenRequest{User: "boss"})
 			if err != nil {
 				b.Fatal(err)
 			}

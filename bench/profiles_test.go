@@ -33,7 +33,7 @@ func BenchmarkProfilesList(b *testing.B) {
 	s := start(b, copyDB(b, path))
 	user, _ := busiest(org)
 	const userToken = "bench-user-token-0123456789abcdef"
-	if err := s.Engine.IssueToken(context.Background(), user, userToken); err != nil {
+	if err := s.Engine.IssueToken(context.Background(), user, userToken, "bench"); err != nil {
 		b.Fatal(err)
 	}
 	hc := &http.Client{}

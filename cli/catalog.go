@@ -191,7 +191,7 @@ func (a *app) eventCommand() *cobra.Command {
 			return a.render(events, func(w io.Writer) {
 				fmt.Fprintln(w, "ID\tAT\tACTOR\tACTION\tOBJECT\tREASON")
 				for _, e := range events {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.At), orDash(e.Actor), e.Action,
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, formatTime(e.At), eventActor(e), e.Action,
 						e.ObjectType+":"+e.ObjectID, orDash(e.Reason))
 				}
 			})
@@ -217,4 +217,17 @@ func (a *app) eventCommand() *cobra.Command {
 		},
 	}
 	return group("event COMMAND", "List audit events", listCmd, actionsCmd)
+}
+
+// eventActor is who acted in an event, with the token they acted with and
+// its issuer when another person.
+func eventActor(e roster.Event) string {
+	actor := orDash(e.Actor)
+	switch {
+	case e.Token != "" && e.Issuer != "":
+		actor += " (token " + e.Token + ", issuer " + e.Issuer + ")"
+	case e.Token != "":
+		actor += " (token " + e.Token + ")"
+	}
+	return actor
 }

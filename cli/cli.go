@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
@@ -68,6 +69,9 @@ type ServeConfig struct {
 	// SecretsDir holds the files connectors' *_file settings may name;
 	// DataDir the data files they read (a csv connector's path). Empty: none.
 	SecretsDir, DataDir string
+	// SessionIdle ends a console session unused this long (--session-idle,
+	// ROSTER_SESSION_IDLE; default 8h).
+	SessionIdle time.Duration
 	// MetricsAddr serves the Prometheus metrics on an address of their own,
 	// without a token; empty: on the main address, to admins and auditors.
 	MetricsAddr string
@@ -148,6 +152,7 @@ func New(opts Options) *cobra.Command {
 		a.userCommand(),
 		a.whoamiCommand(),
 		a.tokenCommand(),
+		a.sessionCommand(),
 		a.appCommand(),
 		a.entitlementCommand(),
 		a.policyCommand(),

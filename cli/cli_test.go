@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/cli"
@@ -199,14 +200,14 @@ func newEnv(t *testing.T) *env {
 	e := &env{service: &fakeService{}}
 	srv := rosterhttp.NewServer(rosterhttp.ServerConfig{
 		Service: e.service,
-		Authenticate: func(ctx context.Context, token string) (string, error) {
+		Authenticate: func(ctx context.Context, token string) (roster.Actor, error) {
 			switch token {
 			case "admin-token":
-				return "admin", nil
+				return roster.Actor{User: "admin"}, nil
 			case "alice-token":
-				return "alice", nil
+				return roster.Actor{User: "alice"}, nil
 			}
-			return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+			return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
 		},
 	})
 	ts := httptest.NewServer(srv.Handler())
@@ -517,13 +518,18 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve: exit %d, %s", code, stderr)
 	}
 	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate", "--sync-on-change=false",
-		"--secret-env-prefix", "ACME_ROSTER_", "--secrets-dir", "/run/secrets/roster", "--data-dir", "/var/lib/roster/data"); code != 0 {
+		"--secret-env-prefix", "ACME_ROSTER_", "--secrets-dir", "/run/secrets/roster", "--data-dir", "/var/lib/roster/data", "--session-idle", "30m"); code != 0 {
 		t.Fatalf("serve with flags: exit %d, %s", code, stderr)
 	}
+	e.vars["ROSTER_SESSION_IDLE"] = "2h"
+	if _, stderr, code := e.run("serve"); code != 0 {
+		t.Fatalf("serve with ROSTER_SESSION_IDLE: exit %d, %s", code, stderr)
+	}
 	want := []cli.ServeConfig{
-		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_"},
+		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_", SessionIdle: 8 * time.Hour},
 		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot-0123456789abcdef0123456789abcdef", NoMigrate: true,
-			SecretEnvPrefix: "ACME_ROSTER_", SecretsDir: "/run/secrets/roster", DataDir: "/var/lib/roster/data"},
+			SecretEnvPrefix: "ACME_ROSTER_", SecretsDir: "/run/secrets/roster", DataDir: "/var/lib/roster/data", SessionIdle: 30 * time.Minute},
+		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_", SessionIdle: 2 * time.Hour},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serve configs = %+v\nwant %+v", got, want)
@@ -531,10 +537,13 @@ func TestServe(t *testing.T) {
 
 	// A short bootstrap token is refused before anything starts.
 	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "test-admin-token"
-	if _, stderr, code := e.run("serve"); code != 1 || !strings.Contains(stderr, "at least 32") || len(got) != 2 {
+	if _, stderr, code := e.run("serve"); code != 1 || !strings.Contains(stderr, "at least 32") || len(got) != 3 {
 		t.Errorf("serve with a 16-character token: exit %d, stderr %q, %d starts", code, stderr, len(got))
 	}
 	e.vars["ROSTER_BOOTSTRAP_TOKEN"] = "boot-0123456789abcdef0123456789abcdef"
+	if _, stderr, code := e.run("serve", "--session-idle", "10s"); code != 1 || !strings.Contains(stderr, "at least a minute") {
+		t.Errorf("serve --session-idle 10s: exit %d, stderr %q", code, stderr)
+	}
 
 	e.serve = func(context.Context, cli.ServeConfig) error { return errors.New("address in use") }
 	if _, stderr, code := e.run("serve"); code != 1 || stderr != "error: address in use\n" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -15,7 +16,7 @@ const MinBootstrapTokenLength = 32
 // serveCommand is `roster serve`. It only fills a ServeConfig and hands it to
 // Options.Serve.
 func (a *app) serveCommand() *cobra.Command {
-	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_"}
+	cfg := ServeConfig{DB: "roster.db", Addr: "127.0.0.1:8080", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_", SessionIdle: 8 * time.Hour}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Roster server",
@@ -37,6 +38,16 @@ func (a *app) serveCommand() *cobra.Command {
 			if err := a.ssoSettings(cmd, &cfg); err != nil {
 				return err
 			}
+			if env := a.opts.Getenv("ROSTER_SESSION_IDLE"); env != "" && !cmd.Flags().Changed("session-idle") {
+				d, err := time.ParseDuration(env)
+				if err != nil {
+					return fmt.Errorf("ROSTER_SESSION_IDLE=%q: want a duration such as 8h or 30m", env)
+				}
+				cfg.SessionIdle = d
+			}
+			if cfg.SessionIdle < time.Minute {
+				return fmt.Errorf("--session-idle %s: a console session must last at least a minute without use", cfg.SessionIdle)
+			}
 			return a.opts.Serve(cmd.Context(), cfg)
 		},
 	}
@@ -48,6 +59,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.BoolVar(&cfg.SyncOnChange, "sync-on-change", true, "sync the profiles a grant or user change can affect as soon as it is committed")
 	fl.StringVar(&cfg.SecretEnvPrefix, "secret-env-prefix", cfg.SecretEnvPrefix, "the prefix of every environment variable a connector's *_env setting may name")
 	fl.StringVar(&cfg.SecretsDir, "secrets-dir", "", "the directory that holds the files connectors' *_file settings may name (unset: none)")
+	fl.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "end a console session unused this long (env ROSTER_SESSION_IDLE)")
 	fl.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve GET /metrics without a token on this address of its own (HOST:PORT; unset: on --addr, to admins' and auditors' tokens)")
 	fl.StringVar(&cfg.DataDir, "data-dir", "", "the directory that holds the data files connectors read, such as a csv connector's path (unset: none)")
 	fl.StringVar(&cfg.BaseURL, "base-url", "", "the address people open the console at, https://HOST[:PORT] (env ROSTER_BASE_URL); SSO's redirect URI is <base-url>/auth/oidc/callback")

@@ -112,28 +112,3 @@ func writeUser(w io.Writer, u *roster.User) {
 		fmt.Fprintf(w, "%s:\t%s\n", k, u.Attributes[k])
 	}
 }
-
-// tokenCommand is `roster token create USER`.
-func (a *app) tokenCommand() *cobra.Command {
-	return group("token COMMAND", "Issue API tokens",
-		&cobra.Command{
-			Use:   "create USER",
-			Short: "Issue an API token for a user (admins); the secret is shown only once",
-			Args:  args("USER"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := a.client()
-				if err != nil {
-					return err
-				}
-				t, err := c.CreateToken(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				return a.render(t, func(w io.Writer) {
-					fmt.Fprintf(w, "User:\t%s\n", t.User)
-					fmt.Fprintf(w, "Token:\t%s\n", t.Token)
-				})
-			},
-		},
-	)
-}

@@ -419,7 +419,7 @@ func (w *workload) clientFor(ctx context.Context, user string) (*rosterhttp.Clie
 	if _, ok := w.tokens[user]; !ok {
 		var tok *roster.Token
 		err := w.do(phaseTasks, "create a token for "+user, one, func() (err error) {
-			tok, err = w.admin.CreateToken(ctx, user)
+			tok, err = w.admin.CreateToken(ctx, roster.TokenRequest{User: user})
 			return err
 		})
 		if err != nil {

@@ -332,6 +332,11 @@ func (a *applier) user(u *roster.User) error {
 	}
 	if err == nil && old.Status != u.Status {
 		a.userChanged(u.ID)
+		if !u.Active() {
+			if err := a.endSessions(u.ID); err != nil {
+				return err
+			}
+		}
 		return a.audit(roster.UserStatusAction(u.Status), "user", u.ID, "roster apply", map[string]any{"from": old.Status})
 	}
 	return nil

@@ -221,6 +221,11 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 		case pl.StatusChanged[u.ID]:
 			o.userChanged(u.ID)
 			action = roster.UserStatusAction(u.Status)
+			if !u.Active() {
+				if err := o.endSessions(u.ID); err != nil {
+					return nil, err
+				}
+			}
 		}
 		var data any
 		if !pl.Created[u.ID] {

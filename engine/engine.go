@@ -6,14 +6,12 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +32,10 @@ type Config struct {
 	// BaseURL is the console's address (roster serve --base-url), used in
 	// messages' links when settings.base_url is unset.
 	BaseURL string
+	// SessionIdle ends a console session unused this long (default
+	// DefaultSessionIdle); SessionLifetime ends it however much it is used
+	// (default DefaultSessionLifetime).
+	SessionIdle, SessionLifetime time.Duration
 }
 
 // Engine implements roster.Service.
@@ -57,6 +59,13 @@ type Engine struct {
 	access connector.Access
 	// baseURL is Config.BaseURL.
 	baseURL string
+	// sessionIdle and sessionLifetime end console sessions (Config).
+	sessionIdle, sessionLifetime time.Duration
+	// touched remembers when this process last recorded the use of a token
+	// or session, by id, so that a busy one is written at most once a
+	// minute.
+	touched sync.Map
+	touches atomic.Int64
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -69,7 +78,14 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = DefaultSessionLifetime
+	}
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL,
+		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without
@@ -173,6 +189,9 @@ type op struct {
 	e     *Engine
 	now   time.Time
 	actor string
+	// via is who acts in the op's context, with the token they act with:
+	// its events name the token and its issuer while the op acts as via.User.
+	via roster.Actor
 
 	settings *roster.Settings
 	// apps holds the apps read for messages' display names.
@@ -275,10 +294,15 @@ func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 	return e.updateAs(ctx, roster.ActorFromContext(ctx), fn)
 }
 
+// newOp returns an op acting as actor in tx.
+func (e *Engine) newOp(ctx context.Context, tx roster.Tx, actor string) *op {
+	return &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: actor, via: roster.ActorOf(ctx)}
+}
+
 func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) error) error {
 	var done *op
 	err := e.store.Update(ctx, func(tx roster.Tx) error {
-		o := &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: actor}
+		o := e.newOp(ctx, tx, actor)
 		if err := fn(o); err != nil {
 			return err
 		}
@@ -309,7 +333,7 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 // view runs fn in a read-only transaction.
 func (e *Engine) view(ctx context.Context, fn func(o *op) error) error {
 	return e.store.View(ctx, func(tx roster.Tx) error {
-		o := &op{ctx: ctx, tx: tx, e: e, now: e.clock.Now(), actor: roster.ActorFromContext(ctx)}
+		o := e.newOp(ctx, tx, roster.ActorFromContext(ctx))
 		if err := fn(o); err != nil {
 			return err
 		}
@@ -335,6 +359,9 @@ func (o *op) tenant() (*roster.Settings, error) {
 // audit appends an event by the op's actor.
 func (o *op) audit(action roster.AuditAction, objectType, objectID, reason string, data any) error {
 	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
+	if o.actor != "" && o.actor == o.via.User {
+		ev.Token, ev.Issuer = o.via.Token, o.via.Issuer
+	}
 	if raw, ok := data.(json.RawMessage); ok {
 		ev.Data = raw
 	} else if data != nil {
@@ -407,117 +434,6 @@ func (o *op) requireReader(what string) (*roster.User, error) {
 }
 
 func readsAll(u *roster.User) bool { return u.Role == roster.RoleAdmin || u.Role == roster.RoleAuditor }
-
-// hashToken returns the stored form of an API token.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// newToken returns a fresh random API token.
-func newToken() string {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return "rst_" + hex.EncodeToString(b)
-}
-
-// Authenticate returns the id of the active user an API token belongs to.
-func (e *Engine) Authenticate(ctx context.Context, token string) (string, error) {
-	if token == "" {
-		return "", roster.Errorf(roster.EUNAUTHORIZED, "an API token is required")
-	}
-	var user string
-	err := e.store.View(ctx, func(tx roster.Tx) error {
-		id, err := tx.TokenUser(ctx, hashToken(token))
-		if roster.ErrorCode(err) == roster.ENOTFOUND {
-			return roster.Errorf(roster.EUNAUTHORIZED, "the API token is not valid")
-		} else if err != nil {
-			return err
-		}
-		u, err := tx.User(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !u.Active() {
-			return roster.Errorf(roster.EUNAUTHORIZED, "user %q is disabled", id)
-		}
-		user = id
-		return nil
-	})
-	return user, err
-}
-
-// Bootstrap prepares an empty database: it creates the built-in admin and, when
-// token is set, makes it the admin's API token. On an empty database without a
-// token it generates one and returns it, so the server can print it once. It
-// returns "" when the database was not empty.
-func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
-	var issued string
-	err := e.updateAs(ctx, ActorSystem, func(o *op) error {
-		_, err := o.tx.User(o.ctx, roster.AdminUser)
-		if err == nil {
-			return nil
-		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
-			return err
-		}
-		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, Kind: roster.UserPerson, Notify: roster.NotifyEmail, CreatedAt: o.now, UpdatedAt: o.now}
-		if err := o.tx.PutUser(o.ctx, admin); err != nil {
-			return err
-		}
-		if err := o.tx.PutApp(o.ctx, &roster.App{ID: roster.BuiltinApp, Name: "Access profiles", Owners: []string{}, CreatedAt: o.now, UpdatedAt: o.now}); err != nil {
-			return err
-		}
-		if token == "" {
-			token = newToken()
-		}
-		issued = token
-		if err := o.tx.PutToken(o.ctx, hashToken(token), roster.AdminUser, o.now); err != nil {
-			return err
-		}
-		return o.audit(roster.ActionTenantBootstrapped, "user", roster.AdminUser, "empty database", nil)
-	})
-	return issued, err
-}
-
-// IssueToken stores a given token for a user without a permission check; the
-// server uses it to load the demo organisation's well-known tokens.
-func (e *Engine) IssueToken(ctx context.Context, user, token string) error {
-	return e.updateAs(ctx, ActorSystem, func(o *op) error {
-		if _, err := o.tx.User(o.ctx, user); err != nil {
-			return err
-		}
-		if err := o.tx.PutToken(o.ctx, hashToken(token), user, o.now); err != nil {
-			return err
-		}
-		return o.audit(roster.ActionTokenCreated, "user", user, "demo organisation", nil)
-	})
-}
-
-// CreateToken issues a new API token for a user (admins only).
-func (e *Engine) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
-	var tok *roster.Token
-	err := e.update(ctx, func(o *op) error {
-		if _, err := o.requireAdmin("create tokens"); err != nil {
-			return err
-		}
-		u, err := o.tx.User(o.ctx, user)
-		if err != nil {
-			return err
-		}
-		if !u.Active() {
-			return roster.Errorf(roster.EINVALID, "user %q is disabled", user)
-		}
-		secret := newToken()
-		if err := o.tx.PutToken(o.ctx, hashToken(secret), user, o.now); err != nil {
-			return err
-		}
-		tok = &roster.Token{User: user, Token: secret}
-		return o.audit(roster.ActionTokenCreated, "user", user, "", nil)
-	})
-	return tok, err
-}
 
 // Whoami returns the caller.
 func (e *Engine) Whoami(ctx context.Context) (*roster.User, error) {

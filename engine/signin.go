@@ -15,20 +15,21 @@ const maxSignInEmail = 320
 // SignIn names the user a single sign-on provider vouched for: the one
 // active user whose email is email (compared without regard to case), when
 // the provider has verified that the person owns it. It records the outcome
-// in the audit log, user.signed_in or user.sign_in_refused, and returns the
-// user's id, or an EUNAUTHORIZED error whose message is the reason for the
+// in the audit log, user.signed_in (with the session it starts) or
+// user.sign_in_refused, and returns the new console session, or an
+// EUNAUTHORIZED error whose message is the reason for the
 // person signing in: no email, an unverified email, no user (or more than
 // one) with it, or a disabled user.
 //
 // It is not part of roster.Service: the web console calls it after it has
 // checked the provider's ID token, and no API client may vouch for an email.
 // Users are found by reading them all, as the store has no lookup by email.
-func (e *Engine) SignIn(ctx context.Context, email string, verified bool) (string, error) {
+func (e *Engine) SignIn(ctx context.Context, email string, verified bool) (*roster.NewSession, error) {
 	email = signInEmail(email)
-	var user string
+	var s *roster.NewSession
 	var refused error
 	err := e.updateAs(ctx, ActorSystem, func(o *op) error {
-		user, refused = "", nil
+		s, refused = nil, nil
 		id, object, reason, err := o.signIn(email, verified)
 		if err != nil {
 			return err
@@ -36,19 +37,19 @@ func (e *Engine) SignIn(ctx context.Context, email string, verified bool) (strin
 		data := map[string]any{"email": email, "email_verified": verified}
 		if reason != "" {
 			refused = roster.Errorf(roster.EUNAUTHORIZED, "%s", reason)
+			data["method"] = roster.SignInSSO
 			return o.audit(roster.ActionSignInRefused, "user", object, reason, data)
 		}
-		user = id
-		o.actor = id
-		return o.audit(roster.ActionUserSignedIn, "user", id, "", data)
+		s, err = o.startSession(id, roster.SignInSSO, nil, data)
+		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("sign in: %w", err)
+		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	if refused != nil {
-		return "", refused
+		return nil, refused
 	}
-	return user, nil
+	return s, nil
 }
 
 // signInEmail returns the email as a sign-in records it: trimmed, cut to

@@ -54,14 +54,14 @@ users:
 		{name: "control characters", email: "a\x00b@example.com", verified: true, reason: "no Roster user has the email address a?b@example.com"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			user, err := e.SignIn(ctx, tc.email, tc.verified)
+			s, err := e.SignIn(ctx, tc.email, tc.verified)
 			if tc.user != "" {
-				if err != nil || user != tc.user {
-					t.Fatalf("SignIn(%q) = %q, %v; want %q", tc.email, user, err, tc.user)
+				if err != nil || s.User != tc.user || s.Secret == "" || s.Method != roster.SignInSSO {
+					t.Fatalf("SignIn(%q) = %+v, %v; want a session of %q", tc.email, s, err, tc.user)
 				}
 			} else {
 				if err == nil || roster.ErrorCode(err) != roster.EUNAUTHORIZED || !strings.Contains(roster.ErrorMessage(err), tc.reason) {
-					t.Fatalf("SignIn(%q) = %q, %v; want EUNAUTHORIZED with %q", tc.email, user, err, tc.reason)
+					t.Fatalf("SignIn(%q) = %+v, %v; want EUNAUTHORIZED with %q", tc.email, s, err, tc.reason)
 				}
 			}
 			evs, err := e.Events(admin, roster.EventFilter{Limit: roster.MaxPageSize})

@@ -396,6 +396,22 @@ func checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryActio
 	return roster.Errorf(roster.EFORBIDDEN, "you are not an approver of step %d of task %d (approvers: %s)", t.Step+1, t.ID, strings.Join(t.Approvers, ", "))
 }
 
+// checkIssuer applies separation of duties to the issuer of the token the
+// caller acts with, whose action it is too (roster.Actor): they may not be
+// t's subject. (An issuer who approved an earlier step is not refused: an
+// admin issues most people's first token, and would otherwise block every
+// step after one they approved.)
+func (o *op) checkIssuer(t *roster.Task) error {
+	issuer := o.via.Issuer
+	if issuer == "" || o.via.User != o.actor {
+		return nil
+	}
+	if issuer == t.User {
+		return roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d): you act with token %s, which %s issued, so the action counts as theirs too", t.ID, o.via.Token, issuer)
+	}
+	return nil
+}
+
 // approve records an approval of t's current step and moves it on.
 func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error {
 	// Nobody approves two steps of one task, so an approval by someone who
@@ -409,6 +425,9 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 		return err
 	}
 	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
+		return err
+	}
+	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment})
@@ -456,6 +475,9 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
 		return err
 	}
+	if err := o.checkIssuer(t); err != nil {
+		return err
+	}
 	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment})
 	if err := o.close(t, roster.StateDenied); err != nil {
 		return err
@@ -488,6 +510,9 @@ func (o *op) provision(caller *roster.User, t *roster.Task, comment string) erro
 	}
 	if caller.ID == t.User {
 		return roster.Errorf(roster.EFORBIDDEN, "you cannot carry out your own access (task %d): another provisioner or admin must", t.ID)
+	}
+	if err := o.checkIssuer(t); err != nil {
+		return err
 	}
 	if !slices.Contains(t.Provisioners, caller.ID) && caller.Role != roster.RoleAdmin {
 		return roster.Errorf(roster.EFORBIDDEN, "you are not a provisioner of task %d (provisioners: %s)", t.ID, strings.Join(t.Provisioners, ", "))

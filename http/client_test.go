@@ -113,8 +113,19 @@ func TestClientCallsEveryMethod(t *testing.T) {
 			{ID: 1, At: at, Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash},
 			{ID: 2, At: at, Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash},
 			{ID: 3, At: at.Add(time.Hour), Action: "grant.added", Data: []byte(`{"n":1}`), Hash: roster.GenesisHash}}},
-		{"CreateToken", []any{"bob"}, func() (any, error) { return c.CreateToken(ctx, "bob") },
-			&roster.Token{User: "bob", Token: "secret-for-bob"}},
+		{"CreateToken", []any{roster.TokenRequest{User: "bob", Name: "ci", Expires: "90d"}},
+			func() (any, error) {
+				return c.CreateToken(ctx, roster.TokenRequest{User: "bob", Name: "ci", Expires: "90d"})
+			},
+			&roster.Token{ID: "tok_1", User: "bob", Name: "ci", Issuer: "alice", Token: "secret-for-bob"}},
+		{"Tokens", []any{"bob"}, func() (any, error) { return c.Tokens(ctx, "bob") },
+			[]roster.Token{{ID: "tok_1", User: "bob", Issuer: "bob", CreatedAt: at}}},
+		{"RevokeToken", []any{"tok_1"}, func() (any, error) { return c.RevokeToken(ctx, "tok_1") },
+			&roster.Token{ID: "tok_1", User: "bob", Issuer: "bob", CreatedAt: at, RevokedAt: &at}},
+		{"Sessions", []any{""}, func() (any, error) { return c.Sessions(ctx, "") },
+			[]roster.Session{{ID: "ses_1", User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}}},
+		{"RevokeSession", []any{"ses_1"}, func() (any, error) { return c.RevokeSession(ctx, "ses_1") },
+			&roster.Session{ID: "ses_1", User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}},
 		{"Whoami", nil, func() (any, error) { return c.Whoami(ctx) },
 			&roster.User{ID: "alice", Role: roster.RoleAdmin}},
 	} {

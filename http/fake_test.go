@@ -313,11 +313,39 @@ func (f *fakeService) ExportEvents(ctx context.Context, since time.Time, fn func
 	return nil
 }
 
-func (f *fakeService) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
-	if err := f.record(ctx, "CreateToken", user); err != nil {
+func (f *fakeService) CreateToken(ctx context.Context, req roster.TokenRequest) (*roster.Token, error) {
+	if err := f.record(ctx, "CreateToken", req); err != nil {
 		return nil, err
 	}
-	return &roster.Token{User: user, Token: fmt.Sprintf("secret-for-%s", user)}, nil
+	return &roster.Token{ID: "tok_1", User: req.User, Name: req.Name, Issuer: roster.ActorFromContext(ctx), Token: fmt.Sprintf("secret-for-%s", req.User)}, nil
+}
+
+func (f *fakeService) Tokens(ctx context.Context, user string) ([]roster.Token, error) {
+	if err := f.record(ctx, "Tokens", user); err != nil {
+		return nil, err
+	}
+	return []roster.Token{{ID: "tok_1", User: "bob", Issuer: "bob", CreatedAt: at}}, nil
+}
+
+func (f *fakeService) RevokeToken(ctx context.Context, id string) (*roster.Token, error) {
+	if err := f.record(ctx, "RevokeToken", id); err != nil {
+		return nil, err
+	}
+	return &roster.Token{ID: id, User: "bob", Issuer: "bob", CreatedAt: at, RevokedAt: &at}, nil
+}
+
+func (f *fakeService) Sessions(ctx context.Context, user string) ([]roster.Session, error) {
+	if err := f.record(ctx, "Sessions", user); err != nil {
+		return nil, err
+	}
+	return []roster.Session{{ID: "ses_1", User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}}, nil
+}
+
+func (f *fakeService) RevokeSession(ctx context.Context, id string) (*roster.Session, error) {
+	if err := f.record(ctx, "RevokeSession", id); err != nil {
+		return nil, err
+	}
+	return &roster.Session{ID: id, User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}, nil
 }
 
 func (f *fakeService) Whoami(ctx context.Context) (*roster.User, error) {

@@ -58,11 +58,11 @@ func FuzzRequestBody(f *testing.F) {
 	service := &fakeService{}
 	handler := rosterhttp.NewServer(rosterhttp.ServerConfig{
 		Service: service,
-		Authenticate: func(ctx context.Context, token string) (string, error) {
+		Authenticate: func(ctx context.Context, token string) (roster.Actor, error) {
 			if token == "admin-token" {
-				return roster.AdminUser, nil
+				return roster.Actor{User: roster.AdminUser}, nil
 			}
-			return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+			return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
 		},
 	}).Handler()
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {

@@ -45,9 +45,10 @@ const (
 type ServerConfig struct {
 	// Service answers every API call. Required.
 	Service roster.Service
-	// Authenticate returns the id of the user a bearer token belongs to, or an
-	// error with code EUNAUTHORIZED for a token it does not know. Required.
-	Authenticate func(ctx context.Context, token string) (userID string, err error)
+	// Authenticate returns who acts with a bearer token (its user, the
+	// token's id and its issuer), or an error with code EUNAUTHORIZED for a
+	// token that may not act. Required.
+	Authenticate func(ctx context.Context, token string) (roster.Actor, error)
 	// Ready reports whether the server may take traffic (GET /healthz). Nil
 	// means always ready.
 	Ready func() bool
@@ -77,7 +78,7 @@ type ServerConfig struct {
 // http.Server.
 type Server struct {
 	service      roster.Service
-	authenticate func(ctx context.Context, token string) (string, error)
+	authenticate func(ctx context.Context, token string) (roster.Actor, error)
 	ready        func() bool
 	registry     *prometheus.Registry
 	logger       *slog.Logger
@@ -197,6 +198,10 @@ func (s *Server) routes() []route {
 		{pattern: "GET /api/v1/users/{id}", handle: s.handleUser},
 		{pattern: "GET /api/v1/me", handle: s.handleWhoami},
 		{pattern: "POST /api/v1/tokens", handle: s.handleCreateToken},
+		{pattern: "GET /api/v1/tokens", handle: s.handleTokens},
+		{pattern: "DELETE /api/v1/tokens/{id}", handle: s.handleRevokeToken},
+		{pattern: "GET /api/v1/sessions", handle: s.handleSessions},
+		{pattern: "DELETE /api/v1/sessions/{id}", handle: s.handleRevokeSession},
 
 		{pattern: "GET /api/v1/apps", handle: s.handleApps},
 		{pattern: "GET /api/v1/entitlements", handle: s.handleEntitlements},
@@ -263,7 +268,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 				s.writeError(w, r, roster.Errorf(roster.ETOOMANY, "too many requests with a missing or unknown token from your address: try again in %d s", int(wait.Seconds())+1))
 				return
 			}
-			user, err := s.authenticateRequest(r)
+			actor, err := s.authenticateRequest(r)
 			if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
 				s.failures.Fail(client)
 			}
@@ -272,9 +277,9 @@ func (s *Server) endpoint(rt route) http.Handler {
 				return
 			}
 			if rec, ok := w.(*recorder); ok {
-				rec.user = user
+				rec.user = actor.User
 			}
-			r = r.WithContext(roster.NewContext(r.Context(), user))
+			r = r.WithContext(roster.WithActor(r.Context(), actor))
 		}
 		if err := rt.handle(w, r); err != nil {
 			s.writeError(w, r, err)
@@ -282,20 +287,20 @@ func (s *Server) endpoint(rt route) http.Handler {
 	})
 }
 
-// authenticateRequest returns the user of the request's bearer token.
-func (s *Server) authenticateRequest(r *http.Request) (string, error) {
+// authenticateRequest returns who acts with the request's bearer token.
+func (s *Server) authenticateRequest(r *http.Request) (roster.Actor, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return "", roster.Errorf(roster.EUNAUTHORIZED, "missing API token: send the header \"Authorization: Bearer TOKEN\"")
+		return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "missing API token: send the header \"Authorization: Bearer TOKEN\"")
 	}
-	user, err := s.authenticate(r.Context(), strings.TrimSpace(token))
+	actor, err := s.authenticate(r.Context(), strings.TrimSpace(token))
 	if err != nil {
-		return "", err
+		return roster.Actor{}, err
 	}
-	if user == "" {
-		return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+	if actor.User == "" {
+		return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
 	}
-	return user, nil
+	return actor, nil
 }
 
 // handleNoRoute answers a request no route matches: 405 when the path exists

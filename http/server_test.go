@@ -47,14 +47,14 @@ func newTestServerWith(t *testing.T, cfg rosterhttp.ServerConfig) *testServer {
 		SpoolDir:     cfg.SpoolDir,
 		ApplyTimeout: cfg.ApplyTimeout,
 		Service:      ts.service,
-		Authenticate: func(ctx context.Context, token string) (string, error) {
+		Authenticate: func(ctx context.Context, token string) (roster.Actor, error) {
 			if token == "broken-store" {
-				return "", errors.New("token store is down")
+				return roster.Actor{}, errors.New("token store is down")
 			}
 			if u, ok := tokens[token]; ok {
-				return u, nil
+				return roster.Actor{User: u}, nil
 			}
-			return "", roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
+			return roster.Actor{}, roster.Errorf(roster.EUNAUTHORIZED, "invalid API token")
 		},
 		Ready:    ts.ready.Load,
 		Registry: ts.registry,
@@ -338,7 +338,7 @@ func TestMetrics(t *testing.T) {
 func TestMetricsShareRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg := rosterhttp.ServerConfig{Service: &fakeService{}, Registry: reg,
-		Authenticate: func(context.Context, string) (string, error) { return "alice", nil }}
+		Authenticate: func(context.Context, string) (roster.Actor, error) { return roster.Actor{User: "alice"}, nil }}
 	rosterhttp.NewServer(cfg)
 	s := rosterhttp.NewServer(cfg)
 	rec := httptest.NewRecorder()

@@ -8,11 +8,6 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// tokenRequest is the body of POST /api/v1/tokens.
-type tokenRequest struct {
-	User string `json:"user"`
-}
-
 // handleUsers handles GET /api/v1/users.
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
@@ -54,20 +49,6 @@ func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleCreateToken handles POST /api/v1/tokens.
-func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) error {
-	var req tokenRequest
-	if err := readJSON(r, &req, false); err != nil {
-		return err
-	}
-	t, err := s.service.CreateToken(r.Context(), req.User)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, t)
-	return nil
-}
-
 // User returns one user.
 func (c *Client) User(ctx context.Context, id string) (*roster.User, error) {
 	return call[roster.User](ctx, c, http.MethodGet, "/api/v1/users/"+esc(id), nil, nil)
@@ -87,9 +68,4 @@ func (c *Client) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[r
 // Whoami returns the token's user.
 func (c *Client) Whoami(ctx context.Context) (*roster.User, error) {
 	return call[roster.User](ctx, c, http.MethodGet, "/api/v1/me", nil, nil)
-}
-
-// CreateToken issues an API token for user.
-func (c *Client) CreateToken(ctx context.Context, user string) (*roster.Token, error) {
-	return call[roster.Token](ctx, c, http.MethodPost, "/api/v1/tokens", nil, tokenRequest{User: user})
 }

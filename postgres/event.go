@@ -36,6 +36,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 			actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 			data                                        = make([]*string, len(evs))
 			hash                                        = make([][]byte, len(evs))
+			token, issuer                               = make([]string, len(evs)), make([]string, len(evs))
 		)
 		for i, ev := range evs {
 			if len(ev.Data) > 0 {
@@ -52,14 +53,15 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 			}
 			id[i], hash[i] = ev.ID, b
 			actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
+			token[i], issuer[i] = ev.Token, ev.Issuer
 		}
 		_, err := t.exec(ctx, `
-			INSERT INTO events (id, at, actor, action, object_type, object_id, reason, data, hash)
+			INSERT INTO events (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)
 			OVERRIDING SYSTEM VALUE
-			SELECT id, at, actor, action, object_type, object_id, reason, data::jsonb, hash
-			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
-				AS e (id, at, actor, action, object_type, object_id, reason, data, hash)`,
-			id, at, actor, action, objectType, objectID, reason, data, hash)
+			SELECT id, at, actor, action, object_type, object_id, reason, data::jsonb, hash, token, issuer
+			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])
+				AS e (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)`,
+			id, at, actor, action, objectType, objectID, reason, data, hash, token, issuer)
 		return err
 	})
 	if err != nil {

@@ -43,9 +43,13 @@ type Config struct {
 	Demo bool
 	// BootstrapToken becomes the admin's API token on an empty database.
 	BootstrapToken string
-	// SessionKey signs the web console's session cookies; replicas behind one
-	// load balancer need the same key. Empty: a random key per process.
+	// SessionKey signs the web console's sign-in form, flash messages and
+	// SSO flow; replicas behind one load balancer should share it. Empty: a
+	// random key per process. Sessions themselves live in the database.
 	SessionKey []byte
+	// SessionIdle ends a console session unused this long (roster serve
+	// --session-idle); zero is engine.DefaultSessionIdle.
+	SessionIdle time.Duration
 	// SecureCookies marks the console's cookies Secure, for serving behind TLS.
 	SecureCookies bool
 	// BaseURL is the address people open the console at, such as
@@ -299,7 +303,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg,
-		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL})
+		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL, SessionIdle: cfg.SessionIdle})
 
 	token := cfg.BootstrapToken
 	if token == "" && cfg.Demo {
@@ -353,13 +357,13 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		cfg.Logger.Info("console: sign in with SSO", "issuer", sso.Issuer, "client_id", sso.ClientID, "redirect_uri", sso.RedirectURL)
 	}
 	console, err := ui.New(ui.Config{
-		Service:      s.Engine,
-		Authenticate: s.Engine.Authenticate,
-		SessionKey:   cfg.SessionKey,
-		Secure:       cfg.SecureCookies,
-		Logger:       cfg.Logger,
-		Failures:     failures,
-		SSO:          sso,
+		Service:    s.Engine,
+		Sessions:   s.Engine,
+		SessionKey: cfg.SessionKey,
+		Secure:     cfg.SecureCookies,
+		Logger:     cfg.Logger,
+		Failures:   failures,
+		SSO:        sso,
 	})
 	if err != nil {
 		ln.Close()
@@ -430,7 +434,7 @@ func (s *Server) loadDemo(ctx context.Context, out io.Writer) error {
 		if u.ID == roster.AdminUser {
 			continue
 		}
-		if err := s.Engine.IssueToken(ctx, u.ID, DemoTokenPrefix+u.ID); err != nil {
+		if err := s.Engine.IssueToken(ctx, u.ID, DemoTokenPrefix+u.ID, "demo"); err != nil {
 			return err
 		}
 	}

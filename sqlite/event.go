@@ -16,7 +16,7 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 }
 
 // eventInsert appends events.
-var eventInsert = newInsert(`INSERT OR FAIL INTO events (id, at, actor, action, object_type, object_id, reason, data, hash) VALUES `, 9)
+var eventInsert = newInsert(`INSERT OR FAIL INTO events (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer) VALUES `, 11)
 
 // AppendEvents appends events in order at the end of the audit chain (see
 // sqlstore.Tx.Chain) and sets their IDs and hashes, with multi-row INSERTs.
@@ -27,7 +27,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		return nil
 	}
 	err := t.Chain(ctx, evs, false, func() error {
-		args := make([]any, 0, 9*len(evs))
+		args := make([]any, 0, 11*len(evs))
 		var e encoder
 		for _, ev := range evs {
 			var data sql.NullString
@@ -38,7 +38,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 			if err != nil {
 				return err
 			}
-			args = append(args, ev.ID, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data, hash)
+			args = append(args, ev.ID, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data, hash, ev.Token, ev.Issuer)
 			if e.err != nil {
 				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 			}

@@ -40,6 +40,7 @@ func testEventRoundTrip(t *testing.T, s roster.Store) {
 		{At: at(1), Actor: "admin", Action: "task.approve", ObjectType: "task", ObjectID: "12", Reason: "looks fine",
 			Data: json.RawMessage(`{"step": 1, "approvers": ["sam", "alex"], "note": "ünï \"q\""}`)},
 		{At: at(2), Actor: "system", Action: "profile.pause", ObjectType: "profile", ObjectID: "eng"},
+		{At: at(2), Actor: "svc", Action: "task.approve", ObjectType: "task", ObjectID: "13", Token: "tok_1", Issuer: "admin"},
 		{At: at(3), Actor: "alice", Action: "notify.slack", ObjectType: "profile", ObjectID: "eng", Data: json.RawMessage(`[1,2,3]`)},
 	}
 	appendEvents(t, s, evs)

@@ -244,22 +244,103 @@ func testAdmins(t *testing.T, s roster.Store) {
 }
 
 func testTokens(t *testing.T, s roster.Store) {
+	utc := func(n int) *time.Time { v := at(n).UTC().Truncate(time.Microsecond); return &v }
+	a := roster.Token{ID: "tok_a", User: "alice", Issuer: "alice", Name: "laptop", CreatedAt: at(1), ExpiresAt: utc(9)}
+	b := roster.Token{ID: "tok_b", User: "bob", Issuer: "admin", CreatedAt: at(2)}
 	update(t, s, func(ctx context.Context, tx roster.Tx) error {
-		if err := tx.PutToken(ctx, "hash-a", "alice", at(1)); err != nil {
+		if err := tx.CreateToken(ctx, &a, "hash-a"); err != nil {
 			return err
 		}
-		return tx.PutToken(ctx, "hash-b", "bob", at(2))
+		return tx.CreateToken(ctx, &b, "hash-b")
 	})
-	for hash, want := range map[string]string{"hash-a": "alice", "hash-b": "bob"} {
-		got := get(t, s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, hash) })
-		if got != want {
-			t.Errorf("TokenUser(%s) = %q, want %q", hash, got, want)
-		}
+	a.CreatedAt, b.CreatedAt = *utc(1), *utc(2)
+	for hash, want := range map[string]roster.Token{"hash-a": a, "hash-b": b} {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, hash) })
+		equal(t, "TokenByHash("+hash+")", want, *got)
 	}
-	err := getErr(s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, "hash-c") })
-	wantCode(t, "TokenUser(unknown)", err, roster.ENOTFOUND)
-	err = getErr(s, func(ctx context.Context, tx roster.Tx) (string, error) { return tx.TokenUser(ctx, "HASH-A") })
-	wantCode(t, "TokenUser is case-sensitive", err, roster.ENOTFOUND)
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, "hash-c") })
+	wantCode(t, "TokenByHash(unknown)", err, roster.ENOTFOUND)
+	err = getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, "HASH-A") })
+	wantCode(t, "TokenByHash is case-sensitive", err, roster.ENOTFOUND)
+	err = getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.Token(ctx, "tok_c") })
+	wantCode(t, "Token(unknown)", err, roster.ENOTFOUND)
+	err = s.Update(context.Background(), func(tx roster.Tx) error {
+		return tx.CreateToken(context.Background(), &roster.Token{ID: "tok_c", User: "carol", Issuer: "carol", CreatedAt: at(3)}, "hash-a")
+	})
+	wantCode(t, "CreateToken with a hash taken", err, roster.ECONFLICT)
+
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.TouchToken(ctx, "tok_b", at(4)); err != nil {
+			return err
+		}
+		if err := tx.RevokeToken(ctx, "tok_b", at(5)); err != nil {
+			return err
+		}
+		return tx.RevokeToken(ctx, "tok_b", at(6)) // already revoked: kept
+	})
+	b.LastUsedAt, b.RevokedAt = utc(4), utc(5)
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.Token(ctx, "tok_b") })
+	equal(t, "touched and revoked", b, *got)
+	all := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Token, error) { return tx.Tokens(ctx, "") })
+	equal(t, "all tokens", []roster.Token{a, b}, all)
+	issued := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Token, error) { return tx.Tokens(ctx, "admin") })
+	equal(t, "tokens admin issued", []roster.Token{b}, issued)
+}
+
+func testSessions(t *testing.T, s roster.Store) {
+	utc := func(n int) time.Time { return at(n).UTC().Truncate(time.Microsecond) }
+	one := roster.Session{ID: "ses_1", User: "alice", Method: roster.SignInSSO, CreatedAt: at(1), LastUsedAt: at(1), ExpiresAt: at(13)}
+	two := roster.Session{ID: "ses_2", User: "alice", Method: roster.SignInToken, Token: "tok_b", Issuer: "admin", CreatedAt: at(2), LastUsedAt: at(2), ExpiresAt: at(14)}
+	three := roster.Session{ID: "ses_3", User: "bob", Method: roster.SignInToken, Token: "tok_c", CreatedAt: at(3), LastUsedAt: at(3), ExpiresAt: at(4)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i, x := range []*roster.Session{&one, &two, &three} {
+			if err := tx.CreateSession(ctx, x, fmt.Sprintf("hash-%d", i+1)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, x := range []*roster.Session{&one, &two, &three} {
+		x.CreatedAt, x.LastUsedAt, x.ExpiresAt = x.CreatedAt.UTC().Truncate(time.Microsecond), x.LastUsedAt.UTC().Truncate(time.Microsecond), x.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Session, error) {
+		return tx.SessionByHash(ctx, "hash-2")
+	})
+	equal(t, "SessionByHash", two, *got)
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Session, error) {
+		return tx.SessionByHash(ctx, "hash-9")
+	})
+	wantCode(t, "SessionByHash(unknown)", err, roster.ENOTFOUND)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.TouchSession(ctx, "ses_1", at(5)) })
+	one.LastUsedAt = utc(5)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Session, error) { return tx.Session(ctx, "ses_1") })
+	equal(t, "touched", one, *got)
+	list := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Session, error) { return tx.Sessions(ctx, "alice") })
+	equal(t, "alice's sessions", []roster.Session{one, two}, list)
+
+	// Stale: ses_2 unused since at(2), ses_3 expired at at(4).
+	var n int
+	update(t, s, func(ctx context.Context, tx roster.Tx) (err error) {
+		n, err = tx.DeleteStaleSessions(ctx, at(3), at(4))
+		return err
+	})
+	equal(t, "stale sessions deleted", 2, n)
+	list = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Session, error) { return tx.Sessions(ctx, "") })
+	equal(t, "sessions left", []roster.Session{one}, list)
+
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		return tx.CreateSession(ctx, &roster.Session{ID: "ses_4", User: "bob", Method: roster.SignInToken, Token: "tok_b", CreatedAt: at(6), LastUsedAt: at(6), ExpiresAt: at(7)}, "hash-4")
+	})
+	deleted := func(id, user, token string) (ended []string) {
+		update(t, s, func(ctx context.Context, tx roster.Tx) (err error) {
+			ended, err = tx.DeleteSessions(ctx, id, user, token)
+			return err
+		})
+		return ended
+	}
+	equal(t, "sessions of a token", []string{"ses_4"}, deleted("", "", "tok_b"))
+	equal(t, "sessions of a user", []string{"ses_1"}, deleted("", "alice", ""))
+	equal(t, "a session already ended", []string{}, deleted("ses_1", "", ""))
 }
 
 func testApps(t *testing.T, s roster.Store) {

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"UserPagination", testUserPagination},
 		{"Admins", testAdmins},
 		{"Tokens", testTokens},
+		{"Sessions", testSessions},
 		{"Apps", testApps},
 		{"Entitlements", testEntitlements},
 		{"Policies", testPolicies},

@@ -119,7 +119,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
-	cfg := Config{Service: eng, Authenticate: eng.Authenticate, SessionKey: []byte("ui-test-session-key")}
+	cfg := Config{Service: eng, Sessions: eng, SessionKey: []byte("ui-test-session-key")}
 	for _, o := range opts {
 		o(&cfg, "http://"+srv.Listener.Addr().String())
 	}
@@ -160,7 +160,7 @@ func (e *env) token(user string) string {
 	if tok, ok := e.tokens[user]; ok {
 		return tok
 	}
-	tok, err := e.engine.CreateToken(e.as(roster.AdminUser), user)
+	tok, err := e.engine.CreateToken(e.as(user), roster.TokenRequest{})
 	if err != nil {
 		e.t.Fatalf("create a token for %s: %v", user, err)
 	}

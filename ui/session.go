@@ -1,35 +1,35 @@
 package ui
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/rosterhq/roster"
 )
 
-// Sessions are stateless signed cookies: the cookie holds the user id, the
-// expiry and a random session id, and an HMAC-SHA256 of the three under the
-// session key. Any replica that shares the key accepts it, nothing is stored
-// per session, and a restart with the same key keeps people signed in. Every
-// request still asks the engine who the user is (Whoami), so a user who is
-// disabled loses the console at once.
+// Sessions live in the database (see Sessions): the session cookie holds
+// the session's secret, of which the store keeps only a hash, and every
+// request asks the store whether the session still holds — so signing out,
+// `roster session revoke`, disabling the user or the idle timeout end it on
+// every replica and across restarts. The engine records its last use at most
+// once a minute, and every request still asks who the user is (Whoami).
 //
-// Signing out drops the cookie and remembers the session id until its expiry,
-// so a copy of the cookie is refused too. That list lives in memory: it is
-// per process, which is the trade-off of not keeping sessions in the store.
-//
-// The CSRF token of a session is an HMAC of its session id under the same
-// key, so it needs no storage, changes with every sign-in and cannot be
-// derived from the cookie without the key. The sign-in form, which has no
-// session yet, is protected the same way by a short-lived pre-session cookie.
+// The CSRF token of a session is an HMAC of its id keyed by its secret: it
+// needs no storage and no shared key, changes with every sign-in and cannot
+// be derived without the cookie. The sign-in form, which has no session yet,
+// is protected by a short-lived pre-session cookie and an HMAC under the
+// session key, which also signs flash messages and the SSO flow's cookie.
 
 // Form field and cookie names.
 const (
@@ -39,11 +39,12 @@ const (
 	flashCookie   = "roster_flash"
 )
 
-// session is a verified session cookie.
+// session is a console session that holds.
 type session struct {
-	user    string
-	id      string
-	expires time.Time
+	id     string
+	secret string
+	// actor is who acts in it: its user, and the token they signed in with.
+	actor roster.Actor
 }
 
 // flash is a message an action leaves for the page it redirects to.
@@ -54,19 +55,17 @@ type flash struct {
 	Details []string `json:"d,omitempty"`
 }
 
-// sessions signs and verifies the console's cookies.
+// sessions reads and writes the console's cookies, and keeps sessions in
+// the store.
 type sessions struct {
 	key    []byte
 	secure bool
-	now    func() time.Time
-
-	mu     sync.Mutex
-	ended  map[string]time.Time // signed-out session ids, until they expire
-	pruned time.Time
+	store  Sessions
+	logger *slog.Logger
 }
 
-func newSessions(key []byte, secure bool, now func() time.Time) *sessions {
-	return &sessions{key: key, secure: secure, now: now, ended: map[string]time.Time{}}
+func newSessions(key []byte, secure bool, store Sessions, logger *slog.Logger) *sessions {
+	return &sessions{key: key, secure: secure, store: store, logger: logger}
 }
 
 // mac returns the HMAC-SHA256 of purpose and msg.
@@ -121,77 +120,55 @@ func (s *sessions) cookie(name, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// start signs user in: it sets a new session cookie and returns the session.
-func (s *sessions) start(w http.ResponseWriter, user string) *session {
-	sess := &session{user: user, id: randomID(), expires: s.now().Add(SessionLifetime).Truncate(time.Second)}
-	payload := strings.Join([]string{sess.user, strconv.FormatInt(sess.expires.Unix(), 10), sess.id}, "|")
-	http.SetCookie(w, s.cookie(sessionCookie, s.sign("session", payload), int(SessionLifetime/time.Second)))
-	return sess
+// start sets the cookie of a session just started and returns it.
+func (s *sessions) start(w http.ResponseWriter, ns *roster.NewSession) *session {
+	// The store decides when the session ends; the cookie only outlives it.
+	http.SetCookie(w, s.cookie(sessionCookie, ns.Secret, int(SessionLifetime/time.Second)))
+	return &session{id: ns.ID, secret: ns.Secret, actor: roster.Actor{User: ns.User, Token: ns.Token, Issuer: ns.Issuer}}
 }
 
-// read returns the request's valid session, or nil.
+// read returns the request's session if it still holds, or nil.
 func (s *sessions) read(r *http.Request) *session {
 	c, err := r.Cookie(s.cookieName(sessionCookie))
+	if err != nil || c.Value == "" || len(c.Value) > 200 {
+		return nil
+	}
+	actor, stored, err := s.store.Session(r.Context(), c.Value)
 	if err != nil {
+		if roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+			s.logger.Error("read a console session", "err", err)
+		}
 		return nil
 	}
-	payload, ok := s.verify("session", c.Value)
-	if !ok {
-		return nil
-	}
-	parts := strings.Split(payload, "|")
-	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
-		return nil
-	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return nil
-	}
-	sess := &session{user: parts[0], expires: time.Unix(exp, 0), id: parts[2]}
-	if !s.now().Before(sess.expires) {
-		return nil
-	}
-	s.mu.Lock()
-	_, ended := s.ended[sess.id]
-	s.mu.Unlock()
-	if ended {
-		return nil
-	}
-	return sess
+	return &session{id: stored.ID, secret: c.Value, actor: actor}
 }
 
-// end signs a session out: the cookie is dropped and the session id refused
-// until it would have expired anyway.
-func (s *sessions) end(w http.ResponseWriter, sess *session) {
+// end signs a session out: it ends in the store, and the cookie is dropped.
+func (s *sessions) end(ctx context.Context, w http.ResponseWriter, sess *session) {
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
-	s.forget(sess)
+	s.drop(ctx, sess)
 }
 
-// forget refuses a session from now on.
-func (s *sessions) forget(sess *session) {
+// drop ends a session in the store, when there is one: a new sign-in
+// replaces it.
+func (s *sessions) drop(ctx context.Context, sess *session) {
 	if sess == nil {
 		return
 	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ended[sess.id] = sess.expires
-	if now.Sub(s.pruned) > time.Hour {
-		for id, exp := range s.ended {
-			if now.After(exp) {
-				delete(s.ended, id)
-			}
-		}
-		s.pruned = now
+	if err := s.store.SignOut(ctx, sess.secret); err != nil {
+		s.logger.Error("sign out", "session", sess.id, "err", err)
 	}
 }
 
-// csrf returns the CSRF token of a session.
+// csrf returns the CSRF token of a session: an HMAC of its id keyed by its
+// secret.
 func (s *sessions) csrf(sess *session) string {
 	if sess == nil {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString(s.mac("csrf", sess.id))
+	m := hmac.New(sha256.New, []byte(sess.secret))
+	m.Write([]byte("csrf\x00" + sess.id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // validCSRF reports whether token is the session's CSRF token.

@@ -54,10 +54,7 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
 			Message: fmt.Sprintf("Too many sign-ins with an unknown token came from your address. Try again in %d seconds.", secs)})
 		return
 	}
-	user, err := u.authenticate(r.Context(), token)
-	if err == nil && user == "" {
-		err = roster.Errorf(roster.EUNAUTHORIZED, "the API token is not valid")
-	}
+	ns, err := u.sessions.store.SignInWithToken(r.Context(), token)
 	if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
 		u.failures.Fail(client)
 	}
@@ -70,8 +67,8 @@ func (u *UI) signIn(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.renderSignIn(w, r, v, http.StatusUnauthorized, next, &errorView{Title: "Sign-in failed", Message: e.Message})
 		return
 	}
-	u.sessions.forget(v.sess) // a new sign-in replaces any session
-	u.sessions.start(w, user)
+	u.sessions.drop(r.Context(), v.sess) // a new sign-in replaces any session
+	u.sessions.start(w, ns)
 	http.SetCookie(w, u.sessions.cookie(signinCookie, "", -1))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

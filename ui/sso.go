@@ -53,10 +53,10 @@ type SSOConfig struct {
 	// RedirectURL is where the provider returns: <base URL>/auth/oidc/callback,
 	// registered at the provider as is.
 	RedirectURL string
-	// SignIn returns the id of the active user the provider vouched for by
-	// their email, or an EUNAUTHORIZED error that says why not; it records
-	// the outcome. The engine's SignIn. Required.
-	SignIn func(ctx context.Context, email string, verified bool) (string, error)
+	// SignIn starts a console session for the active user the provider
+	// vouched for by their email, or returns an EUNAUTHORIZED error that
+	// says why not; it records the outcome. The engine's SignIn. Required.
+	SignIn func(ctx context.Context, email string, verified bool) (*roster.NewSession, error)
 	// HTTPClient talks to the provider. Nil: a client with a 15-second
 	// timeout.
 	HTTPClient *http.Client
@@ -349,7 +349,7 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 		refuse(http.StatusUnauthorized, "The SSO provider's ID token could not be read.")
 		return
 	}
-	user, err := u.sso.cfg.SignIn(r.Context(), claims.Email, claims.verified())
+	ns, err := u.sso.cfg.SignIn(r.Context(), claims.Email, claims.verified())
 	if err != nil {
 		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
 			refuse(http.StatusForbidden, roster.ErrorMessage(err)+".")
@@ -359,8 +359,8 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.renderSignIn(w, r, v, e.Status, next, e)
 		return
 	}
-	u.sessions.forget(v.sess) // a new sign-in replaces any session
-	u.sessions.start(w, user)
+	u.sessions.drop(r.Context(), v.sess) // a new sign-in replaces any session
+	u.sessions.start(w, ns)
 	http.SetCookie(w, u.sessions.cookie(signinCookie, "", -1))
 	// A page that moves on by itself rather than a redirect: see above.
 	w.Header().Set("Refresh", "0; url="+next)

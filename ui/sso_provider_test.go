@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rosterhq/roster"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -156,7 +157,7 @@ func withSSO(t *testing.T, provider **ssoProvider) envOption {
 			*provider = p
 		}
 		signIn := cfg.Service.(interface {
-			SignIn(ctx context.Context, email string, verified bool) (string, error)
+			SignIn(ctx context.Context, email string, verified bool) (*roster.NewSession, error)
 		}).SignIn
 		cfg.SSO = &SSOConfig{Issuer: p.issuer, ClientID: ssoClientID, ClientSecret: ssoClientSecret,
 			RedirectURL: base + "/auth/oidc/callback", SignIn: signIn}

@@ -282,7 +282,7 @@ users:
 func TestSSOUnavailable(t *testing.T) {
 	e := newEnv(t, func(cfg *Config, base string) {
 		cfg.SSO = &SSOConfig{Issuer: "http://127.0.0.1:1", ClientID: "x", ClientSecret: "y", RedirectURL: base + "/auth/oidc/callback",
-			SignIn: func(context.Context, string, bool) (string, error) { return "", errors.New("not reached") }}
+			SignIn: func(context.Context, string, bool) (*roster.NewSession, error) { return nil, errors.New("not reached") }}
 	})
 	c := newSSOClient(t, e)
 	resp, body := c.get(e.srv.URL + "/auth/oidc/login?next=/tasks")

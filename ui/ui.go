@@ -12,8 +12,8 @@
 // It follows the shape of a boring, long-lived web UI: one file per screen or
 // action, one route table (routes), templates and the style sheet embedded
 // and parsed once in New, plain HTML forms with POST-redirect-GET, and no
-// JavaScript. Sessions are signed cookies and every form carries a CSRF token
-// tied to the session (see session.go). People sign in with an API token or,
+// JavaScript. Sessions live in the database (Config.Sessions) and every form
+// carries a CSRF token tied to the session (see session.go). People sign in with an API token or,
 // when Config.SSO is set, through an OpenID Connect provider (see sso.go).
 package ui
 
@@ -35,12 +35,13 @@ import (
 type Config struct {
 	// Service answers every screen and action. Required.
 	Service roster.Service
-	// Authenticate returns the id of the user an API token belongs to; the
-	// sign-in form uses it. Required.
-	Authenticate func(ctx context.Context, token string) (string, error)
-	// SessionKey signs session cookies, CSRF tokens and flash messages with
-	// HMAC-SHA256. Replicas behind one address must share it. Nil generates a
-	// random key, so sessions end when the process restarts.
+	// Sessions starts, checks and ends console sessions, kept in the
+	// database. Required; the engine implements it.
+	Sessions Sessions
+	// SessionKey signs the sign-in form's token, flash messages and the SSO
+	// flow's cookie with HMAC-SHA256. Replicas behind one address should
+	// share it. Nil generates a random key: a sign-in form or SSO flow begun
+	// before a restart is then refused, though sessions go on.
 	SessionKey []byte
 	// Secure marks cookies Secure (and gives the session cookie the __Host-
 	// prefix). Set it when the console is served over TLS.
@@ -55,7 +56,21 @@ type Config struct {
 	SSO *SSOConfig
 }
 
-// SessionLifetime is how long a sign-in lasts.
+// Sessions keeps the console's sessions in the database. The engine
+// implements it.
+type Sessions interface {
+	// SignInWithToken checks an API token and starts a session for its
+	// user, recording the sign-in or its refusal; EUNAUTHORIZED says why.
+	SignInWithToken(ctx context.Context, token string) (*roster.NewSession, error)
+	// Session returns who acts in the session whose secret this is;
+	// EUNAUTHORIZED when it has ended, saying why.
+	Session(ctx context.Context, secret string) (roster.Actor, *roster.Session, error)
+	// SignOut ends the session whose secret this is.
+	SignOut(ctx context.Context, secret string) error
+}
+
+// SessionLifetime is how long the session cookie lasts in the browser; the
+// store ends the session sooner (roster serve --session-idle).
 const SessionLifetime = 12 * time.Hour
 
 // maxFormSize limits the body of a form post.
@@ -64,16 +79,15 @@ const maxFormSize = 1 << 20
 // UI is the web console. It does not listen: mount Handler on "/" next to
 // the API.
 type UI struct {
-	service      roster.Service
-	authenticate func(ctx context.Context, token string) (string, error)
-	logger       *slog.Logger
-	secure       bool
-	sessions     *sessions
-	views        *views
-	handler      http.Handler
-	// now tells the time of sessions; tests replace it.
-	now      func() time.Time
+	service  roster.Service
+	logger   *slog.Logger
+	secure   bool
+	sessions *sessions
+	views    *views
+	handler  http.Handler
 	failures *throttle.Failures
+	// now tells the time of the SSO flow; tests replace it.
+	now func() time.Time
 	// sso is nil without single sign-on.
 	sso *sso
 }
@@ -83,8 +97,8 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Service == nil {
 		return nil, fmt.Errorf("ui: Config.Service is required")
 	}
-	if cfg.Authenticate == nil {
-		return nil, fmt.Errorf("ui: Config.Authenticate is required")
+	if cfg.Sessions == nil {
+		return nil, fmt.Errorf("ui: Config.Sessions is required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -101,13 +115,12 @@ func New(cfg Config) (*UI, error) {
 		return nil, err
 	}
 	u := &UI{
-		service:      cfg.Service,
-		authenticate: cfg.Authenticate,
-		logger:       cfg.Logger,
-		secure:       cfg.Secure,
-		views:        v,
-		now:          time.Now,
-		failures:     cfg.Failures,
+		service:  cfg.Service,
+		logger:   cfg.Logger,
+		secure:   cfg.Secure,
+		views:    v,
+		now:      time.Now,
+		failures: cfg.Failures,
 	}
 	if u.failures == nil {
 		u.failures = throttle.New(0, 0, nil)
@@ -117,7 +130,7 @@ func New(cfg Config) (*UI, error) {
 			return nil, err
 		}
 	}
-	u.sessions = newSessions(key, cfg.Secure, func() time.Time { return u.now() })
+	u.sessions = newSessions(key, cfg.Secure, cfg.Sessions, cfg.Logger)
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", staticHandler())
 	for _, rt := range u.routes() {
@@ -230,8 +243,8 @@ func (u *UI) endpoint(rt route) http.Handler {
 		}
 		if rt.public {
 			if s := u.sessions.read(r); s != nil {
-				if me, err := u.service.Whoami(roster.NewContext(r.Context(), s.user)); err == nil {
-					v.ctx, v.me, v.sess = roster.NewContext(r.Context(), s.user), me, s
+				if me, err := u.service.Whoami(roster.WithActor(r.Context(), s.actor)); err == nil {
+					v.ctx, v.me, v.sess = roster.WithActor(r.Context(), s.actor), me, s
 				}
 			}
 			rt.handle(w, r, v)
@@ -253,10 +266,10 @@ func (u *UI) endpoint(rt route) http.Handler {
 				Message: "The form was refused because it did not carry this session's security token (CSRF). Go back, reload the page and try again."})
 			return
 		}
-		v.ctx = roster.NewContext(r.Context(), s.user)
+		v.ctx = roster.WithActor(r.Context(), s.actor)
 		me, err := u.service.Whoami(v.ctx)
 		if roster.ErrorCode(err) == roster.EUNAUTHORIZED {
-			u.sessions.end(w, s)
+			u.sessions.end(r.Context(), w, s)
 			http.Redirect(w, r, signInURL(""), http.StatusSeeOther)
 			return
 		} else if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine"
 )
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -231,7 +232,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	}
 
 	// Over TLS the cookie is Secure and takes the __Host- prefix.
-	secure, err := New(Config{Service: e.engine, Authenticate: e.engine.Authenticate, Secure: true})
+	secure, err := New(Config{Service: e.engine, Sessions: e.engine, Secure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,29 +330,43 @@ func TestSignOutEndsTheSession(t *testing.T) {
 	}
 }
 
+// TestSessionExpires checks that a session ends after the idle time without
+// use, and after its lifetime however much it is used.
 func TestSessionExpires(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	c.signIn(e, "alice")
-	start := time.Now()
-	e.ui.now = func() time.Time { return start.Add(SessionLifetime + time.Minute) }
-	res, _ := c.get("/profiles")
-	if res.StatusCode != http.StatusSeeOther {
-		t.Errorf("expired session: status %d, want a redirect to sign in", res.StatusCode)
+	e.clock.Advance(engine.DefaultSessionIdle - time.Minute)
+	if res, _ := c.get("/profiles"); res.StatusCode != http.StatusOK {
+		t.Fatalf("session used within the idle time: status %d, want 200", res.StatusCode)
+	}
+	e.clock.Advance(engine.DefaultSessionIdle)
+	if res, _ := c.get("/profiles"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("idle session: status %d, want a redirect to sign in", res.StatusCode)
+	}
+	// Used every hour, it still ends after its lifetime.
+	c = e.client()
+	c.signIn(e, "alice")
+	for range int(engine.DefaultSessionLifetime/time.Hour) - 1 {
+		e.clock.Advance(time.Hour)
+		if res, _ := c.get("/profiles"); res.StatusCode != http.StatusOK {
+			t.Fatalf("session in use: status %d, want 200", res.StatusCode)
+		}
+	}
+	e.clock.Advance(time.Hour)
+	if res, _ := c.get("/profiles"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("session past its lifetime: status %d, want a redirect to sign in", res.StatusCode)
 	}
 }
 
 func TestForgedSessionCookie(t *testing.T) {
 	e := newEnv(t)
-	other := newSessions([]byte("another key"), false, time.Now)
-	rec := httptest.NewRecorder()
-	other.start(rec, roster.AdminUser)
 	c := e.client()
 	u, _ := url.Parse(e.srv.URL)
-	c.http.Jar.SetCookies(u, rec.Result().Cookies())
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "rss_" + strings.Repeat("ab", 32), Path: "/"}})
 	res, _ := c.get("/profiles")
 	if res.StatusCode != http.StatusSeeOther {
-		t.Errorf("cookie signed with another key: status %d, want a redirect to sign in", res.StatusCode)
+		t.Errorf("made-up session cookie: status %d, want a redirect to sign in", res.StatusCode)
 	}
 }
 
@@ -613,4 +628,21 @@ func TestEventsShowTheirHash(t *testing.T) {
 			t.Fatalf("the audit log does not show event %d's hash %s", ev.ID, ev.Hash)
 		}
 	}
+}
+
+// TestEventsShowTokenAndIssuer checks that the audit log page names the
+// token an action was taken with and who issued it, when another person.
+func TestEventsShowTokenAndIssuer(t *testing.T) {
+	e := newEnv(t)
+	tok, err := e.engine.CreateToken(e.as(roster.AdminUser), roster.TokenRequest{User: "raj", Name: "service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["raj"] = tok.Token
+	e.client().signIn(e, "raj")
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/events?action=user.signed_in&actor=raj")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, "token <code>"+tok.ID+"</code>, issued by admin")
 }

@@ -34,6 +34,7 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		Logger:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Out:              os.Stderr,
 		MetricsAddr:      cfg.MetricsAddr,
+		SessionIdle:      cfg.SessionIdle,
 		ConnectorAccess: connector.Access{
 			EnvPrefix:  cfg.SecretEnvPrefix,
 			SecretsDir: cfg.SecretsDir,

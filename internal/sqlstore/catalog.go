@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -141,36 +140,6 @@ func (t *Tx) DisabledUsers(ctx context.Context, ids []string) ([]string, error) 
 		return nil, fmt.Errorf("disabled users: %w", err)
 	}
 	return out, nil
-}
-
-// --- tokens ---
-
-var tokenUpsert = upsert("tokens", 1, "hash, user_id, created_at")
-
-// PutToken stores an API token by the hash of its secret.
-func (t *Tx) PutToken(ctx context.Context, hash, user string, at time.Time) error {
-	e := t.enc()
-	ts := e.time(at)
-	if e.err != nil {
-		return fmt.Errorf("put token: %w", e.err)
-	}
-	if _, err := t.Q.Exec(ctx, tokenUpsert, hash, user, ts); err != nil {
-		return fmt.Errorf("put token for %q: %w", user, err)
-	}
-	return nil
-}
-
-// TokenUser returns the user a token hash belongs to.
-func (t *Tx) TokenUser(ctx context.Context, hash string) (string, error) {
-	var user string
-	err := t.Q.QueryRow(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&user)
-	if t.D.NoRows(err) {
-		// The hash is a credential: it is not repeated in the message.
-		return "", roster.Errorf(roster.ENOTFOUND, "token not found")
-	} else if err != nil {
-		return "", fmt.Errorf("token user: %w", err)
-	}
-	return user, nil
 }
 
 // --- apps ---

@@ -13,7 +13,7 @@ import (
 
 // --- events ---
 
-const eventColumns = `id, at, actor, action, object_type, object_id, reason, data, hash`
+const eventColumns = `id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer`
 
 // scanEvent scans a row of eventColumns.
 func scanEvent(r Row) (roster.Event, error) {
@@ -23,7 +23,7 @@ func scanEvent(r Row) (roster.Event, error) {
 		data []byte
 		hash []byte
 	}
-	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data, &v.hash); err != nil {
+	if err := r.Scan(&v.ev.ID, &v.at, &v.ev.Actor, &v.ev.Action, &v.ev.ObjectType, &v.ev.ObjectID, &v.ev.Reason, &v.data, &v.hash, &v.ev.Token, &v.ev.Issuer); err != nil {
 		return v.ev, err
 	}
 	if v.hash != nil {
