@@ -70,11 +70,11 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	return nil
 }
 
-// hashEvents chains the events written before migration 9, in the
-// migration's transaction.
+// hashEvents chains the events written before migration 9, after the
+// migrations, holding the chain's head.
 func hashEvents(ctx context.Context, ptx pgx.Tx) error {
 	t := newTx(ptx)
-	return t.HashEvents(ctx, func(ids []int64, hashes [][]byte) error {
+	return t.HashEvents(ctx, true, func(ids []int64, hashes [][]byte) error {
 		_, err := t.exec(ctx, `
 			UPDATE events SET hash = h.hash
 			FROM unnest($1::bigint[], $2::bytea[]) AS h (id, hash)

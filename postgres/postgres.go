@@ -135,12 +135,14 @@ func (db *DB) Migrate(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	// Events written before the audit chain (migration 9) are chained once
+	// every migration has run, so the code's view of an event matches the
+	// table's columns whatever migrations came after.
+	if err := pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error { return hashEvents(ctx, tx) }); err != nil {
+		return fmt.Errorf("postgres: chain old events: %w", err)
+	}
 	return nil
 }
-
-// migrationEventChain is the migration after whose SQL the events written
-// before it are chained (see hashEvents).
-const migrationEventChain = 9
 
 // applyMigration applies one migration unless it is already recorded.
 func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) error {
@@ -156,11 +158,6 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) 
 		// hold several statements.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
-		}
-		if m.Version == migrationEventChain {
-			if err := hashEvents(ctx, tx); err != nil {
-				return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
-			}
 		}
 		if _, err := tx.Exec(ctx,
 			`INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {

@@ -51,11 +51,11 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	return nil
 }
 
-// hashEvents chains the events written before migration 9, in the
-// migration's transaction.
+// hashEvents chains the events written before migration 9, after the
+// migrations.
 func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
 	t := newTx(newCachedTx(stx, db.writes))
-	return t.HashEvents(ctx, func(ids []int64, hashes [][]byte) error {
+	return t.HashEvents(ctx, false, func(ids []int64, hashes [][]byte) error {
 		for i, id := range ids {
 			if _, err := stx.ExecContext(ctx, `UPDATE events SET hash = ? WHERE id = ?`, hashes[i], id); err != nil {
 				return err

@@ -196,12 +196,19 @@ func (db *DB) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// Events written before the audit chain (migration 9) are chained once
+	// every migration has run, so the code's view of an event matches the
+	// table's columns whatever migrations came after.
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: chain old events: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := db.hashEvents(ctx, tx); err != nil {
+		return fmt.Errorf("sqlite: chain old events: %w", err)
+	}
+	return tx.Commit()
 }
-
-// migrationEventChain is the migration after whose SQL the events written
-// before it are chained (see hashEvents).
-const migrationEventChain = 9
 
 // applyMigration applies one migration unless it is already recorded.
 func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
@@ -220,11 +227,6 @@ func (db *DB) applyMigration(ctx context.Context, m migration.Migration) error {
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
-	}
-	if m.Version == migrationEventChain {
-		if err := db.hashEvents(ctx, tx); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
-		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version) VALUES (?)`, m.Version); err != nil {

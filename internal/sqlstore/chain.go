@@ -143,14 +143,26 @@ func HashBytes(hash string) ([]byte, error) {
 
 // HashEvents chains the events that the chain does not hold yet, those
 // after its head, in id order, reading them a page at a time; set writes one
-// page's hashes. It is the Go step of migration 9: the events written before
-// it had no hash.
-func (t *Tx) HashEvents(ctx context.Context, set func(ids []int64, hashes [][]byte) error) error {
-	id, hash, err := t.EventChainHead(ctx)
+// page's hashes. The stores run it after their migrations: the events
+// written before migration 9 had no hash. Once they are chained, it costs
+// two lookups by key. lock reads the head FOR UPDATE, so that a replica
+// appending at the same moment is waited for, not overwritten.
+func (t *Tx) HashEvents(ctx context.Context, lock bool, set func(ids []int64, hashes [][]byte) error) error {
+	q := `SELECT last_id, last_hash FROM event_chain WHERE id = 1`
+	if lock {
+		q += ` FOR UPDATE`
+	}
+	h, err := scanChainHead(t.Q.QueryRow(ctx, q))
 	if err != nil {
 		return err
 	}
-	h := ChainHead{ID: id, Hash: hash}
+	var last int64
+	if err := t.Q.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+		return fmt.Errorf("the last event: %w", err)
+	}
+	if last <= h.ID {
+		return nil
+	}
 	for {
 		evs, err := List(ctx, t.Q, scanEvent, `SELECT `+eventColumns+` FROM events WHERE id > ? ORDER BY id LIMIT ?`, h.ID, chainPage)
 		if err != nil {
