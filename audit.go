@@ -14,6 +14,7 @@ const (
 	HistoryApprovalBypassed   HistoryAction = "approval_bypassed"
 	HistoryRoutedToAdmins     HistoryAction = "routed_to_admins"
 	HistoryReassigned         HistoryAction = "reassigned"
+	HistoryTransferred        HistoryAction = "transferred"
 	HistoryApproved           HistoryAction = "approved"
 	HistoryDenied             HistoryAction = "denied"
 	HistoryCancelled          HistoryAction = "cancelled"
@@ -72,6 +73,7 @@ const (
 	ActionTaskCreated           AuditAction = "task.created"
 	ActionTaskRoutedToAdmins    AuditAction = "task.routed_to_admins"
 	ActionTaskReassigned        AuditAction = "task.reassigned"
+	ActionTaskTransferred       AuditAction = "task.transferred"
 	ActionTaskApproved          AuditAction = "task.approved"
 	ActionTaskDenied            AuditAction = "task.denied"
 	ActionTaskCancelled         AuditAction = "task.cancelled"
@@ -149,6 +151,7 @@ var AuditActions = []AuditActionInfo{
 	{ActionTaskCreated, "task", "a grant or revoke task was opened"},
 	{ActionTaskRoutedToAdmins, "task", "an approval step resolved to nobody eligible and went to the admins"},
 	{ActionTaskReassigned, "task", "who approves the task's current step changed (a new manager, new app owners) and the step was resolved again"},
+	{ActionTaskTransferred, "task", "the profile that requested the access no longer gives it to the user; the open request now stands for another profile of theirs that contains it"},
 	{ActionTaskApproved, "task", "an approver approved a step"},
 	{ActionTaskDenied, "task", "an approver denied the task"},
 	{ActionTaskCancelled, "task", "the task was cancelled (by a person or because it no longer applies)"},

@@ -288,14 +288,17 @@ func (m *model) step(s step) outcome {
 		}
 		m.createTask(roster.TaskGrant, s.User, roster.EnrollmentEntitlement(p.id), roster.OriginManual, p.id, p.enrollPolicy)
 	case opUnenroll:
-		src, member := m.members[p.id][s.User]
+		_, member := m.members[p.id][s.User]
 		switch {
 		case !member:
 			return outcome{code: roster.EINVALID}
 		case m.open(roster.TaskRevoke, s.User, roster.EnrollmentEntitlement(p.id)) != nil:
 			return outcome{code: roster.ECONFLICT}
-		case !s.Exclude && src == roster.MemberAutomation && p.enabled && m.matches(p, s.User):
+		case !s.Exclude && p.enabled && m.matches(p, s.User):
 			// SPEC §2: refused (409), the next sync would enroll them again.
+			// The spec says so of an automation member; a manual member
+			// whom the rule matches is refused too, for the same reason (the
+			// sync would enroll them again, by the rule): see doc.go.
 			return outcome{code: roster.ECONFLICT}
 		}
 		if s.Exclude && !slices.Contains(p.excluded, s.User) {

@@ -46,7 +46,7 @@ func TestDiscrepancies(t *testing.T) {
 		{
 			// w01 got app/a1 with p1 (bypass) and leaves p1 (revoke_all);
 			// the revocation of app/a1 waits for b1, and meanwhile the grant
-			// keeps profile:p1.
+			// kept profile:p1 (fixed: direct, its only other source).
 			name: "pendingRevokeSources", on: pendingRevokeSources,
 			org: func() *org {
 				o := smallOrg()
@@ -63,7 +63,8 @@ func TestDiscrepancies(t *testing.T) {
 		},
 		{
 			// p1 and p2 both contain app/a1; w01's one request for it
-			// serves both; leaving p1 cancels it although p2 still wants it.
+			// serves both; leaving p1 cancelled it although p2 still wanted
+			// it (fixed: it passes to p2).
 			name: "sharedRequests", on: sharedRequests,
 			org: func() *org {
 				o := smallOrg()
@@ -81,7 +82,8 @@ func TestDiscrepancies(t *testing.T) {
 		},
 		{
 			// An admin enrolls w01 by hand; the rule comes to match them;
-			// unenrolling the manual member is refused.
+			// unenrolling the manual member is refused (the model agrees
+			// now).
 			name: "manualMemberUnenroll", on: manualMemberUnenroll,
 			org: func() *org {
 				o := smallOrg()
@@ -97,7 +99,8 @@ func TestDiscrepancies(t *testing.T) {
 		{
 			// The engine stores [w02, w03] sorted after unenroll --exclude;
 			// saving p1 with them as [w03, w02] (and new contents) is taken
-			// for an edit of the automation: p1 syncs and enrolls w01.
+			// for an edit of the automation: p1 synced and enrolled w01
+			// (fixed: the list is stored sorted after an apply too).
 			name: "excludedOrder", on: excludedOrder,
 			org: func() *org {
 				o := smallOrg()
@@ -117,8 +120,8 @@ func TestDiscrepancies(t *testing.T) {
 		{
 			// An admin enrolls w01 in members-only p1, whose app/a1 needs
 			// b1's approval; w01 is disabled and p1's sync removes them,
-			// leaving the request open; b1 approves it, and the grant gets
-			// profile:p1.
+			// leaving the request open; b1 approves it, and the grant got
+			// profile:p1 (fixed: direct).
 			name: "lateGrantSources", on: lateGrantSources,
 			org: func() *org {
 				o := smallOrg()

@@ -71,10 +71,19 @@
 //   - a sync cancels open automation enrollments of users who do not match,
 //     any open enrollment of a disabled user, and open automation
 //     unenrollments of users who match again;
-//   - an open grant task serves every profile that wants that access; it is
-//     withdrawn when a sync_and_act unenrollment or a removal from the
-//     contents leaves it serving none (a members-only removal makes no task
-//     changes);
+//   - an open grant task is for one profile, the one that asked (a second
+//     profile that wants the same access finds it open and lets it do);
+//     when that profile no longer gives the access (a sync_and_act
+//     unenrollment, or a removal from its contents), the task passes to
+//     another profile the user is a member of that contains it, the first
+//     by id, and is withdrawn only when there is none (a members-only
+//     removal makes no task changes);
+//   - a revoke task that an unenrollment or a removal from the contents
+//     started removes the grant when it is done, whatever its sources are
+//     by then (the profile started it because it alone justified it);
+//   - a manual unenrollment of a manual member whom the enabled rule
+//     matches is refused too, like that of an automation member, since the
+//     next sync would enroll them again by the rule;
 //   - saving a profile syncs it, and lifts a pause, only when its automation
 //     changed (an edit, as the spec's "goes back and edits the automation");
 //     unenroll --exclude adds the exclusion without either;
@@ -86,7 +95,8 @@
 //
 // Discrepancies with the engine are kept out of the random steps by named
 // constants in org_test.go, each saying the spec's rule and the engine's
-// behaviour; turn one on to check a fix. Those the engine has fixed are on.
+// behaviour; turn one on to check a fix. Those the engine has fixed are on
+// (all of them since issue 14's follow-up).
 //
 // # Running it
 //

@@ -119,17 +119,16 @@ type gkey struct{ user, ent string }
 
 // mtask is a task as the model knows it.
 type mtask struct {
-	id       int
-	kind     roster.TaskKind
-	user     string
-	ent      string
-	state    roster.TaskState
-	origin   roster.Origin
+	id     int
+	kind   roster.TaskKind
+	user   string
+	ent    string
+	state  roster.TaskState
+	origin roster.Origin
+	// profile is the profile the task is for; a profile's request for its
+	// access passes to another profile when it no longer gives it (withdraw).
 	profile  string
 	approver string
-	// serves lists the profiles a content grant task requests the access for
-	// (one task serves every profile that wants the same access).
-	serves map[string]bool
 }
 
 type dkey struct {
@@ -236,18 +235,12 @@ func (m *model) approverOf(u string) string {
 // --- the task workflow ---
 
 // createTask starts a task unless one is open for the same access, in which
-// case that one serves the profile too.
+// case that one will do.
 func (m *model) createTask(kind roster.TaskKind, u, e string, origin roster.Origin, p, policy string) {
 	if t := m.open(kind, u, e); t != nil {
-		if t.serves != nil && p != "" {
-			t.serves[p] = true
-		}
 		return
 	}
 	t := &mtask{id: len(m.tasks) + 1, kind: kind, user: u, ent: e, state: roster.StatePendingApproval, origin: origin, profile: p}
-	if kind == roster.TaskGrant && (origin == roster.OriginEnrollment || origin == roster.OriginProfileContent) {
-		t.serves = map[string]bool{p: true}
-	}
 	m.tasks = append(m.tasks, t)
 	if policy == policyAuto {
 		m.done(t)
@@ -321,14 +314,22 @@ func (m *model) unenrolled(t *mtask) {
 
 // withdraw applies p's access setting to ents for user, whom p no longer
 // justifies them for; drop takes p's source off (ends the membership, or
-// takes the entitlements out of p). Open requests p made for them are
-// withdrawn too.
+// takes the entitlements out of p). An open request p made for one of them
+// (enrollment or new contents) passes to another profile the user is a
+// member of that contains it, the first by id, or is withdrawn when there
+// is none.
 func (m *model) withdraw(p *profile, u string, ents []string, origin roster.Origin, bypass bool, drop func()) {
 	var revoke []string
 	for _, e := range ents {
-		if t := m.open(roster.TaskGrant, u, e); t != nil && t.serves[p.id] {
-			delete(t.serves, p.id)
-			if len(t.serves) == 0 {
+		if t := m.open(roster.TaskGrant, u, e); t != nil && t.profile == p.id &&
+			(t.origin == roster.OriginEnrollment || t.origin == roster.OriginProfileContent) {
+			t.profile = ""
+			for _, q := range m.org.profiles {
+				if q.id != p.id && m.member(q.id, u) && q.contains(e) && (t.profile == "" || q.id < t.profile) {
+					t.profile = q.id
+				}
+			}
+			if t.profile == "" {
 				m.cancel(t)
 			}
 		}

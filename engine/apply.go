@@ -354,6 +354,9 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 	}
 	p.CreatedAt, p.UpdatedAt = a.now, a.now
 	p.Sync = roster.SyncState{State: roster.AutomationActive}
+	// excluded_users is a set: kept sorted, as unenroll --exclude keeps it,
+	// so that the same users in another order are no edit of the automation.
+	p.Automation.ExcludedUsers = sortedUnique(p.Automation.ExcludedUsers)
 	automationChanged := true
 	var d *same.Diff
 	if exists {

@@ -87,6 +87,9 @@ func (o *op) addGrant(user, entitlement string, sources []string, reason string)
 	created := !found
 	if created {
 		g = &roster.Grant{User: user, Entitlement: entitlement, Sources: []string{}, CreatedAt: o.now}
+		if len(sources) == 0 {
+			sources = []string{roster.SourceDirect} // a grant with no source counts as direct
+		}
 	}
 	changed := created
 	for _, s := range sources {

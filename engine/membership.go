@@ -138,10 +138,13 @@ func (o *op) unenrolled(t *roster.Task) error {
 
 // withdraw applies the profile's unenrollment access setting to ents for a
 // user the profile no longer justifies them for: the profile's open requests
-// for them are cancelled; grants the profile never justified are left alone;
-// with leave the profile is dropped from the grant's sources; with revoke_all a
-// grant with no direct source is revoked; with revoke_unjustified it is revoked
-// unless another profile the user is a member of contains it.
+// for them pass to another profile of the user's that contains them, or are
+// cancelled when there is none; grants the profile never justified are left
+// alone; the profile is dropped from the sources of the others at once (SPEC
+// §1: a grant's profile sources are the user's profiles that contain it, also
+// while a revocation waits for approval); with revoke_all a grant with no
+// direct source is revoked; with revoke_unjustified it is revoked unless
+// another profile the user is a member of contains it.
 func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin roster.Origin, bypass string) error {
 	memberships, err := o.memberships(user)
 	if err != nil {
@@ -160,13 +163,7 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin rost
 	}
 	source := roster.ProfileSource(p.ID)
 	for _, e := range ents {
-		if open, err := o.openTask(user, e, roster.TaskGrant); err == nil {
-			if open.Profile == p.ID && (open.Origin == roster.OriginEnrollment || open.Origin == roster.OriginProfileContent) {
-				if err := o.cancel(open, "profile "+p.ID+" no longer gives this access to the user"); err != nil {
-					return err
-				}
-			}
-		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
+		if err := o.withdrawRequest(p, user, e, others); err != nil {
 			return err
 		}
 		g, err := o.grant(user, e)
@@ -207,14 +204,58 @@ func (o *op) withdraw(p *roster.Profile, user string, ents []string, origin rost
 			}
 			continue
 		}
-		if _, _, err := o.createTask(taskSpec{
+		// The revocation removes the grant when it is done, whatever
+		// sources it has then: p started it because p justified it alone.
+		t, _, err := o.createTask(taskSpec{
 			kind: roster.TaskRevoke, user: user, entitlement: e, origin: origin, profile: p.ID,
 			bypass: bypass, requestedBy: ActorAutomation, reason: why,
-		}); err != nil {
+		})
+		if err != nil {
+			return err
+		}
+		if !t.Open() {
+			continue // done at once: the grant is gone
+		}
+		// While the revocation waits, the grant keeps only its other
+		// sources (none: direct), and keeps them if it is denied.
+		if err := o.dropSource(g, source, why+"; its revocation waits (task "+taskID(t)+")"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withdrawRequest settles user's open request for e that p made
+// (enrollment or new contents) now that p no longer gives e to them: it
+// passes to the first profile (by id) among others, the user's other
+// profiles, that contains e, since that membership asks for the same access;
+// with none it is cancelled.
+func (o *op) withdrawRequest(p *roster.Profile, user, e string, others []*roster.Profile) error {
+	open, err := o.openTask(user, e, roster.TaskGrant)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if open.Profile != p.ID || (open.Origin != roster.OriginEnrollment && open.Origin != roster.OriginProfileContent) {
+		return nil
+	}
+	var heir *roster.Profile
+	for _, q := range others {
+		if q.Contains(e) && (heir == nil || q.ID < heir.ID) {
+			heir = q
+		}
+	}
+	if heir == nil {
+		return o.cancel(open, "profile "+p.ID+" no longer gives this access to the user")
+	}
+	why := fmt.Sprintf("profile %s no longer gives this access to the user; the request stands for profile %s, of which they are a member", p.ID, heir.ID)
+	open.Profile, open.UpdatedAt = heir.ID, o.now
+	open.History = append(open.History, roster.TaskAction{At: o.now, Actor: ActorSystem, Action: roster.HistoryTransferred, Step: open.Step, Comment: why})
+	if err := o.saveTask(open); err != nil {
+		return err
+	}
+	return o.audit(roster.ActionTaskTransferred, "task", taskID(open), why, map[string]any{"from": p.ID, "profile": heir.ID})
 }
 
 // startEnrollment creates the grant task of p's enrollment entitlement.

@@ -578,11 +578,18 @@ func (o *op) done(t *roster.Task, comment string) error {
 	if t.Kind == roster.TaskRevoke {
 		return o.removeGrant(t.User, t.Entitlement, fmt.Sprintf("revoke task %d done", t.ID))
 	}
-	source := roster.SourceDirect
-	if t.Profile != "" {
-		source = roster.ProfileSource(t.Profile)
+	var sources []string
+	switch {
+	case app == roster.BuiltinApp:
+		sources = []string{roster.ProfileSource(t.Profile)} // the record of an exclusion
+	case t.Profile == "":
+		sources = []string{roster.SourceDirect}
 	}
-	return o.addGrant(t.User, t.Entitlement, []string{source}, fmt.Sprintf("grant task %d done", t.ID))
+	// A profile's request gets the profile's source from addGrant only if
+	// the user is still a member of it (SPEC §1: sources are the user's
+	// profiles that contain the entitlement, not who asked); one no profile
+	// justifies any more counts as direct.
+	return o.addGrant(t.User, t.Entitlement, sources, fmt.Sprintf("grant task %d done", t.ID))
 }
 
 // couldAct reports whether user would decide t's current step, or carry it
