@@ -108,3 +108,39 @@ func TestUnenrollmentRevokeUnjustified(t *testing.T) {
 		t.Fatal("bob kept github/org-member after leaving platform (revoke_all)")
 	}
 }
+
+// A revocation revoke_all starts that waits for approval does not keep
+// profile:eng on the grant meanwhile (SPEC §1: a grant's profile sources
+// are the profiles the user is a member of): the grant shows only
+// platform's, and keeps it when the revocation is denied.
+func TestUnenrollmentPendingRevokeDropsTheSource(t *testing.T) {
+	e := start(t)
+	doc := strings.Replace(unenrollOrg("revoke_all"), "access: revoke_all, bypass_entitlement_policies: true}", "access: revoke_all, bypass_entitlement_policies: false}", 1)
+	doc = strings.Replace(doc, "{id: org-member, name: Org member, request_policy: auto, revoke_policy: auto,", "{id: org-member, name: Org member, request_policy: auto, revoke_policy: manager,", 1)
+	e.apply(doc)
+	unenrollAlice(t, e)
+	revoke := e.task("--user", "alice", "--entitlement", "github/org-member", "--kind", "revoke")
+	equal(t, "revoke of github/org-member", []string{string(revoke.State)}, []string{"pending_approval"})
+	equal(t, "sources while it waits", e.grants("--user", "alice")["alice github/org-member"], []string{"profile:platform"})
+	e.ok("carol", "task", "deny", id(revoke))
+	equal(t, "sources after the denial", e.grants("--user", "alice")["alice github/org-member"], []string{"profile:platform"})
+}
+
+// eng and platform both contain github/org-member, which needs carol's
+// approval; alice's one request for it is eng's, which enrolled her first.
+// Leaving eng does not cancel it while platform still wants it: it passes
+// to platform (SPEC §2 Enrollment: a member gets a grant task for each of
+// the profile's entitlements they lack).
+func TestUnenrollmentKeepsARequestAnotherProfileWants(t *testing.T) {
+	e := start(t)
+	doc := strings.Replace(unenrollOrg("revoke_all"), "enrollment: {policy: auto, bypass_entitlement_policies: true}", "enrollment: {policy: auto}", 1)
+	doc = strings.Replace(doc, "{id: org-member, name: Org member, request_policy: auto,", "{id: org-member, name: Org member, request_policy: manager,", 1)
+	e.apply(doc)
+	req := e.task("--user", "alice", "--entitlement", "github/org-member")
+	equal(t, "request before", []string{string(req.State), req.Profile}, []string{"pending_approval", "eng"})
+	unenrollAlice(t, e)
+	req = e.task("--user", "alice", "--entitlement", "github/org-member")
+	equal(t, "request after alice left eng", []string{string(req.State), req.Profile}, []string{"pending_approval", "platform"})
+	e.ok("carol", "task", "approve", id(req))
+	equal(t, "sources", e.grants("--user", "alice")["alice github/org-member"], []string{"profile:platform"})
+}
