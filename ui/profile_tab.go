@@ -17,11 +17,17 @@ type profileTab struct {
 
 // loadProfileTab reads the profile of the request's {id} for one of its tabs.
 func (u *UI) loadProfileTab(w http.ResponseWriter, r *http.Request, v *visit, tab string) (*profileTab, bool) {
-	p, err := u.service.Profile(v.ctx, r.PathValue("id"))
+	// The tabs show the member count, not the members: the Members tab
+	// reads them a page at a time.
+	ps, err := u.service.Profiles(v.ctx, roster.ProfileFilter{ID: r.PathValue("id"), WithoutMembers: true})
+	if err == nil && len(ps) != 1 {
+		err = roster.Errorf(roster.ENOTFOUND, "profile %q not found", r.PathValue("id"))
+	}
 	if err != nil {
 		u.fail(w, r, v, err)
 		return nil, false
 	}
+	p := &ps[0]
 	return &profileTab{P: p, Tab: tab, PendingURL: pendingURL(v, p.ID)}, true
 }
 

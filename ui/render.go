@@ -194,6 +194,7 @@ var funcs = template.FuncMap{
 	"has":   func(xs []string, x string) bool { return slices.Contains(xs, x) },
 	"human": func(v any) string { return human(fmt.Sprint(v)) },
 	"plus1": func(i int) int { return i + 1 },
+	"minus": func(a, b int) int { return a - b },
 	"duration": func(d roster.Duration) string {
 		s := d.String()
 		if strings.HasSuffix(s, "m0s") {

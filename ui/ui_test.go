@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -645,4 +646,46 @@ func TestEventsShowTokenAndIssuer(t *testing.T) {
 	res, body := admin.get("/events?action=user.signed_in&actor=raj")
 	wantStatus(t, res, body, http.StatusOK)
 	wantBody(t, body, "token <code>"+tok.ID+"</code>, issued by admin")
+}
+
+// TestMembersArePaged: the Members tab shows a page of members at a time
+// with their range and the total, and links onwards and back.
+func TestMembersArePaged(t *testing.T) {
+	e := newEnv(t)
+	var doc strings.Builder
+	doc.WriteString("users:\n")
+	for i := range 130 {
+		fmt.Fprintf(&doc, "  - {id: m%03d, email: m%03d@example.org}\n", i, i)
+	}
+	doc.WriteString("grants:\n")
+	for i := range 130 {
+		fmt.Fprintf(&doc, "  - {user: m%03d, entitlement: okta/everyone}\n", i)
+	}
+	doc.WriteString(`apps:
+  - id: okta
+    entitlements: [{id: everyone, request_policy: auto, revoke_policy: auto}]
+profiles:
+  - id: all
+    enrollment: {policy: auto}
+    automation: {enabled: true, mode: sync_members_only, any_entitlement: [okta/everyone]}
+`)
+	e.apply(doc.String())
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/profiles/all")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, "1–100 of 130", "m000", "m099", `id="members-next"`)
+	if strings.Contains(body, "m100") || strings.Contains(body, `id="members-first"`) {
+		t.Fatalf("the first page shows more than 100 members or a link back to itself")
+	}
+	next := regexp.MustCompile(`href="([^"]+)" id="members-next"`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no link to the next page")
+	}
+	res, body = admin.get(html.UnescapeString(next[1]))
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, "101–130 of 130", "m100", "m129", `id="members-first"`)
+	if strings.Contains(body, "m099") || strings.Contains(body, `id="members-next"`) {
+		t.Fatalf("the last page repeats a member or links onwards")
+	}
 }
