@@ -66,9 +66,9 @@ if ! pg_isready -q -d "$ROSTER_TEST_DATABASE_URL" 2>/dev/null; then
 fi
 
 echo "== go test -race ./..."
-go test -race ./...
+go test -race -timeout 30m ./...
 echo "== the end-to-end suite on PostgreSQL"
-ROSTER_TEST_E2E_DB=postgres go test -race -count=1 ./e2e
+ROSTER_TEST_E2E_DB=postgres go test -race -count=1 -timeout 30m ./e2e
 
 # Under CI, each fuzz target runs for a bounded time after the tests (about a
 # minute and a half in all). Minimizing a new input is capped too: the
