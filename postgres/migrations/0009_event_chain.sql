@@ -4,8 +4,8 @@
 -- event and its hash. A transaction that appends events locks the head
 -- (SELECT ... FOR UPDATE), takes the ids after it, and moves it: replicas
 -- writing at once append one after the other, and ids follow the chain.
--- The events written before this version are chained by a Go step right
--- after this file, in id order (see hashEvents).
+-- The events written before this version are chained by a Go step after
+-- the last migration, in id order (see hashEvents).
 ALTER TABLE events ADD COLUMN hash BYTEA;
 CREATE TABLE event_chain (
 	id        INTEGER PRIMARY KEY CHECK (id = 1),

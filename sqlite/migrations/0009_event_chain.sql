@@ -3,7 +3,7 @@
 -- JSON (roster.ChainHash); event_chain holds the chain's head, the last
 -- event and its hash, which each transaction that appends events reads and
 -- moves. The events written before this version are chained by a Go step
--- right after this file, in id order (see hashEvents).
+-- after the last migration, in id order (see hashEvents).
 ALTER TABLE events ADD COLUMN hash BLOB;
 CREATE TABLE event_chain (
 	id        INTEGER PRIMARY KEY CHECK (id = 1),
