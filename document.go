@@ -33,7 +33,10 @@ type SettingsPatch struct {
 	BaseURL              *string   `json:"base_url,omitempty"`
 	// Email replaces settings.notifications.email; one without an
 	// SMTPHost removes it (email: null).
-	Email         *EmailSettings `json:"email,omitempty"`
+	Email *EmailSettings `json:"email,omitempty"`
+	// Slack replaces settings.notifications.slack; one without a
+	// BotTokenEnv removes it (slack: null).
+	Slack         *SlackSettings `json:"slack,omitempty"`
 	RemindAfter   *Duration      `json:"remind_after,omitempty"`
 	EscalateAfter *Duration      `json:"escalate_after,omitempty"`
 }
@@ -82,6 +85,13 @@ func (p *SettingsPatch) Apply(s Settings) Settings {
 		if p.Email.SMTPHost != "" {
 			e := *p.Email
 			s.Notifications.Email = &e
+		}
+	}
+	if p.Slack != nil {
+		s.Notifications.Slack = nil
+		if p.Slack.BotTokenEnv != "" {
+			sl := *p.Slack
+			s.Notifications.Slack = &sl
 		}
 	}
 	if p.RemindAfter != nil {

@@ -444,6 +444,9 @@ type Settings struct {
 type Notifications struct {
 	// Email, when set, sends email through its SMTP server.
 	Email *EmailSettings `json:"email,omitempty"`
+	// Slack, when set, also sends each message as a Slack direct message
+	// (to users whose notify is email or slack).
+	Slack *SlackSettings `json:"slack,omitempty"`
 	// RemindAfter, when set, reminds a step's approvers once when the
 	// step has waited that long.
 	RemindAfter Duration `json:"remind_after,omitempty"`
@@ -464,6 +467,14 @@ type EmailSettings struct {
 	PasswordEnv string `json:"password_env,omitempty"`
 	// StartTLS requires STARTTLS before anything is sent.
 	StartTLS bool `json:"starttls"`
+}
+
+// SlackSettings is the Slack app notifications are sent as direct messages
+// through. BotTokenEnv names the environment variable that holds the bot's
+// token (xoxb-…, scopes users:read.email and chat:write); its name follows
+// the same prefix rule as connectors' *_env settings.
+type SlackSettings struct {
+	BotTokenEnv string `json:"bot_token_env"`
 }
 
 // Safeguard holds the tenant's safeguard thresholds.
@@ -532,6 +543,10 @@ const (
 	ChannelSlack = "slack"
 	// ChannelEmail mails the Email in Payload (JSON) to the address Target.
 	ChannelEmail = "email"
+	// ChannelSlackDM sends the Slack message in Payload (JSON: text and
+	// blocks) as a direct message to the Slack user whose email is Target,
+	// through the bot of settings.notifications.slack.
+	ChannelSlackDM = "slack_dm"
 )
 
 // Notification is an outgoing message (a Slack post, an email) waiting for

@@ -149,7 +149,7 @@ func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 // notifications reads settings.notifications into s.
 func (p *parser) notifications(n *yaml.Node, s *roster.SettingsPatch) {
 	const path = "settings.notifications"
-	m, ok := p.mapping(n, path, "email", "remind_after", "escalate_after")
+	m, ok := p.mapping(n, path, "email", "slack", "remind_after", "escalate_after")
 	if !ok {
 		return
 	}
@@ -178,6 +178,7 @@ func (p *parser) notifications(n *yaml.Node, s *roster.SettingsPatch) {
 		_, line := m.str("escalate_after")
 		p.addf(line, join(path, "escalate_after"), "must be longer than remind_after (%s), got %s", *s.RemindAfter, *s.EscalateAfter)
 	}
+	p.slack(m, path, s)
 	if raw := m.raw("email"); raw != nil && isNull(p.deref(raw)) {
 		s.Email = &roster.EmailSettings{}
 	}
@@ -221,6 +222,31 @@ func (p *parser) notifications(n *yaml.Node, s *roster.SettingsPatch) {
 	}
 	e.StartTLS = em.boolean("starttls", false)
 	s.Email = &e
+}
+
+// slack reads settings.notifications.slack: {bot_token_env: NAME}, or null
+// to remove it.
+func (p *parser) slack(m *mapping, path string, s *roster.SettingsPatch) {
+	if raw := m.raw("slack"); raw != nil && isNull(p.deref(raw)) {
+		s.Slack = &roster.SlackSettings{}
+	}
+	v := m.get("slack")
+	if v == nil {
+		return
+	}
+	spath := join(path, "slack")
+	sm, ok := p.mapping(v, spath, "bot_token_env")
+	if !ok {
+		return
+	}
+	var sl roster.SlackSettings
+	var line int
+	if sl.BotTokenEnv, line = sm.str("bot_token_env"); sl.BotTokenEnv == "" {
+		p.addf(sm.line(), join(spath, "bot_token_env"), "missing: the environment variable that holds the Slack bot's token")
+	} else if !envName.MatchString(sl.BotTokenEnv) {
+		p.addf(line, join(spath, "bot_token_env"), "%q is not an environment variable name", sl.BotTokenEnv)
+	}
+	s.Slack = &sl
 }
 
 // envName is the form of an environment variable's name.

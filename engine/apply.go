@@ -168,6 +168,9 @@ func (a *applier) apply(doc *roster.Document) error {
 		if err := a.e.checkEmailSettings(s.Notifications.Email); err != nil {
 			return err
 		}
+		if err := a.e.checkSlackSettings(s.Notifications.Slack); err != nil {
+			return err
+		}
 		if !same.Content(*old, s) {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err

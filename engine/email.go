@@ -53,18 +53,20 @@ func (e *Engine) checkEmailSettings(s *roster.EmailSettings) error {
 	return nil
 }
 
-// tell enqueues one email per recipient telling them kind about t, in the
-// op's transaction. Recipients who are inactive, have no email address or
-// chose another channel (notify: slack | none) are skipped, and so is
-// everything when the tenant sends no email. Each message has a key naming
-// the task, the event and the recipient, so telling the same thing twice
+// tell enqueues the messages telling kind about t to each recipient, in the
+// op's transaction: an email when the tenant sends email and the recipient
+// chose it (notify: email, the default), and a Slack direct message when the
+// tenant has a Slack bot and they chose email or slack (see channels).
+// Recipients who are inactive, have no email address or chose notify: none
+// are skipped. Each message has a key naming the task, the event, the
+// recipient (and the channel for Slack), so telling the same thing twice
 // enqueues it once.
 func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note string) error {
 	s, err := o.tenant()
 	if err != nil {
 		return err
 	}
-	if s.Notifications.Email == nil || len(recipients) == 0 {
+	if (s.Notifications.Email == nil && s.Notifications.Slack == nil) || len(recipients) == 0 {
 		return nil
 	}
 	var m *mailContent
@@ -75,7 +77,8 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 		} else if err != nil {
 			return err
 		}
-		if !u.Active() || u.Email == "" || u.Notified() != roster.NotifyEmail {
+		chans := channels(s.Notifications, u.Notified())
+		if !u.Active() || u.Email == "" || len(chans) == 0 {
 			continue
 		}
 		if m == nil {
@@ -87,14 +90,22 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 		if err != nil {
 			return fmt.Errorf("compose %s email of task %d: %w", kind, t.ID, err)
 		}
-		payload, err := json.Marshal(msg)
-		if err != nil {
-			return err
-		}
-		n := &roster.Notification{At: o.now, Channel: roster.ChannelEmail, Target: u.Email, Payload: string(payload),
-			Key: mailKey(kind, t, u.ID), NextAt: o.now}
-		if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
-			return err
+		for _, ch := range chans {
+			// An email's key is the event's; a Slack message's adds its
+			// channel: one of each per recipient and event.
+			var payload any = msg
+			key := mailKey(kind, t, u.ID)
+			if ch == roster.ChannelSlackDM {
+				payload, key = newSlackMessage(msg, m.Link, askOf(kind)), key+" slack"
+			}
+			b, err := json.Marshal(payload)
+			if err != nil {
+				return err
+			}
+			n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: key, NextAt: o.now}
+			if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -248,30 +259,25 @@ func (m *mailContent) render(kind mailKind, u *roster.User, note string) (*roste
 	case mailApprove:
 		subject = fmt.Sprintf("Approve? %s: %s", name, v.Asked)
 		v.Headline = fmt.Sprintf("%s's access waits on your approval.", name)
-		v.Ask = "Approve or deny it"
 	case mailRemind:
 		subject = fmt.Sprintf("Reminder: approve? %s: %s", name, v.Asked)
 		v.Headline = fmt.Sprintf("%s's access still waits on your approval.", name)
-		v.Ask = "Approve or deny it"
 	case mailEscalate:
 		subject = fmt.Sprintf("Escalated: approve? %s: %s", name, v.Asked)
 		v.Headline = fmt.Sprintf("%s's access has waited too long for approval; you may now decide.", name)
-		v.Ask = "Approve or deny it"
 	case mailProvision:
 		subject = fmt.Sprintf("To do: %s: %s", name, v.Asked)
 		v.Headline = fmt.Sprintf("%s's access is approved and waits for you to carry it out.", name)
-		v.Ask = "Mark it done once carried out"
 	case mailApproved:
 		subject = fmt.Sprintf("Approved: %s: %s", name, v.Asked)
 		v.Headline = "Your request was approved."
-		v.Ask = "See it"
 	case mailDenied:
 		subject = fmt.Sprintf("Denied: %s: %s", name, v.Asked)
 		v.Headline = "Your request was denied."
-		v.Ask = "See it"
 	default:
 		return nil, fmt.Errorf("unknown message kind %q", kind)
 	}
+	v.Ask = askOf(kind)
 	var text, html bytes.Buffer
 	if err := mailText.Execute(&text, v); err != nil {
 		return nil, err
@@ -280,6 +286,18 @@ func (m *mailContent) render(kind mailKind, u *roster.User, note string) (*roste
 		return nil, err
 	}
 	return &roster.Email{Subject: subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// askOf says what a message of kind asks its recipient to do next, on
+// its link's button.
+func askOf(kind mailKind) string {
+	switch kind {
+	case mailApprove, mailRemind, mailEscalate:
+		return "Approve or deny it"
+	case mailProvision:
+		return "Mark it done once carried out"
+	}
+	return "See it"
 }
 
 // who describes the subject: their name, title and department.

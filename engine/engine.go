@@ -32,6 +32,9 @@ type Config struct {
 	// BaseURL is the console's address (roster serve --base-url), used in
 	// messages' links when settings.base_url is unset.
 	BaseURL string
+	// SlackAPIURL is where Slack's Web API is (default DefaultSlackAPIURL);
+	// tests point it at their own server.
+	SlackAPIURL string
 	// SessionIdle ends a console session unused this long (default
 	// DefaultSessionIdle); SessionLifetime ends it however much it is used
 	// (default DefaultSessionLifetime).
@@ -59,6 +62,8 @@ type Engine struct {
 	access connector.Access
 	// baseURL is Config.BaseURL.
 	baseURL string
+	// slackAPI is Config.SlackAPIURL.
+	slackAPI string
 	// sessionIdle and sessionLifetime end console sessions (Config).
 	sessionIdle, sessionLifetime time.Duration
 	// touched remembers when this process last recorded the use of a token
@@ -84,7 +89,7 @@ func New(cfg Config) *Engine {
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL,
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
 		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime}
 }
 

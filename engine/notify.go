@@ -71,9 +71,17 @@ func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, 
 func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) []outcome {
 	sendErrs := make([]error, len(msgs))
 	var emails []int
+	var slack *slackRun
 	for i, msg := range msgs {
-		if msg.Channel == roster.ChannelEmail {
+		switch msg.Channel {
+		case roster.ChannelEmail:
 			emails = append(emails, i)
+			continue
+		case roster.ChannelSlackDM:
+			if slack == nil {
+				slack = n.newSlackRun(ctx)
+			}
+			sendErrs[i] = slack.send(ctx, msg)
 			continue
 		}
 		sendErrs[i] = n.post(ctx, msg)
@@ -119,7 +127,17 @@ func (n *Notifier) record(o *op, msg roster.Notification, sendErr error) error {
 	}
 	msg.LastError = sendErr.Error()
 	msg.NextAt = o.now.Add(backoff(msg.Attempts))
-	if msg.Attempts >= n.MaxAttempts {
+	var de *deliveryError
+	if errors.As(sendErr, &de) && de.retryAfter > backoff(msg.Attempts) {
+		msg.NextAt = o.now.Add(de.retryAfter)
+	}
+	if de != nil && de.permanent {
+		// Trying again would fail again (users_not_found).
+		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up: "+msg.LastError, nil); err != nil {
+			return err
+		}
+	} else if msg.Attempts >= n.MaxAttempts {
 		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
 		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
 			return err

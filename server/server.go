@@ -56,6 +56,9 @@ type Config struct {
 	// https://roster.example.com (roster serve --base-url): single sign-on's
 	// redirect URI is BaseURL + "/auth/oidc/callback".
 	BaseURL string
+	// SlackAPIURL is where Slack's Web API is (default
+	// engine.DefaultSlackAPIURL); tests point it at their own server.
+	SlackAPIURL string
 	// OIDCIssuer, when set, signs people in to the console through that
 	// OpenID Connect provider, as the client OIDCClientID with the secret
 	// OIDCClientSecret; BaseURL is then required.
@@ -303,7 +306,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg,
-		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL, SessionIdle: cfg.SessionIdle})
+		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL, SlackAPIURL: cfg.SlackAPIURL, SessionIdle: cfg.SessionIdle})
 
 	token := cfg.BootstrapToken
 	if token == "" && cfg.Demo {
