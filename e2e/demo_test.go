@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -82,4 +85,58 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatalf("the walkthrough recorded %d events", len(events))
 	}
 	e.fails(`"task.approve" is not an audit action`, adminUser, "event", "list", "--action", "task.approve")
+}
+
+// The demo catches Roster's email: the demo's enrollments mail their
+// approvers, a request through the API mails its approver, and a signed-in
+// demo user reads both at /demo/mail, newest first. Without --demo there is
+// no such page.
+func TestDemoMailCatcher(t *testing.T) {
+	var out bytes.Buffer
+	e := startWith(t, server.Config{Demo: true, Out: &out})
+	if !strings.Contains(out.String(), "/demo/mail") {
+		t.Fatalf("the server did not say where the demo's mail is: %q", out.String())
+	}
+	for _, u := range []string{"raj", "nick"} {
+		e.tokens[u] = server.DemoTokenPrefix + u
+	}
+	// The eight enrollments the demo started wait on raj (2), alice (3),
+	// emma (2) and dana (1); each approver is mailed once per task.
+	equal(t, "delivered", e.notify(), 8)
+	// nick, in Sales, asks for Engineering onboarding through the API: his
+	// manager maria is mailed.
+	res, body := e.request(http.MethodPost, "/api/v1/profiles/eng/request", e.token("nick"), "application/json", strings.NewReader(`{"comment":"pairing with the platform team"}`))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("request: %d %s", res.StatusCode, body)
+	}
+	var task roster.Task
+	if err := json.Unmarshal([]byte(body), &task); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "approvers", task.Approvers, []string{"maria"})
+	equal(t, "delivered after the request", e.notify(), 1)
+
+	raj := signIn(t, e.srv.URL, e.token("raj"))
+	status, page := raj.do(http.MethodGet, e.srv.URL, "/demo/mail", nil)
+	equal(t, "status", status, http.StatusOK)
+	contains(t, "/demo/mail", page, "raj@lumenlabs.example", "dana@lumenlabs.example", "maria@lumenlabs.example",
+		"Approve? Alice Chen: Enroll in Engineering onboarding", "Approve? Nick Brennan: Enroll in Engineering onboarding")
+	// Newest first: the request's message comes before the demo's.
+	if nick, alice := strings.Index(page, "Nick Brennan"), strings.Index(page, "Alice Chen"); nick > alice {
+		t.Fatalf("nick's request (at %d) is not listed before the demo's enrollments (at %d):\n%s", nick, alice, page)
+	}
+	link := regexp.MustCompile(`href="(/demo/mail/\d+)">Approve\? Alice Chen`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("no link to read alice's enrollment mail:\n%s", page)
+	}
+	status, msg := raj.do(http.MethodGet, e.srv.URL, link[1], nil)
+	equal(t, "message status", status, http.StatusOK)
+	contains(t, "message", msg, "Hello Raj Patel", "Alice Chen, Platform Engineering Manager, Engineering", "Enroll in Engineering onboarding")
+	status, _ = raj.do(http.MethodGet, e.srv.URL, "/demo/mail/999999", nil)
+	equal(t, "unknown message", status, http.StatusNotFound)
+
+	plain := start(t)
+	plain.apply(org)
+	status, _ = signIn(t, plain.srv.URL, adminToken).do(http.MethodGet, plain.srv.URL, "/demo/mail", nil)
+	equal(t, "/demo/mail without --demo", status, http.StatusNotFound)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/mailcatch"
 	"github.com/rosterhq/roster/internal/throttle"
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/sqlite"
@@ -160,6 +161,11 @@ type Server struct {
 	metrics    *http.Server
 	metricsErr chan error
 
+	// Mail is the demo's mail catcher (roster serve --demo): the demo
+	// organisation's email goes to it, and /demo/mail shows what it caught.
+	// Nil without --demo.
+	Mail *mailcatch.Server
+
 	// workers are the background workers above, started in this order and
 	// stopped in the reverse.
 	workers []worker
@@ -225,6 +231,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{store: store, logger: cfg.Logger, served: make(chan error, 1)}
 	if err := s.start(ctx, cfg); err != nil {
+		if s.Mail != nil {
+			s.Mail.Stop()
+		}
 		store.Close()
 		return nil, err
 	}
@@ -320,6 +329,10 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "New database: the admin's API token is %s (shown once; or set ROSTER_BOOTSTRAP_TOKEN)\n", issued)
 	}
 	if cfg.Demo {
+		// Mail first: the enrollments the demo starts are mailed too.
+		if err := s.catchDemoMail(ctx, cfg.Out); err != nil {
+			return fmt.Errorf("the demo's mail catcher: %w", err)
+		}
 		if err := s.loadDemo(ctx, cfg.Out); err != nil {
 			return fmt.Errorf("load the demo organisation: %w", err)
 		}
@@ -367,6 +380,7 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 		Logger:     cfg.Logger,
 		Failures:   failures,
 		SSO:        sso,
+		DemoMail:   demoMailbox(s.Mail),
 	})
 	if err != nil {
 		ln.Close()
@@ -412,6 +426,32 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	ready.Store(true)
 	cfg.Logger.Info("roster is serving", "url", s.URL, "db", cfg.DB)
 	return nil
+}
+
+// catchDemoMail starts the demo's mail catcher on a free port of 127.0.0.1
+// and points the demo organisation's email at it; the port is new at every
+// start, so the settings are applied at every start.
+func (s *Server) catchDemoMail(ctx context.Context, out io.Writer) error {
+	c, err := mailcatch.Start("127.0.0.1:0", mailcatch.Keep(500))
+	if err != nil {
+		return err
+	}
+	s.Mail = c
+	doc := fmt.Sprintf("settings:\n  notifications:\n    email: {smtp_host: %s, smtp_port: %d, from: roster@demo.example}\n", c.Host, c.Port)
+	admin := roster.NewContext(ctx, roster.AdminUser)
+	if _, err := s.Engine.Apply(admin, roster.ApplyRequest{Filename: "demo-mail.yaml", Document: []byte(doc)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Demo: emails go to a mail catcher on %s; read them at /demo/mail.\n", c.Addr)
+	return nil
+}
+
+// demoMailbox is the console's view of the mail catcher: nil without one.
+func demoMailbox(c *mailcatch.Server) ui.DemoMailbox {
+	if c == nil {
+		return nil
+	}
+	return c
 }
 
 // loadDemo applies the demo organisation to a database that has nothing but
@@ -464,6 +504,9 @@ func (s *Server) close(ctx context.Context) error {
 		s.logger.Warn("could not release the leases: they hand over when they expire", "error", err)
 	}
 	s.Engine.Close()
+	if s.Mail != nil {
+		s.Mail.Stop()
+	}
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr

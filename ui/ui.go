@@ -54,6 +54,9 @@ type Config struct {
 	// SSO puts "Sign in with SSO" on the sign-in page, through an OpenID
 	// Connect provider (see sso.go). Nil: API tokens only.
 	SSO *SSOConfig
+	// DemoMail serves /demo/mail, what the demo's mail catcher caught
+	// (roster serve --demo only). Nil: no such page.
+	DemoMail DemoMailbox
 }
 
 // Sessions keeps the console's sessions in the database. The engine
@@ -90,6 +93,8 @@ type UI struct {
 	now func() time.Time
 	// sso is nil without single sign-on.
 	sso *sso
+	// demoMail is Config.DemoMail.
+	demoMail DemoMailbox
 }
 
 // New returns the console for cfg. It parses every template once.
@@ -121,6 +126,7 @@ func New(cfg Config) (*UI, error) {
 		views:    v,
 		now:      time.Now,
 		failures: cfg.Failures,
+		demoMail: cfg.DemoMail,
 	}
 	if u.failures == nil {
 		u.failures = throttle.New(0, 0, nil)
@@ -202,6 +208,11 @@ func (u *UI) routes() []route {
 		{pattern: "GET /users/{id}", handle: u.showUser},
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
+	}
+	if u.demoMail != nil {
+		routes = append(routes,
+			route{pattern: "GET /demo/mail", handle: u.showDemoMail},
+			route{pattern: "GET /demo/mail/{id}", handle: u.showDemoMail})
 	}
 	if u.sso != nil {
 		routes = append(routes,
