@@ -292,3 +292,51 @@ settings:
 		t.Fatalf("refused settings were saved: %+v", s.Notifications.Email)
 	}
 }
+
+// A step's approvers that change with a group's membership are resolved
+// again when someone decides; when that someone is no longer an approver
+// the decision is refused, and the new approver is mailed all the same.
+func TestEmailNewApproverAtDecision(t *testing.T) {
+	smtp := smtptest.Start(t)
+	e := start(t)
+	e.apply(org + `
+profiles:
+  - id: sec
+    name: Security tools
+    entitlements: [github/org-member]
+    allow_enrollment_requests: true
+    enrollment: {policy: security, bypass_entitlement_policies: true}
+    automation: {enabled: false}
+`)
+	e.apply(emailSettings(smtp, "", ""))
+
+	// Enrolling in sec needs sam, then a member of okta/security-team.
+	var task roster.Task
+	e.json(&task, "alice", "profile", "request", "sec", "--comment", "on call")
+	e.ok("sam", "task", "approve", id(task))
+	task = e.task("--user", "alice", "--entitlement", "access-profiles/sec")
+	if !slices.Contains(task.Approvers, "tess") {
+		t.Fatalf("step 2's approvers: %v", task.Approvers)
+	}
+	e.notify()
+	equal(t, "to tess", len(smtp.To("tess@example.com")), 1)
+
+	// tess leaves the security team and erin joins it: nothing resolves
+	// the step again until tess tries to approve and is refused.
+	e.ok(adminUser, "grant", "remove", "tess", "okta/security-team")
+	e.ok(adminUser, "grant", "add", "erin", "okta/security-team")
+	equal(t, "delivered before the decision", e.notify(), 0)
+	e.fails("", "tess", "task", "approve", id(task))
+	task = e.task("--user", "alice", "--entitlement", "access-profiles/sec")
+	if !slices.Contains(task.Approvers, "erin") || slices.Contains(task.Approvers, "tess") {
+		t.Fatalf("approvers after the refusal: %v", task.Approvers)
+	}
+	equal(t, "delivered after the refusal", e.notify(), 1)
+	m := one(t, smtp, "erin@example.com")
+	contains(t, "new approver's subject", m.Subject, "Approve?", "Alice", "Security tools")
+	contains(t, "new approver's text", m.Text, fmt.Sprintf("https://roster.example.com/tasks/%d", task.ID), "step 2 of 2")
+	// Told once: another refusal does not mail erin again.
+	e.fails("", "tess", "task", "approve", id(task))
+	equal(t, "delivered after a second refusal", e.notify(), 0)
+	e.ok("erin", "task", "approve", id(task))
+}

@@ -316,6 +316,8 @@ func (o *op) provisionersFor(t *roster.Task) ([]string, error) {
 // taskAction runs one action on a task in its own transaction.
 func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller *roster.User, t *roster.Task) error) (*roster.Task, error) {
 	var out *roster.Task
+	// pending says the task waited on approval and concerned the caller.
+	pending := false
 	err := e.update(ctx, func(o *op) error {
 		caller, err := o.requireActor()
 		if err != nil {
@@ -334,12 +336,28 @@ func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller
 				return roster.Errorf(roster.EFORBIDDEN, "task %d does not concern you", id)
 			}
 		}
+		pending = t.State == roster.StatePendingApproval
 		if err := fn(o, caller, t); err != nil {
 			return err
 		}
 		out = t
 		return nil
 	})
+	if pending && roster.ErrorCode(err) == roster.EFORBIDDEN {
+		// A refusal undoes the decision's transaction, and with it the
+		// step's approvers resolved again: those of an
+		// entitlement_members step, which nothing else resolves again,
+		// would otherwise never hear that the task now waits on them.
+		if rerr := e.updateAs(ctx, ActorSystem, func(o *op) error {
+			t, err := o.tx.Task(o.ctx, id)
+			if err != nil {
+				return err
+			}
+			return o.reassignTask(t)
+		}); rerr != nil && roster.ErrorCode(rerr) != roster.ENOTFOUND {
+			e.logger.Warn("could not resolve a task's approvers again after a refused decision", "task", id, "error", rerr)
+		}
+	}
 	return out, err
 }
 
@@ -688,24 +706,28 @@ func (o *op) reassign(user, app string) error {
 		if t.State != roster.StatePendingApproval || t.Step >= len(t.Steps) || t.Steps[t.Step].Approvers != want {
 			continue
 		}
-		changed, err := o.reresolve(t)
-		if err != nil {
+		if err := o.reassignTask(t); err != nil {
 			return err
-		}
-		if changed {
-			if err := o.saveTask(t); err != nil {
-				return err
-			}
-			if err := o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
-				map[string]any{"recipients": t.Approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
-				return err
-			}
-			// Those told of this step already are not told again (the
-			// messages' keys): only the new approvers hear of it.
-			if err := o.tell(mailApprove, t, t.Approvers, ""); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+// reassignTask resolves t's current step again and, when its approvers
+// moved, saves it and tells them.
+func (o *op) reassignTask(t *roster.Task) error {
+	changed, err := o.reresolve(t)
+	if err != nil || !changed {
+		return err
+	}
+	if err := o.saveTask(t); err != nil {
+		return err
+	}
+	if err := o.audit(roster.ActionNotifyApprovers, "task", taskID(t), fmt.Sprintf("task %d waits on step %d of %d", t.ID, t.Step+1, len(t.Steps)),
+		map[string]any{"recipients": t.Approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
+		return err
+	}
+	// Those told of this step already are not told again (the messages'
+	// keys): only the new approvers hear of it.
+	return o.tell(mailApprove, t, t.Approvers, "")
 }
