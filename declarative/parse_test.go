@@ -191,6 +191,7 @@ func TestParseValid(t *testing.T) {
   base_url: https://roster.example.com/
   notifications:
     email: {smtp_host: mail.example.com, smtp_port: 587, from: roster@example.com, username_env: ROSTER_SECRET_SMTP_USER, password_env: ROSTER_SECRET_SMTP_PASSWORD, starttls: true}
+    slack: {bot_token_env: ROSTER_SECRET_SLACK_BOT}
     remind_after: 24h
     escalate_after: 72h
 users:
@@ -202,6 +203,7 @@ users:
 					BaseURL: ptr("https://roster.example.com"),
 					Email: &roster.EmailSettings{SMTPHost: "mail.example.com", SMTPPort: 587, From: "roster@example.com",
 						UsernameEnv: "ROSTER_SECRET_SMTP_USER", PasswordEnv: "ROSTER_SECRET_SMTP_PASSWORD", StartTLS: true},
+					Slack:         &roster.SlackSettings{BotTokenEnv: "ROSTER_SECRET_SLACK_BOT"},
 					RemindAfter:   ptr(roster.Duration(24 * time.Hour)),
 					EscalateAfter: ptr(roster.Duration(72 * time.Hour)),
 				},
@@ -794,7 +796,7 @@ users:
 				`roster.yaml:4: settings.notifications.email: username_env and password_env go together: give both, or neither to send without AUTH`,
 				`roster.yaml:4: settings.notifications.email.starttls: expected true or false, got the string "yes"`,
 				`roster.yaml:6: settings.notifications.escalate_after: must be longer than remind_after (72h0m0s), got 24h0m0s`,
-				`roster.yaml:7: settings.notifications: unknown key "slack" (known keys: email, remind_after, escalate_after)`,
+				`roster.yaml:7: settings.notifications.slack.bot_token_env: missing: the environment variable that holds the Slack bot's token`,
 				`roster.yaml:9: users[0].notify: "sms" is not one of email, slack, none`,
 			},
 		},
