@@ -101,11 +101,13 @@ type slackRun struct {
 	token string
 	err   error
 	ids   map[string]string
+	// missing holds the lookups that failed for good (users_not_found).
+	missing map[string]error
 }
 
 // newSlackRun reads the tenant's Slack settings and the bot's token.
 func (n *Notifier) newSlackRun(ctx context.Context) *slackRun {
-	r := &slackRun{n: n, ids: map[string]string{}}
+	r := &slackRun{n: n, ids: map[string]string{}, missing: map[string]error{}}
 	var s *roster.Settings
 	err := n.engine.store.View(ctx, func(tx roster.Tx) (err error) {
 		s, err = tx.Settings(ctx)
@@ -137,6 +139,9 @@ func (r *slackRun) send(ctx context.Context, msg roster.Notification) error {
 	if err := json.Unmarshal([]byte(msg.Payload), &m); err != nil {
 		return &deliveryError{err: fmt.Errorf("read the message: %w", err), permanent: true}
 	}
+	if err := r.missing[msg.Target]; err != nil {
+		return err
+	}
 	id, ok := r.ids[msg.Target]
 	if !ok {
 		var user struct {
@@ -146,6 +151,9 @@ func (r *slackRun) send(ctx context.Context, msg roster.Notification) error {
 		}
 		form := url.Values{"email": {msg.Target}}.Encode()
 		if err := r.call(ctx, "users.lookupByEmail", "application/x-www-form-urlencoded", []byte(form), &user); err != nil {
+			if de := (*deliveryError)(nil); errors.As(err, &de) && de.permanent {
+				r.missing[msg.Target] = err
+			}
 			return err
 		}
 		if id = user.User.ID; id == "" {
