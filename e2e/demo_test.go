@@ -119,7 +119,7 @@ func TestDemoMailCatcher(t *testing.T) {
 	raj := signIn(t, e.srv.URL, e.token("raj"))
 	status, page := raj.do(http.MethodGet, e.srv.URL, "/demo/mail", nil)
 	equal(t, "status", status, http.StatusOK)
-	contains(t, "/demo/mail", page, "raj@lumenlabs.example", "dana@lumenlabs.example", "maria@lumenlabs.example",
+	contains(t, "/demo/mail", page, `<a href="/demo/mail" aria-current="page">Demo mail</a>`, "raj@lumenlabs.example", "dana@lumenlabs.example", "maria@lumenlabs.example",
 		"Approve? Alice Chen: Enroll in Engineering onboarding", "Approve? Nick Brennan: Enroll in Engineering onboarding")
 	// Newest first: the request's message comes before the demo's.
 	if nick, alice := strings.Index(page, "Nick Brennan"), strings.Index(page, "Alice Chen"); nick > alice {
@@ -137,6 +137,10 @@ func TestDemoMailCatcher(t *testing.T) {
 
 	plain := start(t)
 	plain.apply(org)
-	status, _ = signIn(t, plain.srv.URL, adminToken).do(http.MethodGet, plain.srv.URL, "/demo/mail", nil)
+	admin := signIn(t, plain.srv.URL, adminToken)
+	status, _ = admin.do(http.MethodGet, plain.srv.URL, "/demo/mail", nil)
 	equal(t, "/demo/mail without --demo", status, http.StatusNotFound)
+	if _, home := admin.do(http.MethodGet, plain.srv.URL, "/tasks", nil); strings.Contains(home, "Demo mail") {
+		t.Fatal("the navigation offers the demo's mail without --demo")
+	}
 }

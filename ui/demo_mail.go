@@ -35,5 +35,5 @@ func (u *UI) showDemoMail(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 		d.Open = &d.Messages[i]
 	}
-	u.render(w, r, v, http.StatusOK, "demo_mail", "Demo mail", "", d, nil)
+	u.render(w, r, v, http.StatusOK, "demo_mail", "Demo mail", "demo-mail", d, nil)
 }

@@ -68,6 +68,8 @@ type page struct {
 	ErrorPage bool
 	// Data is the screen's own data.
 	Data any
+	// DemoMail puts the demo's mail catcher in the navigation.
+	DemoMail bool
 }
 
 // Admin reports whether the signed-in user is an admin.
@@ -94,7 +96,8 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data}
+	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data,
+		DemoMail: u.demoMail != nil}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		u.logger.ErrorContext(r.Context(), "ui: render", "template", name, "error", err)
