@@ -340,3 +340,45 @@ profiles:
 	equal(t, "delivered after a second refusal", e.notify(), 0)
 	e.ok("erin", "task", "approve", id(task))
 }
+
+// A reminder resolves the step again too: an approver it has only now is
+// asked, not reminded, and one it lost hears nothing more.
+func TestEmailNewApproverAtReminder(t *testing.T) {
+	smtp := smtptest.Start(t)
+	e := start(t)
+	e.apply(org + `
+policies:
+  - id: team
+    steps:
+      - {approvers: entitlement_members, entitlement: okta/security-team}
+profiles:
+  - id: sec
+    name: Security tools
+    entitlements: [github/org-member]
+    allow_enrollment_requests: true
+    enrollment: {policy: team, bypass_entitlement_policies: true}
+    automation: {enabled: false}
+`)
+	e.apply(emailSettings(smtp, "", "    remind_after: 24h\n"))
+
+	var task roster.Task
+	e.json(&task, "alice", "profile", "request", "sec")
+	equal(t, "approvers", task.Approvers, []string{"sam", "tess"})
+	equal(t, "delivered", e.notify(), 2)
+	e.ok(adminUser, "grant", "remove", "tess", "okta/security-team")
+	e.ok(adminUser, "grant", "add", "erin", "okta/security-team")
+	e.clock.Advance(25 * time.Hour)
+	if n, err := e.srv.Reminders.RunOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("reminded %d (err %v), want 1", n, err)
+	}
+	equal(t, "delivered the reminder", e.notify(), 2)
+	ms := smtp.To("sam@example.com")
+	equal(t, "to sam", len(ms), 2)
+	contains(t, "sam's reminder", ms[1].Subject, "Reminder", "Alice Smith", "Security tools")
+	asked := one(t, smtp, "erin@example.com")
+	contains(t, "erin's message", asked.Subject, "Approve?", "Alice Smith")
+	if strings.Contains(asked.Subject, "Reminder") {
+		t.Fatalf("erin was reminded of what she was never asked: %q", asked.Subject)
+	}
+	equal(t, "to tess", len(smtp.To("tess@example.com")), 1)
+}

@@ -130,6 +130,7 @@ func (r *Reminders) process(ctx context.Context, id int64) (bool, error) {
 
 // remind records a reminder of t's current step and tells its approvers.
 func (o *op) remind(t *roster.Task, after roster.Duration) error {
+	before := slices.Clone(t.Approvers)
 	if err := o.refreshApprovers(t); err != nil {
 		return err
 	}
@@ -143,7 +144,12 @@ func (o *op) remind(t *roster.Task, after roster.Duration) error {
 	if err := o.audit(roster.ActionTaskReminded, "task", taskID(t), note, map[string]any{"step": t.Step, "recipients": t.Approvers}); err != nil {
 		return err
 	}
-	return o.tell(mailRemind, t, t.Approvers, note)
+	// Approvers the step has only now are asked, not reminded.
+	fresh := newApprovers(before, t.Approvers)
+	if err := o.tell(mailApprove, t, fresh, ""); err != nil {
+		return err
+	}
+	return o.tell(mailRemind, t, newApprovers(fresh, t.Approvers), note)
 }
 
 // escalate adds the escalation approvers to t's current step, records it and
