@@ -101,6 +101,9 @@ func (s *Server) serve(l net.Listener) {
 	srv.Domain = "mailcatch.local"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	// Roster's messages are a few KiB: a catcher that keeps them in memory
+	// takes no more than that.
+	srv.MaxMessageBytes, srv.MaxRecipients = 1<<20, 50
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
