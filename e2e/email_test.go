@@ -346,7 +346,8 @@ profiles:
 func TestEmailNewApproverAtReminder(t *testing.T) {
 	smtp := smtptest.Start(t)
 	e := start(t)
-	e.apply(org + `
+	e.apply(org)
+	e.apply(`
 policies:
   - id: team
     steps:
