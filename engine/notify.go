@@ -76,6 +76,10 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 			emails = append(emails, i)
 			continue
 		}
+		if msg.Channel == roster.ChannelWebhook {
+			sendErrs[i] = n.deliverWebhook(ctx, msg)
+			continue
+		}
 		sendErrs[i] = n.post(ctx, msg)
 	}
 	if len(emails) > 0 {
