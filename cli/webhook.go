@@ -62,15 +62,12 @@ func (a *app) webhookTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.render(res, func(w io.Writer) {
-				fmt.Fprintf(w, "%s: sent %s, endpoint answered %d\n", res.Webhook, res.MessageID, res.Status)
-			}); err != nil {
-				return err
-			}
 			if res.Error != "" {
-				return fmt.Errorf("webhook %s: %s", res.Webhook, res.Error)
+				return fmt.Errorf("sent %s: %s", res.MessageID, res.Error)
 			}
-			return nil
+			return a.render(res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: sent %s, endpoint answered %d\n", res.Webhook, res.MessageID, res.Status)
+			})
 		},
 	}
 }

@@ -41,13 +41,27 @@ var webhookClient = &http.Client{
 // CheckEnv checks the name of an environment variable a setting reads
 // against the secret prefix rule (the declarative parser asks).
 func (k *known) CheckEnv(setting, name string) error {
-	return k.o.e.access.CheckEnv(setting, name)
+	return k.o.e.checkSecretEnv(name)
+}
+
+// checkSecretEnv refuses the name of an environment variable that does not
+// start with the secret prefix (roster serve --secret-env-prefix), as
+// connectors' *_env settings do.
+func (e *Engine) checkSecretEnv(name string) error {
+	prefix := e.access.EnvPrefix
+	if prefix == "" {
+		prefix = "ROSTER_SECRET_"
+	}
+	if !strings.HasPrefix(name, prefix) {
+		return fmt.Errorf("%s does not start with %s: Roster reads only the environment variables whose names do (roster serve --secret-env-prefix)", name, prefix)
+	}
+	return nil
 }
 
 // applyWebhook upserts a webhook declared in a file into the settings.
 func (a *applier) applyWebhook(w roster.Webhook) error {
-	if err := a.e.access.CheckEnv("secret_env", w.SecretEnv); err != nil {
-		return roster.Errorf(roster.EINVALID, "webhook %s: %v", w.ID, err)
+	if err := a.e.checkSecretEnv(w.SecretEnv); err != nil {
+		return roster.Errorf(roster.EINVALID, "webhook %s: secret_env: %v", w.ID, err)
 	}
 	for _, p := range w.Events {
 		if len(roster.ActionsMatching(p)) == 0 {
@@ -190,8 +204,8 @@ func (o *op) webhook(id string) (*roster.Webhook, error) {
 // w.SecretEnv, and returns the endpoint's status code (0 when it did not
 // answer) and an error unless it answered 2xx.
 func (e *Engine) sendWebhook(ctx context.Context, w *roster.Webhook, msgID string, body []byte) (int, error) {
-	if err := e.access.CheckEnv("secret_env", w.SecretEnv); err != nil {
-		return 0, err
+	if err := e.checkSecretEnv(w.SecretEnv); err != nil {
+		return 0, fmt.Errorf("webhook %s: secret_env: %w", w.ID, err)
 	}
 	secret, err := webhookSecret(os.Getenv(w.SecretEnv))
 	if err != nil {
