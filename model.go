@@ -461,10 +461,10 @@ type Webhook struct {
 // message, as roster webhook list shows it.
 type WebhookStatus struct {
 	Webhook
-	// LastEvent is the audit event of the latest message tried, Attempts
+	// LastMessage is the webhook-id of the latest message tried, Attempts
 	// how often it was tried; LastDeliveredAt is set when it was
 	// delivered, LastError when its last attempt failed.
-	LastEvent       string     `json:"last_event,omitempty"`
+	LastMessage     string     `json:"last_message,omitempty"`
 	Attempts        int        `json:"attempts,omitempty"`
 	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
 	LastError       string     `json:"last_error,omitempty"`

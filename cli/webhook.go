@@ -35,8 +35,8 @@ func (a *app) webhookListCommand() *cobra.Command {
 				fmt.Fprintln(w, "ID\tURL\tEVENTS\tLAST MESSAGE\tATTEMPTS\tDELIVERED\tERROR")
 				for _, h := range hs {
 					last, delivered := "none", ""
-					if h.LastEvent != "" {
-						last, delivered = h.LastEvent, "no"
+					if h.LastMessage != "" {
+						last, delivered = h.LastMessage, "no"
 					}
 					if h.LastDeliveredAt != nil {
 						delivered = h.LastDeliveredAt.Local().Format(time.DateTime)

@@ -269,3 +269,41 @@ func TestWebhookBadFilesRefused(t *testing.T) {
 	e.json(&list, roster.AdminUser, "webhook", "list")
 	equal(t, "webhooks after refused files", len(list), 0)
 }
+
+// An endpoint that fails costs one attempt per notifier run, not one per
+// message: the others wait without using up their attempts, and all are
+// delivered, each once, when it recovers. The requests that caused the
+// events never wait on the endpoint.
+func TestWebhookFailingEndpointTriedOncePerRun(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusServiceUnavailable)
+	e := start(t)
+	e.apply(org + emailProfile + webhookFile(ep.URL, `"task.created"`))
+	for _, u := range []string{"alice", "bob", "dave"} {
+		e.ok(u, "profile", "request", "eng")
+	}
+	equal(t, "requests before the notifier runs", len(ep.requests()), 0)
+	ctx := context.Background()
+	for run := 1; run <= 2; run++ {
+		if n, err := e.srv.Notifier.RunOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("run %d delivered %d (err %v) to a failing endpoint", run, n, err)
+		}
+		equal(t, fmt.Sprintf("requests after run %d", run), len(ep.requests()), run)
+		e.clock.Advance(engineLeaseAndBackoff)
+	}
+	reqs := ep.requests()
+	equal(t, "the retry's webhook-id", reqs[1].id, reqs[0].id)
+	ep.answer(http.StatusOK)
+	if n, err := e.srv.Notifier.RunOnce(ctx); n != 3 || err != nil {
+		t.Fatalf("delivered %d (err %v) once the endpoint recovered, want 3", n, err)
+	}
+	ids := map[string]bool{}
+	for _, r := range ep.requests()[2:] {
+		verify(t, r)
+		ids[r.id] = true
+	}
+	equal(t, "distinct messages delivered", len(ids), 3)
+	if n, _ := e.srv.Notifier.RunOnce(ctx); n != 0 {
+		t.Fatal("delivered again")
+	}
+}

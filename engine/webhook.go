@@ -292,7 +292,7 @@ func (e *Engine) Webhooks(ctx context.Context) ([]roster.WebhookStatus, error) {
 			st := roster.WebhookStatus{Webhook: w}
 			last, err := o.tx.LatestNotification(o.ctx, roster.ChannelWebhook, w.ID)
 			if err == nil {
-				st.LastEvent, st.Attempts = webhookMessageID(*last), last.Attempts
+				st.LastMessage, st.Attempts = webhookMessageID(*last), last.Attempts
 				st.LastDeliveredAt, st.LastError = last.DeliveredAt, last.LastError
 			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 				return err
