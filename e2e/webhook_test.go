@@ -90,6 +90,22 @@ func verify(t *testing.T, r received) webhookBody {
 	return b
 }
 
+// sameJSON fails unless a and b encode the same value.
+func sameJSON(t *testing.T, what string, a, b json.RawMessage) {
+	t.Helper()
+	if len(a) == 0 && len(b) == 0 {
+		return
+	}
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%s: %s: %v", what, a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%s: %s: %v", what, b, err)
+	}
+	equal(t, what, va, vb)
+}
+
 type webhookBody struct {
 	Type      string       `json:"type"`
 	Timestamp string       `json:"timestamp"`
@@ -131,7 +147,11 @@ func TestWebhookSignedRetriedAcrossARestart(t *testing.T) {
 	equal(t, "requests to the failing endpoint", len(first), 1)
 	b := verify(t, first[0])
 	equal(t, "type", b.Type, "task.created")
-	equal(t, "data", b.Data, tasks[0])
+	// The event as the API shows it; its data compared as JSON, which
+	// PostgreSQL's JSONB may lay out anew.
+	sameJSON(t, "event data", b.Data.Data, tasks[0].Data)
+	b.Data.Data, tasks[0].Data = nil, nil
+	equal(t, "event", b.Data, tasks[0])
 	if b.Data.Hash == "" {
 		t.Fatal("the event is posted without its hash")
 	}
