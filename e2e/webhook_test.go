@@ -217,7 +217,7 @@ func TestWebhookPostsOnlyMatchingEvents(t *testing.T) {
 		t.Fatal("no task.approved event")
 	}
 	var profileEvents []roster.Event
-	for _, ev := range e.events("--object-type", "profile") {
+	for _, ev := range e.events() {
 		if ev.Action.Object() == "profile" {
 			profileEvents = append(profileEvents, ev)
 		}
