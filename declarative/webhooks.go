@@ -68,5 +68,9 @@ func (p *parser) webhook(n *yaml.Node, path string) (roster.Webhook, bool) {
 		}
 		w.Events = append(w.Events, it.val)
 	}
+	if v := m.get("events"); v != nil && len(w.Events) == 0 && ok {
+		p.addf(v.Line, join(path, "events"), "give at least one audit action or prefix")
+		ok = false
+	}
 	return w, ok
 }

@@ -281,6 +281,7 @@ func TestWebhookBadFilesRefused(t *testing.T) {
 		{"webhooks:\n  - {id: siem, secret_env: ROSTER_SECRET_HOOK, events: [task.*]}\n", `webhooks[0]: missing url`},
 		{"webhooks:\n  - {id: siem, url: https://x.example, events: [task.*]}\n", `webhooks[0]: missing secret_env`},
 		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK}\n", `webhooks[0]: missing events`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK, events: []}\n", `webhooks[0].events: give at least one`},
 		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK, events: [task.*], colour: red}\n", `colour`},
 	} {
 		e.applyFails(tt.want, roster.AdminUser, tt.doc)
