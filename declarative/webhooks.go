@@ -60,7 +60,8 @@ func (p *parser) webhook(n *yaml.Node, path string) (roster.Webhook, bool) {
 		p.addf(m.line(), path, `missing events: the audit actions to post, such as ["task.*"]`)
 		ok = false
 	}
-	for _, it := range m.strList("events") {
+	events := m.strList("events")
+	for _, it := range events {
 		if len(roster.ActionsMatching(it.val)) == 0 {
 			p.addf(it.line, it.path, "%q matches no audit action: give an action (task.approved) or a prefix (task.*); see docs/reference.md", it.val)
 			ok = false
@@ -68,7 +69,7 @@ func (p *parser) webhook(n *yaml.Node, path string) (roster.Webhook, bool) {
 		}
 		w.Events = append(w.Events, it.val)
 	}
-	if v := m.get("events"); v != nil && len(w.Events) == 0 && ok {
+	if v := m.get("events"); v != nil && len(events) == 0 {
 		p.addf(v.Line, join(path, "events"), "give at least one audit action or prefix")
 		ok = false
 	}
