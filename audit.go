@@ -180,7 +180,7 @@ var AuditActions = []AuditActionInfo{
 	{ActionNotifyDelivered, "notification", "an outgoing notification was delivered"},
 	{ActionNotifyFailed, "notification", "an outgoing notification was given up after its attempts"},
 	{ActionWebhookCreated, "webhook", "an outbound webhook was declared (data: its url, secret_env, events)"},
-	{ActionWebhookUpdated, "webhook", "an outbound webhook's url, secret_env, events or insecure changed (data: before and after)"},
+	{ActionWebhookUpdated, "webhook", "an outbound webhook's url, secret_env, events, insecure or enabled changed (data: before and after)"},
 	{ActionWebhookTested, "webhook", "`roster webhook test` sent a webhook.test message (reason: the endpoint's answer)"},
 }
 

@@ -455,6 +455,9 @@ type Webhook struct {
 	Events []string `json:"events"`
 	// Insecure allows a plain http URL.
 	Insecure bool `json:"insecure,omitempty"`
+	// Enabled is false to stop posting events: a webhook cannot be removed,
+	// as a connector cannot. Messages already in the outbox still go out.
+	Enabled bool `json:"enabled"`
 }
 
 // WebhookStatus is a webhook with the outcome of its latest attempted

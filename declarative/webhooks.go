@@ -18,12 +18,12 @@ type EnvChecker interface {
 
 // webhook reads one entry of webhooks.
 func (p *parser) webhook(n *yaml.Node, path string) (roster.Webhook, bool) {
-	m, ok := p.mapping(n, path, "id", "url", "secret_env", "events", "insecure")
+	m, ok := p.mapping(n, path, "id", "url", "secret_env", "events", "insecure", "enabled")
 	if !ok {
 		return roster.Webhook{}, false
 	}
 	id, _, ok := p.id(m, "webhook", slugID, slugRule, p.webhooks)
-	w := roster.Webhook{ID: id, Insecure: m.boolean("insecure", false)}
+	w := roster.Webhook{ID: id, Insecure: m.boolean("insecure", false), Enabled: m.boolean("enabled", true)}
 	if m.get("url") == nil {
 		p.addf(m.line(), path, "missing url: the https:// address events are posted to")
 		ok = false

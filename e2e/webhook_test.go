@@ -266,6 +266,13 @@ func TestWebhookTestAndList(t *testing.T) {
 	updated := e.events("--action", "webhook.updated")
 	equal(t, "webhook.updated events", len(updated), 1)
 	contains(t, "update data", string(updated[0].Data), "safeguard.*", `"before"`, `"after"`)
+
+	// Disabled, it posts nothing more.
+	e.apply(org + emailProfile + strings.Replace(webhookFile(ep.URL, `"task.*"`), "insecure: true", "insecure: true, enabled: false", 1))
+	e.ok("alice", "profile", "request", "eng")
+	equal(t, "task.created events", len(e.events("--action", "task.created")), 1)
+	equal(t, "delivered by a disabled webhook", e.notify(), 0)
+	equal(t, "requests after disabling", len(ep.requests()), 2)
 }
 
 // A file with a bad webhook is refused, naming the field and its line.

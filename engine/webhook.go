@@ -119,6 +119,9 @@ func (o *op) webhooks() ([]hook, error) {
 	}
 	o.hooks = hooks{from: s}
 	for _, w := range s.Webhooks {
+		if !w.Enabled {
+			continue
+		}
 		h := hook{id: w.ID, actions: map[roster.AuditAction]bool{}}
 		for _, p := range w.Events {
 			for _, a := range roster.ActionsMatching(p) {
