@@ -32,7 +32,7 @@ func (a *app) webhookListCommand() *cobra.Command {
 				return err
 			}
 			return a.render(hs, func(w io.Writer) {
-				fmt.Fprintln(w, "ID\tURL\tEVENTS\tLAST MESSAGE\tATTEMPTS\tDELIVERED\tERROR")
+				fmt.Fprintln(w, "ID\tURL\tEVENTS\tENABLED\tLAST MESSAGE\tATTEMPTS\tDELIVERED\tERROR")
 				for _, h := range hs {
 					last, delivered := "none", ""
 					if h.LastMessage != "" {
@@ -41,7 +41,7 @@ func (a *app) webhookListCommand() *cobra.Command {
 					if h.LastDeliveredAt != nil {
 						delivered = h.LastDeliveredAt.Local().Format(time.DateTime)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.ID, h.URL, strings.Join(h.Events, ","), last, h.Attempts, delivered, h.LastError)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.ID, h.URL, strings.Join(h.Events, ","), yesNo(h.Enabled), last, h.Attempts, delivered, h.LastError)
 				}
 			})
 		},
