@@ -257,6 +257,7 @@ func TestWebhookTestAndList(t *testing.T) {
 	equal(t, "auditor's list", len(list), 1)
 	equal(t, "secret env", list[0].SecretEnv, "ROSTER_SECRET_HOOK")
 	equal(t, "events", list[0].Events, []string{"task.*"})
+	contains(t, "webhook list", e.ok(roster.AdminUser, "webhook", "list"), "siem", ep.URL, "task.*", "yes")
 	e.fails("", "audrey", "webhook", "test", "siem")
 	e.fails("", "alice", "webhook", "list")
 	equal(t, "requests after refusals", len(ep.requests()), 2)
