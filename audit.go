@@ -98,6 +98,9 @@ const (
 	ActionTaskEscalated      AuditAction = "task.escalated"
 	ActionNotifyDelivered    AuditAction = "notify.delivered"
 	ActionNotifyFailed       AuditAction = "notify.failed"
+	ActionWebhookCreated     AuditAction = "webhook.created"
+	ActionWebhookUpdated     AuditAction = "webhook.updated"
+	ActionWebhookTested      AuditAction = "webhook.tested"
 )
 
 // AuditActionInfo describes one audit action.
@@ -176,6 +179,23 @@ var AuditActions = []AuditActionInfo{
 	{ActionNotifyAdmins, "profile, connector", "the admins were alerted (a paused sync, a held connector sync)"},
 	{ActionNotifyDelivered, "notification", "an outgoing notification was delivered"},
 	{ActionNotifyFailed, "notification", "an outgoing notification was given up after its attempts"},
+	{ActionWebhookCreated, "webhook", "an outbound webhook was declared (data: its url, secret_env, events)"},
+	{ActionWebhookUpdated, "webhook", "an outbound webhook's url, secret_env, events, insecure or enabled changed (data: before and after)"},
+	{ActionWebhookTested, "webhook", "`roster webhook test` sent a webhook.test message (reason: the endpoint's answer)"},
+}
+
+// ActionsMatching returns the audit actions an events pattern of a webhook
+// matches: the action it names, or with "PREFIX.*" every action whose name
+// starts with "PREFIX.". It returns none for a pattern that matches nothing.
+func ActionsMatching(pattern string) []AuditAction {
+	var out []AuditAction
+	prefix, wild := strings.CutSuffix(pattern, "*")
+	for _, a := range AuditActions {
+		if wild && strings.HasSuffix(prefix, ".") && strings.HasPrefix(string(a.Action), prefix) || !wild && string(a.Action) == pattern {
+			out = append(out, a.Action)
+		}
+	}
+	return out
 }
 
 // Object returns the kind of object the action is about: what comes before the dot.

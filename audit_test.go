@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -92,5 +93,38 @@ func TestAuditActionParts(t *testing.T) {
 	}
 	if roster.UserStatusAction(roster.UserDisabled) != roster.ActionUserDisabled || roster.UserStatusAction(roster.UserActive) != roster.ActionUserActive {
 		t.Error("UserStatusAction")
+	}
+}
+
+func TestActionsMatching(t *testing.T) {
+	for _, tt := range []struct {
+		pattern string
+		has     []roster.AuditAction
+		n       int // -1: at least len(has)
+	}{
+		{"task.created", []roster.AuditAction{roster.ActionTaskCreated}, 1},
+		{"task.*", []roster.AuditAction{roster.ActionTaskCreated, roster.ActionTaskApproved, roster.ActionTaskDenied}, -1},
+		{"webhook.*", []roster.AuditAction{roster.ActionWebhookCreated, roster.ActionWebhookUpdated, roster.ActionWebhookTested}, 3},
+		{"task", nil, 0},
+		{"task*", nil, 0},
+		{"*", nil, 0},
+		{".*", nil, 0},
+		{"task.nope", nil, 0},
+		{"nothing.*", nil, 0},
+	} {
+		got := roster.ActionsMatching(tt.pattern)
+		if tt.n >= 0 && len(got) != tt.n || len(got) < len(tt.has) {
+			t.Errorf("ActionsMatching(%q) = %v", tt.pattern, got)
+		}
+		for _, a := range tt.has {
+			if !slices.Contains(got, a) {
+				t.Errorf("ActionsMatching(%q) = %v, missing %s", tt.pattern, got, a)
+			}
+		}
+		for _, a := range got {
+			if tt.pattern != string(a) && !strings.HasPrefix(string(a), strings.TrimSuffix(tt.pattern, "*")) {
+				t.Errorf("ActionsMatching(%q) holds %s", tt.pattern, a)
+			}
+		}
 	}
 }

@@ -17,6 +17,8 @@ type Document struct {
 	// Connectors are upserted by id; their runtime state is kept.
 	Connectors []Connector `json:"connectors,omitempty"`
 	Profiles   []Profile   `json:"profiles,omitempty"`
+	// Webhooks are upserted by id; one the file leaves out is kept.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
 }
 
 // SettingsPatch holds the settings a declarative file sets; nil fields are

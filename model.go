@@ -437,6 +437,49 @@ type Settings struct {
 	// (https://roster.example.com): links in messages start with it.
 	BaseURL       string        `json:"base_url,omitempty"`
 	Notifications Notifications `json:"notifications"`
+	// Webhooks are the outbound webhooks, declared under the file's
+	// top-level webhooks and kept ordered by id.
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+}
+
+// Webhook is an outbound webhook: the audit events whose action matches one
+// of Events are posted to URL, signed as Standard Webhooks says with the
+// secret held in the environment variable SecretEnv (read when a message is
+// sent; the secret itself is never stored).
+type Webhook struct {
+	ID        string `json:"id"`
+	URL       string `json:"url"`
+	SecretEnv string `json:"secret_env"`
+	// Events are audit actions ("task.approved") or prefixes of them
+	// ("task.*").
+	Events []string `json:"events"`
+	// Insecure allows a plain http URL.
+	Insecure bool `json:"insecure,omitempty"`
+	// Enabled is false to stop posting events: a webhook cannot be removed,
+	// as a connector cannot. Messages already in the outbox still go out.
+	Enabled bool `json:"enabled"`
+}
+
+// WebhookStatus is a webhook with the outcome of its latest attempted
+// message, as roster webhook list shows it.
+type WebhookStatus struct {
+	Webhook
+	// LastMessage is the webhook-id of the latest message tried, Attempts
+	// how often it was tried; LastDeliveredAt is set when it was
+	// delivered, LastError when its last attempt failed.
+	LastMessage     string     `json:"last_message,omitempty"`
+	Attempts        int        `json:"attempts,omitempty"`
+	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
+	LastError       string     `json:"last_error,omitempty"`
+}
+
+// WebhookTestResult is the answer of an endpoint to a webhook.test message.
+type WebhookTestResult struct {
+	Webhook   string `json:"webhook"`
+	MessageID string `json:"message_id"`
+	// Status is the endpoint's HTTP status code, 0 when it did not answer.
+	Status int    `json:"status"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Notifications says how people are told what waits on them, and when an
@@ -538,6 +581,9 @@ type Event struct {
 
 // Notification channels.
 const (
+	// ChannelWebhook posts Payload (the message's JSON body) to the
+	// outbound webhook whose id is Target, signed.
+	ChannelWebhook = "webhook"
 	// ChannelSlack posts Payload (JSON) to the Slack incoming webhook at
 	// Target.
 	ChannelSlack = "slack"

@@ -61,6 +61,13 @@ type Service interface {
 	// ResumeConnector carries out a held connector sync (admins).
 	ResumeConnector(ctx context.Context, id string) (*ConnectorSyncResult, error)
 
+	// Webhooks lists the outbound webhooks with the outcome of the message
+	// each tried last (admins and auditors).
+	Webhooks(ctx context.Context) ([]WebhookStatus, error)
+	// TestWebhook sends a webhook.test message to a webhook now and reports
+	// the endpoint's answer (admins).
+	TestWebhook(ctx context.Context, id string) (*WebhookTestResult, error)
+
 	Grants(ctx context.Context, f GrantFilter) (*Page[Grant], error)
 	AddGrant(ctx context.Context, user, entitlement string) (*Grant, error)
 	RemoveGrant(ctx context.Context, user, entitlement string) error

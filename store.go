@@ -268,6 +268,9 @@ type EventStore interface {
 	// UpdateNotification replaces a notification. It fails with ENOTFOUND
 	// when no notification has its ID.
 	UpdateNotification(ctx context.Context, n *Notification) error
+	// LatestNotification returns the notification to target on channel
+	// attempted last (the highest id with an attempt), or ENOTFOUND.
+	LatestNotification(ctx context.Context, channel, target string) (*Notification, error)
 }
 
 // ConnectorStore keeps connectors, the users they feed, the snapshot a held

@@ -149,6 +149,7 @@ func New(opts Options) *cobra.Command {
 		a.taskCommand(),
 		a.grantCommand(),
 		a.connectorCommand(),
+		a.webhookCommand(),
 		a.userCommand(),
 		a.whoamiCommand(),
 		a.tokenCommand(),

@@ -27,7 +27,7 @@ import (
 )
 
 // Top-level keys of a declarative file.
-var topKeys = []string{"settings", "policies", "users", "apps", "connectors", "grants", "profiles"}
+var topKeys = []string{"settings", "policies", "users", "apps", "connectors", "grants", "profiles", "webhooks"}
 
 // problem is one thing wrong with the file.
 type problem struct {
@@ -56,6 +56,7 @@ type parser struct {
 	ents       map[string]int
 	profiles   map[string]int
 	connectors map[string]int
+	webhooks   map[string]int
 
 	// refs are checked once every declaration has been read.
 	refs []ref
@@ -156,6 +157,7 @@ func newParser(filename string, known roster.Known) *parser {
 		profiles: map[string]int{},
 
 		connectors: map[string]int{},
+		webhooks:   map[string]int{},
 	}
 }
 
@@ -393,6 +395,11 @@ func (p *parser) document(root *yaml.Node) *roster.Document {
 	for i, n := range m.seq("profiles") {
 		if prof, ok := p.profile(n, index("profiles", i)); ok {
 			doc.Profiles = append(doc.Profiles, prof)
+		}
+	}
+	for i, n := range m.seq("webhooks") {
+		if w, ok := p.webhook(n, index("webhooks", i)); ok {
+			doc.Webhooks = append(doc.Webhooks, w)
 		}
 	}
 	return doc

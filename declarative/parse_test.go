@@ -404,7 +404,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:  "not a mapping",
 			input: "- id: alice\n",
-			want:  []string{"roster.yaml:1: expected a mapping with the keys settings, policies, users, apps, connectors, grants, profiles at the top of the file, got a list"},
+			want:  []string{"roster.yaml:1: expected a mapping with the keys settings, policies, users, apps, connectors, grants, profiles, webhooks at the top of the file, got a list"},
 		},
 		{
 			name:  "unknown top-level key",

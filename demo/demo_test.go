@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -49,7 +50,7 @@ func TestDocumentParses(t *testing.T) {
 		DefaultRequestPolicy: "manager", DefaultRevokePolicy: "auto", SyncInterval: roster.Duration(3600e9),
 		AutomationsEnabled: true, Safeguard: roster.Safeguard{MinMembers: 5, MaxRemovalPercent: 20},
 	}
-	if s != want {
+	if !reflect.DeepEqual(s, want) {
 		t.Errorf("settings = %+v, want %+v", s, want)
 	}
 }

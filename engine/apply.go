@@ -228,6 +228,11 @@ func (a *applier) apply(doc *roster.Document) error {
 			return err
 		}
 	}
+	for _, w := range doc.Webhooks {
+		if err := a.applyWebhook(w); err != nil {
+			return err
+		}
+	}
 	endBulk, err := a.tx.BulkGrants(a.ctx, len(doc.Grants))
 	if err != nil {
 		return err

@@ -214,6 +214,8 @@ type op struct {
 	// events holds the op's audit events until they are written together:
 	// nothing reads events inside a read-write op.
 	events []*roster.Event
+	// hooks are the webhooks events are posted to, compiled.
+	hooks hooks
 
 	// Performance mechanics: what the op read and wrote, and the last
 	// encoding of a grant's audit data.
@@ -231,6 +233,9 @@ func (o *op) flushEvents() error {
 	}
 	if err := o.tx.AppendEvents(o.ctx, o.events); err != nil {
 		return fmt.Errorf("append events: %w", err)
+	}
+	if err := o.enqueueWebhooks(o.events); err != nil {
+		return fmt.Errorf("enqueue webhook messages: %w", err)
 	}
 	o.events = o.events[:0]
 	return nil

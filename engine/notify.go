@@ -70,6 +70,11 @@ func (n *Notifier) process(ctx context.Context, msg roster.Notification) (bool, 
 // fails them all at once, so it costs one timeout, not one per message.
 func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) []outcome {
 	sendErrs := make([]error, len(msgs))
+	// untried are the messages to a webhook that failed earlier in the run:
+	// they wait a backoff without an attempt, so an endpoint that is down
+	// costs one timeout per run, not one per message.
+	untried := make([]bool, len(msgs))
+	failedHooks := map[string]error{}
 	var emails []int
 	var slack *slackRun
 	for i, msg := range msgs {
@@ -82,6 +87,16 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 				slack = n.newSlackRun(ctx)
 			}
 			sendErrs[i] = slack.send(ctx, msg)
+			continue
+		}
+		if msg.Channel == roster.ChannelWebhook {
+			if err, failed := failedHooks[msg.Target]; failed {
+				untried[i], sendErrs[i] = true, fmt.Errorf("not tried: an earlier message to the webhook failed: %w", err)
+				continue
+			}
+			if sendErrs[i] = n.deliverWebhook(ctx, msg); sendErrs[i] != nil {
+				failedHooks[msg.Target] = sendErrs[i]
+			}
 			continue
 		}
 		sendErrs[i] = n.post(ctx, msg)
@@ -99,7 +114,12 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 	// be recorded stays due without holding back the others.
 	outs := make([]outcome, len(msgs))
 	for i, msg := range msgs {
-		err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error { return n.record(o, msg, sendErrs[i]) })
+		err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
+			if untried[i] {
+				return n.postpone(o, msg, sendErrs[i])
+			}
+			return n.record(o, msg, sendErrs[i])
+		})
 		if err != nil {
 			outs[i] = outcome{err: err}
 			continue
@@ -143,6 +163,14 @@ func (n *Notifier) record(o *op, msg roster.Notification, sendErr error) error {
 			return err
 		}
 	}
+	return o.tx.UpdateNotification(o.ctx, &msg)
+}
+
+// postpone makes msg due again after the backoff of its attempts so far,
+// without counting an attempt.
+func (n *Notifier) postpone(o *op, msg roster.Notification, why error) error {
+	msg.LastError = why.Error()
+	msg.NextAt = o.now.Add(backoff(max(msg.Attempts, 1)))
 	return o.tx.UpdateNotification(o.ctx, &msg)
 }
 

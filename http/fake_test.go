@@ -213,6 +213,14 @@ func (f *fakeService) SyncConnector(ctx context.Context, id string) (*roster.Con
 	return &roster.ConnectorSyncResult{Connector: id, Users: roster.ConnectorUserCounts{Added: 1}}, nil
 }
 
+func (f *fakeService) Webhooks(ctx context.Context) ([]roster.WebhookStatus, error) {
+	return nil, nil
+}
+
+func (f *fakeService) TestWebhook(ctx context.Context, id string) (*roster.WebhookTestResult, error) {
+	return nil, roster.Errorf(roster.ENOTFOUND, "webhook %q is not declared", id)
+}
+
 func (f *fakeService) ResumeConnector(ctx context.Context, id string) (*roster.ConnectorSyncResult, error) {
 	if err := f.record(ctx, "ResumeConnector", id); err != nil {
 		return nil, err

@@ -189,6 +189,8 @@ func (s *Server) routes() []route {
 		{pattern: "GET /api/v1/connectors/{id}", handle: s.handleConnector},
 		{pattern: "POST /api/v1/connectors/{id}/sync", handle: s.handleConnectorSync},
 		{pattern: "POST /api/v1/connectors/{id}/resume", handle: s.handleConnectorResume},
+		{pattern: "GET /api/v1/webhooks", handle: s.handleWebhooks},
+		{pattern: "POST /api/v1/webhooks/{id}/test", handle: s.handleWebhookTest},
 
 		{pattern: "GET /api/v1/grants", handle: s.handleGrants},
 		{pattern: "POST /api/v1/grants", handle: s.handleAddGrant},

@@ -332,6 +332,50 @@ func testNotifications(t *testing.T, s roster.Store) {
 		t.Fatalf("keyed notification ids %d, %d, %d: want a new id, then 0 twice", keyed.ID, again.ID, later.ID)
 	}
 	equal(t, "due notifications with a keyed one", []roster.Notification{ns[4], ns[6], keyed}, due(now, 10))
+
+	// The latest attempted notification to a target: the highest id with
+	// an attempt, on that channel only.
+	hooks := []roster.Notification{
+		{At: at(11), Channel: roster.ChannelWebhook, Target: "siem", Payload: "1", Key: "webhook siem event 1", Attempts: 2, LastError: "answered 500", NextAt: now},
+		{At: at(12), Channel: roster.ChannelWebhook, Target: "siem", Payload: "2", Key: "webhook siem event 2", Attempts: 1, DeliveredAt: ptr(at(13)), NextAt: now},
+		{At: at(14), Channel: roster.ChannelWebhook, Target: "siem", Payload: "3", Key: "webhook siem event 3", NextAt: now},
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for i := range hooks {
+			if err := tx.EnqueueNotification(ctx, &hooks[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	latest := func(channel, target string) (*roster.Notification, error) {
+		var n *roster.Notification
+		err := s.View(context.Background(), func(tx roster.Tx) (err error) {
+			n, err = tx.LatestNotification(context.Background(), channel, target)
+			return err
+		})
+		return n, err
+	}
+	for _, tt := range []struct {
+		channel, target string
+		want            *roster.Notification
+	}{
+		{roster.ChannelWebhook, "siem", &hooks[1]},
+		{"slack", "http://hook/4", &ns[3]},
+		{"email", "alice@example.com", &ns[6]},
+		{"slack", "http://hook/2", nil}, // never attempted
+		{"slack", "siem", nil},          // another channel
+	} {
+		got, err := latest(tt.channel, tt.target)
+		if tt.want == nil {
+			wantCode(t, "LatestNotification("+tt.channel+", "+tt.target+")", err, roster.ENOTFOUND)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("LatestNotification(%s, %s): %v", tt.channel, tt.target, err)
+		}
+		equal(t, "latest notification to "+tt.target, *tt.want, *got)
+	}
 }
 
 // testEventChain appends events in several transactions, one of them rolled

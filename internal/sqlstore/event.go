@@ -157,3 +157,17 @@ func (t *Tx) UpdateNotification(ctx context.Context, n *roster.Notification) err
 	}
 	return nil
 }
+
+// LatestNotification returns the notification to target on channel that was
+// attempted last (the highest id with at least one attempt), or ENOTFOUND.
+func (t *Tx) LatestNotification(ctx context.Context, channel, target string) (*roster.Notification, error) {
+	ns, err := List(ctx, t.Q, scanNotification, `SELECT `+notificationColumns+` FROM notifications
+		WHERE channel = ? AND target = ? AND attempts > 0 ORDER BY id DESC LIMIT 1`, channel, target)
+	if err != nil {
+		return nil, fmt.Errorf("latest notification to %s %s: %w", channel, target, err)
+	}
+	if len(ns) == 0 {
+		return nil, roster.Errorf(roster.ENOTFOUND, "no notification to %s %s was attempted", channel, target)
+	}
+	return &ns[0], nil
+}

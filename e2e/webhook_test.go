@@ -1,0 +1,338 @@
+package e2e
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rosterhq/roster"
+)
+
+// webhookKey is the signing key of the tests' webhooks; the environment
+// holds it the Standard Webhooks way, whsec_ and its base64.
+var webhookKey = []byte("a key of thirty-two bytes, or so")
+
+// received is one request a test's endpoint received.
+type received struct {
+	id, timestamp, signature, contentType string
+	body                                  []byte
+}
+
+// endpoint is a webhook receiver run by a test: it records every request
+// and answers with status.
+type endpoint struct {
+	*httptest.Server
+	mu     sync.Mutex
+	status int
+	got    []received
+}
+
+func startEndpoint(t *testing.T, status int) *endpoint {
+	ep := &endpoint{status: status}
+	ep.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ep.mu.Lock()
+		defer ep.mu.Unlock()
+		if r.Method != http.MethodPost {
+			t.Errorf("method %s, want POST", r.Method)
+		}
+		ep.got = append(ep.got, received{r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
+			r.Header.Get("webhook-signature"), r.Header.Get("Content-Type"), body})
+		w.WriteHeader(ep.status)
+	}))
+	t.Cleanup(ep.Close)
+	return ep
+}
+
+func (ep *endpoint) answer(status int) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.status = status
+}
+
+func (ep *endpoint) requests() []received {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return append([]received(nil), ep.got...)
+}
+
+// verify checks a request's signature as a receiver does, by computing the
+// HMAC-SHA256 of "id.timestamp.body" with the key, and returns its body.
+func verify(t *testing.T, r received) webhookBody {
+	t.Helper()
+	if !strings.HasPrefix(r.id, "msg_") || r.timestamp == "" {
+		t.Fatalf("webhook-id %q, webhook-timestamp %q", r.id, r.timestamp)
+	}
+	if _, err := strconv.ParseInt(r.timestamp, 10, 64); err != nil {
+		t.Fatalf("webhook-timestamp %q is not unix seconds", r.timestamp)
+	}
+	mac := hmac.New(sha256.New, webhookKey)
+	mac.Write([]byte(r.id + "." + r.timestamp + "." + string(r.body)))
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if r.signature != want {
+		t.Fatalf("webhook-signature %q, want %q", r.signature, want)
+	}
+	equal(t, "content type", r.contentType, "application/json")
+	var b webhookBody
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("body %s: %v", r.body, err)
+	}
+	return b
+}
+
+// sameJSON fails unless a and b encode the same value.
+func sameJSON(t *testing.T, what string, a, b json.RawMessage) {
+	t.Helper()
+	if len(a) == 0 && len(b) == 0 {
+		return
+	}
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%s: %s: %v", what, a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%s: %s: %v", what, b, err)
+	}
+	equal(t, what, va, vb)
+}
+
+type webhookBody struct {
+	Type      string       `json:"type"`
+	Timestamp string       `json:"timestamp"`
+	Data      roster.Event `json:"data"`
+}
+
+func webhookFile(url, events string) string {
+	return fmt.Sprintf(`
+webhooks:
+  - {id: siem, url: %s, secret_env: ROSTER_SECRET_HOOK, insecure: true, events: [%s]}
+`, url, events)
+}
+
+// Events matching a webhook's patterns are posted signed, with the event as
+// the API shows it; a 500 is retried with the same webhook-id, also by a
+// server started after a restart; events the patterns do not match are not
+// posted; each event is delivered once.
+func TestWebhookSignedRetriedAcrossARestart(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", "whsec_"+base64.StdEncoding.EncodeToString(webhookKey))
+	ep := startEndpoint(t, http.StatusInternalServerError)
+	e := start(t)
+	e.apply(org + emailProfile)
+	res := e.apply(webhookFile(ep.URL, `"task.*"`))
+	equal(t, "changes", res.Changes, []string{"created webhook siem"})
+	created := e.events("--action", "webhook.created")
+	equal(t, "webhook.created events", len(created), 1)
+
+	var task roster.Task
+	e.json(&task, "alice", "profile", "request", "eng")
+	tasks := e.events("--action", "task.created")
+	if len(tasks) != 1 {
+		t.Fatalf("%d task.created events, want 1", len(tasks))
+	}
+	ctx := context.Background()
+	if n, err := e.srv.Notifier.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatalf("delivered %d (err %v) to an endpoint answering 500", n, err)
+	}
+	first := ep.requests()
+	equal(t, "requests to the failing endpoint", len(first), 1)
+	b := verify(t, first[0])
+	equal(t, "type", b.Type, "task.created")
+	// The event as the API shows it; its data compared as JSON, which
+	// PostgreSQL's JSONB may lay out anew.
+	sameJSON(t, "event data", b.Data.Data, tasks[0].Data)
+	b.Data.Data, tasks[0].Data = nil, nil
+	equal(t, "event", b.Data, tasks[0])
+	if b.Data.Hash == "" {
+		t.Fatal("the event is posted without its hash")
+	}
+	equal(t, "webhook-id", first[0].id, fmt.Sprintf("msg_%d_siem", tasks[0].ID))
+	var list []roster.WebhookStatus
+	e.json(&list, roster.AdminUser, "webhook", "list")
+	equal(t, "listed", len(list), 1)
+	if list[0].LastDeliveredAt != nil || !strings.Contains(list[0].LastError, "500") || list[0].Attempts != 1 {
+		t.Fatalf("list after a failure: %+v", list[0])
+	}
+
+	// Roster restarts; the endpoint recovers; the message is retried once
+	// the backoff has passed, with the same webhook-id and a new signature.
+	e.srv.Close(ctx)
+	next := e.replica(t)
+	ep.answer(http.StatusNoContent)
+	e.clock.Advance(engineLeaseAndBackoff)
+	if n, err := next.Notifier.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("delivered %d (err %v) after the restart, want 1", n, err)
+	}
+	if n, _ := next.Notifier.RunOnce(ctx); n != 0 {
+		t.Fatal("delivered twice")
+	}
+	all := ep.requests()
+	equal(t, "requests", len(all), 2)
+	equal(t, "retried webhook-id", all[1].id, all[0].id)
+	if all[1].timestamp == all[0].timestamp {
+		t.Fatal("the retry carries the first attempt's timestamp")
+	}
+	equal(t, "retried body", string(all[1].body), string(all[0].body))
+	verify(t, all[1])
+}
+
+// Only the events a webhook's patterns match are posted: an exact action,
+// and a prefix.
+func TestWebhookPostsOnlyMatchingEvents(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusOK)
+	e := start(t)
+	e.apply(org + emailProfile + webhookFile(ep.URL, `"task.approved", "profile.*"`))
+	var task roster.Task
+	e.json(&task, "alice", "profile", "request", "eng")
+	e.ok("carol", "task", "approve", id(task))
+	for {
+		n, err := e.srv.Notifier.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var types []string
+	for _, r := range ep.requests() {
+		b := verify(t, r)
+		types = append(types, b.Type)
+		if b.Type != "task.approved" && !strings.HasPrefix(b.Type, "profile.") {
+			t.Fatalf("posted %s, which the patterns do not match", b.Type)
+		}
+	}
+	approved := e.events("--action", "task.approved")
+	if len(approved) == 0 {
+		t.Fatal("no task.approved event")
+	}
+	var profileEvents []roster.Event
+	for _, ev := range e.events() {
+		if ev.Action.Object() == "profile" {
+			profileEvents = append(profileEvents, ev)
+		}
+	}
+	equal(t, "messages posted", len(types), len(approved)+len(profileEvents))
+	if !strings.Contains(strings.Join(types, " "), "task.approved") {
+		t.Fatalf("task.approved was not posted: %v", types)
+	}
+	for _, ty := range types {
+		if ty == "task.created" {
+			t.Fatal("task.created was posted")
+		}
+	}
+}
+
+// roster webhook test posts a signed webhook.test message now and shows
+// the endpoint's answer; an answer other than 2xx fails the command.
+// Admins test; auditors list; others neither.
+func TestWebhookTestAndList(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", "whsec_"+base64.StdEncoding.EncodeToString(webhookKey))
+	ep := startEndpoint(t, http.StatusOK)
+	e := start(t)
+	e.apply(org + webhookFile(ep.URL, `"task.*"`))
+	out := e.ok(roster.AdminUser, "webhook", "test", "siem")
+	contains(t, "test output", out, "siem", "answered 200")
+	reqs := ep.requests()
+	equal(t, "requests", len(reqs), 1)
+	b := verify(t, reqs[0])
+	equal(t, "type", b.Type, "webhook.test")
+	ep.answer(http.StatusBadGateway)
+	e.fails("502", roster.AdminUser, "webhook", "test", "siem")
+	equal(t, "webhook.tested events", len(e.events("--action", "webhook.tested")), 2)
+	e.fails("not declared", roster.AdminUser, "webhook", "test", "nope")
+
+	var list []roster.WebhookStatus
+	e.json(&list, "audrey", "webhook", "list")
+	equal(t, "auditor's list", len(list), 1)
+	equal(t, "secret env", list[0].SecretEnv, "ROSTER_SECRET_HOOK")
+	equal(t, "events", list[0].Events, []string{"task.*"})
+	contains(t, "webhook list", e.ok(roster.AdminUser, "webhook", "list"), "siem", ep.URL, "task.*", "yes")
+	e.fails("", "audrey", "webhook", "test", "siem")
+	e.fails("", "alice", "webhook", "list")
+	equal(t, "requests after refusals", len(ep.requests()), 2)
+
+	// A change is audited with before and after.
+	e.apply(webhookFile(ep.URL, `"task.*", "safeguard.*"`))
+	updated := e.events("--action", "webhook.updated")
+	equal(t, "webhook.updated events", len(updated), 1)
+	contains(t, "update data", string(updated[0].Data), "safeguard.*", `"before"`, `"after"`)
+
+	// Disabled, it posts nothing more.
+	e.apply(org + emailProfile + strings.Replace(webhookFile(ep.URL, `"task.*"`), "insecure: true", "insecure: true, enabled: false", 1))
+	e.ok("alice", "profile", "request", "eng")
+	equal(t, "task.created events", len(e.events("--action", "task.created")), 1)
+	equal(t, "delivered by a disabled webhook", e.notify(), 0)
+	equal(t, "requests after disabling", len(ep.requests()), 2)
+}
+
+// A file with a bad webhook is refused, naming the field and its line.
+func TestWebhookBadFilesRefused(t *testing.T) {
+	e := start(t)
+	for _, tt := range []struct{ doc, want string }{
+		{webhookFile("http://127.0.0.1:1/x", `"task.nope"`), `bad.yaml:3: webhooks[0].events[0]: "task.nope" matches no audit action`},
+		{webhookFile("http://127.0.0.1:1/x", `"task"`), `webhooks[0].events[0]: "task" matches no audit action`},
+		{webhookFile("http://127.0.0.1:1/x", `"nothing.*"`), `webhooks[0].events[0]: "nothing.*" matches no audit action`},
+		{"webhooks:\n  - {id: siem, url: http://127.0.0.1:1/x, secret_env: ROSTER_SECRET_HOOK, events: [task.*]}\n", `webhooks[0].url: http:// sends events in clear text`},
+		{"webhooks:\n  - {id: siem, url: ftp://x, secret_env: ROSTER_SECRET_HOOK, events: [task.*]}\n", `webhooks[0].url: "ftp://x" is not an http:// or https:// URL`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: HOME, events: [task.*]}\n", `webhooks[0].secret_env: HOME does not start with ROSTER_SECRET_`},
+		{"webhooks:\n  - {id: siem, secret_env: ROSTER_SECRET_HOOK, events: [task.*]}\n", `webhooks[0]: missing url`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, events: [task.*]}\n", `webhooks[0]: missing secret_env`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK}\n", `webhooks[0]: missing events`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK, events: []}\n", `webhooks[0].events: give at least one`},
+		{"webhooks:\n  - {id: siem, url: https://x.example, secret_env: ROSTER_SECRET_HOOK, events: [task.*], colour: red}\n", `colour`},
+	} {
+		e.applyFails(tt.want, roster.AdminUser, tt.doc)
+	}
+	var list []roster.WebhookStatus
+	e.json(&list, roster.AdminUser, "webhook", "list")
+	equal(t, "webhooks after refused files", len(list), 0)
+}
+
+// An endpoint that fails costs one attempt per notifier run, not one per
+// message: the others wait without using up their attempts, and all are
+// delivered, each once, when it recovers. The requests that caused the
+// events never wait on the endpoint.
+func TestWebhookFailingEndpointTriedOncePerRun(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusServiceUnavailable)
+	e := start(t)
+	e.apply(org + emailProfile + webhookFile(ep.URL, `"task.created"`))
+	for _, u := range []string{"alice", "bob", "dave"} {
+		e.ok(u, "profile", "request", "eng")
+	}
+	equal(t, "requests before the notifier runs", len(ep.requests()), 0)
+	ctx := context.Background()
+	for run := 1; run <= 2; run++ {
+		if n, err := e.srv.Notifier.RunOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("run %d delivered %d (err %v) to a failing endpoint", run, n, err)
+		}
+		equal(t, fmt.Sprintf("requests after run %d", run), len(ep.requests()), run)
+		e.clock.Advance(engineLeaseAndBackoff)
+	}
+	reqs := ep.requests()
+	equal(t, "the retry's webhook-id", reqs[1].id, reqs[0].id)
+	ep.answer(http.StatusOK)
+	if n, err := e.srv.Notifier.RunOnce(ctx); n != 3 || err != nil {
+		t.Fatalf("delivered %d (err %v) once the endpoint recovered, want 3", n, err)
+	}
+	ids := map[string]bool{}
+	for _, r := range ep.requests()[2:] {
+		verify(t, r)
+		ids[r.id] = true
+	}
+	equal(t, "distinct messages delivered", len(ids), 3)
+	if n, _ := e.srv.Notifier.RunOnce(ctx); n != 0 {
+		t.Fatal("delivered again")
+	}
+}
