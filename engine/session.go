@@ -148,17 +148,9 @@ func (e *Engine) SignOut(ctx context.Context, secret string) error {
 func (e *Engine) Sessions(ctx context.Context, user string) ([]roster.Session, error) {
 	out := []roster.Session{}
 	err := e.view(ctx, func(o *op) error {
-		caller, err := o.caller()
+		user, err := o.listScope(user, "sessions")
 		if err != nil {
 			return err
-		}
-		switch {
-		case user == "" || user == caller.ID:
-			user = caller.ID
-		case !readsAll(caller):
-			return roster.Errorf(roster.EFORBIDDEN, "only admins and auditors may list others' sessions")
-		case user == "*":
-			user = ""
 		}
 		all, err := o.tx.Sessions(o.ctx, user)
 		if err != nil {

@@ -283,17 +283,9 @@ func tokenName(name string) (string, error) {
 func (e *Engine) Tokens(ctx context.Context, user string) ([]roster.Token, error) {
 	var out []roster.Token
 	err := e.view(ctx, func(o *op) error {
-		caller, err := o.caller()
+		user, err := o.listScope(user, "tokens")
 		if err != nil {
 			return err
-		}
-		switch {
-		case user == "" || user == caller.ID:
-			user = caller.ID
-		case !readsAll(caller):
-			return roster.Errorf(roster.EFORBIDDEN, "only admins and auditors may list others' tokens")
-		case user == "*":
-			user = ""
 		}
 		out, err = o.tx.Tokens(o.ctx, user)
 		return err
@@ -340,4 +332,23 @@ func (e *Engine) RevokeToken(ctx context.Context, id string) (*roster.Token, err
 		return nil, err
 	}
 	return tok, nil
+}
+
+// listScope returns whose tokens or sessions (what) the caller lists when
+// asking for user's: their own for "" or themselves; anyone's, or everyone's
+// ("*", returned as ""), for admins and auditors only.
+func (o *op) listScope(user, what string) (string, error) {
+	caller, err := o.caller()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case user == "" || user == caller.ID:
+		return caller.ID, nil
+	case !readsAll(caller):
+		return "", roster.Errorf(roster.EFORBIDDEN, "only admins and auditors may list others' %s", what)
+	case user == "*":
+		return "", nil
+	}
+	return user, nil
 }
