@@ -73,6 +73,9 @@ type Service interface {
 	RemoveGrant(ctx context.Context, user, entitlement string) error
 
 	User(ctx context.Context, id string) (*User, error)
+	// Why explains a user's access to one entitlement (admins, auditors and
+	// the user themself).
+	Why(ctx context.Context, user, entitlement string) (*Explanation, error)
 	Users(ctx context.Context, f UserFilter) (*Page[User], error)
 	Apps(ctx context.Context) ([]App, error)
 	Entitlements(ctx context.Context, f EntitlementFilter) (*Page[Entitlement], error)

@@ -151,6 +151,7 @@ func New(opts Options) *cobra.Command {
 		a.connectorCommand(),
 		a.webhookCommand(),
 		a.userCommand(),
+		a.whyCommand(),
 		a.whoamiCommand(),
 		a.tokenCommand(),
 		a.sessionCommand(),

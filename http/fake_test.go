@@ -246,6 +246,13 @@ func (f *fakeService) RemoveGrant(ctx context.Context, user, entitlement string)
 	return f.record(ctx, "RemoveGrant", user, entitlement)
 }
 
+func (f *fakeService) Why(ctx context.Context, user, entitlement string) (*roster.Explanation, error) {
+	if err := f.record(ctx, "Why", user, entitlement); err != nil {
+		return nil, err
+	}
+	return &roster.Explanation{User: user, Entitlement: entitlement}, nil
+}
+
 func (f *fakeService) User(ctx context.Context, id string) (*roster.User, error) {
 	if err := f.record(ctx, "User", id); err != nil {
 		return nil, err

@@ -198,6 +198,7 @@ func (s *Server) routes() []route {
 
 		{pattern: "GET /api/v1/users", handle: s.handleUsers},
 		{pattern: "GET /api/v1/users/{id}", handle: s.handleUser},
+		{pattern: "GET /api/v1/users/{id}/why", handle: s.handleWhy},
 		{pattern: "GET /api/v1/me", handle: s.handleWhoami},
 		{pattern: "POST /api/v1/tokens", handle: s.handleCreateToken},
 		{pattern: "GET /api/v1/tokens", handle: s.handleTokens},

@@ -39,6 +39,24 @@ func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleWhy handles GET /api/v1/users/{id}/why?entitlement=APP/ENT.
+func (s *Server) handleWhy(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	ent := q.str("entitlement")
+	if q.err != nil {
+		return q.err
+	}
+	if ent == "" {
+		return roster.Errorf(roster.EINVALID, "entitlement is required: ?entitlement=APP/ENT")
+	}
+	x, err := s.service.Why(r.Context(), pathID(r), ent)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
 // handleWhoami handles GET /api/v1/me.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.service.Whoami(r.Context())
@@ -52,6 +70,11 @@ func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) error {
 // User returns one user.
 func (c *Client) User(ctx context.Context, id string) (*roster.User, error) {
 	return call[roster.User](ctx, c, http.MethodGet, "/api/v1/users/"+esc(id), nil, nil)
+}
+
+// Why explains a user's access to one entitlement.
+func (c *Client) Why(ctx context.Context, user, entitlement string) (*roster.Explanation, error) {
+	return call[roster.Explanation](ctx, c, http.MethodGet, "/api/v1/users/"+esc(user)+"/why", url.Values(params{}.str("entitlement", entitlement)), nil)
 }
 
 // Users returns one page of the users f selects.
