@@ -101,6 +101,10 @@ const (
 	ActionWebhookCreated     AuditAction = "webhook.created"
 	ActionWebhookUpdated     AuditAction = "webhook.updated"
 	ActionWebhookTested      AuditAction = "webhook.tested"
+
+	ActionChangeRequested AuditAction = "change.requested"
+	ActionChangeApproved  AuditAction = "change.approved"
+	ActionChangeDenied    AuditAction = "change.denied"
 )
 
 // AuditActionInfo describes one audit action.
@@ -182,6 +186,9 @@ var AuditActions = []AuditActionInfo{
 	{ActionWebhookCreated, "webhook", "an outbound webhook was declared (data: its url, secret_env, events)"},
 	{ActionWebhookUpdated, "webhook", "an outbound webhook's url, secret_env, events, insecure or enabled changed (data: before and after)"},
 	{ActionWebhookTested, "webhook", "`roster webhook test` sent a webhook.test message (reason: the endpoint's answer)"},
+	{ActionChangeRequested, "change", "with settings.change_approval on, an admin's apply or console save changed settings, policies, profiles, connectors or webhooks: it waits as a change request for another admin (data: the changes it would make, and whether the whole file waits)"},
+	{ActionChangeApproved, "change", "another admin approved a change request and it was applied against the state of that moment (reason: their comment; data: its author, the changes applied, and whether they moved since the request)"},
+	{ActionChangeDenied, "change", "a change request was denied by another admin or withdrawn by its author, and nothing of it applied (reason: the comment)"},
 }
 
 // ActionsMatching returns the audit actions an events pattern of a webhook

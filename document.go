@@ -28,6 +28,7 @@ type SettingsPatch struct {
 	DefaultRevokePolicy  *string   `json:"default_revoke_policy,omitempty"`
 	SyncInterval         *Duration `json:"sync_interval,omitempty"`
 	AutomationsEnabled   *bool     `json:"automations_enabled,omitempty"`
+	ChangeApproval       *bool     `json:"change_approval,omitempty"`
 	MinMembers           *int      `json:"min_members,omitempty"`
 	MaxRemovalPercent    *int      `json:"max_removal_percent,omitempty"`
 	SlackWebhookURL      *string   `json:"slack_webhook_url,omitempty"`
@@ -59,6 +60,9 @@ func (p *SettingsPatch) Apply(s Settings) Settings {
 	}
 	if p.AutomationsEnabled != nil {
 		s.AutomationsEnabled = *p.AutomationsEnabled
+	}
+	if p.ChangeApproval != nil {
+		s.ChangeApproval = *p.ChangeApproval
 	}
 	if p.MinMembers != nil {
 		s.Safeguard.MinMembers = *p.MinMembers

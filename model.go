@@ -423,12 +423,16 @@ type Denial struct {
 
 // Settings are the tenant-wide settings.
 type Settings struct {
-	DefaultRequestPolicy string    `json:"default_request_policy"`
-	DefaultRevokePolicy  string    `json:"default_revoke_policy"`
-	SyncInterval         Duration  `json:"sync_interval"`
-	AutomationsEnabled   bool      `json:"automations_enabled"`
-	Safeguard            Safeguard `json:"safeguard"`
-	SlackWebhookURL      string    `json:"slack_webhook_url,omitempty"`
+	DefaultRequestPolicy string   `json:"default_request_policy"`
+	DefaultRevokePolicy  string   `json:"default_revoke_policy"`
+	SyncInterval         Duration `json:"sync_interval"`
+	AutomationsEnabled   bool     `json:"automations_enabled"`
+	// ChangeApproval holds admins' changes to settings, policies, profiles,
+	// connectors and webhooks as change requests until another admin
+	// approves them (four eyes).
+	ChangeApproval  bool      `json:"change_approval,omitempty"`
+	Safeguard       Safeguard `json:"safeguard"`
+	SlackWebhookURL string    `json:"slack_webhook_url,omitempty"`
 	// SlackWebhookURLEnv names the environment variable that holds the
 	// webhook URL instead, read when a message is sent; it must start with
 	// the secret prefix (ROSTER_SECRET_). At most one of the two is set.

@@ -106,6 +106,17 @@ type Service interface {
 	// RevokeSession ends a console session: the caller's own, or, by an
 	// admin, anyone's.
 	RevokeSession(ctx context.Context, id string) (*Session, error)
+	// Changes lists change requests, newest first (admins and auditors).
+	Changes(ctx context.Context, f ChangeFilter) ([]ChangeRequest, error)
+	// Change returns one change request (admins and auditors).
+	Change(ctx context.Context, id int64) (*ChangeRequest, error)
+	// ApproveChange applies a change request, planned against the state of
+	// now (admins other than its author).
+	ApproveChange(ctx context.Context, id int64, comment string) (*ChangeRequest, error)
+	// DenyChange closes a change request unapplied: another admin, with a
+	// reason, or its author, withdrawing it.
+	DenyChange(ctx context.Context, id int64, comment string) (*ChangeRequest, error)
+
 	// Whoami returns the caller.
 	Whoami(ctx context.Context) (*User, error)
 }
@@ -135,6 +146,15 @@ type ApplyRequest struct {
 type ApplyResult struct {
 	DryRun  bool     `json:"dry_run"`
 	Changes []string `json:"changes"`
+	// ChangeRequest is the change request that holds the file's changes to
+	// settings, policies, profiles, connectors and webhooks when change
+	// approval is on; Held lists those changes. Changes are then what
+	// applied at once (users, apps, entitlements, grants), and nothing when
+	// HeldWhole: the file's other parts refer to what the held ones create,
+	// so the whole file waits.
+	ChangeRequest int64    `json:"change_request,omitempty"`
+	Held          []string `json:"held,omitempty"`
+	HeldWhole     bool     `json:"held_whole,omitempty"`
 	// Synced lists the outcome of the syncs the apply started, for profiles
 	// saved with their automation enabled.
 	Synced []SyncResult `json:"synced,omitempty"`

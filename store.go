@@ -46,6 +46,19 @@ type Tx interface {
 	ConnectorStore
 	LeaseStore
 	SyncViewStore
+	ChangeStore
+}
+
+// ChangeStore keeps the change requests of four-eyes change approval.
+type ChangeStore interface {
+	// CreateChange stores a new change request and sets its ID.
+	CreateChange(ctx context.Context, c *ChangeRequest) error
+	// Change returns one change request; ENOTFOUND when there is none.
+	Change(ctx context.Context, id int64) (*ChangeRequest, error)
+	// Changes lists the change requests f selects, newest first.
+	Changes(ctx context.Context, f ChangeFilter) ([]ChangeRequest, error)
+	// UpdateChange stores a change request's new state.
+	UpdateChange(ctx context.Context, c *ChangeRequest) error
 }
 
 // UserStore keeps users, the API tokens that act as them and their console

@@ -54,8 +54,17 @@ func (a *app) applyCommand() *cobra.Command {
 				for _, change := range res.Changes {
 					fmt.Fprintln(w, change)
 				}
-				if len(res.Changes) == 0 {
+				if len(res.Changes) == 0 && res.ChangeRequest == 0 {
 					fmt.Fprintln(w, "no changes")
+				}
+				if res.ChangeRequest != 0 {
+					fmt.Fprintf(w, "change request %d: change approval is on; another admin must approve (roster change approve %d):\n", res.ChangeRequest, res.ChangeRequest)
+					for _, l := range res.Held {
+						fmt.Fprintf(w, "  %s\n", l)
+					}
+					if res.HeldWhole {
+						fmt.Fprintln(w, "the whole file waits: its users, apps or grants refer to what the held part creates")
+					}
 				}
 				for _, s := range res.Synced {
 					fmt.Fprintf(w, "synced %s: %s\n", s.Profile, syncSummary(s))

@@ -144,6 +144,7 @@ func New(opts Options) *cobra.Command {
 
 	root.AddCommand(
 		a.applyCommand(),
+		a.changeCommand(),
 		a.syncCommand(),
 		a.profileCommand(),
 		a.taskCommand(),

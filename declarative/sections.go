@@ -59,7 +59,7 @@ func (p *parser) id(m *mapping, kind string, re *regexp.Regexp, rule string, see
 // given.
 func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 	m, ok := p.mapping(n, "settings", "default_request_policy", "default_revoke_policy",
-		"sync_interval", "automations_enabled", "safeguard", "slack_webhook_url", "slack_webhook_url_env", "base_url", "notifications")
+		"sync_interval", "automations_enabled", "change_approval", "safeguard", "slack_webhook_url", "slack_webhook_url_env", "base_url", "notifications")
 	s := &roster.SettingsPatch{}
 	if !ok {
 		return s
@@ -92,6 +92,10 @@ func (p *parser) settings(n *yaml.Node) *roster.SettingsPatch {
 	if m.get("automations_enabled") != nil {
 		b := m.boolean("automations_enabled", true)
 		s.AutomationsEnabled = &b
+	}
+	if m.get("change_approval") != nil {
+		b := m.boolean("change_approval", false)
+		s.ChangeApproval = &b
 	}
 	if v := m.get("safeguard"); v != nil {
 		sg, ok := p.mapping(v, "settings.safeguard", "min_members", "max_removal_percent")

@@ -17,15 +17,19 @@ import (
 	"github.com/rosterhq/roster/engine/internal/same"
 )
 
-// errDryRun rolls back the transaction of a dry run.
-var errDryRun = errors.New("dry run")
+// errDryRun rolls back the transaction of a dry run; errHeld one whose
+// governed changes change approval holds.
+var (
+	errDryRun = errors.New("dry run")
+	errHeld   = errors.New("held for change approval")
+)
 
 // Apply validates a declarative file whole and applies it in one transaction
 // (admins). On a dry run it does everything, reports it, and rolls back. After
 // the commit, profiles saved with their automation enabled are synced at once.
 func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
 	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
-	var toSync []string
+	var toSync, held []string
 	err := e.update(ctx, func(o *op) error {
 		res.Changes = []string{} // the store may run this function again
 		if _, err := o.requireAdmin("apply declarative files"); err != nil {
@@ -42,6 +46,11 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		} else if err != nil {
 			return err
 		}
+		s, err := o.tenant()
+		if err != nil {
+			return err
+		}
+		approval := s.ChangeApproval // as it stands before this file
 		a := &applier{op: o, res: res}
 		if err := a.apply(doc); err != nil {
 			return err
@@ -50,10 +59,16 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		if req.DryRun {
 			return errDryRun
 		}
+		if approval && len(a.governed) > 0 {
+			held = a.governed
+			return errHeld
+		}
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
 		return res, nil
+	} else if errors.Is(err, errHeld) {
+		return e.holdChange(ctx, req, held)
 	} else if err != nil {
 		return nil, err
 	}
@@ -128,16 +143,42 @@ type applier struct {
 	toSync []string
 	// oldUsers holds the stored users of the file's users being applied.
 	oldUsers map[string]*roster.User
+	// reason is the audit reason of the changes: "roster apply", or the
+	// change request an approval applies.
+	reason string
+	// governed lists the change lines change approval holds: those of
+	// settings, policies, profiles, connectors and webhooks.
+	governed []string
+}
+
+// governedObjects are the kinds of object whose changes change approval
+// holds for a second admin (spec section 5, "Change approval").
+var governedObjects = map[string]bool{"settings": true, "policy": true, "profile": true, "connector": true, "webhook": true}
+
+// line records a change line of an object of kind object.
+func (a *applier) line(object, line string) {
+	a.res.Changes = append(a.res.Changes, line)
+	if governedObjects[object] {
+		a.governed = append(a.governed, line)
+	}
+}
+
+// why is the audit reason of the apply's changes.
+func (a *applier) why() string {
+	if a.reason == "" {
+		return "roster apply"
+	}
+	return a.reason
 }
 
 // change records a change line ("created app github") and its audit event,
 // whose data is d, the fields an update changed, when there is one.
 func (a *applier) change(action roster.AuditAction, id string, d *same.Diff) error {
-	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s %s %s", action.Verb(), action.Object(), id))
+	a.line(action.Object(), fmt.Sprintf("%s %s %s", action.Verb(), action.Object(), id))
 	if d == nil {
-		return a.audit(action, action.Object(), id, "roster apply", nil)
+		return a.audit(action, action.Object(), id, a.why(), nil)
 	}
-	return a.audit(action, action.Object(), id, "roster apply", d)
+	return a.audit(action, action.Object(), id, a.why(), d)
 }
 
 // lifecycle is the pair of audit actions of a kind of object a file creates
@@ -254,7 +295,7 @@ func (a *applier) apply(doc *roster.Document) error {
 		} else if found && old.HasSource(roster.SourceDirect) {
 			continue
 		}
-		if err := a.addGrant(g.User, g.Entitlement, []string{roster.SourceDirect}, "roster apply"); err != nil {
+		if err := a.addGrant(g.User, g.Entitlement, []string{roster.SourceDirect}, a.why()); err != nil {
 			return err
 		}
 		a.res.Changes = append(a.res.Changes, "granted "+g.Entitlement+" to "+g.User+" (direct)")
@@ -345,7 +386,7 @@ func (a *applier) user(u *roster.User) error {
 				return err
 			}
 		}
-		return a.audit(roster.UserStatusAction(u.Status), "user", u.ID, "roster apply", map[string]any{"from": old.Status})
+		return a.audit(roster.UserStatusAction(u.Status), "user", u.ID, a.why(), map[string]any{"from": old.Status})
 	}
 	return nil
 }

@@ -90,8 +90,8 @@ func (a *applier) applyWebhook(w roster.Webhook) error {
 		return err
 	}
 	a.settings = &s
-	a.res.Changes = append(a.res.Changes, fmt.Sprintf("%s webhook %s", action.Verb(), w.ID))
-	return a.audit(action, "webhook", w.ID, "roster apply", data)
+	a.line("webhook", fmt.Sprintf("%s webhook %s", action.Verb(), w.ID))
+	return a.audit(action, "webhook", w.ID, a.why(), data)
 }
 
 // hooks is the tenant's webhooks with their patterns compiled: the actions

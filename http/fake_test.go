@@ -246,6 +246,22 @@ func (f *fakeService) RemoveGrant(ctx context.Context, user, entitlement string)
 	return f.record(ctx, "RemoveGrant", user, entitlement)
 }
 
+func (f *fakeService) Changes(ctx context.Context, fl roster.ChangeFilter) ([]roster.ChangeRequest, error) {
+	return nil, f.record(ctx, "Changes", fl)
+}
+
+func (f *fakeService) Change(ctx context.Context, id int64) (*roster.ChangeRequest, error) {
+	return &roster.ChangeRequest{ID: id}, f.record(ctx, "Change", id)
+}
+
+func (f *fakeService) ApproveChange(ctx context.Context, id int64, comment string) (*roster.ChangeRequest, error) {
+	return &roster.ChangeRequest{ID: id}, f.record(ctx, "ApproveChange", id, comment)
+}
+
+func (f *fakeService) DenyChange(ctx context.Context, id int64, comment string) (*roster.ChangeRequest, error) {
+	return &roster.ChangeRequest{ID: id}, f.record(ctx, "DenyChange", id, comment)
+}
+
 func (f *fakeService) Why(ctx context.Context, user, entitlement string) (*roster.Explanation, error) {
 	if err := f.record(ctx, "Why", user, entitlement); err != nil {
 		return nil, err

@@ -177,6 +177,10 @@ func (s *Server) routes() []route {
 		{pattern: "POST /api/v1/profiles/{id}/unenroll", handle: s.handleUnenroll},
 		{pattern: "POST /api/v1/profiles/{id}/request", handle: s.handleRequestProfile},
 
+		{pattern: "GET /api/v1/changes", handle: s.handleChanges},
+		{pattern: "GET /api/v1/changes/{id}", handle: s.handleChange},
+		{pattern: "POST /api/v1/changes/{id}/approve", handle: s.handleChangeAction(s.service.ApproveChange)},
+		{pattern: "POST /api/v1/changes/{id}/deny", handle: s.handleChangeAction(s.service.DenyChange)},
 		{pattern: "GET /api/v1/tasks", handle: s.handleTasks},
 		{pattern: "GET /api/v1/tasks/{id}", handle: s.handleTask},
 		{pattern: "POST /api/v1/tasks/{id}/approve", handle: s.handleTaskAction(s.service.ApproveTask)},
