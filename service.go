@@ -377,13 +377,20 @@ type EntitlementFilter struct {
 
 // EventFilter selects audit events.
 type EventFilter struct {
-	Action     AuditAction `json:"action,omitempty"`
-	Actor      string      `json:"actor,omitempty"`
-	ObjectType string      `json:"object_type,omitempty"`
-	ObjectID   string      `json:"object_id,omitempty"`
-	Since      time.Time   `json:"since,omitzero"`
-	Cursor     string      `json:"cursor,omitempty"`
-	Limit      int         `json:"limit,omitempty"`
+	Action AuditAction `json:"action,omitempty"`
+	// Actions selects events of any of these actions (with Action, of
+	// that one too).
+	Actions    []AuditAction `json:"actions,omitempty"`
+	Actor      string        `json:"actor,omitempty"`
+	ObjectType string        `json:"object_type,omitempty"`
+	ObjectID   string        `json:"object_id,omitempty"`
+	Since      time.Time     `json:"since,omitzero"`
+	// Until selects events before this time.
+	Until time.Time `json:"until,omitzero"`
+	// Newest lists the newest events first.
+	Newest bool   `json:"newest,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
 }
 
 type contextKey int

@@ -162,8 +162,8 @@ func (a *app) settingsCommand() *cobra.Command {
 // eventCommand is `roster event list`.
 func (a *app) eventCommand() *cobra.Command {
 	var (
-		f     roster.EventFilter
-		since string
+		f            roster.EventFilter
+		since, until string
 	)
 	listCmd := &cobra.Command{
 		Use:   "list",
@@ -176,6 +176,13 @@ func (a *app) eventCommand() *cobra.Command {
 					return usageErrorf(cmd, "--since must be an RFC 3339 time such as 2024-05-01T09:00:00Z, not %q", since)
 				}
 				f.Since = t
+			}
+			if until != "" {
+				t, err := time.Parse(time.RFC3339, until)
+				if err != nil {
+					return usageErrorf(cmd, "--until must be an RFC 3339 time such as 2024-05-01T09:00:00Z, not %q", until)
+				}
+				f.Until = t
 			}
 			c, err := a.client()
 			if err != nil {
@@ -203,6 +210,8 @@ func (a *app) eventCommand() *cobra.Command {
 	fl.StringVar(&f.ObjectType, "object-type", "", "only events about objects of this type")
 	fl.StringVar(&f.ObjectID, "object-id", "", "only events about the object with this id")
 	fl.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
+	fl.StringVar(&until, "until", "", "only events before this RFC 3339 time")
+	fl.BoolVar(&f.Newest, "newest", false, "newest first")
 	actionsCmd := &cobra.Command{
 		Use:   "actions",
 		Short: "List every audit action Roster records, with what it means",

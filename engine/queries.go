@@ -398,8 +398,10 @@ func (e *Engine) Events(ctx context.Context, f roster.EventFilter) (*roster.Page
 		if _, err := o.requireReader("read the audit log"); err != nil {
 			return err
 		}
-		if f.Action != "" && !roster.KnownAuditAction(f.Action) {
-			return roster.Errorf(roster.EINVALID, "%q is not an audit action (roster event actions lists them)", f.Action)
+		for _, a := range append([]roster.AuditAction{f.Action}, f.Actions...) {
+			if a != "" && !roster.KnownAuditAction(a) {
+				return roster.Errorf(roster.EINVALID, "%q is not an audit action (roster event actions lists them)", a)
+			}
 		}
 		out, err = o.tx.Events(o.ctx, f)
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -67,11 +68,18 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		ObjectType: q.str("object_type"),
 		ObjectID:   q.str("object_id"),
 		Since:      q.time("since"),
+		Until:      q.time("until"),
+		Newest:     q.bool("newest"),
 		Cursor:     q.str("cursor"),
 		Limit:      q.int("limit"),
 	}
 	if q.err != nil {
 		return q.err
+	}
+	if as := q.str("actions"); as != "" {
+		for _, a := range strings.Split(as, ",") {
+			f.Actions = append(f.Actions, roster.AuditAction(a))
+		}
 	}
 	page, err := s.service.Events(r.Context(), f)
 	if err != nil {
@@ -113,9 +121,20 @@ func (c *Client) Events(ctx context.Context, f roster.EventFilter) (*roster.Page
 		str("object_type", f.ObjectType).
 		str("object_id", f.ObjectID).
 		str("cursor", f.Cursor).
+		bool("newest", f.Newest).
 		int("limit", f.Limit)
 	if !f.Since.IsZero() {
 		url.Values(q).Set("since", f.Since.Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		url.Values(q).Set("until", f.Until.Format(time.RFC3339Nano))
+	}
+	if len(f.Actions) > 0 {
+		as := make([]string, len(f.Actions))
+		for i, a := range f.Actions {
+			as[i] = string(a)
+		}
+		url.Values(q).Set("actions", strings.Join(as, ","))
 	}
 	return call[roster.Page[roster.Event]](ctx, c, http.MethodGet, "/api/v1/events", url.Values(q), nil)
 }

@@ -196,6 +196,7 @@ func (u *UI) routes() []route {
 		{pattern: "POST /profiles/{id}/sync", handle: u.syncNow},
 		{pattern: "GET /profiles/{id}/review", handle: u.showReview, access: adminOnly, what: "review and resume paused syncs"},
 		{pattern: "POST /profiles/{id}/resume", handle: u.resume},
+		{pattern: "GET /profiles/{id}/history", handle: u.showProfileHistory},
 
 		{pattern: "GET /tasks", handle: u.showTasks},
 		{pattern: "GET /tasks/{id}", handle: u.showTask},
@@ -206,6 +207,7 @@ func (u *UI) routes() []route {
 
 		{pattern: "GET /users", handle: u.showUsers},
 		{pattern: "GET /users/{id}", handle: u.showUser},
+		{pattern: "GET /users/{id}/history", handle: u.showUserHistory},
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -51,18 +52,34 @@ func (t *Tx) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[ros
 	w.eq("actor", f.Actor)
 	w.eq("object_type", f.ObjectType)
 	w.eq("object_id", f.ObjectID)
-	if !f.Since.IsZero() {
-		e := t.enc()
-		since := e.time(f.Since)
-		if e.err != nil {
-			return nil, e.err
+	if len(f.Actions) > 0 {
+		marks := strings.Repeat("?, ", len(f.Actions))
+		args := make([]any, len(f.Actions))
+		for i, a := range f.Actions {
+			args[i] = string(a)
 		}
-		w.add("at >= ?", since)
+		w.add("action IN ("+marks[:len(marks)-2]+")", args...)
 	}
-	if err := t.afterID(&w, f.Cursor); err != nil {
+	e := t.enc()
+	if !f.Since.IsZero() {
+		w.add("at >= ?", e.time(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("at < ?", e.time(f.Until))
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	order := "id"
+	if f.Newest {
+		order = "id DESC"
+		if err := t.beforeID(&w, f.Cursor); err != nil {
+			return nil, err
+		}
+	} else if err := t.afterID(&w, f.Cursor); err != nil {
 		return nil, err
 	}
-	p, err := page(ctx, t, scanEvent, `SELECT `+eventColumns+` FROM events`, &w, "id", f.Limit,
+	p, err := page(ctx, t, scanEvent, `SELECT `+eventColumns+` FROM events`, &w, order, f.Limit,
 		func(ev *roster.Event) any { return intKey{ID: &ev.ID} })
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)

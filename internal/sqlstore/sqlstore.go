@@ -283,7 +283,12 @@ func (t *Tx) after(w *where, col, cursor string) error {
 }
 
 // afterID is after for lists keyed by an integer id.
-func (t *Tx) afterID(w *where, cursor string) error {
+func (t *Tx) afterID(w *where, cursor string) error { return t.pastID(w, cursor, "id > ?") }
+
+// beforeID is afterID for lists in descending order of id.
+func (t *Tx) beforeID(w *where, cursor string) error { return t.pastID(w, cursor, "id < ?") }
+
+func (t *Tx) pastID(w *where, cursor, cond string) error {
 	if cursor == "" {
 		return nil
 	}
@@ -291,7 +296,7 @@ func (t *Tx) afterID(w *where, cursor string) error {
 	if err := t.D.DecodeCursor(cursor, &k); err != nil || k.ID == nil {
 		return roster.Errorf(roster.EINVALID, "invalid cursor %q", cursor)
 	}
-	w.add("id > ?", *k.ID)
+	w.add(cond, *k.ID)
 	return nil
 }
 
