@@ -96,6 +96,10 @@ type applyResult struct {
 	Document string
 	Changes  []string
 	Synced   []roster.SyncResult
+	// ChangeRequest holds the save when change approval is on; Held is
+	// what it would change.
+	ChangeRequest int64
+	Held          []string
 }
 
 // saveProfile applies the document of e as the signed-in user.
@@ -109,13 +113,16 @@ func (u *UI) saveProfile(v *visit, e profileEntry) (*applyResult, error) {
 	if err != nil {
 		return out, err
 	}
-	out.Changes, out.Synced = res.Changes, res.Synced
+	out.Changes, out.Synced, out.ChangeRequest, out.Held = res.Changes, res.Synced, res.ChangeRequest, res.Held
 	return out, nil
 }
 
 // summary is the notice a saved profile leaves: what changed and what the
 // sync it started did.
 func (a *applyResult) summary() (string, []string) {
+	if a.ChangeRequest != 0 {
+		return fmt.Sprintf("Not applied yet: change approval is on, so this is change request %d, which another admin must approve (Changes).", a.ChangeRequest), a.Held
+	}
 	if len(a.Changes) == 0 {
 		return "Saved: nothing changed.", nil
 	}

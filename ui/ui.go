@@ -210,6 +210,9 @@ func (u *UI) routes() []route {
 		{pattern: "GET /users/{id}/history", handle: u.showUserHistory},
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
+		{pattern: "GET /changes", handle: u.showChanges},
+		{pattern: "GET /changes/{id}", handle: u.showChange},
+		{pattern: "POST /changes/{id}/{action}", handle: u.actOnChange},
 	}
 	if u.demoMail != nil {
 		routes = append(routes,
