@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,4 +71,37 @@ func TestAuditLogNewestFirstWithDates(t *testing.T) {
 	res, body = admin.get("/events?from=yesterday")
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
 	wantBody(t, body, "YYYY-MM-DD")
+}
+
+// The audit log's Export downloads the events of its range of days as
+// NDJSON with their hashes; an auditor may export, a plain user may not.
+func TestAuditLogExport(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	grace := e.client()
+	grace.signIn(e, "grace") // an auditor
+	_, body := grace.get("/events")
+	wantBody(t, body, `id="export"`)
+	res, body := grace.get("/events/export")
+	wantStatus(t, res, body, http.StatusOK)
+	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export answered %q, %q", ct, res.Header.Get("Content-Disposition"))
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	var first, last roster.Event
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.Action != roster.ActionTenantBootstrapped || first.Hash == "" {
+		t.Fatalf("first line %q (%v), want the bootstrap event with its hash", lines[0], err)
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.ID <= first.ID {
+		t.Fatalf("last line %q, want a later event", lines[len(lines)-1])
+	}
+	res, body = grace.get("/events/export?to=2026-03-01")
+	wantStatus(t, res, body, http.StatusOK)
+	if strings.TrimSpace(body) != "" {
+		t.Fatalf("an export of the day before anything happened holds %q", body)
+	}
+	alice := e.client()
+	alice.signIn(e, "alice")
+	res, body = alice.get("/events/export")
+	wantStatus(t, res, body, http.StatusForbidden)
 }

@@ -210,6 +210,7 @@ func (u *UI) routes() []route {
 		{pattern: "GET /users/{id}/history", handle: u.showUserHistory},
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
+		{pattern: "GET /events/export", handle: u.exportEvents},
 		{pattern: "GET /changes", handle: u.showChanges},
 		{pattern: "GET /changes/{id}", handle: u.showChange},
 		{pattern: "POST /changes/{id}/{action}", handle: u.actOnChange},
