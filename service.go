@@ -201,6 +201,12 @@ type MemberView struct {
 	User   string       `json:"user"`
 	Source MemberSource `json:"source"`
 	Since  time.Time    `json:"since"`
+	// Name and Department are the member's, for people to read.
+	Name       string `json:"name,omitempty"`
+	Department string `json:"department,omitempty"`
+	// Pending lists the profile's entitlements the member does not hold yet:
+	// their grant tasks are still open.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // PendingTask is an open enrollment or unenrollment task of a profile.

@@ -255,7 +255,8 @@ func (e *Engine) ProfileMembers(ctx context.Context, profile string, f roster.Me
 		if err != nil {
 			return err
 		}
-		if _, err := o.profile(profile); err != nil {
+		p, err := o.profile(profile)
+		if err != nil {
 			return err
 		}
 		out = &roster.Page[roster.MemberView]{Items: []roster.MemberView{}}
@@ -267,24 +268,66 @@ func (e *Engine) ProfileMembers(ctx context.Context, profile string, f roster.Me
 			if err != nil {
 				return err
 			}
+			var mine []roster.Member
 			for _, m := range ms {
 				if m.Profile == profile {
-					out.Items = append(out.Items, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+					mine = append(mine, m)
 				}
 			}
-			return nil
+			out.Items, err = o.memberViews(p, mine)
+			return err
 		}
 		page, err := o.tx.MembersPage(o.ctx, profile, f)
 		if err != nil {
 			return err
 		}
-		for _, m := range page.Items {
-			out.Items = append(out.Items, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+		if out.Items, err = o.memberViews(p, page.Items); err != nil {
+			return err
 		}
 		out.NextCursor = page.NextCursor
 		return nil
 	})
 	return out, err
+}
+
+// memberViews reads one page of p's members as people see them: with their
+// names and the entitlements of p whose grant tasks are still open for them.
+func (o *op) memberViews(p *roster.Profile, ms []roster.Member) ([]roster.MemberView, error) {
+	out := make([]roster.MemberView, len(ms))
+	if len(ms) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.User
+	}
+	users, err := o.tx.UsersOf(o.ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*roster.User, len(users))
+	for i := range users {
+		byID[users[i].ID] = &users[i]
+	}
+	pending := map[string][]string{}
+	if len(p.Entitlements) > 0 {
+		open, err := o.tx.OpenTasksAmong(o.ctx, ids, p.Entitlements)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range open {
+			if t.Kind == roster.TaskGrant {
+				pending[t.User] = append(pending[t.User], t.Entitlement)
+			}
+		}
+	}
+	for i, m := range ms {
+		out[i] = roster.MemberView{User: m.User, Source: m.Source, Since: m.Since, Pending: sortedUnique(pending[m.User])}
+		if u := byID[m.User]; u != nil {
+			out[i].Name, out[i].Department = u.Name, u.Department
+		}
+	}
+	return out, nil
 }
 
 // User returns a user to themselves, admins and auditors.

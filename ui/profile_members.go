@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -24,6 +25,65 @@ type membersData struct {
 	First, Last         int
 	Next, FirstPage     string
 	Pending, PendingOut []roster.PendingTask
+	// Denied are the latest denied enrollments of people who are neither
+	// members nor pending (admins and auditors).
+	Denied []deniedEnrollment
+}
+
+// deniedEnrollment is a denied enrollment as the Members tab shows it.
+type deniedEnrollment struct {
+	User, Name, By, Comment string
+	Task                    int64
+	At                      time.Time
+}
+
+// deniedShown is how many denied enrollments the Members tab lists.
+const deniedShown = 20
+
+// deniedEnrollments reads the latest denied enrollments of p whose people
+// are neither members nor pending, newest first.
+func (u *UI) deniedEnrollments(v *visit, p *roster.ProfileView) ([]deniedEnrollment, error) {
+	page, err := u.service.Tasks(v.ctx, roster.TaskFilter{Profile: p.ID, Entitlement: roster.EnrollmentEntitlement(p.ID),
+		Kind: roster.TaskGrant, State: roster.StateDenied, Limit: roster.MaxPageSize})
+	if err != nil {
+		return nil, err
+	}
+	skip := map[string]bool{}
+	for _, t := range p.PendingEnrollments {
+		skip[t.User] = true
+	}
+	var out []deniedEnrollment
+	for i := len(page.Items) - 1; i >= 0 && len(out) < deniedShown; i-- {
+		t := &page.Items[i]
+		if skip[t.User] {
+			continue
+		}
+		skip[t.User] = true
+		d := deniedEnrollment{User: t.User, Task: t.ID, At: t.UpdatedAt}
+		for _, h := range t.History {
+			if h.Action == roster.HistoryDenied {
+				d.By, d.Comment, d.At = h.Actor, h.Comment, h.At
+			}
+		}
+		out = append(out, d)
+	}
+	// Members are left out (one enrolled by hand after a denial); the rest
+	// are named.
+	kept := out[:0]
+	for _, d := range out {
+		g, err := u.service.Grants(v.ctx, roster.GrantFilter{User: d.User, Entitlement: roster.EnrollmentEntitlement(p.ID)})
+		if err != nil {
+			return nil, err
+		}
+		if len(g.Items) > 0 {
+			continue
+		}
+		if person, err := u.service.User(v.ctx, d.User); err == nil {
+			d.Name = person.Name
+		}
+		kept = append(kept, d)
+	}
+	return kept, nil
 }
 
 // showMembers shows a profile's members with their source, the count of
@@ -56,5 +116,11 @@ func (u *UI) showMembers(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	d.Pending = pt.P.PendingEnrollments[:min(len(pt.P.PendingEnrollments), pendingShown)]
 	d.PendingOut = pt.P.PendingUnenrollments[:min(len(pt.P.PendingUnenrollments), pendingShown)]
+	if v.reader() {
+		if d.Denied, err = u.deniedEnrollments(v, pt.P); err != nil {
+			u.fail(w, r, v, err)
+			return
+		}
+	}
 	u.render(w, r, v, http.StatusOK, "profile_members", pt.P.Name, "profiles", d, nil)
 }
