@@ -198,6 +198,12 @@ func (u *UI) routes() []route {
 		{pattern: "POST /profiles/{id}/resume", handle: u.resume},
 		{pattern: "GET /profiles/{id}/history", handle: u.showProfileHistory},
 
+		{pattern: "GET /inbox", handle: u.showInbox},
+		{pattern: "POST /inbox", handle: u.decideMany},
+		{pattern: "GET /tokens", handle: u.showTokens},
+		{pattern: "POST /tokens", handle: u.createToken},
+		{pattern: "POST /tokens/{id}/revoke", handle: u.revokeToken},
+
 		{pattern: "GET /tasks", handle: u.showTasks},
 		{pattern: "GET /tasks/{id}", handle: u.showTask},
 		{pattern: "POST /tasks/{id}/{action}", handle: u.actOnTask},
@@ -315,9 +321,14 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// showHome sends the signed-in person to the profiles.
+// showHome sends the signed-in person where their work is: admins to the
+// profiles, everyone else to what waits for them.
 func (u *UI) showHome(w http.ResponseWriter, r *http.Request, v *visit) {
-	http.Redirect(w, r, "/profiles", http.StatusSeeOther)
+	if v.admin() {
+		http.Redirect(w, r, "/profiles", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 }
 
 // showNotFound answers a path no route matches.
