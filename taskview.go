@@ -12,6 +12,9 @@ type TaskView struct {
 	Manager *Person `json:"manager,omitempty"`
 	// Asked is the entitlement the task grants or revokes.
 	Asked EntitlementName `json:"asked"`
+	// Risk is the highest risk of what the task asks: of its entitlement
+	// and, for an enrollment, of every entitlement the profile gives.
+	Risk string `json:"risk"`
 	// ProfileName is the name of the task's profile, when it has one.
 	ProfileName string `json:"profile_name,omitempty"`
 	// Contents is set for a profile's enrollment or unenrollment (a task on
@@ -76,4 +79,15 @@ type ProfileContent struct {
 type GrantName struct {
 	Grant
 	Names EntitlementName `json:"names"`
+}
+
+// riskOrder ranks risks; an unknown or empty risk ranks lowest.
+var riskOrder = map[string]int{RiskLow: 1, RiskMedium: 2, RiskHigh: 3}
+
+// HigherRisk returns the higher of two risks.
+func HigherRisk(a, b string) string {
+	if riskOrder[b] > riskOrder[a] {
+		return b
+	}
+	return a
 }

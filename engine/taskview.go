@@ -55,6 +55,7 @@ func (o *op) taskView(caller *roster.User, t *roster.Task) (*roster.TaskView, er
 	if v.Asked, err = o.entitlementName(t.Entitlement); err != nil {
 		return nil, err
 	}
+	v.Risk = v.Asked.Risk
 	var profile *roster.Profile
 	if t.Profile != "" {
 		if profile, err = o.profile(t.Profile); err == nil {
@@ -79,6 +80,7 @@ func (o *op) taskView(caller *roster.User, t *roster.Task) (*roster.TaskView, er
 					return nil, err
 				}
 				v.Contents = append(v.Contents, roster.ProfileContent{EntitlementName: n, Held: held[id]})
+				v.Risk = roster.HigherRisk(v.Risk, n.Risk)
 			}
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return nil, err

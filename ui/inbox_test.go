@@ -156,7 +156,7 @@ func TestTaskPageShowsWhatAnApproverNeeds(t *testing.T) {
 		"<strong>Alice Chen</strong> <span class=\"muted id\">(alice)</span>", "Engineer", "Engineering",
 		`<dd id="subject-manager">Raj Patel <span class="muted id">(raj)</span></dd>`,
 		// What is asked, by name with its code, and why.
-		"Access profiles · On-call tooling", "access-profiles/oncall",
+		"Enroll in</strong> <span class=\"ent-name\">On-call tooling</span> <code class=\"muted id\">access-profiles/oncall</code> <span class=\"badge risk-high\">high risk</span>",
 		"Alice Chen asked for it: “I join the rota next week”",
 		// What the profile will request, and what she holds already.
 		"GitHub · Organisation owner</span> <code class=\"muted id\">github/admin</code> <span class=\"badge risk-high\">high risk</span> <span class=\"badge new\">new</span>",
@@ -164,7 +164,7 @@ func TestTaskPageShowsWhatAnApproverNeeds(t *testing.T) {
 		// Her current access.
 		"Alice Chen's current access", "Okta · Engineering department",
 		// The decision form, and the history by name.
-		"Your decision", "required to deny", "Alice Chen <span class=\"muted id\">(alice)</span></td><td>created")
+		"Your decision", "required to deny", "<td data-label=\"Who\">Alice Chen <span class=\"muted id\">(alice)</span></td><td data-label=\"Action\">created")
 
 	// An enrollment the rule started says which rule, and what it holds.
 	e2 := newEnv(t)

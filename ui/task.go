@@ -88,9 +88,10 @@ func headline(tv *roster.TaskView) string {
 	return "Revoke " + entitlementTitle(tv.Asked) + " from " + who
 }
 
-// entitlementTitle is what people call an entitlement: "GitHub · Admin".
+// entitlementTitle is what people call an entitlement: "GitHub · Admin",
+// or a profile's name for its enrollment.
 func entitlementTitle(n roster.EntitlementName) string {
-	if n.AppName == "" || n.Name == n.ID {
+	if app, _, _ := roster.SplitEntitlementID(n.ID); app == roster.BuiltinApp || n.AppName == "" || n.Name == n.ID {
 		return n.Name
 	}
 	return n.AppName + " · " + n.Name

@@ -220,7 +220,8 @@ func (u *UI) routes() []route {
 	if u.demoMail != nil {
 		routes = append(routes,
 			route{pattern: "GET /demo/mail", handle: u.showDemoMail},
-			route{pattern: "GET /demo/mail/{id}", handle: u.showDemoMail})
+			route{pattern: "GET /demo/mail/{id}", handle: u.showDemoMail},
+			route{pattern: "GET /demo/mail/{id}/html", handle: u.showDemoMailHTML})
 	}
 	if u.sso != nil {
 		routes = append(routes,
