@@ -71,6 +71,14 @@ grants:
 	raj.want("body", "Alice Chen, Engineer, Engineering", "Enroll in On-call tooling", "I join the on-call rota next week",
 		"GitHub: Organisation owner (high risk)", "Risk: high", "Approve or deny it")
 	raj.screenshot(t.Name() + "-3-email-phone")
+	// Its link opens the task, signed in: the email is another site, whose
+	// links the session cookie (SameSite=Strict) does not follow at once.
+	raj.click("a")
+	raj.do(chromedp.WaitVisible(chromedp.CSS("#subject")))
+	if loc := raj.location(); loc != fmt.Sprintf("%s/tasks/%d", e.srv.URL, request.ID) {
+		t.Errorf("the email's link led to %s, want task %d", loc, request.ID)
+	}
+	raj.want("h1", "Enroll Alice Chen in On-call tooling")
 
 	// The inbox, on a desktop: five tasks, two approved at once.
 	raj.do(chromedp.EmulateViewport(1280, 900, chromedp.EmulateScale(1)))

@@ -336,3 +336,31 @@ func TestDecisionGoesOnToTheNextTask(t *testing.T) {
 		t.Errorf("dmitri's enrollment: %s %+v", tk.State, tk.History)
 	}
 }
+
+// TestLinkFromAnotherSiteOpensAgain: a page opened from another site's
+// link (an email's) comes without the SameSite=Strict session cookie; the
+// console opens it again from its own site instead of asking to sign in.
+func TestLinkFromAnotherSiteOpensAgain(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/tasks/7?x=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	res, body := c.do(req)
+	wantStatus(t, res, body, http.StatusOK)
+	if got := res.Header.Get("Refresh"); got != "0; url=/tasks/7?x=1" {
+		t.Errorf("Refresh %q, want the same page again", got)
+	}
+	wantBody(t, body, `href="/tasks/7?x=1"`)
+	// From this site, or typed in, the page without a session asks to sign in.
+	for _, site := range []string{"same-origin", "none", ""} {
+		req.Header.Set("Sec-Fetch-Site", site)
+		res, _ = c.do(req)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != signInURL("/tasks/7?x=1") {
+			t.Errorf("Sec-Fetch-Site %q: status %d to %q, want the sign-in page", site, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+}

@@ -273,6 +273,15 @@ func (u *UI) endpoint(rt route) http.Handler {
 		s := u.sessions.read(r)
 		if s == nil {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if r.Header.Get("Sec-Fetch-Site") == "cross-site" && r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+					// A link followed from another site, such as a task's
+					// link in an email: the browser kept the SameSite=Strict
+					// session cookie back. Opening the page again from this
+					// site sends it; without a session that leads to the
+					// sign-in page as usual.
+					u.reopen(w, r, v)
+					return
+				}
 				http.Redirect(w, r, signInURL(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
@@ -307,6 +316,14 @@ func (u *UI) endpoint(rt route) http.Handler {
 		}
 		rt.handle(w, r, v)
 	})
+}
+
+// reopen answers a page that opens the requested address again at once,
+// from this site.
+func (u *UI) reopen(w http.ResponseWriter, r *http.Request, v *visit) {
+	next := localPath(r.URL.RequestURI())
+	w.Header().Set("Refresh", "0; url="+next)
+	u.render(w, r, v, http.StatusOK, "reopen", "Opening", "", signedInData{Next: next}, nil)
 }
 
 // securityHeaders sets the headers every console response carries: no
