@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/rosterhq/roster"
@@ -45,7 +46,7 @@ func (u *UI) showInbox(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 	}
 	if page.NextCursor != "" {
-		d.NextURL = "/inbox?cursor=" + page.NextCursor
+		d.NextURL = "/inbox?cursor=" + url.QueryEscape(page.NextCursor)
 	}
 	u.render(w, r, v, http.StatusOK, "inbox", "Waiting for me", "inbox", d, nil)
 }

@@ -143,3 +143,47 @@ func (b *browser) evalInt(expr string) int {
 	}
 	return n
 }
+
+// TestBrowserMyTokens: a person creates an API token in the console, sees
+// its value once, and revokes it.
+func TestBrowserMyTokens(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t, e)
+	b.signIn(e.token("alice"))
+	b.click(`.who a[href="/tokens"]`)
+	b.want("#tokens", "this session")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("#token-name"), "laptop CLI"),
+		chromedp.SetValue(chromedp.CSS("#token-expires"), "30d"),
+	)
+	b.click("#create")
+	b.want("#new-token", "shown only this once", "It expires 2026-04-01")
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	secret, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#new-token-value")))
+	if err != nil {
+		t.Fatalf("read the new token: %v", err)
+	}
+	if !strings.HasPrefix(secret, "rst_") || e.api(secret, "/api/v1/me") != 200 {
+		t.Fatalf("the token shown (%q) does not work against the API", secret)
+	}
+	b.want("#tokens", "laptop CLI")
+	b.screenshot(t.Name())
+	toks, err := e.engine.Tokens(e.as("alice"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range toks {
+		if tok.Name == "laptop CLI" {
+			b.do(chromedp.Click(chromedp.CSS("#revoke-" + tok.ID)))
+			b.click("#confirm-revoke-" + tok.ID)
+			b.want("#flash", "Revoked token "+tok.ID)
+		}
+	}
+	if got := e.api(secret, "/api/v1/me"); got != 401 {
+		t.Errorf("the revoked token: status %d from the API, want 401", got)
+	}
+	if n := b.count("#new-token"); n != 0 {
+		t.Error("the token's value is shown again")
+	}
+}

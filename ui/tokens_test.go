@@ -43,7 +43,7 @@ func TestMyTokens(t *testing.T) {
 
 	res, body := alice.get("/tokens")
 	wantStatus(t, res, body, http.StatusOK)
-	wantBody(t, body, "My tokens", signedInWith, "this session", "Revoking it signs you out.", "Create token")
+	wantBody(t, body, "My tokens", signedInWith, "this session", "You signed in with it: revoking it signs you out.", "Create token")
 
 	// Create one that expires in 30 days: its value is shown once.
 	e.clock.Advance(time.Hour)

@@ -431,7 +431,7 @@ func TestEveryScreenRenders(t *testing.T) {
 	for _, path := range []string{
 		"/profiles", "/new-profile", "/profiles/eng", "/profiles/eng/entitlements", "/profiles/eng/controls",
 		"/profiles/eng/review", "/tasks", "/tasks?view=provisioning", "/tasks?view=requests", "/tasks?view=all&state=done",
-		"/tasks/1", "/request", "/users", "/users/alice", "/apps", "/events", "/events?action=profile.created",
+		"/tasks/1", "/request", "/users", "/users/alice", "/apps", "/events", "/events?action=profile.created", "/inbox", "/tokens",
 	} {
 		res, body := admin.get(path)
 		wantStatus(t, res, body, http.StatusOK)
@@ -444,7 +444,7 @@ func TestEveryScreenRenders(t *testing.T) {
 
 	alice := e.client()
 	alice.signIn(e, "alice")
-	for _, path := range []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/tasks", "/tasks?view=requests", "/request", "/users/alice", "/apps"} {
+	for _, path := range []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/tasks", "/tasks?view=requests", "/request", "/users/alice", "/apps", "/inbox", "/tokens"} {
 		res, body := alice.get(path)
 		wantStatus(t, res, body, http.StatusOK)
 	}
