@@ -44,6 +44,9 @@ type Service interface {
 	RequestProfile(ctx context.Context, profile string, comment string) (*Task, error)
 
 	Task(ctx context.Context, id int64) (*Task, error)
+	// TaskView returns a task with what a person needs to decide on it:
+	// the subject, what is asked by name, why, and the subject's access.
+	TaskView(ctx context.Context, id int64) (*TaskView, error)
 	Tasks(ctx context.Context, f TaskFilter) (*Page[Task], error)
 	ApproveTask(ctx context.Context, id int64, comment string) (*Task, error)
 	DenyTask(ctx context.Context, id int64, comment string) (*Task, error)

@@ -89,7 +89,8 @@ func TestWhyExplainsAccessAndPredictsTheRuleStopping(t *testing.T) {
 	}
 }
 
-// A user asks why about their own access only; auditors about anyone's.
+// A user asks why about their own access and their reports'; auditors about
+// anyone's.
 func TestWhyIsReadLikeGrants(t *testing.T) {
 	e := start(t)
 	e.apply(whyOrg)
@@ -97,6 +98,7 @@ func TestWhyIsReadLikeGrants(t *testing.T) {
 	e.ok("alice", "why", "alice", "github/org-member")
 	e.ok("audrey", "why", "alice", "github/org-member")
 	e.fails("your own access", "bob", "why", "alice", "github/org-member")
+	e.ok("carol", "why", "alice", "github/org-member") // alice's manager
 	e.fails("not found", adminUser, "why", "alice", "github/nope")
 	e.fails("must be written APP/ENT", adminUser, "why", "alice", "org-member")
 }

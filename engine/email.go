@@ -167,6 +167,11 @@ func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, erro
 			if err != nil {
 				return nil, err
 			}
+			// What an enrollment risks is what its riskiest entitlement does.
+			m.Risk = roster.HigherRisk(m.Risk, e.Risk)
+			if e.Risk == roster.RiskHigh || e.Risk == roster.RiskMedium {
+				name += " (" + e.Risk + " risk)"
+			}
 			m.Contents = append(m.Contents, name)
 		}
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// Grants lists grants: everyone's for admins and auditors, a user's own otherwise.
+// Grants lists grants: everyone's for admins and auditors; for others their
+// own, or a report's for their manager.
 func (e *Engine) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page[roster.Grant], error) {
 	var out *roster.Page[roster.Grant]
 	err := e.view(ctx, func(o *op) error {
@@ -21,10 +22,13 @@ func (e *Engine) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page
 			return err
 		}
 		if !readsAll(u) {
-			if f.User != "" && f.User != u.ID {
-				return roster.Errorf(roster.EFORBIDDEN, "you may only list your own grants")
+			if f.User == "" {
+				f.User = u.ID
+			} else if ok, err := o.readsAccessOf(u, f.User); err != nil {
+				return err
+			} else if !ok {
+				return roster.Errorf(roster.EFORBIDDEN, "you may only list your own grants and those of your reports")
 			}
-			f.User = u.ID
 		}
 		out, err = o.tx.Grants(o.ctx, f)
 		return err
@@ -33,7 +37,7 @@ func (e *Engine) Grants(ctx context.Context, f roster.GrantFilter) (*roster.Page
 }
 
 // Tasks lists tasks: all for admins and auditors; for a user, their own tasks
-// (the default) or those waiting on them.
+// (the default), those waiting on them, and a report's for their manager.
 func (e *Engine) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
 	var out *roster.Page[roster.Task]
 	err := e.view(ctx, func(o *op) error {
@@ -46,6 +50,12 @@ func (e *Engine) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[r
 			case f.Approver == u.ID, f.User == u.ID:
 			case f.Approver == "" && f.User == "":
 				f.User = u.ID
+			case f.Approver == "":
+				if ok, err := o.readsAccessOf(u, f.User); err != nil {
+					return err
+				} else if !ok {
+					return roster.Errorf(roster.EFORBIDDEN, "you may only list your own tasks, those waiting on you and those of your reports")
+				}
 			default:
 				return roster.Errorf(roster.EFORBIDDEN, "you may only list your own tasks and those waiting on you")
 			}
@@ -103,7 +113,7 @@ func (e *Engine) Profile(ctx context.Context, id string) (*roster.ProfileView, e
 
 // Profiles returns the views of the profiles f selects. It reads only what
 // the views list: for one user's views (a caller who does not read
-// everything sees only their own), that user's memberships and open tasks,
+// everything sees only their own, or a report's), that user's memberships and open tasks,
 // not the profiles' members; without members, their counts.
 func (e *Engine) Profiles(ctx context.Context, f roster.ProfileFilter) ([]roster.ProfileView, error) {
 	var out []roster.ProfileView
@@ -113,10 +123,13 @@ func (e *Engine) Profiles(ctx context.Context, f roster.ProfileFilter) ([]roster
 			return err
 		}
 		if !readsAll(u) {
-			if f.User != "" && f.User != u.ID {
-				return roster.Errorf(roster.EFORBIDDEN, "you may only see your own memberships")
+			if f.User == "" {
+				f.User = u.ID
+			} else if ok, err := o.readsAccessOf(u, f.User); err != nil {
+				return err
+			} else if !ok {
+				return roster.Errorf(roster.EFORBIDDEN, "you may only see your own memberships and those of your reports")
 			}
-			f.User = u.ID
 		}
 		var ps []roster.Profile
 		if f.ID != "" {
@@ -330,7 +343,7 @@ func (o *op) memberViews(p *roster.Profile, ms []roster.Member) ([]roster.Member
 	return out, nil
 }
 
-// User returns a user to themselves, admins and auditors.
+// User returns a user to themselves, their manager, admins and auditors.
 func (e *Engine) User(ctx context.Context, id string) (*roster.User, error) {
 	var out *roster.User
 	err := e.view(ctx, func(o *op) error {
@@ -338,13 +351,32 @@ func (e *Engine) User(ctx context.Context, id string) (*roster.User, error) {
 		if err != nil {
 			return err
 		}
-		if !readsAll(u) && u.ID != id {
-			return roster.Errorf(roster.EFORBIDDEN, "you may only read your own user")
+		if ok, err := o.readsAccessOf(u, id); err != nil {
+			return err
+		} else if !ok {
+			return roster.Errorf(roster.EFORBIDDEN, "you may only read your own user and those of your reports")
 		}
 		out, err = o.tx.User(o.ctx, id)
 		return err
 	})
 	return out, err
+}
+
+// readsAccessOf reports whether caller may read user's record and access:
+// admins and auditors anyone's, everyone their own, and a manager their
+// direct reports'. A user who does not exist is read by readers only, so
+// the answer says nothing of who exists.
+func (o *op) readsAccessOf(caller *roster.User, user string) (bool, error) {
+	if readsAll(caller) || caller.ID == user {
+		return true, nil
+	}
+	u, err := o.tx.User(o.ctx, user)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return u.Manager != "" && u.Manager == caller.ID, nil
 }
 
 // Users lists users (admins and auditors).

@@ -12,8 +12,8 @@ import (
 // whyTasks bounds how many tasks an explanation lists.
 const whyTasks = 50
 
-// Why explains a user's access to one entitlement: to admins, auditors and
-// the user themself.
+// Why explains a user's access to one entitlement: to admins, auditors, the
+// user themself and their manager.
 func (e *Engine) Why(ctx context.Context, user, entitlement string) (*roster.Explanation, error) {
 	var out *roster.Explanation
 	err := e.view(ctx, func(o *op) error {
@@ -21,8 +21,10 @@ func (e *Engine) Why(ctx context.Context, user, entitlement string) (*roster.Exp
 		if err != nil {
 			return err
 		}
-		if !readsAll(u) && u.ID != user {
-			return roster.Errorf(roster.EFORBIDDEN, "you may only ask why about your own access")
+		if ok, err := o.readsAccessOf(u, user); err != nil {
+			return err
+		} else if !ok {
+			return roster.Errorf(roster.EFORBIDDEN, "you may only ask why about your own access and that of your reports")
 		}
 		out, err = o.why(user, entitlement)
 		return err

@@ -57,6 +57,7 @@ func TestClientCallsEveryMethod(t *testing.T) {
 			&roster.Task{ID: 7, Profile: "eng", User: "alice", Reason: "please"}},
 		{"Task", []any{int64(42)}, func() (any, error) { return c.Task(ctx, 42) },
 			&roster.Task{ID: 42, State: roster.StatePendingApproval, CreatedAt: at}},
+		{"TaskView", []any{int64(43)}, func() (any, error) { return c.TaskView(ctx, 43) }, taskViewOf(43)},
 		{"Tasks", []any{roster.TaskFilter{User: "bob", OpenOnly: true, Approver: "sam", Cursor: "c1", Limit: 50}},
 			func() (any, error) {
 				return c.Tasks(ctx, roster.TaskFilter{User: "bob", OpenOnly: true, Approver: "sam", Cursor: "c1", Limit: 50})

@@ -158,6 +158,22 @@ func (f *fakeService) Task(ctx context.Context, id int64) (*roster.Task, error) 
 	return &roster.Task{ID: id, State: roster.StatePendingApproval, CreatedAt: at}, nil
 }
 
+func (f *fakeService) TaskView(ctx context.Context, id int64) (*roster.TaskView, error) {
+	if err := f.record(ctx, "TaskView", id); err != nil {
+		return nil, err
+	}
+	return taskViewOf(id), nil
+}
+
+// taskViewOf is the view the fake service answers for task id.
+func taskViewOf(id int64) *roster.TaskView {
+	return &roster.TaskView{Task: roster.Task{ID: id, User: "bob", CreatedAt: at}, Subject: roster.Person{ID: "bob", Name: "Bob", Title: "Engineer"},
+		Manager: &roster.Person{ID: "carol", Name: "Carol"}, Asked: roster.EntitlementName{ID: "github/admin", AppName: "GitHub", Name: "Owner", Risk: "high"},
+		Contents: []roster.ProfileContent{{EntitlementName: roster.EntitlementName{ID: "slack/eng"}, Held: true}},
+		Why:      "asked", Access: []roster.GrantName{{Grant: roster.Grant{User: "bob", Entitlement: "slack/eng", Sources: []string{"direct"}}}},
+		AccessShown: true, People: map[string]string{"bob": "Bob"}}
+}
+
 func (f *fakeService) Tasks(ctx context.Context, fl roster.TaskFilter) (*roster.Page[roster.Task], error) {
 	if err := f.record(ctx, "Tasks", fl); err != nil {
 		return nil, err

@@ -183,6 +183,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /api/v1/changes/{id}/deny", handle: s.handleChangeAction(s.service.DenyChange)},
 		{pattern: "GET /api/v1/tasks", handle: s.handleTasks},
 		{pattern: "GET /api/v1/tasks/{id}", handle: s.handleTask},
+		{pattern: "GET /api/v1/tasks/{id}/view", handle: s.handleTaskView},
 		{pattern: "POST /api/v1/tasks/{id}/approve", handle: s.handleTaskAction(s.service.ApproveTask)},
 		{pattern: "POST /api/v1/tasks/{id}/deny", handle: s.handleTaskAction(s.service.DenyTask)},
 		{pattern: "POST /api/v1/tasks/{id}/provision", handle: s.handleTaskAction(s.service.ProvisionTask)},

@@ -49,6 +49,20 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// handleTaskView handles GET /api/v1/tasks/{id}/view.
+func (s *Server) handleTaskView(w http.ResponseWriter, r *http.Request) error {
+	id, err := taskID(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.service.TaskView(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 // handleTaskAction handles POST /api/v1/tasks/{id}/ACTION with act, one of
 // the service's approve, deny, provision and cancel methods.
 func (s *Server) handleTaskAction(act func(ctx context.Context, id int64, comment string) (*roster.Task, error)) func(http.ResponseWriter, *http.Request) error {
@@ -73,6 +87,11 @@ func (s *Server) handleTaskAction(act func(ctx context.Context, id int64, commen
 // Task returns one task.
 func (c *Client) Task(ctx context.Context, id int64) (*roster.Task, error) {
 	return call[roster.Task](ctx, c, http.MethodGet, taskPath(id), nil, nil)
+}
+
+// TaskView returns a task with what a person needs to decide on it.
+func (c *Client) TaskView(ctx context.Context, id int64) (*roster.TaskView, error) {
+	return call[roster.TaskView](ctx, c, http.MethodGet, taskPath(id)+"/view", nil, nil)
 }
 
 // Tasks returns one page of the tasks f selects.

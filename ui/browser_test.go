@@ -253,11 +253,12 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 	raj.open("/tasks")
 	raj.want("nav.tabs", "My approvals 4") // four enrollments; George's exclusion is recorded at once
 	raj.click(fmt.Sprintf(`#task-list a[href="/tasks/%d"]`, task))
-	raj.want("#steps", "manager", "waiting on raj")
+	raj.want("#steps", "manager", "waiting on Raj Patel (raj)")
 	raj.do(chromedp.SendKeys(chromedp.CSS("#comment"), "Welcome aboard"))
 	raj.click("#approve")
-	raj.want("#flash", fmt.Sprintf("Approved task %d", task), "done")
-	raj.want("#history", "raj", "approved", "Welcome aboard")
+	raj.want("#flash", fmt.Sprintf("Approved task %d", task), "done", "Next: task")
+	raj.open(taskURL(task))
+	raj.want("#history", "Raj Patel (raj)", "approved", "Welcome aboard")
 	raj.screenshot(t.Name() + "-3-manager")
 
 	// The admin sees Alice as a member, and her access with its source.
@@ -380,7 +381,7 @@ func TestBrowserTasksCatalogAndAuditLog(t *testing.T) {
 	}
 	raj.click(`#task-list tbody tr:first-child a`)
 	raj.want("#decide", "Approve", "Deny")
-	raj.want("#steps", "waiting on raj")
+	raj.want("#steps", "waiting on Raj Patel (raj)")
 	raj.screenshot(t.Name() + "-1-approval")
 
 	// The admin filters every task by state and origin.

@@ -21,6 +21,25 @@ type demoMailData struct {
 	Open     *mailcatch.Message
 }
 
+// showDemoMailHTML serves the HTML part of a caught message as the
+// recipient's mail client would show it (/demo/mail/{id}/html). The page
+// runs nothing: its policy allows only the message's inline styles, in a
+// sandbox.
+func (u *UI) showDemoMailHTML(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, _ := strconv.Atoi(r.PathValue("id"))
+	msgs := u.demoMail.Messages()
+	i := slices.IndexFunc(msgs, func(m mailcatch.Message) bool { return m.ID == id })
+	if i < 0 || msgs[i].HTML == "" {
+		u.showNotFound(w, r, v)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; sandbox allow-popups allow-top-navigation-by-user-activation")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(msgs[i].HTML)) // the browser went away; nothing to do
+}
+
 // showDemoMail lists the messages the demo's mail catcher caught, newest
 // first; /demo/mail/{id} reads one's text part.
 func (u *UI) showDemoMail(w http.ResponseWriter, r *http.Request, v *visit) {

@@ -127,6 +127,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatalf("ui.New: %v", err)
 	}
+	console.now = clock.Now // the console tells the time the engine does
 	api := rosterhttp.NewServer(rosterhttp.ServerConfig{Service: eng, Authenticate: eng.Authenticate})
 	mux.Handle("/api/", api.Handler())
 	mux.Handle("/healthz", api.Handler())

@@ -70,6 +70,9 @@ type page struct {
 	Data any
 	// DemoMail puts the demo's mail catcher in the navigation.
 	DemoMail bool
+	// Waiting counts the tasks waiting on the signed-in person, shown in
+	// the navigation: "100+" when there are more than a page.
+	Waiting string
 }
 
 // Admin reports whether the signed-in user is an admin.
@@ -98,6 +101,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int
 	}
 	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data,
 		DemoMail: u.demoMail != nil}
+	if v.me != nil {
+		p.Waiting = u.waitingCount(r, v)
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		u.logger.ErrorContext(r.Context(), "ui: render", "template", name, "error", err)
@@ -225,11 +231,19 @@ var funcs = template.FuncMap{
 		}
 		return "approved"
 	},
+	// named pairs a person's id with their name from names, for the
+	// "who" partial.
+	"named":    func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
+	"entTitle": entitlementTitle,
+	"headline": headline,
 	"builtin": func(ent string) bool {
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
 	},
 }
+
+// personName is a person's id and name (empty when not known).
+type personName struct{ ID, Name string }
 
 // human turns a code such as "pending_approval" into words.
 func human(s string) string {

@@ -254,13 +254,13 @@ func signInURL(next string) string {
 	return "/signin?next=" + url.QueryEscape(next)
 }
 
-// localPath returns next when it is a path on this site, and "/profiles"
-// otherwise, so that the sign-in form cannot redirect elsewhere: next must
+// localPath returns next when it is a path on this site, and home ("/",
+// which sends each person where their work is) otherwise, so that the sign-in form cannot redirect elsewhere: next must
 // start with one "/", and hold no control character (browsers drop a tab, so
 // "/\t/evil.example" reads as "//evil.example"), no backslash (read as "/"),
 // and no scheme or host.
 func localPath(next string) string {
-	const home = "/profiles"
+	const home = "/"
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
 		return home
 	}

@@ -289,7 +289,7 @@ type signedInData struct {
 func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	q := r.URL.Query()
 	f, problem := u.takeSSOFlow(w, r, q.Get("state"))
-	next := "/profiles"
+	next := localPath("")
 	if f != nil {
 		next = f.next
 	}

@@ -142,8 +142,8 @@ func TestSSOSignIn(t *testing.T) {
 	for _, next := range []string{"//evil.example/x", "/tasks?q=" + strings.Repeat("x", 2000)} {
 		c2 := newSSOClient(t, e)
 		resp, _ = c2.login(next, "alice")
-		if got := resp.Header.Get("Refresh"); got != "0; url=/profiles" {
-			t.Errorf("with next %.40s, the signed-in page refreshes with %q, want to /profiles", next, got)
+		if got := resp.Header.Get("Refresh"); got != "0; url=/" {
+			t.Errorf("with next %.40s, the signed-in page refreshes with %q, want to /", next, got)
 		}
 	}
 }

@@ -198,6 +198,12 @@ func (u *UI) routes() []route {
 		{pattern: "POST /profiles/{id}/resume", handle: u.resume},
 		{pattern: "GET /profiles/{id}/history", handle: u.showProfileHistory},
 
+		{pattern: "GET /inbox", handle: u.showInbox},
+		{pattern: "POST /inbox", handle: u.decideMany},
+		{pattern: "GET /tokens", handle: u.showTokens},
+		{pattern: "POST /tokens", handle: u.createToken},
+		{pattern: "POST /tokens/{id}/revoke", handle: u.revokeToken},
+
 		{pattern: "GET /tasks", handle: u.showTasks},
 		{pattern: "GET /tasks/{id}", handle: u.showTask},
 		{pattern: "POST /tasks/{id}/{action}", handle: u.actOnTask},
@@ -218,7 +224,8 @@ func (u *UI) routes() []route {
 	if u.demoMail != nil {
 		routes = append(routes,
 			route{pattern: "GET /demo/mail", handle: u.showDemoMail},
-			route{pattern: "GET /demo/mail/{id}", handle: u.showDemoMail})
+			route{pattern: "GET /demo/mail/{id}", handle: u.showDemoMail},
+			route{pattern: "GET /demo/mail/{id}/html", handle: u.showDemoMailHTML})
 	}
 	if u.sso != nil {
 		routes = append(routes,
@@ -270,6 +277,15 @@ func (u *UI) endpoint(rt route) http.Handler {
 		s := u.sessions.read(r)
 		if s == nil {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				if r.Header.Get("Sec-Fetch-Site") == "cross-site" && r.Header.Get("Sec-Fetch-Mode") == "navigate" {
+					// A link followed from another site, such as a task's
+					// link in an email: the browser kept the SameSite=Strict
+					// session cookie back. Opening the page again from this
+					// site sends it; without a session that leads to the
+					// sign-in page as usual.
+					u.reopen(w, r, v)
+					return
+				}
 				http.Redirect(w, r, signInURL(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
@@ -306,6 +322,14 @@ func (u *UI) endpoint(rt route) http.Handler {
 	})
 }
 
+// reopen answers a page that opens the requested address again at once,
+// from this site.
+func (u *UI) reopen(w http.ResponseWriter, r *http.Request, v *visit) {
+	next := localPath(r.URL.RequestURI())
+	w.Header().Set("Refresh", "0; url="+next)
+	u.render(w, r, v, http.StatusOK, "reopen", "Opening", "", signedInData{Next: next}, nil)
+}
+
 // securityHeaders sets the headers every console response carries: no
 // scripts, no framing, no sniffing, no caching of pages.
 func securityHeaders(next http.Handler) http.Handler {
@@ -319,9 +343,14 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// showHome sends the signed-in person to the profiles.
+// showHome sends the signed-in person where their work is: admins to the
+// profiles, everyone else to what waits for them.
 func (u *UI) showHome(w http.ResponseWriter, r *http.Request, v *visit) {
-	http.Redirect(w, r, "/profiles", http.StatusSeeOther)
+	if v.admin() {
+		http.Redirect(w, r, "/profiles", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 }
 
 // showNotFound answers a path no route matches.

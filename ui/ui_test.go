@@ -153,8 +153,8 @@ func TestUnauthenticatedPagesRedirectToSignIn(t *testing.T) {
 		t.Errorf("after sign-in: Location %q, want /tasks", loc)
 	}
 	for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example"} {
-		if got := localPath(next); got != "/profiles" {
-			t.Errorf("localPath(%q) = %q, want /profiles", next, got)
+		if got := localPath(next); got != "/" {
+			t.Errorf("localPath(%q) = %q, want /", next, got)
 		}
 	}
 }
@@ -171,18 +171,18 @@ func TestSignInStaysOnSite(t *testing.T) {
 		c.get("/signin")
 		res, body := c.post("/signin", url.Values{"token": {adminToken}, "next": {next}})
 		wantStatus(t, res, body, http.StatusSeeOther)
-		if loc := res.Header.Get("Location"); loc != "/profiles" {
-			t.Errorf("sign-in with next %q: Location %q, want /profiles", next, loc)
+		if loc := res.Header.Get("Location"); loc != "/" {
+			t.Errorf("sign-in with next %q: Location %q, want /", next, loc)
 		}
 		// Signed in now: the sign-in page sends the person on at once.
 		res, body = c.get("/signin?next=" + url.QueryEscape(next))
-		if loc := res.Header.Get("Location"); res.StatusCode == http.StatusSeeOther && loc != "/profiles" {
-			t.Errorf("signed-in GET /signin?next=%q: Location %q, want /profiles", next, loc)
+		if loc := res.Header.Get("Location"); res.StatusCode == http.StatusSeeOther && loc != "/" {
+			t.Errorf("signed-in GET /signin?next=%q: Location %q, want /", next, loc)
 		} else if res.StatusCode != http.StatusSeeOther {
 			wantStatus(t, res, body, http.StatusSeeOther)
 		}
 	}
-	if got := localPath("/\x00/evil.example"); got != "/profiles" {
+	if got := localPath("/\x00/evil.example"); got != "/" {
 		t.Errorf("localPath kept a NUL: %q", got) // forms holding one are refused before
 	}
 	for _, next := range []string{"/tasks", "/tasks?view=all&state=done", "/users/alice"} {
@@ -431,7 +431,7 @@ func TestEveryScreenRenders(t *testing.T) {
 	for _, path := range []string{
 		"/profiles", "/new-profile", "/profiles/eng", "/profiles/eng/entitlements", "/profiles/eng/controls",
 		"/profiles/eng/review", "/tasks", "/tasks?view=provisioning", "/tasks?view=requests", "/tasks?view=all&state=done",
-		"/tasks/1", "/request", "/users", "/users/alice", "/apps", "/events", "/events?action=profile.created",
+		"/tasks/1", "/request", "/users", "/users/alice", "/apps", "/events", "/events?action=profile.created", "/inbox", "/tokens",
 	} {
 		res, body := admin.get(path)
 		wantStatus(t, res, body, http.StatusOK)
@@ -444,7 +444,7 @@ func TestEveryScreenRenders(t *testing.T) {
 
 	alice := e.client()
 	alice.signIn(e, "alice")
-	for _, path := range []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/tasks", "/tasks?view=requests", "/request", "/users/alice", "/apps"} {
+	for _, path := range []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/tasks", "/tasks?view=requests", "/request", "/users/alice", "/apps", "/inbox", "/tokens"} {
 		res, body := alice.get(path)
 		wantStatus(t, res, body, http.StatusOK)
 	}
@@ -517,8 +517,14 @@ func TestTaskActions(t *testing.T) {
 
 	res, body = raj.post(path+"/approve", url.Values{"comment": {"Welcome aboard"}})
 	wantStatus(t, res, body, http.StatusSeeOther)
+	// The decision leads on to the next task waiting on raj.
+	if loc := res.Header.Get("Location"); loc == path || !strings.HasPrefix(loc, "/tasks/") {
+		t.Errorf("after the decision: Location %q, want the next task waiting on raj", loc)
+	}
 	_, body = raj.get(res.Header.Get("Location"))
-	wantBody(t, body, "Approved task", "Welcome aboard", "raj")
+	wantBody(t, body, fmt.Sprintf("Approved task %d", id), "Next: task")
+	_, body = raj.get(path)
+	wantBody(t, body, "Welcome aboard", "Raj Patel")
 	// Denying it now is not possible, and the engine's reason is shown.
 	res, body = raj.post(path+"/deny", nil)
 	if res.StatusCode == http.StatusSeeOther {

@@ -18,8 +18,8 @@ type userData struct {
 }
 
 // showUser shows a user with their grants and sources, the profiles they are
-// a member of, and their tasks. Everyone may see their own; admins and
-// auditors anyone's.
+// a member of, and their tasks. Everyone may see their own, a manager their
+// reports'; admins and auditors anyone's.
 func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	id := r.PathValue("id")
 	usr, err := u.service.User(v.ctx, id)
@@ -56,6 +56,8 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	nav := "users"
 	if d.Self {
 		nav = "me"
+	} else if !v.reader() {
+		nav = "" // a manager reading a report's page
 	}
 	u.render(w, r, v, http.StatusOK, "user", title, nav, d, nil)
 }
