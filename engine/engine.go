@@ -216,6 +216,8 @@ type op struct {
 	events []*roster.Event
 	// hooks are the webhooks events are posted to, compiled.
 	hooks hooks
+	// planned, when set, records what the op does for a plan (changeplan.go).
+	planned *planRecorder
 
 	// Performance mechanics: what the op read and wrote, and the last
 	// encoding of a grant's audit data.
