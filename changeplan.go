@@ -60,9 +60,10 @@ type ProfilePlan struct {
 	Safeguard *SafeguardVerdict `json:"safeguard,omitempty"`
 }
 
-// PlannedTask is a task an apply would create, with the approvers of its
-// first step; State says where it would stand (done at once when nothing
-// needs approving).
+// PlannedTask is a task an apply would create, as it would stand once the
+// apply and its syncs are done: its state (done at once when nothing needs
+// approving, cancelled when a sync that follows withdraws it) and the
+// approvers it waits on.
 type PlannedTask struct {
 	Kind        TaskKind  `json:"kind"`
 	User        string    `json:"user"`

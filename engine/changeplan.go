@@ -134,6 +134,7 @@ type planRecorder struct {
 }
 
 type plannedTask struct {
+	id      int64
 	profile string
 	task    roster.PlannedTask
 }
@@ -157,9 +158,9 @@ func (r *planRecorder) change(kind, id string, d *same.Diff) {
 	r.changes = append(r.changes, c)
 }
 
-// task records a task just created, as it stands after its first step.
+// task records a task just created.
 func (r *planRecorder) task(t *roster.Task) {
-	r.tasks = append(r.tasks, plannedTask{profile: t.Profile, task: roster.PlannedTask{
+	r.tasks = append(r.tasks, plannedTask{id: t.ID, profile: t.Profile, task: roster.PlannedTask{
 		Kind: t.Kind, User: t.User, Entitlement: t.Entitlement, Approvers: append([]string{}, t.Approvers...),
 		State: t.State, Origin: t.Origin,
 	}})
@@ -211,6 +212,15 @@ func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePla
 		maps.Copy(pp.Why, why)
 	}
 	for _, t := range r.tasks {
+		if t.task.State.Open() {
+			// A later sync of the plan may have cancelled it, or passed it
+			// to another profile: the plan says how it would stand.
+			now, err := o.tx.Task(o.ctx, t.id)
+			if err != nil {
+				return nil, err
+			}
+			t.profile, t.task.State, t.task.Approvers = now.Profile, now.State, append([]string{}, now.Approvers...)
+		}
 		pp := get(t.profile)
 		pp.Tasks = append(pp.Tasks, t.task)
 		if t.task.Kind == roster.TaskRevoke && !strings.HasPrefix(t.task.Entitlement, roster.BuiltinApp+"/") {
