@@ -82,9 +82,8 @@ func TestPlanOfARuleChange(t *testing.T) {
 		kinds = append(kinds, c.Op+" "+c.Kind+" "+c.ID)
 	}
 	equal(t, "changes", kinds, []string{"add user n01", "add grant n01 okta/oncall", "change profile eng"})
-	if f, ok := plan.Changes[2].Fields["automation"]; !ok || !strings.Contains(fmt.Sprint(f.Before), "okta/engineering") || !strings.Contains(fmt.Sprint(f.After), "okta/oncall") {
-		t.Errorf("the profile's change = %+v, want automation before and after", plan.Changes[2].Fields)
-	}
+	equal(t, "the profile's change", plan.Changes[2].Fields, map[string]roster.FieldChange{
+		"automation.any_entitlement": {Before: []any{"okta/engineering"}, After: []any{"okta/oncall"}}})
 	equal(t, "profiles planned", len(plan.Profiles), 1)
 	p := plan.Profiles[0]
 	equal(t, "enroll", p.Enroll, []string{"n01"})
@@ -97,7 +96,7 @@ func TestPlanOfARuleChange(t *testing.T) {
 
 	// The text output: counts, people by name, and the verdict.
 	out := e.ok(adminUser, "plan", "-f", file)
-	for _, want := range []string{"change profile eng", "automation:", "profile eng: +1 / -8", "safeguard: PAUSE (would remove 8 of 10 members",
+	for _, want := range []string{"change profile eng", `automation.any_entitlement: ["okta/engineering"] -> ["okta/oncall"]`, "profile eng: +1 / -8", "safeguard: PAUSE (would remove 8 of 10 members",
 		"+ Newcomer (n01): matches the rule", "- Engineer 5 (e05): no longer matches: okta/engineering left the rule"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)

@@ -27,7 +27,7 @@ func (e *Engine) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.Cha
 	var plan *roster.ChangePlan
 	err := e.store.Update(ctx, func(tx roster.Tx) error {
 		o := e.newOp(ctx, tx, roster.ActorFromContext(ctx))
-		o.planned = &planRecorder{}
+		o.planned = &planRecorder{dry: true}
 		old, err := o.rules()
 		if err != nil {
 			return err
@@ -127,6 +127,9 @@ func (o *op) settle(toSync []string) ([]roster.SyncResult, error) {
 // planRecorder is what an op running a plan records: the objects the apply
 // adds or changes, the tasks created, and each sync's plan.
 type planRecorder struct {
+	// dry is set on a plan, which is rolled back: the op records no audit
+	// events.
+	dry       bool
 	changes   []roster.ObjectChange
 	unchanged int
 	tasks     []plannedTask
@@ -152,7 +155,24 @@ func (r *planRecorder) change(kind, id string, d *same.Diff) {
 	if d != nil {
 		c.Op = roster.ChangeUpdate
 		for k := range d.Before {
-			c.Fields[k] = roster.FieldChange{Before: d.Before[k], After: d.After[k]}
+			before, _ := d.Before[k].(map[string]any)
+			after, _ := d.After[k].(map[string]any)
+			if before == nil || after == nil {
+				c.Fields[k] = roster.FieldChange{Before: d.Before[k], After: d.After[k]}
+				continue
+			}
+			// An object (a profile's automation): the fields in it that
+			// changed, as "automation.any_entitlement".
+			for sub := range maps.Keys(before) {
+				if _, ok := after[sub]; !ok {
+					after[sub] = nil
+				}
+			}
+			for sub, a := range after {
+				if !same.Content(before[sub], a) {
+					c.Fields[k+"."+sub] = roster.FieldChange{Before: before[sub], After: a}
+				}
+			}
 		}
 	}
 	r.changes = append(r.changes, c)

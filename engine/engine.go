@@ -370,6 +370,9 @@ func (o *op) tenant() (*roster.Settings, error) {
 
 // audit appends an event by the op's actor.
 func (o *op) audit(action roster.AuditAction, objectType, objectID, reason string, data any) error {
+	if o.planned != nil && o.planned.dry {
+		return nil // a plan is rolled back: its events would never be read
+	}
 	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
 	if o.actor != "" && o.actor == o.via.User {
 		ev.Token, ev.Issuer = o.via.Token, o.via.Issuer
