@@ -15,6 +15,9 @@ type Service interface {
 	// Apply validates a declarative file as a whole and, unless req.DryRun,
 	// applies it in one transaction.
 	Apply(ctx context.Context, req ApplyRequest) (*ApplyResult, error)
+	// Plan says what applying a declarative file would do now, changing
+	// nothing (admins).
+	Plan(ctx context.Context, req ApplyRequest) (*ChangePlan, error)
 
 	// Sync syncs one profile now and returns what it started.
 	Sync(ctx context.Context, profile string) (*SyncResult, error)
@@ -142,6 +145,11 @@ type ApplyRequest struct {
 	Filename string `json:"filename"`
 	Document []byte `json:"document"`
 	DryRun   bool   `json:"dry_run"`
+	// ConfirmOver, when set, refuses the apply (nothing is applied) if more
+	// than this many people would lose access by it and the syncs it sets
+	// off; these syncs then run in the apply's own transaction, so what was
+	// checked is what is committed.
+	ConfirmOver *int `json:"confirm_over,omitempty"`
 }
 
 // ApplyResult lists what an apply changed (or, on a dry run, would change),

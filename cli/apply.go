@@ -3,48 +3,53 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
-	"github.com/rosterhq/roster"
 	"github.com/spf13/cobra"
 )
 
-// applyCommand is `roster apply -f FILE [--dry-run]`.
+// applyCommand is `roster apply -f FILE [--dry-run] [--confirm-over N]`.
 func (a *app) applyCommand() *cobra.Command {
 	var (
-		file   string
-		dryRun bool
+		file        string
+		dryRun      bool
+		confirmOver int
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Validate and apply a declarative file (YAML or JSON)",
 		Long: "Apply validates the file as a whole and applies it in one transaction: every\n" +
 			"object it names is upserted by id, objects it does not name are left alone.\n" +
-			"With -f - the file is read from stdin.",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageErrorf(cmd, "unexpected argument %q: give the file with -f", args[0])
-			}
-			return nil
-		},
+			"It first prints a summary of its plan (see roster plan). With --confirm-over N\n" +
+			"it refuses, applying nothing, when the apply and the syncs it sets off would\n" +
+			"take access from more than N people. With -f - the file is read from stdin.",
+		Args: noArgsButFile,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return usageErrorf(cmd, "missing -f FILE")
-			}
-			req := roster.ApplyRequest{Filename: file, DryRun: dryRun}
-			var err error
-			if file == "-" {
-				req.Filename = "stdin"
-				req.Document, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				req.Document, err = os.ReadFile(file)
-			}
+			req, err := readApplyFile(cmd, file)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", req.Filename, err)
+				return err
+			}
+			req.DryRun = dryRun
+			if cmd.Flags().Changed("confirm-over") {
+				if confirmOver < 0 {
+					return usageErrorf(cmd, "--confirm-over %d: give a number of people, 0 or more", confirmOver)
+				}
+				req.ConfirmOver = &confirmOver
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
+			}
+			if a.output != outputJSON {
+				// The summary of the plan comes first; the apply, and
+				// --confirm-over's check, are then made by the server in
+				// one transaction.
+				plan, err := c.Plan(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.opts.Stdout, "plan:")
+				writePlan(indent{a.opts.Stdout}, plan, false)
 			}
 			res, err := c.Apply(cmd.Context(), req)
 			if err != nil {
@@ -77,5 +82,23 @@ func (a *app) applyCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "declarative file to apply, - for stdin")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and list the changes without applying them")
+	cmd.Flags().IntVar(&confirmOver, "confirm-over", 0, "refuse to apply when more than this many people would lose access")
 	return cmd
+}
+
+// indent writes each line two spaces in.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	lines := strings.SplitAfter(string(p), "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
+	if _, err := io.WriteString(i.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -145,6 +145,7 @@ func New(opts Options) *cobra.Command {
 	root.AddCommand(
 		a.applyCommand(),
 		a.changeCommand(),
+		a.planCommand(),
 		a.syncCommand(),
 		a.profileCommand(),
 		a.taskCommand(),

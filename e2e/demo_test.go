@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,6 +72,39 @@ func TestReadmeWalkthrough(t *testing.T) {
 			t.Fatalf("bob kept %s", ent)
 		}
 	}
+
+	// 6. Plan a rule change: the security team would join, pending their
+	// managers' approval; nobody leaves, the safeguard passes; nothing
+	// changes until the apply, which does what the plan said.
+	file := filepath.Join("..", "demo", "eng-rule.yaml")
+	before := e.state()
+	var plan roster.ChangePlan
+	e.json(&plan, adminUser, "plan", "-f", file)
+	if e.state() != before {
+		t.Fatal("roster plan changed something")
+	}
+	p := plan.Profile("eng")
+	if p == nil || len(plan.Profiles) != 1 {
+		t.Fatalf("plan: %+v", plan)
+	}
+	equal(t, "plan enroll", p.Enroll, []string{"ivy", "sam", "tess"})
+	equal(t, "plan unenroll", p.Unenroll, []string{})
+	equal(t, "plan safeguard", *p.Safeguard, roster.SafeguardVerdict{Verdict: "pass", WouldRemove: 0, Members: 6, Recent: 2})
+	var approvers []string
+	for _, task := range p.Tasks {
+		approvers = append(approvers, task.User+":"+strings.Join(task.Approvers, ","))
+	}
+	equal(t, "plan tasks", approvers, []string{"ivy:sam", "sam:dana", "tess:sam"})
+	text := e.ok(adminUser, "plan", "-f", file)
+	contains(t, "plan", text, "change profile eng", "profile eng: +3 / -0, 3 task(s), 0 grant(s) to end; safeguard: pass",
+		"+ Tess Morgan (tess): matches the rule", "task grant access-profiles/eng for Sam Okafor (sam): pending_approval, approvers dana")
+	applied := e.ok(adminUser, "apply", "-f", file, "--confirm-over", "0")
+	contains(t, "apply", applied, "plan:\n  profile eng: +3 / -0", "updated profile eng", "synced eng: 3 enrolled")
+	var pending []string
+	for _, pe := range e.profile("eng").PendingEnrollments {
+		pending = append(pending, pe.User)
+	}
+	equal(t, "pending enrollments", pending, p.Enroll)
 
 	// Every event the walkthrough recorded has an action from the one list,
 	// and the filter refuses an action that is not on it.

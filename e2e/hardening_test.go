@@ -72,26 +72,29 @@ func TestApplyBodyOnlyForAdmins(t *testing.T) {
 	e.apply(`users:
   - {id: alice, email: alice@example.com}
 `)
-	body := &countingReader{}
-	body.n.Store(64 << 20)
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/apply", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = 64 << 20
-	req.Header.Set("Content-Type", "application/yaml")
-	req.Header.Set("Authorization", "Bearer "+e.token("alice"))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("the server closed the request without an answer: %v", err)
-	}
-	msg, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusForbidden || !strings.Contains(string(msg), "only admins") {
-		t.Fatalf("plain user's apply: %d %s, want 403 naming admins", res.StatusCode, msg)
-	}
-	if read := body.read.Load(); read > 16<<20 {
-		t.Fatalf("the server took %d MiB of a plain user's apply before refusing it", read>>20)
+	// A plan reads the same file: refused the same way.
+	for _, path := range []string{"/api/v1/apply", "/api/v1/plan"} {
+		body := &countingReader{}
+		body.n.Store(64 << 20)
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = 64 << 20
+		req.Header.Set("Content-Type", "application/yaml")
+		req.Header.Set("Authorization", "Bearer "+e.token("alice"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: the server closed the request without an answer: %v", path, err)
+		}
+		msg, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(string(msg), "only admins") {
+			t.Fatalf("plain user's %s: %d %s, want 403 naming admins", path, res.StatusCode, msg)
+		}
+		if read := body.read.Load(); read > 16<<20 {
+			t.Fatalf("the server took %d MiB of a plain user's %s before refusing it", read>>20, path)
+		}
 	}
 }
 

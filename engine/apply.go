@@ -31,28 +31,17 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
 	var toSync, held []string
 	err := e.update(ctx, func(o *op) error {
-		res.Changes = []string{} // the store may run this function again
-		if _, err := o.requireAdmin("apply declarative files"); err != nil {
-			return err
-		}
-		name := req.Filename
-		if name == "" {
-			name = "file"
-		}
-		k := &known{o: o}
-		doc, err := declarative.Parse(name, req.Document, k)
-		if k.err != nil {
-			return fmt.Errorf("look up what %s refers to: %w", name, k.err)
-		} else if err != nil {
-			return err
+		res.Changes, res.Synced = []string{}, nil // the store may run this function again
+		if req.ConfirmOver != nil {
+			o.planned = &planRecorder{}
 		}
 		s, err := o.tenant()
 		if err != nil {
 			return err
 		}
 		approval := s.ChangeApproval // as it stands before this file
-		a := &applier{op: o, res: res}
-		if err := a.apply(doc); err != nil {
+		a, err := o.applyFile(req, res)
+		if err != nil {
 			return err
 		}
 		toSync = a.toSync
@@ -62,6 +51,9 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		if approval && len(a.governed) > 0 {
 			held = a.governed
 			return errHeld
+		}
+		if req.ConfirmOver != nil {
+			return o.confirmOver(a, res, *req.ConfirmOver, &toSync)
 		}
 		return nil
 	})
@@ -82,6 +74,51 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		res.Synced = append(res.Synced, *r)
 	}
 	return res, nil
+}
+
+// confirmOver runs in the apply's transaction the syncs the apply sets off,
+// as a plan does, and refuses the apply when they and the apply would take
+// access from more than limit people. Otherwise the syncs commit with the
+// apply, and none is left for after the commit.
+func (o *op) confirmOver(a *applier, res *roster.ApplyResult, limit int, toSync *[]string) error {
+	synced, err := o.settle(a.toSync)
+	if err != nil {
+		return err
+	}
+	plan, err := o.planned.result(o, nil)
+	if err != nil {
+		return err
+	}
+	if losing := plan.LosingAccess(); len(losing) > limit {
+		return roster.ConfirmOverError(losing, limit)
+	}
+	o.planned = nil
+	res.Synced, *toSync = synced, nil
+	return nil
+}
+
+// applyFile checks that the caller is an admin, parses req's file and
+// applies it in the op's transaction, recording its changes in res.
+func (o *op) applyFile(req roster.ApplyRequest, res *roster.ApplyResult) (*applier, error) {
+	if _, err := o.requireAdmin("apply declarative files"); err != nil {
+		return nil, err
+	}
+	name := req.Filename
+	if name == "" {
+		name = "file"
+	}
+	k := &known{o: o}
+	doc, err := declarative.Parse(name, req.Document, k)
+	if k.err != nil {
+		return nil, fmt.Errorf("look up what %s refers to: %w", name, k.err)
+	} else if err != nil {
+		return nil, err
+	}
+	a := &applier{op: o, res: res}
+	if err := a.apply(doc); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // known answers the parser's questions about objects that already exist.
@@ -175,10 +212,20 @@ func (a *applier) why() string {
 // whose data is d, the fields an update changed, when there is one.
 func (a *applier) change(action roster.AuditAction, id string, d *same.Diff) error {
 	a.line(action.Object(), fmt.Sprintf("%s %s %s", action.Verb(), action.Object(), id))
+	if a.planned != nil {
+		a.planned.change(action.Object(), id, d)
+	}
 	if d == nil {
 		return a.audit(action, action.Object(), id, a.why(), nil)
 	}
 	return a.audit(action, action.Object(), id, a.why(), d)
+}
+
+// same counts, for a plan, an object the file declares as it is.
+func (a *applier) same() {
+	if a.planned != nil {
+		a.planned.unchanged++
+	}
 }
 
 // lifecycle is the pair of audit actions of a kind of object a file creates
@@ -212,7 +259,9 @@ func (a *applier) apply(doc *roster.Document) error {
 		if err := a.e.checkSlackSettings(s.Notifications.Slack); err != nil {
 			return err
 		}
-		if !same.Content(*old, s) {
+		if same.Content(*old, s) {
+			a.same()
+		} else {
 			if err := a.tx.PutSettings(a.ctx, &s); err != nil {
 				return err
 			}
@@ -293,12 +342,16 @@ func (a *applier) apply(doc *roster.Document) error {
 		if err != nil {
 			return err
 		} else if found && old.HasSource(roster.SourceDirect) {
+			a.same()
 			continue
 		}
 		if err := a.addGrant(g.User, g.Entitlement, []string{roster.SourceDirect}, a.why()); err != nil {
 			return err
 		}
 		a.res.Changes = append(a.res.Changes, "granted "+g.Entitlement+" to "+g.User+" (direct)")
+		if a.planned != nil {
+			a.planned.change("grant", g.User+" "+g.Entitlement, nil)
+		}
 	}
 	if err := a.flushEvents(); err != nil {
 		return err
@@ -325,6 +378,7 @@ func upsert[T any](a *applier, actions lifecycle, id string, old *T, err error, 
 	var d *same.Diff
 	if err == nil {
 		if same.Content(*old, *obj) {
+			a.same()
 			return nil
 		}
 		action, created = actions.updated, field(old, "CreatedAt").Interface().(time.Time)
@@ -414,6 +468,7 @@ func (a *applier) applyProfile(p *roster.Profile) error {
 		cmp := *old
 		cmp.Sync, cmp.CreatedAt, cmp.UpdatedAt = p.Sync, p.CreatedAt, p.UpdatedAt
 		if same.Content(cmp, *p) {
+			a.same()
 			return nil
 		}
 		d = same.Changes(cmp, *p, "sync")

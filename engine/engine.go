@@ -216,6 +216,8 @@ type op struct {
 	events []*roster.Event
 	// hooks are the webhooks events are posted to, compiled.
 	hooks hooks
+	// planned, when set, records what the op does for a plan (changeplan.go).
+	planned *planRecorder
 
 	// Performance mechanics: what the op read and wrote, and the last
 	// encoding of a grant's audit data.
@@ -368,6 +370,9 @@ func (o *op) tenant() (*roster.Settings, error) {
 
 // audit appends an event by the op's actor.
 func (o *op) audit(action roster.AuditAction, objectType, objectID, reason string, data any) error {
+	if o.planned != nil && o.planned.dry {
+		return nil // a plan is rolled back: its events would never be read
+	}
 	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
 	if o.actor != "" && o.actor == o.via.User {
 		ev.Token, ev.Issuer = o.via.Token, o.via.Issuer

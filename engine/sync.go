@@ -359,6 +359,9 @@ func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
 		return nil, err
 	}
 	plan := roster.PlanSync(in)
+	if o.planned != nil {
+		o.planned.sync(p, in, plan)
+	}
 	if plan.Pause {
 		return res, o.pause(p, plan, res)
 	}

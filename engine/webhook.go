@@ -79,6 +79,7 @@ func (a *applier) applyWebhook(w roster.Webhook) error {
 	var data any = w
 	if found {
 		if same.Content(s.Webhooks[i], w) {
+			a.same()
 			return nil
 		}
 		action, data = roster.ActionWebhookUpdated, same.Changes(s.Webhooks[i], w)
@@ -91,6 +92,10 @@ func (a *applier) applyWebhook(w roster.Webhook) error {
 	}
 	a.settings = &s
 	a.line("webhook", fmt.Sprintf("%s webhook %s", action.Verb(), w.ID))
+	if a.planned != nil {
+		d, _ := data.(*same.Diff)
+		a.planned.change("webhook", w.ID, d)
+	}
 	return a.audit(action, "webhook", w.ID, a.why(), data)
 }
 

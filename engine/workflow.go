@@ -119,11 +119,17 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 		return nil, false, err
 	}
 	if instant {
+		if o.planned != nil {
+			o.planned.task(t)
+		}
 		o.transitioned(roster.StateDone)
 		return t, true, o.done(t, "")
 	}
 	if err := o.advance(t); err != nil {
 		return nil, false, err
+	}
+	if o.planned != nil {
+		o.planned.task(t)
 	}
 	return t, true, nil
 }

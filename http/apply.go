@@ -20,57 +20,14 @@ var yamlTypes = map[string]bool{"application/yaml": true, "application/x-yaml": 
 
 // handleApply handles POST /api/v1/apply. The file comes either as it is,
 // with Content-Type application/yaml (JSON being YAML too) and the query
-// parameters filename and dry_run, or as a JSON roster.ApplyRequest whose
-// document is base64 (a third larger on the wire).
+// parameters filename, dry_run and confirm_over, or as a JSON
+// roster.ApplyRequest whose document is base64 (a third larger on the wire).
 func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
-	// Only an admin's file is read: anyone else is refused before the body,
-	// which may be 256 MiB, is taken in. The engine checks again.
-	me, err := s.service.Whoami(r.Context())
+	req, release, err := s.readApply(w, r, "apply declarative files")
 	if err != nil {
 		return err
 	}
-	if me.Role != roster.RoleAdmin {
-		return roster.Errorf(roster.EFORBIDDEN, "only admins may apply declarative files")
-	}
-	// At most MaxConcurrentApplies files are held at once.
-	select {
-	case s.applies <- struct{}{}:
-		defer func() { <-s.applies }()
-	case <-r.Context().Done():
-		return r.Context().Err()
-	}
-	if s.applyTimeout > 0 {
-		// A large file takes longer to send, apply and answer than a request.
-		rc, deadline := http.NewResponseController(w), time.Now().Add(s.applyTimeout)
-		if err := rc.SetReadDeadline(deadline); err != nil {
-			return fmt.Errorf("extend the read deadline of an apply: %w", err)
-		}
-		if err := rc.SetWriteDeadline(deadline); err != nil {
-			return fmt.Errorf("extend the write deadline of an apply: %w", err)
-		}
-	}
-	var req roster.ApplyRequest
-	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {
-		doc, err := s.readApplyBody(r.Body)
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return roster.Errorf(roster.EINVALID, "the declarative file is larger than the limit of %d MiB", maxErr.Limit>>20)
-		} else if err != nil {
-			return roster.Errorf(roster.EINVALID, "reading the declarative file: %v", err)
-		}
-		if len(doc) == 0 {
-			return roster.Errorf(roster.EINVALID, "request body is empty: a declarative file is expected")
-		}
-		q := r.URL.Query()
-		req = roster.ApplyRequest{Filename: q.Get("filename"), Document: doc}
-		if v := q.Get("dry_run"); v != "" {
-			if req.DryRun, err = strconv.ParseBool(v); err != nil {
-				return roster.Errorf(roster.EINVALID, "query parameter dry_run: %q is not true or false", v)
-			}
-		}
-	} else if err := readJSON(r, &req, false); err != nil {
-		return err
-	}
+	defer release()
 	res, err := s.service.Apply(r.Context(), req)
 	if err != nil {
 		return err
@@ -78,6 +35,94 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	res.Changes = nonNil(res.Changes)
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// handlePlan handles POST /api/v1/plan: what applying the file would do,
+// changing nothing. The file comes as for an apply.
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) error {
+	req, release, err := s.readApply(w, r, "plan declarative files")
+	if err != nil {
+		return err
+	}
+	defer release()
+	plan, err := s.service.Plan(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, plan)
+	return nil
+}
+
+// readApply reads the declarative file of an apply or a plan. Only an
+// admin's file is read: anyone else is refused before the body, which may be
+// 256 MiB, is taken in (the engine checks again). release gives back the
+// request's place among the MaxConcurrentApplies files held at once.
+func (s *Server) readApply(w http.ResponseWriter, r *http.Request, what string) (req roster.ApplyRequest, release func(), err error) {
+	me, err := s.service.Whoami(r.Context())
+	if err != nil {
+		return req, nil, err
+	}
+	if me.Role != roster.RoleAdmin {
+		return req, nil, roster.Errorf(roster.EFORBIDDEN, "only admins may %s", what)
+	}
+	select {
+	case s.applies <- struct{}{}:
+		release = func() { <-s.applies }
+	case <-r.Context().Done():
+		return req, nil, r.Context().Err()
+	}
+	if req, err = s.readApplyRequest(w, r); err != nil {
+		release()
+		return req, nil, err
+	}
+	return req, release, nil
+}
+
+// readApplyRequest reads the file and the query parameters of an apply.
+func (s *Server) readApplyRequest(w http.ResponseWriter, r *http.Request) (roster.ApplyRequest, error) {
+	var req roster.ApplyRequest
+	if s.applyTimeout > 0 {
+		// A large file takes longer to send, apply and answer than a request.
+		rc, deadline := http.NewResponseController(w), time.Now().Add(s.applyTimeout)
+		if err := rc.SetReadDeadline(deadline); err != nil {
+			return req, fmt.Errorf("extend the read deadline of an apply: %w", err)
+		}
+		if err := rc.SetWriteDeadline(deadline); err != nil {
+			return req, fmt.Errorf("extend the write deadline of an apply: %w", err)
+		}
+	}
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); yamlTypes[media] {
+		doc, err := s.readApplyBody(r.Body)
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return req, roster.Errorf(roster.EINVALID, "the declarative file is larger than the limit of %d MiB", maxErr.Limit>>20)
+		} else if err != nil {
+			return req, roster.Errorf(roster.EINVALID, "reading the declarative file: %v", err)
+		}
+		if len(doc) == 0 {
+			return req, roster.Errorf(roster.EINVALID, "request body is empty: a declarative file is expected")
+		}
+		q := r.URL.Query()
+		req = roster.ApplyRequest{Filename: q.Get("filename"), Document: doc}
+		if v := q.Get("dry_run"); v != "" {
+			if req.DryRun, err = strconv.ParseBool(v); err != nil {
+				return req, roster.Errorf(roster.EINVALID, "query parameter dry_run: %q is not true or false", v)
+			}
+		}
+		if v := q.Get("confirm_over"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return req, roster.Errorf(roster.EINVALID, "query parameter confirm_over: %q is not a number of people (0 or more)", v)
+			}
+			req.ConfirmOver = &n
+		}
+	} else if err := readJSON(r, &req, false); err != nil {
+		return req, err
+	}
+	if req.ConfirmOver != nil && *req.ConfirmOver < 0 {
+		return req, roster.Errorf(roster.EINVALID, "confirm_over: %d is not a number of people (0 or more)", *req.ConfirmOver)
+	}
+	return req, nil
 }
 
 // readApplyBody reads a declarative file sent as it is. Up to MaxBodySize it
@@ -118,7 +163,17 @@ func (c *Client) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 	if req.DryRun {
 		q.Set("dry_run", "true")
 	}
+	if req.ConfirmOver != nil {
+		q.Set("confirm_over", strconv.Itoa(*req.ConfirmOver))
+	}
 	return call[roster.ApplyResult](ctx, c, http.MethodPost, "/api/v1/apply", q, rawBody{contentType: "application/yaml", data: req.Document})
+}
+
+// Plan says what applying a declarative file would do now, changing
+// nothing. The file is sent as it is, as for Apply.
+func (c *Client) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.ChangePlan, error) {
+	q := url.Values{"filename": {req.Filename}}
+	return call[roster.ChangePlan](ctx, c, http.MethodPost, "/api/v1/plan", q, rawBody{contentType: "application/yaml", data: req.Document})
 }
 
 // rawBody is a request body sent as it is rather than as JSON.

@@ -74,6 +74,13 @@ func (f *fakeService) Apply(ctx context.Context, req roster.ApplyRequest) (*rost
 	return &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{"read " + string(req.Document)}}, nil
 }
 
+func (f *fakeService) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.ChangePlan, error) {
+	if err := f.record(ctx, "Plan", req); err != nil {
+		return nil, err
+	}
+	return &roster.ChangePlan{Changes: []roster.ObjectChange{{Kind: "user", ID: string(req.Document), Op: roster.ChangeAdd}}}, nil
+}
+
 func (f *fakeService) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
 	if err := f.record(ctx, "Sync", profile); err != nil {
 		return nil, err

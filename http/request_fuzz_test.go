@@ -22,6 +22,7 @@ var bodyRoutes = []struct {
 	optional     bool
 }{
 	{"POST", "/api/v1/apply", false},
+	{"POST", "/api/v1/plan", false},
 	{"POST", "/api/v1/profiles/eng/enroll", false},
 	{"POST", "/api/v1/profiles/eng/unenroll", false},
 	{"POST", "/api/v1/profiles/eng/request", true},

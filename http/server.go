@@ -166,6 +166,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /metrics", handle: s.readers(serve(metrics))},
 
 		{pattern: "POST /api/v1/apply", handle: s.handleApply, maxBody: MaxApplyBodySize},
+		{pattern: "POST /api/v1/plan", handle: s.handlePlan, maxBody: MaxApplyBodySize},
 		{pattern: "POST /api/v1/sync", handle: s.handleSyncAll},
 
 		{pattern: "GET /api/v1/profiles", handle: s.handleProfiles},

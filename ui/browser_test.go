@@ -414,3 +414,31 @@ func TestBrowserTasksCatalogAndAuditLog(t *testing.T) {
 	admin.want("#events", "task.created")
 	admin.screenshot(t.Name())
 }
+
+func TestBrowserPreviewControls(t *testing.T) {
+	e := newEnv(t)
+	e.apply("settings:\n  safeguard: {min_members: 2, max_removal_percent: 30}\n" + engProfile)
+	b := newBrowser(t, e)
+	b.signIn(adminToken)
+	b.open("/profiles/eng/controls")
+	// The rule moves from the Engineering group to All employees, whom
+	// nobody holds: untick one, tick the other, and Preview.
+	b.do(
+		chromedp.Click(chromedp.CSS(`input[id="rule-okta/engineering"]`)),
+		chromedp.Click(chromedp.CSS(`input[id="rule-okta/employees"]`)),
+	)
+	b.click("#preview-controls")
+	b.want("#preview", "Nothing has been saved.", "+0 / −4", "Alice Chen", "no longer matches: okta/engineering left the rule",
+		"loses github/org-member", "The safeguard would pause this sync", "remove 4 of 4 members")
+	b.want("#preview-safeguard-eng", "pause")
+	b.screenshot(t.Name())
+	if p := e.profile("eng"); p.Automation.AnyEntitlement[0] != "okta/engineering" || len(p.Members) != 4 {
+		t.Fatalf("the preview changed the profile: %+v", p.Automation)
+	}
+	// The form keeps the edit: Save saves it, and says the sync paused.
+	b.click("#save-controls")
+	b.want("#flash", "Saved, but the safeguard paused the sync")
+	if p := e.profile("eng"); p.Automation.State != roster.AutomationPaused {
+		t.Errorf("after the save: state %s, want paused", p.Automation.State)
+	}
+}

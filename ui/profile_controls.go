@@ -84,6 +84,8 @@ type controlsData struct {
 	RuleChoices []entitlementGroup
 	// Saved is the outcome of a save that failed.
 	Saved *applyResult
+	// Preview is what saving the form would do (profile_preview.go).
+	Preview *preview
 }
 
 // AccessChoices are the unenrollment access settings, in the order shown.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strings"
 )
 
 // saveControls saves the Controls form: it applies the profile's whole
@@ -30,5 +31,13 @@ func (u *UI) saveControls(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	msg, details := res.summary()
+	if paused := res.paused(); len(paused) > 0 {
+		// Saved, but the safeguard held the sync: no green notice.
+		u.sessions.setFlash(w, &flash{Kind: "warn", Title: "Saved, but the safeguard paused the sync",
+			Message: "the change would remove too many members of " + strings.Join(paused, ", ") + ": nothing was applied. Review the staged changes, then resume or edit the automation.",
+			Details: details})
+		http.Redirect(w, r, profileURL(pt.P.ID, "controls"), http.StatusSeeOther)
+		return
+	}
 	u.done(w, r, v, profileURL(pt.P.ID, "controls"), nil, msg, details...)
 }

@@ -133,6 +133,18 @@ func (a *applyResult) summary() (string, []string) {
 	return "Saved.", details
 }
 
+// paused lists the profiles whose sync the save started and the safeguard
+// paused.
+func (a *applyResult) paused() []string {
+	var out []string
+	for _, s := range a.Synced {
+		if s.Paused {
+			out = append(out, s.Profile)
+		}
+	}
+	return out
+}
+
 // syncLine describes what one sync did.
 func syncLine(s *roster.SyncResult) string {
 	if s.Paused {

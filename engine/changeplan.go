@@ -1,0 +1,312 @@
+package engine
+
+// Plan before apply: the apply of a file and the syncs it sets off, run in a
+// transaction that is rolled back, with what they did recorded on the way.
+// Because the plan runs the engine's own apply, sync and workflow, it is
+// exact whatever a profile's rule is made of.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine/internal/same"
+)
+
+// Plan says what applying req's file would do now, and changes nothing
+// (admins): the file is applied, the syncs the apply sets off are run — those
+// of the profiles saved with their automation enabled, then, as the
+// change-driven sync would, those of every profile marked — and the
+// transaction is rolled back. No event, message, webhook call or metric
+// comes of it.
+func (e *Engine) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.ChangePlan, error) {
+	var plan *roster.ChangePlan
+	err := e.store.Update(ctx, func(tx roster.Tx) error {
+		o := e.newOp(ctx, tx, roster.ActorFromContext(ctx))
+		o.planned = &planRecorder{dry: true}
+		old, err := o.rules()
+		if err != nil {
+			return err
+		}
+		a, err := o.applyFile(req, &roster.ApplyResult{Changes: []string{}})
+		if err != nil {
+			return err
+		}
+		if _, err := o.settle(a.toSync); err != nil {
+			return err
+		}
+		if plan, err = o.planned.result(o, old); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if !errors.Is(err, errDryRun) {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// rules returns every profile's rule entitlements, by profile, as they are
+// before a plan's apply: a member who no longer matches is told which of
+// them left the rule.
+func (o *op) rules() (map[string][]string, error) {
+	ps, err := o.tx.Profiles(o.ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p.Automation.AnyEntitlement
+	}
+	return out, nil
+}
+
+// settle runs in the op's transaction the syncs an apply sets off: first
+// those of toSync (profiles saved with their automation enabled, which
+// Apply syncs after its commit), then, pass after pass as the change-driven
+// sync does, those of every profile marked, until none is. It returns the
+// results of toSync's syncs.
+func (o *op) settle(toSync []string) ([]roster.SyncResult, error) {
+	if err := o.triggerSyncs(); err != nil {
+		return nil, fmt.Errorf("mark profiles to sync: %w", err)
+	}
+	o.changedEnts, o.changedUsers, o.lastChangedEnt = nil, nil, ""
+	var synced []roster.SyncResult
+	for _, id := range toSync {
+		p, err := o.profile(id)
+		if err != nil {
+			return nil, err
+		}
+		if o.checkCanSync(p) != nil {
+			continue // the kill switch is on: the rule is saved, nothing runs
+		}
+		res, err := o.sync(p)
+		if err != nil {
+			return nil, fmt.Errorf("sync profile %s: %w", id, err)
+		}
+		synced = append(synced, *res)
+	}
+	// The change-driven sync acts as automation, with no token.
+	actor, via := o.actor, o.via
+	o.actor, o.via = ActorAutomation, roster.Actor{}
+	defer func() { o.actor, o.via = actor, via }()
+	for range maxChangePasses {
+		if err := o.triggerSyncs(); err != nil {
+			return nil, fmt.Errorf("mark profiles to sync: %w", err)
+		}
+		o.changedEnts, o.changedUsers, o.lastChangedEnt = nil, nil, ""
+		ids, err := o.tx.TriggeredProfiles(o.ctx, 500)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		for _, id := range ids {
+			p, err := o.profile(id)
+			if roster.ErrorCode(err) == roster.ENOTFOUND || err == nil && o.checkCanSync(p) != nil {
+				if err := o.tx.ClearTrigger(o.ctx, id); err != nil {
+					return nil, err
+				}
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			if _, err := o.sync(p); err != nil {
+				return nil, fmt.Errorf("sync profile %s: %w", id, err)
+			}
+		}
+	}
+	return synced, nil
+}
+
+// planRecorder is what an op running a plan records: the objects the apply
+// adds or changes, the tasks created, and each sync's plan.
+type planRecorder struct {
+	// dry is set on a plan, which is rolled back: the op records no audit
+	// events.
+	dry       bool
+	changes   []roster.ObjectChange
+	unchanged int
+	tasks     []plannedTask
+	syncs     []plannedSync
+}
+
+type plannedTask struct {
+	id      int64
+	profile string
+	task    roster.PlannedTask
+}
+
+type plannedSync struct {
+	profile  *roster.Profile
+	in       roster.PlanInput
+	plan     roster.Plan
+	disabled map[string]bool
+}
+
+// change records an object the apply adds (d nil) or changes.
+func (r *planRecorder) change(kind, id string, d *same.Diff) {
+	c := roster.ObjectChange{Kind: kind, ID: id, Op: roster.ChangeAdd, Fields: map[string]roster.FieldChange{}}
+	if d != nil {
+		c.Op = roster.ChangeUpdate
+		for k := range d.Before {
+			before, _ := d.Before[k].(map[string]any)
+			after, _ := d.After[k].(map[string]any)
+			if before == nil || after == nil {
+				c.Fields[k] = roster.FieldChange{Before: d.Before[k], After: d.After[k]}
+				continue
+			}
+			// An object (a profile's automation): the fields in it that
+			// changed, as "automation.any_entitlement".
+			for sub := range maps.Keys(before) {
+				if _, ok := after[sub]; !ok {
+					after[sub] = nil
+				}
+			}
+			for sub, a := range after {
+				if !same.Content(before[sub], a) {
+					c.Fields[k+"."+sub] = roster.FieldChange{Before: before[sub], After: a}
+				}
+			}
+		}
+	}
+	r.changes = append(r.changes, c)
+}
+
+// task records a task just created.
+func (r *planRecorder) task(t *roster.Task) {
+	r.tasks = append(r.tasks, plannedTask{id: t.ID, profile: t.Profile, task: roster.PlannedTask{
+		Kind: t.Kind, User: t.User, Entitlement: t.Entitlement, Approvers: append([]string{}, t.Approvers...),
+		State: t.State, Origin: t.Origin,
+	}})
+}
+
+// sync records the plan a sync of p computed from in.
+func (r *planRecorder) sync(p *roster.Profile, in roster.PlanInput, plan roster.Plan) {
+	cp := *p
+	r.syncs = append(r.syncs, plannedSync{profile: &cp, in: in, plan: plan, disabled: set(in.Disabled)})
+}
+
+// result puts together what was recorded. old holds each profile's rule
+// entitlements before the apply.
+func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePlan, error) {
+	out := &roster.ChangePlan{Changes: r.changes, Unchanged: r.unchanged, Profiles: []roster.ProfilePlan{}}
+	if out.Changes == nil {
+		out.Changes = []roster.ObjectChange{}
+	}
+	byID := map[string]*roster.ProfilePlan{}
+	get := func(id string) *roster.ProfilePlan {
+		if pp, ok := byID[id]; ok {
+			return pp
+		}
+		pp := &roster.ProfilePlan{Profile: id, Enroll: []string{}, Unenroll: []string{}, Tasks: []roster.PlannedTask{}, Revoke: []roster.PlannedRevoke{}}
+		byID[id] = pp
+		return pp
+	}
+	for _, s := range r.syncs {
+		if s.plan.Empty() && !s.plan.Pause {
+			continue
+		}
+		pp := get(s.profile.ID)
+		pp.Enroll = append(pp.Enroll, s.plan.Enroll...)
+		pp.Unenroll = append(pp.Unenroll, s.plan.Unenroll...)
+		v := &roster.SafeguardVerdict{Verdict: roster.VerdictPass, WouldRemove: len(s.plan.Unenroll), Members: len(s.in.Members), Recent: s.in.RecentRemovals}
+		if s.plan.Pause {
+			v.Verdict, v.Reason = roster.VerdictPause, s.plan.PauseReason
+		}
+		if pp.Safeguard == nil || v.Verdict == roster.VerdictPause {
+			pp.Safeguard = v
+		}
+		why, err := o.reasons(s, old[s.profile.ID])
+		if err != nil {
+			return nil, err
+		}
+		if pp.Why == nil {
+			pp.Why = map[string]string{}
+		}
+		maps.Copy(pp.Why, why)
+	}
+	for _, t := range r.tasks {
+		if t.task.State.Open() {
+			// A later sync of the plan may have cancelled it, or passed it
+			// to another profile: the plan says how it would stand.
+			now, err := o.tx.Task(o.ctx, t.id)
+			if err != nil {
+				return nil, err
+			}
+			t.profile, t.task.State, t.task.Approvers = now.Profile, now.State, append([]string{}, now.Approvers...)
+		}
+		pp := get(t.profile)
+		pp.Tasks = append(pp.Tasks, t.task)
+		if t.task.Kind == roster.TaskRevoke && !strings.HasPrefix(t.task.Entitlement, roster.BuiltinApp+"/") {
+			pp.Revoke = append(pp.Revoke, roster.PlannedRevoke{User: t.task.User, Entitlement: t.task.Entitlement})
+		}
+	}
+	var users []string
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		pp := byID[id]
+		out.Profiles = append(out.Profiles, *pp)
+		users = append(users, pp.Enroll...)
+		users = append(users, pp.Unenroll...)
+		for _, t := range pp.Tasks {
+			users = append(users, t.User)
+		}
+	}
+	if len(users) > 0 {
+		us, err := o.tx.UsersOf(o.ctx, sortedUnique(users))
+		if err != nil {
+			return nil, err
+		}
+		out.Names = make(map[string]string, len(us))
+		for _, u := range us {
+			out.Names[u.ID] = u.Name
+		}
+	}
+	return out, nil
+}
+
+// reasons says, for each user a sync of s would enroll or unenroll, why: the
+// rule matches them; or they are disabled, excluded, or no longer match —
+// naming the entitlements they hold that left the rule (oldRule is the
+// rule's entitlements before the apply).
+func (o *op) reasons(s plannedSync, oldRule []string) (map[string]string, error) {
+	out := make(map[string]string, len(s.plan.Enroll)+len(s.plan.Unenroll))
+	for _, u := range s.plan.Enroll {
+		out[u] = "matches the rule"
+	}
+	if len(s.plan.Unenroll) == 0 {
+		return out, nil
+	}
+	excluded := set(s.profile.Automation.ExcludedUsers)
+	left := map[string][]string{}
+	for _, ent := range oldRule {
+		if slices.Contains(s.profile.Automation.AnyEntitlement, ent) {
+			continue
+		}
+		holders, err := o.tx.Holders(o.ctx, []string{ent})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range holders {
+			left[u] = append(left[u], ent)
+		}
+	}
+	for _, u := range s.plan.Unenroll {
+		switch {
+		case s.disabled[u]:
+			out[u] = "disabled"
+		case excluded[u]:
+			out[u] = "excluded"
+		case len(left[u]) > 0:
+			out[u] = "no longer matches: " + strings.Join(left[u], ", ") + " left the rule"
+		default:
+			out[u] = "no longer matches the rule"
+		}
+	}
+	return out, nil
+}
