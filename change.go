@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -38,12 +37,13 @@ type ChangeRequest struct {
 	// Changes are the objects the request would add or change, as the dry
 	// run of the request found them ("updated profile eng").
 	Changes []string `json:"changes"`
-	// Plan is `roster plan`'s answer for the document when it was requested.
-	Plan json.RawMessage `json:"plan,omitempty"`
+	// Plan is what the request would do, planned as `roster plan` plans,
+	// when it was requested.
+	Plan *ChangePlan `json:"plan,omitempty"`
 	// Moved is set at approval when the plan of that moment differs from
 	// the one requested; ApprovedPlan is that plan.
-	Moved        bool            `json:"moved,omitempty"`
-	ApprovedPlan json.RawMessage `json:"approved_plan,omitempty"`
+	Moved        bool        `json:"moved,omitempty"`
+	ApprovedPlan *ChangePlan `json:"approved_plan,omitempty"`
 	Comment      string          `json:"comment,omitempty"`
 	DecidedBy    string          `json:"decided_by,omitempty"`
 	DecisionNote string          `json:"decision_comment,omitempty"`

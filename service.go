@@ -166,6 +166,8 @@ type ApplyResult struct {
 	ChangeRequest int64    `json:"change_request,omitempty"`
 	Held          []string `json:"held,omitempty"`
 	HeldWhole     bool     `json:"held_whole,omitempty"`
+	// Plan is what the change request would do, planned when it was made.
+	Plan *ChangePlan `json:"plan,omitempty"`
 	// Synced lists the outcome of the syncs the apply started, for profiles
 	// saved with their automation enabled.
 	Synced []SyncResult `json:"synced,omitempty"`

@@ -120,12 +120,18 @@ func writeChange(w io.Writer, c *roster.ChangeRequest, document bool) {
 	for _, l := range c.Changes {
 		fmt.Fprintf(w, "  %s\n", l)
 	}
+	if c.Plan != nil {
+		fmt.Fprintln(w, "plan when requested:")
+		writePlan(indent{w}, c.Plan, document)
+	}
 	if c.State == roster.ChangeApplied {
 		if c.Moved {
-			fmt.Fprintln(w, "the plan moved since the request; applied at approval:")
-		} else {
-			fmt.Fprintln(w, "applied at approval:")
+			fmt.Fprintln(w, "the plan moved since the request; at approval it was:")
+			if c.ApprovedPlan != nil {
+				writePlan(indent{w}, c.ApprovedPlan, true)
+			}
 		}
+		fmt.Fprintln(w, "applied at approval:")
 		for _, l := range c.Applied {
 			fmt.Fprintf(w, "  %s\n", l)
 		}

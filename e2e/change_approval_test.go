@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"slices"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,6 +70,12 @@ func TestChangeApprovalHoldsGovernedChangesForASecondAdmin(t *testing.T) {
 		t.Fatalf("change show prints %q, want its file", show)
 	}
 
+	if res.Plan == nil || len(res.Plan.Profiles) != 1 || len(res.Plan.Profiles[0].Enroll) != 2 {
+		t.Fatalf("the change request's plan = %+v, want eng enrolling alice and bob", res.Plan)
+	}
+	if show := e.ok("nadia", "change", "show", n); !strings.Contains(show, "profile eng: +2 / -0") {
+		t.Fatalf("change show prints %q, want its plan", show)
+	}
 	var approved roster.ChangeRequest
 	e.json(&approved, "nadia", "change", "approve", n, "--comment", "looks right")
 	if approved.State != roster.ChangeApplied || approved.DecidedBy != "nadia" || approved.Moved {
@@ -83,6 +90,18 @@ func TestChangeApprovalHoldsGovernedChangesForASecondAdmin(t *testing.T) {
 		t.Fatal("want two change.requested, one change.approved and one change.denied events")
 	}
 	e.fails("already applied", "nadia", "change", "approve", n)
+
+	// A request whose plan moves before it is approved says so.
+	widen := e.applyAs(adminUser, strings.Replace(heldProfile, "any_entitlement: [okta/engineering]", "any_entitlement: [okta/engineering, okta/sales]", 1))
+	if widen.Plan == nil || len(widen.Plan.Profiles) != 0 {
+		t.Fatalf("widening eng to okta/sales, whom nobody holds, plans %+v, want no membership change", widen.Plan)
+	}
+	e.ok(adminUser, "grant", "add", "erin", "okta/sales")
+	var moved roster.ChangeRequest
+	e.json(&moved, "nadia", "change", "approve", id(roster.Task{ID: widen.ChangeRequest}))
+	if !moved.Moved || moved.ApprovedPlan == nil || len(moved.ApprovedPlan.Profiles) != 1 || !slices.Contains(moved.ApprovedPlan.Profiles[0].Enroll, "erin") {
+		t.Fatalf("approved = %+v, want it moved, with erin's enrollment in the plan of approval", moved)
+	}
 
 	// Switching change approval off is itself held.
 	off := e.applyAs(adminUser, "settings:\n  change_approval: false\n")

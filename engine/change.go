@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
+	"reflect"
 	"slices"
 	"strings"
 	texttemplate "text/template"
@@ -76,6 +77,7 @@ func (e *Engine) holdChange(ctx context.Context, req roster.ApplyRequest, lines 
 	}
 	name := cmpOr(req.Filename, "file")
 	res := &roster.ApplyResult{Changes: []string{}}
+	var heldDoc []byte
 	err = e.update(ctx, func(o *op) error {
 		res.Changes = []string{}
 		caller, err := o.requireAdmin("apply declarative files")
@@ -108,6 +110,7 @@ func (e *Engine) holdChange(ctx context.Context, req roster.ApplyRequest, lines 
 		if err := o.tx.CreateChange(o.ctx, c); err != nil {
 			return err
 		}
+		heldDoc = doc
 		res.ChangeRequest, res.Held, res.HeldWhole = c.ID, lines, whole
 		data := map[string]any{"changes": lines, "whole_file": whole}
 		if err := o.audit(roster.ActionChangeRequested, "change", fmt.Sprint(c.ID), "change approval is on: another admin must approve", data); err != nil {
@@ -118,6 +121,23 @@ func (e *Engine) holdChange(ctx context.Context, req roster.ApplyRequest, lines 
 	if err != nil {
 		return nil, err
 	}
+	// The request's plan, against the state its immediate part left.
+	plan, err := e.Plan(ctx, roster.ApplyRequest{Filename: name, Document: []byte(heldDoc)})
+	if err != nil {
+		return res, fmt.Errorf("change request %d is recorded, but planning it failed: %w", res.ChangeRequest, err)
+	}
+	err = e.update(ctx, func(o *op) error {
+		c, err := o.tx.Change(o.ctx, res.ChangeRequest)
+		if err != nil {
+			return err
+		}
+		c.Plan = plan
+		return o.tx.UpdateChange(o.ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Plan = plan
 	return res, nil
 }
 
@@ -171,7 +191,16 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		out    *roster.ChangeRequest
 		toSync []string
 	)
-	err := e.update(ctx, func(o *op) error {
+	// Planned again against the state of now, before it is applied.
+	c, err := e.Change(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := e.Plan(ctx, roster.ApplyRequest{Filename: c.Filename, Document: []byte(c.Document)})
+	if err != nil {
+		return nil, fmt.Errorf("change request %d no longer applies to the state of now; deny it and apply again: %w", id, err)
+	}
+	err = e.update(ctx, func(o *op) error {
 		caller, c, err := o.pendingChange(id, "approve change requests")
 		if err != nil {
 			return err
@@ -197,7 +226,8 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 			return err
 		}
 		toSync = a.toSync
-		c.Moved = !slices.Equal(a.governed, c.Changes)
+		c.Moved = !slices.Equal(a.governed, c.Changes) || !samePlan(c.Plan, plan)
+		c.ApprovedPlan = plan
 		c.Applied = res.Changes
 		c.State, c.DecidedBy, c.DecisionNote = roster.ChangeApplied, caller.ID, comment
 		at := o.now
@@ -221,6 +251,21 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		}
 	}
 	return out, nil
+}
+
+// samePlan reports whether two plans say the same, compared as they are
+// stored: through their JSON.
+func samePlan(a, b *roster.ChangePlan) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	if erra != nil || errb != nil {
+		return false
+	}
+	var va, vb any
+	if json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // DenyChange closes a change request without applying it: another admin
