@@ -302,6 +302,9 @@ type TaskAction struct {
 	Action  HistoryAction `json:"action"`
 	Step    int           `json:"step"`
 	Comment string        `json:"comment,omitempty"`
+	// For names the person the actor decided for, as their delegate
+	// (Delegation): "V for U".
+	For string `json:"for,omitempty"`
 }
 
 // Unenrollment access settings.

@@ -113,6 +113,18 @@ type UserStore interface {
 	// user, or every session signed in with token — whichever of the three
 	// is set — and returns the ids it ended, ordered.
 	DeleteSessions(ctx context.Context, id, user, token string) ([]string, error)
+	// PutDelegation stores d, replacing the delegation d.User had.
+	PutDelegation(ctx context.Context, d *Delegation) error
+	// DeleteDelegation removes user's delegation; removing none is not an
+	// error.
+	DeleteDelegation(ctx context.Context, user string) error
+	// Delegation returns the delegation user set, in force or not.
+	Delegation(ctx context.Context, user string) (*Delegation, error)
+	// DelegationsInForce returns the delegations in force at now (Until
+	// after now), ordered by user: few, read once by an op that resolves
+	// approvers.
+	DelegationsInForce(ctx context.Context, now time.Time) ([]Delegation, error)
+
 	// DeleteStaleSessions removes the sessions last used before usedBefore
 	// or expired at now, and reports how many.
 	DeleteStaleSessions(ctx context.Context, usedBefore, now time.Time) (int, error)

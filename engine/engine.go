@@ -216,6 +216,9 @@ type op struct {
 	events []*roster.Event
 	// hooks are the webhooks events are posted to, compiled.
 	hooks hooks
+	// delegs holds the delegations in force, by who set them, once read
+	// (delegations).
+	delegs map[string]roster.Delegation
 
 	// Performance mechanics: what the op read and wrote, and the last
 	// encoding of a grant's audit data.

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Admins", testAdmins},
 		{"Tokens", testTokens},
 		{"Sessions", testSessions},
+		{"Delegations", testDelegations},
 		{"Apps", testApps},
 		{"Entitlements", testEntitlements},
 		{"Policies", testPolicies},
