@@ -287,6 +287,15 @@ type EventStore interface {
 	// EnqueueNotification stores an outgoing notification and sets its ID; one
 	// whose Key is already in the outbox is not stored again (its ID stays 0).
 	EnqueueNotification(ctx context.Context, n *Notification) error
+	// EnqueueNotifications stores outgoing notifications in as few
+	// statements as it can: one whose Key is already in the outbox, or
+	// twice in ns, is stored once. It does not set their IDs. A sync that
+	// tells thousands of approvers writes their messages with it.
+	EnqueueNotifications(ctx context.Context, ns []*Notification) error
+	// MarkNotificationsDelivered records one more attempt of each of the
+	// notifications ids, delivered at at, in one statement: the notifier
+	// records a run's deliveries with it.
+	MarkNotificationsDelivered(ctx context.Context, ids []int64, at time.Time) error
 	// DueNotifications returns undelivered notifications whose NextAt is at or
 	// before now, oldest first.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)

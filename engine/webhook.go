@@ -166,7 +166,7 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 			}
 			n := &roster.Notification{At: o.now, Channel: roster.ChannelWebhook, Target: h.id, Payload: string(body),
 				Key: webhookKey(h.id, ev.ID), NextAt: o.now}
-			if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+			if err := o.enqueue(n); err != nil {
 				return err
 			}
 		}

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"EventRoundTrip", testEventRoundTrip},
 		{"EventBatch", testEventBatch},
 		{"EventChain", testEventChain},
+		{"NotificationBatches", testNotificationBatches},
 		{"EventFilters", testEventFilters},
 		{"EventPagination", testEventPagination},
 		{"PageSizeLimits", testPageSizeLimits},
