@@ -71,7 +71,7 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 	}
 	var m *mailContent
 	for _, id := range sortedUnique(recipients) {
-		u, err := o.tx.User(o.ctx, id)
+		u, err := o.mailUser(id)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -188,9 +188,29 @@ type mailContent struct {
 	Step       string
 }
 
+// mailUser reads a user a message names, once per op: a sync that starts
+// thousands of enrollments tells each manager of many of them.
+func (o *op) mailUser(id string) (*roster.User, error) {
+	if u, ok := o.mailUsers[id]; ok {
+		return u, nil
+	}
+	u, err := o.tx.User(o.ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.mailUsers == nil || len(o.mailUsers) >= mailUsersMax {
+		o.mailUsers = map[string]*roster.User{}
+	}
+	o.mailUsers[id] = u
+	return u, nil
+}
+
+// mailUsersMax bounds the users an op keeps for its messages.
+const mailUsersMax = 4096
+
 // mailContent reads what the messages about t say.
 func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
-	subject, err := o.tx.User(o.ctx, t.User)
+	subject, err := o.mailUser(t.User)
 	if err != nil {
 		return nil, err
 	}

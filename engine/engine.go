@@ -202,10 +202,12 @@ type op struct {
 	via roster.Actor
 
 	settings *roster.Settings
-	// apps holds the apps read for messages' display names.
-	apps    map[string]*roster.App
-	created int
-	after   []func()
+	// apps holds the apps read for messages' display names, and mailUsers
+	// the users they name (mailUser).
+	apps      map[string]*roster.App
+	mailUsers map[string]*roster.User
+	created   int
+	after     []func()
 	// changedEnts and changedUsers record what this op changed that a
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
