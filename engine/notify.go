@@ -215,17 +215,25 @@ func (n *Notifier) record(o *op, msg roster.Notification, sendErr error) error {
 	}
 	if de != nil && de.permanent {
 		// Trying again would fail again (users_not_found).
-		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		msg.NextAt = o.now.Add(givenUp)
 		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up: "+msg.LastError, nil); err != nil {
 			return err
 		}
 	} else if msg.Attempts >= n.MaxAttempts {
-		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		msg.NextAt = o.now.Add(givenUp)
 		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
 			return err
 		}
 	}
 	return o.tx.UpdateNotification(o.ctx, &msg)
+}
+
+// givenUp is how far a message given up is put off: never tried again.
+const givenUp = 100 * 365 * 24 * time.Hour
+
+// gaveUp reports whether msg was given up as of now.
+func gaveUp(msg *roster.Notification, now time.Time) bool {
+	return msg.DeliveredAt == nil && msg.NextAt.Sub(now) > givenUp/2
 }
 
 // postpone makes msg due again after the backoff of its attempts so far,

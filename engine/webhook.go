@@ -292,11 +292,19 @@ func (e *Engine) Webhooks(ctx context.Context) ([]roster.WebhookStatus, error) {
 		}
 		out = make([]roster.WebhookStatus, 0, len(s.Webhooks))
 		for _, w := range s.Webhooks {
-			st := roster.WebhookStatus{Webhook: w}
+			st := roster.WebhookStatus{Webhook: w, State: roster.WebhookIdle}
 			last, err := o.tx.LatestNotification(o.ctx, roster.ChannelWebhook, w.ID)
 			if err == nil {
 				st.LastMessage, st.Attempts = webhookMessageID(*last), last.Attempts
 				st.LastDeliveredAt, st.LastError = last.DeliveredAt, last.LastError
+				switch {
+				case last.DeliveredAt != nil:
+					st.State = roster.WebhookDelivered
+				case gaveUp(last, o.now):
+					st.State = roster.WebhookGaveUp
+				default:
+					st.State, st.NextAttemptAt = roster.WebhookRetrying, &last.NextAt
+				}
 			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 				return err
 			}
