@@ -205,14 +205,28 @@ func (o *op) mailUser(id string) (*roster.User, error) {
 	return u, nil
 }
 
+// forgetUser drops what the op keeps of user for its messages, before the
+// user is put.
+func (o *op) forgetUser(id string) {
+	delete(o.mailUsers, id)
+	if o.subject != nil && o.subject.ID == id {
+		o.subject = nil
+	}
+}
+
 // mailUsersMax bounds the users an op keeps for its messages.
 const mailUsersMax = 4096
 
 // mailContent reads what the messages about t say.
 func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
-	subject, err := o.mailUser(t.User)
-	if err != nil {
-		return nil, err
+	// The subject as the step's resolution read it just before, or read
+	// now.
+	subject := o.subject
+	if subject == nil || subject.ID != t.User {
+		var err error
+		if subject, err = o.mailUser(t.User); err != nil {
+			return nil, err
+		}
 	}
 	ent, err := o.entitlement(t.Entitlement)
 	if err != nil {

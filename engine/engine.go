@@ -206,8 +206,11 @@ type op struct {
 	// the users they name (mailUser).
 	apps      map[string]*roster.App
 	mailUsers map[string]*roster.User
-	created   int
-	after     []func()
+	// subject is the subject of the task whose step was resolved last,
+	// as read then: what the messages of that step say of them.
+	subject *roster.User
+	created int
+	after   []func()
 	// changedEnts and changedUsers record what this op changed that a
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.

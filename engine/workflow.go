@@ -227,6 +227,7 @@ func (o *op) resolveBase(t *roster.Task, s roster.Step) (approvers []string, not
 	if err != nil {
 		return nil, "", err
 	}
+	o.subject = subject // for the messages that tell of the step
 	var candidates []string
 	switch s.Approvers {
 	case roster.ApproverSelf:
