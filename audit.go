@@ -38,14 +38,16 @@ const (
 	ActionTokenRevoked       AuditAction = "token.revoked"
 	ActionSettingsUpdated    AuditAction = "settings.updated"
 
-	ActionUserCreated    AuditAction = "user.created"
-	ActionUserUpdated    AuditAction = "user.updated"
-	ActionUserActive     AuditAction = "user.active"
-	ActionUserDisabled   AuditAction = "user.disabled"
-	ActionUserSignedIn   AuditAction = "user.signed_in"
-	ActionSignInRefused  AuditAction = "user.sign_in_refused"
-	ActionUserSignedOut  AuditAction = "user.signed_out"
-	ActionSessionRevoked AuditAction = "session.revoked"
+	ActionUserCreated     AuditAction = "user.created"
+	ActionUserUpdated     AuditAction = "user.updated"
+	ActionUserActive      AuditAction = "user.active"
+	ActionUserDisabled    AuditAction = "user.disabled"
+	ActionUserSignedIn    AuditAction = "user.signed_in"
+	ActionSignInRefused   AuditAction = "user.sign_in_refused"
+	ActionUserSignedOut   AuditAction = "user.signed_out"
+	ActionSessionRevoked  AuditAction = "session.revoked"
+	ActionDelegationSet   AuditAction = "user.delegation_set"
+	ActionDelegationEnded AuditAction = "user.delegation_ended"
 
 	ActionAppCreated         AuditAction = "app.created"
 	ActionAppUpdated         AuditAction = "app.updated"
@@ -131,6 +133,8 @@ var AuditActions = []AuditActionInfo{
 	{ActionSignInRefused, "user", "a console sign-in was refused: an unknown, expired or revoked token (no actor; never the token), or for SSO no user has the email, the provider did not verify it, or the user is disabled (reason; data: the method, the token's id or the email)"},
 	{ActionUserSignedOut, "user", "a user signed out of the console (data: the session)"},
 	{ActionSessionRevoked, "user", "a console session of the user was ended by `roster session revoke`, or all of them because the user was disabled (data: the session or sessions)"},
+	{ActionDelegationSet, "user", "the user named a delegate to decide in their place until a time, or an admin did for them (data: the delegate and until, and the delegation it replaced)"},
+	{ActionDelegationEnded, "user", "the user's delegation was ended before its time, by them or an admin (data: the delegate and until)"},
 
 	{ActionAppCreated, "app", "an app was added"},
 	{ActionAppUpdated, "app", "an app's name or owners changed"},
@@ -159,8 +163,8 @@ var AuditActions = []AuditActionInfo{
 	{ActionTaskRoutedToAdmins, "task", "an approval step resolved to nobody eligible and went to the admins"},
 	{ActionTaskReassigned, "task", "who approves the task's current step changed (a new manager, new app owners) and the step was resolved again"},
 	{ActionTaskTransferred, "task", "the profile that requested the access no longer gives it to the user; the open request now stands for another profile of theirs that contains it"},
-	{ActionTaskApproved, "task", "an approver approved a step"},
-	{ActionTaskDenied, "task", "an approver denied the task"},
+	{ActionTaskApproved, "task", "an approver approved a step (data: the step, and `for`: whom a delegate decided for)"},
+	{ActionTaskDenied, "task", "an approver denied the task (data: the step, and `for`: whom a delegate decided for)"},
 	{ActionTaskCancelled, "task", "the task was cancelled (by a person or because it no longer applies)"},
 	{ActionTaskDone, "task", "the task was carried out"},
 	{ActionTaskProvisioningRetry, "task", "a connector failed to carry out the task and will try again"},

@@ -44,9 +44,9 @@ type ChangeRequest struct {
 	// the one requested; ApprovedPlan is that plan.
 	Moved        bool        `json:"moved,omitempty"`
 	ApprovedPlan *ChangePlan `json:"approved_plan,omitempty"`
-	Comment      string          `json:"comment,omitempty"`
-	DecidedBy    string          `json:"decided_by,omitempty"`
-	DecisionNote string          `json:"decision_comment,omitempty"`
+	Comment      string      `json:"comment,omitempty"`
+	DecidedBy    string      `json:"decided_by,omitempty"`
+	DecisionNote string      `json:"decision_comment,omitempty"`
 	// Applied are the change lines of the apply at approval.
 	Applied   []string   `json:"applied,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`

@@ -302,6 +302,9 @@ type TaskAction struct {
 	Action  HistoryAction `json:"action"`
 	Step    int           `json:"step"`
 	Comment string        `json:"comment,omitempty"`
+	// For names the person the actor decided for, as their delegate
+	// (Delegation): "V for U".
+	For string `json:"for,omitempty"`
 }
 
 // Unenrollment access settings.
@@ -475,7 +478,22 @@ type WebhookStatus struct {
 	Attempts        int        `json:"attempts,omitempty"`
 	LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
 	LastError       string     `json:"last_error,omitempty"`
+	// State says where that message stands: WebhookIdle (none was tried
+	// yet), WebhookDelivered, WebhookRetrying (its last attempt failed; it
+	// is tried again at NextAttemptAt) or WebhookGaveUp (it failed its
+	// last attempt, or for good, and is not tried again: a notify.failed
+	// event records it).
+	State         string     `json:"state"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
+
+// Webhook states (WebhookStatus.State).
+const (
+	WebhookIdle      = "idle"
+	WebhookDelivered = "delivered"
+	WebhookRetrying  = "retrying"
+	WebhookGaveUp    = "gave_up"
+)
 
 // WebhookTestResult is the answer of an endpoint to a webhook.test message.
 type WebhookTestResult struct {

@@ -123,6 +123,16 @@ type Service interface {
 	// reason, or its author, withdrawing it.
 	DenyChange(ctx context.Context, id int64, comment string) (*ChangeRequest, error)
 
+	// Delegate names req.Delegate to decide in user's place until
+	// req.Until, replacing the delegation user had: the user themself or an
+	// admin.
+	Delegate(ctx context.Context, user string, req DelegationRequest) (*Delegation, error)
+	// EndDelegation ends user's delegation at once (the user themself or an
+	// admin) and returns it; ENOTFOUND when none is in force.
+	EndDelegation(ctx context.Context, user string) (*Delegation, error)
+	// Delegations returns whom user named to decide in their place and for
+	// whom they decide (the user themself, admins and auditors).
+	Delegations(ctx context.Context, user string) (*UserDelegations, error)
 	// Whoami returns the caller.
 	Whoami(ctx context.Context) (*User, error)
 }
@@ -300,6 +310,40 @@ func ParseLifetime(s string) (time.Duration, error) {
 		return 0, Errorf(EINVALID, "lifetime %q: must be more than nothing", s)
 	}
 	return d, nil
+}
+
+// Delegation names someone who decides in a person's place until a time:
+// while it is in force, Delegate may approve or deny the tasks whose current
+// step waits on User, checked like an approver (never on their own access),
+// and each decision is recorded as Delegate's for User.
+type Delegation struct {
+	User     string `json:"user"`
+	Delegate string `json:"delegate"`
+	// Until is when the delegation ends.
+	Until time.Time `json:"until"`
+	// SetBy is who set it: User, or an admin.
+	SetBy string    `json:"set_by"`
+	SetAt time.Time `json:"set_at"`
+}
+
+// InForce reports whether the delegation is in force at now.
+func (d *Delegation) InForce(now time.Time) bool { return now.Before(d.Until) }
+
+// DelegationRequest asks that Delegate decide in a person's place until Until.
+type DelegationRequest struct {
+	Delegate string    `json:"delegate"`
+	Until    time.Time `json:"until"`
+}
+
+// UserDelegations is what a user's delegations are now: whom they named to
+// decide in their place, and for whom they decide.
+type UserDelegations struct {
+	User string `json:"user"`
+	// Delegate is the delegation the user set that is in force, if any.
+	Delegate *Delegation `json:"delegate,omitempty"`
+	// DecidesFor lists the delegations in force that name the user, ordered
+	// by the user who set them.
+	DecidesFor []Delegation `json:"decides_for"`
 }
 
 // Session is a signed-in console session. The browser holds its secret in

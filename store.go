@@ -113,6 +113,18 @@ type UserStore interface {
 	// user, or every session signed in with token — whichever of the three
 	// is set — and returns the ids it ended, ordered.
 	DeleteSessions(ctx context.Context, id, user, token string) ([]string, error)
+	// PutDelegation stores d, replacing the delegation d.User had.
+	PutDelegation(ctx context.Context, d *Delegation) error
+	// DeleteDelegation removes user's delegation; removing none is not an
+	// error.
+	DeleteDelegation(ctx context.Context, user string) error
+	// Delegation returns the delegation user set, in force or not.
+	Delegation(ctx context.Context, user string) (*Delegation, error)
+	// DelegationsInForce returns the delegations in force at now (Until
+	// after now), ordered by user: few, read once by an op that resolves
+	// approvers.
+	DelegationsInForce(ctx context.Context, now time.Time) ([]Delegation, error)
+
 	// DeleteStaleSessions removes the sessions last used before usedBefore
 	// or expired at now, and reports how many.
 	DeleteStaleSessions(ctx context.Context, usedBefore, now time.Time) (int, error)
@@ -275,6 +287,15 @@ type EventStore interface {
 	// EnqueueNotification stores an outgoing notification and sets its ID; one
 	// whose Key is already in the outbox is not stored again (its ID stays 0).
 	EnqueueNotification(ctx context.Context, n *Notification) error
+	// EnqueueNotifications stores outgoing notifications in as few
+	// statements as it can: one whose Key is already in the outbox, or
+	// twice in ns, is stored once. It does not set their IDs. A sync that
+	// tells thousands of approvers writes their messages with it.
+	EnqueueNotifications(ctx context.Context, ns []*Notification) error
+	// MarkNotificationsDelivered records one more attempt of each of the
+	// notifications ids, delivered at at, in one statement: the notifier
+	// records a run's deliveries with it.
+	MarkNotificationsDelivered(ctx context.Context, ids []int64, at time.Time) error
 	// DueNotifications returns undelivered notifications whose NextAt is at or
 	// before now, oldest first.
 	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)

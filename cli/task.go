@@ -191,6 +191,10 @@ func writeTask(w io.Writer, t *roster.Task) {
 	fmt.Fprintf(w, "\nHISTORY (%d)\n", len(t.History))
 	fmt.Fprintln(w, "AT\tACTOR\tACTION\tSTEP\tCOMMENT")
 	for _, h := range t.History {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", formatTime(h.At), h.Actor, h.Action, h.Step+1, orDash(h.Comment))
+		actor := h.Actor
+		if h.For != "" {
+			actor += " for " + h.For
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", formatTime(h.At), actor, h.Action, h.Step+1, orDash(h.Comment))
 	}
 }

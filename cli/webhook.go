@@ -32,7 +32,7 @@ func (a *app) webhookListCommand() *cobra.Command {
 				return err
 			}
 			return a.render(hs, func(w io.Writer) {
-				fmt.Fprintln(w, "ID\tURL\tEVENTS\tENABLED\tLAST MESSAGE\tATTEMPTS\tDELIVERED\tERROR")
+				fmt.Fprintln(w, "ID\tURL\tEVENTS\tENABLED\tSTATE\tLAST MESSAGE\tATTEMPTS\tDELIVERED\tERROR")
 				for _, h := range hs {
 					last, delivered := "none", ""
 					if h.LastMessage != "" {
@@ -41,7 +41,11 @@ func (a *app) webhookListCommand() *cobra.Command {
 					if h.LastDeliveredAt != nil {
 						delivered = h.LastDeliveredAt.Local().Format(time.DateTime)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.ID, h.URL, strings.Join(h.Events, ","), yesNo(h.Enabled), last, h.Attempts, delivered, h.LastError)
+					state := strings.ReplaceAll(h.State, "_", " ")
+					if h.NextAttemptAt != nil {
+						state += " at " + h.NextAttemptAt.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", h.ID, h.URL, strings.Join(h.Events, ","), yesNo(h.Enabled), state, last, h.Attempts, delivered, h.LastError)
 				}
 			})
 		},

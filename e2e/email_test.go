@@ -383,3 +383,61 @@ profiles:
 	}
 	equal(t, "to tess", len(smtp.To("tess@example.com")), 1)
 }
+
+// Many emails at once: a sync that starts 1,200 enrollments enqueues an
+// email to each manager per task, and one run of the notifier delivers them
+// all — more than one pass's worth — while two replicas run theirs at the
+// same time: each message arrives once, and each delivery is audited once.
+func TestEmailManyAtOnceOncePerRecipient(t *testing.T) {
+	const n = 1200
+	smtp := smtptest.Start(t)
+	e := start(t)
+	other := e.replica(t)
+	e.apply(org)
+	e.apply(emailSettings(smtp, "", ""))
+	var b strings.Builder
+	b.WriteString("users:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {id: p%04d, email: p%04d@example.com, name: Person %d, manager: m%02d}\n", i, i, i, i%40)
+	}
+	for m := range 40 {
+		fmt.Fprintf(&b, "  - {id: m%02d, email: m%02d@example.com, name: Manager %d}\n", m, m, m)
+	}
+	b.WriteString("grants:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {user: p%04d, entitlement: okta/sales}\n", i)
+	}
+	b.WriteString(`profiles:
+  - id: sales
+    name: Sales onboarding
+    entitlements: [slack/general]
+    enrollment: {policy: manager}
+    automation: {enabled: true, any_entitlement: [okta/sales]}
+`)
+	res := e.apply(b.String())
+	if len(res.Synced) != 1 || len(res.Synced[0].Enrolled) != n {
+		t.Fatalf("synced %+v, want %d enrollments", res.Synced, n)
+	}
+
+	ctx := context.Background()
+	var delivered [2]int
+	var errs [2]error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		delivered[1], errs[1] = other.Notifier.RunOnce(ctx)
+	}()
+	delivered[0], errs[0] = e.srv.Notifier.RunOnce(ctx)
+	<-done
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("notifiers: %v, %v", errs[0], errs[1])
+	}
+	equal(t, "delivered by the two replicas", delivered[0]+delivered[1], n)
+	equal(t, "received", len(smtp.Messages()), n)
+	for _, m := range []string{"m00", "m17", "m39"} {
+		equal(t, "to "+m, len(smtp.To(m+"@example.com")), n/40)
+	}
+	equal(t, "delivered again", e.notify()+func() int { k, _ := other.Notifier.RunOnce(ctx); return k }(), 0)
+	equal(t, "notify.delivered events", len(e.events("--action", "notify.delivered")), n)
+	contains(t, "an email", smtp.To("m17@example.com")[0].Text, "Hello Manager 17", "Person", "Enroll in Sales onboarding")
+}

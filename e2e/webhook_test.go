@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -335,4 +336,58 @@ func TestWebhookFailingEndpointTriedOncePerRun(t *testing.T) {
 	if n, _ := e.srv.Notifier.RunOnce(ctx); n != 0 {
 		t.Fatal("delivered again")
 	}
+}
+
+// A message its endpoint keeps failing is retried with back-off and, after
+// its last attempt, given up: `webhook list` says so at each stage (idle,
+// retrying with the next attempt's time, gave up), a notify.failed event
+// records it, and it is not tried again. A later message delivered shows
+// delivered.
+func TestWebhookGiveUpShownInList(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusInternalServerError)
+	e := start(t)
+	e.apply(org + emailProfile + webhookFile(ep.URL, `"task.created"`))
+	status := func() roster.WebhookStatus {
+		var list []roster.WebhookStatus
+		e.json(&list, roster.AdminUser, "webhook", "list")
+		if len(list) != 1 {
+			t.Fatalf("webhook list: %+v", list)
+		}
+		return list[0]
+	}
+	equal(t, "state before any message", status().State, roster.WebhookIdle)
+	e.ok("alice", "profile", "request", "eng")
+	ctx := context.Background()
+	for attempt := 1; attempt <= e.srv.Notifier.MaxAttempts; attempt++ {
+		if n, err := e.srv.Notifier.RunOnce(ctx); n != 0 || err != nil {
+			t.Fatalf("attempt %d delivered %d (err %v)", attempt, n, err)
+		}
+		st := status()
+		equal(t, fmt.Sprintf("attempts after attempt %d", attempt), st.Attempts, attempt)
+		if attempt < e.srv.Notifier.MaxAttempts {
+			if st.State != roster.WebhookRetrying || st.NextAttemptAt == nil || !st.NextAttemptAt.After(e.clock.Now()) {
+				t.Fatalf("after attempt %d: %+v, want retrying at a later time", attempt, st)
+			}
+			contains(t, "webhook list", e.ok(roster.AdminUser, "webhook", "list"), "retrying at", "answered 500")
+		}
+		e.clock.Advance(2 * time.Hour)
+	}
+	st := status()
+	if st.State != roster.WebhookGaveUp || st.NextAttemptAt != nil || st.LastDeliveredAt != nil {
+		t.Fatalf("after the last attempt: %+v, want gave up", st)
+	}
+	contains(t, "webhook list", e.ok(roster.AdminUser, "webhook", "list"), "gave up", "answered 500")
+	failed := e.events("--action", "notify.failed")
+	if len(failed) != 1 || !strings.Contains(failed[0].Reason, "gave up after 8 attempts") {
+		t.Fatalf("notify.failed events: %+v", failed)
+	}
+	e.clock.Advance(48 * time.Hour)
+	e.notify()
+	equal(t, "requests: no attempt after giving up", len(ep.requests()), e.srv.Notifier.MaxAttempts)
+
+	ep.answer(http.StatusOK)
+	e.ok("bob", "profile", "request", "eng")
+	equal(t, "delivered", e.notify(), 1)
+	equal(t, "state after a delivery", status().State, roster.WebhookDelivered)
 }

@@ -425,6 +425,7 @@ func (a *applier) user(u *roster.User) error {
 	if !ok {
 		err = errNewUser
 	}
+	a.forgetUser(u.ID)
 	if err := upsert(a, userLifecycle, u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err
 	}

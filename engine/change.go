@@ -362,7 +362,7 @@ func (o *op) tellChange(c *roster.ChangeRequest, what string) error {
 				return err
 			}
 			n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: key, NextAt: o.now}
-			if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+			if err := o.enqueue(n); err != nil {
 				return err
 			}
 		}

@@ -211,6 +211,7 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 	reason := "connector " + c.ID
 	for i := range pl.Users {
 		u := &pl.Users[i]
+		o.forgetUser(u.ID)
 		if err := o.tx.PutUser(o.ctx, u); err != nil {
 			return nil, err
 		}

@@ -71,7 +71,7 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 	}
 	var m *mailContent
 	for _, id := range sortedUnique(recipients) {
-		u, err := o.tx.User(o.ctx, id)
+		u, err := o.mailUser(id)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -86,16 +86,17 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 				return err
 			}
 		}
-		msg, err := m.render(kind, u, note)
-		if err != nil {
-			return fmt.Errorf("compose %s email of task %d: %w", kind, t.ID, err)
-		}
+		q := queuedMail{Mail: m, Kind: kind, To: personOf(u), Note: note}
 		for _, ch := range chans {
 			// An email's key is the event's; a Slack message's adds its
 			// channel: one of each per recipient and event.
-			var payload any = msg
+			var payload any = q
 			key := mailKey(kind, t, u.ID)
 			if ch == roster.ChannelSlackDM {
+				msg, err := q.render()
+				if err != nil {
+					return fmt.Errorf("compose %s message of task %d: %w", kind, t.ID, err)
+				}
 				payload, key = newSlackMessage(msg, m.Link, askOf(kind)), key+" slack"
 			}
 			b, err := json.Marshal(payload)
@@ -103,7 +104,7 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 				return err
 			}
 			n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: key, NextAt: o.now}
-			if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+			if err := o.enqueue(n); err != nil {
 				return err
 			}
 		}
@@ -121,10 +122,60 @@ func mailKey(kind mailKind, t *roster.Task, user string) string {
 	return fmt.Sprintf("task %d step %d %s %s", t.ID, t.Step, kind, user)
 }
 
+// queuedMail is an email as the outbox keeps it (its payload): what it
+// says, read in the transaction of the change it tells of, to be rendered
+// when it is sent (render). A sync that tells thousands of approvers writes
+// these few hundred bytes each, not the message.
+type queuedMail struct {
+	Mail *mailContent `json:"mail"`
+	Kind mailKind     `json:"kind"`
+	To   mailPerson   `json:"to"`
+	Note string       `json:"note,omitempty"`
+}
+
+// render composes the message q holds.
+func (q *queuedMail) render() (*roster.Email, error) { return q.Mail.render(q.Kind, q.To, q.Note) }
+
+// decodeMail returns the message an email's payload holds: a queuedMail,
+// rendered now, or a message rendered when it was enqueued (an outbox an
+// earlier Roster wrote).
+func decodeMail(payload string) (*roster.Email, error) {
+	var q queuedMail
+	if err := json.Unmarshal([]byte(payload), &q); err != nil {
+		return nil, err
+	}
+	if q.Mail == nil {
+		var email roster.Email
+		if err := json.Unmarshal([]byte(payload), &email); err != nil {
+			return nil, err
+		}
+		return &email, nil
+	}
+	return q.render()
+}
+
+// mailTask is what a message says of its task.
+type mailTask struct {
+	ID   int64           `json:"id"`
+	Kind roster.TaskKind `json:"kind"`
+}
+
+// mailPerson is what a message says of a person: its subject or recipient.
+type mailPerson struct {
+	ID         string `json:"id"`
+	Name       string `json:"name,omitempty"`
+	Title      string `json:"title,omitempty"`
+	Department string `json:"department,omitempty"`
+}
+
+func personOf(u *roster.User) mailPerson {
+	return mailPerson{ID: u.ID, Name: u.Name, Title: u.Title, Department: u.Department}
+}
+
 // mailContent is what every message about one task says, whoever gets it.
 type mailContent struct {
-	Task    *roster.Task
-	Subject *roster.User
+	Task    mailTask
+	Subject mailPerson
 	// What is the entitlement's display name ("GitHub: Admin") or the
 	// profile's ("Engineering onboarding"); ID its id.
 	What, ID, Risk string
@@ -137,17 +188,51 @@ type mailContent struct {
 	Step       string
 }
 
-// mailContent reads what the messages about t say.
-func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
-	subject, err := o.tx.User(o.ctx, t.User)
+// mailUser reads a user a message names, once per op: a sync that starts
+// thousands of enrollments tells each manager of many of them.
+func (o *op) mailUser(id string) (*roster.User, error) {
+	if u, ok := o.mailUsers[id]; ok {
+		return u, nil
+	}
+	u, err := o.tx.User(o.ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if o.mailUsers == nil || len(o.mailUsers) >= mailUsersMax {
+		o.mailUsers = map[string]*roster.User{}
+	}
+	o.mailUsers[id] = u
+	return u, nil
+}
+
+// forgetUser drops what the op keeps of user for its messages, before the
+// user is put.
+func (o *op) forgetUser(id string) {
+	delete(o.mailUsers, id)
+	if o.subject != nil && o.subject.ID == id {
+		o.subject = nil
+	}
+}
+
+// mailUsersMax bounds the users an op keeps for its messages.
+const mailUsersMax = 4096
+
+// mailContent reads what the messages about t say.
+func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
+	// The subject as the step's resolution read it just before, or read
+	// now.
+	subject := o.subject
+	if subject == nil || subject.ID != t.User {
+		var err error
+		if subject, err = o.mailUser(t.User); err != nil {
+			return nil, err
+		}
 	}
 	ent, err := o.entitlement(t.Entitlement)
 	if err != nil {
 		return nil, err
 	}
-	m := &mailContent{Task: t, Subject: subject, ID: t.Entitlement, Risk: ent.Risk, Reason: t.Reason}
+	m := &mailContent{Task: mailTask{ID: t.ID, Kind: t.Kind}, Subject: personOf(subject), ID: t.Entitlement, Risk: ent.Risk, Reason: t.Reason}
 	if m.What, err = o.displayName(ent); err != nil {
 		return nil, err
 	}
@@ -234,7 +319,7 @@ func cmpOr(a, b string) string {
 type mailView struct {
 	*mailContent
 	Kind      mailKind
-	Recipient *roster.User
+	Recipient mailPerson
 	// Headline says in one sentence what is asked of the recipient.
 	Headline string
 	// Asked says what the task does ("Grant GitHub: Admin").
@@ -245,7 +330,7 @@ type mailView struct {
 }
 
 // render composes the message of kind for the recipient u.
-func (m *mailContent) render(kind mailKind, u *roster.User, note string) (*roster.Email, error) {
+func (m *mailContent) render(kind mailKind, u mailPerson, note string) (*roster.Email, error) {
 	name := cmpOr(m.Subject.Name, m.Subject.ID)
 	v := mailView{mailContent: m, Kind: kind, Recipient: u, Note: note}
 	verb := "Grant"

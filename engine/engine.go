@@ -57,7 +57,10 @@ type Engine struct {
 	// provision wakes the connector provisioner when this process commits a
 	// task that a connector should carry out.
 	provision chan struct{}
-	conns     connectors
+	// notify wakes the notifier when this process commits a change that
+	// enqueued messages.
+	notify chan struct{}
+	conns  connectors
 	// access is what connectors' settings may reach (Config.ConnectorAccess).
 	access connector.Access
 	// baseURL is Config.BaseURL.
@@ -89,7 +92,7 @@ func New(cfg Config) *Engine {
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
 		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime}
 }
 
@@ -199,8 +202,13 @@ type op struct {
 	via roster.Actor
 
 	settings *roster.Settings
-	// apps holds the apps read for messages' display names.
-	apps    map[string]*roster.App
+	// apps holds the apps read for messages' display names, and mailUsers
+	// the users they name (mailUser).
+	apps      map[string]*roster.App
+	mailUsers map[string]*roster.User
+	// subject is the subject of the task whose step was resolved last,
+	// as read then: what the messages of that step say of them.
+	subject *roster.User
 	created int
 	after   []func()
 	// changedEnts and changedUsers record what this op changed that a
@@ -214,10 +222,17 @@ type op struct {
 	// events holds the op's audit events until they are written together:
 	// nothing reads events inside a read-write op.
 	events []*roster.Event
+	// outbox holds the op's outgoing messages until they are written
+	// together (flushOutbox), and enqueued says it wrote some.
+	outbox   []*roster.Notification
+	enqueued bool
 	// hooks are the webhooks events are posted to, compiled.
 	hooks hooks
 	// planned, when set, records what the op does for a plan (changeplan.go).
 	planned *planRecorder
+	// delegs holds the delegations in force, by who set them, once read
+	// (delegations).
+	delegs map[string]roster.Delegation
 
 	// Performance mechanics: what the op read and wrote, and the last
 	// encoding of a grant's audit data.
@@ -228,19 +243,55 @@ type op struct {
 // eventBatch is how many audit events an op holds before writing them.
 const eventBatch = 1024
 
-// flushEvents writes the op's held audit events.
+// flushEvents writes the op's held audit events, and then the messages
+// they and the op enqueued (flushOutbox).
 func (o *op) flushEvents() error {
-	if len(o.events) == 0 {
+	if len(o.events) > 0 {
+		if err := o.tx.AppendEvents(o.ctx, o.events); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+		if err := o.enqueueWebhooks(o.events); err != nil {
+			return fmt.Errorf("enqueue webhook messages: %w", err)
+		}
+		o.events = o.events[:0]
+	}
+	return o.flushOutbox()
+}
+
+// enqueue puts n in the outbox with the op's change: held, and written
+// with the others in a few statements (flushOutbox).
+func (o *op) enqueue(n *roster.Notification) error {
+	o.outbox = append(o.outbox, n)
+	if len(o.outbox) >= eventBatch {
+		return o.flushOutbox()
+	}
+	return nil
+}
+
+// flushOutbox writes the op's held messages, and wakes the notifier once
+// the op has committed.
+func (o *op) flushOutbox() error {
+	if len(o.outbox) == 0 {
 		return nil
 	}
-	if err := o.tx.AppendEvents(o.ctx, o.events); err != nil {
-		return fmt.Errorf("append events: %w", err)
+	if err := o.tx.EnqueueNotifications(o.ctx, o.outbox); err != nil {
+		return fmt.Errorf("enqueue messages: %w", err)
 	}
-	if err := o.enqueueWebhooks(o.events); err != nil {
-		return fmt.Errorf("enqueue webhook messages: %w", err)
+	clear(o.outbox)
+	o.outbox = o.outbox[:0]
+	if !o.enqueued {
+		o.enqueued = true
+		o.after = append(o.after, o.e.wakeNotifier)
 	}
-	o.events = o.events[:0]
 	return nil
+}
+
+// wakeNotifier tells the notifier messages are waiting.
+func (e *Engine) wakeNotifier() {
+	select {
+	case e.notify <- struct{}{}:
+	default:
+	}
 }
 
 // grantChanged records that a grant of entitlement was created or removed.
@@ -351,6 +402,9 @@ func (e *Engine) view(ctx context.Context, fn func(o *op) error) error {
 		}
 		if len(o.events) > 0 {
 			return fmt.Errorf("a read-only op recorded %d audit events (first: %s)", len(o.events), o.events[0].Action)
+		}
+		if len(o.outbox) > 0 {
+			return fmt.Errorf("a read-only op enqueued %d messages", len(o.outbox))
 		}
 		return nil
 	})

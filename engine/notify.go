@@ -29,9 +29,22 @@ type Notifier struct {
 // every tick.
 func NewNotifier(e *Engine, tick time.Duration) *Notifier {
 	n := &Notifier{client: &http.Client{Timeout: 10 * time.Second}, MaxAttempts: 8}
-	n.Worker = newWorker(e, tick, workerConfig{name: "notifier", lease: "notifier"}, n)
+	n.Worker = newWorker(e, tick, workerConfig{name: "notifier", lease: "notifier", wake: e.notify, passes: notifyPasses}, n)
 	return n
 }
+
+// A notifier's run reads notifyBatch due messages at a time, sends them
+// (the emails over one SMTP connection) and records them in one
+// transaction, and reads again while some are due, up to notifyPasses
+// times: 10,000 emails enqueued at once go out in one run. Each pass checks
+// that this replica still holds the lease, and a pass stops sending after
+// passBudget, so that no other replica takes the lease over while messages
+// it could send again are in flight.
+const (
+	notifyBatch  = 500
+	notifyPasses = 200
+	passBudget   = LeaseTTL / 4
+)
 
 // backoff is the wait after the n-th failed attempt: 10s, 20s, 40s, … capped at
 // one hour.
@@ -47,7 +60,7 @@ func backoff(n int) time.Duration {
 func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
 	var due []roster.Notification
 	err := n.engine.store.View(ctx, func(tx roster.Tx) (err error) {
-		due, err = tx.DueNotifications(ctx, n.engine.clock.Now(), 100)
+		due, err = tx.DueNotifications(ctx, n.engine.clock.Now(), notifyBatch)
 		return err
 	})
 	return due, err
@@ -110,10 +123,28 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 			sendErrs[emails[j]] = err
 		}
 	}
-	// Each attempt is recorded in its own transaction: one that fails to
-	// be recorded stays due without holding back the others.
+	// What was sent is recorded even when the run is stopping: else it
+	// would be sent again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SMTPTimeout)
+	defer cancel()
 	outs := make([]outcome, len(msgs))
+	err := n.recordAll(ctx, msgs, sendErrs, untried)
+	if err == nil {
+		for i, msg := range msgs {
+			if sendErrs[i] != nil && !errors.Is(sendErrs[i], errNotSent) {
+				n.engine.logger.Warn("notification delivery failed", "id", msg.ID, "channel", msg.Channel, "attempt", msg.Attempts+1, "error", sendErrs[i])
+			}
+			outs[i] = outcome{done: sendErrs[i] == nil}
+		}
+		return outs
+	}
+	n.engine.logger.Warn("could not record a pass's deliveries together: recording them one by one", "messages", len(msgs), "error", err)
+	// Each attempt is then recorded in its own transaction: one that fails
+	// to be recorded stays due without holding back the others.
 	for i, msg := range msgs {
+		if errors.Is(sendErrs[i], errNotSent) {
+			continue
+		}
 		err := n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
 			if untried[i] {
 				return n.postpone(o, msg, sendErrs[i])
@@ -130,6 +161,37 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 		outs[i] = outcome{done: sendErrs[i] == nil}
 	}
 	return outs
+}
+
+// errNotSent is the error of a message a pass did not send, its time being
+// up (passBudget): it stays due as it was, not attempted.
+var errNotSent = errors.New("not sent in this pass: its time was up")
+
+// recordAll records the attempts of a pass in one transaction: the
+// deliveries in one statement, each failure as record does.
+func (n *Notifier) recordAll(ctx context.Context, msgs []roster.Notification, sendErrs []error, untried []bool) error {
+	return n.engine.updateAs(ctx, ActorSystem, func(o *op) error {
+		var delivered []int64
+		for i, msg := range msgs {
+			switch {
+			case errors.Is(sendErrs[i], errNotSent):
+			case untried[i]:
+				if err := n.postpone(o, msg, sendErrs[i]); err != nil {
+					return err
+				}
+			case sendErrs[i] == nil:
+				delivered = append(delivered, msg.ID)
+				if err := o.audit(roster.ActionNotifyDelivered, "notification", fmt.Sprint(msg.ID), msg.Channel, nil); err != nil {
+					return err
+				}
+			default:
+				if err := n.record(o, msg, sendErrs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return o.tx.MarkNotificationsDelivered(o.ctx, delivered, o.now)
+	})
 }
 
 // record records one attempt to deliver msg, which failed with sendErr or
@@ -153,17 +215,25 @@ func (n *Notifier) record(o *op, msg roster.Notification, sendErr error) error {
 	}
 	if de != nil && de.permanent {
 		// Trying again would fail again (users_not_found).
-		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		msg.NextAt = o.now.Add(givenUp)
 		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up: "+msg.LastError, nil); err != nil {
 			return err
 		}
 	} else if msg.Attempts >= n.MaxAttempts {
-		msg.NextAt = o.now.Add(100 * 365 * 24 * time.Hour)
+		msg.NextAt = o.now.Add(givenUp)
 		if err := o.audit(roster.ActionNotifyFailed, "notification", fmt.Sprint(msg.ID), "gave up after "+fmt.Sprint(msg.Attempts)+" attempts: "+msg.LastError, nil); err != nil {
 			return err
 		}
 	}
 	return o.tx.UpdateNotification(o.ctx, &msg)
+}
+
+// givenUp is how far a message given up is put off: never tried again.
+const givenUp = 100 * 365 * 24 * time.Hour
+
+// gaveUp reports whether msg was given up as of now.
+func gaveUp(msg *roster.Notification, now time.Time) bool {
+	return msg.DeliveredAt == nil && msg.NextAt.Sub(now) > givenUp/2
 }
 
 // postpone makes msg due again after the backoff of its attempts so far,

@@ -94,7 +94,7 @@ func concerns(t *roster.Task, user string) bool {
 		return true
 	}
 	for _, h := range t.History {
-		if h.Actor == user {
+		if h.Actor == user || h.For == user {
 			return true
 		}
 	}

@@ -146,7 +146,7 @@ func (o *op) remind(t *roster.Task, after roster.Duration) error {
 	}
 	// Approvers the step has only now are asked, not reminded.
 	fresh := newApprovers(before, t.Approvers)
-	if err := o.tell(mailApprove, t, fresh, ""); err != nil {
+	if err := o.tellApprovers(t, fresh); err != nil {
 		return err
 	}
 	return o.tell(mailRemind, t, newApprovers(fresh, t.Approvers), note)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -55,12 +54,20 @@ func (n *Notifier) mailAll(ctx context.Context, msgs []roster.Notification) []er
 		return fail(fmt.Errorf("connect to %s:%d: %w", cfg.SMTPHost, cfg.SMTPPort, err))
 	}
 	defer c.Close()
+	start := time.Now()
 	for i, m := range built {
 		if errs[i] != nil {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return fail(err)
+		if ctx.Err() != nil || time.Since(start) > passBudget {
+			// Stopping, or this pass's time is up: those sent are
+			// recorded, the rest stay due as they were.
+			for j := i; j < len(errs); j++ {
+				if errs[j] == nil {
+					errs[j] = errNotSent
+				}
+			}
+			return errs
 		}
 		if err := c.Send(m); err != nil {
 			errs[i] = fmt.Errorf("send through %s:%d: %w", cfg.SMTPHost, cfg.SMTPPort, err)
@@ -71,8 +78,8 @@ func (n *Notifier) mailAll(ctx context.Context, msgs []roster.Notification) []er
 
 // buildMail composes the message msg holds, from cfg's sender.
 func buildMail(cfg *roster.EmailSettings, msg roster.Notification) (*mail.Msg, error) {
-	var email roster.Email
-	if err := json.Unmarshal([]byte(msg.Payload), &email); err != nil {
+	email, err := decodeMail(msg.Payload)
+	if err != nil {
 		return nil, fmt.Errorf("read email %d: %w", msg.ID, err)
 	}
 	m := mail.NewMsg()

@@ -515,7 +515,7 @@ func (o *op) alertAdmins(objectType, objectID, msg string, fields map[string]any
 	if err != nil {
 		return err
 	}
-	return o.tx.EnqueueNotification(o.ctx, &roster.Notification{At: o.now, Channel: "slack", Target: target, Payload: string(payload), NextAt: o.now})
+	return o.enqueue(&roster.Notification{At: o.now, Channel: "slack", Target: target, Payload: string(payload), NextAt: o.now})
 }
 
 func orEmpty(xs []string) []string {

@@ -108,7 +108,7 @@ func (o *op) taskView(caller *roster.User, t *roster.Task) (*roster.TaskView, er
 		ids = append(ids, s.Fallback...)
 	}
 	for _, h := range t.History {
-		ids = append(ids, h.Actor)
+		ids = append(ids, h.Actor, h.For)
 	}
 	for _, id := range sortedUnique(ids) {
 		if id == "" || id == ActorAutomation || id == ActorSystem {

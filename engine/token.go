@@ -164,6 +164,7 @@ func (e *Engine) Bootstrap(ctx context.Context, token string) (string, error) {
 			return err
 		}
 		admin := &roster.User{ID: roster.AdminUser, Name: "Administrator", Status: roster.UserActive, Role: roster.RoleAdmin, Kind: roster.UserPerson, Notify: roster.NotifyEmail, CreatedAt: o.now, UpdatedAt: o.now}
+		o.forgetUser(admin.ID)
 		if err := o.tx.PutUser(o.ctx, admin); err != nil {
 			return err
 		}

@@ -171,7 +171,7 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 			}
 			n := &roster.Notification{At: o.now, Channel: roster.ChannelWebhook, Target: h.id, Payload: string(body),
 				Key: webhookKey(h.id, ev.ID), NextAt: o.now}
-			if err := o.tx.EnqueueNotification(o.ctx, n); err != nil {
+			if err := o.enqueue(n); err != nil {
 				return err
 			}
 		}
@@ -297,11 +297,19 @@ func (e *Engine) Webhooks(ctx context.Context) ([]roster.WebhookStatus, error) {
 		}
 		out = make([]roster.WebhookStatus, 0, len(s.Webhooks))
 		for _, w := range s.Webhooks {
-			st := roster.WebhookStatus{Webhook: w}
+			st := roster.WebhookStatus{Webhook: w, State: roster.WebhookIdle}
 			last, err := o.tx.LatestNotification(o.ctx, roster.ChannelWebhook, w.ID)
 			if err == nil {
 				st.LastMessage, st.Attempts = webhookMessageID(*last), last.Attempts
 				st.LastDeliveredAt, st.LastError = last.DeliveredAt, last.LastError
+				switch {
+				case last.DeliveredAt != nil:
+					st.State = roster.WebhookDelivered
+				case gaveUp(last, o.now):
+					st.State = roster.WebhookGaveUp
+				default:
+					st.State, st.NextAttemptAt = roster.WebhookRetrying, &last.NextAt
+				}
 			} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 				return err
 			}

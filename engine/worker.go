@@ -87,7 +87,17 @@ func (w *Worker[T]) RunOnce(ctx context.Context) (int, error) {
 	n := 0
 	var errs []error
 	failed := map[string]bool{}
-	for range max(w.passes, 1) {
+	for pass := range max(w.passes, 1) {
+		if pass > 0 {
+			// Still the lease holder? (It renews the lease as it runs.)
+			if leader, err := w.engine.lead(ctx, w.lease); err != nil || !leader {
+				if err != nil {
+					w.failed("", err)
+					errs = append(errs, fmt.Errorf("%s: %w", w.name, err))
+				}
+				break
+			}
+		}
 		items, err := w.job.due(ctx)
 		if err != nil {
 			w.failed("", err)

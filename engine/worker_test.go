@@ -470,6 +470,17 @@ func (tx failingTx) UpdateNotification(ctx context.Context, n *roster.Notificati
 	return tx.Tx.UpdateNotification(ctx, n)
 }
 
+// MarkNotificationsDelivered records deliveries as UpdateNotification
+// would, and fails like it for each of ids.
+func (tx failingTx) MarkNotificationsDelivered(ctx context.Context, ids []int64, at time.Time) error {
+	for _, id := range ids {
+		if err := tx.check("UpdateNotification", fmt.Sprint(id)); err != nil {
+			return err
+		}
+	}
+	return tx.Tx.MarkNotificationsDelivered(ctx, ids, at)
+}
+
 func (tx failingTx) ProvisionAttempt(ctx context.Context, task int64) (*roster.ProvisionAttempt, error) {
 	if err := tx.check("ProvisionAttempt", fmt.Sprint(task)); err != nil {
 		return nil, err

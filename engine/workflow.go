@@ -161,7 +161,7 @@ func (o *op) advance(t *roster.Task) error {
 			map[string]any{"recipients": approvers, "user": t.User, "entitlement": t.Entitlement, "kind": t.Kind}); err != nil {
 			return err
 		}
-		return o.tell(mailApprove, t, approvers, "")
+		return o.tellApprovers(t, approvers)
 	}
 	t.Approvers = []string{}
 	switch t.Provisioning {
@@ -203,7 +203,19 @@ func (o *op) transitioned(state roster.TaskState) {
 //
 // A step escalated after waiting settings.notifications.escalate_after also
 // has the escalation's approvers (see Reminders).
+//
+// The delegates in force of the approvers are approvers too (withDelegates).
 func (o *op) resolveStep(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
+	approvers, note, err = o.resolveDirect(t, s)
+	if err != nil {
+		return nil, "", err
+	}
+	approvers, err = o.withDelegates(t, approvers)
+	return approvers, note, err
+}
+
+// resolveDirect is resolveStep without the approvers' delegates.
+func (o *op) resolveDirect(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
 	approvers, note, err = o.resolveBase(t, s)
 	if err != nil || !stepHas(t, roster.HistoryEscalated) {
 		return approvers, note, err
@@ -221,6 +233,7 @@ func (o *op) resolveBase(t *roster.Task, s roster.Step) (approvers []string, not
 	if err != nil {
 		return nil, "", err
 	}
+	o.subject = subject // for the messages that tell of the step
 	var candidates []string
 	switch s.Approvers {
 	case roster.ApproverSelf:
@@ -274,6 +287,10 @@ func priorApprovers(t *roster.Task) []string {
 	for _, h := range t.History {
 		if h.Action == roster.HistoryApproved && h.Step < t.Step {
 			ids = append(ids, h.Actor)
+			if h.For != "" {
+				// A delegate's approval is the person's too.
+				ids = append(ids, h.For)
+			}
 		}
 	}
 	return ids
@@ -406,18 +423,26 @@ func repeated(t *roster.Task, actor string, action roster.HistoryAction, step in
 	return false
 }
 
-// checkApprover refuses anyone who is not a current approver of t's step.
-func checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryAction) error {
+// checkApprover refuses anyone who is not a current approver of t's step,
+// and returns whom the caller decides for when they do as a delegate.
+func (o *op) checkApprover(t *roster.Task, caller *roster.User, verb roster.HistoryAction) (forUser string, err error) {
 	if t.State != roster.StatePendingApproval {
-		return roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending approval: it cannot be %s", t.ID, t.State, verb)
+		return "", roster.Errorf(roster.ECONFLICT, "task %d is %s, not pending approval: it cannot be %s", t.ID, t.State, verb)
 	}
 	if slices.Contains(t.Approvers, caller.ID) {
-		return nil
+		return o.decidesFor(t, caller.ID)
 	}
 	if caller.ID == t.User {
-		return roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d)", t.ID)
+		return "", roster.Errorf(roster.EFORBIDDEN, "you cannot decide on your own access (task %d)", t.ID)
 	}
-	return roster.Errorf(roster.EFORBIDDEN, "you are not an approver of step %d of task %d (approvers: %s)", t.Step+1, t.ID, strings.Join(t.Approvers, ", "))
+	why, err := o.delegationEnded(t, caller.ID)
+	if err != nil {
+		return "", err
+	}
+	if why != "" {
+		why = ": " + why
+	}
+	return "", roster.Errorf(roster.EFORBIDDEN, "you are not an approver of step %d of task %d (approvers: %s)%s", t.Step+1, t.ID, strings.Join(t.Approvers, ", "), why)
 }
 
 // checkIssuer applies separation of duties to the issuer of the token the
@@ -448,14 +473,15 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 	if err := o.refreshApprovers(t); err != nil {
 		return err
 	}
-	if err := checkApprover(t, caller, roster.HistoryApproved); err != nil {
+	forUser, err := o.checkApprover(t, caller, roster.HistoryApproved)
+	if err != nil {
 		return err
 	}
 	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment})
-	if err := o.audit(roster.ActionTaskApproved, "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryApproved, Step: t.Step, Comment: comment, For: forUser})
+	if err := o.audit(roster.ActionTaskApproved, "task", taskID(t), comment, decisionData(t.Step, forUser)); err != nil {
 		return err
 	}
 	t.Step++
@@ -466,6 +492,15 @@ func (o *op) approve(caller *roster.User, t *roster.Task, comment string) error 
 		return nil
 	}
 	return o.tellRequester(mailApproved, t, caller.ID, comment)
+}
+
+// decisionData is the data of a decision's event: its step, and whom a
+// delegate decided for.
+func decisionData(step int, forUser string) map[string]any {
+	if forUser == "" {
+		return map[string]any{"step": step}
+	}
+	return map[string]any{"step": step, "for": forUser}
 }
 
 // tellRequester tells the person who asked for t that it was decided.
@@ -496,17 +531,18 @@ func (o *op) deny(caller *roster.User, t *roster.Task, comment string) error {
 	if err := o.refreshApprovers(t); err != nil {
 		return err
 	}
-	if err := checkApprover(t, caller, roster.HistoryDenied); err != nil {
+	forUser, err := o.checkApprover(t, caller, roster.HistoryDenied)
+	if err != nil {
 		return err
 	}
 	if err := o.checkIssuer(t); err != nil {
 		return err
 	}
-	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment})
+	t.History = append(t.History, roster.TaskAction{At: o.now, Actor: caller.ID, Action: roster.HistoryDenied, Step: t.Step, Comment: comment, For: forUser})
 	if err := o.close(t, roster.StateDenied); err != nil {
 		return err
 	}
-	if err := o.audit(roster.ActionTaskDenied, "task", taskID(t), comment, map[string]any{"step": t.Step}); err != nil {
+	if err := o.audit(roster.ActionTaskDenied, "task", taskID(t), comment, decisionData(t.Step, forUser)); err != nil {
 		return err
 	}
 	if err := o.tellRequester(mailDenied, t, caller.ID, comment); err != nil {
@@ -735,5 +771,5 @@ func (o *op) reassignTask(t *roster.Task) error {
 	}
 	// Those told of this step already are not told again (the messages'
 	// keys): only the new approvers hear of it.
-	return o.tell(mailApprove, t, t.Approvers, "")
+	return o.tellApprovers(t, t.Approvers)
 }

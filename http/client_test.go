@@ -127,6 +127,16 @@ func TestClientCallsEveryMethod(t *testing.T) {
 			[]roster.Session{{ID: "ses_1", User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}}},
 		{"RevokeSession", []any{"ses_1"}, func() (any, error) { return c.RevokeSession(ctx, "ses_1") },
 			&roster.Session{ID: "ses_1", User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}},
+		{"Delegate", []any{"carol", roster.DelegationRequest{Delegate: "sam", Until: at}},
+			func() (any, error) {
+				return c.Delegate(ctx, "carol", roster.DelegationRequest{Delegate: "sam", Until: at})
+			},
+			&roster.Delegation{User: "carol", Delegate: "sam", Until: at, SetBy: "alice", SetAt: at}},
+		{"EndDelegation", []any{"carol"}, func() (any, error) { return c.EndDelegation(ctx, "carol") },
+			&roster.Delegation{User: "carol", Delegate: "sam", Until: at, SetBy: "carol", SetAt: at}},
+		{"Delegations", []any{"carol"}, func() (any, error) { return c.Delegations(ctx, "carol") },
+			&roster.UserDelegations{User: "carol", Delegate: &roster.Delegation{User: "carol", Delegate: "sam", Until: at, SetBy: "carol", SetAt: at},
+				DecidesFor: []roster.Delegation{{User: "dana", Delegate: "carol", Until: at, SetBy: "dana", SetAt: at}}}},
 		{"Whoami", nil, func() (any, error) { return c.Whoami(ctx) },
 			&roster.User{ID: "alice", Role: roster.RoleAdmin}},
 	} {

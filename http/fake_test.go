@@ -402,6 +402,28 @@ func (f *fakeService) RevokeSession(ctx context.Context, id string) (*roster.Ses
 	return &roster.Session{ID: id, User: "bob", Method: roster.SignInSSO, CreatedAt: at, LastUsedAt: at, ExpiresAt: at}, nil
 }
 
+func (f *fakeService) Delegate(ctx context.Context, user string, req roster.DelegationRequest) (*roster.Delegation, error) {
+	if err := f.record(ctx, "Delegate", user, req); err != nil {
+		return nil, err
+	}
+	return &roster.Delegation{User: user, Delegate: req.Delegate, Until: req.Until, SetBy: "alice", SetAt: at}, nil
+}
+
+func (f *fakeService) EndDelegation(ctx context.Context, user string) (*roster.Delegation, error) {
+	if err := f.record(ctx, "EndDelegation", user); err != nil {
+		return nil, err
+	}
+	return &roster.Delegation{User: user, Delegate: "sam", Until: at, SetBy: user, SetAt: at}, nil
+}
+
+func (f *fakeService) Delegations(ctx context.Context, user string) (*roster.UserDelegations, error) {
+	if err := f.record(ctx, "Delegations", user); err != nil {
+		return nil, err
+	}
+	return &roster.UserDelegations{User: user, Delegate: &roster.Delegation{User: user, Delegate: "sam", Until: at, SetBy: user, SetAt: at},
+		DecidesFor: []roster.Delegation{{User: "dana", Delegate: user, Until: at, SetBy: "dana", SetAt: at}}}, nil
+}
+
 func (f *fakeService) Whoami(ctx context.Context) (*roster.User, error) {
 	if err := f.record(ctx, "Whoami"); err != nil {
 		return nil, err

@@ -378,6 +378,68 @@ func testNotifications(t *testing.T, s roster.Store) {
 	}
 }
 
+// testNotificationBatches enqueues notifications many at a time, a key twice
+// and one already stored among them, and marks several delivered at once.
+func testNotificationBatches(t *testing.T, s roster.Store) {
+	now := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	mk := func(i int, key string) *roster.Notification {
+		return &roster.Notification{At: at(1), Channel: roster.ChannelEmail, Target: fmt.Sprintf("u%d@example.com", i),
+			Payload: fmt.Sprintf(`{"n":%d}`, i), Key: key, NextAt: now.Add(time.Duration(i) * time.Microsecond)}
+	}
+	first := mk(0, "k0")
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.EnqueueNotification(ctx, first) })
+	// 600 rows (more than one statement's worth): k0 again, k1 twice,
+	// and keyless ones, never merged.
+	var batch []*roster.Notification
+	for i := 1; i <= 600; i++ {
+		key := fmt.Sprintf("k%d", i)
+		if i%100 == 0 {
+			key = ""
+		}
+		batch = append(batch, mk(i, key))
+	}
+	batch = append(batch, mk(9999, "k0"), mk(9998, "k1"))
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.EnqueueNotifications(ctx, batch) })
+	due := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Notification, error) {
+		return tx.DueNotifications(ctx, now.Add(time.Hour), roster.MaxPageSize)
+	})
+	if len(due) != 601 {
+		t.Fatalf("%d notifications due, want 601 (the first and 600 new)", len(due))
+	}
+	seen := map[string]bool{}
+	for i, n := range due {
+		if i > 0 && n.ID <= due[i-1].ID {
+			t.Fatalf("due notifications not ordered by id: %d after %d", n.ID, due[i-1].ID)
+		}
+		if n.Key != "" && seen[n.Key] {
+			t.Fatalf("key %q stored twice", n.Key)
+		}
+		seen[n.Key] = true
+		if n.Key == "k0" && n.Payload != `{"n":0}` || n.Key == "k1" && n.Payload != `{"n":1}` {
+			t.Fatalf("a second enqueue of key %q replaced the first: %+v", n.Key, n)
+		}
+	}
+	equal(t, "a stored row", roster.Notification{ID: due[5].ID, At: at(1).UTC().Truncate(time.Microsecond), Channel: roster.ChannelEmail,
+		Target: "u5@example.com", Payload: `{"n":5}`, Key: "k5", NextAt: now.Add(5 * time.Microsecond)}, due[5])
+
+	// Delivered at once: an attempt more each, off the due list.
+	var ids []int64
+	for _, n := range due[:550] {
+		ids = append(ids, n.ID)
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.MarkNotificationsDelivered(ctx, ids, at(2)) })
+	left := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Notification, error) {
+		return tx.DueNotifications(ctx, now.Add(time.Hour), roster.MaxPageSize)
+	})
+	equal(t, "due after marking 550 delivered", due[550:], left)
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Notification, error) {
+		return tx.LatestNotification(ctx, roster.ChannelEmail, "u5@example.com")
+	})
+	want := due[5]
+	want.Attempts, want.DeliveredAt = 1, ptr(at(2).UTC().Truncate(time.Microsecond))
+	equal(t, "a delivered row", want, *got)
+}
+
 // testEventChain appends events in several transactions, one of them rolled
 // back, and recomputes the audit chain from what the store gives back: every
 // hash matches, ids follow one another, and the head is the last event.

@@ -500,3 +500,48 @@ func testZeroTimes(t *testing.T, s roster.Store) {
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "epoch") })
 	equal(t, "user at the epoch", epoch, *got)
 }
+
+func testDelegations(t *testing.T, s roster.Store) {
+	utc := func(n int) time.Time { return at(n).UTC().Truncate(time.Microsecond) }
+	a := roster.Delegation{User: "carol", Delegate: "sam", Until: at(10), SetBy: "carol", SetAt: at(1)}
+	b := roster.Delegation{User: "ivan", Delegate: "tess", Until: at(5), SetBy: "admin", SetAt: at(2)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.PutDelegation(ctx, &a); err != nil {
+			return err
+		}
+		return tx.PutDelegation(ctx, &b)
+	})
+	a.Until, a.SetAt, b.Until, b.SetAt = utc(10), utc(1), utc(5), utc(2)
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Delegation, error) {
+		return tx.Delegation(ctx, "carol")
+	})
+	equal(t, "Delegation(carol)", a, *got)
+	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Delegation, error) { return tx.Delegation(ctx, "sam") })
+	wantCode(t, "Delegation(nobody's)", err, roster.ENOTFOUND)
+	inForce := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsInForce(ctx, at(3))
+	})
+	equal(t, "in force at 3", []roster.Delegation{a, b}, inForce)
+	// Until is when it ends: not in force at that instant.
+	inForce = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsInForce(ctx, at(5))
+	})
+	equal(t, "in force at 5", []roster.Delegation{a}, inForce)
+
+	// Set again: replaced. Deleted: gone, and deleting again is no error.
+	a2 := roster.Delegation{User: "carol", Delegate: "dave", Until: at(20), SetBy: "admin", SetAt: at(4)}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		if err := tx.PutDelegation(ctx, &a2); err != nil {
+			return err
+		}
+		if err := tx.DeleteDelegation(ctx, "ivan"); err != nil {
+			return err
+		}
+		return tx.DeleteDelegation(ctx, "ivan")
+	})
+	a2.Until, a2.SetAt = utc(20), utc(4)
+	inForce = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsInForce(ctx, at(3))
+	})
+	equal(t, "in force after replacing and deleting", []roster.Delegation{a2}, inForce)
+}

@@ -138,6 +138,65 @@ func (t *Tx) EnqueueNotification(ctx context.Context, n *roster.Notification) er
 	return nil
 }
 
+// notificationChunk is how many notifications one statement writes: nine
+// parameters each, well under both databases' limits.
+const notificationChunk = 256
+
+// EnqueueNotifications stores notifications with multi-row statements.
+func (t *Tx) EnqueueNotifications(ctx context.Context, ns []*roster.Notification) error {
+	for len(ns) > 0 {
+		chunk := ns[:min(len(ns), notificationChunk)]
+		ns = ns[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO notifications (at, channel, target, payload, dedup_key, attempts, delivered_at, last_error, next_at) VALUES `)
+		args := make([]any, 0, 9*len(chunk))
+		for i, n := range chunk {
+			a, err := t.notificationArgs(n)
+			if err != nil {
+				return fmt.Errorf("enqueue notifications: %w", err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, a...)
+		}
+		// A key twice in one statement is a conflict ON CONFLICT DO
+		// NOTHING skips too (PostgreSQL would otherwise refuse it only
+		// for DO UPDATE).
+		q.WriteString(` ON CONFLICT (dedup_key) WHERE dedup_key <> '' DO NOTHING`)
+		if _, err := t.Q.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("enqueue %d notifications: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// MarkNotificationsDelivered records one more attempt of each of ids,
+// delivered at at.
+func (t *Tx) MarkNotificationsDelivered(ctx context.Context, ids []int64, at time.Time) error {
+	e := t.enc()
+	ts := e.time(at)
+	if e.err != nil {
+		return fmt.Errorf("mark notifications delivered: %w", e.err)
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 4*notificationChunk)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, 1+len(chunk))
+		args = append(args, ts)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")
+		if _, err := t.Q.Exec(ctx, `UPDATE notifications SET attempts = attempts + 1, delivered_at = ?, last_error = ''
+			WHERE id IN (`+in+`)`, args...); err != nil {
+			return fmt.Errorf("mark %d notifications delivered: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
 // DueNotifications returns up to limit undelivered notifications whose NextAt
 // is at or before now, oldest (lowest id) first. A limit of 0 or less means
 // DefaultPageSize.
