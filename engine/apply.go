@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -129,6 +130,22 @@ func (k *known) HasEntitlement(id string) bool {
 func (k *known) HasProfile(id string) bool {
 	_, err := k.o.tx.Profile(k.o.ctx, id)
 	return k.exists(err)
+}
+
+// ProfileDependencies returns the profiles whose membership the rule of
+// profile id reads, for the parser's check of cycles between rules.
+func (k *known) ProfileDependencies(id string) []string {
+	p, err := k.o.tx.Profile(k.o.ctx, id)
+	if !k.exists(err) {
+		return nil
+	}
+	var out []string
+	for _, e := range p.Automation.RuleEntitlements() {
+		if app, local, ok := roster.SplitEntitlementID(e); ok && app == roster.BuiltinApp && !strings.HasSuffix(local, ".excluded") {
+			out = append(out, local)
+		}
+	}
+	return out
 }
 
 // applyWindow is how many of a document's grants are recorded after one read
@@ -374,6 +391,7 @@ func (a *applier) user(u *roster.User) error {
 	if err := upsert(a, userLifecycle, u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err
 	}
+	a.fieldsChanged(old, u)
 	if err == nil && old.Manager != u.Manager {
 		if err := a.reassign(u.ID, ""); err != nil {
 			return err

@@ -462,7 +462,7 @@ func TestSaveControlsShowsValidationErrors(t *testing.T) {
 		"excluded_users": {"george, nobody-here"},
 	})
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
-	wantBody(t, body, "any_entitlement is empty", "nobody-here", "The declarative document the console applied")
+	wantBody(t, body, "names neither any_entitlement nor an expression", "nobody-here", "The declarative document the console applied")
 	if p := e.profile("eng"); len(p.Automation.AnyEntitlement) != 1 {
 		t.Errorf("a refused save changed the profile: %+v", p.Automation)
 	}
