@@ -23,9 +23,9 @@ var exprOrg = strings.NewReplacer(
 
 // exprProfiles are profiles whose rules are expressions: eng on department
 // and employment type, leads on eng's members and their title.
-const exprProfiles = `
-profiles:
-  - id: eng
+const exprProfiles = "\nprofiles:\n" + engExpr + leadsExpr
+
+const engExpr = `  - id: eng
     name: Engineering
     entitlements: [github/org-member]
     enrollment: {policy: auto}
@@ -33,7 +33,9 @@ profiles:
     automation:
       enabled: true
       expression: 'user.department == "Engineering" && user.employment_type != "contractor"'
-  - id: leads
+`
+
+const leadsExpr = `  - id: leads
     name: Leads
     enrollment: {policy: auto}
     unenrollment: {policy: auto}
@@ -51,6 +53,11 @@ func TestExpressionRules(t *testing.T) {
 	e.apply(exprOrg + exprProfiles)
 	equal(t, "eng members", e.members("eng"), []string{"alice:automation", "carol:automation"})
 	equal(t, "leads members", e.members("leads"), []string{"alice:automation"})
+	// Declared the other way round, leads still syncs after eng, whose
+	// members its rule reads.
+	e2 := start(t)
+	e2.apply(exprOrg + "\nprofiles:\n" + leadsExpr + engExpr)
+	equal(t, "leads members, declared first", e2.members("leads"), []string{"alice:automation"})
 
 	v := e.profile("eng")
 	equal(t, "eng expression", v.Automation.Expression, `user.department == "Engineering" && user.employment_type != "contractor"`)

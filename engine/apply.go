@@ -56,7 +56,12 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		if err := a.apply(doc); err != nil {
 			return err
 		}
-		toSync = a.toSync
+		byID := make(map[string]*roster.Profile, len(doc.Profiles))
+		for i := range doc.Profiles {
+			byID[doc.Profiles[i].ID] = &doc.Profiles[i]
+		}
+		// A profile whose rule reads another's members syncs after it.
+		toSync = dependencyOrder(a.toSync, byID)
 		if req.DryRun {
 			return errDryRun
 		}

@@ -201,6 +201,7 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 	for i := range all {
 		byID[all[i].ID] = &all[i]
 	}
+	ids = dependencyOrder(ids, byID)
 	var ps []*roster.Profile
 	for _, id := range ids {
 		p, ok := byID[id]
@@ -250,6 +251,38 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 		}
 	}
 	return busy, quiet, nil
+}
+
+// dependencyOrder returns ids with each profile after the profiles of ids
+// whose membership its rule reads (user.member_of, or a membership
+// entitlement it names), and otherwise in their order: a profile's sync
+// then sees the memberships the same pass gives. Apply refuses cycles; one
+// found anyway is broken where it is met.
+func dependencyOrder(ids []string, byID map[string]*roster.Profile) []string {
+	in := set(ids)
+	out := make([]string, 0, len(ids))
+	state := map[string]int{} // 1: being visited, 2: placed
+	var visit func(id string)
+	visit = func(id string) {
+		if state[id] != 0 {
+			return
+		}
+		state[id] = 1
+		if p, ok := byID[id]; ok {
+			for _, e := range p.Automation.RuleEntitlements() {
+				app, local, _ := roster.SplitEntitlementID(e)
+				if app == roster.BuiltinApp && in[local] {
+					visit(local)
+				}
+			}
+		}
+		state[id] = 2
+		out = append(out, id)
+	}
+	for _, id := range ids {
+		visit(id)
+	}
+	return out
 }
 
 // syncableProfile returns profile id when it is to be synced now, nil when
