@@ -330,17 +330,16 @@ func (o *op) planInput(p *roster.Profile) (roster.PlanInput, error) {
 	if err != nil {
 		return roster.PlanInput{}, err
 	}
+	in := roster.PlanInput{Profile: p.ID, Mode: p.Automation.Mode, Safeguard: p.Automation.Safeguard, Thresholds: s.Safeguard}
+	var holders []string
 	if p.Automation.Expression != "" {
 		// Who matches an expression is kept across syncs (syncview.Matches):
-		// the view reads what changed since.
-		v, err := syncview.Read(o.ctx, o.tx, s, []*roster.Profile{p}, o.now, o.e.matches)
-		if err != nil {
-			return roster.PlanInput{}, err
-		}
-		return v.PlanInput(0), nil
+		// reading what changed since is all it takes. The users it gives
+		// are active and not excluded.
+		holders, in.Errors, err = syncview.Matching(o.ctx, o.tx, p, o.e.matches)
+	} else {
+		holders, err = o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
 	}
-	in := roster.PlanInput{Profile: p.ID, Mode: p.Automation.Mode, Safeguard: p.Automation.Safeguard, Thresholds: s.Safeguard}
-	holders, err := o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
 	if err != nil {
 		return in, err
 	}

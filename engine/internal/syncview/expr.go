@@ -50,7 +50,23 @@ type Matches struct {
 	attrs    []map[string]string
 	profiles map[string]*exprState
 	evals    atomic.Int64
+	// epoch counts the views that found users changed, and log holds the
+	// users each found changed (views may bring some profiles up to date
+	// and not others: each profile's state says up to which epoch it is).
+	// Entries no profile needs are dropped; old ones are merged, which
+	// only makes a profile evaluate more users than it needs to.
+	epoch int64
+	log   []changeSet
 }
+
+// changeSet is the users a view found changed, at an epoch.
+type changeSet struct {
+	epoch int64
+	users *roaring.Bitmap
+}
+
+// maxLog bounds Matches.log: past it, the older half is merged.
+const maxLog = 64
 
 // numFields is len(rule.Fields); attributesField is the index of
 // "attributes" in it.
@@ -96,6 +112,8 @@ type exprState struct {
 	// and the holding of ents seen.
 	memo        map[string]outcome
 	match, errs *roaring.Bitmap
+	// epoch is the Matches epoch match and errs are up to date with.
+	epoch int64
 }
 
 // outcome is an evaluation's result.
@@ -157,6 +175,8 @@ func (m *Matches) update(ctx context.Context, v *View, revs []int64, xs []exprPr
 		for _, x := range changed.ToArray() {
 			m.revs[x] = revs[x]
 		}
+		m.epoch++
+		m.log = append(m.log, changeSet{epoch: m.epoch, users: changed})
 	}
 
 	n := uint64(len(v.users))
@@ -189,12 +209,18 @@ func (m *Matches) update(ctx context.Context, v *View, revs []int64, xs []exprPr
 			dirty = roaring.New()
 			dirty.AddRange(0, n)
 		} else {
-			dirty = changed.Clone()
+			dirty = roaring.New()
+			for _, c := range m.log {
+				if c.epoch > st.epoch {
+					dirty.Or(c.users)
+				}
+			}
 			for k := range now {
 				dirty.Or(roaring.Xor(st.holders[k], now[k]))
 			}
 		}
 		st.holders = now
+		st.epoch = m.epoch
 		if !dirty.IsEmpty() {
 			// The view keeps the bitmaps it was given: change copies.
 			st.match, st.errs = st.match.Clone(), st.errs.Clone()
@@ -202,7 +228,26 @@ func (m *Matches) update(ctx context.Context, v *View, revs []int64, xs []exprPr
 		}
 		v.expr[x.i], v.exprErrs[x.i] = st.match, st.errs
 	}
+	m.trimLog()
 	return nil
+}
+
+// trimLog drops the change sets every profile's state has seen, and merges
+// the older half of the rest when there are too many.
+func (m *Matches) trimLog() {
+	least := m.epoch
+	for _, st := range m.profiles {
+		least = min(least, st.epoch)
+	}
+	m.log = slices.DeleteFunc(m.log, func(c changeSet) bool { return c.epoch <= least })
+	if len(m.log) > maxLog {
+		half := len(m.log) / 2
+		merged := changeSet{epoch: m.log[half-1].epoch, users: roaring.New()}
+		for _, c := range m.log[:half] {
+			merged.users.Or(c.users)
+		}
+		m.log = append([]changeSet{merged}, m.log[half:]...)
+	}
 }
 
 // evaluate evaluates st's expression for the users in dirty, whose
@@ -348,6 +393,9 @@ func (m *Matches) align(users []string) {
 			}
 		}
 		return roaring.BitmapOf(out...) // to keeps the order
+	}
+	for i := range m.log {
+		m.log[i].users = remap(m.log[i].users)
 	}
 	for _, st := range m.profiles {
 		st.match, st.errs = remap(st.match), remap(st.errs)

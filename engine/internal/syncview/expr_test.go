@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ func TestMatchesFollowChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := roster.DefaultSettings()
-	kept := NewMatches()
+	kept, alone := NewMatches(), NewMatches()
 	check := func(step int, wantNoEvals bool) {
 		t.Helper()
 		err := db.View(ctx, func(tx roster.Tx) error {
@@ -106,8 +107,18 @@ func TestMatchesFollowChanges(t *testing.T) {
 				return err
 			}
 			for i, p := range ps {
-				if got, want := cached.PlanInput(i), fresh.PlanInput(i); !reflect.DeepEqual(got, want) {
+				want := fresh.PlanInput(i)
+				if got := cached.PlanInput(i); !reflect.DeepEqual(got, want) {
 					t.Errorf("step %d, profile %s:\nkept  %+v\nfresh %+v", step, p.ID, got, want)
+				}
+				// One profile's matches alone, as a single sync reads them,
+				// with matches kept by those reads.
+				matching, errs, err := Matching(ctx, tx, p, alone)
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(matching, want.Matching) || errs != want.Errors {
+					t.Errorf("step %d, profile %s: Matching gives %v and %d errors, want %v and %d", step, p.ID, matching, errs, want.Matching, want.Errors)
 				}
 			}
 			return nil

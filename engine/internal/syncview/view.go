@@ -70,6 +70,26 @@ type memberRef struct {
 // from one view to the next (see Matches); nil evaluates every expression
 // afresh.
 func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches) (*View, error) {
+	return read(ctx, tx, s, ps, now, m, false)
+}
+
+// Matching returns the users who match p's rule now — active, not
+// excluded, holding any of its entitlements if it names any, and for whom
+// its expression is true — sorted, and the number of those (active, not
+// excluded, holding one of the entitlements) its expression could not be
+// evaluated for. It reads only what that takes: the users and the holders
+// of the entitlements p's rule reads, not p's members or tasks.
+func Matching(ctx context.Context, tx roster.Tx, p *roster.Profile, m *Matches) (matching []string, errors int, err error) {
+	v, err := read(ctx, tx, &roster.Settings{}, []*roster.Profile{p}, time.Unix(0, 0).UTC(), m, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	var in roster.PlanInput
+	v.Fill(0, &in)
+	return in.Matching, in.Errors, nil
+}
+
+func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, matchOnly bool) (*View, error) {
 	v := &View{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
 		members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
 		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps)),
@@ -149,6 +169,9 @@ func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 	scan.Removals = func(p int, n int) error {
 		v.removals[p] = n
 		return nil
+	}
+	if matchOnly {
+		scan.Profiles = nil
 	}
 	if err := tx.ScanSync(ctx, &scan); err != nil {
 		return nil, fmt.Errorf("read the state of %d profiles: %w", len(ps), err)
