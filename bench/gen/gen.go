@@ -63,8 +63,9 @@ var (
 )
 
 // Preset returns the preset of that name: small, medium, large or
-// small20k (EnableAtOnce); medium-expr and large-expr are medium and large
-// with a third of the profiles' rules written as expressions.
+// small20k (EnableAtOnce); small-expr, medium-expr and large-expr are small,
+// medium and large with a third of the profiles' rules written as
+// expressions.
 func Preset(name string) (Config, error) {
 	switch name {
 	case "small":
@@ -75,6 +76,10 @@ func Preset(name string) (Config, error) {
 		return Large, nil
 	case "small20k", "enable":
 		return EnableAtOnce, nil
+	case "small-expr":
+		c := Small
+		c.ExpressionEvery = 3
+		return c, nil
 	case "medium-expr":
 		c := Medium
 		c.ExpressionEvery = 3
@@ -84,7 +89,7 @@ func Preset(name string) (Config, error) {
 		c.ExpressionEvery = 3
 		return c, nil
 	}
-	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k, medium-expr, large-expr)", name)
+	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k, small-expr, medium-expr, large-expr)", name)
 }
 
 func (c Config) withDefaults() Config {
