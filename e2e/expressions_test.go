@@ -66,6 +66,14 @@ func TestExpressionRules(t *testing.T) {
 		t.Errorf("profile show eng does not show the expression:\n%s", out)
 	}
 
+	// roster why shows the expression and that it holds for alice.
+	var why roster.Explanation
+	e.json(&why, adminUser, "why", "alice", "github/org-member")
+	if len(why.Profiles) != 1 || why.Profiles[0].Rule == nil || !why.Profiles[0].Rule.Matches ||
+		!why.Profiles[0].Rule.ExpressionTrue || why.Profiles[0].Rule.Expression == "" {
+		t.Errorf("why alice github/org-member: %+v", why.Profiles)
+	}
+
 	// The expression still matches carol: unenrolling her by hand is refused.
 	e.fails("still matches", adminUser, "profile", "unenroll", "eng", "carol")
 

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -535,21 +536,10 @@ func (o *op) ruleMatch(p *roster.Profile, user string) (string, error) {
 	if p.Automation.Expression == "" {
 		return why, nil
 	}
-	r, err := rule.Compile(p.Automation.Expression)
-	if err != nil {
-		return "", nil // matches nobody, as in a sync
-	}
-	var lookupErr error
-	has := func(e string) bool {
-		_, ok, err := o.findGrant(user, e)
-		if err != nil && lookupErr == nil {
-			lookupErr = err
-		}
-		return ok
-	}
-	ok, err := r.Eval(rule.NewUser(u, has, func(profile string) bool { return has(roster.EnrollmentEntitlement(profile)) }))
-	if lookupErr != nil {
-		return "", lookupErr
+
+	ok, err := o.evalExpression(p, u)
+	if err != nil && !errors.As(err, new(*evalError)) {
+		return "", err
 	}
 	if err != nil || !ok {
 		return "", nil
@@ -558,6 +548,39 @@ func (o *op) ruleMatch(p *roster.Profile, user string) (string, error) {
 		return why + " and its expression is true for them", nil
 	}
 	return "its expression is true for them", nil
+}
+
+// evalError is an expression that could not be evaluated for a user: it
+// counts as false.
+type evalError struct{ err error }
+
+func (e *evalError) Error() string { return e.err.Error() }
+
+// evalExpression evaluates p's expression for u, user.has and
+// user.member_of answered from u's grants. An *evalError means the
+// expression could not be evaluated for u (or does not compile); any other
+// error is a failed lookup.
+func (o *op) evalExpression(p *roster.Profile, u *roster.User) (bool, error) {
+	r, err := rule.Compile(p.Automation.Expression)
+	if err != nil {
+		return false, &evalError{err}
+	}
+	var lookupErr error
+	has := func(e string) bool {
+		_, ok, err := o.findGrant(u.ID, e)
+		if err != nil && lookupErr == nil {
+			lookupErr = err
+		}
+		return ok
+	}
+	ok, err := r.Eval(rule.NewUser(u, has, func(profile string) bool { return has(roster.EnrollmentEntitlement(profile)) }))
+	if lookupErr != nil {
+		return false, lookupErr
+	}
+	if err != nil {
+		return false, &evalError{err}
+	}
+	return ok, nil
 }
 
 // exclude adds users to p's excluded users, records each exclusion and
