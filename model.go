@@ -372,11 +372,47 @@ type Automation struct {
 	Enabled        bool     `json:"enabled"`
 	Mode           string   `json:"mode"`
 	AnyEntitlement []string `json:"any_entitlement"`
-	ExcludedUsers  []string `json:"excluded_users"`
+	// Expression is the rule on attributes, a CEL expression over the user
+	// (package rule); empty: none. A user matches when active, not
+	// excluded, and every condition given holds: they hold any of
+	// AnyEntitlement (when given) and Expression is true (when given).
+	Expression string `json:"expression,omitempty"`
+	// Reads is what Expression reads, from its checked form: set where the
+	// expression is compiled (apply), and kept with the profile so that a
+	// change finds the profiles it can affect. Nil without an expression.
+	Reads         *ExpressionReads `json:"expression_reads,omitempty"`
+	ExcludedUsers []string         `json:"excluded_users"`
 	// ExclusionPolicy is the policy the record of an exclusion (a task on
 	// access-profiles/P.excluded) runs under; empty: recorded at once.
 	ExclusionPolicy string `json:"exclusion_policy,omitempty"`
 	Safeguard       bool   `json:"safeguard"`
+}
+
+// ExpressionReads is what a profile's expression depends on.
+type ExpressionReads struct {
+	// Fields are the user fields it reads, by their names in the
+	// expression (department, location, ...), sorted.
+	Fields []string `json:"fields"`
+	// Entitlements are the entitlements its user.has calls name, sorted.
+	Entitlements []string `json:"entitlements"`
+	// Profiles are the profiles its user.member_of calls name, sorted.
+	Profiles []string `json:"profiles"`
+}
+
+// RuleEntitlements returns every entitlement whose grants a's rule reads:
+// AnyEntitlement, those the expression's user.has calls name, and the
+// enrollment entitlement of each profile its user.member_of calls name (a
+// member holds it). Sorted, without repeats.
+func (a *Automation) RuleEntitlements() []string {
+	out := slices.Clone(a.AnyEntitlement)
+	if a.Reads != nil {
+		out = append(out, a.Reads.Entitlements...)
+		for _, p := range a.Reads.Profiles {
+			out = append(out, EnrollmentEntitlement(p))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // SyncState is the runtime state of a profile's automation.
@@ -398,6 +434,8 @@ type SyncSummary struct {
 	Cancelled    int       `json:"cancelled"`
 	TasksCreated int       `json:"tasks_created"`
 	Paused       bool      `json:"paused"`
+	// Errors counts the users the expression could not be evaluated for.
+	Errors int `json:"errors,omitempty"`
 }
 
 // Staged is the plan a paused sync holds for an admin to review.

@@ -28,6 +28,10 @@ type PlanInput struct {
 	// RecentRemovals counts the removals automation made from this profile in
 	// the rolling hour before this sync.
 	RecentRemovals int
+	// Errors counts the users for whom the profile's expression could not
+	// be evaluated; they are not in Matching. The planner does not read it:
+	// the sync reports it.
+	Errors int
 	// Safeguard is on for this profile; Thresholds are the tenant's.
 	Safeguard  bool
 	Thresholds Safeguard

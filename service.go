@@ -185,19 +185,22 @@ type ApplyResult struct {
 
 // SyncResult is what one sync of one profile started.
 type SyncResult struct {
-	Profile      string    `json:"profile"`
-	Enrolled     []string  `json:"enrolled"`
-	Unenrolled   []string  `json:"unenrolled"`
-	Cancelled    []int64   `json:"cancelled"`
-	TasksCreated int       `json:"tasks_created"`
-	Paused       bool      `json:"paused"`
-	At           time.Time `json:"at"`
+	Profile      string   `json:"profile"`
+	Enrolled     []string `json:"enrolled"`
+	Unenrolled   []string `json:"unenrolled"`
+	Cancelled    []int64  `json:"cancelled"`
+	TasksCreated int      `json:"tasks_created"`
+	Paused       bool     `json:"paused"`
+	// Errors counts the users for whom the profile's expression could not
+	// be evaluated (a missing attribute, say): each counts as not matching.
+	Errors int       `json:"errors"`
+	At     time.Time `json:"at"`
 }
 
 // Summary returns the result in figures.
 func (r *SyncResult) Summary() *SyncSummary {
 	return &SyncSummary{At: r.At, Enrolled: len(r.Enrolled), Unenrolled: len(r.Unenrolled),
-		Cancelled: len(r.Cancelled), TasksCreated: r.TasksCreated, Paused: r.Paused}
+		Cancelled: len(r.Cancelled), TasksCreated: r.TasksCreated, Paused: r.Paused, Errors: r.Errors}
 }
 
 // ProfileView is a profile with its members, pending enrollments and automation

@@ -254,9 +254,13 @@ type ProfileStore interface {
 	CountRemovals(ctx context.Context, profile string, since time.Time) (int, error)
 
 	// RuleProfiles returns the ids of the profiles whose automation rule
-	// (any_entitlement) names any of the entitlements, ordered. PutProfile keeps
-	// the index it reads.
+	// names any of the entitlements (Automation.RuleEntitlements), ordered.
+	// PutProfile keeps the index it reads.
 	RuleProfiles(ctx context.Context, entitlements []string) ([]string, error)
+	// FieldProfiles returns the ids of the profiles whose expression reads
+	// any of the user fields (Automation.Reads.Fields), ordered. PutProfile
+	// keeps the index it reads.
+	FieldProfiles(ctx context.Context, fields []string) ([]string, error)
 	// TriggerProfiles marks profiles for a sync because something their rule
 	// depends on changed; marking a marked profile is harmless.
 	TriggerProfiles(ctx context.Context, profiles []string) error
@@ -381,6 +385,11 @@ type SyncScan struct {
 
 	// User receives the id of every user, in order.
 	User func(id string) error
+	// UserRev, when set, receives the rev of every user after User has
+	// received them all, in the same order: the count of changes to the
+	// user's fields that an expression can read (a user whose rev did not
+	// move still matches as it did).
+	UserRev func(rev int64) error
 	// Disabled receives each user whose status is not active, in no
 	// particular order.
 	Disabled func(user string) error

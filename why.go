@@ -51,4 +51,10 @@ type RuleReason struct {
 	// of them the user holds.
 	AnyEntitlement []string `json:"any_entitlement,omitempty"`
 	Holds          []string `json:"holds,omitempty"`
+	// Expression is the rule's expression, if any; ExpressionTrue says
+	// whether it is true for the user, and ExpressionError why it could not
+	// be evaluated for them (then it counts as false).
+	Expression      string `json:"expression,omitempty"`
+	ExpressionTrue  bool   `json:"expression_true,omitempty"`
+	ExpressionError string `json:"expression_error,omitempty"`
 }

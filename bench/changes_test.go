@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,66 +21,140 @@ import (
 // the moment the enrollment task is committed, with the change-driven sync
 // running in the background as in production (100ms tick). The organisation
 // has `users` users, a third of whom already match and are members.
+// ROSTER_BENCH_CHANGE_USERS lists other sizes (e.g. 100000).
 func BenchmarkGrantChangeToTask(b *testing.B) {
-	for _, users := range []int{1000, 10000} {
+	for _, users := range changeSizes(b, 1000, 10000) {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
-			ctx := context.Background()
-			s, err := server.Start(ctx, server.Config{DB: filepath.Join(b.TempDir(), "roster.db"), Addr: "127.0.0.1:0",
-				BootstrapToken: "bench-admin", SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger})
+			changeToTask(b, users, "any_entitlement: [okta/staff]", "",
+				func(i int) string { return fmt.Sprintf("  - {user: u%06d, entitlement: okta/staff}\n", i) },
+				func(ctx context.Context, admin *rosterhttp.Client, user string) error {
+					_, err := admin.AddGrant(ctx, user, "okta/staff")
+					return err
+				})
+		})
+	}
+}
+
+// BenchmarkDepartmentChangeToTask is BenchmarkGrantChangeToTask for a rule
+// on attributes: the profile's rule is `user.department == "Staff"`, and the
+// change is an apply that moves one user into that department. Another
+// profile's expression reads only location: the change must not sync it.
+func BenchmarkDepartmentChangeToTask(b *testing.B) {
+	for _, users := range changeSizes(b, 1000, 10000) {
+		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
+			changeToTask(b, users, `expression: 'user.department == "Staff"'`, `expression: 'user.location == "Atlantis"'`,
+				nil,
+				func(ctx context.Context, admin *rosterhttp.Client, user string) error {
+					doc := fmt.Sprintf("users:\n  - {id: %s, email: %s@example.com, department: Staff}\n", user, user)
+					_, err := admin.Apply(ctx, roster.ApplyRequest{Filename: "move.yaml", Document: []byte(doc)})
+					return err
+				})
+		})
+	}
+}
+
+// changeSizes returns the organisation sizes of ROSTER_BENCH_CHANGE_USERS
+// (comma-separated), or def.
+func changeSizes(b *testing.B, def ...int) []int {
+	env := os.Getenv("ROSTER_BENCH_CHANGE_USERS")
+	if env == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("ROSTER_BENCH_CHANGE_USERS: %v", err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// changeToTask runs a change-to-task benchmark on users users: the profile
+// staff has rule (and other has otherRule, or a rule nobody matches); the
+// first third of the users match staff, through the grants grant writes
+// (nil: through their department, Staff). change makes user match.
+func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i int) string,
+	change func(ctx context.Context, admin *rosterhttp.Client, user string) error) {
+	ctx := context.Background()
+	s, err := server.Start(ctx, server.Config{DB: filepath.Join(b.TempDir(), "roster.db"), Addr: "127.0.0.1:0",
+		BootstrapToken: "bench-admin", SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(context.Background()) })
+	admin := rosterhttp.NewClient(s.URL, "bench-admin")
+	var doc strings.Builder
+	doc.WriteString("policies: [{id: auto, steps: []}, {id: manual-review, steps: [{approvers: users, users: [u000000]}]}]\n")
+	doc.WriteString("apps:\n  - id: okta\n    entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}, {id: none}]\nusers:\n")
+	for i := 0; i < users; i++ {
+		dept := "Sales"
+		if grant == nil && i < users/3 {
+			dept = "Staff"
+		}
+		fmt.Fprintf(&doc, "  - {id: u%06d, email: u%06d@example.com, department: %s}\n", i, i, dept)
+	}
+	if grant != nil {
+		doc.WriteString("grants:\n")
+		for i := 0; i < users/3; i++ {
+			doc.WriteString(grant(i))
+		}
+	}
+	if otherRule == "" {
+		otherRule = "any_entitlement: [okta/none]"
+	}
+	fmt.Fprintf(&doc, "profiles:\n  - id: staff\n    enrollment: {policy: manual-review}\n    automation: {enabled: true, %s}\n", rule)
+	fmt.Fprintf(&doc, "  - id: other\n    automation: {enabled: true, %s}\n", otherRule)
+	if _, err := admin.Apply(ctx, roster.ApplyRequest{Filename: "bench.yaml", Document: []byte(doc.String())}); err != nil {
+		b.Fatal(err)
+	}
+	if b.N > users-users/3 {
+		b.Fatalf("b.N = %d: at most %d users left to change", b.N, users-users/3)
+	}
+	otherSyncs := func() int {
+		v, err := admin.Profile(ctx, "other")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.Automation.LastSync == nil {
+			return 0
+		}
+		return int(v.Automation.LastSync.At.UnixNano())
+	}
+	otherBefore := otherSyncs()
+	latencies := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		user := fmt.Sprintf("u%06d", users/3+i)
+		if err := change(ctx, admin, user); err != nil {
+			b.Fatal(err)
+		}
+		changed := time.Now()
+		for {
+			page, err := admin.Tasks(ctx, roster.TaskFilter{User: user, Entitlement: "access-profiles/staff"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { s.Close(context.Background()) })
-			admin := rosterhttp.NewClient(s.URL, "bench-admin")
-			var doc strings.Builder
-			doc.WriteString("policies: [{id: auto, steps: []}]\napps:\n  - id: okta\n    entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]\nusers:\n")
-			for i := 0; i < users; i++ {
-				fmt.Fprintf(&doc, "  - {id: u%06d, email: u%06d@example.com}\n", i, i)
+			if len(page.Items) == 1 {
+				break
 			}
-			doc.WriteString("grants:\n")
-			for i := 0; i < users/3; i++ {
-				fmt.Fprintf(&doc, "  - {user: u%06d, entitlement: okta/staff}\n", i)
+			if time.Since(changed) > 10*time.Second {
+				b.Fatalf("no enrollment task for %s after 10s", user)
 			}
-			doc.WriteString("profiles:\n  - id: staff\n    enrollment: {policy: manual-review}\n    automation: {enabled: true, any_entitlement: [okta/staff]}\n")
-			doc.WriteString("  - id: other\n    automation: {enabled: true, any_entitlement: [okta/none]}\n")
-			full := strings.Replace(doc.String(), "policies: [{id: auto, steps: []}]", "policies: [{id: auto, steps: []}, {id: manual-review, steps: [{approvers: users, users: [u000000]}]}]", 1)
-			full = strings.Replace(full, "entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]", "entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}, {id: none}]", 1)
-			if _, err := admin.Apply(ctx, roster.ApplyRequest{Filename: "bench.yaml", Document: []byte(full)}); err != nil {
-				b.Fatal(err)
-			}
-			if b.N > users-users/3 {
-				b.Fatalf("b.N = %d: at most %d users left to change", b.N, users-users/3)
-			}
-			latencies := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				user := fmt.Sprintf("u%06d", users/3+i)
-				if _, err := admin.AddGrant(ctx, user, "okta/staff"); err != nil {
-					b.Fatal(err)
-				}
-				changed := time.Now()
-				for {
-					page, err := admin.Tasks(ctx, roster.TaskFilter{User: user, Entitlement: "access-profiles/staff"})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(page.Items) == 1 {
-						break
-					}
-					if time.Since(changed) > 10*time.Second {
-						b.Fatalf("no enrollment task for %s after 10s", user)
-					}
-					time.Sleep(time.Millisecond)
-				}
-				latencies = append(latencies, time.Since(changed))
-			}
-			b.StopTimer()
-			slices.Sort(latencies)
-			at := func(q float64) float64 {
-				return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
-			}
-			b.ReportMetric(at(0.50), "p50-ms")
-			b.ReportMetric(at(0.99), "p99-ms")
-		})
+			time.Sleep(time.Millisecond)
+		}
+		latencies = append(latencies, time.Since(changed))
 	}
+	b.StopTimer()
+	if otherSyncs() != otherBefore {
+		b.Fatal("a change the other profile's rule does not read synced it")
+	}
+	slices.Sort(latencies)
+	at := func(q float64) float64 {
+		return float64(latencies[int(q*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(maxRSS(), "max-rss-MiB")
 }

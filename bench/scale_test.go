@@ -229,8 +229,11 @@ func countRows(b *testing.B, db string) (members, tasks int) {
 // and preparing statements. So the first pass is timed on its own (first-s),
 // and the passes after it are the measurement (s/sync-all). It also reports
 // the peak live heap and the process's peak resident set.
+//
+// The presets small-expr, medium-expr and large-expr are small, medium and large with a third
+// of the profiles' rules written as expressions (gen.Config.ExpressionEvery).
 func BenchmarkSteadyStateSyncAll(b *testing.B) {
-	for _, preset := range presets(b, "small", "medium", "large") {
+	for _, preset := range presets(b, "small", "medium", "large", "small-expr", "medium-expr", "large-expr") {
 		b.Run(preset, func(b *testing.B) {
 			db := loaded(b, preset, gen.LoadOptions{State: gen.Synced, History: true})
 			membersBefore, tasksBefore := countRows(b, db)

@@ -58,7 +58,14 @@ func writeProfile(w io.Writer, p *roster.ProfileView) {
 	} else {
 		fmt.Fprintf(w, "Automation:\tdisabled, mode %s\n", orDash(au.Mode))
 	}
-	fmt.Fprintf(w, "Rule:\tactive users holding any of %s\n", list(au.AnyEntitlement))
+	switch {
+	case au.Expression != "" && len(au.AnyEntitlement) > 0:
+		fmt.Fprintf(w, "Rule:\tactive users holding any of %s, for whom %s\n", list(au.AnyEntitlement), au.Expression)
+	case au.Expression != "":
+		fmt.Fprintf(w, "Rule:\tactive users for whom %s\n", au.Expression)
+	default:
+		fmt.Fprintf(w, "Rule:\tactive users holding any of %s\n", list(au.AnyEntitlement))
+	}
 	fmt.Fprintf(w, "Excluded users:\t%s\n", list(au.ExcludedUsers))
 	fmt.Fprintf(w, "Safeguard:\t%s\n", choose(au.Safeguard, "on", "off"))
 	if au.LastSync != nil {

@@ -60,6 +60,8 @@ type parser struct {
 
 	// refs are checked once every declaration has been read.
 	refs []ref
+	// exprLines holds the line of each profile's expression, by profile.
+	exprLines map[string]int
 
 	// split holds the sections read in chunks (see split.go), by key, with
 	// the line of their key; splitFailed is set when one of them cannot be.
@@ -125,6 +127,7 @@ func parseSplitDoc(filename string, rest []byte, known roster.Known, split map[s
 		return nil, false, nil
 	}
 	p.checkRefs()
+	p.checkCycles(doc)
 	if len(p.problems) > 0 {
 		return nil, true, p.err()
 	}
@@ -140,6 +143,7 @@ func parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 	}
 	doc := p.document(root)
 	p.checkRefs()
+	p.checkCycles(doc)
 	if len(p.problems) > 0 {
 		return nil, p.err()
 	}
@@ -148,13 +152,14 @@ func parse(filename string, data []byte, known roster.Known) (*roster.Document, 
 
 func newParser(filename string, known roster.Known) *parser {
 	return &parser{
-		file:     filename,
-		known:    known,
-		users:    map[string]int{},
-		policies: map[string]int{},
-		apps:     map[string]int{},
-		ents:     map[string]int{},
-		profiles: map[string]int{},
+		file:      filename,
+		known:     known,
+		users:     map[string]int{},
+		policies:  map[string]int{},
+		apps:      map[string]int{},
+		ents:      map[string]int{},
+		profiles:  map[string]int{},
+		exprLines: map[string]int{},
 
 		connectors: map[string]int{},
 		webhooks:   map[string]int{},

@@ -729,8 +729,8 @@ profiles:
 				`roster.yaml:17: profiles[0].automation.any_entitlement[2]: a profile's rule cannot key on its own exclusion entitlement "access-profiles/eng.excluded"`,
 				`roster.yaml:17: profiles[0].automation.any_entitlement[3]: unknown entitlement "access-profiles/nope"`,
 				`roster.yaml:18: profiles[0].automation.excluded_users[0]: unknown user "bob"`,
-				`roster.yaml:20: profiles[1].automation.any_entitlement: automation is enabled but any_entitlement is empty: the rule would match nobody`,
-				`roster.yaml:24: profiles[2].automation.any_entitlement: automation is enabled but any_entitlement is empty: the rule would match nobody`,
+				`roster.yaml:20: profiles[1].automation.any_entitlement: automation is enabled but names neither any_entitlement nor an expression: the rule would match nobody`,
+				`roster.yaml:24: profiles[2].automation.any_entitlement: automation is enabled but names neither any_entitlement nor an expression: the rule would match nobody`,
 			},
 		},
 		{

@@ -15,6 +15,7 @@ const (
 	refUser refKind = iota
 	refPolicy
 	refEntitlement
+	refProfile
 )
 
 // ref is a reference to an object, checked once the whole file is read.
@@ -55,6 +56,8 @@ func (p *parser) declared(kind refKind, id string) bool {
 		declared = p.policies
 	case refEntitlement:
 		declared = p.ents
+	case refProfile:
+		declared = p.profiles
 	}
 	_, ok := declared[id]
 	return ok
@@ -79,6 +82,10 @@ func (p *parser) checkRefs() {
 		case refEntitlement:
 			noun, declared = "entitlement", p.ents
 			exists = p.hasEntitlement(r.id)
+		case refProfile:
+			noun, declared = "profile", p.profiles
+			_, exists = p.profiles[r.id]
+			exists = exists || p.known != nil && p.known.HasProfile(r.id)
 		}
 		if exists {
 			continue

@@ -581,10 +581,11 @@ func (p *parser) automation(n *yaml.Node, path, profile string) roster.Automatio
 		ExcludedUsers:  []string{},
 		Safeguard:      true,
 	}
-	m, ok := p.mapping(n, path, "enabled", "mode", "any_entitlement", "excluded_users", "exclusion_policy", "safeguard")
+	m, ok := p.mapping(n, path, "enabled", "mode", "any_entitlement", "expression", "excluded_users", "exclusion_policy", "safeguard")
 	if !ok {
 		return a
 	}
+	a.Expression, a.Reads = p.expression(m, path, profile)
 	a.Enabled = m.boolean("enabled", false)
 	a.Mode = m.enum("mode", roster.ModeSyncAndAct, roster.ModeSyncMembersOnly, roster.ModeSyncAndAct)
 	anyEnt := m.strList("any_entitlement")
@@ -599,12 +600,13 @@ func (p *parser) automation(n *yaml.Node, path, profile string) roster.Automatio
 		}
 	}
 	a.AnyEntitlement = values(anyEnt)
-	if raw := m.get("any_entitlement"); a.Enabled && (raw == nil || raw.Kind == yaml.SequenceNode && len(raw.Content) == 0) {
+	if raw := m.get("any_entitlement"); a.Enabled && a.Expression == "" && m.get("expression") == nil &&
+		(raw == nil || raw.Kind == yaml.SequenceNode && len(raw.Content) == 0) {
 		line := m.line()
 		if raw != nil {
 			line = raw.Line
 		}
-		p.addf(line, join(path, "any_entitlement"), "automation is enabled but any_entitlement is empty: the rule would match nobody")
+		p.addf(line, join(path, "any_entitlement"), "automation is enabled but names neither any_entitlement nor an expression: the rule would match nobody")
 	}
 	excluded := m.strList("excluded_users")
 	for _, it := range excluded {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -118,7 +119,18 @@ func (o *op) applyFile(req roster.ApplyRequest, res *roster.ApplyResult) (*appli
 	if err := a.apply(doc); err != nil {
 		return nil, err
 	}
+	a.orderSyncs(doc)
 	return a, nil
+}
+
+// orderSyncs puts the profiles to sync after an apply of doc in dependency
+// order: a profile whose rule reads another's members syncs after it.
+func (a *applier) orderSyncs(doc *roster.Document) {
+	byID := make(map[string]*roster.Profile, len(doc.Profiles))
+	for i := range doc.Profiles {
+		byID[doc.Profiles[i].ID] = &doc.Profiles[i]
+	}
+	a.toSync = dependencyOrder(a.toSync, byID)
 }
 
 // known answers the parser's questions about objects that already exist.
@@ -166,6 +178,22 @@ func (k *known) HasEntitlement(id string) bool {
 func (k *known) HasProfile(id string) bool {
 	_, err := k.o.tx.Profile(k.o.ctx, id)
 	return k.exists(err)
+}
+
+// ProfileDependencies returns the profiles whose membership the rule of
+// profile id reads, for the parser's check of cycles between rules.
+func (k *known) ProfileDependencies(id string) []string {
+	p, err := k.o.tx.Profile(k.o.ctx, id)
+	if !k.exists(err) {
+		return nil
+	}
+	var out []string
+	for _, e := range p.Automation.RuleEntitlements() {
+		if app, local, ok := roster.SplitEntitlementID(e); ok && app == roster.BuiltinApp && !strings.HasSuffix(local, ".excluded") {
+			out = append(out, local)
+		}
+	}
+	return out
 }
 
 // applyWindow is how many of a document's grants are recorded after one read
@@ -429,6 +457,7 @@ func (a *applier) user(u *roster.User) error {
 	if err := upsert(a, userLifecycle, u.ID, old, err, u, func() error { return a.tx.PutUser(a.ctx, u) }); err != nil {
 		return err
 	}
+	a.fieldsChanged(old, u)
 	if err == nil && old.Manager != u.Manager {
 		if err := a.reassign(u.ID, ""); err != nil {
 			return err

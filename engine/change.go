@@ -225,6 +225,7 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		if err := a.apply(doc); err != nil {
 			return err
 		}
+		a.orderSyncs(doc)
 		toSync = a.toSync
 		c.Moved = !slices.Equal(a.governed, c.Changes) || !samePlan(c.Plan, plan)
 		c.ApprovedPlan = plan

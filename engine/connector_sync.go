@@ -229,9 +229,12 @@ func (o *op) applySnapshot(c *roster.Connector, snap *connector.Snapshot, starte
 			}
 		}
 		var data any
-		if !pl.Created[u.ID] {
+		if pl.Created[u.ID] {
+			o.fieldsChanged(nil, u)
+		} else {
 			// in.Users is ordered by id, and the plan's users are copies.
 			if i, found := slices.BinarySearchFunc(in.Users, u.ID, func(v roster.User, id string) int { return strings.Compare(v.ID, id) }); found {
+				o.fieldsChanged(&in.Users[i], u)
 				if d := same.Changes(in.Users[i], *u); d != nil {
 					data = d
 				}

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/connector"
+	"github.com/rosterhq/roster/engine/internal/syncview"
+	"github.com/rosterhq/roster/rule"
 )
 
 // Config configures an Engine. Store is required; the rest have defaults.
@@ -74,6 +76,9 @@ type Engine struct {
 	// minute.
 	touched sync.Map
 	touches atomic.Int64
+	// matches keeps what profiles' expressions matched from one sync to
+	// the next (syncview.Matches).
+	matches *syncview.Matches
 }
 
 var _ roster.Service = (*Engine)(nil)
@@ -93,7 +98,7 @@ func New(cfg Config) *Engine {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
 	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
-		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime}
+		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime, matches: syncview.NewMatches()}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without
@@ -215,6 +220,9 @@ type op struct {
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
 	changedEnts, changedUsers map[string]bool
+	// changedFields records the user fields (by their names in
+	// expressions) whose value this op changed for some user.
+	changedFields map[string]bool
 	// lastChangedEnt is the entitlement grantChanged recorded last.
 	lastChangedEnt string
 	// marked is set when the op marked profiles to sync.
@@ -313,12 +321,27 @@ func (o *op) userChanged(user string) {
 	o.changedUsers[user] = true
 }
 
+// fieldsChanged records that user old became u: the fields an expression
+// reads that differ between them (every field for a new user, old nil).
+func (o *op) fieldsChanged(old, u *roster.User) {
+	fields := rule.Changed(old, u)
+	if len(fields) == 0 {
+		return
+	}
+	if o.changedFields == nil {
+		o.changedFields = map[string]bool{}
+	}
+	for _, f := range fields {
+		o.changedFields[f] = true
+	}
+}
+
 // triggerSyncs marks, in the op's transaction, every profile whose membership
 // the op's changes can affect: those whose rule names an entitlement whose
 // grants changed, and for a user whose status changed, the profiles they are a
 // member of or whose rule names something they hold.
 func (o *op) triggerSyncs() error {
-	if len(o.changedEnts) == 0 && len(o.changedUsers) == 0 {
+	if len(o.changedEnts) == 0 && len(o.changedUsers) == 0 && len(o.changedFields) == 0 {
 		return nil
 	}
 	ents := make([]string, 0, len(o.changedEnts))
@@ -346,7 +369,19 @@ func (o *op) triggerSyncs() error {
 	if err != nil {
 		return err
 	}
-	profiles = sortedUnique(append(profiles, byRule...))
+	profiles = append(profiles, byRule...)
+	if len(o.changedFields) > 0 {
+		fields := make([]string, 0, len(o.changedFields))
+		for f := range o.changedFields {
+			fields = append(fields, f)
+		}
+		byField, err := o.tx.FieldProfiles(o.ctx, sortedUnique(fields))
+		if err != nil {
+			return err
+		}
+		profiles = append(profiles, byField...)
+	}
+	profiles = sortedUnique(profiles)
 	o.marked = o.marked || len(profiles) > 0
 	return o.tx.TriggerProfiles(o.ctx, profiles)
 }

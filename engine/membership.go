@@ -6,10 +6,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/rule"
 )
 
 // enrolled carries out an approved enrollment: the user becomes a member and
@@ -389,7 +391,7 @@ func (e *Engine) Unenroll(ctx context.Context, profile string, users []string, c
 				if held, err := o.ruleMatch(p, u); err != nil {
 					return err
 				} else if held != "" {
-					return roster.Errorf(roster.ECONFLICT, "the rule of %s still matches %q (holds %s): the next sync would enroll them again; unenroll with --exclude to exclude them from the rule too", p.ID, u, held)
+					return roster.Errorf(roster.ECONFLICT, "the rule of %s still matches %q (%s): the next sync would enroll them again; unenroll with --exclude to exclude them from the rule too", p.ID, u, held)
 				}
 			}
 			if t, err := o.openTask(u, roster.EnrollmentEntitlement(p.ID), roster.TaskRevoke); err == nil {
@@ -506,9 +508,11 @@ func (o *op) exclusionDenied(t *roster.Task) error {
 	return o.tx.TriggerProfiles(o.ctx, []string{p.ID})
 }
 
-// ruleMatch returns the rule entitlement through which p's enabled
-// automation matches user, or "" when it does not: the user is inactive,
-// excluded, or holds none of them.
+// ruleMatch says why p's enabled automation matches user ("holds
+// okta/engineering", "its expression is true for them"), or "" when it does
+// not: the user is inactive, excluded, holds none of the rule's
+// entitlements, or the expression is false (or cannot be evaluated) for
+// them.
 func (o *op) ruleMatch(p *roster.Profile, user string) (string, error) {
 	if !p.Automation.Enabled || slices.Contains(p.Automation.ExcludedUsers, user) {
 		return "", nil
@@ -517,14 +521,66 @@ func (o *op) ruleMatch(p *roster.Profile, user string) (string, error) {
 	if err != nil || !u.Active() {
 		return "", err
 	}
+	why := ""
 	for _, e := range p.Automation.AnyEntitlement {
 		if _, err := o.grant(user, e); err == nil {
-			return e, nil
+			why = "holds " + e
+			break
 		} else if roster.ErrorCode(err) != roster.ENOTFOUND {
 			return "", err
 		}
 	}
-	return "", nil
+	if why == "" && len(p.Automation.AnyEntitlement) > 0 {
+		return "", nil
+	}
+	if p.Automation.Expression == "" {
+		return why, nil
+	}
+
+	ok, err := o.evalExpression(p, u)
+	if err != nil && !errors.As(err, new(*evalError)) {
+		return "", err
+	}
+	if err != nil || !ok {
+		return "", nil
+	}
+	if why != "" {
+		return why + " and its expression is true for them", nil
+	}
+	return "its expression is true for them", nil
+}
+
+// evalError is an expression that could not be evaluated for a user: it
+// counts as false.
+type evalError struct{ err error }
+
+func (e *evalError) Error() string { return e.err.Error() }
+
+// evalExpression evaluates p's expression for u, user.has and
+// user.member_of answered from u's grants. An *evalError means the
+// expression could not be evaluated for u (or does not compile); any other
+// error is a failed lookup.
+func (o *op) evalExpression(p *roster.Profile, u *roster.User) (bool, error) {
+	r, err := rule.Compile(p.Automation.Expression)
+	if err != nil {
+		return false, &evalError{err}
+	}
+	var lookupErr error
+	has := func(e string) bool {
+		_, ok, err := o.findGrant(u.ID, e)
+		if err != nil && lookupErr == nil {
+			lookupErr = err
+		}
+		return ok
+	}
+	ok, err := r.Eval(rule.NewUser(u, has, func(profile string) bool { return has(roster.EnrollmentEntitlement(profile)) }))
+	if lookupErr != nil {
+		return false, lookupErr
+	}
+	if err != nil {
+		return false, &evalError{err}
+	}
+	return ok, nil
 }
 
 // exclude adds users to p's excluded users, records each exclusion and

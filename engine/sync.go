@@ -91,11 +91,12 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, scheduled bool) (map[string]roster.SyncResult, map[string]error) {
 	results, failed := map[string]roster.SyncResult{}, map[string]error{}
 	var quiet []string
+	evalErrors := map[string]int{}
 	for pending := ids; len(pending) > 0; {
 		var busy []string
 		err := e.view(ctx, func(o *op) error {
 			var err error
-			busy, quiet, err = o.planMany(pending)
+			busy, quiet, err = o.planMany(pending, evalErrors)
 			return err
 		})
 		if err != nil {
@@ -111,7 +112,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 		pending = quiet
 	}
 	e.syncGroups(ctx, actor, quiet, scheduled, func(o *op, p *roster.Profile) (*roster.SyncResult, error) {
-		res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+		res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, Errors: evalErrors[p.ID], At: o.now}
 		return res, o.recordSync(p, res)
 	}, results, failed)
 	return results, failed
@@ -189,8 +190,9 @@ const (
 
 // planMany plans the profiles ids from one view of the store and splits
 // them into those with something to do (or paused: their sync records the
-// skip) and the quiet ones, each in the order of ids.
-func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
+// skip) and the quiet ones, each in the order of ids. It sets in errs the
+// number of users each profile's expression could not be evaluated for.
+func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, err error) {
 	all, err := o.tx.Profiles(o.ctx)
 	if err != nil {
 		return nil, nil, err
@@ -199,6 +201,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 	for i := range all {
 		byID[all[i].ID] = &all[i]
 	}
+	ids = dependencyOrder(ids, byID)
 	var ps []*roster.Profile
 	for _, id := range ids {
 		p, ok := byID[id]
@@ -213,12 +216,13 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now)
+	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches)
 	if err != nil {
 		return nil, nil, err
 	}
 	// Planning is pure: the profiles are planned on every core.
 	acts := make([]bool, len(ps))
+	nerrs := make([]int, len(ps))
 	workers := min(runtime.GOMAXPROCS(0), len(ps))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -228,6 +232,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 				v.Fill(i, &in)
 				plan := roster.PlanSync(in)
 				acts[i] = !plan.Empty() || plan.Pause
+				nerrs[i] = in.Errors
 			}
 		})
 	}
@@ -235,6 +240,7 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 	active := make(map[string]bool, len(ids))
 	for i, p := range ps {
 		active[p.ID] = acts[i]
+		errs[p.ID] = nerrs[i]
 	}
 	for _, id := range ids {
 		// A paused or deleted profile was not planned.
@@ -245,6 +251,38 @@ func (o *op) planMany(ids []string) (busy, quiet []string, err error) {
 		}
 	}
 	return busy, quiet, nil
+}
+
+// dependencyOrder returns ids with each profile after the profiles of ids
+// whose membership its rule reads (user.member_of, or a membership
+// entitlement it names), and otherwise in their order: a profile's sync
+// then sees the memberships the same pass gives. Apply refuses cycles; one
+// found anyway is broken where it is met.
+func dependencyOrder(ids []string, byID map[string]*roster.Profile) []string {
+	in := set(ids)
+	out := make([]string, 0, len(ids))
+	state := map[string]int{} // 1: being visited, 2: placed
+	var visit func(id string)
+	visit = func(id string) {
+		if state[id] != 0 {
+			return
+		}
+		state[id] = 1
+		if p, ok := byID[id]; ok {
+			for _, e := range p.Automation.RuleEntitlements() {
+				app, local, _ := roster.SplitEntitlementID(e)
+				if app == roster.BuiltinApp && in[local] {
+					visit(local)
+				}
+			}
+		}
+		state[id] = 2
+		out = append(out, id)
+	}
+	for _, id := range ids {
+		visit(id)
+	}
+	return out
 }
 
 // syncableProfile returns profile id when it is to be synced now, nil when
@@ -293,7 +331,15 @@ func (o *op) planInput(p *roster.Profile) (roster.PlanInput, error) {
 		return roster.PlanInput{}, err
 	}
 	in := roster.PlanInput{Profile: p.ID, Mode: p.Automation.Mode, Safeguard: p.Automation.Safeguard, Thresholds: s.Safeguard}
-	holders, err := o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
+	var holders []string
+	if p.Automation.Expression != "" {
+		// Who matches an expression is kept across syncs (syncview.Matches):
+		// reading what changed since is all it takes. The users it gives
+		// are active and not excluded.
+		holders, in.Errors, err = syncview.Matching(o.ctx, o.tx, p, o.e.matches)
+	} else {
+		holders, err = o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
+	}
 	if err != nil {
 		return in, err
 	}
@@ -358,6 +404,7 @@ func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.Errors = in.Errors
 	plan := roster.PlanSync(in)
 	if o.planned != nil {
 		o.planned.sync(p, in, plan)

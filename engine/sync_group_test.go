@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster"
 )
 
 // TestSyncGroupFailure checks that when one profile's sync fails inside a
@@ -37,4 +40,18 @@ func TestSyncRegroupsAfterFailure(t *testing.T) {
 		t.Errorf("%d transactions, want 4: p1 and p2, p1, p2, p3 to p5", got)
 	}
 	w.members(t, map[string]int{"p1": 2, "p2": 0, "p3": 2, "p4": 2, "p5": 2})
+}
+
+// A profile's sync comes after the syncs of the profiles whose members its
+// rule reads.
+func TestDependencyOrder(t *testing.T) {
+	byID := map[string]*roster.Profile{
+		"a": {ID: "a", Automation: roster.Automation{Expression: `user.member_of("c")`, Reads: &roster.ExpressionReads{Profiles: []string{"c"}}}},
+		"b": {ID: "b", Automation: roster.Automation{AnyEntitlement: []string{"access-profiles/a", "okta/x"}}},
+		"c": {ID: "c", Automation: roster.Automation{AnyEntitlement: []string{"okta/y"}}},
+		"d": {ID: "d", Automation: roster.Automation{AnyEntitlement: []string{"access-profiles/zz"}}},
+	}
+	if got, want := dependencyOrder([]string{"a", "b", "c", "d"}, byID), []string{"c", "a", "b", "d"}; !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,7 +117,19 @@ func (o *op) ruleReason(p *roster.Profile, u *roster.User) (*roster.RuleReason, 
 			r.Holds = append(r.Holds, e)
 		}
 	}
-	r.Matches = r.Active && !r.Excluded && len(r.Holds) > 0
+	held := len(r.Holds) > 0 || len(p.Automation.AnyEntitlement) == 0 && p.Automation.Expression != ""
+	if p.Automation.Expression != "" {
+		r.Expression = p.Automation.Expression
+		ok, err := o.evalExpression(p, u)
+		if err != nil && !errors.As(err, new(*evalError)) {
+			return nil, err
+		} else if err != nil {
+			r.ExpressionError = err.Error()
+		}
+		r.ExpressionTrue = ok
+		held = held && ok
+	}
+	r.Matches = r.Active && !r.Excluded && held
 	return r, nil
 }
 

@@ -28,6 +28,18 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: users: %w", err)
 		}
 	}
+	if s.UserRev != nil {
+		err := sqlstore.Each(ctx, t.Q, `SELECT rev FROM users ORDER BY id`, nil, func(rows sqlstore.Row) error {
+			var rev int64
+			if err := rows.Scan(&rev); err != nil {
+				return err
+			}
+			return s.UserRev(rev)
+		})
+		if err != nil {
+			return fmt.Errorf("scan sync: user revs: %w", err)
+		}
+	}
 	if s.Disabled != nil {
 		err := sqlstore.Each(ctx, t.Q, `SELECT id FROM users WHERE status <> 'active'`, nil, func(rows sqlstore.Row) error {
 			var id string

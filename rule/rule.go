@@ -14,6 +14,7 @@ package rule
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -71,6 +72,42 @@ func NewUser(u *roster.User, has, memberOf func(string) bool) *User {
 	return &User{ID: u.ID, Email: u.Email, Name: u.Name, Department: u.Department, Title: u.Title,
 		Location: u.Location, EmploymentType: u.EmploymentType, Manager: u.Manager, Status: u.Status,
 		StartDate: u.StartDate, EndDate: u.EndDate, Attributes: u.Attributes, Has: has, MemberOf: memberOf}
+}
+
+// Changed returns the fields, by CEL name, whose values differ between old
+// and u: every field when old is nil (a new user). Sorted.
+func Changed(old, u *roster.User) []string {
+	if old == nil {
+		return sortedKeys(maps.Collect(func(yield func(string, bool) bool) {
+			for _, f := range Fields {
+				if !yield(f, true) {
+					return
+				}
+			}
+		}))
+	}
+	var out []string
+	add := func(name string, a, b string) {
+		if a != b {
+			out = append(out, name)
+		}
+	}
+	add("department", old.Department, u.Department)
+	add("email", old.Email, u.Email)
+	add("employment_type", old.EmploymentType, u.EmploymentType)
+	add("end_date", old.EndDate, u.EndDate)
+	add("id", old.ID, u.ID)
+	add("location", old.Location, u.Location)
+	add("manager", old.Manager, u.Manager)
+	add("name", old.Name, u.Name)
+	add("start_date", old.StartDate, u.StartDate)
+	add("status", old.Status, u.Status)
+	add("title", old.Title, u.Title)
+	if !maps.Equal(old.Attributes, u.Attributes) {
+		out = append(out, "attributes")
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Rule is a compiled expression. It is safe for concurrent use.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -34,6 +35,14 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			func(ids string) error { return eachJSONString(ids, s.User) })
 		if err != nil {
 			return fmt.Errorf("scan sync: users: %w", err)
+		}
+	}
+	if s.UserRev != nil {
+		err := pipelined(ctx, t.tx, `SELECT group_concat(rev) FROM (SELECT rev FROM users ORDER BY id)`, nil,
+			func(rows *sql.Rows) (revs sql.NullString, err error) { return revs, rows.Scan(&revs) },
+			func(revs sql.NullString) error { return eachInt(revs.String, s.UserRev) })
+		if err != nil {
+			return fmt.Errorf("scan sync: user revs: %w", err)
 		}
 	}
 	if s.Disabled != nil {
@@ -191,6 +200,22 @@ func pipelined[T any](ctx context.Context, tx querier, query string, args []any,
 // eachJSONString calls fn with each string of the JSON array text a, as
 // SQLite's json_group_array writes it. A string without escapes is passed as
 // a part of a, without a copy.
+// eachInt calls fn on each integer of a comma-separated list.
+func eachInt(a string, fn func(int64) error) error {
+	for a != "" {
+		field, rest, _ := strings.Cut(a, ",")
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return fmt.Errorf("malformed list of integers: %w", err)
+		}
+		if err := fn(n); err != nil {
+			return err
+		}
+		a = rest
+	}
+	return nil
+}
+
 func eachJSONString(a string, fn func(string) error) error {
 	bad := func() error { return errors.New("malformed JSON array of strings") }
 	if len(a) < 2 || a[0] != '[' || a[len(a)-1] != ']' {

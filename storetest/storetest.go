@@ -87,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Notifications", testNotifications},
 		{"Leases", testLeases},
 		{"Triggers", testTriggers},
+		{"ExpressionIndexes", testExpressionIndexes},
 		{"DisabledUsers", testDisabledUsers},
 		{"Connectors", testConnectors},
 		{"ConnectorTasks", testConnectorTasks},

@@ -21,6 +21,7 @@ type controlsForm struct {
 	Enabled        bool
 	Mode           string
 	AnyEntitlement []string
+	Expression     string
 	ExcludedUsers  string
 	Safeguard      bool
 }
@@ -32,7 +33,7 @@ func formOf(e profileEntry) controlsForm {
 		EnrollPolicy: e.Enrollment.Policy, EnrollBypass: e.Enrollment.BypassEntitlementPolicies,
 		UnenrollPolicy: e.Unenrollment.Policy, Access: e.Unenrollment.Access, UnenrollBypass: e.Unenrollment.BypassEntitlementPolicies,
 		Enabled: e.Automation.Enabled, Mode: e.Automation.Mode, AnyEntitlement: e.Automation.AnyEntitlement,
-		ExcludedUsers: strings.Join(e.Automation.ExcludedUsers, ", "), Safeguard: e.Automation.Safeguard,
+		Expression: e.Automation.Expression, ExcludedUsers: strings.Join(e.Automation.ExcludedUsers, ", "), Safeguard: e.Automation.Safeguard,
 	}
 }
 
@@ -52,6 +53,7 @@ func readControlsForm(r *http.Request) controlsForm {
 		Enabled:        on("automation_enabled"),
 		Mode:           r.PostFormValue("mode"),
 		AnyEntitlement: r.PostForm["any_entitlement"],
+		Expression:     strings.TrimSpace(r.PostFormValue("expression")),
 		ExcludedUsers:  r.PostFormValue("excluded_users"),
 		Safeguard:      on("safeguard"),
 	}
@@ -66,6 +68,7 @@ func (f controlsForm) apply(e profileEntry) profileEntry {
 		Enabled:        f.Enabled,
 		Mode:           f.Mode,
 		AnyEntitlement: keepOrder(e.Automation.AnyEntitlement, f.AnyEntitlement),
+		Expression:     f.Expression,
 		ExcludedUsers:  keepOrder(e.Automation.ExcludedUsers, userList(f.ExcludedUsers)),
 		Safeguard:      f.Safeguard,
 		// Not on the form: kept as it is.

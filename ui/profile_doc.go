@@ -47,6 +47,7 @@ type automationEntry struct {
 	Enabled        bool     `yaml:"enabled"`
 	Mode           string   `yaml:"mode"`
 	AnyEntitlement []string `yaml:"any_entitlement"`
+	Expression     string   `yaml:"expression,omitempty"`
 	ExcludedUsers  []string `yaml:"excluded_users"`
 	// ExclusionPolicy is not on the form: it is kept as it is.
 	ExclusionPolicy string `yaml:"exclusion_policy,omitempty"`
@@ -75,6 +76,7 @@ func entryOf(p *roster.ProfileView) profileEntry {
 			Enabled:         p.Automation.Enabled,
 			Mode:            mode,
 			AnyEntitlement:  orEmpty(p.Automation.AnyEntitlement),
+			Expression:      p.Automation.Expression,
 			ExcludedUsers:   orEmpty(p.Automation.ExcludedUsers),
 			ExclusionPolicy: p.Automation.ExclusionPolicy,
 			Safeguard:       p.Automation.Safeguard,

@@ -462,7 +462,7 @@ func TestSaveControlsShowsValidationErrors(t *testing.T) {
 		"excluded_users": {"george, nobody-here"},
 	})
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
-	wantBody(t, body, "any_entitlement is empty", "nobody-here", "The declarative document the console applied")
+	wantBody(t, body, "names neither any_entitlement nor an expression", "nobody-here", "The declarative document the console applied")
 	if p := e.profile("eng"); len(p.Automation.AnyEntitlement) != 1 {
 		t.Errorf("a refused save changed the profile: %+v", p.Automation)
 	}
@@ -694,4 +694,39 @@ profiles:
 	if strings.Contains(body, "m099") || strings.Contains(body, `id="members-next"`) {
 		t.Fatalf("the last page repeats a member or links onwards")
 	}
+}
+
+// TestSaveControlsExpression: the Controls form's expression field saves a
+// rule on attributes, and an expression that does not type-check is refused
+// with the problem named, changing nothing.
+func TestSaveControlsExpression(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	c := e.client()
+	c.signIn(e, roster.AdminUser)
+	res, body := c.get("/profiles/eng/controls")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, `name="expression"`)
+	form := func(expr string) url.Values {
+		return url.Values{
+			"name": {"Engineering onboarding"}, "automation_enabled": {"on"}, "mode": {"sync_and_act"}, "access": {"leave"},
+			"any_entitlement": {"okta/engineering"}, "expression": {expr}, "excluded_users": {"george"}, "safeguard": {"on"},
+			"enrollment_policy": {"auto"}, "unenrollment_policy": {"auto"},
+		}
+	}
+	res, body = c.post("/profiles/eng/controls", form(`user.departmnt == "Engineering"`))
+	wantStatus(t, res, body, http.StatusUnprocessableEntity)
+	wantBody(t, body, `user has no field "departmnt"`, "The declarative document the console applied")
+	if p := e.profile("eng"); p.Automation.Expression != "" {
+		t.Errorf("a refused save set the expression: %q", p.Automation.Expression)
+	}
+
+	res, body = c.post("/profiles/eng/controls", form(`user.department == "Engineering"`))
+	wantStatus(t, res, body, http.StatusSeeOther)
+	if p := e.profile("eng"); p.Automation.Expression != `user.department == "Engineering"` || len(p.Automation.AnyEntitlement) != 1 {
+		t.Errorf("saved automation: %+v", p.Automation)
+	}
+	res, body = c.get("/profiles/eng/controls")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, `user.department == "Engineering"</textarea>`)
 }

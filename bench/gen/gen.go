@@ -44,6 +44,12 @@ type Config struct {
 	// DepartmentRulePercent is the share of profiles whose rule is a
 	// department group (default 1).
 	DepartmentRulePercent float64
+	// ExpressionEvery, when above 0, writes every ExpressionEvery-th
+	// profile's rule as a CEL expression on department, employment_type and
+	// location instead of any_entitlement (3: a third of the profiles). The
+	// expression matches the members of one department, as a rule on its
+	// department group would.
+	ExpressionEvery int
 }
 
 // Presets. Small is for tests, Medium and Large are the scale targets of the
@@ -57,7 +63,9 @@ var (
 )
 
 // Preset returns the preset of that name: small, medium, large or
-// small20k (EnableAtOnce).
+// small20k (EnableAtOnce); small-expr, medium-expr and large-expr are small,
+// medium and large with a third of the profiles' rules written as
+// expressions.
 func Preset(name string) (Config, error) {
 	switch name {
 	case "small":
@@ -68,8 +76,20 @@ func Preset(name string) (Config, error) {
 		return Large, nil
 	case "small20k", "enable":
 		return EnableAtOnce, nil
+	case "small-expr":
+		c := Small
+		c.ExpressionEvery = 3
+		return c, nil
+	case "medium-expr":
+		c := Medium
+		c.ExpressionEvery = 3
+		return c, nil
+	case "large-expr":
+		c := Large
+		c.ExpressionEvery = 3
+		return c, nil
 	}
-	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k)", name)
+	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k, small-expr, medium-expr, large-expr)", name)
 }
 
 func (c Config) withDefaults() Config {
@@ -110,8 +130,12 @@ type User struct {
 
 // Profile is a generated access profile. Its id is ProfileID(index).
 type Profile struct {
-	// Rule lists the entitlements (indices) of automation.any_entitlement.
+	// Rule lists the entitlements (indices) of automation.any_entitlement;
+	// with an Expression, the department group whose members it matches.
 	Rule []int32
+	// Expression is the rule's CEL expression, if it has one (then Rule is
+	// not written as any_entitlement).
+	Expression string
 	// Content lists the profile's entitlements (indices).
 	Content []int32
 }
@@ -242,6 +266,28 @@ func (o *Org) profiles(r *rand.Rand) {
 		slices.Sort(p.Rule)
 		slices.Sort(p.Content)
 	}
+	// Chosen after the random draws, so that the rest of the organisation
+	// is the one the same Config without expressions gives.
+	for i := range o.Profiles {
+		if cfg.ExpressionEvery <= 0 || i%cfg.ExpressionEvery != 0 {
+			continue
+		}
+		p := &o.Profiles[i]
+		d := i / cfg.ExpressionEvery % cfg.Departments
+		p.Rule = []int32{int32(d)}
+		p.Expression = fmt.Sprintf(`user.department == %q && user.employment_type in ["employee", "contractor"] && user.location != "Atlantis"`, o.Departments[d])
+	}
+}
+
+// Locations are the users' locations, by index modulo their number.
+var Locations = []string{"Berlin", "Lisbon", "London", "Paris", "Boston", "Austin", "Singapore", "Sydney"}
+
+// EmploymentType is user i's employment type: every tenth a contractor.
+func EmploymentType(i int) string {
+	if i%10 == 9 {
+		return "contractor"
+	}
+	return "employee"
 }
 
 // UserID is the id of user i: u0000001 for the CEO.

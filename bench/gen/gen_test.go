@@ -313,10 +313,22 @@ func planInput(ctx context.Context, tx roster.Tx, p *roster.Profile, now time.Ti
 // TestLoadSyncedMatchesApply applies the generated file through the real
 // engine, which syncs every profile (all policies auto, so every enrollment
 // and its access complete at once), and checks that a synced Load writes the
-// same members and the same grants with the same sources.
+// same members and the same grants with the same sources; with a third of
+// the rules written as expressions too.
 func TestLoadSyncedMatchesApply(t *testing.T) {
+	exprs := tiny
+	exprs.ExpressionEvery = 3
+	for name, cfg := range map[string]gen.Config{"rules": tiny, "expressions": exprs} {
+		t.Run(name, func(t *testing.T) { loadSyncedMatchesApply(t, cfg) })
+	}
+}
+
+func loadSyncedMatchesApply(t *testing.T, cfg gen.Config) {
 	ctx := context.Background()
-	o := gen.Generate(tiny)
+	o := gen.Generate(cfg)
+	if cfg.ExpressionEvery > 0 && o.Profiles[0].Expression == "" {
+		t.Fatal("no profile has an expression")
+	}
 	var buf bytes.Buffer
 	if err := o.WriteYAML(&buf); err != nil {
 		t.Fatal(err)

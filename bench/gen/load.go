@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/rule"
 )
 
 // State says how far Load takes the organisation's profiles.
@@ -176,6 +177,7 @@ func (o *Org) User(i int, now time.Time) *roster.User {
 	u := o.Users[i]
 	id := UserID(i)
 	ru := &roster.User{ID: id, Email: id + "@example.com", Name: "User " + id[1:], Department: o.Departments[u.Department],
+		Location: Locations[i%len(Locations)], EmploymentType: EmploymentType(i),
 		Status: roster.UserActive, Role: roster.RoleUser, Kind: roster.UserPerson, Notify: roster.NotifyEmail, CreatedAt: now, UpdatedAt: now}
 	if u.Manager >= 0 {
 		ru.Manager = UserID(int(u.Manager))
@@ -191,14 +193,24 @@ func (o *Org) User(i int, now time.Time) *roster.User {
 func (o *Org) Profile(i int, now time.Time) *roster.Profile {
 	pr := o.Profiles[i]
 	id := ProfileID(i)
+	auto := roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct, AnyEntitlement: o.entIDs(pr.Rule),
+		ExcludedUsers: []string{}, Safeguard: true}
+	if pr.Expression != "" {
+		r, err := rule.Compile(pr.Expression)
+		if err != nil {
+			panic(fmt.Sprintf("gen: profile %s: %v", id, err))
+		}
+		reads := r.Reads()
+		auto.AnyEntitlement, auto.Expression = []string{}, pr.Expression
+		auto.Reads = &roster.ExpressionReads{Fields: reads.Fields, Entitlements: []string{}, Profiles: []string{}}
+	}
 	return &roster.Profile{
 		ID: id, Name: "Profile " + id[2:], Entitlements: o.entIDs(pr.Content),
 		Enrollment:   roster.Enrollment{Policy: PolicyAuto, BypassEntitlementPolicies: true},
 		Unenrollment: roster.Unenrollment{Policy: PolicyAuto, Access: roster.AccessRevokeUnjustified},
-		Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct, AnyEntitlement: o.entIDs(pr.Rule),
-			ExcludedUsers: []string{}, Safeguard: true},
-		Sync:      roster.SyncState{State: roster.AutomationActive},
-		CreatedAt: now, UpdatedAt: now,
+		Automation:   auto,
+		Sync:         roster.SyncState{State: roster.AutomationActive},
+		CreatedAt:    now, UpdatedAt: now,
 	}
 }
 

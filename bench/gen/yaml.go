@@ -21,7 +21,8 @@ func (o *Org) WriteYAML(w io.Writer) error {
 	p("users:\n")
 	for i, u := range o.Users {
 		id := UserID(i)
-		p("  - {id: %s, email: %s@example.com, name: User %s, department: %s", id, id, id[1:], o.Departments[u.Department])
+		p("  - {id: %s, email: %s@example.com, name: User %s, department: %s, location: %s, employment_type: %s", id, id, id[1:], o.Departments[u.Department],
+			Locations[i%len(Locations)], EmploymentType(i))
 		if u.Manager >= 0 {
 			p(", manager: %s", UserID(int(u.Manager)))
 		}
@@ -48,6 +49,11 @@ func (o *Org) WriteYAML(w io.Writer) error {
 	p("profiles:\n")
 	for i, pr := range o.Profiles {
 		id := ProfileID(i)
+		if pr.Expression != "" {
+			p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: sync_and_act, expression: '%s', safeguard: true}}\n",
+				id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, pr.Expression)
+			continue
+		}
 		p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [%s], safeguard: true}}\n",
 			id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, o.entList(pr.Rule))
 	}

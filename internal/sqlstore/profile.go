@@ -87,10 +87,31 @@ func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 	if _, err := t.Q.Exec(ctx, `DELETE FROM profile_rules WHERE profile_id = ?`, p.ID); err != nil {
 		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
 	}
-	if err := t.insertIDs(ctx, `profile_rules (entitlement_id, profile_id)`, `id, ?`, p.Automation.AnyEntitlement, p.ID); err != nil {
+	if err := t.insertIDs(ctx, `profile_rules (entitlement_id, profile_id)`, `id, ?`, p.Automation.RuleEntitlements(), p.ID); err != nil {
 		return fmt.Errorf("put profile %q: rule index: %w", p.ID, err)
 	}
+	if _, err := t.Q.Exec(ctx, `DELETE FROM profile_fields WHERE profile_id = ?`, p.ID); err != nil {
+		return fmt.Errorf("put profile %q: field index: %w", p.ID, err)
+	}
+	if r := p.Automation.Reads; r != nil {
+		if err := t.insertIDs(ctx, `profile_fields (field, profile_id)`, `id, ?`, r.Fields, p.ID); err != nil {
+			return fmt.Errorf("put profile %q: field index: %w", p.ID, err)
+		}
+	}
 	return nil
+}
+
+// FieldProfiles returns the ids of the profiles whose expression reads any
+// of the user fields, ordered.
+func (t *Tx) FieldProfiles(ctx context.Context, fields []string) ([]string, error) {
+	ids, err := listIn(ctx, t, ScanString, `
+		SELECT DISTINCT profile_id FROM profile_fields
+		WHERE `+t.D.In("field")+`
+		ORDER BY profile_id`, fields)
+	if err != nil {
+		return nil, fmt.Errorf("field profiles: %w", err)
+	}
+	return ids, nil
 }
 
 // insertIDs inserts into table (its name and column list) one row per id,

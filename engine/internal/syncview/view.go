@@ -47,6 +47,10 @@ type View struct {
 	open     [][]roster.OpenTask
 	denials  [][]roster.Denial
 	removals []int
+	// expr and exprErrs hold, for each profile with an expression, the
+	// users it is true for and those it could not be evaluated for (see
+	// Matches); nil for the others.
+	expr, exprErrs []*roaring.Bitmap
 }
 
 // memberRef is a member of a known profile: their user id, the index of
@@ -61,22 +65,68 @@ type memberRef struct {
 // Read reads, in tx, the view of the profiles ps (none of them paused) under
 // the tenant settings s, counting the removals automation made since the
 // safeguard's window before now.
-func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time) (*View, error) {
+//
+// The matches of the profiles' expressions come from m, which keeps them
+// from one view to the next (see Matches); nil evaluates every expression
+// afresh.
+func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches) (*View, error) {
+	return read(ctx, tx, s, ps, now, m, false)
+}
+
+// Matching returns the users who match p's rule now — active, not
+// excluded, holding any of its entitlements if it names any, and for whom
+// its expression is true — sorted, and the number of those (active, not
+// excluded, holding one of the entitlements) its expression could not be
+// evaluated for. It reads only what that takes: the users and the holders
+// of the entitlements p's rule reads, not p's members or tasks.
+func Matching(ctx context.Context, tx roster.Tx, p *roster.Profile, m *Matches) (matching []string, errors int, err error) {
+	v, err := read(ctx, tx, &roster.Settings{}, []*roster.Profile{p}, time.Unix(0, 0).UTC(), m, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	var in roster.PlanInput
+	v.Fill(0, &in)
+	return in.Matching, in.Errors, nil
+}
+
+func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, matchOnly bool) (*View, error) {
 	v := &View{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
 		members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
-		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps))}
+		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps)),
+		expr: make([]*roaring.Bitmap, len(ps)), exprErrs: make([]*roaring.Bitmap, len(ps))}
 	scan := roster.SyncScan{Profiles: make([]string, len(ps)), RemovalsSince: now.Add(-roster.SafeguardWindow)}
 	entitlement := map[string]int{}
+	position := func(ent string) int {
+		e, ok := entitlement[ent]
+		if !ok {
+			e = len(scan.Entitlements)
+			entitlement[ent] = e
+			scan.Entitlements = append(scan.Entitlements, ent)
+		}
+		return e
+	}
+	var xs []exprProfile
 	for i, p := range ps {
 		scan.Profiles[i] = p.ID
 		for _, ent := range p.Automation.AnyEntitlement {
-			e, ok := entitlement[ent]
-			if !ok {
-				e = len(scan.Entitlements)
-				entitlement[ent] = e
-				scan.Entitlements = append(scan.Entitlements, ent)
+			v.rules[i] = append(v.rules[i], position(ent))
+		}
+		if p.Automation.Expression != "" {
+			x := exprProfile{i: i}
+			if r := p.Automation.Reads; r != nil {
+				x.ents = append(slices.Clone(r.Entitlements), mapSlice(r.Profiles, roster.EnrollmentEntitlement)...)
 			}
-			v.rules[i] = append(v.rules[i], e)
+			for _, ent := range x.ents {
+				x.pos = append(x.pos, position(ent))
+			}
+			xs = append(xs, x)
+		}
+	}
+	var revs []int64
+	if len(xs) > 0 {
+		scan.UserRev = func(rev int64) error {
+			revs = append(revs, rev)
+			return nil
 		}
 	}
 
@@ -120,12 +170,31 @@ func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 		v.removals[p] = n
 		return nil
 	}
+	if matchOnly {
+		scan.Profiles = nil
+	}
 	if err := tx.ScanSync(ctx, &scan); err != nil {
 		return nil, fmt.Errorf("read the state of %d profiles: %w", len(ps), err)
 	}
 
 	rank := in.order()
 	v.users = in.ids
+	if len(xs) > 0 {
+		// revs are in the order the store listed the users; ids only
+		// grants name are not users.
+		byIndex := make([]int64, len(v.users))
+		for i := range byIndex {
+			byIndex[i] = -1
+		}
+		for i, r := range revs[:min(len(revs), in.known)] {
+			if rank != nil {
+				byIndex[rank[i]] = r
+			} else {
+				byIndex[i] = r
+			}
+		}
+		revs = byIndex
+	}
 	in = interner{}
 	v.holders = make([]*roaring.Bitmap, len(holders))
 	for e, xs := range holders {
@@ -155,7 +224,36 @@ func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 			return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Kind, b.Kind))
 		})
 	}
+	if len(xs) > 0 {
+		if m == nil {
+			m = NewMatches()
+		}
+		if err := m.update(ctx, v, revs, xs, func(ctx context.Context, ids []string, all bool) ([]roster.User, error) {
+			if all {
+				return tx.AllUsers(ctx)
+			}
+			var out []roster.User
+			for part := range slices.Chunk(ids, 2048) {
+				us, err := tx.UsersOf(ctx, part)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, us...)
+			}
+			return out, nil
+		}); err != nil {
+			return nil, fmt.Errorf("evaluate the expressions of %d profiles: %w", len(xs), err)
+		}
+	}
 	return v, nil
+}
+
+func mapSlice(xs []string, f func(string) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }
 
 // user returns the index of a user id, if the view knows it.
@@ -194,11 +292,33 @@ func (v *View) Fill(i int, in *roster.PlanInput) {
 	if in.Denials == nil {
 		in.Denials = []roster.Denial{}
 	}
-	rule := make([]*roaring.Bitmap, len(v.rules[i]))
-	for j, e := range v.rules[i] {
-		rule[j] = v.holders[e]
+	// The candidates: the holders of any of the rule's entitlements, or
+	// everyone when it names none; then those its expression is true for.
+	var holders *roaring.Bitmap
+	if len(v.rules[i]) > 0 || v.expr[i] == nil {
+		rule := make([]*roaring.Bitmap, len(v.rules[i]))
+		for j, e := range v.rules[i] {
+			rule[j] = v.holders[e]
+		}
+		holders = roaring.FastOr(rule...)
 	}
-	holders := roaring.FastOr(rule...)
+	if v.expr[i] != nil {
+		// The errors that count are those of active candidates not
+		// excluded.
+		errs := roaring.AndNot(v.exprErrs[i], v.disabled)
+		if holders == nil {
+			holders = v.expr[i].Clone()
+		} else {
+			errs.And(holders)
+			holders.And(v.expr[i])
+		}
+		for _, x := range p.Automation.ExcludedUsers {
+			if u, ok := v.user(x); ok {
+				errs.Remove(u)
+			}
+		}
+		in.Errors = int(errs.GetCardinality())
+	}
 
 	// The disabled users among those the profile concerns: holders, members
 	// and the subjects of open tasks.
