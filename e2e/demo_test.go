@@ -73,7 +73,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 	}
 
-	// 6. Plan a rule change: the security team would join, pending their
+	// 6. Plan a rule change to an expression on department: the security
+	// team would join, and so would Bob and Carlos, whose Okta group went in
+	// step 4 but whom HR still lists in Engineering — pending their
 	// managers' approval; nobody leaves, the safeguard passes; nothing
 	// changes until the apply, which does what the plan said.
 	file := filepath.Join("..", "demo", "eng-rule.yaml")
@@ -87,19 +89,19 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if p == nil || len(plan.Profiles) != 1 {
 		t.Fatalf("plan: %+v", plan)
 	}
-	equal(t, "plan enroll", p.Enroll, []string{"ivy", "sam", "tess"})
+	equal(t, "plan enroll", p.Enroll, []string{"bob", "carlos", "ivy", "sam", "tess"})
 	equal(t, "plan unenroll", p.Unenroll, []string{})
 	equal(t, "plan safeguard", *p.Safeguard, roster.SafeguardVerdict{Verdict: "pass", WouldRemove: 0, Members: 6, Recent: 2})
 	var approvers []string
 	for _, task := range p.Tasks {
 		approvers = append(approvers, task.User+":"+strings.Join(task.Approvers, ","))
 	}
-	equal(t, "plan tasks", approvers, []string{"ivy:sam", "sam:dana", "tess:sam"})
+	equal(t, "plan tasks", approvers, []string{"bob:alice", "carlos:alice", "ivy:sam", "sam:dana", "tess:sam"})
 	text := e.ok(adminUser, "plan", "-f", file)
-	contains(t, "plan", text, "change profile eng", "profile eng: +3 / -0, 3 task(s), 0 grant(s) to end; safeguard: pass",
+	contains(t, "plan", text, "change profile eng", "profile eng: +5 / -0, 5 task(s), 0 grant(s) to end; safeguard: pass",
 		"+ Tess Morgan (tess): matches the rule", "task grant access-profiles/eng for Sam Okafor (sam): pending_approval, approvers dana")
 	applied := e.ok(adminUser, "apply", "-f", file, "--confirm-over", "0")
-	contains(t, "apply", applied, "plan:\n  profile eng: +3 / -0", "updated profile eng", "synced eng: 3 enrolled")
+	contains(t, "apply", applied, "plan:\n  profile eng: +5 / -0", "updated profile eng", "synced eng: 5 enrolled")
 	var pending []string
 	for _, pe := range e.profile("eng").PendingEnrollments {
 		pending = append(pending, pe.User)

@@ -169,6 +169,11 @@ func (r *planRecorder) change(kind, id string, d *same.Diff) {
 				}
 			}
 			for sub, a := range after {
+				// What an expression reads is derived from it: its change
+				// is the expression's.
+				if sub == "expression_reads" {
+					continue
+				}
 				if !same.Content(before[sub], a) {
 					c.Fields[k+"."+sub] = roster.FieldChange{Before: before[sub], After: a}
 				}

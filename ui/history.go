@@ -156,6 +156,9 @@ func flatten(prefix string, v any, out map[string]any) {
 		return
 	}
 	for k, x := range m {
+		if k == "expression_reads" {
+			continue // derived from the expression, whose change shows
+		}
 		p := k
 		if prefix != "" {
 			p = prefix + "." + k

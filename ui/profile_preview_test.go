@@ -86,7 +86,7 @@ func TestPreviewControlsRefusesBadForms(t *testing.T) {
 	c.signIn(e, roster.AdminUser)
 	res, body := c.post("/profiles/eng/controls/preview", engControls(nil, "george"))
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
-	wantBody(t, body, "any_entitlement is empty")
+	wantBody(t, body, "names neither any_entitlement nor an expression")
 	alice := e.client()
 	alice.signIn(e, "alice")
 	res, body = alice.post("/profiles/eng/controls/preview", engControls([]string{"okta/employees"}, ""))
