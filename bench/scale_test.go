@@ -28,8 +28,8 @@ import (
 //
 //	ROSTER_BENCH_PRESETS=small,medium go test ./bench -run '^$' -bench 'SteadyState|ApplyFile|EnableAtOnce|ListLargeData' -benchtime 1x -count 3 -timeout 3h
 //
-// ROSTER_BENCH_PRESETS selects the organisation sizes (small, medium, large;
-// default small). Loading a medium organisation takes minutes: set
+// ROSTER_BENCH_PRESETS selects the organisation sizes (small, medium, large,
+// small20k, dense20k; default small). Loading a medium organisation takes minutes: set
 // ROSTER_BENCH_CACHE to a directory to keep the loaded databases across runs
 // (they are rebuilt only when missing).
 

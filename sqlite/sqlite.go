@@ -70,11 +70,15 @@ var pragmas = []string{
 	"mmap_size(1073741824)",
 }
 
-// Page caches (SQLite's default is 2 MiB): the writer's holds every page a
-// large transaction changes, so that it never writes pages to the log before
-// it commits; each reader has a smaller one.
+// Page caches (SQLite's default is 2 MiB): the writer's holds the pages a
+// large transaction changes, so that it seldom writes pages to the log
+// before it commits (a sync commits in parts of a bounded size, see
+// engine.Config.SyncChunk); each reader has a smaller one. A cached page
+// costs about twice its size: it is allocated with its header, rounded up.
+// The writer's cache was 512 MiB: past a gigabyte of the server's memory
+// once a large sync had filled it.
 const (
-	writerCache = "cache_size(-524288)" // 512 MiB
+	writerCache = "cache_size(-262144)" // 256 MiB
 	readerCache = "cache_size(-65536)"  // 64 MiB
 )
 
