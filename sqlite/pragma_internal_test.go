@@ -24,7 +24,7 @@ func TestWriterPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	want := map[string]int64{"cache_size": -262144, "wal_autocheckpoint": 0, "mmap_size": 1 << 30, "busy_timeout": 10000,
+	want := map[string]int64{"cache_size": -262144, "wal_autocheckpoint": 0, "mmap_size": 256 << 20, "busy_timeout": 10000,
 		"threads": int64(runtime.GOMAXPROCS(0))}
 	err = db.Update(context.Background(), func(rt roster.Tx) error {
 		for p, v := range want {

@@ -82,6 +82,12 @@ const (
 	readerCache = "cache_size(-65536)"  // 64 MiB
 )
 
+// writerMmap is the writer's memory map (the readers' is 1 GiB): the pages a
+// process has read through a map count in its resident memory, and a large
+// sync has the writer read its way through gigabytes of tables and indexes;
+// with the map and the cache it stays under a gigabyte.
+const writerMmap = "mmap_size(268435456)" // 256 MiB
+
 // dsn returns the modernc.org/sqlite data source name for path with the
 // connection pragmas and the given extra parameters.
 func dsn(path string, extra url.Values) string {
@@ -118,7 +124,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	// The writer leaves checkpoints to the checkpointer.
-	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache,
+	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache, writerMmap,
 		// Index builds (see BulkGrants) sort on every core.
 		fmt.Sprintf("threads(%d)", runtime.GOMAXPROCS(0))}}))
 	if err != nil {
