@@ -398,6 +398,19 @@ func set(xs []string) map[string]bool {
 // asked again of the rest (removals the parts before made would count
 // twice: once in the rolling hour, once against the members they left).
 func (o *op) syncPart(p *roster.Profile, prev *roster.SyncResult) (res *roster.SyncResult, more bool, err error) {
+	return o.syncUpTo(p, prev, o.e.syncChunk)
+}
+
+// sync plans and applies one whole sync of p in the op's transaction,
+// however much it does: for a plan, whose transaction rolls back (see
+// changeplan.go).
+func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
+	res, _, err := o.syncUpTo(p, nil, 0)
+	return res, err
+}
+
+// syncUpTo is syncPart with a budget of work (0: no bound).
+func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (res *roster.SyncResult, more bool, err error) {
 	res = &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
 	if prev != nil {
 		res.At = prev.At
@@ -426,7 +439,7 @@ func (o *op) syncPart(p *roster.Profile, prev *roster.SyncResult) (res *roster.S
 	if plan.Pause {
 		return res, false, o.pause(p, plan, res)
 	}
-	if more, err = o.applyPlan(p, plan, res, o.e.syncChunk); err != nil {
+	if more, err = o.applyPlan(p, plan, res, budget); err != nil {
 		return nil, false, err
 	}
 	return res, more, o.recordSync(p, res, prev)
