@@ -1,10 +1,12 @@
 package roster
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -21,6 +23,92 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // rest, so it hashes alike whichever form a store gives it back in (JSONB
 // reorders keys). A new field of Event is covered as soon as it is added.
 func (e *Event) CanonicalJSON() ([]byte, error) {
+	var c CanonicalEncoder
+	return c.Encode(e)
+}
+
+// CanonicalEncoder computes events' canonical JSON (see Event.CanonicalJSON)
+// for many events, a million in a large sync: it writes the top-level
+// fields itself when they need no escaping, canonicalizing only the data,
+// and remembers the canonical form of the last data it met, which the
+// events appended together often share. The zero value is ready; it is not
+// safe for concurrent use.
+type CanonicalEncoder struct {
+	data, canon []byte
+}
+
+// maxExactInt is the largest integer every JSON number form holds exactly
+// (2^53): an id up to it is written as its digits in canonical JSON.
+const maxExactInt = 1 << 53
+
+// Encode returns e's canonical JSON, the same bytes as e.CanonicalJSON.
+func (c *CanonicalEncoder) Encode(e *Event) ([]byte, error) {
+	if e.ID < 0 || e.ID > maxExactInt || e.At.Year() < 0 || e.At.Year() > 9999 ||
+		!plain(e.Actor) || !plain(string(e.Action)) || !plain(e.ObjectType) || !plain(e.ObjectID) ||
+		!plain(e.Reason) || !plain(e.Token) || !plain(e.Issuer) {
+		return e.canonicalJSON()
+	}
+	var data []byte
+	if len(e.Data) > 0 {
+		if !bytes.Equal(e.Data, c.data) || c.canon == nil {
+			v := jsontext.Value(bytes.Clone(e.Data))
+			if err := v.Canonicalize(); err != nil {
+				return nil, fmt.Errorf("event %d: canonical JSON: %w", e.ID, err)
+			}
+			c.data, c.canon = append(c.data[:0], e.Data...), v
+		}
+		data = c.canon
+	}
+	b := make([]byte, 0, 128+len(e.Actor)+len(e.ObjectID)+len(e.Reason)+len(data))
+	// The members in the order of their names, as RFC 8785 sorts them.
+	field := func(name, v string) {
+		b = append(b, ',', '"')
+		b = append(b, name...)
+		b = append(b, '"', ':', '"')
+		b = append(b, v...)
+		b = append(b, '"')
+	}
+	b = append(b, `{"action":"`...)
+	b = append(b, e.Action...)
+	b = append(b, '"')
+	field("actor", e.Actor)
+	b = append(b, `,"at":"`...)
+	b = e.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if data != nil {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	if e.Issuer != "" {
+		field("issuer", e.Issuer)
+	}
+	field("object_id", e.ObjectID)
+	field("object_type", e.ObjectType)
+	if e.Reason != "" {
+		field("reason", e.Reason)
+	}
+	if e.Token != "" {
+		field("token", e.Token)
+	}
+	return append(b, '}'), nil
+}
+
+// plain reports whether s is written as it is in canonical JSON and in
+// json.Marshal's: printable ASCII without a quote or a backslash.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalJSON is CanonicalJSON the general way: the event as json.Marshal
+// writes it, canonicalized.
+func (e *Event) canonicalJSON() ([]byte, error) {
 	v := *e
 	v.Hash = ""
 	b, err := json.Marshal(&v)

@@ -10,6 +10,11 @@
 //	ROSTER_BENCH_PRESETS=small,small20k,medium ROSTER_BENCH_CACHE=/tmp/rbcache \
 //	  go test ./bench -run '^$' -bench 'SteadyState|ApplyFile|EnableAtOnce|ListLargeData' -benchtime 1x -count 3 -timeout 3h
 //
+// Issue 18's 300 profiles switched on by one apply (dense20k: 2M tasks) is
+//
+//	ROSTER_BENCH_PRESETS=dense20k ROSTER_BENCH_CACHE=/tmp/rbcache \
+//	  go test ./bench -run '^$' -bench EnableByApply -benchtime 1x -timeout 1h
+//
 // Each iteration of a scale benchmark is one whole measurement. See
 // cmd/rosterbench to generate the same organisations by hand.
 package bench

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,15 +161,6 @@ func notifyOnce(b *testing.B, n int, email bool) (sync, cpu, mail time.Duration)
 		b.Fatalf("%d emails, want %d", got, n)
 	}
 	return sync, cpu, mail
-}
-
-// cpuTime returns the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // received returns how many messages the server has received.

@@ -69,6 +69,9 @@ type ServeConfig struct {
 	// SecretsDir holds the files connectors' *_file settings may name;
 	// DataDir the data files they read (a csv connector's path). Empty: none.
 	SecretsDir, DataDir string
+	// SyncChunk bounds the work one transaction of a sync does (--sync-chunk;
+	// 0: the engine's default).
+	SyncChunk int
 	// SessionIdle ends a console session unused this long (--session-idle,
 	// ROSTER_SESSION_IDLE; default 8h).
 	SessionIdle time.Duration

@@ -45,6 +45,9 @@ func (a *app) serveCommand() *cobra.Command {
 				}
 				cfg.SessionIdle = d
 			}
+			if cfg.SyncChunk < 0 {
+				return fmt.Errorf("--sync-chunk %d: want a positive number of tasks per transaction (0: the default)", cfg.SyncChunk)
+			}
 			if cfg.SessionIdle < time.Minute {
 				return fmt.Errorf("--session-idle %s: a console session must last at least a minute without use", cfg.SessionIdle)
 			}
@@ -57,6 +60,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fl.BoolVar(&cfg.Demo, "demo", false, "load the demo data set")
 	fl.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database schema at start-up")
 	fl.BoolVar(&cfg.SyncOnChange, "sync-on-change", true, "sync the profiles a grant or user change can affect as soon as it is committed")
+	fl.IntVar(&cfg.SyncChunk, "sync-chunk", 0, "the most tasks and enrollments one transaction of a sync makes; a larger sync commits in parts of this size (0: 16384)")
 	fl.StringVar(&cfg.SecretEnvPrefix, "secret-env-prefix", cfg.SecretEnvPrefix, "the prefix of every environment variable a connector's *_env setting may name")
 	fl.StringVar(&cfg.SecretsDir, "secrets-dir", "", "the directory that holds the files connectors' *_file settings may name (unset: none)")
 	fl.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "end a console session unused this long (env ROSTER_SESSION_IDLE)")

@@ -39,7 +39,9 @@ var errDied = errors.New("the roster server died")
 func startServer(ctx context.Context, db, failpoint string) (*process, error) {
 	// Change-driven sync runs in the background on its own clock; it is off so
 	// that a run makes the same commits every time and kill points reproduce.
-	return startServerWith(ctx, db, failpoint, "--sync-on-change=false")
+	// Syncs commit in parts of three steps of work, so that kill points fall
+	// between the parts of one sync too.
+	return startServerWith(ctx, db, failpoint, "--sync-on-change=false", "--sync-chunk=3")
 }
 
 // startServerWith is startServer with more arguments to `roster serve`.

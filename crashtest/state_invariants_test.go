@@ -1,6 +1,7 @@
 package crashtest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,19 @@ func TestViolations(t *testing.T) {
 		want   []string // substrings of the violations, one each
 	}{
 		{"consistent", func(*state) {}, nil},
+		{"done at once: one task.created that says so", func(s *state) {
+			s.events[4] = event(5, "task.created", "2", `{"entitlement":"github/org-member","kind":"grant","state":"done","user":"alice"}`)
+			s.events = slices.Delete(s.events, 5, 6)
+			for i := range s.events {
+				s.events[i].ID = int64(i + 1) // the chain's ids follow one another
+			}
+		}, nil},
+		{"done without task.done", func(s *state) {
+			s.events = slices.Delete(s.events, 5, 6)
+			for i := range s.events {
+				s.events[i].ID = int64(i + 1)
+			}
+		}, []string{"task 2 (grant github/org-member for alice, done, profile eng) is done without a task.done event"}},
 		{"duplicate open task", func(s *state) {
 			s.tasks = append(s.tasks,
 				roster.Task{ID: 3, Kind: roster.TaskGrant, User: "bob", Entitlement: "github/org-member", State: roster.StatePendingApproval},

@@ -569,8 +569,7 @@ profiles:
 	}
 	want := []string{
 		"admin user.disabled",
-		"automation task.created", // unenrollment of alice from eng
-		"automation task.done",
+		"automation task.created", // unenrollment of alice from eng, done at once
 		"automation task.created", // revoke ldap/engineering
 		"automation task.created", // revoke warehouse analyst
 		"connector:corp-ldap task.done",

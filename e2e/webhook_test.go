@@ -391,3 +391,38 @@ func TestWebhookGiveUpShownInList(t *testing.T) {
 	equal(t, "delivered", e.notify(), 1)
 	equal(t, "state after a delivery", status().State, roster.WebhookDelivered)
 }
+
+// A task done the moment it is created has one event, task.created with
+// "state": "done" (no task.done follows it); a webhook that asks for
+// task.done is posted that event, and one that asks for neither is not.
+func TestWebhookTaskDoneAtOnce(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusNoContent)
+	e := start(t)
+	e.apply(org + webhookFile(ep.URL, `"task.done"`))
+	e.apply(org + `
+profiles:
+  - id: eng
+    name: Engineering
+    entitlements: [github/org-member]
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+    automation: {enabled: true, any_entitlement: [okta/engineering]}
+`)
+	created := e.events("--action", "task.created")
+	equal(t, "task.created events (alice's and bob's enrollments and access)", len(created), 4)
+	equal(t, "task.done events", len(e.events("--action", "task.done")), 0)
+	for _, ev := range created {
+		var d struct{ State, User, Entitlement string }
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "state in task.created of task "+ev.ObjectID, d.State, "done")
+		equal(t, "task "+ev.ObjectID+" is done", e.task("--user", d.User, "--entitlement", d.Entitlement).State, roster.StateDone)
+	}
+	if n, err := e.srv.Notifier.RunOnce(context.Background()); n != 4 || err != nil {
+		t.Fatalf("delivered %d (err %v) to a task.done webhook, want the 4 tasks done at once", n, err)
+	}
+	for _, r := range ep.requests() {
+		equal(t, "type", verify(t, r).Type, "task.created")
+	}
+}

@@ -37,6 +37,11 @@ type Config struct {
 	// SlackAPIURL is where Slack's Web API is (default DefaultSlackAPIURL);
 	// tests point it at their own server.
 	SlackAPIURL string
+	// SyncChunk bounds the work one transaction of a sync does (default
+	// DefaultSyncChunk): a sync that enrolls or unenrolls more commits it
+	// in parts, so that its memory does not grow with the tasks it creates.
+	// Tests set it low to put commits between the parts.
+	SyncChunk int
 	// SessionIdle ends a console session unused this long (default
 	// DefaultSessionIdle); SessionLifetime ends it however much it is used
 	// (default DefaultSessionLifetime).
@@ -79,7 +84,14 @@ type Engine struct {
 	// matches keeps what profiles' expressions matched from one sync to
 	// the next (syncview.Matches).
 	matches *syncview.Matches
+	// syncChunk is Config.SyncChunk.
+	syncChunk int
 }
+
+// DefaultSyncChunk is the work one transaction of a sync does at most by
+// default, in tasks created and users enrolled, unenrolled or whose task is
+// cancelled: a few seconds of writing, tens of megabytes of pages.
+const DefaultSyncChunk = 16384
 
 var _ roster.Service = (*Engine)(nil)
 
@@ -97,8 +109,11 @@ func New(cfg Config) *Engine {
 	if cfg.SessionLifetime <= 0 {
 		cfg.SessionLifetime = DefaultSessionLifetime
 	}
+	if cfg.SyncChunk <= 0 {
+		cfg.SyncChunk = DefaultSyncChunk
+	}
 	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
-		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime, matches: syncview.NewMatches()}
+		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime, matches: syncview.NewMatches(), syncChunk: cfg.SyncChunk}
 }
 
 // LeaseTTL is how long a replica holds the lease for periodic work without

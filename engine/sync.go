@@ -14,24 +14,50 @@ import (
 	"github.com/rosterhq/roster/engine/internal/syncview"
 )
 
-// Sync syncs one profile now (admins).
+// Sync syncs one profile now (admins). A sync with much to do commits it in
+// parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
-	var res *roster.SyncResult
-	err := e.update(ctx, func(o *op) error {
-		if _, err := o.requireAdmin("sync profiles"); err != nil {
+	var total *roster.SyncResult
+	for {
+		var res *roster.SyncResult
+		more := false
+		err := e.update(ctx, func(o *op) error {
+			if _, err := o.requireAdmin("sync profiles"); err != nil {
+				return err
+			}
+			p, err := o.profile(profile)
+			if err != nil {
+				return err
+			}
+			if err := o.checkCanSync(p); err != nil {
+				return err
+			}
+			res, more, err = o.syncPart(p, total)
 			return err
-		}
-		p, err := o.profile(profile)
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := o.checkCanSync(p); err != nil {
-			return err
+		total = mergeSync(total, res)
+		if !more {
+			return total, nil
 		}
-		res, err = o.sync(p)
-		return err
-	})
-	return res, err
+	}
+}
+
+// mergeSync adds the result of a sync's next part to what its parts before
+// did (nil for none).
+func mergeSync(total, part *roster.SyncResult) *roster.SyncResult {
+	if total == nil {
+		return part
+	}
+	out := *total
+	out.Enrolled = append(slices.Clone(total.Enrolled), part.Enrolled...)
+	out.Unenrolled = append(slices.Clone(total.Unenrolled), part.Unenrolled...)
+	out.Cancelled = append(slices.Clone(total.Cancelled), part.Cancelled...)
+	out.TasksCreated += part.TasksCreated
+	out.Paused = out.Paused || part.Paused
+	return &out
 }
 
 // SyncAll syncs every profile whose automation is enabled (admins). A
@@ -68,10 +94,12 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 	out := []roster.SyncResult{}
 	var errs []error
 	for _, id := range ids {
-		if res, ok := results[id]; ok {
-			out = append(out, res)
-		} else if err, ok := failed[id]; ok {
+		// A sync that failed after committing parts of its work is
+		// reported as failed: the next sync does the rest.
+		if err, ok := failed[id]; ok {
 			errs = append(errs, fmt.Errorf("sync %s: %w", id, err))
+		} else if res, ok := results[id]; ok {
+			out = append(out, res)
 		}
 	}
 	return out, errors.Join(errs...)
@@ -105,51 +133,64 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			}
 			return results, failed
 		}
-		changed := e.syncGroups(ctx, actor, busy, scheduled, (*op).sync, results, failed)
+		changed := e.syncGroups(ctx, actor, busy, scheduled, (*op).syncPart, results, failed)
 		if !changed {
 			break
 		}
 		pending = quiet
 	}
-	e.syncGroups(ctx, actor, quiet, scheduled, func(o *op, p *roster.Profile) (*roster.SyncResult, error) {
+	e.syncGroups(ctx, actor, quiet, scheduled, func(o *op, p *roster.Profile, _ *roster.SyncResult) (*roster.SyncResult, bool, error) {
 		res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, Errors: evalErrors[p.ID], At: o.now}
-		return res, o.recordSync(p, res)
+		return res, false, o.recordSync(p, res, nil)
 	}, results, failed)
 	return results, failed
 }
 
-// syncGroups runs step (a sync, or recording one that found nothing to do)
-// on each profile of ids that is still syncable (see syncableProfile), as
-// actor, several profiles to a transaction up to a bound of work:
-// a commit writes every page the transaction changed, and the syncs of many
-// profiles change many of the same pages. When a shared transaction fails,
-// its profiles are run again one per transaction, as if each had had its own:
-// those before the failing one commit, the failing one's error goes into
-// failed, and the profiles after it are synced all the same, grouped again
-// past the failed group. Results go into results; syncGroups reports whether
-// any sync changed something.
-func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, scheduled bool, step func(*op, *roster.Profile) (*roster.SyncResult, error),
+// syncGroups runs step (a part of a sync, or recording one that found
+// nothing to do) on each profile of ids that is still syncable (see
+// syncableProfile), as actor, several profiles to a transaction up to a
+// bound of work: a commit writes every page the transaction changed, and the
+// syncs of many profiles change many of the same pages. A sync whose step
+// says there is more to do ends its transaction, and its next part starts
+// the next one. When a shared transaction fails, its profiles are run again
+// one per transaction, as if each had had its own: those before the failing
+// one commit, the failing one's error goes into failed, and the profiles
+// after it are synced all the same, grouped again past the failed group.
+// Results go into results (a sync's parts merged); syncGroups reports
+// whether any sync changed something.
+func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, scheduled bool, step func(o *op, p *roster.Profile, prev *roster.SyncResult) (*roster.SyncResult, bool, error),
 	results map[string]roster.SyncResult, failed map[string]error) (changed bool) {
 	alone := 0 // up to ids[alone], one profile per transaction: a group failed
+	// continuing is the profile ids[next] whose sync committed parts and has
+	// more to do, if any.
+	continuing := false
 	for next := 0; next < len(ids); {
 		var group map[string]roster.SyncResult
-		end := next
+		end, more := next, false
 		err := e.updateAs(ctx, actor, func(o *op) error {
 			group = map[string]roster.SyncResult{}
 			start := time.Now()
 			for end = next; end < len(ids); {
 				id := ids[end]
 				end++
-				p, err := o.syncableProfile(id, scheduled)
+				p, err := o.syncableProfile(id, scheduled && !(continuing && end == next+1))
 				if err != nil {
 					return err
 				}
 				if p != nil {
-					res, err := step(o, p)
+					var prev *roster.SyncResult
+					if r, ok := results[id]; ok && continuing && end == next+1 {
+						prev = &r
+					}
+					res, m, err := step(o, p, prev)
 					if err != nil {
 						return err
 					}
 					group[id] = *res
+					if more = m; more {
+						end-- // its next part starts the next transaction
+						break
+					}
 				}
 				if end <= alone || o.created >= groupTasks || time.Since(start) >= groupTime {
 					break
@@ -164,14 +205,19 @@ func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, sch
 		if err != nil {
 			failed[ids[next]] = err
 			group = nil
+			more = false
+			end = next + 1
 		}
 		for id, r := range group {
+			if prev, ok := results[id]; ok && continuing && id == ids[next] {
+				r = *mergeSync(&prev, &r)
+			}
 			results[id] = r
 			if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 {
 				changed = true
 			}
 		}
-		next = end
+		next, continuing = end, more
 	}
 	return changed
 }
@@ -387,22 +433,50 @@ func set(xs []string) map[string]bool {
 	return m
 }
 
-// sync plans and applies one sync of p, or pauses it.
+// syncPart plans one sync of p and applies it, or pauses it, as far as one
+// transaction goes: a sync with more to do than the engine's sync chunk of
+// work (see Config.SyncChunk) applies that much, reports more, and is
+// carried on by the next part in the next transaction, planned afresh from
+// what the parts before committed. Planning is level-based, so the parts
+// never repeat or miss an enrollment, and a crash between two parts leaves
+// the rest to the next sync. prev is what the sync's parts before did (nil
+// for the first part): the safeguard judged the whole sync then, and is not
+// asked again of the rest (removals the parts before made would count
+// twice: once in the rolling hour, once against the members they left).
+func (o *op) syncPart(p *roster.Profile, prev *roster.SyncResult) (res *roster.SyncResult, more bool, err error) {
+	return o.syncUpTo(p, prev, o.e.syncChunk)
+}
+
+// sync plans and applies one whole sync of p in the op's transaction,
+// however much it does: for a plan, whose transaction rolls back (see
+// changeplan.go).
 func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
-	res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+	res, _, err := o.syncUpTo(p, nil, 0)
+	return res, err
+}
+
+// syncUpTo is syncPart with a budget of work (0: no bound).
+func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (res *roster.SyncResult, more bool, err error) {
+	res = &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, At: o.now}
+	if prev != nil {
+		res.At = prev.At
+	}
 	// This sync sees every change committed before it: it answers the
 	// profile's mark, if any.
 	if err := o.tx.ClearTrigger(o.ctx, p.ID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if p.Sync.State == roster.AutomationPaused {
 		res.Paused = true
 		o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
-		return res, nil
+		return res, false, nil
 	}
 	in, err := o.planInput(p)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if prev != nil {
+		in.Safeguard = false
 	}
 	res.Errors = in.Errors
 	plan := roster.PlanSync(in)
@@ -410,81 +484,119 @@ func (o *op) sync(p *roster.Profile) (*roster.SyncResult, error) {
 		o.planned.sync(p, in, plan)
 	}
 	if plan.Pause {
-		return res, o.pause(p, plan, res)
+		return res, false, o.pause(p, plan, res)
 	}
-	if err := o.applyPlan(p, plan, res); err != nil {
-		return nil, err
+	if more, err = o.applyPlan(p, plan, res, budget); err != nil {
+		return nil, false, err
 	}
-	return res, o.recordSync(p, res)
+	return res, more, o.recordSync(p, res, prev)
 }
 
-// applyPlan carries out a plan.
-func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) error {
+// applyPlan carries out a plan, or, with a budget above 0, as much of it as
+// takes budget units of work — a task created, a user enrolled, unenrolled
+// or whose task is cancelled, each one unit — and reports whether some is
+// left. A user's enrollment or unenrollment is never split.
+func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResult, budget int) (more bool, err error) {
 	before := o.created
-	for _, c := range plan.Cancel {
+	defer func() { res.TasksCreated = o.created - before }()
+	steps := 0
+	spent := func() bool {
+		steps++
+		return budget > 0 && steps+o.created-before >= budget
+	}
+	for i, c := range plan.Cancel {
 		t, err := o.tx.Task(o.ctx, c.Task)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := o.cancel(t, c.Reason); err != nil {
-			return err
+			return false, err
 		}
 		res.Cancelled = append(res.Cancelled, c.Task)
+		if spent() {
+			return i < len(plan.Cancel)-1 || len(plan.Enroll)+len(plan.Unenroll) > 0, nil
+		}
 	}
 	for _, d := range plan.ClearDenials {
 		if err := o.tx.DeleteDenial(o.ctx, d.Profile, d.User, d.Kind); err != nil {
-			return err
+			return false, err
 		}
 	}
 	membersOnly := p.Automation.Mode == roster.ModeSyncMembersOnly
-	// What enrolling and unenrolling many users looks up, read at once (for
-	// a few, reading as they go is quicker).
-	if len(plan.Enroll)+len(plan.Unenroll) >= prefetchMin {
-		ents := append([]string{roster.EnrollmentEntitlement(p.ID)}, p.Entitlements...)
-		if err := o.prefetch(append(slices.Clone(plan.Enroll), plan.Unenroll...), ents); err != nil {
+	ents := append([]string{roster.EnrollmentEntitlement(p.ID)}, p.Entitlements...)
+	// What enrolling and unenrolling many users looks up, read at once a
+	// window of users at a time (for a few, reading as they go is quicker).
+	users := append(slices.Clone(plan.Enroll), plan.Unenroll...)
+	for i, u := range users {
+		if i%prefetchWindow == 0 && len(users) >= prefetchMin {
+			if err := o.prefetch(users[i:min(i+prefetchWindow, len(users))], ents); err != nil {
+				return false, err
+			}
+		}
+		if i < len(plan.Enroll) {
+			if err := o.enrollByRule(p, u, membersOnly); err != nil {
+				return false, err
+			}
+			res.Enrolled = append(res.Enrolled, u)
+		} else {
+			if err := o.unenrollByRule(p, u, membersOnly); err != nil {
+				return false, err
+			}
+			res.Unenrolled = append(res.Unenrolled, u)
+		}
+		if spent() {
+			return i < len(users)-1, nil
+		}
+	}
+	return false, nil
+}
+
+// prefetchWindow is how many users' state applyPlan reads at once.
+const prefetchWindow = 512
+
+// enrollByRule enrolls user in p, whose rule matches them: at once with
+// sync_members_only, through an enrollment task otherwise.
+func (o *op) enrollByRule(p *roster.Profile, u string, membersOnly bool) error {
+	if !membersOnly {
+		_, _, err := o.startEnrollment(p, u, roster.OriginAutomation, ActorAutomation, "matches the rule of profile "+p.ID)
+		return err
+	}
+	if err := o.addMember(p, u, roster.MemberAutomation, "matches the rule of profile "+p.ID); err != nil {
+		return err
+	}
+	for _, e := range p.Entitlements {
+		if _, err := o.justify(p, u, e); err != nil {
 			return err
 		}
 	}
-	for _, u := range plan.Enroll {
-		if membersOnly {
-			if err := o.addMember(p, u, roster.MemberAutomation, "matches the rule of profile "+p.ID); err != nil {
-				return err
-			}
-			for _, e := range p.Entitlements {
-				if _, err := o.justify(p, u, e); err != nil {
-					return err
-				}
-			}
-		} else if _, _, err := o.startEnrollment(p, u, roster.OriginAutomation, ActorAutomation, "matches the rule of profile "+p.ID); err != nil {
-			return err
-		}
-		res.Enrolled = append(res.Enrolled, u)
-	}
-	for _, u := range plan.Unenroll {
-		if membersOnly {
-			if err := o.removeMember(p, u, "no longer matches the rule of profile "+p.ID); err != nil {
-				return err
-			}
-			if err := o.unjustify(p, u, "no longer a member of profile "+p.ID+" (members only: the access stays)"); err != nil {
-				return err
-			}
-		} else if _, _, err := o.startUnenrollment(p, u, roster.OriginAutomation, ActorAutomation, "no longer matches the rule of profile "+p.ID); err != nil {
-			return err
-		}
-		if err := o.tx.AddRemoval(o.ctx, p.ID, u, o.now); err != nil {
-			return err
-		}
-		res.Unenrolled = append(res.Unenrolled, u)
-	}
-	res.TasksCreated = o.created - before
 	return nil
 }
 
-// recordSync saves the outcome of a sync on the profile and audits it.
-func (o *op) recordSync(p *roster.Profile, res *roster.SyncResult) error {
+// unenrollByRule unenrolls user from p, whose rule no longer matches them:
+// at once with sync_members_only (the access stays), through an
+// unenrollment task otherwise.
+func (o *op) unenrollByRule(p *roster.Profile, u string, membersOnly bool) error {
+	if membersOnly {
+		if err := o.removeMember(p, u, "no longer matches the rule of profile "+p.ID); err != nil {
+			return err
+		}
+		if err := o.unjustify(p, u, "no longer a member of profile "+p.ID+" (members only: the access stays)"); err != nil {
+			return err
+		}
+	} else if _, _, err := o.startUnenrollment(p, u, roster.OriginAutomation, ActorAutomation, "no longer matches the rule of profile "+p.ID); err != nil {
+		return err
+	}
+	return o.tx.AddRemoval(o.ctx, p.ID, u, o.now)
+}
+
+// recordSync saves the outcome of a sync on the profile and audits it: res
+// is what this part of the sync did, prev what its parts before did (nil
+// for none). The profile's last sync sums the parts; each part's event lists
+// what that part did.
+func (o *op) recordSync(p *roster.Profile, res, prev *roster.SyncResult) error {
 	now := o.now
 	p.Sync.LastAt = &now
-	p.Sync.Last = res.Summary()
+	p.Sync.Last = mergeSync(prev, res).Summary()
 	if p.Sync.State == "" {
 		p.Sync.State = roster.AutomationActive
 	}
@@ -607,10 +719,10 @@ func (e *Engine) Resume(ctx context.Context, profile string) (*roster.SyncResult
 			map[string]any{"staged_enroll": staged.Enroll, "staged_unenroll": staged.Unenroll, "still_holding_enroll": plan.Enroll, "still_holding_unenroll": plan.Unenroll}); err != nil {
 			return err
 		}
-		if err := o.applyPlan(p, plan, res); err != nil {
+		if _, err := o.applyPlan(p, plan, res, 0); err != nil {
 			return err
 		}
-		return o.recordSync(p, res)
+		return o.recordSync(p, res, nil)
 	})
 	return res, err
 }
@@ -740,22 +852,35 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 // replans.
 func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
 	synced := false
-	err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {
-		synced = false
-		p, err := o.profile(id)
-		if roster.ErrorCode(err) == roster.ENOTFOUND {
-			return o.tx.ClearTrigger(o.ctx, id)
-		} else if err != nil {
-			return err
+	var total *roster.SyncResult
+	for more := true; more; {
+		var part *roster.SyncResult
+		err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {
+			synced, more, part = false, false, nil
+			p, err := o.profile(id)
+			if roster.ErrorCode(err) == roster.ENOTFOUND {
+				return o.tx.ClearTrigger(o.ctx, id)
+			} else if err != nil {
+				return err
+			}
+			if o.checkCanSync(p) != nil {
+				return o.tx.ClearTrigger(o.ctx, id)
+			}
+			res, m, err := o.syncPart(p, total)
+			if err != nil {
+				return err
+			}
+			synced, more, part = !res.Paused, m, res
+			return nil
+		})
+		if err != nil {
+			return false, err
 		}
-		if o.checkCanSync(p) != nil {
-			return o.tx.ClearTrigger(o.ctx, id)
+		if part != nil {
+			total = mergeSync(total, part)
 		}
-		res, err := o.sync(p)
-		synced = err == nil && !res.Paused
-		return err
-	})
-	return synced, err
+	}
+	return synced, nil
 }
 
 func (c *ChangeSync) key(id string) string { return "profile " + id }

@@ -161,7 +161,7 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 		}
 		var body []byte
 		for _, h := range hs {
-			if !h.actions[ev.Action] {
+			if !h.actions[ev.Action] && !(h.actions[roster.ActionTaskDone] && createdDone(ev)) {
 				continue
 			}
 			if body == nil {
@@ -177,6 +177,13 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 		}
 	}
 	return nil
+}
+
+// createdDone reports whether ev is the task.created event of a task done
+// the moment it was created, which stands for its task.done too: a webhook
+// that asks for task.done gets it.
+func createdDone(ev *roster.Event) bool {
+	return ev.Action == roster.ActionTaskCreated && bytes.Contains(ev.Data, []byte(`"state":"done"`))
 }
 
 // webhookKey is the outbox key of the message of event to webhook.

@@ -5,8 +5,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -113,9 +115,10 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	o.created++
 	kind, origin := t.Kind, t.Origin
 	o.after = append(o.after, func() { o.e.metrics.created.WithLabelValues(string(kind), string(origin)).Inc() })
-	if err := o.audit(roster.ActionTaskCreated, "task", taskID(t), spec.reason, map[string]any{
-		"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement, "origin": t.Origin, "profile": t.Profile, "policy": t.Policy, "bypass": t.Bypass,
-	}); err != nil {
+	// The event of a task done the moment it is created says so: it is the
+	// task's only event (no task.done follows), since nothing happened
+	// between the two.
+	if err := o.audit(roster.ActionTaskCreated, "task", taskID(t), spec.reason, createdData(t, instant)); err != nil {
 		return nil, false, err
 	}
 	if instant {
@@ -123,7 +126,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 			o.planned.task(t)
 		}
 		o.transitioned(roster.StateDone)
-		return t, true, o.done(t, "")
+		return t, true, o.carryOut(t)
 	}
 	if err := o.advance(t); err != nil {
 		return nil, false, err
@@ -134,7 +137,34 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	return t, true, nil
 }
 
-func taskID(t *roster.Task) string { return fmt.Sprint(t.ID) }
+func taskID(t *roster.Task) string { return strconv.FormatInt(t.ID, 10) }
+
+// createdData is the data of a task.created event: what the task is, and,
+// for a task done at once, "state": "done" (see roster.ActionTaskCreated).
+// It is encoded by hand, in json.Marshal's order of a map's keys: a sync
+// creates tasks by the million.
+func createdData(t *roster.Task, done bool) json.RawMessage {
+	b := make([]byte, 0, 192)
+	field := func(k, v string) {
+		if len(b) == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = appendJSONString(append(appendJSONString(b, k), ':'), v)
+	}
+	field("bypass", t.Bypass)
+	field("entitlement", t.Entitlement)
+	field("kind", string(t.Kind))
+	field("origin", string(t.Origin))
+	field("policy", t.Policy)
+	field("profile", t.Profile)
+	if done {
+		field("state", string(roster.StateDone))
+	}
+	field("user", t.User)
+	return append(b, '}')
+}
 
 // advance moves a task whose current step is t.Step forward: it resolves the
 // step's approvers and waits, or, past the last step, enters provisioning.
@@ -628,6 +658,24 @@ func (o *op) done(t *roster.Task, comment string) error {
 	if err := o.audit(roster.ActionTaskDone, "task", taskID(t), comment, map[string]any{"kind": t.Kind, "user": t.User, "entitlement": t.Entitlement}); err != nil {
 		return err
 	}
+	return o.carryOut(t)
+}
+
+// appendJSONString appends s to b as json.Marshal encodes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// carryOut carries out the effect of t, saved in state done.
+func (o *op) carryOut(t *roster.Task) error {
 	app, local, _ := roster.SplitEntitlementID(t.Entitlement)
 	if app == roster.BuiltinApp && !strings.HasSuffix(local, ".excluded") {
 		if t.Kind == roster.TaskGrant {

@@ -51,6 +51,9 @@ type Config struct {
 	// SessionIdle ends a console session unused this long (roster serve
 	// --session-idle); zero is engine.DefaultSessionIdle.
 	SessionIdle time.Duration
+	// SyncChunk bounds the work one transaction of a sync does (roster serve
+	// --sync-chunk); zero is engine.DefaultSyncChunk.
+	SyncChunk int
 	// SecureCookies marks the console's cookies Secure, for serving behind TLS.
 	SecureCookies bool
 	// BaseURL is the address people open the console at, such as
@@ -315,7 +318,8 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Engine = engine.New(engine.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Registry: reg,
-		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL, SlackAPIURL: cfg.SlackAPIURL, SessionIdle: cfg.SessionIdle})
+		ConnectorAccess: cfg.ConnectorAccess, BaseURL: cfg.BaseURL, SlackAPIURL: cfg.SlackAPIURL, SessionIdle: cfg.SessionIdle,
+		SyncChunk: cfg.SyncChunk})
 
 	token := cfg.BootstrapToken
 	if token == "" && cfg.Demo {

@@ -24,7 +24,7 @@ func TestWriterPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	want := map[string]int64{"cache_size": -524288, "wal_autocheckpoint": 0, "mmap_size": 1 << 30, "busy_timeout": 10000,
+	want := map[string]int64{"cache_size": -262144, "wal_autocheckpoint": 0, "mmap_size": 256 << 20, "busy_timeout": 10000,
 		"threads": int64(runtime.GOMAXPROCS(0))}
 	err = db.Update(context.Background(), func(rt roster.Tx) error {
 		for p, v := range want {
@@ -157,8 +157,8 @@ func TestBulkGrants(t *testing.T) {
 			if err := rt.(*tx).tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
 				return err
 			}
-			if cache != -524288 {
-				t.Errorf("writer: PRAGMA cache_size = %d after the bulk write, want -524288", cache)
+			if cache != -262144 {
+				t.Errorf("writer: PRAGMA cache_size = %d after the bulk write, want -262144", cache)
 			}
 			return nil
 		})

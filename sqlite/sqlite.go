@@ -70,13 +70,23 @@ var pragmas = []string{
 	"mmap_size(1073741824)",
 }
 
-// Page caches (SQLite's default is 2 MiB): the writer's holds every page a
-// large transaction changes, so that it never writes pages to the log before
-// it commits; each reader has a smaller one.
+// Page caches (SQLite's default is 2 MiB): the writer's holds the pages a
+// large transaction changes, so that it seldom writes pages to the log
+// before it commits (a sync commits in parts of a bounded size, see
+// engine.Config.SyncChunk); each reader has a smaller one. A cached page
+// costs about twice its size: it is allocated with its header, rounded up.
+// The writer's cache was 512 MiB: past a gigabyte of the server's memory
+// once a large sync had filled it.
 const (
-	writerCache = "cache_size(-524288)" // 512 MiB
+	writerCache = "cache_size(-262144)" // 256 MiB
 	readerCache = "cache_size(-65536)"  // 64 MiB
 )
+
+// writerMmap is the writer's memory map (the readers' is 1 GiB): the pages a
+// process has read through a map count in its resident memory, and a large
+// sync has the writer read its way through gigabytes of tables and indexes;
+// with the map and the cache it stays under a gigabyte.
+const writerMmap = "mmap_size(268435456)" // 256 MiB
 
 // dsn returns the modernc.org/sqlite data source name for path with the
 // connection pragmas and the given extra parameters.
@@ -114,7 +124,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	// The writer leaves checkpoints to the checkpointer.
-	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache,
+	writer, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}, "_pragma": {"wal_autocheckpoint(0)", writerCache, writerMmap,
 		// Index builds (see BulkGrants) sort on every core.
 		fmt.Sprintf("threads(%d)", runtime.GOMAXPROCS(0))}}))
 	if err != nil {

@@ -12,6 +12,8 @@ package gen
 
 import (
 	"fmt"
+
+	"github.com/rosterhq/roster"
 	"math/rand/v2"
 	"slices"
 )
@@ -50,21 +52,37 @@ type Config struct {
 	// expression matches the members of one department, as a rule on its
 	// department group would.
 	ExpressionEvery int
+	// ContentRanks bounds, as fractions of the entitlements, the popularity
+	// ranks from which profile contents are drawn, always past the rules'
+	// band (default: from the later of RuleRanks[1] and 0.5, to 1: the less
+	// popular half).
+	ContentRanks [2]float64
+	// MaxContent is the most entitlements a profile contains; each has 1 to
+	// MaxContent (default 4).
+	MaxContent int
+	// MembersOnlyPercent is the share of profiles whose automation is
+	// sync_members_only (default 0: every profile is sync_and_act).
+	MembersOnlyPercent float64
 }
 
 // Presets. Small is for tests, Medium and Large are the scale targets of the
 // sync benchmarks, EnableAtOnce is the "20k users, 300 profiles switched on at
-// once" scenario.
+// once" scenario, and Dense20k the denser one of issue 18: 20k users, 1,000
+// entitlements, 300 profiles whose rules name popular entitlements (two
+// thirds sync_and_act, one third members-only), switched on by one apply —
+// about 753k memberships and 2.05M tasks.
 var (
 	Small        = Config{Users: 2_000, Apps: 20, Entitlements: 200, Profiles: 50, GrantsPerUser: 20, Seed: 1}
 	Medium       = Config{Users: 100_000, Apps: 100, Entitlements: 2_000, Profiles: 1_000, GrantsPerUser: 20, Seed: 1}
 	Large        = Config{Users: 1_000_000, Apps: 400, Entitlements: 10_000, Profiles: 2_000, GrantsPerUser: 20, Seed: 1}
 	EnableAtOnce = Config{Users: 20_000, Apps: 40, Entitlements: 600, Profiles: 300, GrantsPerUser: 20, Seed: 1}
+	Dense20k     = Config{Users: 20_000, Apps: 50, Entitlements: 1_000, Profiles: 300, GrantsPerUser: 16.5, Seed: 1,
+		RuleRanks: [2]float64{0.011, 0.09}, ContentRanks: [2]float64{0.1, 1}, MaxContent: 6, MembersOnlyPercent: 100.0 / 3}
 )
 
-// Preset returns the preset of that name: small, medium, large or
-// small20k (EnableAtOnce); small-expr, medium-expr and large-expr are small,
-// medium and large with a third of the profiles' rules written as
+// Preset returns the preset of that name: small, medium, large, small20k
+// (EnableAtOnce) or dense20k; small-expr, medium-expr and large-expr are
+// small, medium and large with a third of the profiles' rules written as
 // expressions.
 func Preset(name string) (Config, error) {
 	switch name {
@@ -76,6 +94,8 @@ func Preset(name string) (Config, error) {
 		return Large, nil
 	case "small20k", "enable":
 		return EnableAtOnce, nil
+	case "dense20k":
+		return Dense20k, nil
 	case "small-expr":
 		c := Small
 		c.ExpressionEvery = 3
@@ -89,7 +109,7 @@ func Preset(name string) (Config, error) {
 		c.ExpressionEvery = 3
 		return c, nil
 	}
-	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k, small-expr, medium-expr, large-expr)", name)
+	return Config{}, fmt.Errorf("unknown preset %q (small, medium, large, small20k, dense20k, small-expr, medium-expr, large-expr)", name)
 }
 
 func (c Config) withDefaults() Config {
@@ -110,6 +130,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Apps < 1 {
 		c.Apps = 1
+	}
+	if c.MaxContent < 1 {
+		c.MaxContent = 4
 	}
 	return c
 }
@@ -138,6 +161,8 @@ type Profile struct {
 	Expression string
 	// Content lists the profile's entitlements (indices).
 	Content []int32
+	// MembersOnly says the profile's automation is sync_members_only.
+	MembersOnly bool
 }
 
 // Org is a generated organisation. Entitlement e belongs to app AppOf(e);
@@ -234,8 +259,9 @@ func (o *Org) grants(r *rand.Rand) {
 }
 
 // profiles gives each profile 1 to 3 rule entitlements from the moderately
-// popular band (a few profiles key on a department group instead) and 1 to 4
-// content entitlements from the less popular ones.
+// popular band (a few profiles key on a department group instead), 1 to
+// MaxContent content entitlements from the less popular ones, and, for
+// MembersOnlyPercent of them, members-only automation.
 func (o *Org) profiles(r *rand.Rand) {
 	cfg := o.Config
 	pool := len(o.Popularity)
@@ -259,9 +285,18 @@ func (o *Org) profiles(r *rand.Rand) {
 				p.Rule = pick(p.Rule, lo, hi)
 			}
 		}
-		tail := max(hi, pool/2)
-		for n := 1 + r.IntN(4); len(p.Content) < n && len(p.Content) < pool-tail; {
-			p.Content = pick(p.Content, tail, pool)
+		tail, end := max(hi, pool/2), pool
+		if cfg.ContentRanks != [2]float64{} {
+			// Never a rule's band: a profile's content in another's rule
+			// would make a sync set others off, which Members does not model.
+			tail = max(hi, min(pool-1, int(cfg.ContentRanks[0]*float64(pool))))
+			end = max(tail+1, min(pool, int(cfg.ContentRanks[1]*float64(pool))))
+		}
+		for n := 1 + r.IntN(cfg.MaxContent); len(p.Content) < n && len(p.Content) < end-tail; {
+			p.Content = pick(p.Content, tail, end)
+		}
+		if cfg.MembersOnlyPercent > 0 {
+			p.MembersOnly = r.Float64()*100 < cfg.MembersOnlyPercent
 		}
 		slices.Sort(p.Rule)
 		slices.Sort(p.Content)
@@ -288,6 +323,14 @@ func EmploymentType(i int) string {
 		return "contractor"
 	}
 	return "employee"
+}
+
+// mode is the profile's automation mode.
+func (p Profile) mode() string {
+	if p.MembersOnly {
+		return roster.ModeSyncMembersOnly
+	}
+	return roster.ModeSyncAndAct
 }
 
 // UserID is the id of user i: u0000001 for the CEO.
@@ -386,6 +429,10 @@ type Stats struct {
 	// grants of profile contents those members hold once synced (new ones
 	// and direct ones that gain the profile as a source).
 	Members, ContentGrants int
+	// Tasks is the number of tasks the first sync of every profile creates:
+	// an enrollment per membership of a sync_and_act profile, and a grant
+	// task per entitlement such profiles give a member who lacks it.
+	Tasks int
 	// MaxDepth is the depth of the manager tree (the CEO is at 0).
 	MaxDepth int
 }
@@ -407,10 +454,21 @@ func (o *Org) Stats() Stats {
 	for u := range o.Users {
 		ps := o.membershipsOf(idx, u)
 		s.Members += len(ps)
-		content := map[int32]bool{}
+		content, tasked := map[int32]bool{}, map[int32]bool{}
+		for _, e := range o.Grants[u] {
+			tasked[e] = true // held directly: no task
+		}
 		for _, p := range ps {
-			for _, e := range o.Profiles[p].Content {
+			pr := o.Profiles[p]
+			if !pr.MembersOnly {
+				s.Tasks++
+			}
+			for _, e := range pr.Content {
 				content[e] = true
+				if !pr.MembersOnly && !tasked[e] {
+					tasked[e] = true
+					s.Tasks++
+				}
 			}
 		}
 		s.ContentGrants += len(content)
@@ -420,6 +478,6 @@ func (o *Org) Stats() Stats {
 
 // String prints the stats on one line.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d users (%d disabled, tree depth %d), %d entitlements, %d direct grants, %d profiles, %d memberships and %d content grants once synced",
-		s.Users, s.Disabled, s.MaxDepth, s.Entitlements, s.Grants, s.Profiles, s.Members, s.ContentGrants)
+	return fmt.Sprintf("%d users (%d disabled, tree depth %d), %d entitlements, %d direct grants, %d profiles, %d memberships, %d content grants and %d tasks once synced",
+		s.Users, s.Disabled, s.MaxDepth, s.Entitlements, s.Grants, s.Profiles, s.Members, s.ContentGrants, s.Tasks)
 }

@@ -20,6 +20,11 @@ import (
 // tiny is small enough to load and apply under -race in a few seconds.
 var tiny = gen.Config{Users: 300, Apps: 6, Entitlements: 60, Profiles: 12, GrantsPerUser: 8, Seed: 7}
 
+// tinyDense is tiny shaped like Dense20k: popular rules, contents from a
+// wider band, and members-only profiles.
+var tinyDense = gen.Config{Users: 300, Apps: 6, Entitlements: 60, Profiles: 12, GrantsPerUser: 8, Seed: 7,
+	RuleRanks: [2]float64{0.02, 0.2}, ContentRanks: [2]float64{0.1, 1}, MaxContent: 6, MembersOnlyPercent: 40}
+
 var epoch = time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC)
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -318,7 +323,7 @@ func planInput(ctx context.Context, tx roster.Tx, p *roster.Profile, now time.Ti
 func TestLoadSyncedMatchesApply(t *testing.T) {
 	exprs := tiny
 	exprs.ExpressionEvery = 3
-	for name, cfg := range map[string]gen.Config{"rules": tiny, "expressions": exprs} {
+	for name, cfg := range map[string]gen.Config{"rules": tiny, "expressions": exprs, "tinyDense": tinyDense} {
 		t.Run(name, func(t *testing.T) { loadSyncedMatchesApply(t, cfg) })
 	}
 }
@@ -392,5 +397,112 @@ func loadSyncedMatchesApply(t *testing.T, cfg gen.Config) {
 			}
 		}
 		t.Fatalf("%d grants applied, %d loaded", len(a), len(l))
+	}
+}
+
+func TestDense20kShape(t *testing.T) {
+	o := gen.Generate(gen.Dense20k)
+	s := o.Stats()
+	t.Log(s)
+	membersOnly := 0
+	for _, p := range o.Profiles {
+		if p.MembersOnly {
+			membersOnly++
+		}
+	}
+	// Issue 18: 20k users, about 330k grants, 1,000 entitlements, 300
+	// profiles, a third members-only; about 734k memberships and 2.09M tasks.
+	if s.Users != 20_000 || s.Entitlements != 1_000 || s.Profiles != 300 {
+		t.Errorf("%d users, %d entitlements, %d profiles; want 20,000, 1,000, 300", s.Users, s.Entitlements, s.Profiles)
+	}
+	if s.Grants < 310_000 || s.Grants > 350_000 {
+		t.Errorf("%d direct grants, want about 330k", s.Grants)
+	}
+	if membersOnly < 80 || membersOnly > 120 {
+		t.Errorf("%d members-only profiles, want about a third of 300", membersOnly)
+	}
+	if s.Members < 650_000 || s.Members > 820_000 || s.Tasks < 1_800_000 || s.Tasks > 2_300_000 {
+		t.Errorf("%d memberships and %d tasks once synced, want about 734k and 2.09M", s.Members, s.Tasks)
+	}
+}
+
+// TestSwitchOnByApply loads a dense organisation with its profiles off and
+// switches them all on with WriteProfilesYAML's file: the syncs create the
+// tasks Stats counts and make the members Members lists, and leave no task
+// open.
+func TestSwitchOnByApply(t *testing.T) {
+	ctx := context.Background()
+	o := gen.Generate(tinyDense)
+	path := filepath.Join(t.TempDir(), "roster.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.LoadWith(ctx, db, roster.NewManualClock(epoch), gen.LoadOptions{State: gen.Off}); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx roster.Tx) error {
+		ps, err := tx.Profiles(ctx)
+		for _, p := range ps {
+			if p.Automation.Enabled {
+				t.Errorf("profile %s loaded with its automation on, want off", p.ID)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := server.Start(ctx, server.Config{DB: path, Addr: "127.0.0.1:0",
+		BootstrapToken: "t", SchedulerTick: -1, NotifierTick: -1, Clock: roster.NewManualClock(epoch)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	var buf bytes.Buffer
+	if err := o.WriteProfilesYAML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	admin := roster.NewContext(ctx, roster.AdminUser)
+	res, err := s.Engine.Apply(admin, roster.ApplyRequest{Filename: "profiles.yaml", Document: buf.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := o.Stats()
+	created := 0
+	for _, r := range res.Synced {
+		created += r.TasksCreated
+	}
+	if len(res.Synced) != len(o.Profiles) || created != stats.Tasks {
+		t.Fatalf("apply synced %d profiles creating %d tasks, want %d and %d", len(res.Synced), created, len(o.Profiles), stats.Tasks)
+	}
+	members := o.Members()
+	total := 0
+	for i, pr := range o.Profiles {
+		v, err := s.Engine.Profile(admin, gen.ProfileID(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(v.Members)
+		if len(v.Members) != len(members[i]) || len(v.PendingEnrollments) != 0 {
+			t.Errorf("profile %s: %d members and %d pending, want %d and none", v.ID, len(v.Members), len(v.PendingEnrollments), len(members[i]))
+		}
+		if want := map[bool]string{true: roster.ModeSyncMembersOnly, false: roster.ModeSyncAndAct}[pr.MembersOnly]; v.Automation.Mode != want {
+			t.Errorf("profile %s: mode %s, want %s", v.ID, v.Automation.Mode, want)
+		}
+	}
+	if total != stats.Members {
+		t.Errorf("%d memberships, Stats says %d", total, stats.Members)
+	}
+	page, err := s.Engine.Tasks(admin, roster.TaskFilter{Limit: roster.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.NextCursor == "" && len(page.Items) != stats.Tasks {
+		t.Errorf("%d tasks, Stats says %d", len(page.Items), stats.Tasks)
+	}
+	if open, err := s.Engine.Tasks(admin, roster.TaskFilter{OpenOnly: true, Limit: 1}); err != nil || len(open.Items) != 0 {
+		t.Fatalf("open tasks after the apply: %v, %v", open, err)
 	}
 }

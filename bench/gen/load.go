@@ -23,6 +23,10 @@ const (
 	// entitlements with profile:P among the grant's sources. A sync then has
 	// nothing to change.
 	Synced
+	// Off saves the profiles as Unsynced does, but with their automation
+	// disabled: applying WriteProfilesYAML's file then switches every one on
+	// at once, as an admin would.
+	Off
 )
 
 // LoadOptions tune Load.
@@ -92,6 +96,9 @@ func (o *Org) LoadWith(ctx context.Context, store roster.Store, clock roster.Clo
 			p := o.Profile(i, now)
 			if opts.State == Synced {
 				p.Sync.LastAt = &now
+			}
+			if opts.State == Off {
+				p.Automation.Enabled = false
 			}
 			for _, ent := range Builtins(p, now) {
 				if err := tx.PutEntitlement(ctx, &ent); err != nil {
@@ -193,7 +200,7 @@ func (o *Org) User(i int, now time.Time) *roster.User {
 func (o *Org) Profile(i int, now time.Time) *roster.Profile {
 	pr := o.Profiles[i]
 	id := ProfileID(i)
-	auto := roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct, AnyEntitlement: o.entIDs(pr.Rule),
+	auto := roster.Automation{Enabled: true, Mode: pr.mode(), AnyEntitlement: o.entIDs(pr.Rule),
 		ExcludedUsers: []string{}, Safeguard: true}
 	if pr.Expression != "" {
 		r, err := rule.Compile(pr.Expression)
@@ -238,16 +245,30 @@ func (o *Org) entIDs(es []int32) []string {
 }
 
 // userGrants returns user u's grants: the direct ones, and, for each profile
-// in member, its enrollment grant and its contents, each with the sources of
-// every member profile that contains it.
+// in member, its enrollment grant and its contents (those of a members-only
+// profile only where u holds them anyway), each with the sources of every
+// member profile that contains it.
 func (o *Org) userGrants(u int, member []int32, now time.Time) []roster.Grant {
+	held := map[int32]bool{}
+	for _, e := range o.Grants[u] {
+		held[e] = true
+	}
+	for _, p := range member {
+		if !o.Profiles[p].MembersOnly {
+			for _, e := range o.Profiles[p].Content {
+				held[e] = true
+			}
+		}
+	}
 	sources := map[int32][]string{}
 	for _, e := range o.Grants[u] {
 		sources[e] = []string{roster.SourceDirect}
 	}
 	for _, p := range member {
 		for _, e := range o.Profiles[p].Content {
-			sources[e] = append(sources[e], roster.ProfileSource(ProfileID(int(p))))
+			if held[e] {
+				sources[e] = append(sources[e], roster.ProfileSource(ProfileID(int(p))))
+			}
 		}
 	}
 	ents := make([]int32, 0, len(sources))
@@ -280,6 +301,9 @@ func (o *Org) history(u int, member []int32, now time.Time) []roster.Task {
 		given[e] = true
 	}
 	for _, p := range member {
+		if o.Profiles[p].MembersOnly {
+			continue // members only: no tasks
+		}
 		pid := ProfileID(int(p))
 		reason := "matches the rule of profile " + pid
 		out = append(out, doneTask(id, roster.EnrollmentEntitlement(pid), roster.OriginAutomation, pid, "", reason, now))

@@ -46,18 +46,32 @@ func (o *Org) WriteYAML(w io.Writer) error {
 			p("  - {user: %s, entitlement: %s}\n", id, o.EntitlementID(int(g)))
 		}
 	}
+	o.writeProfiles(bw)
+	return bw.Flush()
+}
+
+// WriteProfilesYAML writes the organisation's profiles alone, with their
+// automation enabled, as WriteYAML does: applied to the organisation Load
+// wrote with State Off, it switches every profile on at once.
+func (o *Org) WriteProfilesYAML(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	o.writeProfiles(bw)
+	return bw.Flush()
+}
+
+func (o *Org) writeProfiles(bw *bufio.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("profiles:\n")
 	for i, pr := range o.Profiles {
 		id := ProfileID(i)
 		if pr.Expression != "" {
-			p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: sync_and_act, expression: '%s', safeguard: true}}\n",
-				id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, pr.Expression)
+			p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: %s, expression: '%s', safeguard: true}}\n",
+				id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, pr.mode(), pr.Expression)
 			continue
 		}
-		p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [%s], safeguard: true}}\n",
-			id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, o.entList(pr.Rule))
+		p("  - {id: %s, name: Profile %s, entitlements: [%s], enrollment: {policy: %s, bypass_entitlement_policies: true}, unenrollment: {policy: %s}, automation: {enabled: true, mode: %s, any_entitlement: [%s], safeguard: true}}\n",
+			id, id[2:], o.entList(pr.Content), PolicyAuto, PolicyAuto, pr.mode(), o.entList(pr.Rule))
 	}
-	return bw.Flush()
 }
 
 // PolicyAuto is the id of the one policy a generated organisation declares:

@@ -35,6 +35,7 @@ func serve(ctx context.Context, cfg cli.ServeConfig) error {
 		Out:              os.Stderr,
 		MetricsAddr:      cfg.MetricsAddr,
 		SessionIdle:      cfg.SessionIdle,
+		SyncChunk:        cfg.SyncChunk,
 		ConnectorAccess: connector.Access{
 			EnvPrefix:  cfg.SecretEnvPrefix,
 			SecretsDir: cfg.SecretsDir,

@@ -6,7 +6,12 @@
 //
 // generate writes a declarative file for `roster apply -f`; load writes the
 // organisation straight into a database (a SQLite path or a postgres:// URL)
-// that `roster serve --db` then serves.
+// that `roster serve --db` then serves. Issue 18's "many profiles switched on
+// at once" is
+//
+//	rosterbench load --preset dense20k --db roster.db --off
+//	rosterbench generate --preset dense20k --profiles-only -o profiles.yaml
+//	roster serve --db roster.db & roster apply -f profiles.yaml
 package main
 
 import (
@@ -32,9 +37,9 @@ func main() {
 }
 
 const usage = `usage:
-  rosterbench generate --preset NAME [--seed N] [-o FILE]
-  rosterbench load --preset NAME --db PATH_OR_URL [--seed N] [--synced] [--history]
-presets: small, medium, large, small20k`
+  rosterbench generate --preset NAME [--seed N] [--profiles-only] [-o FILE]
+  rosterbench load --preset NAME --db PATH_OR_URL [--seed N] [--synced [--history] | --off]
+presets: small, medium, large, small20k, dense20k`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -42,12 +47,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("rosterbench "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	preset := fs.String("preset", "small", "organisation size: small, medium, large, small20k")
+	preset := fs.String("preset", "small", "organisation size: small, medium, large, small20k, dense20k")
 	seed := fs.Int64("seed", 0, "random seed (0: the preset's)")
 	out := fs.String("o", "-", "generate: output file (- for stdout)")
 	db := fs.String("db", "", "load: SQLite file or postgres:// URL")
 	synced := fs.Bool("synced", false, "load: write the profiles' members and access, as a completed sync leaves them")
 	history := fs.Bool("history", false, "load: with --synced, also write the done tasks of that sync")
+	off := fs.Bool("off", false, "load: save the profiles with their automation disabled (generate --profiles-only switches them on)")
+	profilesOnly := fs.Bool("profiles-only", false, "generate: write the profiles alone, their automation enabled")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -74,7 +81,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			w = f
 		}
 		start = time.Now()
-		if err := org.WriteYAML(w); err != nil {
+		write := org.WriteYAML
+		if *profilesOnly {
+			write = org.WriteProfilesYAML
+		}
+		if err := write(w); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote %s in %s\n", *out, time.Since(start).Round(time.Millisecond))
@@ -89,8 +100,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer store.Close()
 		opts := gen.LoadOptions{History: *history}
-		if *synced {
+		switch {
+		case *synced && *off:
+			return fmt.Errorf("load: give --synced or --off, not both")
+		case *synced:
 			opts.State = gen.Synced
+		case *off:
+			opts.State = gen.Off
 		}
 		next := 0
 		opts.Progress = func(n int) {

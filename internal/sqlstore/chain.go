@@ -98,8 +98,9 @@ func canonicalJSON(evs []*roster.Event) ([][]byte, error) {
 	out := make([][]byte, len(evs))
 	errs := make([]error, len(evs))
 	encode := func(lo, hi int) {
+		var enc roster.CanonicalEncoder
 		for i := lo; i < hi; i++ {
-			out[i], errs[i] = evs[i].CanonicalJSON()
+			out[i], errs[i] = enc.Encode(evs[i])
 		}
 	}
 	if workers := runtime.GOMAXPROCS(0); len(evs) < parallelMin || workers == 1 {

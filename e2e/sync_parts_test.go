@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/server"
+)
+
+// partsOrg has 13 people holding okta/staff (Pat manages the other twelve),
+// an auto policy and a manager policy, and two apps to grant.
+func partsOrg() (doc string, staff []string) {
+	var b strings.Builder
+	b.WriteString(`
+settings: {default_request_policy: auto, default_revoke_policy: auto}
+policies:
+  - {id: auto, steps: []}
+  - id: manager
+    steps: [{approvers: manager}]
+users:
+  - {id: pat, email: pat@example.com, name: Pat}
+`)
+	for i := 1; i <= 12; i++ {
+		id := fmt.Sprintf("u%02d", i)
+		staff = append(staff, id)
+		fmt.Fprintf(&b, "  - {id: %s, email: %s@example.com, name: User %d, manager: pat}\n", id, id, i)
+	}
+	b.WriteString(`apps:
+  - id: okta
+    name: Okta
+    owners: [pat]
+    entitlements:
+      - {id: staff, request_policy: auto, revoke_policy: auto}
+  - id: wiki
+    name: Wiki
+    owners: [pat]
+    entitlements:
+      - {id: editor, request_policy: auto, revoke_policy: auto}
+      - {id: reader, request_policy: auto, revoke_policy: auto}
+grants:
+`)
+	for _, u := range staff {
+		fmt.Fprintf(&b, "  - {user: %s, entitlement: okta/staff}\n", u)
+	}
+	return b.String(), staff
+}
+
+// A sync with more to do than --sync-chunk commits it in parts: each part
+// is audited with what it did, the result is the whole sync's, nothing is
+// asked twice, and a sync after it has nothing to do.
+func TestLargeSyncCommitsInParts(t *testing.T) {
+	e := startWith(t, server.Config{BootstrapToken: adminToken, SyncChunk: 5})
+	doc, staff := partsOrg()
+	res := e.apply(doc + `
+profiles:
+  - id: all
+    name: Everyone
+    entitlements: [wiki/editor, wiki/reader]
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+    unenrollment: {policy: auto, access: revoke_unjustified}
+    automation: {enabled: true, any_entitlement: [okta/staff]}
+  - id: readers
+    name: Readers
+    entitlements: [wiki/reader]
+    automation: {enabled: true, mode: sync_members_only, any_entitlement: [okta/staff]}
+  - id: asked
+    name: Asked of managers
+    entitlements: [wiki/editor]
+    enrollment: {policy: manager}
+    automation: {enabled: true, any_entitlement: [okta/staff]}
+`)
+	equal(t, "profiles synced", len(res.Synced), 3)
+	all, readers, asked := res.Synced[0], res.Synced[1], res.Synced[2]
+	equal(t, "enrolled in all", all.Enrolled, staff)
+	equal(t, "tasks of all (an enrollment and two grants each)", all.TasksCreated, 36)
+	equal(t, "enrolled in readers", readers.Enrolled, staff)
+	equal(t, "enrolled in asked", asked.Enrolled, staff)
+	equal(t, "tasks of asked (pending enrollments)", asked.TasksCreated, 12)
+
+	var want []string
+	for _, u := range staff {
+		want = append(want, u+":automation")
+	}
+	equal(t, "members of all", e.members("all"), want)
+	equal(t, "members of readers", e.members("readers"), want)
+	equal(t, "members of asked (pending)", len(e.members("asked")), 0)
+	equal(t, "pending enrollments in asked", len(e.profile("asked").PendingEnrollments), 12)
+	for _, u := range staff {
+		g := e.grants("--user", u)
+		equal(t, u+"'s wiki/reader sources", g[u+" wiki/reader"], []string{"profile:all", "profile:readers"})
+	}
+
+	// Every part of every sync has its event, and the parts together list
+	// each user once.
+	parts := map[string][]string{}
+	count := map[string]int{}
+	for _, ev := range e.events("--action", "profile.synced") {
+		var d struct{ Enrolled []string }
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		parts[ev.ObjectID] = append(parts[ev.ObjectID], d.Enrolled...)
+		count[ev.ObjectID]++
+	}
+	for _, p := range []string{"all", "readers", "asked"} {
+		got := slices.Sorted(slices.Values(parts[p]))
+		equal(t, "users the parts of "+p+"'s sync list", got, staff)
+		if count[p] < 2 {
+			t.Errorf("the sync of %s was audited as %d part(s), want several of at most 5 steps of work", p, count[p])
+		}
+	}
+	// One task per (user, entitlement, kind): no part repeated another.
+	seen := map[string]bool{}
+	for _, task := range e.tasks() {
+		k := task.User + " " + task.Entitlement + " " + string(task.Kind)
+		if seen[k] {
+			t.Fatalf("two tasks for %s", k)
+		}
+		seen[k] = true
+	}
+	equal(t, "tasks", len(seen), 48)
+	v := e.profile("all")
+	if v.Automation.LastSync == nil || v.Automation.LastSync.Enrolled != 12 || v.Automation.LastSync.TasksCreated != 36 {
+		t.Errorf("the last sync of all is summarised as %+v, want the whole sync's 12 enrolled and 36 tasks", v.Automation.LastSync)
+	}
+
+	for _, p := range []string{"all", "readers", "asked"} {
+		if r := e.sync(p); len(r.Enrolled)+len(r.Unenrolled)+r.TasksCreated != 0 {
+			t.Errorf("a second sync of %s did something: %+v", p, r)
+		}
+	}
+
+	// Unenrollments go in parts too.
+	for _, u := range staff[:7] {
+		e.ok(adminUser, "grant", "remove", u, "okta/staff")
+	}
+	var results []roster.SyncResult
+	e.json(&results, adminUser, "sync", "--all")
+	got := map[string][]string{}
+	for _, r := range results {
+		got[r.Profile] = r.Unenrolled
+	}
+	equal(t, "unenrolled from all", got["all"], staff[:7])
+	equal(t, "unenrolled from readers", got["readers"], staff[:7])
+	equal(t, "members of all after", len(e.members("all")), 5)
+	equal(t, "members of readers after", len(e.members("readers")), 5)
+	equal(t, "pending enrollments in asked after", len(e.profile("asked").PendingEnrollments), 5)
+	for _, u := range staff[:7] {
+		if g := e.grants("--user", u); len(g[u+" wiki/editor"]) != 0 {
+			t.Errorf("%s still holds wiki/editor, which only all gave: %v", u, g)
+		}
+	}
+}
