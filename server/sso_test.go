@@ -36,7 +36,7 @@ func TestStartSSO(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(body), `href="/auth/oidc/login?next=%2fprofiles"`) {
+	if !strings.Contains(string(body), `href="/auth/oidc/login?next=%2f"`) {
 		t.Errorf("the sign-in page offers no SSO:\n%s", body)
 	}
 }
