@@ -22,7 +22,7 @@ func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	for _, t := range tasks {
 		details = append(details, fmt.Sprintf("Task %d: enroll %s (%s)", t.ID, t.User, human(string(t.State))))
 	}
-	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started %d enrollment(s).", len(tasks)), details...)
+	u.done(w, r, v, profileURL(id, ""), err, "Started "+plural(len(tasks), "enrollment", "enrollments")+".", details...)
 }
 
 // userList splits a list of user ids separated by commas or white space.

@@ -234,6 +234,8 @@ var funcs = template.FuncMap{
 	// named pairs a person's id with their name from names, for the
 	// "who" partial.
 	"named":    func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
+	"person":   func(id, name string) personName { return personName{ID: id, Name: name} },
+	"plural":   plural,
 	"entTitle": entitlementTitle,
 	"headline": headline,
 	"builtin": func(ent string) bool {
