@@ -64,3 +64,35 @@ func attr(t *testing.T, body, mark string) string {
 	href = href[:strings.Index(href, `"`)]
 	return strings.ReplaceAll(href, "&amp;", "&")
 }
+
+// Profiles and apps search by name or id and page with previous, next and
+// the total; the apps page lists entitlements a page at a time.
+func TestProfilesAndAppsSearchAndPaging(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile + strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(engProfile, "\nprofiles:\n"), "id: eng", "id: sre"), "Engineering onboarding", "SRE on call"))
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+
+	res, body := admin.get("/profiles?q=on+call")
+	wantStatus(t, res, body, http.StatusOK)
+	list := section(t, body, `id="profiles"`, "</table>")
+	if !strings.Contains(list, "SRE on call") || strings.Contains(list, "Engineering onboarding") {
+		t.Errorf("searching profiles for 'on call':\n%s", list)
+	}
+	_, body = admin.get("/profiles?limit=1")
+	wantBody(t, body, "1–1 of 2", `rel="next"`)
+	_, body = admin.get(attr(t, body, `rel="next"`))
+	wantBody(t, body, "2–2 of 2", `rel="prev"`)
+
+	// Entitlements: 5 in the catalog and 4 built into the two profiles; search by name or code.
+	res, body = admin.get("/apps?q=owner")
+	wantStatus(t, res, body, http.StatusOK)
+	ents := section(t, body, `id="entitlements"`, "</table>")
+	if !strings.Contains(ents, "github/admin") || strings.Contains(ents, "github/org-member") {
+		t.Errorf("searching entitlements for 'owner':\n%s", ents)
+	}
+	_, body = admin.get("/apps?limit=2")
+	wantBody(t, body, `id="apps"`, "GitHub", "1–2 of 9")
+	_, body = admin.get(attr(t, body, `rel="next"`))
+	wantBody(t, body, "3–4 of 9")
+}

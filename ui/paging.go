@@ -3,6 +3,7 @@ package ui
 import (
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // pager is the paging line of a list read a page at a time by cursor: the
@@ -77,4 +78,49 @@ func cloneValues(q url.Values) url.Values {
 		out[k] = append([]string{}, v...)
 	}
 	return out
+}
+
+// offsetPage pages a list held whole in memory: it returns the bounds of
+// the page q asks for ("page", from 1) among total rows, and its pager.
+func offsetPage(path string, q url.Values, total int) (lo, hi int, p pager) {
+	limit := listLimit(q)
+	n, err := strconv.Atoi(q.Get("page"))
+	if err != nil || n < 1 || (n-1)*limit >= total {
+		n = 1
+	}
+	lo, hi = (n-1)*limit, min(n*limit, total)
+	p = pager{First: lo + 1, Last: hi, Total: total}
+	link := func(page int) string {
+		l := cloneValues(q)
+		if page == 1 {
+			l.Del("page")
+		} else {
+			l.Set("page", strconv.Itoa(page))
+		}
+		if len(l) == 0 {
+			return path
+		}
+		return path + "?" + l.Encode()
+	}
+	if n > 1 {
+		p.Prev = link(n - 1)
+	}
+	if hi < total {
+		p.Next = link(n + 1)
+	}
+	return lo, hi, p
+}
+
+// matches reports whether any of fields contains q, ignoring case.
+func matches(q string, fields ...string) bool {
+	if q == "" {
+		return true
+	}
+	q = strings.ToLower(q)
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
 }
