@@ -96,3 +96,16 @@ func TestProfilesAndAppsSearchAndPaging(t *testing.T) {
 	_, body = admin.get(attr(t, body, `rel="next"`))
 	wantBody(t, body, "3–4 of 9")
 }
+
+// The task list says what a profile's built-in entitlements mean, with the
+// code secondary, and stacks into cards on a phone.
+func TestTaskListNamesBuiltinEntitlements(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/tasks?view=all&origin=exclusion")
+	wantStatus(t, res, body, http.StatusOK)
+	list := section(t, body, `id="task-list"`, "</table>")
+	wantBody(t, list, "stack-on-phone", "Excluded from eng", `<code class="muted id">access-profiles/eng.excluded</code>`, `data-label="Entitlement"`)
+}

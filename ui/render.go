@@ -233,15 +233,31 @@ var funcs = template.FuncMap{
 	},
 	// named pairs a person's id with their name from names, for the
 	// "who" partial.
-	"named":    func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
-	"person":   func(id, name string) personName { return personName{ID: id, Name: name} },
-	"plural":   plural,
-	"entTitle": entitlementTitle,
-	"headline": headline,
+	"named":  func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
+	"person": func(id, name string) personName { return personName{ID: id, Name: name} },
+	"plural": plural,
+	// builtinWords says what a profile's built-in entitlement means
+	// ("membership of eng", "excluded from eng"); "" for any other.
+	"builtinWords": builtinWords,
+	"entTitle":     entitlementTitle,
+	"headline":     headline,
 	"builtin": func(ent string) bool {
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
 	},
+}
+
+// builtinWords says in words what a profile's built-in entitlement is:
+// "membership of P" or "excluded from P"; "" for an app's entitlement.
+func builtinWords(ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	if p, ok := strings.CutSuffix(local, ".excluded"); ok {
+		return "Excluded from " + p
+	}
+	return "Membership of " + local
 }
 
 // personName is a person's id and name (empty when not known).
