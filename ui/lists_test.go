@@ -109,3 +109,19 @@ func TestTaskListNamesBuiltinEntitlements(t *testing.T) {
 	list := section(t, body, `id="task-list"`, "</table>")
 	wantBody(t, list, "stack-on-phone", "Excluded from eng", `<code class="muted id">access-profiles/eng.excluded</code>`, `data-label="Entitlement"`)
 }
+
+// A refused form names the field in words, not the declarative document's
+// path ("profiles[0].id").
+func TestErrorsNameFieldsNotPaths(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	admin.get("/new-profile")
+	res, body := admin.post("/new-profile", url.Values{"id": {"Not An Id!"}, "name": {"x"}})
+	wantStatus(t, res, body, http.StatusUnprocessableEntity)
+	msg := section(t, body, `class="flash error"`, "</div>")
+	if strings.Contains(msg, "profiles[") {
+		t.Errorf("the error shows the document's path:\n%s", msg)
+	}
+	wantBody(t, msg, "Id")
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -126,6 +127,9 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, v *visit, e *er
 // logged and never shown.
 func (u *UI) errorFor(r *http.Request, err error) *errorView {
 	e := &errorView{Message: roster.ErrorMessage(err), Details: roster.ErrorDetails(err)}
+	for i, d := range e.Details {
+		e.Details[i] = consoleWords(d)
+	}
 	switch roster.ErrorCode(err) {
 	case roster.EFORBIDDEN:
 		e.Status, e.Title = http.StatusForbidden, "Not allowed"
@@ -245,6 +249,52 @@ var funcs = template.FuncMap{
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
 	},
+}
+
+// docLine and docPath find what the console's generated declarative
+// document says of itself in an error: the file and line ("profile eng:2: ")
+// and a path such as "profiles[0].automation.any_entitlement".
+var (
+	docLine  = regexp.MustCompile(`^[^:]*:\d+: `)
+	docIndex = regexp.MustCompile(`\[\d+\]`)
+	docPath  = regexp.MustCompile(`\b(?:profiles|apps|users|policies|grants)\[\d+\]((?:\.[a-z_]+|\[\d+\])*)`)
+)
+
+// fieldLabels are the console's names of the fields of a profile's document.
+var fieldLabels = map[string]string{
+	"":                                       "The profile",
+	"id":                                     "Id",
+	"name":                                   "Name",
+	"description":                            "Description",
+	"entitlements":                           "Entitlements",
+	"allow_enrollment_requests":              "Allow enrollment requests",
+	"enrollment.policy":                      "Enrollment policy",
+	"enrollment.bypass_entitlement_policies": "Enrollment: bypass entitlement policies",
+	"unenrollment.policy":                    "Unenrollment policy",
+	"unenrollment.access":                    "Access on unenrollment",
+	"unenrollment.bypass_entitlement_policies": "Unenrollment: bypass entitlement policies",
+	"automation.enabled":                       "Membership automation",
+	"automation.mode":                          "Automation mode",
+	"automation.any_entitlement":               "Rule",
+	"automation.excluded_users":                "Excluded users",
+	"automation.exclusion_policy":              "Exclusion policy",
+	"automation.safeguard":                     "Safeguard",
+}
+
+// consoleWords rewrites an error detail about the document the console
+// applied for people: without its file and line, and with field labels for
+// the document's paths ("Rule is empty", not
+// "profiles[0].automation.any_entitlement is empty").
+func consoleWords(s string) string {
+	s = docLine.ReplaceAllString(s, "")
+	return docPath.ReplaceAllStringFunc(s, func(m string) string {
+		rest := docPath.FindStringSubmatch(m)[1]
+		key := strings.TrimPrefix(docIndex.ReplaceAllString(rest, ""), ".")
+		if l, ok := fieldLabels[key]; ok {
+			return l
+		}
+		return strings.ToUpper(key[:1]) + strings.NewReplacer(".", " ", "_", " ").Replace(key[1:])
+	})
 }
 
 // builtinWords says in words what a profile's built-in entitlement is:
