@@ -93,7 +93,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("axe-core does not report a button without a name: %v", vs)
 	}
 	screens := []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/profiles/eng/controls", "/profiles/eng/review",
-		"/profiles/eng/history", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
+		"/profiles/eng/history", "/profiles/eng?find=a", "/users?q=a", "/apps?q=git", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
 	for _, s := range screens {
 		admin.open(s)
 		admin.checkA11y(axe)

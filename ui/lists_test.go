@@ -125,3 +125,23 @@ func TestErrorsNameFieldsNotPaths(t *testing.T) {
 	}
 	wantBody(t, msg, "Id")
 }
+
+// Enroll users finds people by name on the server and enrolls the ticked
+// ones, with no JavaScript.
+func TestEnrollUsersFindsPeopleByName(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/profiles/eng?find=kim")
+	wantStatus(t, res, body, http.StatusOK)
+	found := section(t, body, `id="enroll-found"`, "</fieldset>")
+	wantBody(t, found, "Grace Kim", `value="grace"`, "Finance")
+	if strings.Contains(found, "raj") {
+		t.Errorf("searching for kim lists raj:\n%s", found)
+	}
+	res, body = admin.post("/profiles/eng/enroll", url.Values{"pick": {"grace"}, "users": {""}})
+	wantStatus(t, res, body, http.StatusSeeOther)
+	_, body = admin.get(res.Header.Get("Location"))
+	wantBody(t, body, "Started 1 enrollment.", "enroll grace")
+}
