@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -144,4 +145,23 @@ func TestEnrollUsersFindsPeopleByName(t *testing.T) {
 	wantStatus(t, res, body, http.StatusSeeOther)
 	_, body = admin.get(res.Header.Get("Location"))
 	wantBody(t, body, "Started 1 enrollment.", "enroll grace")
+}
+
+// The inbox says how long each task has waited beside when it started.
+func TestInboxShowsRelativeAges(t *testing.T) {
+	e := newEnv(t)
+	e.apply(`
+profiles:
+  - id: eng
+    name: Engineering onboarding
+    entitlements: [github/admin]
+    enrollment: {policy: manager}
+    automation: {enabled: true, mode: sync_and_act, any_entitlement: [okta/engineering], safeguard: false}
+`)
+	e.clock.Advance(3*24*time.Hour + time.Hour)
+	raj := e.client()
+	raj.signIn(e, "raj")
+	res, body := raj.get("/inbox")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, body, "waiting 3 days", "(since <time")
 }

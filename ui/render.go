@@ -74,6 +74,23 @@ type page struct {
 	// Waiting counts the tasks waiting on the signed-in person, shown in
 	// the navigation: "100+" when there are more than a page.
 	Waiting string
+	// Now is the time of the response, for relative ages.
+	Now time.Time
+}
+
+// Age says how long ago t was, in the largest whole unit: "3 days",
+// "1 hour", "less than a minute".
+func (p *page) Age(t time.Time) string {
+	d := p.Now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour", "hours")
+	}
+	return plural(int(d/(24*time.Hour)), "day", "days")
 }
 
 // Admin reports whether the signed-in user is an admin.
@@ -101,7 +118,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int
 		return
 	}
 	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data,
-		DemoMail: u.demoMail != nil}
+		DemoMail: u.demoMail != nil, Now: u.now()}
 	if v.me != nil {
 		p.Waiting = u.waitingCount(r, v)
 	}
