@@ -442,6 +442,11 @@ type SyncSummary struct {
 type Staged struct {
 	Enroll   []string `json:"enroll"`
 	Unenroll []string `json:"unenroll"`
+	// Members and RecentRemovals are the figures the safeguard paused on:
+	// the profile's members then and the removals automation had made from
+	// it in the hour before (absent from plans staged before they were kept).
+	Members        int `json:"members,omitempty"`
+	RecentRemovals int `json:"recent_removals,omitempty"`
 }
 
 // Member is a user enrolled in a profile.

@@ -65,6 +65,10 @@ type Plan struct {
 	Pause bool
 	// PauseReason explains a pause with the figures that caused it.
 	PauseReason string
+	// Members and RecentRemovals are the figures of a pause: the profile's
+	// members and the removals automation made from it in the past
+	// SafeguardWindow.
+	Members, RecentRemovals int
 }
 
 // Cancellation is an open task the sync cancels, and why.
@@ -168,6 +172,7 @@ func PlanSync(in PlanInput) Plan {
 		removals := len(plan.Unenroll) + in.RecentRemovals
 		if removals*100 > in.Thresholds.MaxRemovalPercent*len(in.Members) {
 			plan.Pause = true
+			plan.Members, plan.RecentRemovals = len(in.Members), in.RecentRemovals
 			plan.PauseReason = pauseReason(len(plan.Unenroll), in.RecentRemovals, len(in.Members), in.Thresholds)
 		}
 	}

@@ -141,6 +141,8 @@ type Service interface {
 type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
+	// Total counts the items of every page, when the filter asked for it.
+	Total *int `json:"total,omitempty"`
 }
 
 // DefaultPageSize is the page size when a filter gives none; MaxPageSize caps it.
@@ -427,11 +429,17 @@ type MemberFilter struct {
 
 // UserFilter selects users.
 type UserFilter struct {
+	// Query keeps the users whose id, name or email contains it, ignoring
+	// case.
+	Query      string `json:"q,omitempty"`
 	Status     string `json:"status,omitempty"`
 	Department string `json:"department,omitempty"`
 	Manager    string `json:"manager,omitempty"`
 	Cursor     string `json:"cursor,omitempty"`
 	Limit      int    `json:"limit,omitempty"`
+	// Total asks for the count of users the filter selects, all pages
+	// together, in the page's Total.
+	Total bool `json:"total,omitempty"`
 }
 
 // EntitlementFilter selects entitlements.

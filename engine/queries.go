@@ -249,7 +249,8 @@ func profileView(p *roster.Profile, readsAll bool) roster.ProfileView {
 	v.Automation.AnyEntitlement = orEmpty(v.Automation.AnyEntitlement)
 	v.Automation.ExcludedUsers = orEmpty(v.Automation.ExcludedUsers)
 	if p.Sync.Staged != nil {
-		v.Automation.Staged = roster.Staged{Enroll: orEmpty(p.Sync.Staged.Enroll), Unenroll: orEmpty(p.Sync.Staged.Unenroll)}
+		v.Automation.Staged = roster.Staged{Enroll: orEmpty(p.Sync.Staged.Enroll), Unenroll: orEmpty(p.Sync.Staged.Unenroll),
+			Members: p.Sync.Staged.Members, RecentRemovals: p.Sync.Staged.RecentRemovals}
 	}
 	if !readsAll {
 		v.Automation.ExcludedUsers = []string{}

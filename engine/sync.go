@@ -619,7 +619,8 @@ func (o *op) pause(p *roster.Profile, plan roster.Plan, res *roster.SyncResult) 
 	res.Paused = true
 	p.Sync.State = roster.AutomationPaused
 	p.Sync.PausedAt = &now
-	p.Sync.Staged = &roster.Staged{Enroll: orEmpty(plan.Enroll), Unenroll: orEmpty(plan.Unenroll)}
+	p.Sync.Staged = &roster.Staged{Enroll: orEmpty(plan.Enroll), Unenroll: orEmpty(plan.Unenroll),
+		Members: plan.Members, RecentRemovals: plan.RecentRemovals}
 	p.Sync.LastAt = &now
 	p.Sync.Last = res.Summary()
 	if err := o.putProfile(p); err != nil {

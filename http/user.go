@@ -12,11 +12,13 @@ import (
 func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	f := roster.UserFilter{
+		Query:      q.str("q"),
 		Status:     q.str("status"),
 		Department: q.str("department"),
 		Manager:    q.str("manager"),
 		Cursor:     q.str("cursor"),
 		Limit:      q.int("limit"),
+		Total:      q.bool("total"),
 	}
 	if q.err != nil {
 		return q.err
@@ -80,11 +82,13 @@ func (c *Client) Why(ctx context.Context, user, entitlement string) (*roster.Exp
 // Users returns one page of the users f selects.
 func (c *Client) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roster.User], error) {
 	q := params{}.
+		str("q", f.Query).
 		str("status", f.Status).
 		str("department", f.Department).
 		str("manager", f.Manager).
 		str("cursor", f.Cursor).
-		int("limit", f.Limit)
+		int("limit", f.Limit).
+		bool("total", f.Total)
 	return call[roster.Page[roster.User]](ctx, c, http.MethodGet, "/api/v1/users", url.Values(q), nil)
 }
 

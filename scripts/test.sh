@@ -53,6 +53,18 @@ if ! [ -x "${ROSTER_TEST_SLAPD:-/usr/sbin/slapd}" ] || ! command -v ldapmodify >
   fi
 fi
 
+# axe-core checks every console screen's accessibility in the browser tests.
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/roster-test"
+if [ -z "${ROSTER_TEST_AXE:-}" ] && ! [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing axe-core for the console's accessibility checks"
+    mkdir -p "$axe_dir"
+    npm install --prefix "$axe_dir" --no-audit --no-fund axe-core@4 >/dev/null
+  else
+    missing "The console's accessibility checks need axe-core: install Node.js and npm (apt-get install npm)"
+  fi
+fi
+
 export ROSTER_TEST_DATABASE_URL="${ROSTER_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 if ! pg_isready -q -d "$ROSTER_TEST_DATABASE_URL" 2>/dev/null; then
   if [ "$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then

@@ -93,6 +93,27 @@ func testUserRoundTrip(t *testing.T, s roster.Store) {
 		t.Fatalf("AllUsers after an upsert: %d users, want %d", len(all), len(oddIDs))
 	}
 
+	// Query finds users by id, name or email, ignoring case, with % and _
+	// taken as themselves; Total counts every page.
+	found := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{Query: "NEW@EXAMPLE", Total: true, Limit: 1})
+	})
+	if len(found.Items) != 1 || found.Items[0].ID != "alice" || found.Total == nil || *found.Total != 1 {
+		t.Errorf("Users q=NEW@EXAMPLE: %+v, want alice alone with a total of 1", found)
+	}
+	none := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{Query: "%", Total: true})
+	})
+	if n := *none.Total; n != 0 {
+		t.Errorf("Users q=%%: %d users; a %% in the query must match only itself", n)
+	}
+	all2 := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Page[roster.User], error) {
+		return tx.Users(ctx, roster.UserFilter{Total: true, Limit: 2})
+	})
+	if len(all2.Items) != 2 || all2.Total == nil || *all2.Total != len(oddIDs) {
+		t.Errorf("Users total with a page of 2: %v, want %d", all2.Total, len(oddIDs))
+	}
+
 	// UsersOf finds the users among ids, missing ones skipped.
 	of := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.User, error) {
 		return tx.UsersOf(ctx, []string{"nobody", oddIDs[1], "alice", oddIDs[2]})

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/rosterhq/roster"
 )
@@ -10,12 +11,17 @@ import (
 type appsData struct {
 	Apps     []appEntry
 	Policies []roster.Policy
+	// Entitlements are one page of the entitlements that match Query.
+	Entitlements []roster.Entitlement
+	AppNames     map[string]string
+	Query        string
+	Pager        pager
 }
 
 // appEntry is one app with its entitlements.
 type appEntry struct {
 	App          roster.App
-	Entitlements []roster.Entitlement
+	Entitlements int
 }
 
 // showApps shows the apps, their entitlements and the approval policies.
@@ -35,15 +41,23 @@ func (u *UI) showApps(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.fail(w, r, v, err)
 		return
 	}
-	d := appsData{Policies: policies}
+	q := r.URL.Query()
+	d := appsData{Policies: policies, Query: strings.TrimSpace(q.Get("q")), AppNames: map[string]string{}}
+	count := map[string]int{}
+	var found []roster.Entitlement
 	for _, a := range apps {
-		e := appEntry{App: a}
-		for _, ent := range ents {
-			if ent.App == a.ID {
-				e.Entitlements = append(e.Entitlements, ent)
-			}
-		}
-		d.Apps = append(d.Apps, e)
+		d.AppNames[a.ID] = a.Name
 	}
+	for _, ent := range ents {
+		count[ent.App]++
+		if matches(d.Query, ent.ID, ent.Name, d.AppNames[ent.App]) {
+			found = append(found, ent)
+		}
+	}
+	for _, a := range apps {
+		d.Apps = append(d.Apps, appEntry{App: a, Entitlements: count[a.ID]})
+	}
+	lo, hi, pg := offsetPage("/apps", q, len(found))
+	d.Entitlements, d.Pager = found[lo:hi], pg
 	u.render(w, r, v, http.StatusOK, "apps", "Apps and entitlements", "apps", d, nil)
 }

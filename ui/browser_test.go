@@ -221,8 +221,8 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#excluded-users"), "george"),
 	)
 	admin.click("#save-controls")
-	admin.want("#flash", "Saved.", "updated profile eng", "Synced eng: 4 enrollment(s)")
-	admin.want("#last-sync", "4 enrollment(s)")
+	admin.want("#flash", "Saved.", "updated profile eng", "Synced eng: 4 enrollments")
+	admin.want("#last-sync", "4 enrollment")
 	admin.screenshot(t.Name() + "-2-controls")
 
 	p := e.profile("eng")
@@ -308,14 +308,21 @@ func TestBrowserSafeguardReviewAndResume(t *testing.T) {
 
 	// Go back leads to the membership automation; the plan stays staged.
 	b.click("#go-back")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#controls")))
+	b.do(chromedp.WaitVisible(chromedp.CSS("#rule")))
+	if loc := b.location(); !strings.HasSuffix(loc, "/profiles/eng/controls#rule") {
+		t.Errorf("Go back leads to %s, want the rule on the Controls page", loc)
+	}
 	b.want("#paused-banner", "Membership automation paused")
 	b.click(`#paused-banner a`)
 	b.screenshot(t.Name() + "-2-review")
 
-	// Resume applies the staged unenrollments.
+	// Resume asks first, stating the count, then applies the staged unenrollments.
+	b.want("#verdict", "would remove 2 of 4 members (50%)")
+	b.want("#staged-unenroll", "Bob Martin", "lost okta/engineering")
+	b.do(chromedp.Click(chromedp.CSS("#resume-confirm summary")), chromedp.WaitVisible(chromedp.CSS("#resume")))
+	b.want("#resume", "Remove 2 people")
 	b.click("#resume")
-	b.want("#flash", "Resumed the sync", "2 unenrollment(s)")
+	b.want("#flash", "Resumed the sync", "2 unenrollments")
 	b.want("#members", "alice", "dmitri")
 	members := b.text("#members")
 	if strings.Contains(members, "bob") || strings.Contains(members, "carlos") {

@@ -152,8 +152,9 @@ func syncLine(s *roster.SyncResult) string {
 	if s.Paused {
 		return fmt.Sprintf("The sync of %s was paused by the safeguard: review the staged changes.", s.Profile)
 	}
-	return fmt.Sprintf("Synced %s: %d enrollment(s) and %d unenrollment(s) started, %d task(s) created, %d cancelled.",
-		s.Profile, len(s.Enrolled), len(s.Unenrolled), s.TasksCreated, len(s.Cancelled))
+	return fmt.Sprintf("Synced %s: %s and %s started, %s created, %d cancelled.", s.Profile,
+		plural(len(s.Enrolled), "enrollment", "enrollments"), plural(len(s.Unenrolled), "unenrollment", "unenrollments"),
+		plural(s.TasksCreated, "task", "tasks"), len(s.Cancelled))
 }
 
 // orEmpty returns xs, or an empty list for nil, so documents say [].

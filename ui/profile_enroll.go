@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -13,6 +14,11 @@ import (
 func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	id := r.PathValue("id")
 	users := userList(r.PostFormValue("users"))
+	for _, p := range r.PostForm["pick"] {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(users, p) {
+			users = append(users, p)
+		}
+	}
 	if len(users) == 0 {
 		u.done(w, r, v, profileURL(id, ""), roster.Errorf(roster.EINVALID, "name at least one user to enroll"), "")
 		return
@@ -22,7 +28,7 @@ func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	for _, t := range tasks {
 		details = append(details, fmt.Sprintf("Task %d: enroll %s (%s)", t.ID, t.User, human(string(t.State))))
 	}
-	u.done(w, r, v, profileURL(id, ""), err, fmt.Sprintf("Started %d enrollment(s).", len(tasks)), details...)
+	u.done(w, r, v, profileURL(id, ""), err, "Started "+plural(len(tasks), "enrollment", "enrollments")+".", details...)
 }
 
 // userList splits a list of user ids separated by commas or white space.

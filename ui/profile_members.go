@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -28,7 +29,13 @@ type membersData struct {
 	// Denied are the latest denied enrollments of people who are neither
 	// members nor pending (admins and auditors).
 	Denied []deniedEnrollment
+	// Find is the Enroll users search; Found are the users it matched.
+	Find  string
+	Found []roster.User
 }
+
+// foundShown is how many users the Enroll users search lists.
+const foundShown = 20
 
 // deniedEnrollment is a denied enrollment as the Members tab shows it.
 type deniedEnrollment struct {
@@ -121,6 +128,14 @@ func (u *UI) showMembers(w http.ResponseWriter, r *http.Request, v *visit) {
 			u.fail(w, r, v, err)
 			return
 		}
+	}
+	if d.Find = strings.TrimSpace(q.Get("find")); d.Find != "" && v.admin() {
+		found, err := u.service.Users(v.ctx, roster.UserFilter{Query: d.Find, Status: roster.UserActive, Limit: foundShown})
+		if err != nil {
+			u.fail(w, r, v, err)
+			return
+		}
+		d.Found = found.Items
 	}
 	u.render(w, r, v, http.StatusOK, "profile_members", pt.P.Name, "profiles", d, nil)
 }

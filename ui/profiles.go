@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/rosterhq/roster"
 )
@@ -11,6 +12,8 @@ type profilesData struct {
 	Profiles []roster.ProfileView
 	// Paused are the profiles whose sync the safeguard paused.
 	Paused []roster.ProfileView
+	Query  string
+	Pager  pager
 }
 
 // showProfiles lists the access profiles with how many members and pending
@@ -22,11 +25,18 @@ func (u *UI) showProfiles(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.fail(w, r, v, err)
 		return
 	}
-	d := profilesData{Profiles: ps}
+	q := r.URL.Query()
+	d := profilesData{Query: strings.TrimSpace(q.Get("q"))}
+	var found []roster.ProfileView
 	for _, p := range ps {
 		if p.Automation.State == roster.AutomationPaused {
 			d.Paused = append(d.Paused, p)
 		}
+		if matches(d.Query, p.ID, p.Name, p.Description) {
+			found = append(found, p)
+		}
 	}
+	lo, hi, pg := offsetPage("/profiles", q, len(found))
+	d.Profiles, d.Pager = found[lo:hi], pg
 	u.render(w, r, v, http.StatusOK, "profiles", "Access profiles", "profiles", d, nil)
 }

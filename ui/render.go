@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,23 @@ type page struct {
 	// Waiting counts the tasks waiting on the signed-in person, shown in
 	// the navigation: "100+" when there are more than a page.
 	Waiting string
+	// Now is the time of the response, for relative ages.
+	Now time.Time
+}
+
+// Age says how long ago t was, in the largest whole unit: "3 days",
+// "1 hour", "less than a minute".
+func (p *page) Age(t time.Time) string {
+	d := p.Now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour", "hours")
+	}
+	return plural(int(d/(24*time.Hour)), "day", "days")
 }
 
 // Admin reports whether the signed-in user is an admin.
@@ -100,7 +118,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int
 		return
 	}
 	p := &page{Title: title, Nav: nav, Me: v.me, CSRF: u.sessions.csrf(v.sess), Flash: v.flash, Error: errv, ErrorPage: name == "error", Data: data,
-		DemoMail: u.demoMail != nil}
+		DemoMail: u.demoMail != nil, Now: u.now()}
 	if v.me != nil {
 		p.Waiting = u.waitingCount(r, v)
 	}
@@ -126,6 +144,9 @@ func (u *UI) renderError(w http.ResponseWriter, r *http.Request, v *visit, e *er
 // logged and never shown.
 func (u *UI) errorFor(r *http.Request, err error) *errorView {
 	e := &errorView{Message: roster.ErrorMessage(err), Details: roster.ErrorDetails(err)}
+	for i, d := range e.Details {
+		e.Details[i] = consoleWords(d)
+	}
 	switch roster.ErrorCode(err) {
 	case roster.EFORBIDDEN:
 		e.Status, e.Title = http.StatusForbidden, "Not allowed"
@@ -233,13 +254,77 @@ var funcs = template.FuncMap{
 	},
 	// named pairs a person's id with their name from names, for the
 	// "who" partial.
-	"named":    func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
-	"entTitle": entitlementTitle,
-	"headline": headline,
+	"named":  func(names map[string]string, id string) personName { return personName{ID: id, Name: names[id]} },
+	"person": func(id, name string) personName { return personName{ID: id, Name: name} },
+	"plural": plural,
+	// builtinWords says what a profile's built-in entitlement means
+	// ("membership of eng", "excluded from eng"); "" for any other.
+	"builtinWords": builtinWords,
+	"entTitle":     entitlementTitle,
+	"headline":     headline,
 	"builtin": func(ent string) bool {
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
 	},
+}
+
+// docLine and docPath find what the console's generated declarative
+// document says of itself in an error: the file and line ("profile eng:2: ")
+// and a path such as "profiles[0].automation.any_entitlement".
+var (
+	docLine  = regexp.MustCompile(`^[^:]*:\d+: `)
+	docIndex = regexp.MustCompile(`\[\d+\]`)
+	docPath  = regexp.MustCompile(`\b(?:profiles|apps|users|policies|grants)\[\d+\]((?:\.[a-z_]+|\[\d+\])*)`)
+)
+
+// fieldLabels are the console's names of the fields of a profile's document.
+var fieldLabels = map[string]string{
+	"":                                       "The profile",
+	"id":                                     "Id",
+	"name":                                   "Name",
+	"description":                            "Description",
+	"entitlements":                           "Entitlements",
+	"allow_enrollment_requests":              "Allow enrollment requests",
+	"enrollment.policy":                      "Enrollment policy",
+	"enrollment.bypass_entitlement_policies": "Enrollment: bypass entitlement policies",
+	"unenrollment.policy":                    "Unenrollment policy",
+	"unenrollment.access":                    "Access on unenrollment",
+	"unenrollment.bypass_entitlement_policies": "Unenrollment: bypass entitlement policies",
+	"automation.enabled":                       "Membership automation",
+	"automation.mode":                          "Automation mode",
+	"automation.any_entitlement":               "Rule",
+	"automation.excluded_users":                "Excluded users",
+	"automation.exclusion_policy":              "Exclusion policy",
+	"automation.safeguard":                     "Safeguard",
+}
+
+// consoleWords rewrites an error detail about the document the console
+// applied for people: without its file and line, and with field labels for
+// the document's paths ("Rule is empty", not
+// "profiles[0].automation.any_entitlement is empty").
+func consoleWords(s string) string {
+	s = docLine.ReplaceAllString(s, "")
+	return docPath.ReplaceAllStringFunc(s, func(m string) string {
+		rest := docPath.FindStringSubmatch(m)[1]
+		key := strings.TrimPrefix(docIndex.ReplaceAllString(rest, ""), ".")
+		if l, ok := fieldLabels[key]; ok {
+			return l
+		}
+		return strings.ToUpper(key[:1]) + strings.NewReplacer(".", " ", "_", " ").Replace(key[1:])
+	})
+}
+
+// builtinWords says in words what a profile's built-in entitlement is:
+// "membership of P" or "excluded from P"; "" for an app's entitlement.
+func builtinWords(ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	if p, ok := strings.CutSuffix(local, ".excluded"); ok {
+		return "Excluded from " + p
+	}
+	return "Membership of " + local
 }
 
 // personName is a person's id and name (empty when not known).

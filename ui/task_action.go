@@ -82,9 +82,9 @@ func (u *UI) goOn(w http.ResponseWriter, r *http.Request, v *visit, t *roster.Ta
 		u.done(w, r, v, "/inbox", nil, notice+" Nothing else waits on you.")
 		return
 	}
-	more := fmt.Sprintf("%d task(s)", left)
+	more := plural(left, "task", "tasks")
 	if page.NextCursor != "" {
 		more = fmt.Sprintf("more than %d tasks", left)
 	}
-	u.done(w, r, v, taskURL(next.ID), nil, fmt.Sprintf("%s Next: task %d (%s wait on you).", notice, next.ID, more))
+	u.done(w, r, v, taskURL(next.ID), nil, fmt.Sprintf("%s Next: task %d (%s waiting on you).", notice, next.ID, more))
 }

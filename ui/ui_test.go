@@ -543,7 +543,7 @@ func TestEnrollUnenrollAndRequest(t *testing.T) {
 	res, body := admin.post("/profiles/eng/enroll", url.Values{"users": {"raj, grace"}, "comment": {"leads the team"}})
 	wantStatus(t, res, body, http.StatusSeeOther)
 	_, body = admin.get(res.Header.Get("Location"))
-	wantBody(t, body, "Started 2 enrollment(s).", "enroll raj")
+	wantBody(t, body, "Started 2 enrollments.", "enroll raj")
 	if p := e.profile("eng"); len(p.Members) != 6 {
 		t.Fatalf("eng members after enrolling raj and grace: %+v", p.Members)
 	}

@@ -96,6 +96,15 @@ func (t *Tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roste
 	w.eq("status", f.Status)
 	w.eq("department", f.Department)
 	w.eq("manager", f.Manager)
+	w.contains(f.Query, "id", "name", "email")
+	var total *int
+	if f.Total {
+		n, err := count(ctx, t, `SELECT COUNT(*) FROM users`, &w)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		total = &n
+	}
 	if err := t.after(&w, "id", f.Cursor); err != nil {
 		return nil, err
 	}
@@ -104,6 +113,7 @@ func (t *Tx) Users(ctx context.Context, f roster.UserFilter) (*roster.Page[roste
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
+	p.Total = total
 	return p, nil
 }
 

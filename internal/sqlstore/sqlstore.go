@@ -244,6 +244,31 @@ func (w *where) eq(col, v string) {
 	}
 }
 
+// contains adds, when q is not empty, that one of cols contains q ignoring
+// case; q's % and _ match themselves.
+func (w *where) contains(q string, cols ...string) {
+	if q == "" {
+		return
+	}
+	pat := "%" + likeEscaper.Replace(strings.ToLower(q)) + "%"
+	conds := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		conds[i] = "LOWER(" + c + `) LIKE ? ESCAPE '\'`
+		args[i] = pat
+	}
+	w.add("("+strings.Join(conds, " OR ")+")", args...)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// count runs the COUNT query head with w's conditions.
+func count(ctx context.Context, t *Tx, head string, w *where) (int, error) {
+	var n int
+	err := t.Q.QueryRow(ctx, head+w.String(), w.args...).Scan(&n)
+	return n, err
+}
+
 // String returns the clause, with its leading " WHERE", or "".
 func (w *where) String() string {
 	if len(w.conds) == 0 {

@@ -138,6 +138,33 @@ func RequireChromium(t testing.TB) string {
 	return path
 }
 
+// AxeEnv names axe-core's axe.min.js, which the console's browser tests
+// inject into every screen; unset, it is AxeDefaultPath under the user's
+// cache directory, where scripts/test.sh installs it with npm.
+const (
+	AxeEnv         = "ROSTER_TEST_AXE"
+	AxeDefaultPath = "roster-test/node_modules/axe-core/axe.min.js"
+)
+
+// RequireAxe returns the source of axe-core's axe.min.js. When it is not
+// there, the test skips, or fails under RequireAllEnv.
+func RequireAxe(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv(AxeEnv)
+	if path == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			missing(t, fmt.Sprintf("needs axe-core, and there is no cache directory to look in (set %s to axe.min.js): %v", AxeEnv, err))
+		}
+		path = cache + "/" + AxeDefaultPath
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		missing(t, fmt.Sprintf("needs axe-core (npm install --prefix \"$HOME/.cache/roster-test\" axe-core@4, as scripts/test.sh does, or set %s to axe.min.js): %v", AxeEnv, err))
+	}
+	return string(src)
+}
+
 // RequireSlapd returns the path of OpenLDAP's slapd once it and ldapmodify
 // are found. When either is missing, the test skips, or fails under
 // RequireAllEnv.
