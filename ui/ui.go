@@ -215,6 +215,7 @@ func (u *UI) routes() []route {
 		{pattern: "GET /users", handle: u.showUsers},
 		{pattern: "GET /users/{id}", handle: u.showUser},
 		{pattern: "GET /users/{id}/history", handle: u.showUserHistory},
+		{pattern: "GET /users/{id}/why", handle: u.showWhy},
 		{pattern: "GET /apps", handle: u.showApps},
 		{pattern: "GET /events", handle: u.showEvents},
 		{pattern: "GET /events/export", handle: u.exportEvents},
