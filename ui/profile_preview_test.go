@@ -44,7 +44,7 @@ func TestPreviewControls(t *testing.T) {
 	res, body = c.post("/profiles/eng/controls/preview", engControls([]string{"okta/engineering"}, "george, alice"))
 	wantStatus(t, res, body, http.StatusOK)
 	wantBody(t, body, "Nothing has been saved.", "Automation", "+0 / −1", "Alice Chen", "excluded",
-		"loses <code>github/org-member</code>", "loses <code>slack/eng</code>", "Safeguard: passes — 1 removal(s) of 4 members")
+		"loses <code>github/org-member</code>", "loses <code>slack/eng</code>", "Safeguard: passes — 1 removal of 4 members")
 	if strings.Contains(body, "Bob Martin") {
 		t.Errorf("the preview names Bob, who stays:\n%s", body)
 	}

@@ -39,3 +39,23 @@ func TestUserPageExplainsAccess(t *testing.T) {
 	res, body = admin.get("/users/alice/why")
 	wantStatus(t, res, body, http.StatusUnprocessableEntity)
 }
+
+// The Controls page's sync panel says when automation is off instead of a
+// state, and says a sync_and_act sync started enrollments, not made members.
+func TestSyncPanelTellsTheTruth(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	_, body := admin.get("/profiles/eng/controls")
+	wantBody(t, body, "enrollments started", "tasks created")
+	if strings.Contains(body, "(s)") {
+		t.Fatal("the Controls page still writes plurals as (s)")
+	}
+	e.apply(strings.Replace(engProfile, "      enabled: true\n", "      enabled: false\n", 1))
+	_, body = admin.get("/profiles/eng/controls")
+	wantBody(t, body, `id="automation-off"`, "Automation is off")
+	if strings.Contains(body, "State: <span") {
+		t.Fatal("the Controls page gives a sync state for automation that is off")
+	}
+}
