@@ -348,24 +348,13 @@ func (o *op) tellChange(c *roster.ChangeRequest, what string) error {
 		} else if err != nil {
 			return err
 		}
-		chans := channels(s.Notifications, u.Notified())
 		if !u.Active() || u.Email == "" {
 			continue
 		}
-		for _, ch := range chans {
-			var payload any = msg
-			key := fmt.Sprintf("change %d %s %s", c.ID, what, u.ID)
-			if ch == roster.ChannelSlackDM {
-				payload, key = newSlackMessage(msg, link, "See it"), key+" slack"
-			}
-			b, err := json.Marshal(payload)
-			if err != nil {
-				return err
-			}
-			n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: key, NextAt: o.now}
-			if err := o.enqueue(n); err != nil {
-				return err
-			}
+		key := fmt.Sprintf("change %d %s %s", c.ID, what, u.ID)
+		render := func() (*roster.Email, error) { return msg, nil }
+		if err := o.enqueueFor(u, channels(s.Notifications, u.Notified()), key, msg, render, link, "See it"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -87,26 +87,42 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 			}
 		}
 		q := queuedMail{Mail: m, Kind: kind, To: personOf(u), Note: note}
-		for _, ch := range chans {
-			// An email's key is the event's; a Slack message's adds its
-			// channel: one of each per recipient and event.
-			var payload any = q
-			key := mailKey(kind, t, u.ID)
-			if ch == roster.ChannelSlackDM {
-				msg, err := q.render()
-				if err != nil {
-					return fmt.Errorf("compose %s message of task %d: %w", kind, t.ID, err)
-				}
-				payload, key = newSlackMessage(msg, m.Link, askOf(kind)), key+" slack"
+		render := func() (*roster.Email, error) {
+			msg, err := q.render()
+			if err != nil {
+				return nil, fmt.Errorf("compose %s message of task %d: %w", kind, t.ID, err)
 			}
-			b, err := json.Marshal(payload)
+			return msg, nil
+		}
+		if err := o.enqueueFor(u, chans, mailKey(kind, t, u.ID), q, render, m.Link, askOf(kind)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueueFor enqueues one message to u on each of chans: on email, payload
+// as the outbox keeps it; on Slack, a direct message made from the email
+// render gives, with a button to link saying ask. key names the event told
+// to u: an email's key is the event's, a Slack message's adds its channel,
+// so there is one of each per recipient and event.
+func (o *op) enqueueFor(u *roster.User, chans []string, key string, payload any, render func() (*roster.Email, error), link, ask string) error {
+	for _, ch := range chans {
+		body, k := payload, key
+		if ch == roster.ChannelSlackDM {
+			msg, err := render()
 			if err != nil {
 				return err
 			}
-			n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: key, NextAt: o.now}
-			if err := o.enqueue(n); err != nil {
-				return err
-			}
+			body, k = newSlackMessage(msg, link, ask), key+" slack"
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		n := &roster.Notification{At: o.now, Channel: ch, Target: u.Email, Payload: string(b), Key: k, NextAt: o.now}
+		if err := o.enqueue(n); err != nil {
+			return err
 		}
 	}
 	return nil

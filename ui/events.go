@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -35,24 +36,10 @@ var errExportDone = errors.New("export reached the end of its range")
 // the download short, so it is never taken for a whole export.
 func (u *UI) exportEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 	var since, until time.Time
-	for _, day := range []struct {
-		name string
-		into *time.Time
-		next bool
-	}{{"from", &since, false}, {"to", &until, true}} {
-		s := r.URL.Query().Get(day.name)
-		if s == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, s)
-		if err != nil {
-			u.fail(w, r, v, roster.Errorf(roster.EINVALID, "%s must be a day written YYYY-MM-DD, not %q", day.name, s))
-			return
-		}
-		if day.next {
-			t = t.AddDate(0, 0, 1)
-		}
-		*day.into = t
+	since, until, err := dayRange(r.URL.Query())
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
 	}
 	rc := http.NewResponseController(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -66,7 +53,7 @@ func (u *UI) exportEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 			started = true
 		}
 	}
-	err := u.service.ExportEvents(v.ctx, since, func(ev *roster.Event) error {
+	err = u.service.ExportEvents(v.ctx, since, func(ev *roster.Event) error {
 		if !until.IsZero() && !ev.At.Before(until) {
 			return errExportDone
 		}
@@ -98,23 +85,10 @@ func (u *UI) showEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 	f := roster.EventFilter{Action: roster.AuditAction(q.Get("action")), Actor: q.Get("actor"), ObjectType: q.Get("object_type"),
 		ObjectID: q.Get("object_id"), Cursor: q.Get("cursor"), Newest: true}
 	d := eventsData{From: q.Get("from"), To: q.Get("to")}
-	for _, day := range []struct {
-		name, value string
-		into        *time.Time
-		next        bool
-	}{{"from", d.From, &f.Since, false}, {"to", d.To, &f.Until, true}} {
-		if day.value == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, day.value)
-		if err != nil {
-			u.fail(w, r, v, roster.Errorf(roster.EINVALID, "%s must be a day written YYYY-MM-DD, not %q", day.name, day.value))
-			return
-		}
-		if day.next {
-			t = t.AddDate(0, 0, 1)
-		}
-		*day.into = t
+	var err error
+	if f.Since, f.Until, err = dayRange(q); err != nil {
+		u.fail(w, r, v, err)
+		return
 	}
 	page, err := u.service.Events(v.ctx, f)
 	if err != nil {
@@ -127,4 +101,29 @@ func (u *UI) showEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 		d.NextURL = "/events?" + q.Encode()
 	}
 	u.render(w, r, v, http.StatusOK, "events", "Audit log", "events", d, nil)
+}
+
+// dayRange reads ?from= and ?to=, days written YYYY-MM-DD (UTC, both
+// included), as the times an event list starts at and ends before; a zero
+// time where a day is not given.
+func dayRange(q url.Values) (since, until time.Time, err error) {
+	for _, day := range []struct {
+		name string
+		into *time.Time
+		next bool
+	}{{"from", &since, false}, {"to", &until, true}} {
+		s := q.Get(day.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return since, until, roster.Errorf(roster.EINVALID, "%s must be a day written YYYY-MM-DD, not %q", day.name, s)
+		}
+		if day.next {
+			t = t.AddDate(0, 0, 1)
+		}
+		*day.into = t
+	}
+	return since, until, nil
 }
