@@ -644,6 +644,19 @@ type Event struct {
 	Issuer string `json:"issuer,omitempty"`
 }
 
+// CreatedDone reports whether e is the task.created event of a task done the
+// moment it was created ("state": "done" in its data), which stands for its
+// task.done event too.
+func (e *Event) CreatedDone() bool {
+	if e.Action != ActionTaskCreated {
+		return false
+	}
+	var d struct {
+		State TaskState `json:"state"`
+	}
+	return json.Unmarshal(e.Data, &d) == nil && d.State == StateDone
+}
+
 // Notification channels.
 const (
 	// ChannelWebhook posts Payload (the message's JSON body) to the

@@ -179,7 +179,7 @@ func (s *state) violations() []string {
 	memberAdded := map[[2]string]bool{}
 	for _, e := range s.events {
 		evs[string(e.Action)+" "+e.ObjectID] = true
-		if e.Action == "task.created" && strings.Contains(string(e.Data), `"state":"done"`) {
+		if e.CreatedDone() {
 			evs["task.done "+e.ObjectID] = true // done at once
 		}
 		if e.Action == "profile.member_added" {

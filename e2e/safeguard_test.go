@@ -104,7 +104,7 @@ func TestSafeguardPausesReviewsAndResumes(t *testing.T) {
 
 	v := e.profile("eng")
 	equal(t, "state", v.Automation.State, "paused")
-	equal(t, "staged", v.Automation.Staged, roster.Staged{Enroll: []string{"e11"}, Unenroll: []string{"e01", "e02", "e03"}})
+	equal(t, "staged", v.Automation.Staged, roster.Staged{Enroll: []string{"e11"}, Unenroll: []string{"e01", "e02", "e03"}, Members: 10})
 	equal(t, "nothing applied: members", len(v.Members), 10)
 	equal(t, "nothing applied: tasks", len(e.tasks("--entitlement", "access-profiles/eng", "--kind", "revoke")), 0)
 	alerts := e.events("--action", "safeguard.paused", "--object-id", "eng")

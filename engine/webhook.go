@@ -182,9 +182,7 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 // createdDone reports whether ev is the task.created event of a task done
 // the moment it was created, which stands for its task.done too: a webhook
 // that asks for task.done gets it.
-func createdDone(ev *roster.Event) bool {
-	return ev.Action == roster.ActionTaskCreated && bytes.Contains(ev.Data, []byte(`"state":"done"`))
-}
+func createdDone(ev *roster.Event) bool { return ev.CreatedDone() }
 
 // webhookKey is the outbox key of the message of event to webhook.
 func webhookKey(webhook string, event int64) string {
