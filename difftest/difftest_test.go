@@ -262,6 +262,11 @@ func (m *model) step(s step) outcome {
 		delete(m.grants, gkey{s.User, s.Ent})
 	case opDisable, opEnable:
 		m.active[s.User] = s.Op == opEnable
+	case opDepartment:
+		if m.org.dept[s.User] == s.Dept {
+			return outcome{skip: true}
+		}
+		m.org.dept[s.User] = s.Dept
 	case opExclude:
 		if slices.Contains(p.excluded, s.User) {
 			return outcome{skip: true}
@@ -378,10 +383,10 @@ func (m *model) step(s step) outcome {
 		p.enrollPolicy, p.enrollBypass, p.unenrollPolicy, p.unenrollBypass, p.access = c.enrollPolicy, c.enrollBypass, c.unenrollPolicy, c.unenrollBypass, c.access
 	case opAutomation:
 		c := s.Config
-		if p.enabled == c.enabled && p.mode == c.mode && slices.Equal(p.rule, c.rule) && p.safeguard == c.safeguard && p.exclusionPolicy == c.exclusionPolicy {
+		if p.enabled == c.enabled && p.mode == c.mode && slices.Equal(p.rule, c.rule) && p.expr == c.expr && p.safeguard == c.safeguard && p.exclusionPolicy == c.exclusionPolicy {
 			return outcome{skip: true}
 		}
-		p.enabled, p.mode, p.rule, p.safeguard, p.exclusionPolicy = c.enabled, c.mode, slices.Clone(c.rule), c.safeguard, c.exclusionPolicy
+		p.enabled, p.mode, p.rule, p.expr, p.safeguard, p.exclusionPolicy = c.enabled, c.mode, slices.Clone(c.rule), c.expr, c.safeguard, c.exclusionPolicy
 		m.automationSaved(p)
 	}
 	return outcome{}
@@ -442,6 +447,8 @@ func (w *world) step(s step) string {
 		err = w.svc.RemoveGrant(ctx, s.User, s.Ent)
 	case opDisable, opEnable:
 		err = w.apply("users:\n  - " + w.m.org.userDoc(s.User, s.Op == opEnable) + "\n")
+	case opDepartment:
+		err = w.apply("users:\n  - " + w.m.org.userDoc(s.User, w.m.active[s.User]) + "\n")
 	case opExclude, opInclude, opAddContent, opRemoveContent, opConfig, opAutomation:
 		err = w.apply("profiles:\n" + w.m.org.profile(s.Profile).doc())
 	case opKillSwitch:

@@ -16,14 +16,17 @@
 // allowed or not, automation mostly enabled, mostly sync_and_act, sometimes
 // an excluded user, an exclusion policy unset, auto or manager, and the
 // safeguard mostly on, with tenant thresholds small enough (min_members 1–4,
-// max_removal_percent 10–50) that it trips. The tenant's default policies
+// max_removal_percent 10–50) that it trips. Workers have a department (eng,
+// ops, sales or none), and half the rules carry a CEL expression (SPEC §5
+// Rules on attributes) on the department and on user.has, in place of the
+// rule's entitlements or beside them; the model evaluates each by hand. The tenant's default policies
 // are auto or manager (they must not matter: every policy is named).
 //
 // # The steps
 //
 // Grants of rule and app entitlements added and removed (AddGrant,
 // RemoveGrant; a built-in entitlement is refused); workers disabled and
-// enabled (apply of the user); exclusions added and lifted, contents
+// enabled, and moved between departments (apply of the user); exclusions added and lifted, contents
 // changed, the enrollment and unenrollment settings changed, and the
 // automation changed — enabled, mode, rule, safeguard, exclusion policy —
 // (apply of the profile); the safeguard's thresholds changed (apply of the
@@ -63,6 +66,9 @@
 // Where it is silent the model takes what an admin would expect, written
 // down here so that a difference can be judged:
 //
+//   - a change of a user's department, like their disabling, takes effect
+//     when a sync of the profile runs (on a server the change-driven sync
+//     runs it at once; the plan test runs that loop);
 //   - a sync sees a user's match only when it runs: a denial stands until a
 //     sync sees the match flip (a denied enrollment while the user matches,
 //     a denied unenrollment while the member does not match);

@@ -6,6 +6,7 @@ package difftest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -29,9 +30,11 @@ type appEnt struct {
 
 // profile is a profile's configuration; ents and excluded change with steps.
 type profile struct {
-	id             string
-	ents           []string
-	rule           []string
+	id   string
+	ents []string
+	rule []string
+	// expr is the rule's CEL expression, one of expressions ("" for none).
+	expr           string
 	enrollPolicy   string
 	enrollBypass   bool
 	unenrollPolicy string
@@ -81,6 +84,8 @@ type org struct {
 	// automationsOff is the tenant's kill switch
 	// (settings.automations_enabled: false).
 	automationsOff bool
+	// dept is each worker's department as last applied ("" for none).
+	dept map[string]string
 }
 
 func (o *org) users() []string { return append(slices.Clone(o.bosses), o.workers...) }
@@ -106,6 +111,7 @@ func (o *org) profile(id string) *profile {
 // clone copies the organisation, so that a replay starts from its first state.
 func (o *org) clone() *org {
 	c := *o
+	c.dept = maps.Clone(o.dept)
 	c.profiles = nil
 	for _, p := range o.profiles {
 		q := *p
@@ -173,18 +179,44 @@ func (m *model) member(p, u string) bool { _, ok := m.members[p][u]; return ok }
 
 func (m *model) holds(u, e string) bool { _, ok := m.grants[gkey{u, e}]; return ok }
 
-// matches is the rule: active, holding any of the rule's entitlements, not
-// excluded.
+// matches is the rule (SPEC §5 Rules on attributes): active, not excluded,
+// holding any of the rule's entitlements when it names some, and its
+// expression true when it has one.
 func (m *model) matches(p *profile, u string) bool {
 	if !m.active[u] || slices.Contains(p.excluded, u) {
 		return false
 	}
-	for _, e := range p.rule {
-		if m.holds(u, e) {
-			return true
-		}
+	if len(p.rule) > 0 && !slices.ContainsFunc(p.rule, func(e string) bool { return m.holds(u, e) }) {
+		return false
 	}
-	return false
+	return p.expr == "" || m.eval(p.expr, u)
+}
+
+// expressions are the CEL rules the organisations use; eval says what each
+// is for a user, written out by hand.
+var expressions = []string{
+	`user.department == "eng"`,
+	`user.department != "ops" && user.id.startsWith("w")`, // not the engine's admin
+	`user.department in ["eng", "ops"] && user.has("hr/r2")`,
+	`user.has("hr/r1") || user.department == "sales"`,
+}
+
+// departments are what workers' departments are drawn from ("" for none).
+var departments = []string{"eng", "ops", "sales", ""}
+
+func (m *model) eval(expr, u string) bool {
+	d := m.org.dept[u]
+	switch expr {
+	case expressions[0]:
+		return d == "eng"
+	case expressions[1]:
+		return d != "ops" && strings.HasPrefix(u, "w")
+	case expressions[2]:
+		return (d == "eng" || d == "ops") && m.holds(u, "hr/r2")
+	case expressions[3]:
+		return m.holds(u, "hr/r1") || d == "sales"
+	}
+	panic("no such expression: " + expr)
 }
 
 func (m *model) open(kind roster.TaskKind, u, e string) *mtask {

@@ -96,19 +96,28 @@ const (
 	// profile turns members-only only when none of its grant requests is
 	// open.
 	lateGrantSources = true
+
+	// attributeRules: SPEC §5 Rules on attributes. Profiles' rules are an
+	// expression on the user's department and grants, alone or beside
+	// any_entitlement, and workers move between departments. While false,
+	// rules name entitlements only and nobody has a department.
+	attributeRules = true
 )
 
 // genOrg makes a small organisation: 5–10 workers under two bosses, two rule
 // entitlements, three or four app entitlements with auto or manager
 // policies, and two to four profiles.
 func genOrg(r *rand.Rand) *org {
-	o := &org{manager: map[string]string{}, ruleEnts: []string{"hr/r1", "hr/r2"}, bosses: []string{"b1", "b2"},
+	o := &org{manager: map[string]string{}, dept: map[string]string{}, ruleEnts: []string{"hr/r1", "hr/r2"}, bosses: []string{"b1", "b2"},
 		defaultPolicy: policyAuto, minMembers: 1 + r.IntN(4), maxPercent: 10 + 5*r.IntN(9)}
 	for i := range 5 + r.IntN(6) {
 		w := fmt.Sprintf("w%02d", i+1)
 		o.workers = append(o.workers, w)
 		if r.IntN(8) > 0 {
 			o.manager[w] = o.bosses[r.IntN(2)]
+		}
+		if attributeRules {
+			o.dept[w] = departments[r.IntN(len(departments))]
 		}
 	}
 	pol := func() string { return pol(r) }
@@ -138,6 +147,7 @@ func genOrg(r *rand.Rand) *org {
 		if r.IntN(4) == 0 {
 			p.rule = slices.Clone(o.ruleEnts)
 		}
+		p.rule, p.expr = withExpression(r, p.rule)
 		if p.mode == roster.ModeSyncAndAct || membersOnlySources {
 			for _, e := range o.appEnts {
 				if r.IntN(2) == 0 && o.mayAdd(p, e.id) {
@@ -181,6 +191,22 @@ func (m *model) mayTurnMembersOnly(p *profile) bool {
 		}
 	}
 	return true
+}
+
+// withExpression gives a rule on entitlements an expression now and then:
+// in place of the entitlements (one in four) or beside them (one in four).
+func withExpression(r *rand.Rand, rule []string) ([]string, string) {
+	if !attributeRules {
+		return rule, ""
+	}
+	expr := expressions[r.IntN(len(expressions))]
+	switch r.IntN(4) {
+	case 0:
+		return nil, expr
+	case 1:
+		return rule, expr
+	}
+	return rule, ""
 }
 
 // pol picks auto or manager.
@@ -255,7 +281,11 @@ func (o *org) userDoc(u string, active bool) string {
 	if m := o.manager[u]; m != "" {
 		mgr = ", manager: " + m
 	}
-	return fmt.Sprintf("{id: %s, email: %s@example.com, name: %s%s, status: %s}", u, u, strings.ToUpper(u), mgr, status)
+	dept := ""
+	if d := o.dept[u]; d != "" {
+		dept = ", department: " + d
+	}
+	return fmt.Sprintf("{id: %s, email: %s@example.com, name: %s%s%s, status: %s}", u, u, strings.ToUpper(u), mgr, dept, status)
 }
 
 // doc is the profile's entry in a declarative file.
@@ -271,6 +301,9 @@ func (p *profile) doc() string {
 	policy := ""
 	if p.exclusionPolicy != "" {
 		policy = ", exclusion_policy: " + p.exclusionPolicy
+	}
+	if p.expr != "" {
+		policy += ", expression: '" + p.expr + "'"
 	}
 	fmt.Fprintf(&b, "    automation: {enabled: %t, mode: %s, any_entitlement: [%s], excluded_users: [%s]%s, safeguard: %t}\n",
 		p.enabled, p.mode, strings.Join(p.rule, ", "), strings.Join(excluded, ", "), policy, p.safeguard)
@@ -300,6 +333,7 @@ const (
 	opConfig        = "configure"      // apply the profile with the enrollment and unenrollment settings of Config
 	opAutomation    = "automation"     // apply the profile with the automation of Config
 	opKillSwitch    = "automations"    // apply settings.automations_enabled: On
+	opDepartment    = "department"     // apply the user with department Dept
 )
 
 // step is one random step. It names what it acts on, never an id, so that
@@ -317,6 +351,8 @@ type step struct {
 	Percent int
 	// On is what the kill switch step sets automations_enabled to.
 	On bool
+	// Dept is the department a department step moves the user to.
+	Dept string
 	// Actor, on a decision, is who tries it instead of the approver.
 	Actor string
 	// Config holds the settings a configure or automation step gives the
@@ -343,6 +379,9 @@ func (s step) String() string {
 	if s.Op == opKillSwitch {
 		parts = append(parts, fmt.Sprintf("enabled %t", s.On))
 	}
+	if s.Op == opDepartment {
+		parts = append(parts, fmt.Sprintf("to %q", s.Dept))
+	}
 	if s.Op == opSettings {
 		parts = []string{s.Op, fmt.Sprintf("min_members %d max_removal_percent %d", s.Minutes, s.Percent)}
 	}
@@ -350,7 +389,7 @@ func (s step) String() string {
 		parts = append(parts, fmt.Sprintf("enrollment {%s bypass %t} unenrollment {%s %s bypass %t}", c.enrollPolicy, c.enrollBypass, c.unenrollPolicy, c.access, c.unenrollBypass))
 	}
 	if c := s.Config; c != nil && s.Op == opAutomation {
-		parts = append(parts, fmt.Sprintf("{enabled %t, mode %s, rule %v, safeguard %t, exclusion_policy %q}", c.enabled, c.mode, c.rule, c.safeguard, c.exclusionPolicy))
+		parts = append(parts, fmt.Sprintf("{enabled %t, mode %s, rule %v, expression %q, safeguard %t, exclusion_policy %q}", c.enabled, c.mode, c.rule, c.expr, c.safeguard, c.exclusionPolicy))
 	}
 	return strings.Join(parts, " ")
 }
@@ -368,7 +407,7 @@ func genStep(r *rand.Rand, m *model) step {
 		return step{Op: opKillSwitch, On: true}
 	}
 	for {
-		switch n := r.IntN(113); {
+		switch n := r.IntN(117); {
 		case n < 16:
 			return step{Op: opGrant, User: anyUser(), Ent: o.ruleEnts[r.IntN(len(o.ruleEnts))]}
 		case n < 19:
@@ -493,7 +532,7 @@ func genStep(r *rand.Rand, m *model) step {
 					c.mode = roster.ModeSyncAndAct
 				}
 			case 2:
-				c.rule = []string{o.ruleEnts[r.IntN(len(o.ruleEnts))]}
+				c.rule, c.expr = withExpression(r, []string{o.ruleEnts[r.IntN(len(o.ruleEnts))]})
 			case 3:
 				c.safeguard = !c.safeguard
 			default:
@@ -511,6 +550,11 @@ func genStep(r *rand.Rand, m *model) step {
 			// 17 and 45 minutes: no sum of them is exactly the safeguard's
 			// hour, so no removal sits on the window's edge.
 			return step{Op: opTime, Minutes: []int{17, 45}[r.IntN(2)]}
+		case n < 117:
+			if !attributeRules {
+				continue
+			}
+			return step{Op: opDepartment, User: worker(), Dept: departments[r.IntN(len(departments))]}
 		}
 	}
 }

@@ -26,7 +26,7 @@ import (
 var planSeeds = []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24}
 
 // fileOps are the steps that apply a file.
-var fileOps = []string{opDisable, opEnable, opExclude, opInclude, opAddContent, opRemoveContent, opConfig, opAutomation, opSettings, opKillSwitch}
+var fileOps = []string{opDisable, opEnable, opDepartment, opExclude, opInclude, opAddContent, opRemoveContent, opConfig, opAutomation, opSettings, opKillSwitch}
 
 func TestPlanIsExactSQLite(t *testing.T) {
 	seen := map[string]int{}
@@ -145,6 +145,8 @@ func (w *world) fileOf(s step) string {
 	switch s.Op {
 	case opDisable, opEnable:
 		return "users:\n  - " + w.m.org.userDoc(s.User, s.Op == opEnable) + "\n"
+	case opDepartment:
+		return "users:\n  - " + w.m.org.userDoc(s.User, w.m.active[s.User]) + "\n"
 	case opKillSwitch:
 		return fmt.Sprintf("settings:\n  automations_enabled: %t\n", s.On)
 	case opSettings:
