@@ -29,6 +29,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer release()
 	res, err := s.service.Apply(r.Context(), req)
+	s.answerAfterWork(w)
 	if err != nil {
 		return err
 	}
@@ -46,11 +47,24 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer release()
 	plan, err := s.service.Plan(r.Context(), req)
+	s.answerAfterWork(w)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, plan)
 	return nil
+}
+
+// answerAfterWork gives an apply or a plan whose work is done the apply
+// timeout again to write its answer: the deadline readApplyRequest set
+// bounds sending the file, not how long the organisation takes to change,
+// and an apply that ran past it must still say what it did.
+func (s *Server) answerAfterWork(w http.ResponseWriter) {
+	if s.applyTimeout > 0 {
+		// Only a writer that cannot set deadlines refuses; its answer then
+		// goes as it would have.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.applyTimeout))
+	}
 }
 
 // readApply reads the declarative file of an apply or a plan. Only an

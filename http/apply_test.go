@@ -142,3 +142,27 @@ func TestApplyLargeBodySpooled(t *testing.T) {
 		t.Errorf("spool directory still holds %v after the apply", left)
 	}
 }
+
+// An apply or a plan that takes longer than the time a client has to send
+// the file still answers: the time to answer starts when the work is done.
+func TestLongApplyStillAnswers(t *testing.T) {
+	ts := newTestServerWith(t, rosterhttp.ServerConfig{ApplyTimeout: 300 * time.Millisecond})
+	ts.service.work = 700 * time.Millisecond
+	for _, path := range []string{"/api/v1/apply", "/api/v1/plan"} {
+		req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader("users: []\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer admin-token")
+		req.Header.Set("Content-Type", "application/yaml")
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatalf("%s taking longer than the apply timeout: %v", path, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, body %q, %v", path, resp.StatusCode, body, err)
+		}
+	}
+}

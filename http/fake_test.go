@@ -23,6 +23,8 @@ type fakeService struct {
 	mu    sync.Mutex
 	calls []call
 	err   error
+	// work is how long Apply and Plan take, as a large file's would.
+	work time.Duration
 }
 
 var _ roster.Service = (*fakeService)(nil)
@@ -71,6 +73,7 @@ func (f *fakeService) Apply(ctx context.Context, req roster.ApplyRequest) (*rost
 	if err := f.record(ctx, "Apply", req); err != nil {
 		return nil, err
 	}
+	time.Sleep(f.work)
 	return &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{"read " + string(req.Document)}}, nil
 }
 
@@ -78,6 +81,7 @@ func (f *fakeService) Plan(ctx context.Context, req roster.ApplyRequest) (*roste
 	if err := f.record(ctx, "Plan", req); err != nil {
 		return nil, err
 	}
+	time.Sleep(f.work)
 	return &roster.ChangePlan{Changes: []roster.ObjectChange{{Kind: "user", ID: string(req.Document), Op: roster.ChangeAdd}}}, nil
 }
 
