@@ -134,7 +134,7 @@ var AuditActions = []AuditActionInfo{
 	{ActionUserSignedOut, "user", "a user signed out of the console (data: the session)"},
 	{ActionSessionRevoked, "user", "a console session of the user was ended by `roster session revoke`, or all of them because the user was disabled (data: the session or sessions)"},
 	{ActionDelegationSet, "user", "the user named a delegate to decide in their place until a time, or an admin did for them (data: the delegate and until, and the delegation it replaced)"},
-	{ActionDelegationEnded, "user", "the user's delegation was ended before its time, by them or an admin (data: the delegate and until)"},
+	{ActionDelegationEnded, "user", "the user's delegation was ended: before its time, by them or an admin, or when its time ran out, by the system (data: the delegate, until, and ran_out when it ran out)"},
 
 	{ActionAppCreated, "app", "an app was added"},
 	{ActionAppUpdated, "app", "an app's name or owners changed"},

@@ -124,6 +124,9 @@ type UserStore interface {
 	// after now), ordered by user: few, read once by an op that resolves
 	// approvers.
 	DelegationsInForce(ctx context.Context, now time.Time) ([]Delegation, error)
+	// DelegationsEnded returns the delegations still stored whose time is
+	// over at now (Until at or before now), ordered by user.
+	DelegationsEnded(ctx context.Context, now time.Time) ([]Delegation, error)
 
 	// DeleteStaleSessions removes the sessions last used before usedBefore
 	// or expired at now, and reports how many.

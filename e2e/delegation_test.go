@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine"
 	"github.com/rosterhq/roster/internal/smtptest"
 )
 
@@ -170,4 +171,38 @@ policies:
 	second := e.task("--user", "alice", "--entitlement", "access-profiles/secure")
 	equal(t, "second step's approvers", second.Approvers, []string{"ivan", "tess"})
 	e.fails("not an approver", "sam", "task", "approve", id(alices))
+}
+
+// TestDelegationRunsOut checks that a delegation that reaches its time
+// leaves the tasks it added the delegate to without anyone touching them:
+// the delegate's inbox empties, the audit log says it ran out, and the
+// person's own approval is untouched.
+func TestDelegationRunsOut(t *testing.T) {
+	e := start(t)
+	e.apply(org + toolsProfile)
+	e.ok("carol", "user", "delegate", "carol", "--to", "dave", "--until", "2026-01-10")
+	var task roster.Task
+	e.json(&task, "alice", "profile", "request", "tools")
+	equal(t, "approvers while delegated", task.Approvers, []string{"carol", "dave"})
+
+	// Not yet: running the expiry early changes nothing.
+	e.drain("delegation expiry", e.srv.Delegations.RunOnce)
+	equal(t, "approvers before the end", e.task("--user", "alice", "--entitlement", "access-profiles/tools").Approvers, []string{"carol", "dave"})
+
+	e.clock.Advance(10 * 24 * time.Hour)
+	e.drain("delegation expiry", e.srv.Delegations.RunOnce)
+	equal(t, "approvers after the delegation ran out", e.task("--user", "alice", "--entitlement", "access-profiles/tools").Approvers, []string{"carol"})
+	if waiting := e.tasks("--approver", "dave"); len(waiting) != 0 {
+		t.Fatalf("dave's inbox after the delegation ran out: %+v", waiting)
+	}
+	ended := e.events("--action", "user.delegation_ended", "--object-id", "carol")
+	if len(ended) != 1 || ended[0].Actor != engine.ActorSystem || !strings.Contains(string(ended[0].Data), `"ran_out": true`) {
+		t.Fatalf("user.delegation_ended events: %+v", ended)
+	}
+	// Once is enough: the ended delegation is gone.
+	e.drain("delegation expiry", e.srv.Delegations.RunOnce)
+	if n := len(e.events("--action", "user.delegation_ended")); n != 1 {
+		t.Fatalf("%d user.delegation_ended events after running the expiry again", n)
+	}
+	e.ok("carol", "task", "approve", id(task))
 }

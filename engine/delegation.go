@@ -286,3 +286,66 @@ func (o *op) reassignWaitingOn(user string) error {
 	}
 	return nil
 }
+
+// DelegationExpiry ends the delegations whose time is over: each is
+// removed, the audit log says it ran out (user.delegation_ended, by the
+// system, with ran_out), and the open tasks that waited on its delegate in
+// the person's place wait on the person alone again, so that the delegate's
+// inbox and reminders stop showing them. Until it runs, an ended delegation
+// already decides nothing (decisions check it at their time). The worker
+// runs on the holder of the "delegations" lease; tests call RunOnce, which
+// returns how many delegations it ended.
+type DelegationExpiry struct {
+	*Worker[string]
+}
+
+// NewDelegationExpiry returns a worker over e that looks for delegations
+// whose time is over every tick.
+func NewDelegationExpiry(e *Engine, tick time.Duration) *DelegationExpiry {
+	x := &DelegationExpiry{}
+	x.Worker = newWorker(e, tick, workerConfig{name: "delegations", lease: "delegations"}, x)
+	return x
+}
+
+func (x *DelegationExpiry) due(ctx context.Context) ([]string, error) {
+	var users []string
+	err := x.engine.view(ctx, func(o *op) error {
+		ended, err := o.tx.DelegationsEnded(o.ctx, o.now)
+		users = nil
+		for _, d := range ended {
+			users = append(users, d.User)
+		}
+		return err
+	})
+	return users, err
+}
+
+func (x *DelegationExpiry) key(user string) string { return "delegation of " + user }
+
+// process ends user's delegation if, read again, its time is still over.
+func (x *DelegationExpiry) process(ctx context.Context, user string) (bool, error) {
+	ended := false
+	err := x.engine.updateAs(ctx, ActorSystem, func(o *op) error {
+		ended = false
+		d, err := o.tx.Delegation(o.ctx, user)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if d.InForce(o.now) {
+			return nil // set again meanwhile
+		}
+		if err := o.tx.DeleteDelegation(o.ctx, user); err != nil {
+			return err
+		}
+		o.delegs = nil
+		if err := o.audit(roster.ActionDelegationEnded, "user", user, fmt.Sprintf("%s's delegation to %s ran out", user, d.Delegate),
+			map[string]any{"delegate": d.Delegate, "until": d.Until, "ran_out": true}); err != nil {
+			return err
+		}
+		ended = true
+		return o.reassignWaitingOn(user)
+	})
+	return ended, err
+}

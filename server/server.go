@@ -152,6 +152,9 @@ type Server struct {
 	// Reminders reminds and escalates approval steps that wait too long
 	// (settings.notifications); it runs on the scheduler's tick.
 	Reminders *engine.Reminders
+	// Delegations ends delegations whose time is over; it runs on the
+	// scheduler's tick.
+	Delegations *engine.DelegationExpiry
 	// Connectors syncs connectors on their interval; Provisioner carries out
 	// tasks through them.
 	Connectors  *engine.ConnectorScheduler
@@ -403,10 +406,11 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.Scheduler = engine.NewScheduler(s.Engine, cfg.SchedulerTick)
 	s.Notifier = engine.NewNotifier(s.Engine, cfg.NotifierTick)
 	s.Reminders = engine.NewReminders(s.Engine, cfg.SchedulerTick)
+	s.Delegations = engine.NewDelegationExpiry(s.Engine, cfg.SchedulerTick)
 	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
 	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
-	s.workers = []worker{s.Scheduler, s.Notifier, s.Reminders, s.Changes, s.Connectors, s.Provisioner}
+	s.workers = []worker{s.Scheduler, s.Notifier, s.Reminders, s.Delegations, s.Changes, s.Connectors, s.Provisioner}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {

@@ -548,6 +548,18 @@ func testDelegations(t *testing.T, s roster.Store) {
 		return tx.DelegationsInForce(ctx, at(5))
 	})
 	equal(t, "in force at 5", []roster.Delegation{a}, inForce)
+	ended := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsEnded(ctx, at(4))
+	})
+	equal(t, "ended at 4", []roster.Delegation(nil), ended)
+	ended = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsEnded(ctx, at(5))
+	})
+	equal(t, "ended at 5", []roster.Delegation{b}, ended)
+	ended = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Delegation, error) {
+		return tx.DelegationsEnded(ctx, at(11))
+	})
+	equal(t, "ended at 11", []roster.Delegation{a, b}, ended)
 
 	// Set again: replaced. Deleted: gone, and deleting again is no error.
 	a2 := roster.Delegation{User: "carol", Delegate: "dave", Until: at(20), SetBy: "admin", SetAt: at(4)}

@@ -71,3 +71,18 @@ func (t *Tx) DelegationsInForce(ctx context.Context, now time.Time) ([]roster.De
 	}
 	return out, nil
 }
+
+// DelegationsEnded returns the stored delegations whose time is over at now,
+// by user.
+func (t *Tx) DelegationsEnded(ctx context.Context, now time.Time) ([]roster.Delegation, error) {
+	e := t.enc()
+	ts := e.time(now)
+	if e.err != nil {
+		return nil, fmt.Errorf("delegations ended: %w", e.err)
+	}
+	out, err := List(ctx, t.Q, scanDelegation, `SELECT `+delegationColumns+` FROM delegations WHERE until <= ? ORDER BY user_id`, ts)
+	if err != nil {
+		return nil, fmt.Errorf("delegations ended: %w", err)
+	}
+	return out, nil
+}
