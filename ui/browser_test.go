@@ -198,7 +198,7 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 
 	// Entitlements tab: add two.
 	for _, ent := range []string{"github/org-member", "slack/eng"} {
-		admin.do(chromedp.SetValue(chromedp.CSS("#add-entitlement"), ent))
+		admin.do(chromedp.Click(chromedp.CSS(`input[id="ents-` + ent + `"]`)))
 		admin.click("#add")
 		admin.want("#flash", "Saved.", "updated profile eng")
 	}

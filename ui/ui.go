@@ -193,6 +193,7 @@ func (u *UI) routes() []route {
 		{pattern: "POST /profiles/{id}/entitlements", handle: u.saveEntitlements},
 		{pattern: "GET /profiles/{id}/controls", handle: u.showControls, access: adminOnly, what: "change a profile's controls"},
 		{pattern: "POST /profiles/{id}/controls", handle: u.saveControls},
+		{pattern: "POST /profiles/{id}/controls/find", handle: u.findInControls, access: adminOnly, what: "change a profile's controls"},
 		{pattern: "POST /profiles/{id}/controls/preview", handle: u.previewControls, access: adminOnly, what: "preview a profile's controls"},
 		{pattern: "POST /profiles/{id}/sync", handle: u.syncNow},
 		{pattern: "GET /profiles/{id}/review", handle: u.showReview, access: adminOnly, what: "review and resume paused syncs"},
