@@ -240,8 +240,17 @@ var funcs = template.FuncMap{
 	// builtinWords says what a profile's built-in entitlement means
 	// ("membership of eng", "excluded from eng"); "" for any other.
 	"builtinWords": builtinWords,
-	"entTitle":     entitlementTitle,
-	"headline":     headline,
+	// namedWords is builtinWords with the profile's name from names
+	// (profile id -> name) when it is there.
+	"namedWords": namedWords,
+	// tasksOf pairs a task list with the names of the profiles it names,
+	// for the task_table partial.
+	"tasksOf": func(tasks []roster.Task, profiles map[string]string) taskTable {
+		return taskTable{Tasks: tasks, Profiles: profiles}
+	},
+	"entTitle":       entitlementTitle,
+	"builtinProfile": builtinProfile,
+	"headline":       headline,
 	"builtin": func(ent string) bool {
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
@@ -305,6 +314,41 @@ func builtinWords(ent string) string {
 		return "Excluded from " + p
 	}
 	return "Membership of " + local
+}
+
+// namedWords says in words what a profile's built-in entitlement is, with
+// the profile's name from names when known: "Excluded from Engineering
+// onboarding"; "" for an app's entitlement.
+func namedWords(names map[string]string, ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	p, excluded := strings.CutSuffix(local, ".excluded")
+	name := names[p]
+	if name == "" {
+		return builtinWords(ent)
+	}
+	if excluded {
+		return "Excluded from " + name
+	}
+	return "Member of " + name
+}
+
+// builtinProfile is the profile of a built-in entitlement ("" for any other).
+func builtinProfile(ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	return strings.TrimSuffix(local, ".excluded")
+}
+
+// taskTable is what the task_table partial shows: tasks, and the names of
+// the profiles they name (nil shows ids).
+type taskTable struct {
+	Tasks    []roster.Task
+	Profiles map[string]string
 }
 
 // personName is a person's id and name (empty when not known).
