@@ -94,7 +94,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	screens := []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/profiles/eng/controls", "/profiles/eng/review",
 		"/profiles/eng/history", "/profiles/eng?find=a", "/profiles/eng/entitlements?q=git", "/profiles/eng/controls?rule_q=okta&excluded_q=a",
-		"/users/george", "/users?q=a", "/apps?q=git", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
+		"/users/george", "/users?q=a", "/users?manager=raj+patel", "/tasks?view=all&user=example.com", "/tasks?view=all&approver=raj", "/apps?q=git", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
 	for _, s := range screens {
 		admin.open(s)
 		admin.checkA11y(axe)

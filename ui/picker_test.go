@@ -128,3 +128,52 @@ func TestEnrollPickerKeepsChosenPeople(t *testing.T) {
 		t.Fatalf("Find enrolled grace: %+v", page.Items)
 	}
 }
+
+// The task list's person filters take a name as well as an id: one match
+// filters on that person, shown as a chip to remove; several are offered to
+// choose from.
+func TestTaskFiltersFindPeopleByName(t *testing.T) {
+	e := newEnv(t)
+	e.apply(strings.Replace(engProfile, "enrollment: {policy: auto, bypass_entitlement_policies: true}", "enrollment: {policy: manager}", 1))
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+
+	res, body := admin.get("/tasks?view=all&user=alice+chen")
+	wantStatus(t, res, body, http.StatusOK)
+	chip := section(t, body, `id="f-user-chosen"`, "</p>")
+	wantBody(t, chip, "Alice Chen", "(alice)", `href="/tasks?view=all"`)
+	list := section(t, body, `id="task-list"`, "</table>")
+	wantBody(t, list, "alice")
+	for _, other := range []string{">bob<", ">carlos<"} {
+		if strings.Contains(list, other) {
+			t.Errorf("filtering on Alice Chen lists %s:\n%s", other, list)
+		}
+	}
+
+	// "Raj" waits on every enrollment: by name too.
+	res, body = admin.get("/tasks?view=all&approver=raj+patel")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, section(t, body, `id="f-approver-chosen"`, "</p>"), "Raj Patel")
+	wantBody(t, section(t, body, `id="task-list"`, "</table>"), "alice", "bob")
+
+	// Several match: the list is not filtered on a guess, the matches are offered.
+	res, body = admin.get("/tasks?view=all&user=example.com")
+	wantStatus(t, res, body, http.StatusOK)
+	which := section(t, body, `id="f-user-choices"`, "</ul>")
+	wantBody(t, which, "Alice Chen", `href="/tasks?user=alice&view=all"`, "Bob Martin")
+}
+
+// The users list's Manager filter takes the manager's name too.
+func TestUsersManagerFilterByName(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/users?manager=raj+patel")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, section(t, body, `id="f-manager-chosen"`, "</p>"), "Raj Patel")
+	list := section(t, body, "<table", "</table>")
+	wantBody(t, list, "Alice Chen", "Dmitri Volkov")
+	if strings.Contains(list, "Grace Kim") {
+		t.Errorf("Grace, whose manager is not Raj, is listed:\n%s", list)
+	}
+}
