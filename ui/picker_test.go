@@ -177,3 +177,16 @@ func TestUsersManagerFilterByName(t *testing.T) {
 		t.Errorf("Grace, whose manager is not Raj, is listed:\n%s", list)
 	}
 }
+
+// Adding to a profile without members says that no request was started.
+func TestAddingToAnEmptyProfileSaysSo(t *testing.T) {
+	e := newEnv(t)
+	e.apply("profiles:\n  - {id: empty, name: Empty}\n")
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.post("/profiles/empty/entitlements", url.Values{"op": {"add"}, "entitlement": {"slack/eng"}})
+	wantStatus(t, res, body, http.StatusSeeOther)
+	_, body = admin.get("/profiles/empty/entitlements")
+	wantBody(t, body, "Added 1 entitlement; the profile has no members yet, so no request was started.")
+	wantBody(t, section(t, body, `id="contents"`, "</table>"), "#eng", "slack/eng")
+}

@@ -84,8 +84,12 @@ func (u *UI) saveEntitlements(w http.ResponseWriter, r *http.Request, v *visit) 
 			u.fail(w, r, v, err)
 			return
 		}
-		msg = fmt.Sprintf("Saved. Added %s: started %s for the profile's %s.", plural(len(added), "entitlement", "entitlements"),
-			plural(after-before, "request", "requests"), plural(pt.P.MemberCount, "member", "members"))
+		if pt.P.MemberCount == 0 {
+			msg = fmt.Sprintf("Saved. Added %s; the profile has no members yet, so no request was started.", plural(len(added), "entitlement", "entitlements"))
+		} else {
+			msg = fmt.Sprintf("Saved. Added %s: started %s for the profile's %s.", plural(len(added), "entitlement", "entitlements"),
+				plural(after-before, "request", "requests"), plural(pt.P.MemberCount, "member", "members"))
+		}
 	}
 	u.done(w, r, v, profileURL(pt.P.ID, "entitlements"), nil, msg, details...)
 }
