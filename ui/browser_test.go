@@ -241,7 +241,7 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 	if n := admin.count("#task-list tbody tr"); n != 4 {
 		t.Errorf("the pending enrollments link lists %d tasks, want 4", n)
 	}
-	admin.want("#task-list", "access-profiles/eng", "raj")
+	admin.want("#task-list", "Member of Engineering onboarding", "raj")
 
 	// The manager approves Alice's enrollment in a browser of his own.
 	page, err := e.engine.Tasks(e.as("raj"), roster.TaskFilter{Approver: "raj", User: "alice", OpenOnly: true})
@@ -404,7 +404,7 @@ func TestBrowserTasksCatalogAndAuditLog(t *testing.T) {
 	if n := admin.count("#task-list tbody tr"); n != 1 {
 		t.Errorf("filtered task list has %d rows, want George's exclusion only", n)
 	}
-	admin.want("#task-list", "george", "access-profiles/eng.excluded")
+	admin.want("#task-list", "george", "Excluded from Engineering onboarding")
 
 	admin.open("/apps")
 	admin.want("main", "GitHub", "github/org-member", "Approval policies", "manager")

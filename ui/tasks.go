@@ -30,6 +30,8 @@ type tasksData struct {
 	User, Approver personFilter
 	// UserText and ApproverText are the text of those fields.
 	UserText, ApproverText string
+	// ProfileNames names the profiles the tasks name.
+	ProfileNames map[string]string
 }
 
 // States, Kinds and Origins are the choices of the filters.
@@ -98,6 +100,10 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d.Filter, d.Tasks = f, page.Items
+	if d.ProfileNames, err = u.profileNames(v, nil, d.Tasks); err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
 	if page.NextCursor != "" {
 		next := r.URL.Query()
 		next.Set("cursor", page.NextCursor)

@@ -502,7 +502,7 @@ func TestTaskActions(t *testing.T) {
 	raj.signIn(e, "raj")
 	res, body := raj.get("/tasks")
 	wantStatus(t, res, body, http.StatusOK)
-	wantBody(t, body, "access-profiles/eng", "alice")
+	wantBody(t, body, "Member of Engineering onboarding", "alice")
 	page, err := e.engine.Tasks(e.as("raj"), roster.TaskFilter{Approver: "raj", User: "alice"})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("raj's task for alice: %v %+v", err, page)

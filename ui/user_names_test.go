@@ -35,3 +35,18 @@ func TestUserPageNamesProfilesOfExclusions(t *testing.T) {
 		}
 	}
 }
+
+// The task list names the profiles of exclusions and enrollments too.
+func TestTaskListNamesProfiles(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/tasks?view=all&user=george")
+	wantStatus(t, res, body, http.StatusOK)
+	text := tags.ReplaceAllString(section(t, body, `id="task-list"`, "</table>"), "")
+	wantBody(t, text, "Excluded from Engineering onboarding")
+	if strings.Contains(text, "access-profiles/eng") {
+		t.Errorf("the task list shows the built-in entitlement's id:\n%s", text)
+	}
+}
