@@ -93,13 +93,16 @@ func TestBrowserAccessibility(t *testing.T) {
 		t.Fatalf("axe-core does not report a button without a name: %v", vs)
 	}
 	screens := []string{"/profiles", "/profiles/eng", "/profiles/eng/entitlements", "/profiles/eng/controls", "/profiles/eng/review",
-		"/profiles/eng/history", "/profiles/eng?find=a", "/users?q=a", "/apps?q=git", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
+		"/profiles/eng/history", "/profiles/eng?find=a", "/profiles/eng/entitlements?q=git", "/profiles/eng/controls?rule_q=okta&excluded_q=a",
+		"/users/george", "/users?q=a", "/users?manager=raj+patel", "/tasks?view=all&user=example.com", "/tasks?view=all&approver=raj", "/apps?q=git", "/inbox", "/tasks", "/request", "/users", "/users/alice", "/apps", "/events", "/changes", "/tokens", "/new-profile"}
 	for _, s := range screens {
 		admin.open(s)
 		admin.checkA11y(axe)
 	}
+	admin.open("/profiles/eng")
+	admin.screenshot(t.Name() + "-members")
 	admin.phone()
-	for _, s := range []string{"/profiles", "/profiles/eng/review", "/users", "/apps", "/tasks"} {
+	for _, s := range []string{"/profiles", "/profiles/eng", "/profiles/eng/controls", "/profiles/eng/review", "/users", "/apps", "/tasks"} {
 		admin.open(s)
 		admin.checkA11y(axe)
 		if w := admin.evalInt(`document.documentElement.scrollWidth`); w > 390 {
@@ -108,6 +111,16 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	admin.open("/profiles/eng/review")
 	admin.screenshot(t.Name() + "-review-phone")
+
+	// The auditor reads Controls and the review, read-only.
+	grace := newBrowser(t, e)
+	grace.signIn(e.token("grace"))
+	for _, s := range []string{"/profiles/eng", "/profiles/eng/controls", "/profiles/eng/review", "/users/george", "/events"} {
+		grace.open(s)
+		grace.checkA11y(axe)
+	}
+	grace.open("/profiles/eng/controls")
+	grace.screenshot(t.Name() + "-auditor-controls")
 
 	raj := newBrowser(t, e)
 	raj.signIn(e.token("raj"))

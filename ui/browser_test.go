@@ -198,7 +198,7 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 
 	// Entitlements tab: add two.
 	for _, ent := range []string{"github/org-member", "slack/eng"} {
-		admin.do(chromedp.SetValue(chromedp.CSS("#add-entitlement"), ent))
+		admin.do(chromedp.Click(chromedp.CSS(`input[id="ents-` + ent + `"]`)))
 		admin.click("#add")
 		admin.want("#flash", "Saved.", "updated profile eng")
 	}
@@ -234,13 +234,14 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 
 	// Members tab: four pending enrollments, nobody a member yet.
 	admin.click(`nav.tabs a[href="/profiles/eng"]`)
-	admin.want("#pending", "4 pending enrollments", "alice", "bob", "carlos", "dmitri")
+	admin.want("#pending", "4 pending enrollments")
+	admin.want("#pending-table", "Alice Chen", "Bob Martin", "Carlos Mendes", "Dmitri Volkov", "waiting")
 	admin.want("#no-members", "No members")
 	admin.click("#pending a")
 	if n := admin.count("#task-list tbody tr"); n != 4 {
 		t.Errorf("the pending enrollments link lists %d tasks, want 4", n)
 	}
-	admin.want("#task-list", "access-profiles/eng", "raj")
+	admin.want("#task-list", "Member of Engineering onboarding", "raj")
 
 	// The manager approves Alice's enrollment in a browser of his own.
 	page, err := e.engine.Tasks(e.as("raj"), roster.TaskFilter{Approver: "raj", User: "alice", OpenOnly: true})
@@ -266,7 +267,7 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 	admin.want("#members", "alice", "automation")
 	admin.want("#pending", "3 pending enrollments")
 	admin.click(`#members a[href="/users/alice"]`)
-	admin.want("#grants", "access-profiles/eng", "github/org-member", "slack/eng", "profile:eng")
+	admin.want("#grants", "Member of Engineering onboarding", "github/org-member", "slack/eng", "profile:eng")
 	admin.want("#user-profiles", "Engineering onboarding", "automation")
 	admin.screenshot(t.Name())
 }
@@ -370,8 +371,8 @@ func TestBrowserNonAdminCannotReachControls(t *testing.T) {
 
 	// Typing the address gives a clear 403 page.
 	b.open("/profiles/eng/controls")
-	b.want("#error-title", "Admins only")
-	b.want("#error-message", "Only admins may change a profile's controls", "alice")
+	b.want("#error-title", "Admins and auditors only")
+	b.want("#error-message", "Only admins and auditors may see a profile's controls", "alice")
 	b.screenshot(t.Name())
 }
 
@@ -403,7 +404,7 @@ func TestBrowserTasksCatalogAndAuditLog(t *testing.T) {
 	if n := admin.count("#task-list tbody tr"); n != 1 {
 		t.Errorf("filtered task list has %d rows, want George's exclusion only", n)
 	}
-	admin.want("#task-list", "george", "access-profiles/eng.excluded")
+	admin.want("#task-list", "george", "Excluded from Engineering onboarding")
 
 	admin.open("/apps")
 	admin.want("main", "GitHub", "github/org-member", "Approval policies", "manager")

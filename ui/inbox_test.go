@@ -199,7 +199,7 @@ func TestManagersReadTheirReportsPages(t *testing.T) {
 	raj.signIn(e, "raj")
 	res, body := raj.get("/users/alice")
 	wantStatus(t, res, body, http.StatusOK)
-	wantBody(t, body, "Alice Chen", "okta/engineering", "access-profiles/eng", "Engineering onboarding")
+	wantBody(t, body, "Alice Chen", "okta/engineering", "Member of Engineering onboarding")
 	for _, c := range []struct{ who, page string }{{"alice", "/users/bob"}, {"bob", "/users/raj"}, {"alice", "/users/nobody"}} {
 		cl := e.client()
 		cl.signIn(e, c.who)

@@ -98,8 +98,8 @@ func TestProfilesAndAppsSearchAndPaging(t *testing.T) {
 	wantBody(t, body, "3–4 of 9")
 }
 
-// The task list says what a profile's built-in entitlements mean, with the
-// code secondary, and stacks into cards on a phone.
+// The task list says what a profile's built-in entitlements mean, by the
+// profile's name linking to it, and stacks into cards on a phone.
 func TestTaskListNamesBuiltinEntitlements(t *testing.T) {
 	e := newEnv(t)
 	e.apply(engProfile)
@@ -108,7 +108,7 @@ func TestTaskListNamesBuiltinEntitlements(t *testing.T) {
 	res, body := admin.get("/tasks?view=all&origin=exclusion")
 	wantStatus(t, res, body, http.StatusOK)
 	list := section(t, body, `id="task-list"`, "</table>")
-	wantBody(t, list, "stack-on-phone", "Excluded from eng", `<code class="muted id">access-profiles/eng.excluded</code>`, `data-label="Entitlement"`)
+	wantBody(t, list, "stack-on-phone", `<a href="/profiles/eng">Excluded from Engineering onboarding</a>`, `data-label="Entitlement"`)
 }
 
 // A refused form names the field in words, not the declarative document's

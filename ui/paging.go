@@ -11,6 +11,11 @@ import (
 // request carries the position ("from") and the cursors of the pages before
 // ("back", repeated) so that Previous needs no count and no offset.
 type pager struct {
+	// ID prefixes the ids of the pager's links ("paging" when empty), for a
+	// page with more than one list.
+	ID string
+	// Label names the list in the pager's label when ID is set.
+	Label       string
 	First, Last int
 	// Total is the count of every page together; -1 when not known.
 	Total      int
@@ -83,8 +88,13 @@ func cloneValues(q url.Values) url.Values {
 // offsetPage pages a list held whole in memory: it returns the bounds of
 // the page q asks for ("page", from 1) among total rows, and its pager.
 func offsetPage(path string, q url.Values, total int) (lo, hi int, p pager) {
-	limit := listLimit(q)
-	n, err := strconv.Atoi(q.Get("page"))
+	return offsetPageBy(path, q, total, "page", listLimit(q))
+}
+
+// offsetPageBy is offsetPage for a list of limit rows a page whose page
+// number travels as key, so that a page can hold more than one list.
+func offsetPageBy(path string, q url.Values, total int, key string, limit int) (lo, hi int, p pager) {
+	n, err := strconv.Atoi(q.Get(key))
 	if err != nil || n < 1 || (n-1)*limit >= total {
 		n = 1
 	}
@@ -93,9 +103,9 @@ func offsetPage(path string, q url.Values, total int) (lo, hi int, p pager) {
 	link := func(page int) string {
 		l := cloneValues(q)
 		if page == 1 {
-			l.Del("page")
+			l.Del(key)
 		} else {
-			l.Set("page", strconv.Itoa(page))
+			l.Set(key, strconv.Itoa(page))
 		}
 		if len(l) == 0 {
 			return path

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -22,8 +23,10 @@ type controlsForm struct {
 	Mode           string
 	AnyEntitlement []string
 	Expression     string
-	ExcludedUsers  string
+	ExcludedUsers  []string
 	Safeguard      bool
+	// RuleQuery and ExcludedQuery are the pickers' searches.
+	RuleQuery, ExcludedQuery string
 }
 
 // formOf fills the form from a profile's declarative form.
@@ -33,7 +36,7 @@ func formOf(e profileEntry) controlsForm {
 		EnrollPolicy: e.Enrollment.Policy, EnrollBypass: e.Enrollment.BypassEntitlementPolicies,
 		UnenrollPolicy: e.Unenrollment.Policy, Access: e.Unenrollment.Access, UnenrollBypass: e.Unenrollment.BypassEntitlementPolicies,
 		Enabled: e.Automation.Enabled, Mode: e.Automation.Mode, AnyEntitlement: e.Automation.AnyEntitlement,
-		Expression: e.Automation.Expression, ExcludedUsers: strings.Join(e.Automation.ExcludedUsers, ", "), Safeguard: e.Automation.Safeguard,
+		Expression: e.Automation.Expression, ExcludedUsers: slices.Clone(e.Automation.ExcludedUsers), Safeguard: e.Automation.Safeguard,
 	}
 }
 
@@ -52,10 +55,13 @@ func readControlsForm(r *http.Request) controlsForm {
 		UnenrollBypass: on("unenrollment_bypass"),
 		Enabled:        on("automation_enabled"),
 		Mode:           r.PostFormValue("mode"),
-		AnyEntitlement: r.PostForm["any_entitlement"],
+		AnyEntitlement: chosenValues(r.PostForm["any_entitlement"]),
 		Expression:     strings.TrimSpace(r.PostFormValue("expression")),
-		ExcludedUsers:  r.PostFormValue("excluded_users"),
-		Safeguard:      on("safeguard"),
+		// The excluded users' chips, and the ids typed in.
+		ExcludedUsers: chosenValues(append(slices.Clone(r.PostForm["excluded_user"]), userList(r.PostFormValue("excluded_users"))...)),
+		Safeguard:     on("safeguard"),
+		RuleQuery:     strings.TrimSpace(r.PostFormValue("rule_q")),
+		ExcludedQuery: strings.TrimSpace(r.PostFormValue("excluded_q")),
 	}
 }
 
@@ -69,7 +75,7 @@ func (f controlsForm) apply(e profileEntry) profileEntry {
 		Mode:           f.Mode,
 		AnyEntitlement: keepOrder(e.Automation.AnyEntitlement, f.AnyEntitlement),
 		Expression:     f.Expression,
-		ExcludedUsers:  keepOrder(e.Automation.ExcludedUsers, userList(f.ExcludedUsers)),
+		ExcludedUsers:  keepOrder(e.Automation.ExcludedUsers, f.ExcludedUsers),
 		Safeguard:      f.Safeguard,
 		// Not on the form: kept as it is.
 		ExclusionPolicy: e.Automation.ExclusionPolicy,
@@ -83,8 +89,9 @@ type controlsData struct {
 	Form     controlsForm
 	Policies []roster.Policy
 	Settings *roster.Settings
-	// RuleChoices are the entitlements the rule may key on, by app.
-	RuleChoices []entitlementGroup
+	// Rule picks the entitlements the rule keys on; Excluded the users it
+	// leaves out.
+	Rule, Excluded picker
 	// Saved is the outcome of a save that failed.
 	Saved *applyResult
 	// Preview is what saving the form would do (profile_preview.go).
@@ -108,7 +115,10 @@ func (u *UI) showControls(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	d, err := u.controlsData(v, pt, formOf(entryOf(pt.P)))
+	f := formOf(entryOf(pt.P))
+	q := r.URL.Query()
+	f.RuleQuery, f.ExcludedQuery = strings.TrimSpace(q.Get("rule_q")), strings.TrimSpace(q.Get("excluded_q"))
+	d, err := u.controlsData(v, pt, f)
 	if err != nil {
 		u.fail(w, r, v, err)
 		return
@@ -129,9 +139,37 @@ func (u *UI) controlsData(v *visit, pt *profileTab, f controlsForm) (*controlsDa
 	if err != nil {
 		return nil, err
 	}
+	names, err := u.appNames(v)
+	if err != nil {
+		return nil, err
+	}
 	own := roster.EnrollmentEntitlement(pt.P.ID)
-	choices := groupByApp(ents, func(e *roster.Entitlement) bool {
+	find := profileURL(pt.P.ID, "controls") + "/find"
+	d := &controlsData{profileTab: pt, Form: f, Policies: policies, Settings: settings,
+		Rule: picker{ID: "rule", Legend: "Membership condition: active users who hold any of these entitlements", Field: "any_entitlement",
+			Search: "rule_q", Query: f.RuleQuery, Placeholder: "Name, code or app", FindAction: find + "#rule", ReadOnly: !v.admin()},
+		Excluded: picker{ID: "excluded", Legend: "Excluded users", Field: "excluded_user", Search: "excluded_q", Query: f.ExcludedQuery,
+			Placeholder: "Name, email or id", FindAction: find + "#excluded", ReadOnly: !v.admin()}}
+	pickEntitlements(&d.Rule, ents, names, f.AnyEntitlement, func(e *roster.Entitlement) bool {
 		return e.ID == own || (e.App == roster.BuiltinApp && strings.HasSuffix(e.ID, ".excluded"))
 	})
-	return &controlsData{profileTab: pt, Form: f, Policies: policies, Settings: settings, RuleChoices: choices}, nil
+	if err := u.pickUsers(v, &d.Excluded, f.ExcludedUsers, ""); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// findInControls shows the Controls form again as posted, with what its
+// pickers' searches found; it saves nothing (admins).
+func (u *UI) findInControls(w http.ResponseWriter, r *http.Request, v *visit) {
+	pt, ok := u.loadProfileTab(w, r, v, "controls")
+	if !ok {
+		return
+	}
+	d, err := u.controlsData(v, pt, readControlsForm(r))
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	u.render(w, r, v, http.StatusOK, "profile_controls", pt.P.Name+": controls", "profiles", d, nil)
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -13,6 +14,10 @@ import (
 // form (Service.Enroll; admins).
 func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 	id := r.PathValue("id")
+	if r.PostFormValue("picker") != "" {
+		u.findToEnroll(w, r, v)
+		return
+	}
 	users := userList(r.PostFormValue("users"))
 	for _, p := range r.PostForm["pick"] {
 		if p = strings.TrimSpace(p); p != "" && !slices.Contains(users, p) {
@@ -34,4 +39,25 @@ func (u *UI) enroll(w http.ResponseWriter, r *http.Request, v *visit) {
 // userList splits a list of user ids separated by commas or white space.
 func userList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+// findToEnroll shows the Members tab again with the Enroll users form as
+// posted and what its search found; it enrolls no one (admins).
+func (u *UI) findToEnroll(w http.ResponseWriter, r *http.Request, v *visit) {
+	pt, ok := u.loadProfileTab(w, r, v, "members")
+	if !ok {
+		return
+	}
+	if !v.admin() {
+		u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Admins only",
+			Message: fmt.Sprintf("Only admins may enroll users. You are signed in as %s (%s).", v.me.ID, v.me.Role)})
+		return
+	}
+	d, err := u.membersData(v, pt, url.Values{"find": {r.PostFormValue("find")}}, chosenValues(r.PostForm["pick"]))
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	d.Comment = r.PostFormValue("comment")
+	u.render(w, r, v, http.StatusOK, "profile_members", pt.P.Name, "profiles", d, nil)
 }

@@ -13,9 +13,17 @@ import (
 // membersPage is how many members the Members tab shows at a time.
 const membersPage = 100
 
-// pendingShown is how many pending enrollments the Members tab names; the
-// rest are behind the link to the task list.
+// pendingShown is how many pending enrollments the Members tab lists at a
+// time, and how many pending unenrollments it names.
 const pendingShown = 20
+
+// pendingRow is a pending enrollment as the Members tab lists it.
+type pendingRow struct {
+	roster.PendingTask
+	Name, Department string
+	// Since is when the task last changed, for "waiting 3 days".
+	Since time.Time
+}
 
 // membersData is the Members tab of a profile.
 type membersData struct {
@@ -23,19 +31,21 @@ type membersData struct {
 	Members []roster.MemberView
 	// First is the position of the page's first member (1-based); Next and
 	// FirstPage link onwards and back to the start ("" when there is none).
-	First, Last         int
-	Next, FirstPage     string
-	Pending, PendingOut []roster.PendingTask
+	First, Last     int
+	Next, FirstPage string
+	// Pending is a page of the pending enrollments (PendingPager);
+	// PendingOut the first of the pending unenrollments.
+	Pending      []pendingRow
+	PendingPager pager
+	PendingOut   []roster.PendingTask
 	// Denied are the latest denied enrollments of people who are neither
 	// members nor pending (admins and auditors).
 	Denied []deniedEnrollment
-	// Find is the Enroll users search; Found are the users it matched.
-	Find  string
-	Found []roster.User
+	// Enroll picks the people to enroll (admins); Comment is the comment
+	// typed in its form.
+	Enroll  picker
+	Comment string
 }
-
-// foundShown is how many users the Enroll users search lists.
-const foundShown = 20
 
 // deniedEnrollment is a denied enrollment as the Members tab shows it.
 type deniedEnrollment struct {
@@ -101,15 +111,36 @@ func (u *UI) showMembers(w http.ResponseWriter, r *http.Request, v *visit) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	page, err := u.service.ProfileMembers(v.ctx, pt.P.ID, roster.MemberFilter{Cursor: q.Get("cursor"), Limit: membersPage})
+	d, err := u.membersData(v, pt, r.URL.Query(), nil)
 	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}
+	u.render(w, r, v, http.StatusOK, "profile_members", pt.P.Name, "profiles", d, nil)
+}
+
+// pendingQuery keeps of q what the pending enrollments' links carry: the
+// members' page, so that paging one list keeps the other where it is.
+func pendingQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for _, k := range []string{"cursor", "from", "pending"} {
+		if v := q.Get(k); v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out
+}
+
+// membersData reads the Members tab: q holds the page's cursor and the
+// Enroll users search ("find"); picks are the people ticked to enroll.
+func (u *UI) membersData(v *visit, pt *profileTab, q url.Values, picks []string) (*membersData, error) {
+	page, err := u.service.ProfileMembers(v.ctx, pt.P.ID, roster.MemberFilter{Cursor: q.Get("cursor"), Limit: membersPage})
+	if err != nil {
+		return nil, err
+	}
 	// The position travels with the cursor, so that the page can say
 	// "101–200 of 734" without counting again.
-	d := membersData{profileTab: pt, Members: page.Items, First: 1}
+	d := &membersData{profileTab: pt, Members: page.Items, First: 1}
 	if q.Get("cursor") != "" {
 		if n, err := strconv.Atoi(q.Get("from")); err == nil && n > 1 {
 			d.First = n
@@ -121,21 +152,31 @@ func (u *UI) showMembers(w http.ResponseWriter, r *http.Request, v *visit) {
 		next := url.Values{"cursor": {page.NextCursor}, "from": {strconv.Itoa(d.Last + 1)}}
 		d.Next = profileURL(pt.P.ID, "") + "?" + next.Encode()
 	}
-	d.Pending = pt.P.PendingEnrollments[:min(len(pt.P.PendingEnrollments), pendingShown)]
+	lo, hi, pg := offsetPageBy(profileURL(pt.P.ID, ""), pendingQuery(q), len(pt.P.PendingEnrollments), "pending", pendingShown)
+	pg.ID, pg.Label = "pending", "pending enrollments"
+	d.PendingPager = pg
+	for _, pe := range pt.P.PendingEnrollments[lo:hi] {
+		row := pendingRow{PendingTask: pe}
+		if person, err := u.service.User(v.ctx, pe.User); err == nil {
+			row.Name, row.Department = person.Name, person.Department
+		}
+		if task, err := u.service.Task(v.ctx, pe.Task); err == nil {
+			row.Since = task.UpdatedAt
+		}
+		d.Pending = append(d.Pending, row)
+	}
 	d.PendingOut = pt.P.PendingUnenrollments[:min(len(pt.P.PendingUnenrollments), pendingShown)]
 	if v.reader() {
 		if d.Denied, err = u.deniedEnrollments(v, pt.P); err != nil {
-			u.fail(w, r, v, err)
-			return
+			return nil, err
 		}
 	}
-	if d.Find = strings.TrimSpace(q.Get("find")); d.Find != "" && v.admin() {
-		found, err := u.service.Users(v.ctx, roster.UserFilter{Query: d.Find, Status: roster.UserActive, Limit: foundShown})
-		if err != nil {
-			u.fail(w, r, v, err)
-			return
+	if v.admin() {
+		d.Enroll = picker{ID: "enroll", Legend: "People to enroll", Field: "pick", Search: "find", Query: strings.TrimSpace(q.Get("find")),
+			Placeholder: "Name, email or id", FindAction: profileURL(pt.P.ID, "enroll") + "#enroll"}
+		if err := u.pickUsers(v, &d.Enroll, picks, roster.UserActive); err != nil {
+			return nil, err
 		}
-		d.Found = found.Items
 	}
-	u.render(w, r, v, http.StatusOK, "profile_members", pt.P.Name, "profiles", d, nil)
+	return d, nil
 }

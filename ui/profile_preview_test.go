@@ -48,8 +48,8 @@ func TestPreviewControls(t *testing.T) {
 	if strings.Contains(body, "Bob Martin") {
 		t.Errorf("the preview names Bob, who stays:\n%s", body)
 	}
-	// The form keeps what was posted.
-	wantBody(t, body, `value="george, alice"`)
+	// The form keeps what was posted: both exclusions are chips.
+	wantBody(t, section(t, body, `id="excluded-chosen"`, "</ul>"), `value="george" checked`, `value="alice" checked`)
 
 	// A new rule nobody matches: all four would leave, and the safeguard
 	// would pause.

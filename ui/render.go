@@ -80,18 +80,7 @@ type page struct {
 
 // Age says how long ago t was, in the largest whole unit: "3 days",
 // "1 hour", "less than a minute".
-func (p *page) Age(t time.Time) string {
-	d := p.Now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "less than a minute"
-	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute", "minutes")
-	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour", "hours")
-	}
-	return plural(int(d/(24*time.Hour)), "day", "days")
-}
+func (p *page) Age(t time.Time) string { return age(p.Now.Sub(t)) }
 
 // Admin reports whether the signed-in user is an admin.
 func (p *page) Admin() bool { return p.Me != nil && p.Me.Role == roster.RoleAdmin }
@@ -128,11 +117,12 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, v *visit, status int
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	body := localTimes(buf.Bytes(), viewerZone(r, v.me), p.Now)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes()) // the browser went away; nothing to do
+	_, _ = w.Write(body) // the browser went away; nothing to do
 }
 
 // renderError answers an error page.
@@ -199,22 +189,12 @@ func staticHandler() http.Handler {
 
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
-	"when": func(t any) string {
-		switch t := t.(type) {
-		case time.Time:
-			if t.IsZero() {
-				return "—"
-			}
-			return t.UTC().Format("2006-01-02 15:04 UTC")
-		case *time.Time:
-			if t == nil || t.IsZero() {
-				return "—"
-			}
-			return t.UTC().Format("2006-01-02 15:04 UTC")
-		}
-		return ""
-	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// when is a time (or a pointer to one) as a <time> element, which
+	// render shows in the viewer's zone with its age; since leaves the age
+	// out.
+	"when":  func(t any) template.HTML { return whenHTML(timeOf(t), false) },
+	"since": func(t any) template.HTML { return whenHTML(timeOf(t), true) },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join": func(xs []string) string {
 		if len(xs) == 0 {
 			return "—"
@@ -260,8 +240,17 @@ var funcs = template.FuncMap{
 	// builtinWords says what a profile's built-in entitlement means
 	// ("membership of eng", "excluded from eng"); "" for any other.
 	"builtinWords": builtinWords,
-	"entTitle":     entitlementTitle,
-	"headline":     headline,
+	// namedWords is builtinWords with the profile's name from names
+	// (profile id -> name) when it is there.
+	"namedWords": namedWords,
+	// tasksOf pairs a task list with the names of the profiles it names,
+	// for the task_table partial.
+	"tasksOf": func(tasks []roster.Task, profiles map[string]string) taskTable {
+		return taskTable{Tasks: tasks, Profiles: profiles}
+	},
+	"entTitle":       entitlementTitle,
+	"builtinProfile": builtinProfile,
+	"headline":       headline,
 	"builtin": func(ent string) bool {
 		app, _, _ := roster.SplitEntitlementID(ent)
 		return app == roster.BuiltinApp
@@ -325,6 +314,41 @@ func builtinWords(ent string) string {
 		return "Excluded from " + p
 	}
 	return "Membership of " + local
+}
+
+// namedWords says in words what a profile's built-in entitlement is, with
+// the profile's name from names when known: "Excluded from Engineering
+// onboarding"; "" for an app's entitlement.
+func namedWords(names map[string]string, ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	p, excluded := strings.CutSuffix(local, ".excluded")
+	name := names[p]
+	if name == "" {
+		return builtinWords(ent)
+	}
+	if excluded {
+		return "Excluded from " + name
+	}
+	return "Member of " + name
+}
+
+// builtinProfile is the profile of a built-in entitlement ("" for any other).
+func builtinProfile(ent string) string {
+	app, local, ok := roster.SplitEntitlementID(ent)
+	if !ok || app != roster.BuiltinApp {
+		return ""
+	}
+	return strings.TrimSuffix(local, ".excluded")
+}
+
+// taskTable is what the task_table partial shows: tasks, and the names of
+// the profiles they name (nil shows ids).
+type taskTable struct {
+	Tasks    []roster.Task
+	Profiles map[string]string
 }
 
 // personName is a person's id and name (empty when not known).

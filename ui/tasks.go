@@ -26,6 +26,12 @@ type tasksData struct {
 	NextURL string
 	// Waiting counts the tasks waiting on the signed-in user, by view.
 	Waiting map[string]int
+	// User and Approver are the person filters of All tasks.
+	User, Approver personFilter
+	// UserText and ApproverText are the text of those fields.
+	UserText, ApproverText string
+	// ProfileNames names the profiles the tasks name.
+	ProfileNames map[string]string
 }
 
 // States, Kinds and Origins are the choices of the filters.
@@ -67,6 +73,23 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 				Message: "Only admins and auditors see every task. Your approvals, provisioning work and requests are under the other tabs."})
 			return
 		}
+		if d.View == viewAll {
+			var err error
+			d.UserText, d.ApproverText = q.Get("user"), q.Get("approver")
+			if f.User, d.User, err = u.resolvePerson(v, "/tasks", q, "user", "f-user"); err == nil {
+				f.Approver, d.Approver, err = u.resolvePerson(v, "/tasks", q, "approver", "f-approver")
+			}
+			if err != nil {
+				u.fail(w, r, v, err)
+				return
+			}
+			if len(d.User.Choices) > 0 || len(d.Approver.Choices) > 0 {
+				// Several people match: nothing is listed on a guess.
+				d.Filter = f
+				u.render(w, r, v, http.StatusOK, "tasks", "Tasks", "tasks", d, nil)
+				return
+			}
+		}
 	default:
 		u.renderError(w, r, v, &errorView{Status: http.StatusNotFound, Title: "Not found", Message: "There is no task view " + strconv.Quote(d.View) + "."})
 		return
@@ -77,6 +100,10 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d.Filter, d.Tasks = f, page.Items
+	if d.ProfileNames, err = u.profileNames(v, nil, d.Tasks); err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
 	if page.NextCursor != "" {
 		next := r.URL.Query()
 		next.Set("cursor", page.NextCursor)

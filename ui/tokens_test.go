@@ -54,7 +54,7 @@ func TestMyTokens(t *testing.T) {
 		t.Fatalf("the new token's value is not shown:\n%s", body)
 	}
 	secret := m[1]
-	wantBody(t, body, "shown only this once", "laptop CLI", "It expires 2026-04-01 10:00 UTC")
+	wantBody(t, body, "shown only this once", "laptop CLI", "It expires <time", "2026-04-01 10:00 UTC</time> <span class=\"ago\">(in 30 days)")
 	if res.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("the page with the secret may be cached: Cache-Control %q", res.Header.Get("Cache-Control"))
 	}

@@ -12,7 +12,8 @@
 // It follows the shape of a boring, long-lived web UI: one file per screen or
 // action, one route table (routes), templates and the style sheet embedded
 // and parsed once in New, plain HTML forms with POST-redirect-GET, and no
-// JavaScript. Sessions live in the database (Config.Sessions) and every form
+// JavaScript needed: one small script (static/tz.js) tells the console the
+// browser's time zone, and without it times show in UTC. Sessions live in the database (Config.Sessions) and every form
 // carries a CSRF token tied to the session (see session.go). People sign in with an API token or,
 // when Config.SSO is set, through an OpenID Connect provider (see sso.go).
 package ui
@@ -160,6 +161,9 @@ const (
 	// answers 403 before rendering them (their actions are refused by the
 	// engine as well).
 	adminOnly access = iota + 1
+	// readersOnly routes are screens for admins and auditors: auditors see
+	// them read-only, without the controls that would change anything.
+	readersOnly
 )
 
 // route is one entry of the route table.
@@ -191,11 +195,12 @@ func (u *UI) routes() []route {
 		{pattern: "POST /profiles/{id}/unenroll", handle: u.unenroll},
 		{pattern: "GET /profiles/{id}/entitlements", handle: u.showEntitlements},
 		{pattern: "POST /profiles/{id}/entitlements", handle: u.saveEntitlements},
-		{pattern: "GET /profiles/{id}/controls", handle: u.showControls, access: adminOnly, what: "change a profile's controls"},
+		{pattern: "GET /profiles/{id}/controls", handle: u.showControls, access: readersOnly, what: "see a profile's controls"},
 		{pattern: "POST /profiles/{id}/controls", handle: u.saveControls},
+		{pattern: "POST /profiles/{id}/controls/find", handle: u.findInControls, access: adminOnly, what: "change a profile's controls"},
 		{pattern: "POST /profiles/{id}/controls/preview", handle: u.previewControls, access: adminOnly, what: "preview a profile's controls"},
 		{pattern: "POST /profiles/{id}/sync", handle: u.syncNow},
-		{pattern: "GET /profiles/{id}/review", handle: u.showReview, access: adminOnly, what: "review and resume paused syncs"},
+		{pattern: "GET /profiles/{id}/review", handle: u.showReview, access: readersOnly, what: "review paused syncs"},
 		{pattern: "POST /profiles/{id}/resume", handle: u.resume},
 		{pattern: "GET /profiles/{id}/history", handle: u.showProfileHistory},
 
@@ -320,6 +325,11 @@ func (u *UI) endpoint(rt route) http.Handler {
 				Message: fmt.Sprintf("Only admins may %s. You are signed in as %s (%s).", rt.what, me.ID, me.Role)})
 			return
 		}
+		if rt.access == readersOnly && !v.reader() {
+			u.renderError(w, r, v, &errorView{Status: http.StatusForbidden, Title: "Admins and auditors only",
+				Message: fmt.Sprintf("Only admins and auditors may %s. You are signed in as %s (%s).", rt.what, me.ID, me.Role)})
+			return
+		}
 		rt.handle(w, r, v)
 	})
 }
@@ -332,12 +342,12 @@ func (u *UI) reopen(w http.ResponseWriter, r *http.Request, v *visit) {
 	u.render(w, r, v, http.StatusOK, "reopen", "Opening", "", signedInData{Next: next}, nil)
 }
 
-// securityHeaders sets the headers every console response carries: no
-// scripts, no framing, no sniffing, no caching of pages.
+// securityHeaders sets the headers every console response carries: only
+// the console's own script and style sheet, no framing, no sniffing, no caching of pages.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -378,15 +378,24 @@ func TestNonAdminsGet403OnAdminScreens(t *testing.T) {
 		t.Run(user, func(t *testing.T) {
 			c := e.client()
 			c.signIn(e, user)
-			for _, path := range []string{"/profiles/eng/controls", "/profiles/eng/review", "/new-profile"} {
+			// The auditor reads Controls and Review (auditor_test.go).
+			adminScreens := []string{"/new-profile"}
+			if user == "alice" {
+				adminScreens = append(adminScreens, "/profiles/eng/controls", "/profiles/eng/review")
+			}
+			for _, path := range adminScreens {
 				res, body := c.get(path)
 				wantStatus(t, res, body, http.StatusForbidden)
-				wantBody(t, body, "Admins only", "Only admins may")
+				wantBody(t, body, "only", "Only admins")
 			}
 			// The profile itself is readable, without the admin controls.
 			res, body := c.get("/profiles/eng")
 			wantStatus(t, res, body, http.StatusOK)
-			for _, admin := range []string{"/profiles/eng/controls", "Enroll users", "/new-profile", "Unenroll"} {
+			hidden := []string{"Enroll users", "/new-profile", "Unenroll"}
+			if user == "alice" {
+				hidden = append(hidden, "/profiles/eng/controls")
+			}
+			for _, admin := range hidden {
 				if strings.Contains(body, admin) {
 					t.Errorf("%s sees %q on the profile page", user, admin)
 				}
@@ -493,7 +502,7 @@ func TestTaskActions(t *testing.T) {
 	raj.signIn(e, "raj")
 	res, body := raj.get("/tasks")
 	wantStatus(t, res, body, http.StatusOK)
-	wantBody(t, body, "access-profiles/eng", "alice")
+	wantBody(t, body, "Member of Engineering onboarding", "alice")
 	page, err := e.engine.Tasks(e.as("raj"), roster.TaskFilter{Approver: "raj", User: "alice"})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("raj's task for alice: %v %+v", err, page)

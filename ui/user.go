@@ -15,6 +15,9 @@ type userData struct {
 	Profiles []roster.ProfileView
 	Sources  map[string]string // profile id -> member source
 	Tasks    []roster.Task
+	// ProfileNames names the profiles of the built-in entitlements the
+	// page shows (profile id -> name).
+	ProfileNames map[string]string
 }
 
 // showUser shows a user with their grants and sources, the profiles they are
@@ -52,6 +55,10 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	d.Tasks = tasks.Items
 	slices.Reverse(d.Tasks) // newest first
+	if d.ProfileNames, err = u.profileNames(v, d.Grants, d.Tasks); err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
 	title := usr.Name
 	nav := "users"
 	if d.Self {
@@ -60,4 +67,33 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 		nav = "" // a manager reading a report's page
 	}
 	u.render(w, r, v, http.StatusOK, "user", title, nav, d, nil)
+}
+
+// profileNames names the profiles of the built-in entitlements among
+// grants and tasks, and of the tasks' profiles, as the signed-in person may
+// see them; a profile they may not see keeps its id.
+func (u *UI) profileNames(v *visit, grants []roster.Grant, tasks []roster.Task) (map[string]string, error) {
+	names := map[string]string{}
+	want := func(id string) {
+		if id != "" {
+			names[id] = ""
+		}
+	}
+	for _, g := range grants {
+		want(builtinProfile(g.Entitlement))
+	}
+	for _, t := range tasks {
+		want(builtinProfile(t.Entitlement))
+		want(t.Profile)
+	}
+	for id := range names {
+		ps, err := u.service.Profiles(v.ctx, roster.ProfileFilter{ID: id, WithoutMembers: true})
+		if err != nil && roster.ErrorCode(err) != roster.EFORBIDDEN && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return nil, err
+		}
+		if len(ps) == 1 {
+			names[id] = ps[0].Name
+		}
+	}
+	return names, nil
 }

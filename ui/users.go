@@ -14,6 +14,10 @@ type usersData struct {
 	Pager  pager
 	// Matches says how many users a search found ("" without one).
 	Matches string
+	// Manager is the Manager filter, which takes a name too; ManagerText
+	// is its text.
+	Manager     personFilter
+	ManagerText string
 }
 
 // showUsers lists users (admins and auditors; the engine refuses others).
@@ -21,12 +25,24 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, v *visit) {
 	q := r.URL.Query()
 	f := roster.UserFilter{Query: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Department: q.Get("department"), Manager: q.Get("manager"),
 		Cursor: q.Get("cursor"), Limit: listLimit(q), Total: true}
+	manager, mf, err := u.resolvePerson(v, "/users", q, "manager", "f-manager")
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	f.Manager = manager
+	d := usersData{Filter: f, Manager: mf, ManagerText: q.Get("manager")}
+	if len(mf.Choices) > 0 {
+		// Several people match the manager's name: nothing is listed on a guess.
+		u.render(w, r, v, http.StatusOK, "users", "Users", "users", d, nil)
+		return
+	}
 	page, err := u.service.Users(v.ctx, f)
 	if err != nil {
 		u.fail(w, r, v, err)
 		return
 	}
-	d := usersData{Users: page.Items, Filter: f, Pager: newPager("/users", q, len(page.Items), page.NextCursor, page.Total)}
+	d.Users, d.Pager = page.Items, newPager("/users", q, len(page.Items), page.NextCursor, page.Total)
 	if f.Query != "" && page.Total != nil {
 		d.Matches = plural(*page.Total, "user matches", "users match")
 	}

@@ -1,0 +1,52 @@
+package ui
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+)
+
+// tags matches an HTML tag, to read a page's text.
+var tags = regexp.MustCompile(`<[^>]*>`)
+
+// A user's page names the profile a person is excluded from or a member
+// of, not the built-in entitlement's id.
+func TestUserPageNamesProfilesOfExclusions(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile) // george is excluded
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	for _, who := range []string{"george", "alice"} {
+		res, body := admin.get("/users/" + who)
+		wantStatus(t, res, body, http.StatusOK)
+		text := tags.ReplaceAllString(section(t, body, "<main", "</main>"), "")
+		if who == "george" {
+			wantBody(t, text, "Excluded from Engineering onboarding")
+		} else {
+			wantBody(t, text, "Member of Engineering onboarding")
+		}
+		for _, id := range []string{"access-profiles/eng", "Excluded from eng ", "Membership of eng"} {
+			if strings.Contains(text, id) {
+				t.Errorf("%s's page shows %q:\n%s", who, id, text)
+			}
+		}
+	}
+}
+
+// The task list names the profiles of exclusions and enrollments too.
+func TestTaskListNamesProfiles(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/tasks?view=all&user=george")
+	wantStatus(t, res, body, http.StatusOK)
+	text := tags.ReplaceAllString(section(t, body, `id="task-list"`, "</table>"), "")
+	wantBody(t, text, "Excluded from Engineering onboarding")
+	if strings.Contains(text, "access-profiles/eng") {
+		t.Errorf("the task list shows the built-in entitlement's id:\n%s", text)
+	}
+}
