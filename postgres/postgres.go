@@ -190,19 +190,22 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	return applied, latest, nil
 }
 
-// writerLock is the advisory lock every read-write transaction holds: one
-// writer at a time across all replicas, as on SQLite.
+// writerLock is the advisory lock every read-write transaction holds: most
+// exclusively, one writer at a time across all replicas, as on SQLite; those
+// that call Lock first, shared, beside one another (see lock.go).
 const writerLock = 0x526f73746572 // "Roster"
 
 // takeWriterLock is whether Update takes writerLock. Only a test turns it
 // off, to show that what must hold without it (the audit chain) does.
 var takeWriterLock = true
 
-// Update runs fn in a read-write transaction that first takes the writer
-// lock, a transaction-scoped advisory lock shared by every replica, and then
-// runs at READ COMMITTED: each statement sees everything committed before it,
-// and nothing else commits until this transaction ends, so writers run as if
-// one after another. (SERIALIZABLE alone proved unfit: its page-level
+// Update runs fn in a read-write transaction at READ COMMITTED that takes
+// the writer lock, a transaction-scoped advisory lock shared by every
+// replica, before its first statement: each statement sees everything
+// committed before it, and nothing else commits until this transaction ends,
+// so writers run as if one after another. When fn calls Tx.Lock first, the
+// transaction holds the writer lock shared instead, and the keys it names:
+// it runs beside the others that did so and named other keys (lock.go). (SERIALIZABLE alone proved unfit: its page-level
 // predicate locks make unrelated approvals conflict, and under load a
 // transaction could lose every retry.) The transaction commits when fn returns
 // nil and rolls back when it returns an error or panics (the panic is then
@@ -245,13 +248,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}
-	if write && takeWriterLock {
-		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
-			ptx.Rollback(context.WithoutCancel(ctx))
-			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)
-		}
-	}
-	t := newTx(ptx)
+	t := newTx(ptx, write)
 	done := false
 	defer func() {
 		if !done {
@@ -285,3 +282,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	}
 	return false, nil
 }
+
+// QueuesEvents reports that the engine should queue its audit events
+// (Tx.QueueEvents) and seal them: it does on PostgreSQL.
+func (db *DB) QueuesEvents() bool { return true }
