@@ -116,7 +116,6 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-
 // lockKey is one two-key advisory lock.
 type lockKey struct {
 	class, key int32
