@@ -71,7 +71,9 @@ type LockStore interface {
 type LockKey struct {
 	// Kind is what is locked: "user", "profile", or "task" — which stands
 	// for its subject (exclusive) and, when the task belongs to a
-	// profile, that profile (shared).
+	// profile, that profile (shared) — or "events": the transaction only
+	// seals queued audit events (SealEvents), and runs beside every
+	// other, even those that lock nothing.
 	Kind string
 	// ID is the user's or profile's id, or the task's id in decimal.
 	ID string
@@ -84,6 +86,9 @@ type LockKey struct {
 // grants, tasks and memberships the decision changes, and its profile,
 // shared, so that whatever changes the whole profile waits.
 func LockTask(id int64) LockKey { return LockKey{Kind: "task", ID: strconv.FormatInt(id, 10)} }
+
+// LockEvents is the key of a transaction that only seals audit events.
+var LockEvents = LockKey{Kind: "events"}
 
 // ChangeStore keeps the change requests of four-eyes change approval.
 type ChangeStore interface {

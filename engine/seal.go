@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/rosterhq/roster"
 )
 
 // Sealing the audit log. On a store whose transactions append events beside
@@ -37,9 +39,9 @@ func (e *Engine) sealEvents(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.updateAs(ctx, ActorSystem, func(o *op) error {
-			// The writer lock shared, no key: the chain's head, locked by
-			// SealEvents, is what sealers wait on.
-			if err := o.tx.Lock(o.ctx); err != nil {
+			// Sealing waits for no writer, not even an apply that runs
+			// alone: the chain's head is what sealers wait on.
+			if err := o.tx.Lock(o.ctx, roster.LockEvents); err != nil {
 				return err
 			}
 			evs, err := o.tx.SealEvents(o.ctx, sealBatch)

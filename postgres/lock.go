@@ -143,8 +143,13 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 	}
 	l.mode = lockShared
 	var locks []lockKey
+	writer := takeWriterLock
 	for _, k := range keys {
 		switch k.Kind {
+		case "events":
+			// The chain's head, locked by SealEvents, is what sealers
+			// wait on; the rows they write no writer reads.
+			writer = false
 		case "user":
 			locks = append(locks, keyOf(classUser, k.ID, k.Shared))
 		case "profile":
@@ -191,7 +196,7 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 	locks = slices.CompactFunc(locks, func(a, b lockKey) bool { return a.class == b.class && a.key == b.key })
 	var q strings.Builder
 	args := []any{}
-	if takeWriterLock {
+	if writer {
 		q.WriteString(`SELECT pg_advisory_xact_lock_shared($1)`)
 		args = append(args, int64(writerLock))
 	}

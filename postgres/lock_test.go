@@ -88,8 +88,18 @@ func TestLockedWritersRunBeside(t *testing.T) {
 		t.Fatalf("%s ran while an unlocked writer held the writer lock", n)
 	case <-time.After(500 * time.Millisecond):
 	}
+	// A sealer of audit events waits for none of them.
+	sealer := inside(b, []roster.LockKey{roster.LockEvents}, entered, "sealer", release)
+	select {
+	case n := <-entered:
+		if n != "sealer" {
+			t.Fatal(n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sealer waited for a writer")
+	}
 	close(release)
-	for _, done := range []<-chan error{whole, carol} {
+	for _, done := range []<-chan error{whole, carol, sealer} {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +179,7 @@ func TestSealEvents(t *testing.T) {
 				default:
 				}
 				if err := db.Update(ctx, func(tx roster.Tx) error {
-					if err := tx.Lock(ctx); err != nil {
+					if err := tx.Lock(ctx, roster.LockEvents); err != nil {
 						return err
 					}
 					_, err := tx.SealEvents(ctx, 7)

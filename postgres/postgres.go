@@ -271,14 +271,18 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 		}
 		return false, err
 	}
+	point := "commit"
+	if t.sealing {
+		point = "seal"
+	}
 	if write {
-		failpoint.Inject("commit.before")
+		failpoint.Inject(point + ".before")
 	}
 	if err := ptx.Commit(ctx); err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
 	}
 	if write {
-		failpoint.Inject("commit.after")
+		failpoint.Inject(point + ".after")
 	}
 	return false, nil
 }

@@ -22,6 +22,8 @@ type tx struct {
 	tx pgx.Tx
 	// locked is tx, in a read-write transaction: its locks (lock.go).
 	locked *lockedTx
+	// sealing says the transaction seals queued events (SealEvents).
+	sealing bool
 	// conflict is the first serialization failure or deadlock a statement
 	// met. The transaction is then aborted and must be run again, whatever
 	// fn makes of the error.
