@@ -282,3 +282,70 @@ func TestSealEvents(t *testing.T) {
 		t.Fatalf("head %d (%v), want %d", head, err, n)
 	}
 }
+
+// TestLockTaskDecidesOnce: many decisions on one task, on two replicas at
+// once, each reading the task after locking it and acting only when it is
+// still pending, as the engine's decisions do: one acts, the others see it
+// decided — at READ COMMITTED, only the lock makes that so.
+func TestLockTaskDecidesOnce(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	a := connect(t, withPoolSize(url, 8))
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*postgres.DB{a, connect(t, withPoolSize(url, 8))}
+	for round := range 5 {
+		task := roster.Task{Kind: roster.TaskGrant, User: fmt.Sprint("u", round), Entitlement: "app/e", Profile: "eng", State: roster.StatePendingApproval}
+		if err := a.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+			t.Fatal(err)
+		}
+		const deciders = 8
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			decided []int
+		)
+		errs := make(chan error, deciders)
+		for d := range deciders {
+			wg.Go(func() {
+				var mine bool
+				err := replicas[d%2].Update(ctx, func(tx roster.Tx) error {
+					mine = false
+					if err := tx.Lock(ctx, roster.LockTask(task.ID)); err != nil {
+						return err
+					}
+					tk, err := tx.Task(ctx, task.ID)
+					if err != nil || tk.State != roster.StatePendingApproval {
+						return err
+					}
+					time.Sleep(5 * time.Millisecond) // a decision takes a moment
+					tk.State = roster.StateDone
+					if err := tx.UpdateTask(ctx, tk); err != nil {
+						return err
+					}
+					mine = true
+					_, err = tx.QueueEvents(ctx, []*roster.Event{{At: time.Now(), Actor: fmt.Sprint(d), Action: "task.done", ObjectType: "task", ObjectID: fmt.Sprint(task.ID)}})
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if mine {
+					mu.Lock()
+					decided = append(decided, d)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if len(decided) != 1 {
+			t.Fatalf("round %d: %d deciders acted on the task (%v), want 1", round, len(decided), decided)
+		}
+	}
+}

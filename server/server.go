@@ -513,6 +513,9 @@ func (s *Server) close(ctx context.Context) error {
 		s.workers[i].Stop()
 	}
 	s.cancel()
+	// Chain the audit events this replica's last commits queued, rather
+	// than leave them to the next reader.
+	s.Sealer.RunOnce(ctx) // logs its failure
 	// Hand the leases over now: a replica that takes over, or this server
 	// started again, need not wait for them to expire. A crashed server's
 	// expire after engine.LeaseTTL.
