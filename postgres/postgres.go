@@ -1,13 +1,15 @@
 // Package postgres implements roster.Store on PostgreSQL, through pgx and its
 // connection pool.
 //
-// Update runs fn in a SERIALIZABLE read-write transaction. When PostgreSQL
-// cannot serialize it with a concurrent one (SQLSTATE 40001) or picks it as a
-// deadlock victim (40P01), at BEGIN, at any statement or at COMMIT, the
-// transaction is rolled back and fn runs again, up to maxAttempts times with
-// a short jittered backoff. roster.Store asks fn to be re-runnable for this:
-// two replicas approving the same task end with one winner, and the other's
-// fn sees the task already approved. View runs fn in a REPEATABLE READ READ
+// Update runs fn in a READ COMMITTED read-write transaction under the writer
+// lock: held exclusively, so that writers run one after another, or shared
+// with the keys fn names with Tx.Lock before anything else (lock.go). When
+// PostgreSQL picks it as a deadlock victim (40P01) or reports a
+// serialization failure (40001), at BEGIN, at any statement or at COMMIT,
+// the transaction is rolled back and fn runs again, up to maxAttempts times
+// with a short jittered backoff. roster.Store asks fn to be re-runnable for
+// this: two replicas approving the same task end with one winner, and the
+// other's fn sees the task already approved. View runs fn in a REPEATABLE READ READ
 // ONLY transaction, a consistent snapshot that never conflicts.
 //
 // The schema comes from the numbered SQL files under migrations/, the same
@@ -20,9 +22,10 @@
 // The queries both stores make alike come from internal/sqlstore, spelled
 // for PostgreSQL by dialect and run by querier, which numbers their
 // placeholders and notes the conflicts that make Update run fn again. This
-// package holds what only PostgreSQL does: the writer lock and retries,
-// CreateTask's ON CONFLICT arbiter, the array insert of events and
-// ScanSync.
+// package holds what only PostgreSQL does: the writer lock, the keys that
+// let decisions run beside one another (lock.go) and retries, CreateTask's
+// ON CONFLICT arbiter, the array insert of events, their queue and its
+// sealing (event.go), and ScanSync.
 package postgres
 
 import (
