@@ -328,8 +328,9 @@ type EventStore interface {
 	AppendEvents(ctx context.Context, evs []*Event) error
 	// QueueEvents appends events in order like AppendEvents, or, on a store
 	// where transactions that append run beside one another (PostgreSQL),
-	// queues them: they are chained later, when SealEvents seals them, in
-	// the order their transactions committed, and it returns true. Queued
+	// queues them: they are chained later, when SealEvents seals them —
+	// after every event sealed before their transaction committed — and it
+	// returns true. Queued
 	// events have no id or hash yet, and Events does not list them until
 	// they are sealed. Writing them does not wait for other transactions
 	// that append, as AppendEvents does until they commit.

@@ -11,11 +11,11 @@ import (
 // Sealing the audit log. On a store whose transactions append events beside
 // one another (PostgreSQL), an op queues its events (Tx.QueueEvents) rather
 // than chaining them, which would make every transaction that writes events
-// wait for the one before it to commit. They are chained afterwards, in the
-// order they committed: by the Sealer, woken by each commit that queued
-// some, and before anything reads the audit log (Events, VerifyAudit,
-// ExportEvents) or sends webhook messages (the Notifier), so a reader sees
-// every event committed before it asked. The webhook messages of queued
+// wait for the one before it to commit. They are chained afterwards, once
+// committed, after every event sealed before: by the Sealer, woken by each
+// commit that queued some, and before anything reads the audit log (Events,
+// VerifyAudit, ExportEvents) or sends webhook messages (the Notifier), so a
+// reader sees every event committed before it asked. The webhook messages of queued
 // events are enqueued when they are sealed, in the same transaction.
 
 // sealBatch is how many queued events one transaction seals at most.
