@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -47,7 +48,47 @@ type Tx interface {
 	LeaseStore
 	SyncViewStore
 	ChangeStore
+	LockStore
 }
+
+// LockStore lets the transactions a store could run beside one another say
+// what they change. A store that runs one writer at a time (SQLite) has
+// nothing to do. One that runs several (PostgreSQL, many replicas) runs a
+// read-write transaction alone unless, before its first statement, it calls
+// Lock: it then runs beside the other transactions that locked, unless they
+// locked the same keys, and never beside one that did not lock.
+//
+// A transaction must lock before it reads what it will write: at READ
+// COMMITTED, what it read before is already stale.
+type LockStore interface {
+	// Lock takes keys until the transaction ends. Called before any other
+	// statement of the transaction, it lets the transaction run beside
+	// others, as above; called later, it does nothing.
+	Lock(ctx context.Context, keys ...LockKey) error
+}
+
+// LockKey names what a transaction changes, for LockStore.Lock.
+type LockKey struct {
+	// Kind is what is locked: "user", "profile", or "task" — which stands
+	// for its subject (exclusive) and, when the task belongs to a
+	// profile, that profile (shared) — or "events": the transaction only
+	// seals queued audit events (SealEvents), and runs beside every
+	// other, even those that lock nothing.
+	Kind string
+	// ID is the user's or profile's id, or the task's id in decimal.
+	ID string
+	// Shared keys are held by many transactions at once; an exclusive
+	// one by one, and by no shared holder meanwhile.
+	Shared bool
+}
+
+// LockTask is the key of a decision on task id: the task's subject, whose
+// grants, tasks and memberships the decision changes, and its profile,
+// shared, so that whatever changes the whole profile waits.
+func LockTask(id int64) LockKey { return LockKey{Kind: "task", ID: strconv.FormatInt(id, 10)} }
+
+// LockEvents is the key of a transaction that only seals audit events.
+var LockEvents = LockKey{Kind: "events"}
 
 // ChangeStore keeps the change requests of four-eyes change approval.
 type ChangeStore interface {
@@ -285,6 +326,21 @@ type EventStore interface {
 	// Transactions that append at once, on any replica, append one after
 	// the other, so there is one chain and ids follow it.
 	AppendEvents(ctx context.Context, evs []*Event) error
+	// QueueEvents appends events in order like AppendEvents, or, on a store
+	// where transactions that append run beside one another (PostgreSQL),
+	// queues them: they are chained later, when SealEvents seals them —
+	// after every event sealed before their transaction committed — and it
+	// returns true. Queued
+	// events have no id or hash yet, and Events does not list them until
+	// they are sealed. Writing them does not wait for other transactions
+	// that append, as AppendEvents does until they commit.
+	QueueEvents(ctx context.Context, evs []*Event) (queued bool, err error)
+	// SealEvents appends at most max of the queued events that committed
+	// to the audit chain, oldest first, as AppendEvents would have, and
+	// returns them with their ids and hashes; none when nothing waits (and
+	// always none on a store that queues nothing). Transactions that seal
+	// at once, on any replica, seal one after the other.
+	SealEvents(ctx context.Context, max int) ([]*Event, error)
 	// Events lists events ordered by id.
 	Events(ctx context.Context, f EventFilter) (*Page[Event], error)
 	// EventChainHead returns the audit chain's head, the id and hash of the

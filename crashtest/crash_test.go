@@ -25,12 +25,19 @@ type backend struct {
 	// rerun is the command that runs the test again, after
 	// ROSTER_CRASH_POINTS=….
 	rerun string
+	// seals is how many kill points to add at the first commits that seal
+	// audit events, before and after, on a store that queues them.
+	seals int
 }
 
 // Failpoints the kill points use (see internal/failpoint).
 const (
 	commitBefore = "commit.before"
 	commitAfter  = "commit.after"
+	// The commits that seal queued audit events (PostgreSQL), counted
+	// apart: the sealer runs in the background, when it is woken.
+	sealBefore = "seal.before"
+	sealAfter  = "seal.after"
 )
 
 // killPoint is where an armed server kills itself: right before or right
@@ -45,8 +52,8 @@ func (k killPoint) String() string { return fmt.Sprintf("%s:%d", k.failpoint, k.
 func parseKillPoint(s string) (killPoint, error) {
 	name, num, ok := strings.Cut(strings.TrimSpace(s), ":")
 	n, err := strconv.Atoi(num)
-	if !ok || err != nil || n <= 0 || (name != commitBefore && name != commitAfter) {
-		return killPoint{}, fmt.Errorf("kill point %q: want commit.before:N or commit.after:N with N ≥ 1", s)
+	if !ok || err != nil || n <= 0 || (name != commitBefore && name != commitAfter && name != sealBefore && name != sealAfter) {
+		return killPoint{}, fmt.Errorf("kill point %q: want commit.before:N, commit.after:N, seal.before:N or seal.after:N with N ≥ 1", s)
 	}
 	return killPoint{name, n}, nil
 }
@@ -58,7 +65,7 @@ const startupCommits = 3
 
 // defaultCount is how many kill points a test runs without
 // ROSTER_CRASH_COUNT.
-const defaultCount = 80
+const defaultCount = 100
 
 // reference is the outcome of the unarmed run every crash run must match.
 type reference struct {
@@ -176,7 +183,7 @@ func mustState(t *testing.T, ctx context.Context, b backend, db, what string) *s
 }
 
 // choosePoints returns the kill points to run: those ROSTER_CRASH_POINTS
-// names, or ROSTER_CRASH_COUNT (default 80) points over the commits of the
+// names, or ROSTER_CRASH_COUNT (default 100) points over the commits of the
 // reference run. Every commit of apply, sync and grant removal is killed both
 // before and after (they are few, and a sync or an apply is one transaction
 // of many changes); the remaining points are spread evenly over all the
@@ -254,6 +261,11 @@ func testCrash(t *testing.T, b backend) {
 	start := time.Now()
 	ref := runReference(t, b)
 	points := choosePoints(t, ref)
+	if os.Getenv("ROSTER_CRASH_POINTS") == "" {
+		for n := 1; n <= b.seals; n++ {
+			points = append(points, killPoint{sealBefore, n}, killPoint{sealAfter, n})
+		}
+	}
 	t.Logf("%s: the workload makes %d read-write commits (%d at startup); running %d kill points",
 		b.name, len(ref.commits), startupCommits, len(points))
 

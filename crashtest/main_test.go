@@ -10,7 +10,7 @@
 //	ROSTER_CRASH_POINTS=commit.after:37,commit.before:12 go test ./crashtest -run TestCrashSQLite
 //
 // and change how many points are spread over the workload with
-// ROSTER_CRASH_COUNT (default 80).
+// ROSTER_CRASH_COUNT (default 100).
 package crashtest
 
 import (

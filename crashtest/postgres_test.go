@@ -20,12 +20,14 @@ var postgresBackend = backend{
 	open: func(ctx context.Context, db string) (roster.Store, error) {
 		return postgres.Open(ctx, db)
 	},
-	rerun: "go test -tags crashpg ./crashtest -run TestCrashPostgres",
+	rerun: "go test ./crashtest -run TestCrashPostgres",
+	seals: 10,
 }
 
-// TestCrashPostgres is TestCrashSQLite on PostgreSQL: 80 kill points over
+// TestCrashPostgres is TestCrashSQLite on PostgreSQL: 100 kill points over
 // apply, sync and task processing, before and after the commit, each
-// followed by a restart, the rest of the workload and the invariants.
+// followed by a restart, the rest of the workload and the invariants — and
+// 20 more before and after the first ten commits that seal audit events.
 func TestCrashPostgres(t *testing.T) {
 	testCrash(t, postgresBackend)
 }

@@ -22,7 +22,7 @@ var sqliteBackend = backend{
 	rerun: "go test ./crashtest -run TestCrashSQLite",
 }
 
-// TestCrashSQLite kills a server on SQLite at 80 commits spread over apply,
+// TestCrashSQLite kills a server on SQLite at 100 commits spread over apply,
 // sync and task processing, before and after the commit, and checks that a
 // restarted server finishes the workload with every invariant holding and
 // the same outcome as a run without a crash.

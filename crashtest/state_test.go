@@ -31,6 +31,24 @@ func readState(ctx context.Context, b backend, db string) (*state, error) {
 		return nil, fmt.Errorf("open the database through the %s store: %w", b.name, err)
 	}
 	defer store.Close()
+	// Seal what a killed server queued, as any reader of the audit log
+	// does first.
+	for {
+		var n int
+		if err := store.Update(ctx, func(tx roster.Tx) error {
+			if err := tx.Lock(ctx, roster.LockEvents); err != nil {
+				return err
+			}
+			evs, err := tx.SealEvents(ctx, 1000)
+			n = len(evs)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("seal the queued audit events: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
 	var s *state
 	err = store.View(ctx, func(tx roster.Tx) error {
 		s = &state{members: map[string][]roster.Member{}}

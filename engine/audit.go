@@ -20,6 +20,9 @@ const auditPage = roster.MaxPageSize
 // chain ends before the head the store recorded (the last were deleted).
 // Admins and auditors.
 func (e *Engine) VerifyAudit(ctx context.Context) (*roster.AuditVerification, error) {
+	if err := e.sealed(ctx); err != nil {
+		return nil, err
+	}
 	v := &roster.AuditVerification{LastHash: roster.GenesisHash}
 	var headID int64
 	var headHash string
@@ -101,6 +104,9 @@ func checkLink(v *roster.AuditVerification, ev *roster.Event) (*roster.AuditBrea
 // ExportEvents calls fn with every event at or after since, in chain order,
 // reading a page at a time. Admins and auditors.
 func (e *Engine) ExportEvents(ctx context.Context, since time.Time, fn func(*roster.Event) error) error {
+	if err := e.sealed(ctx); err != nil {
+		return err
+	}
 	cursor := ""
 	for {
 		var page *roster.Page[roster.Event]

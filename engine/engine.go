@@ -67,7 +67,10 @@ type Engine struct {
 	// notify wakes the notifier when this process commits a change that
 	// enqueued messages.
 	notify chan struct{}
-	conns  connectors
+	// seal wakes the Sealer when this process commits a change that
+	// queued audit events.
+	seal  chan struct{}
+	conns connectors
 	// access is what connectors' settings may reach (Config.ConnectorAccess).
 	access connector.Access
 	// baseURL is Config.BaseURL.
@@ -112,7 +115,7 @@ func New(cfg Config) *Engine {
 	if cfg.SyncChunk <= 0 {
 		cfg.SyncChunk = DefaultSyncChunk
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
+	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), seal: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
 		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime, matches: syncview.NewMatches(), syncChunk: cfg.SyncChunk}
 }
 
@@ -249,6 +252,8 @@ type op struct {
 	// together (flushOutbox), and enqueued says it wrote some.
 	outbox   []*roster.Notification
 	enqueued bool
+	// queued says the op queued audit events, for the Sealer to chain.
+	queued bool
 	// hooks are the webhooks events are posted to, compiled.
 	hooks hooks
 	// planned, when set, records what the op does for a plan (changeplan.go).
@@ -266,14 +271,22 @@ type op struct {
 // eventBatch is how many audit events an op holds before writing them.
 const eventBatch = 1024
 
-// flushEvents writes the op's held audit events, and then the messages
-// they and the op enqueued (flushOutbox).
+// flushEvents writes the op's held audit events — appended to the chain,
+// or queued for the Sealer (seal.go) — and then the messages they and the
+// op enqueued (flushOutbox).
 func (o *op) flushEvents() error {
 	if len(o.events) > 0 {
-		if err := o.tx.AppendEvents(o.ctx, o.events); err != nil {
+		queued, err := o.tx.QueueEvents(o.ctx, o.events)
+		if err != nil {
 			return fmt.Errorf("append events: %w", err)
 		}
-		if err := o.enqueueWebhooks(o.events); err != nil {
+		if queued {
+			// Their webhook messages are enqueued as they are sealed.
+			if !o.queued {
+				o.queued = true
+				o.after = append(o.after, o.e.wakeSealer)
+			}
+		} else if err := o.enqueueWebhooks(o.events); err != nil {
 			return fmt.Errorf("enqueue webhook messages: %w", err)
 		}
 		o.events = o.events[:0]

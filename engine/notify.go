@@ -58,6 +58,11 @@ func backoff(n int) time.Duration {
 
 // due lists the notifications due for an attempt.
 func (n *Notifier) due(ctx context.Context) ([]roster.Notification, error) {
+	// The webhook messages of queued events are enqueued as they are
+	// sealed.
+	if err := n.engine.sealed(ctx); err != nil {
+		return nil, err
+	}
 	var due []roster.Notification
 	err := n.engine.store.View(ctx, func(tx roster.Tx) (err error) {
 		due, err = tx.DueNotifications(ctx, n.engine.clock.Now(), notifyBatch)

@@ -101,6 +101,9 @@ func (p *Provisioner) process(ctx context.Context, t roster.Task) (bool, error) 
 	}
 	outcome := ""
 	err = e.updateAs(ctx, actor, func(o *op) error {
+		if err := o.tx.Lock(o.ctx, roster.LockTask(t.ID)); err != nil {
+			return err
+		}
 		cur, err := o.tx.Task(o.ctx, t.ID)
 		if err != nil {
 			return err

@@ -469,6 +469,9 @@ func maskURL(raw string) string {
 
 // Events lists audit events (admins and auditors).
 func (e *Engine) Events(ctx context.Context, f roster.EventFilter) (*roster.Page[roster.Event], error) {
+	if err := e.sealed(ctx); err != nil {
+		return nil, err
+	}
 	var out *roster.Page[roster.Event]
 	err := e.view(ctx, func(o *op) (err error) {
 		if _, err := o.requireReader("read the audit log"); err != nil {

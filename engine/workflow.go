@@ -372,6 +372,11 @@ func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller
 	// pending says the task waited on approval and concerned the caller.
 	pending := false
 	err := e.update(ctx, func(o *op) error {
+		// A decision changes its task's subject and nobody else: it runs
+		// beside decisions on other people's tasks.
+		if err := o.tx.Lock(o.ctx, roster.LockTask(id)); err != nil {
+			return err
+		}
 		caller, err := o.requireActor()
 		if err != nil {
 			return err

@@ -20,60 +20,169 @@ func (t *tx) AppendEvent(ctx context.Context, ev *roster.Event) error {
 // AppendEvents appends events in order at the end of the audit chain, in
 // one statement whatever their number (the columns travel as arrays), and
 // sets their IDs and hashes. The transaction locks the chain's head (see
-// sqlstore.Tx.Chain) until it ends; the engine appends its events last, so
-// the lock is held for a moment. The ids come from the head, not from the
-// column's sequence: they follow the chain, and a transaction that commits
-// later never holds a smaller id.
+// sqlstore.Tx.Chain) until it ends, so that transactions appending at once
+// append one after the other; the engine queues its events instead
+// (QueueEvents). The ids come from the head, not from the column's
+// sequence: they follow the chain, and a transaction that commits later
+// never holds a smaller id.
 func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	err := t.Chain(ctx, evs, true, func() error {
-		var (
-			e                                           encoder
-			id                                          = make([]int64, len(evs))
-			at                                          = make([]time.Time, len(evs))
-			actor, action, objectType, objectID, reason = make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-			data                                        = make([]*string, len(evs))
-			hash                                        = make([][]byte, len(evs))
-			token, issuer                               = make([]string, len(evs)), make([]string, len(evs))
-		)
-		for i, ev := range evs {
-			if len(ev.Data) > 0 {
-				s := string(ev.Data)
-				data[i] = &s
-			}
-			at[i] = e.time(ev.At)
-			if e.err != nil {
-				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
-			}
-			b, err := sqlstore.HashBytes(ev.Hash)
-			if err != nil {
-				return err
-			}
-			id[i], hash[i] = ev.ID, b
-			actor[i], action[i], objectType[i], objectID[i], reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
-			token[i], issuer[i] = ev.Token, ev.Issuer
-		}
-		_, err := t.exec(ctx, `
-			INSERT INTO events (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)
-			OVERRIDING SYSTEM VALUE
-			SELECT id, at, actor, action, object_type, object_id, reason, data::jsonb, hash, token, issuer
-			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])
-				AS e (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)`,
-			id, at, actor, action, objectType, objectID, reason, data, hash, token, issuer)
-		return err
-	})
+	err := t.Chain(ctx, evs, true, func() error { return t.insertEvents(ctx, evs) })
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, t.note(err))
 	}
 	return nil
 }
 
+// eventArrays holds the columns of events as arrays, for one statement.
+type eventArrays struct {
+	id                                          []int64
+	at                                          []time.Time
+	actor, action, objectType, objectID, reason []string
+	data                                        []*string
+	hash                                        [][]byte
+	token, issuer                               []string
+}
+
+// newEventArrays returns the columns of evs; with hashed, their ids and
+// hashes too.
+func newEventArrays(evs []*roster.Event, hashed bool) (*eventArrays, error) {
+	n := len(evs)
+	a := &eventArrays{at: make([]time.Time, n), actor: make([]string, n), action: make([]string, n), objectType: make([]string, n),
+		objectID: make([]string, n), reason: make([]string, n), data: make([]*string, n), token: make([]string, n), issuer: make([]string, n)}
+	if hashed {
+		a.id, a.hash = make([]int64, n), make([][]byte, n)
+	}
+	var e encoder
+	for i, ev := range evs {
+		if len(ev.Data) > 0 {
+			s := string(ev.Data)
+			a.data[i] = &s
+		}
+		a.at[i] = e.time(ev.At)
+		if e.err != nil {
+			return nil, fmt.Errorf("append event %s: %w", ev.Action, e.err)
+		}
+		if hashed {
+			b, err := sqlstore.HashBytes(ev.Hash)
+			if err != nil {
+				return nil, err
+			}
+			a.id[i], a.hash[i] = ev.ID, b
+		}
+		a.actor[i], a.action[i], a.objectType[i], a.objectID[i], a.reason[i] = ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason
+		a.token[i], a.issuer[i] = ev.Token, ev.Issuer
+	}
+	return a, nil
+}
+
+// insertEvents writes chained events (with their ids and hashes) into events.
+func (t *tx) insertEvents(ctx context.Context, evs []*roster.Event) error {
+	a, err := newEventArrays(evs, true)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `
+		INSERT INTO events (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)
+		OVERRIDING SYSTEM VALUE
+		SELECT id, at, actor, action, object_type, object_id, reason, data::jsonb, hash, token, issuer
+		FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[])
+			AS e (id, at, actor, action, object_type, object_id, reason, data, hash, token, issuer)`,
+		a.id, a.at, a.actor, a.action, a.objectType, a.objectID, a.reason, a.data, a.hash, a.token, a.issuer)
+	return err
+}
+
+// QueueEvents writes events into the queue of those to seal, in one
+// statement, without touching the chain's head: the transaction waits for
+// no other that appends. Their ids and hashes stay unset until SealEvents
+// chains them.
+func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error) {
+	if len(evs) == 0 {
+		return true, nil
+	}
+	for _, ev := range evs {
+		if err := sqlstore.CheckEvent(ev); err != nil {
+			return false, err
+		}
+	}
+	a, err := newEventArrays(evs, false)
+	if err != nil {
+		return false, err
+	}
+	// WITH ORDINALITY keeps the events' order in the queue's sequence.
+	_, err = t.exec(ctx, `
+		INSERT INTO event_queue (at, actor, action, object_type, object_id, reason, data, token, issuer)
+		SELECT at, actor, action, object_type, object_id, reason, data::jsonb, token, issuer
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			WITH ORDINALITY AS e (at, actor, action, object_type, object_id, reason, data, token, issuer, n)
+		ORDER BY n`,
+		a.at, a.actor, a.action, a.objectType, a.objectID, a.reason, a.data, a.token, a.issuer)
+	if err != nil {
+		return false, fmt.Errorf("queue %d events from %s: %w", len(evs), evs[0].Action, err)
+	}
+	return true, nil
+}
+
+// SealEvents chains up to max queued events that have committed, oldest
+// first. It locks the chain's head before it reads the queue, so a sealer
+// on another replica waits and then finds the events gone; events whose
+// transaction has not committed yet are left for the next seal, which
+// chains them after those sealed now: the chain follows the order in which
+// events became visible.
+func (t *tx) SealEvents(ctx context.Context, max int) ([]*roster.Event, error) {
+	t.sealing = true
+	// Nothing queued, nothing locked: the common case of a reader's seal
+	// costs one lookup.
+	var queued bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM event_queue)`).Scan(&queued); err != nil {
+		return nil, t.note(fmt.Errorf("seal events: %w", err))
+	} else if !queued {
+		return nil, nil
+	}
+	if _, err := t.exec(ctx, `SELECT 1 FROM event_chain WHERE id = 1 FOR UPDATE`); err != nil {
+		return nil, fmt.Errorf("seal events: lock the chain's head: %w", err)
+	}
+	rows, err := t.tx.Query(ctx, `
+		WITH sealed AS (
+			DELETE FROM event_queue WHERE seq IN (SELECT seq FROM event_queue ORDER BY seq LIMIT $1)
+			RETURNING seq, at, actor, action, object_type, object_id, reason, data, token, issuer)
+		SELECT at, actor, action, object_type, object_id, reason, data, token, issuer FROM sealed ORDER BY seq`, max)
+	if err != nil {
+		return nil, t.note(fmt.Errorf("seal events: %w", err))
+	}
+	var evs []*roster.Event
+	for rows.Next() {
+		ev := &roster.Event{}
+		var data []byte
+		if err := rows.Scan(&ev.At, &ev.Actor, &ev.Action, &ev.ObjectType, &ev.ObjectID, &ev.Reason, &data, &ev.Token, &ev.Issuer); err != nil {
+			rows.Close()
+			return nil, t.note(fmt.Errorf("seal events: %w", err))
+		}
+		ev.At = ev.At.UTC()
+		if data != nil {
+			ev.Data = data
+		}
+		evs = append(evs, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, t.note(fmt.Errorf("seal events: %w", err))
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	if err := t.AppendEvents(ctx, evs); err != nil {
+		return nil, fmt.Errorf("seal events: %w", err)
+	}
+	return evs, nil
+}
+
 // hashEvents chains the events written before migration 9, after the
 // migrations, holding the chain's head.
 func hashEvents(ctx context.Context, ptx pgx.Tx) error {
-	t := newTx(ptx)
+	t := newTx(ptx, false)
 	return t.HashEvents(ctx, true, func(ids []int64, hashes [][]byte) error {
 		_, err := t.exec(ctx, `
 			UPDATE events SET hash = h.hash

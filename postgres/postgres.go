@@ -1,13 +1,15 @@
 // Package postgres implements roster.Store on PostgreSQL, through pgx and its
 // connection pool.
 //
-// Update runs fn in a SERIALIZABLE read-write transaction. When PostgreSQL
-// cannot serialize it with a concurrent one (SQLSTATE 40001) or picks it as a
-// deadlock victim (40P01), at BEGIN, at any statement or at COMMIT, the
-// transaction is rolled back and fn runs again, up to maxAttempts times with
-// a short jittered backoff. roster.Store asks fn to be re-runnable for this:
-// two replicas approving the same task end with one winner, and the other's
-// fn sees the task already approved. View runs fn in a REPEATABLE READ READ
+// Update runs fn in a READ COMMITTED read-write transaction under the writer
+// lock: held exclusively, so that writers run one after another, or shared
+// with the keys fn names with Tx.Lock before anything else (lock.go). When
+// PostgreSQL picks it as a deadlock victim (40P01) or reports a
+// serialization failure (40001), at BEGIN, at any statement or at COMMIT,
+// the transaction is rolled back and fn runs again, up to maxAttempts times
+// with a short jittered backoff. roster.Store asks fn to be re-runnable for
+// this: two replicas approving the same task end with one winner, and the
+// other's fn sees the task already approved. View runs fn in a REPEATABLE READ READ
 // ONLY transaction, a consistent snapshot that never conflicts.
 //
 // The schema comes from the numbered SQL files under migrations/, the same
@@ -20,9 +22,10 @@
 // The queries both stores make alike come from internal/sqlstore, spelled
 // for PostgreSQL by dialect and run by querier, which numbers their
 // placeholders and notes the conflicts that make Update run fn again. This
-// package holds what only PostgreSQL does: the writer lock and retries,
-// CreateTask's ON CONFLICT arbiter, the array insert of events and
-// ScanSync.
+// package holds what only PostgreSQL does: the writer lock, the keys that
+// let decisions run beside one another (lock.go) and retries, CreateTask's
+// ON CONFLICT arbiter, the array insert of events, their queue and its
+// sealing (event.go), and ScanSync.
 package postgres
 
 import (
@@ -190,19 +193,22 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, latest int, err error
 	return applied, latest, nil
 }
 
-// writerLock is the advisory lock every read-write transaction holds: one
-// writer at a time across all replicas, as on SQLite.
+// writerLock is the advisory lock every read-write transaction holds: most
+// exclusively, one writer at a time across all replicas, as on SQLite; those
+// that call Lock first, shared, beside one another (see lock.go).
 const writerLock = 0x526f73746572 // "Roster"
 
 // takeWriterLock is whether Update takes writerLock. Only a test turns it
 // off, to show that what must hold without it (the audit chain) does.
 var takeWriterLock = true
 
-// Update runs fn in a read-write transaction that first takes the writer
-// lock, a transaction-scoped advisory lock shared by every replica, and then
-// runs at READ COMMITTED: each statement sees everything committed before it,
-// and nothing else commits until this transaction ends, so writers run as if
-// one after another. (SERIALIZABLE alone proved unfit: its page-level
+// Update runs fn in a read-write transaction at READ COMMITTED that takes
+// the writer lock, a transaction-scoped advisory lock shared by every
+// replica, before its first statement: each statement sees everything
+// committed before it, and nothing else commits until this transaction ends,
+// so writers run as if one after another. When fn calls Tx.Lock first, the
+// transaction holds the writer lock shared instead, and the keys it names:
+// it runs beside the others that did so and named other keys (lock.go). (SERIALIZABLE alone proved unfit: its page-level
 // predicate locks make unrelated approvals conflict, and under load a
 // transaction could lose every retry.) The transaction commits when fn returns
 // nil and rolls back when it returns an error or panics (the panic is then
@@ -245,13 +251,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}
-	if write && takeWriterLock {
-		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
-			ptx.Rollback(context.WithoutCancel(ctx))
-			return isRetryable(err), fmt.Errorf("postgres: take the writer lock: %w", err)
-		}
-	}
-	t := newTx(ptx)
+	t := newTx(ptx, write)
 	done := false
 	defer func() {
 		if !done {
@@ -274,14 +274,22 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 		}
 		return false, err
 	}
+	point := "commit"
+	if t.sealing {
+		point = "seal"
+	}
 	if write {
-		failpoint.Inject("commit.before")
+		failpoint.Inject(point + ".before")
 	}
 	if err := ptx.Commit(ctx); err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
 	}
 	if write {
-		failpoint.Inject("commit.after")
+		failpoint.Inject(point + ".after")
 	}
 	return false, nil
 }
+
+// QueuesEvents reports that the engine should queue its audit events
+// (Tx.QueueEvents) and seal them: it does on PostgreSQL.
+func (db *DB) QueuesEvents() bool { return true }

@@ -230,11 +230,15 @@ func TestWritersSerialize(t *testing.T) {
 	}
 
 	// A second replica's writer waits while the first holds its transaction.
+	// (A writer takes the lock with its first statement.)
 	other := connect(t, url)
 	inside, release := make(chan struct{}), make(chan struct{})
 	firstDone := make(chan error, 1)
 	go func() {
 		firstDone <- db.Update(ctx, func(tx roster.Tx) error {
+			if _, err := tx.Settings(ctx); err != nil {
+				return err
+			}
 			close(inside)
 			<-release
 			return nil
@@ -245,6 +249,9 @@ func TestWritersSerialize(t *testing.T) {
 	secondDone := make(chan error, 1)
 	go func() {
 		secondDone <- other.Update(ctx, func(tx roster.Tx) error {
+			if _, err := tx.Settings(ctx); err != nil {
+				return err
+			}
 			entered.Store(true)
 			return nil
 		})

@@ -20,6 +20,10 @@ import (
 type tx struct {
 	sqlstore.Tx
 	tx pgx.Tx
+	// locked is tx, in a read-write transaction: its locks (lock.go).
+	locked *lockedTx
+	// sealing says the transaction seals queued events (SealEvents).
+	sealing bool
 	// conflict is the first serialization failure or deadlock a statement
 	// met. The transaction is then aborted and must be run again, whatever
 	// fn makes of the error.
@@ -28,9 +32,15 @@ type tx struct {
 
 var _ roster.Tx = (*tx)(nil)
 
-// newTx returns the store's transaction on ptx.
-func newTx(ptx pgx.Tx) *tx {
+// newTx returns the store's transaction on ptx. In a read-write one
+// (write), every statement goes through a lockedTx, which takes the writer
+// lock before the first unless Lock took lighter locks.
+func newTx(ptx pgx.Tx, write bool) *tx {
 	t := &tx{tx: ptx}
+	if write {
+		t.locked = &lockedTx{Tx: ptx}
+		t.tx = t.locked
+	}
 	t.Tx = sqlstore.Tx{Q: querier{t}, D: dialect{}}
 	return t
 }

@@ -159,6 +159,9 @@ type Server struct {
 	// tasks through them.
 	Connectors  *engine.ConnectorScheduler
 	Provisioner *engine.Provisioner
+	// Sealer chains the audit events a PostgreSQL store queues (it does
+	// nothing on SQLite), every sealTick and after each commit.
+	Sealer *engine.Sealer
 	// URL is the base URL the API listens on.
 	URL string
 	// MetricsURL is the base URL of the metrics' own address, when
@@ -198,6 +201,10 @@ type worker interface {
 const DemoTokenPrefix = "demo-"
 
 // Start opens the database and starts serving.
+// sealTick is how often the Sealer seals when no commit of this replica
+// woke it: it seals what other replicas queued and did not seal yet.
+const sealTick = time.Second
+
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = roster.SystemClock{}
@@ -410,7 +417,8 @@ func (s *Server) start(ctx context.Context, cfg Config) error {
 	s.Changes = engine.NewChangeSync(s.Engine, cfg.ChangeTick)
 	s.Connectors = engine.NewConnectorScheduler(s.Engine, cfg.ConnectorTick)
 	s.Provisioner = engine.NewProvisioner(s.Engine, cfg.ProvisionTick)
-	s.workers = []worker{s.Scheduler, s.Notifier, s.Reminders, s.Delegations, s.Changes, s.Connectors, s.Provisioner}
+	s.Sealer = engine.NewSealer(s.Engine, sealTick)
+	s.workers = []worker{s.Sealer, s.Scheduler, s.Notifier, s.Reminders, s.Delegations, s.Changes, s.Connectors, s.Provisioner}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -505,6 +513,9 @@ func (s *Server) close(ctx context.Context) error {
 		s.workers[i].Stop()
 	}
 	s.cancel()
+	// Chain the audit events this replica's last commits queued, rather
+	// than leave them to the next reader.
+	s.Sealer.RunOnce(ctx) // logs its failure
 	// Hand the leases over now: a replica that takes over, or this server
 	// started again, need not wait for them to expire. A crashed server's
 	// expire after engine.LeaseTTL.

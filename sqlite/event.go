@@ -64,3 +64,17 @@ func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
 		return nil
 	})
 }
+
+// QueueEvents appends events at once, as AppendEvents: on SQLite, one
+// writer at a time, appending waits for no other writer.
+func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error) {
+	return false, t.AppendEvents(ctx, evs)
+}
+
+// SealEvents returns none: SQLite queues no events.
+func (t *tx) SealEvents(ctx context.Context, max int) ([]*roster.Event, error) {
+	return nil, nil
+}
+
+// Lock does nothing: SQLite runs one writer at a time.
+func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error { return nil }

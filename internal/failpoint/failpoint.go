@@ -6,7 +6,10 @@
 // one comparison. The points are:
 //
 //   - commit.before: a read-write transaction is about to commit;
-//   - commit.after: it has committed, and its caller has not yet heard.
+//   - commit.after: it has committed, and its caller has not yet heard;
+//   - seal.before and seal.after: the same, for a transaction that seals
+//     queued audit events (PostgreSQL), counted apart: sealing runs in the
+//     background, and a workload's commits keep their numbers.
 package failpoint
 
 import (

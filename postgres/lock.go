@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rosterhq/roster"
+)
+
+// The locks of read-write transactions are transaction-scoped advisory
+// locks, in two levels. Every read-write transaction holds writerLock: most
+// hold it exclusively, taken before their first statement, and run alone, as
+// if one after another. A transaction that calls Lock first holds it shared,
+// beside the other such transactions, and holds the keys it names (a user,
+// a profile) besides, exclusive or shared: two that name the same key, one of
+// them exclusively, run one after the other. The keys are taken in one
+// order, writerLock first, so that no two transactions wait on each other;
+// should it happen all the same, PostgreSQL picks a deadlock victim and
+// Update runs it again.
+
+// lockMode is which level of writerLock a transaction holds.
+type lockMode int8
+
+const (
+	lockNone lockMode = iota
+	lockShared
+	lockExclusive
+)
+
+// The classes of the keys Lock takes, the first of the two integers of a
+// two-key advisory lock (the writer lock, one bigint, is apart from them).
+const (
+	classUser    int32 = 1
+	classProfile int32 = 2
+)
+
+// lockedTx is a read-write transaction that takes writerLock exclusively
+// before its first statement, unless Lock took the lighter locks first.
+// Every statement of the store goes through it.
+type lockedTx struct {
+	pgx.Tx
+	mode lockMode
+}
+
+// writer takes writerLock exclusively, unless the transaction holds it.
+func (l *lockedTx) writer(ctx context.Context) error {
+	if l.mode != lockNone {
+		return nil
+	}
+	l.mode = lockExclusive
+	if !takeWriterLock {
+		return nil
+	}
+	if _, err := l.Tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
+		return fmt.Errorf("postgres: take the writer lock: %w", err)
+	}
+	return nil
+}
+
+// Exec implements pgx.Tx.
+func (l *lockedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := l.writer(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return l.Tx.Exec(ctx, sql, args...)
+}
+
+// Query implements pgx.Tx.
+func (l *lockedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := l.writer(ctx); err != nil {
+		return nil, err
+	}
+	return l.Tx.Query(ctx, sql, args...)
+}
+
+// QueryRow implements pgx.Tx.
+func (l *lockedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := l.writer(ctx); err != nil {
+		return errRow{err}
+	}
+	return l.Tx.QueryRow(ctx, sql, args...)
+}
+
+// Begin implements pgx.Tx: a savepoint, inside the locks.
+func (l *lockedTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	if err := l.writer(ctx); err != nil {
+		return nil, err
+	}
+	return l.Tx.Begin(ctx)
+}
+
+// CopyFrom implements pgx.Tx.
+func (l *lockedTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := l.writer(ctx); err != nil {
+		return 0, err
+	}
+	return l.Tx.CopyFrom(ctx, table, columns, src)
+}
+
+// SendBatch implements pgx.Tx. Should the writer lock fail, the
+// transaction is aborted, and so is the batch.
+func (l *lockedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	l.writer(ctx)
+	return l.Tx.SendBatch(ctx, b)
+}
+
+// errRow is a pgx.Row whose Scan fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// lockKey is one two-key advisory lock.
+type lockKey struct {
+	class, key int32
+	shared     bool
+}
+
+// keyOf returns the lock of id in class: a hash, so that two ids may share
+// a lock, which only makes their transactions wait for each other.
+func keyOf(class int32, id string, shared bool) lockKey {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return lockKey{class: class, key: int32(h.Sum32()), shared: shared}
+}
+
+// Lock implements roster.LockStore. Called first in a read-write
+// transaction, it takes writerLock shared and keys; a task's key stands for
+// its subject, exclusively, and its profile, shared (the task's user and
+// profile never change, so reading them before the locks is safe). A task
+// that does not exist locks nothing more: whoever reads it next finds it
+// missing.
+func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
+	l := t.locked
+	if l == nil || l.mode != lockNone {
+		return nil
+	}
+	l.mode = lockShared
+	var locks []lockKey
+	writer := takeWriterLock
+	for _, k := range keys {
+		switch k.Kind {
+		case "events":
+			// The chain's head, locked by SealEvents, is what sealers
+			// wait on; the rows they write no writer reads.
+			writer = false
+		case "user":
+			locks = append(locks, keyOf(classUser, k.ID, k.Shared))
+		case "profile":
+			locks = append(locks, keyOf(classProfile, k.ID, k.Shared))
+		case "task":
+			id, err := strconv.ParseInt(k.ID, 10, 64)
+			if err != nil {
+				return fmt.Errorf("lock task %q: %w", k.ID, err)
+			}
+			var user, profile string
+			err = l.Tx.QueryRow(ctx, `SELECT user_id, profile_id FROM tasks WHERE id = $1`, id).Scan(&user, &profile)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return t.note(fmt.Errorf("lock task %d: %w", id, err))
+			}
+			locks = append(locks, keyOf(classUser, user, k.Shared))
+			if profile != "" {
+				locks = append(locks, keyOf(classProfile, profile, true))
+			}
+		default:
+			return fmt.Errorf("lock: unknown kind of key %q", k.Kind)
+		}
+	}
+	// One order for every transaction; a key held both ways is held
+	// exclusively.
+	slices.SortFunc(locks, func(a, b lockKey) int {
+		if a.class != b.class {
+			return int(a.class - b.class)
+		}
+		if a.key != b.key {
+			if a.key < b.key {
+				return -1
+			}
+			return 1
+		}
+		if a.shared == b.shared {
+			return 0
+		} else if !a.shared {
+			return -1
+		}
+		return 1
+	})
+	locks = slices.CompactFunc(locks, func(a, b lockKey) bool { return a.class == b.class && a.key == b.key })
+	var q strings.Builder
+	args := []any{}
+	if writer {
+		q.WriteString(`SELECT pg_advisory_xact_lock_shared($1)`)
+		args = append(args, int64(writerLock))
+	}
+	for _, k := range locks {
+		if len(args) == 0 {
+			q.WriteString(`SELECT `)
+		} else {
+			q.WriteString(`, `)
+		}
+		f := "pg_advisory_xact_lock"
+		if k.shared {
+			f += "_shared"
+		}
+		fmt.Fprintf(&q, "%s($%d::int, $%d::int)", f, len(args)+1, len(args)+2)
+		args = append(args, k.class, k.key)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	if _, err := l.Tx.Exec(ctx, q.String(), args...); err != nil {
+		return t.note(fmt.Errorf("postgres: take locks: %w", err))
+	}
+	return nil
+}

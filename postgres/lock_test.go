@@ -1,0 +1,351 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/postgres"
+	"github.com/rosterhq/roster/postgres/pgtest"
+)
+
+// inside runs fn in db.Update on its own goroutine, after Lock(keys) when
+// keys is not nil, and reports on entered once the transaction has read the
+// settings (so holds its locks), then waits for release.
+func inside(db *postgres.DB, keys []roster.LockKey, entered chan<- string, name string, release <-chan struct{}) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Update(context.Background(), func(tx roster.Tx) error {
+			if keys != nil {
+				if err := tx.Lock(context.Background(), keys...); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Settings(context.Background()); err != nil {
+				return err
+			}
+			entered <- name
+			<-release
+			return nil
+		})
+	}()
+	return done
+}
+
+// TestLockedWritersRunBeside shows the two levels of locks: writers that
+// lock different users run at once, on two replicas; one that locks the same
+// user waits; and a writer that locks nothing waits for them all, and they
+// for it.
+func TestLockedWritersRunBeside(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a := connect(t, withPoolSize(url, 8))
+	if err := a.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := connect(t, withPoolSize(url, 8))
+	user := func(id string) []roster.LockKey { return []roster.LockKey{{Kind: "user", ID: id}} }
+	entered := make(chan string, 8)
+	release := make(chan struct{})
+	alice := inside(a, user("alice"), entered, "alice", release)
+	bob := inside(b, user("bob"), entered, "bob", release)
+	got := map[string]bool{}
+	for range 2 {
+		select {
+		case n := <-entered:
+			got[n] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("writers that lock different users did not run at once: only %v entered", got)
+		}
+	}
+	// The same user again, and a writer that locks nothing: both wait.
+	alice2 := inside(b, user("alice"), entered, "alice again", release)
+	whole := inside(a, nil, entered, "unlocked", release)
+	select {
+	case n := <-entered:
+		t.Fatalf("%s ran while alice's and bob's writers held their locks", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	for _, done := range []<-chan error{alice, bob, alice2, whole} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A writer that locks nothing holds back the locked ones.
+	entered = make(chan string, 8)
+	release = make(chan struct{})
+	whole = inside(a, nil, entered, "unlocked", release)
+	if n := <-entered; n != "unlocked" {
+		t.Fatal(n)
+	}
+	carol := inside(b, user("carol"), entered, "carol", release)
+	select {
+	case n := <-entered:
+		t.Fatalf("%s ran while an unlocked writer held the writer lock", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+	// A sealer of audit events waits for none of them.
+	sealer := inside(b, []roster.LockKey{roster.LockEvents}, entered, "sealer", release)
+	select {
+	case n := <-entered:
+		if n != "sealer" {
+			t.Fatal(n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sealer waited for a writer")
+	}
+	close(release)
+	for _, done := range []<-chan error{whole, carol, sealer} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLockTask: a task's key locks its subject, so two decisions on tasks
+// of one person wait for each other, and decisions on two people's tasks of
+// the same profile run at once.
+func TestLockTask(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db := connect(t, withPoolSize(url, 8))
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, u := range []string{"alice", "alice", "bob"} {
+		task := roster.Task{Kind: roster.TaskGrant, User: u, Entitlement: fmt.Sprintf("app/e%d", len(ids)), Profile: "eng", State: roster.StatePendingApproval}
+		if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, task.ID)
+	}
+	entered := make(chan string, 4)
+	release := make(chan struct{})
+	first := inside(db, []roster.LockKey{roster.LockTask(ids[0])}, entered, "alice's first", release)
+	if n := <-entered; n != "alice's first" {
+		t.Fatal(n)
+	}
+	bob := inside(db, []roster.LockKey{roster.LockTask(ids[2])}, entered, "bob's", release)
+	select {
+	case n := <-entered:
+		if n != "bob's" {
+			t.Fatal(n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a decision on bob's task waited for one on alice's")
+	}
+	second := inside(db, []roster.LockKey{roster.LockTask(ids[1])}, entered, "alice's second", release)
+	select {
+	case n := <-entered:
+		t.Fatalf("%s ran while a decision on alice's other task held her", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	for _, done := range []<-chan error{first, bob, second} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSealEvents: writers on two replicas queue events beside one another
+// while sealers on both seal them; in the end every event is in the chain
+// once, with ids that follow one another and hashes that chain, and each
+// transaction's events in their order.
+func TestSealEvents(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	first := connect(t, withPoolSize(url, 8))
+	if err := first.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*postgres.DB{first, connect(t, withPoolSize(url, 8))}
+	const writers, txs, perTx = 6, 30, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+2)
+	stop := make(chan struct{})
+	var sealers sync.WaitGroup
+	for _, db := range replicas {
+		sealers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := db.Update(ctx, func(tx roster.Tx) error {
+					if err := tx.Lock(ctx, roster.LockEvents); err != nil {
+						return err
+					}
+					_, err := tx.SealEvents(ctx, 7)
+					return err
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for w := range writers {
+		wg.Go(func() {
+			db := replicas[w%len(replicas)]
+			for i := range txs {
+				err := db.Update(ctx, func(tx roster.Tx) error {
+					if err := tx.Lock(ctx, roster.LockKey{Kind: "user", ID: fmt.Sprint(w)}); err != nil {
+						return err
+					}
+					evs := make([]*roster.Event, perTx)
+					for k := range evs {
+						evs[k] = &roster.Event{At: time.Now(), Actor: fmt.Sprint(w), Action: "user.created", ObjectType: "user",
+							ObjectID: fmt.Sprintf("%d-%d-%d", w, i, k), Data: []byte(fmt.Sprintf(`{"b": %d, "a": [1, 2]}`, k))}
+					}
+					queued, err := tx.QueueEvents(ctx, evs)
+					if err == nil && !queued {
+						err = fmt.Errorf("PostgreSQL appended events it should have queued")
+					}
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sealers.Wait()
+	// What the sealers left.
+	if err := first.Update(ctx, func(tx roster.Tx) error {
+		_, err := tx.SealEvents(ctx, 1000)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	prev, n := roster.GenesisHash, int64(0)
+	seen := map[string]bool{}
+	last := map[string]int{}
+	for cursor := ""; ; {
+		var page *roster.Page[roster.Event]
+		if err := first.View(ctx, func(tx roster.Tx) (err error) {
+			page, err = tx.Events(ctx, roster.EventFilter{Cursor: cursor, Limit: roster.MaxPageSize})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Items {
+			n++
+			if ev.ID != n {
+				t.Fatalf("event %d has id %d", n, ev.ID)
+			}
+			want, err := roster.ChainHash(prev, &ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Hash != want {
+				t.Fatalf("event %d: hash %s, recomputed %s", ev.ID, ev.Hash, want)
+			}
+			prev = ev.Hash
+			if seen[ev.ObjectID] {
+				t.Fatalf("event %s sealed twice", ev.ObjectID)
+			}
+			seen[ev.ObjectID] = true
+			var w, i, k int
+			fmt.Sscanf(ev.ObjectID, "%d-%d-%d", &w, &i, &k)
+			key := fmt.Sprint(w, "-", i)
+			if k != last[key] {
+				t.Fatalf("event %s sealed out of its transaction's order", ev.ObjectID)
+			}
+			last[key] = k + 1
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if n != writers*txs*perTx {
+		t.Fatalf("%d events in the chain, want %d", n, writers*txs*perTx)
+	}
+	var head int64
+	if err := first.View(ctx, func(tx roster.Tx) (err error) {
+		head, _, err = tx.EventChainHead(ctx)
+		return err
+	}); err != nil || head != n {
+		t.Fatalf("head %d (%v), want %d", head, err, n)
+	}
+}
+
+// TestLockTaskDecidesOnce: many decisions on one task, on two replicas at
+// once, each reading the task after locking it and acting only when it is
+// still pending, as the engine's decisions do: one acts, the others see it
+// decided — at READ COMMITTED, only the lock makes that so.
+func TestLockTaskDecidesOnce(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	a := connect(t, withPoolSize(url, 8))
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*postgres.DB{a, connect(t, withPoolSize(url, 8))}
+	for round := range 5 {
+		task := roster.Task{Kind: roster.TaskGrant, User: fmt.Sprint("u", round), Entitlement: "app/e", Profile: "eng", State: roster.StatePendingApproval}
+		if err := a.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+			t.Fatal(err)
+		}
+		const deciders = 8
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			decided []int
+		)
+		errs := make(chan error, deciders)
+		for d := range deciders {
+			wg.Go(func() {
+				var mine bool
+				err := replicas[d%2].Update(ctx, func(tx roster.Tx) error {
+					mine = false
+					if err := tx.Lock(ctx, roster.LockTask(task.ID)); err != nil {
+						return err
+					}
+					tk, err := tx.Task(ctx, task.ID)
+					if err != nil || tk.State != roster.StatePendingApproval {
+						return err
+					}
+					time.Sleep(5 * time.Millisecond) // a decision takes a moment
+					tk.State = roster.StateDone
+					if err := tx.UpdateTask(ctx, tk); err != nil {
+						return err
+					}
+					mine = true
+					_, err = tx.QueueEvents(ctx, []*roster.Event{{At: time.Now(), Actor: fmt.Sprint(d), Action: "task.done", ObjectType: "task", ObjectID: fmt.Sprint(task.ID)}})
+					return err
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if mine {
+					mu.Lock()
+					decided = append(decided, d)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if len(decided) != 1 {
+			t.Fatalf("round %d: %d deciders acted on the task (%v), want 1", round, len(decided), decided)
+		}
+	}
+}
