@@ -71,7 +71,8 @@ type LockStore interface {
 type LockKey struct {
 	// Kind is what is locked: "user", "profile", or "task" — which stands
 	// for its subject (exclusive) and, when the task belongs to a
-	// profile, that profile (shared) — or "events": the transaction only
+	// profile, that profile (shared; exclusive for an exclusion task,
+	// whose denial changes the profile) — or "events": the transaction only
 	// seals queued audit events (SealEvents), and runs beside every
 	// other, even those that lock nothing.
 	Kind string
@@ -84,7 +85,9 @@ type LockKey struct {
 
 // LockTask is the key of a decision on task id: the task's subject, whose
 // grants, tasks and memberships the decision changes, and its profile,
-// shared, so that whatever changes the whole profile waits.
+// shared, so that whatever changes the whole profile waits — exclusive for
+// an exclusion task, whose denial takes the subject out of the profile's
+// excluded users.
 func LockTask(id int64) LockKey { return LockKey{Kind: "task", ID: strconv.FormatInt(id, 10)} }
 
 // LockEvents is the key of a transaction that only seals audit events.

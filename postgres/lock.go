@@ -132,8 +132,10 @@ func keyOf(class int32, id string, shared bool) lockKey {
 
 // Lock implements roster.LockStore. Called first in a read-write
 // transaction, it takes writerLock shared and keys; a task's key stands for
-// its subject, exclusively, and its profile, shared (the task's user and
-// profile never change, so reading them before the locks is safe). A task
+// its subject, exclusively, and its profile, shared — exclusively for an
+// exclusion task, since a denied one changes the profile. A task's user,
+// profile and entitlement never change, so reading them before the locks
+// is safe. A task
 // that does not exist locks nothing more: whoever reads it next finds it
 // missing.
 func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
@@ -159,8 +161,8 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 			if err != nil {
 				return fmt.Errorf("lock task %q: %w", k.ID, err)
 			}
-			var user, profile string
-			err = l.Tx.QueryRow(ctx, `SELECT user_id, profile_id FROM tasks WHERE id = $1`, id).Scan(&user, &profile)
+			var user, profile, ent string
+			err = l.Tx.QueryRow(ctx, `SELECT user_id, profile_id, entitlement_id FROM tasks WHERE id = $1`, id).Scan(&user, &profile, &ent)
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue
 			} else if err != nil {
@@ -168,7 +170,11 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 			}
 			locks = append(locks, keyOf(classUser, user, k.Shared))
 			if profile != "" {
-				locks = append(locks, keyOf(classProfile, profile, true))
+				// A decision on an exclusion may change the profile
+				// itself (a denied one leaves its excluded users): it
+				// holds the profile alone.
+				exclusion := ent == roster.ExclusionEntitlement(profile)
+				locks = append(locks, keyOf(classProfile, profile, !exclusion))
 			}
 		default:
 			return fmt.Errorf("lock: unknown kind of key %q", k.Kind)

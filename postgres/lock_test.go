@@ -349,3 +349,43 @@ func TestLockTaskDecidesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestLockExclusionTask: a decision on an exclusion task may change its
+// profile (a denied exclusion leaves the profile's excluded users), so its
+// key holds the profile exclusively: two such decisions on one profile, for
+// different people, run one after the other, or one would write the
+// excluded users the other read before it changed them.
+func TestLockExclusionTask(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db := connect(t, withPoolSize(url, 8))
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, u := range []string{"alice", "bob"} {
+		task := roster.Task{Kind: roster.TaskGrant, User: u, Entitlement: roster.ExclusionEntitlement("eng"), Profile: "eng", State: roster.StatePendingApproval}
+		if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, task.ID)
+	}
+	entered := make(chan string, 2)
+	release := make(chan struct{})
+	first := inside(db, []roster.LockKey{roster.LockTask(ids[0])}, entered, "alice's exclusion", release)
+	if n := <-entered; n != "alice's exclusion" {
+		t.Fatal(n)
+	}
+	second := inside(db, []roster.LockKey{roster.LockTask(ids[1])}, entered, "bob's exclusion", release)
+	select {
+	case n := <-entered:
+		t.Errorf("%s ran while a decision on another exclusion from the same profile held it", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	for _, done := range []<-chan error{first, second} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
