@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -130,17 +131,72 @@ func (t *tx) hold(ctx context.Context, i int, row []any) error {
 }
 
 // flush writes every held row.
-func (t *tx) flush(ctx context.Context) error {
+func (t *tx) flush(ctx context.Context) error { return t.flushMask(ctx, allHeld) }
+
+// allHeld names every held table, as a mask of bits 1<<i.
+const allHeld = 1<<len(writeBehind{}.tables) - 1
+
+// flushFor writes the held rows of the tables that query names: a statement
+// that reads or writes none of them (an audit event's insert, say) sees the
+// same rows whether they are written or not. No view, function or trigger
+// of the schema reads a held table that a statement does not name.
+func (t *tx) flushFor(ctx context.Context, query string) error {
+	return t.flushMask(ctx, heldNamedIn(query))
+}
+
+func (t *tx) flushMask(ctx context.Context, mask int) error {
 	w := t.held
 	if w.err != nil || !w.held() {
 		return w.err
 	}
 	for i := range w.tables {
+		if mask&(1<<i) == 0 {
+			continue
+		}
 		if err := t.writeHeld(ctx, &w.tables[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// namedIn caches heldNamedIn's results: the store's queries come in a
+// bounded number of shapes.
+var namedIn sync.Map
+
+// heldNamedIn returns the mask of the held tables whose names appear in
+// query as words.
+func heldNamedIn(query string) int {
+	if m, ok := namedIn.Load(query); ok {
+		return m.(int)
+	}
+	mask := 0
+	for i, p := range newWriteBehind().tables {
+		if containsWord(query, p.table.name) {
+			mask |= 1 << i
+		}
+	}
+	namedIn.Store(query, mask)
+	return mask
+}
+
+// containsWord reports whether word appears in s with no letter, digit or
+// underscore on either side.
+func containsWord(s, word string) bool {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		if (start == 0 || !isWord(s[start-1])) && (end == len(s) || !isWord(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
 }
 
 // writeHeld writes p's rows.

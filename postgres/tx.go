@@ -89,7 +89,7 @@ func rebind(query string) string {
 
 // Query implements sqlstore.Querier.
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	if err := q.t.flush(ctx); err != nil {
+	if err := q.t.flushFor(ctx, query); err != nil {
 		return nil, err
 	}
 	rows, err := q.t.tx.Query(ctx, rebind(query), args...)
@@ -101,7 +101,7 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 
 // QueryRow implements sqlstore.Querier.
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	if err := q.t.flush(ctx); err != nil {
+	if err := q.t.flushFor(ctx, query); err != nil {
 		return errRow{err}
 	}
 	return notedRow{t: q.t, row: q.t.tx.QueryRow(ctx, rebind(query), args...)}
@@ -109,7 +109,7 @@ func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlsto
 
 // Exec implements sqlstore.Querier.
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if err := q.t.flush(ctx); err != nil {
+	if err := q.t.flushFor(ctx, query); err != nil {
 		return 0, err
 	}
 	tag, err := q.t.tx.Exec(ctx, rebind(query), args...)
@@ -121,7 +121,7 @@ func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, er
 // otherwise aborts a PostgreSQL transaction.
 func (q querier) ExecUnique(ctx context.Context, query string, args ...any) (n int64, err error) {
 	t := q.t
-	if err := t.flush(ctx); err != nil {
+	if err := t.flushFor(ctx, query); err != nil {
 		return 0, err
 	}
 	sp, err := t.tx.Begin(ctx)
@@ -170,7 +170,7 @@ func (r notedRows) Close() error {
 
 // exec runs a statement written for PostgreSQL, with numbered placeholders.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if err := t.flush(ctx); err != nil {
+	if err := t.flushFor(ctx, query); err != nil {
 		return 0, err
 	}
 	tag, err := t.tx.Exec(ctx, query, args...)
