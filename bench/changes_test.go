@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,7 +77,8 @@ func changeSizes(b *testing.B, def ...int) []int {
 func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i int) string,
 	change func(ctx context.Context, admin *rosterhttp.Client, user string) error) {
 	ctx := context.Background()
-	s, err := server.Start(ctx, server.Config{DB: filepath.Join(b.TempDir(), "roster.db"), Addr: "127.0.0.1:0",
+	db := freshDB(b)
+	s, err := server.Start(ctx, server.Config{DB: db, Addr: "127.0.0.1:0",
 		BootstrapToken: "bench-admin", SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger})
 	if err != nil {
 		b.Fatal(err)
@@ -157,4 +157,5 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 	b.ReportMetric(at(0.50), "p50-ms")
 	b.ReportMetric(at(0.99), "p99-ms")
 	b.ReportMetric(maxRSS(), "max-rss-MiB")
+	reportBackendRSS(b, db)
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +19,6 @@ import (
 	rosterhttp "github.com/rosterhq/roster/http"
 	"github.com/rosterhq/roster/internal/heap"
 	"github.com/rosterhq/roster/server"
-	"github.com/rosterhq/roster/sqlite"
 )
 
 // The scale benchmarks each time one whole measurement per iteration; run
@@ -31,7 +29,9 @@ import (
 // ROSTER_BENCH_PRESETS selects the organisation sizes (small, medium, large,
 // small20k, dense20k; default small). Loading a medium organisation takes minutes: set
 // ROSTER_BENCH_CACHE to a directory to keep the loaded databases across runs
-// (they are rebuilt only when missing).
+// (they are rebuilt only when missing). ROSTER_BENCH_STORE=postgres runs them
+// on PostgreSQL instead (see storeEnv), where loaded databases are kept on
+// the server.
 
 // benchToken is the admin's API token on every benchmark server.
 const benchToken = "bench-admin"
@@ -100,41 +100,58 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// loaded returns the path of a SQLite database holding the preset's
-// organisation in the given state, loading it on first use. The load is not
-// part of any measurement.
+// loaded returns the database holding the preset's organisation in the
+// given state — a SQLite path, or on PostgreSQL (ROSTER_BENCH_STORE) a URL —
+// loading it on first use. The load is not part of any measurement.
 func loaded(b *testing.B, preset string, opts gen.LoadOptions) string {
 	b.Helper()
+	if onPostgres(b) {
+		name := fmt.Sprintf("roster_bench_%s_state%d_history%t", strings.ReplaceAll(preset, "-", "_"), opts.State, opts.History)
+		db, ok := pgLoaded(b, name)
+		if !ok {
+			load(b, preset, name, db, opts)
+			pgMarkLoaded(b, db)
+		}
+		return db
+	}
 	name := fmt.Sprintf("%s-state%d-history%t.db", preset, opts.State, opts.History)
 	path := filepath.Join(cache(b), name)
 	if _, err := os.Stat(path + ".ok"); err == nil {
 		return path
 	}
 	os.Remove(path)
-	org := gen.Generate(presetConfig(b, preset))
-	b.Logf("loading %s: %s", name, org.Stats())
-	start := time.Now()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := org.LoadWith(context.Background(), db, roster.SystemClock{}, opts); err != nil {
-		db.Close()
-		b.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		b.Fatal(err)
-	}
+	load(b, preset, name, path, opts)
 	if err := os.WriteFile(path+".ok", nil, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("loaded %s in %s (not measured)", name, time.Since(start).Round(time.Second))
 	return path
 }
 
-// copyDB copies a closed SQLite database file to a fresh temporary path.
+// load writes the preset's organisation into the empty database db.
+func load(b *testing.B, preset, name, db string, opts gen.LoadOptions) {
+	b.Helper()
+	org := gen.Generate(presetConfig(b, preset))
+	b.Logf("loading %s: %s", name, org.Stats())
+	start := time.Now()
+	store := openStore(b, db)
+	if err := org.LoadWith(context.Background(), store, roster.SystemClock{}, opts); err != nil {
+		store.Close()
+		b.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %s in %s (not measured)", name, time.Since(start).Round(time.Second))
+}
+
+// copyDB copies a database no server has open: a closed SQLite file to a
+// fresh temporary path, or a PostgreSQL database to a new one (CREATE
+// DATABASE ... TEMPLATE), dropped when the benchmark ends.
 func copyDB(b *testing.B, src string) string {
 	b.Helper()
+	if isPostgres(src) {
+		return pgCreate(b, pgName(src))
+	}
 	dst := filepath.Join(b.TempDir(), "roster.db")
 	in, err := os.Open(src)
 	if err != nil {
@@ -191,12 +208,9 @@ func maxRSS() float64 {
 func countRows(b *testing.B, db string) (members, tasks int) {
 	b.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, db)
-	if err != nil {
-		b.Fatal(err)
-	}
+	store := openStore(b, db)
 	defer store.Close()
-	err = store.View(ctx, func(tx roster.Tx) error {
+	err := store.View(ctx, func(tx roster.Tx) error {
 		ps, err := tx.Profiles(ctx)
 		if err != nil {
 			return err
@@ -265,6 +279,7 @@ func BenchmarkSteadyStateSyncAll(b *testing.B) {
 			b.ReportMetric(peak, "peak-heap-MiB")
 			b.ReportMetric(maxRSS(), "max-rss-MiB")
 			b.ReportMetric(float64(len(results)), "profiles")
+			reportBackendRSS(b, db)
 			for _, r := range results {
 				if len(r.Enrolled)+len(r.Unenrolled)+len(r.Cancelled)+r.TasksCreated > 0 || r.Paused {
 					b.Fatalf("profile %s was not in a steady state: %+v", r.Profile, r)
@@ -313,7 +328,8 @@ func BenchmarkApplyFile(b *testing.B) {
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				s := start(b, filepath.Join(b.TempDir(), "roster.db"))
+				db := freshDB(b)
+				s := start(b, db)
 				client := rosterhttp.NewClient(s.URL, benchToken)
 				req := roster.ApplyRequest{Filename: preset + ".yaml", Document: doc}
 				b.StartTimer()
@@ -343,12 +359,14 @@ func BenchmarkApplyFile(b *testing.B) {
 				if page, err := client.Grants(context.Background(), roster.GrantFilter{Entitlement: everyone, Limit: 10}); err != nil || len(page.Items) == 0 {
 					b.Fatalf("grants of %s after the apply: %v, %v", everyone, page, err)
 				}
+				reportBackendRSS(b, db)
 				s.Close(context.Background())
 			}
 			sec := elapsed.Seconds() / float64(b.N)
 			b.ReportMetric(sec, "s/apply")
 			b.ReportMetric(float64(stats.Users)/sec, "users/s")
 			b.ReportMetric(float64(stats.Grants)/sec, "grants/s")
+			b.ReportMetric(maxRSS(), "max-rss-MiB")
 		})
 	}
 }
@@ -454,6 +472,7 @@ func BenchmarkEnableByApply(b *testing.B) {
 					created += r.TasksCreated
 				}
 				tasks += created
+				reportBackendRSS(b, db)
 				s.Close(context.Background())
 				got := countSQL(b, db, map[string]string{
 					"members":    `SELECT count(*) FROM members`,
@@ -486,24 +505,11 @@ func resetPeakRSS() {
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
-// countSQL runs counting queries on a closed SQLite database and returns
-// their results by name.
+// countSQL runs counting queries on a database no server has open and
+// returns their results by name.
 func countSQL(b *testing.B, db string, queries map[string]string) map[string]int {
 	b.Helper()
-	conn, err := sql.Open("sqlite", db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	out := map[string]int{}
-	for name, q := range queries {
-		var n int
-		if err := conn.QueryRow(q).Scan(&n); err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		out[name] = n
-	}
-	return out
+	return queryCounts(b, db, queries)
 }
 
 // BenchmarkListLargeData times the first page (100 items) of `roster task

@@ -24,3 +24,6 @@ func WithoutWriterLock(t *testing.T) {
 	takeWriterLock = false
 	t.Cleanup(func() { takeWriterLock = true })
 }
+
+// Copies returns how many COPY statements have written held rows.
+func Copies() int64 { return copies.Load() }

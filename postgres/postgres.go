@@ -216,6 +216,7 @@ var takeWriterLock = true
 // deadlock, it is rolled back and fn runs again, up to maxAttempts times; fn
 // must therefore be re-runnable.
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
+	fn = writingHeld(ctx, fn)
 	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 	for attempt := 1; ; attempt++ {
 		retry, err := db.run(ctx, opts, fn)

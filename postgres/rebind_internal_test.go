@@ -17,3 +17,18 @@ func TestRebind(t *testing.T) {
 		}
 	}
 }
+
+func TestHeldNamedIn(t *testing.T) {
+	for query, want := range map[string]int{
+		`SELECT id FROM users ORDER BY id`:                                       1 << 3,
+		`SELECT 1 FROM connector_users WHERE x = $1`:                             0,
+		`INSERT INTO events (id, at, actor) SELECT * FROM unnest($1)`:            0,
+		`SELECT g.user_id FROM grants g JOIN members m ON m.user_id = g.user_id`: 1<<1 | 1<<2,
+		`UPDATE tasks SET state = $1`:                                            1 << 0,
+		`SELECT tasks_open FROM x`:                                               0,
+	} {
+		if got := heldNamedIn(query); got != want {
+			t.Errorf("heldNamedIn(%q) = %b, want %b", query, got, want)
+		}
+	}
+}

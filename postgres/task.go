@@ -11,7 +11,8 @@ import (
 )
 
 // CreateTask inserts a task and sets its ID. It fails with ECONFLICT when an
-// open task for the same (user, entitlement, kind) exists.
+// open task for the same (user, entitlement, kind) exists. A task created
+// closed is written behind (see writeBehind).
 //
 // The insert names the open-task index as its ON CONFLICT arbiter, so a
 // duplicate inserts nothing instead of raising a unique violation: the
@@ -25,6 +26,22 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 	if err != nil {
 		return fmt.Errorf("create task: %w", err)
 	}
+	if !task.Open() {
+		// A task created closed cannot conflict: it takes an id from the
+		// sequence now and is written behind (see writeBehind).
+		id, err := t.taskID(ctx)
+		if err != nil {
+			return fmt.Errorf("create task: %w", err)
+		}
+		task.ID = id
+		if err := t.hold(ctx, 0, append([]any{id}, args...)); err != nil {
+			return fmt.Errorf("create task: %w", err)
+		}
+		return nil
+	}
+	// The ids taken for held tasks come before this one's: drop the rest,
+	// so that tasks keep the order they were created in.
+	t.held.ids, t.held.block = nil, 1
 	var id int64
 	err = t.Q.QueryRow(ctx, sqlstore.TaskInsert+sqlstore.TaskValues+`
 		ON CONFLICT (user_id, entitlement_id, kind) WHERE state IN `+sqlstore.OpenStates+` DO NOTHING

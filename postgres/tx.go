@@ -28,6 +28,9 @@ type tx struct {
 	// met. The transaction is then aborted and must be run again, whatever
 	// fn makes of the error.
 	conflict error
+	// held are the rows written behind (see writeBehind); every other
+	// statement writes them first.
+	held *writeBehind
 }
 
 var _ roster.Tx = (*tx)(nil)
@@ -36,7 +39,7 @@ var _ roster.Tx = (*tx)(nil)
 // (write), every statement goes through a lockedTx, which takes the writer
 // lock before the first unless Lock took lighter locks.
 func newTx(ptx pgx.Tx, write bool) *tx {
-	t := &tx{tx: ptx}
+	t := &tx{tx: ptx, held: newWriteBehind()}
 	if write {
 		t.locked = &lockedTx{Tx: ptx}
 		t.tx = t.locked
@@ -86,6 +89,9 @@ func rebind(query string) string {
 
 // Query implements sqlstore.Querier.
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	if err := q.t.flushFor(ctx, query); err != nil {
+		return nil, err
+	}
 	rows, err := q.t.tx.Query(ctx, rebind(query), args...)
 	if err != nil {
 		return nil, q.t.note(err)
@@ -95,11 +101,17 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 
 // QueryRow implements sqlstore.Querier.
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if err := q.t.flushFor(ctx, query); err != nil {
+		return errRow{err}
+	}
 	return notedRow{t: q.t, row: q.t.tx.QueryRow(ctx, rebind(query), args...)}
 }
 
 // Exec implements sqlstore.Querier.
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if err := q.t.flushFor(ctx, query); err != nil {
+		return 0, err
+	}
 	tag, err := q.t.tx.Exec(ctx, rebind(query), args...)
 	return tag.RowsAffected(), q.t.note(err)
 }
@@ -109,6 +121,9 @@ func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, er
 // otherwise aborts a PostgreSQL transaction.
 func (q querier) ExecUnique(ctx context.Context, query string, args ...any) (n int64, err error) {
 	t := q.t
+	if err := t.flushFor(ctx, query); err != nil {
+		return 0, err
+	}
 	sp, err := t.tx.Begin(ctx)
 	if err != nil {
 		return 0, t.note(fmt.Errorf("savepoint: %w", err))
@@ -155,6 +170,9 @@ func (r notedRows) Close() error {
 
 // exec runs a statement written for PostgreSQL, with numbered placeholders.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if err := t.flushFor(ctx, query); err != nil {
+		return 0, err
+	}
 	tag, err := t.tx.Exec(ctx, query, args...)
 	return tag.RowsAffected(), t.note(err)
 }

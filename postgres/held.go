@@ -1,0 +1,364 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
+)
+
+// heldMax is the number of rows a table holds before they are written.
+const heldMax = 8192
+
+// copyMin is the least number of held rows written with COPY; fewer go one
+// statement each, as they would have without holding (a COPY through a
+// temporary table costs three round trips).
+const copyMin = 64
+
+// maxIDBlock is the most task ids a transaction takes from the sequence at
+// once for the tasks it holds.
+const maxIDBlock = 4096
+
+// copies counts the COPY statements writeBehind ran, for tests.
+var copies atomic.Int64
+
+// heldTable is a table whose inserted rows a transaction holds.
+type heldTable struct {
+	name string
+	cols []string
+	// keys counts the leading columns that are the table's key: held rows
+	// replace the row with the same key (an upsert). 0: plain inserts.
+	keys int
+	// upsert is the one-row statement, temp the temporary table COPY
+	// writes into and merge the statement that moves its rows over.
+	upsert, temp, merge string
+}
+
+func newHeldTable(name string, cols string, keys int) *heldTable {
+	h := &heldTable{name: name, cols: strings.Split(cols, ", "), keys: keys}
+	n := len(h.cols)
+	params := make([]string, n)
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	h.upsert = `INSERT INTO ` + name + ` (` + cols + `) OVERRIDING SYSTEM VALUE VALUES (` + strings.Join(params, ", ") + `)`
+	if keys > 0 {
+		set := make([]string, 0, n-keys)
+		for _, c := range h.cols[keys:] {
+			set = append(set, c+" = excluded."+c)
+		}
+		conflict := ` ON CONFLICT (` + strings.Join(h.cols[:keys], ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
+		h.upsert = `INSERT INTO ` + name + ` (` + cols + `) VALUES (` + strings.Join(params, ", ") + `)` + conflict
+		h.temp = "roster_held_" + name
+		h.merge = `INSERT INTO ` + name + ` (` + cols + `) SELECT ` + cols + ` FROM ` + h.temp + conflict
+	}
+	return h
+}
+
+var (
+	heldTasks   = newHeldTable("tasks", "id, "+strings.ReplaceAll(taskColumnList(), "\n\t", " "), 0)
+	heldGrants  = newHeldTable("grants", sqlstore.GrantColumns, 2)
+	heldMembers = newHeldTable("members", sqlstore.MemberColumns, 2)
+	heldUsers   = newHeldTable("users", sqlstore.UserColumns, 1)
+)
+
+// taskColumnList returns the columns of sqlstore.TaskInsert.
+func taskColumnList() string {
+	s := sqlstore.TaskInsert
+	return s[strings.Index(s, "(")+1 : strings.LastIndex(s, ")")]
+}
+
+// pendingRows are a transaction's held rows of one table.
+type pendingRows struct {
+	table *heldTable
+	rows  [][]any
+}
+
+// writeBehind holds the rows a transaction inserts in bulk — tasks created
+// closed, grants, memberships and users, as the sqlite package does — and
+// writes them before the transaction's next other statement, when a table
+// holds heldMax rows, and before commit, so every read sees them. Many rows
+// go with COPY: tasks straight into their table (a closed task cannot
+// conflict with another: its id comes from the sequence), the others into a
+// temporary table first, merged into theirs by one INSERT ... ON CONFLICT DO
+// UPDATE, since COPY cannot replace a row. A sync that creates two million
+// tasks done, or a first apply of two million grants, then writes thousands
+// of rows per round trip instead of one. An error writing held rows sticks:
+// every later statement of the transaction and its commit fail with it.
+type writeBehind struct {
+	tables [4]pendingRows
+	err    error
+	// ids are task ids taken from the sequence and not yet given; block is
+	// how many the next take asks for.
+	ids   []int64
+	block int
+	// temps are the temporary tables this transaction made sure exist.
+	temps map[string]bool
+}
+
+func newWriteBehind() *writeBehind {
+	return &writeBehind{tables: [4]pendingRows{{table: heldTasks}, {table: heldGrants}, {table: heldMembers}, {table: heldUsers}}, block: 1}
+}
+
+// held reports whether any row waits.
+func (w *writeBehind) held() bool {
+	for _, p := range w.tables {
+		if len(p.rows) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hold holds a row of table i, writing the table's rows once it holds
+// heldMax.
+func (t *tx) hold(ctx context.Context, i int, row []any) error {
+	w := t.held
+	if w.err != nil {
+		return w.err
+	}
+	p := &w.tables[i]
+	p.rows = append(p.rows, row)
+	if len(p.rows) >= heldMax {
+		return t.writeHeld(ctx, p)
+	}
+	return nil
+}
+
+// flush writes every held row.
+func (t *tx) flush(ctx context.Context) error { return t.flushMask(ctx, allHeld) }
+
+// allHeld names every held table, as a mask of bits 1<<i.
+const allHeld = 1<<len(writeBehind{}.tables) - 1
+
+// flushFor writes the held rows of the tables that query names: a statement
+// that reads or writes none of them (an audit event's insert, say) sees the
+// same rows whether they are written or not. No view, function or trigger
+// of the schema reads a held table that a statement does not name.
+func (t *tx) flushFor(ctx context.Context, query string) error {
+	return t.flushMask(ctx, heldNamedIn(query))
+}
+
+func (t *tx) flushMask(ctx context.Context, mask int) error {
+	w := t.held
+	if w.err != nil || !w.held() {
+		return w.err
+	}
+	for i := range w.tables {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		if err := t.writeHeld(ctx, &w.tables[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namedIn caches heldNamedIn's results: the store's queries come in a
+// bounded number of shapes.
+var namedIn sync.Map
+
+// heldNamedIn returns the mask of the held tables whose names appear in
+// query as words.
+func heldNamedIn(query string) int {
+	if m, ok := namedIn.Load(query); ok {
+		return m.(int)
+	}
+	mask := 0
+	for i, p := range newWriteBehind().tables {
+		if containsWord(query, p.table.name) {
+			mask |= 1 << i
+		}
+	}
+	namedIn.Store(query, mask)
+	return mask
+}
+
+// containsWord reports whether word appears in s with no letter, digit or
+// underscore on either side.
+func containsWord(s, word string) bool {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		if (start == 0 || !isWord(s[start-1])) && (end == len(s) || !isWord(s[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// writeHeld writes p's rows.
+func (t *tx) writeHeld(ctx context.Context, p *pendingRows) error {
+	if len(p.rows) == 0 {
+		return nil
+	}
+	w := t.held
+	if err := t.write(ctx, p.table, p.rows); err != nil {
+		w.err = t.note(fmt.Errorf("write %d %s held for the transaction: %w", len(p.rows), p.table.name, err))
+		return w.err
+	}
+	clear(p.rows)
+	p.rows = p.rows[:0]
+	return nil
+}
+
+func (t *tx) write(ctx context.Context, h *heldTable, rows [][]any) error {
+	if h.keys > 0 {
+		rows = lastOfEachKey(rows, h.keys)
+	}
+	if len(rows) < copyMin {
+		for _, r := range rows {
+			if _, err := t.tx.Exec(ctx, h.upsert, r...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	copies.Add(1)
+	if h.keys == 0 {
+		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{h.name}, h.cols, pgx.CopyFromRows(rows))
+		return err
+	}
+	if !t.held.temps[h.temp] {
+		// A temporary table lives as long as its connection, its rows as
+		// long as the transaction that wrote them.
+		if _, err := t.tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS `+h.temp+
+			` ON COMMIT DELETE ROWS AS SELECT `+strings.Join(h.cols, ", ")+` FROM `+h.name+` WITH NO DATA`); err != nil {
+			return err
+		}
+		if t.held.temps == nil {
+			t.held.temps = map[string]bool{}
+		}
+		t.held.temps[h.temp] = true
+	} else if _, err := t.tx.Exec(ctx, `TRUNCATE `+h.temp); err != nil {
+		return err
+	}
+	if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{h.temp}, h.cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, h.merge)
+	return err
+}
+
+// lastOfEachKey returns rows keeping only the last row of each key (its
+// first keys values, all strings), in their order: one INSERT ... ON
+// CONFLICT DO UPDATE cannot write a row twice.
+func lastOfEachKey(rows [][]any, keys int) [][]any {
+	seen := make(map[string]bool, len(rows))
+	dup := false
+	keyOf := func(r []any) string {
+		var b strings.Builder
+		for _, v := range r[:keys] {
+			s, _ := v.(string)
+			fmt.Fprintf(&b, "%d:%s", len(s), s)
+		}
+		return b.String()
+	}
+	for _, r := range rows {
+		k := keyOf(r)
+		if seen[k] {
+			dup = true
+			break
+		}
+		seen[k] = true
+	}
+	if !dup {
+		return rows
+	}
+	clear(seen)
+	kept := make([][]any, 0, len(rows))
+	for i := len(rows) - 1; i >= 0; i-- {
+		if k := keyOf(rows[i]); !seen[k] {
+			seen[k] = true
+			kept = append(kept, rows[i])
+		}
+	}
+	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+		kept[i], kept[j] = kept[j], kept[i]
+	}
+	return kept
+}
+
+// taskID returns the id of the next held task: the sequence's, taken in
+// blocks that double (up to maxIDBlock) as the transaction holds more.
+func (t *tx) taskID(ctx context.Context) (int64, error) {
+	w := t.held
+	if len(w.ids) == 0 {
+		rows, err := t.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, $1)`, w.block)
+		if err != nil {
+			return 0, t.note(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return 0, t.note(err)
+		}
+		w.ids = ids
+		w.block = min(2*w.block, maxIDBlock)
+	}
+	id := w.ids[0]
+	w.ids = w.ids[1:]
+	return id, nil
+}
+
+// PutGrant inserts or replaces a grant, written behind (see writeBehind).
+// Its sources are stored sorted and without duplicates.
+func (t *tx) PutGrant(ctx context.Context, g *roster.Grant) error {
+	args, err := sqlstore.GrantArgs(dialect{}, g)
+	if err == nil {
+		err = t.hold(ctx, 1, args)
+	}
+	if err != nil {
+		return fmt.Errorf("put grant of %q to %q: %w", g.Entitlement, g.User, err)
+	}
+	return nil
+}
+
+// PutMember inserts or replaces a membership, written behind.
+func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {
+	var e encoder
+	since := e.time(m.Since)
+	err := e.err
+	if err == nil {
+		err = t.hold(ctx, 2, []any{m.Profile, m.User, m.Source, since})
+	}
+	if err != nil {
+		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, err)
+	}
+	return nil
+}
+
+// PutUser inserts or replaces a user, written behind: a file or a connector
+// puts users by the thousand.
+func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
+	args, err := sqlstore.UserArgs(dialect{}, u)
+	if err == nil {
+		err = t.hold(ctx, 3, args)
+	}
+	if err != nil {
+		return fmt.Errorf("put user %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+// writingHeld returns fn followed by the write of the rows it held, before
+// its transaction commits.
+func writingHeld(ctx context.Context, fn func(roster.Tx) error) func(roster.Tx) error {
+	return func(rt roster.Tx) error {
+		if err := fn(rt); err != nil {
+			return err
+		}
+		return rt.(*tx).flush(ctx)
+	}
+}
