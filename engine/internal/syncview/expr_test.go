@@ -208,3 +208,71 @@ func TestMatchesFollowChanges(t *testing.T) {
 		t.Fatal("no evaluation counted")
 	}
 }
+
+// TestMatchesOlderSnapshot: a view whose transaction began before a user
+// was added, read after a newer view taught the Matches that user, lacks
+// them; the Matches must still give the new user to the views after.
+func TestMatchesOlderSnapshot(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := rule.Compile(`user.department == "Eng"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &roster.Profile{ID: "eng", Name: "eng", Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct,
+		Expression: `user.department == "Eng"`, Reads: &roster.ExpressionReads{Fields: c.Reads().Fields}}}
+	put := func(id string) {
+		t.Helper()
+		err := db.Update(ctx, func(tx roster.Tx) error {
+			return tx.PutUser(ctx, &roster.User{ID: id, Email: id + "@example.com", Department: "Eng", Status: roster.UserActive,
+				Role: roster.RoleUser, Kind: roster.UserPerson, CreatedAt: now, UpdatedAt: now})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	m := NewMatches()
+	matching := func(tx roster.Tx) []string {
+		t.Helper()
+		got, _, err := Matching(ctx, tx, p, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	err = db.View(ctx, func(old roster.Tx) error {
+		if got := matching(old); !slices.Equal(got, []string{"a"}) { // the snapshot begins
+			t.Fatalf("first: %v", got)
+		}
+		put("b")
+		if err := db.View(ctx, func(tx roster.Tx) error {
+			if got := matching(tx); !slices.Equal(got, []string{"a", "b"}) {
+				t.Fatalf("after b was added: %v", got)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		// The older snapshot lacks b: a full view forgets them.
+		_, err := Read(ctx, old, &roster.Settings{}, []*roster.Profile{p}, now, m, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx roster.Tx) error {
+		if got := matching(tx); !slices.Equal(got, []string{"a", "b"}) {
+			t.Fatalf("after a view of an older snapshot: %v, want [a b]", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
