@@ -447,11 +447,17 @@ type SyncScan struct {
 
 	// User receives the id of every user, in order.
 	User func(id string) error
-	// UserRev, when set, receives the rev of every user after User has
-	// received them all, in the same order: the count of changes to the
-	// user's fields that an expression can read (a user whose rev did not
-	// move still matches as it did).
-	UserRev func(rev int64) error
+	// RevsAfter is the rev above which ChangedUser receives users.
+	RevsAfter int64
+	// ChangedUser, when set, receives the id and rev of each user whose rev
+	// is above RevsAfter, in no particular order, after User has received
+	// every user. A user's rev is a store-wide count, given in the order of
+	// commits: every insert of a user and every change of a field an
+	// expression can read takes a value above any given before (a user
+	// whose rev did not move still matches as it did). Users are never
+	// deleted, so the largest rev read, as RevsAfter of the next scan,
+	// finds every user added or changed since.
+	ChangedUser func(id string, rev int64) error
 	// Disabled receives each user whose status is not active, in no
 	// particular order.
 	Disabled func(user string) error

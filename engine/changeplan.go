@@ -25,8 +25,11 @@ import (
 // comes of it.
 func (e *Engine) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.ChangePlan, error) {
 	var plan *roster.ChangePlan
-	err := e.store.Update(ctx, func(tx roster.Tx) error {
+	err := e.store.Update(ctx, func(tx roster.Tx) (err error) {
 		o := e.newOp(ctx, tx, roster.ActorFromContext(ctx))
+		// A plan is rolled back: what its syncs taught the engine's
+		// matches is undone before.
+		defer o.journal.Undo()
 		o.planned = &planRecorder{dry: true}
 		old, err := o.rules()
 		if err != nil {

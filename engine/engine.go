@@ -241,6 +241,9 @@ type op struct {
 	// changedFields records the user fields (by their names in
 	// expressions) whose value this op changed for some user.
 	changedFields map[string]bool
+	// journal records what the op's views taught the engine's matches
+	// (syncview.Matches): undone if the transaction rolls back.
+	journal syncview.Journal
 	// lastChangedEnt is the entitlement grantChanged recorded last.
 	lastChangedEnt string
 	// marked is set when the op marked profiles to sync.
@@ -426,10 +429,18 @@ func (e *Engine) newOp(ctx context.Context, tx roster.Tx, actor string) *op {
 }
 
 func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) error) error {
-	var done *op
+	var done, last *op
 	err := e.store.Update(ctx, func(tx roster.Tx) error {
+		if last != nil {
+			last.journal.Undo() // a try before whose commit failed
+		}
 		o := e.newOp(ctx, tx, actor)
+		last = o
 		if err := fn(o); err != nil {
+			// Undone before the rollback, while no other writer can give
+			// the revs this transaction gave (and after it, should commit
+			// fail).
+			o.journal.Undo()
 			return err
 		}
 		if err := o.triggerSyncs(); err != nil {
@@ -442,6 +453,9 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 		return nil
 	})
 	if err != nil {
+		if last != nil {
+			last.journal.Undo()
+		}
 		return err
 	}
 	for _, f := range done.after {

@@ -262,7 +262,7 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches)
+	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -382,7 +382,7 @@ func (o *op) planInput(p *roster.Profile) (roster.PlanInput, error) {
 		// Who matches an expression is kept across syncs (syncview.Matches):
 		// reading what changed since is all it takes. The users it gives
 		// are active and not excluded.
-		holders, in.Errors, err = syncview.Matching(o.ctx, o.tx, p, o.e.matches)
+		holders, in.Errors, err = syncview.Matching(o.ctx, o.tx, p, o.e.matches, &o.journal)
 	} else {
 		holders, err = o.tx.Holders(o.ctx, p.Automation.AnyEntitlement)
 	}

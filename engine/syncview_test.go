@@ -230,7 +230,7 @@ func testSyncViewPlanInput(t *testing.T, store roster.Store) {
 			if err != nil {
 				return err
 			}
-			v, err := syncview.Read(o.ctx, o.tx, s, ps, o.now, nil)
+			v, err := syncview.Read(o.ctx, o.tx, s, ps, o.now, nil, nil)
 			if err != nil {
 				return err
 			}

@@ -29,16 +29,19 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: users: %w", err)
 		}
 	}
-	if s.UserRev != nil {
-		err := sqlstore.Each(ctx, t.Q, `SELECT rev FROM users ORDER BY id`, nil, func(rows sqlstore.Row) error {
-			var rev int64
-			if err := rows.Scan(&rev); err != nil {
+	if s.ChangedUser != nil {
+		err := sqlstore.Each(ctx, t.Q, `SELECT id, rev FROM users WHERE rev > $1`, []any{s.RevsAfter}, func(rows sqlstore.Row) error {
+			var (
+				id  string
+				rev int64
+			)
+			if err := rows.Scan(&id, &rev); err != nil {
 				return err
 			}
-			return s.UserRev(rev)
+			return s.ChangedUser(id, rev)
 		})
 		if err != nil {
-			return fmt.Errorf("scan sync: user revs: %w", err)
+			return fmt.Errorf("scan sync: changed users: %w", err)
 		}
 	}
 	if s.Disabled != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -37,12 +36,20 @@ func (t *tx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 			return fmt.Errorf("scan sync: users: %w", err)
 		}
 	}
-	if s.UserRev != nil {
-		err := pipelined(ctx, t.tx, `SELECT group_concat(rev) FROM (SELECT rev FROM users ORDER BY id)`, nil,
-			func(rows *sql.Rows) (revs sql.NullString, err error) { return revs, rows.Scan(&revs) },
-			func(revs sql.NullString) error { return eachInt(revs.String, s.UserRev) })
+	if s.ChangedUser != nil {
+		err := sqlstore.Each(ctx, t.Q, `SELECT id, rev FROM users WHERE rev > ?`, []any{s.RevsAfter},
+			func(rows sqlstore.Row) error {
+				var (
+					id  string
+					rev int64
+				)
+				if err := rows.Scan(&id, &rev); err != nil {
+					return err
+				}
+				return s.ChangedUser(id, rev)
+			})
 		if err != nil {
-			return fmt.Errorf("scan sync: user revs: %w", err)
+			return fmt.Errorf("scan sync: changed users: %w", err)
 		}
 	}
 	if s.Disabled != nil {
@@ -200,22 +207,6 @@ func pipelined[T any](ctx context.Context, tx querier, query string, args []any,
 // eachJSONString calls fn with each string of the JSON array text a, as
 // SQLite's json_group_array writes it. A string without escapes is passed as
 // a part of a, without a copy.
-// eachInt calls fn on each integer of a comma-separated list.
-func eachInt(a string, fn func(int64) error) error {
-	for a != "" {
-		field, rest, _ := strings.Cut(a, ",")
-		n, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return fmt.Errorf("malformed list of integers: %w", err)
-		}
-		if err := fn(n); err != nil {
-			return err
-		}
-		a = rest
-	}
-	return nil
-}
-
 func eachJSONString(a string, fn func(string) error) error {
 	bad := func() error { return errors.New("malformed JSON array of strings") }
 	if len(a) < 2 || a[0] != '[' || a[len(a)-1] != ']' {

@@ -41,7 +41,7 @@ func BenchmarkView(b *testing.B) {
 			for i := range all {
 				ps[i] = &all[i]
 			}
-			v, err := Read(ctx, tx, s, ps, clock.Now(), nil)
+			v, err := Read(ctx, tx, s, ps, clock.Now(), nil, nil)
 			if err != nil {
 				return err
 			}

@@ -33,10 +33,15 @@ import (
 // not seen. An expression's value depends on the fields it reads alone, so
 // users alike in those fields share one evaluation.
 //
-// The kept state describes the store as some view read it; whatever the
-// order in which views read, the next one compares the store with that
-// state, so Matches is right for every view. It is safe for concurrent use:
-// views update it one at a time.
+// A rev is a store-wide count given in commit order (roster.SyncScan), so a
+// view finds the users changed since with rev > the largest rev kept
+// (last), without reading every user. A view whose transaction reads an
+// older snapshot than the kept state finds nothing newer and uses the kept
+// state, which is newer than its snapshot; a user the kept state has and a
+// view lacks is forgotten and read again when next seen. What a view of a
+// transaction that wrote users read may be uncommitted: its Journal undoes
+// it if the transaction rolls back. It is safe for concurrent use: views
+// update it one at a time.
 type Matches struct {
 	mu       sync.Mutex
 	compiled map[string]*rule.Rule
@@ -45,7 +50,11 @@ type Matches struct {
 	users []string
 	revs  []int64
 	rows  []fieldRow
-	dict  [numFields]dictionary
+	// last is the largest rev read (-1: none); forced holds the users to
+	// read again whatever their rev (see Journal).
+	last   int64
+	forced map[string]bool
+	dict   [numFields]dictionary
 	// attrs holds the attributes behind each value of the attributes field.
 	attrs    []map[string]string
 	profiles map[string]*exprState
@@ -127,7 +136,50 @@ const (
 
 // NewMatches returns an empty Matches.
 func NewMatches() *Matches {
-	return &Matches{compiled: map[string]*rule.Rule{}, profiles: map[string]*exprState{}}
+	return &Matches{compiled: map[string]*rule.Rule{}, profiles: map[string]*exprState{}, last: -1, forced: map[string]bool{}}
+}
+
+// changedUser is a user whose rev is above Matches.last, as a scan read it.
+type changedUser struct {
+	id  string
+	rev int64
+}
+
+// since returns the users m knows (sorted; the slice is never changed
+// afterwards) and the rev above which a view must read the users changed.
+func (m *Matches) since() ([]string, int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.users, m.last
+}
+
+// Journal records what the views of one transaction taught a Matches: the
+// users whose fields they read, and the largest rev kept before. A
+// transaction that wrote users sees its own changes before they commit; if
+// it rolls back, Undo makes the Matches read those users again (a
+// rolled-back rev may be given again, on SQLite, to another change). The
+// zero Journal records nothing yet.
+type Journal struct {
+	m     *Matches
+	from  int64
+	users []string
+}
+
+// Undo forgets what the views of j's transaction taught m: its users are
+// read again at the next view, and so is every user changed since. Undoing
+// a Journal twice does no more than once.
+func (j *Journal) Undo() {
+	if j == nil || j.m == nil {
+		return
+	}
+	m := j.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last = min(m.last, j.from)
+	for _, id := range j.users {
+		m.forced[id] = true
+	}
+	*j = Journal{}
 }
 
 // Evaluations returns how many times expressions were evaluated, in all:
@@ -143,19 +195,30 @@ type exprProfile struct {
 	pos  []int
 }
 
-// update brings m up to date with the view v, whose users' revs are revs
-// (by index), and sets the view's matches of the expression profiles xs.
-// users reads the rows of users m lacks or that changed.
-func (m *Matches) update(ctx context.Context, v *View, revs []int64, xs []exprProfile, users func(ctx context.Context, ids []string, all bool) ([]roster.User, error)) error {
+// update brings m up to date with the view v, in which the users changed
+// are those whose rev is above the last rev m kept when v was read, and
+// sets the view's matches of the expression profiles xs; j, if not nil,
+// records what it read. users reads the rows of users m lacks or that
+// changed.
+func (m *Matches) update(ctx context.Context, v *View, changedUsers []changedUser, j *Journal, xs []exprProfile, users func(ctx context.Context, ids []string, all bool) ([]roster.User, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.align(v.users)
 
-	// The users whose fields changed, read again.
+	// The users whose fields changed, and those to read again, read again.
 	changed := roaring.New()
-	for i, r := range revs {
-		if r != m.revs[i] {
-			changed.Add(uint32(i))
+	revs := map[uint32]int64{}
+	last := m.last
+	for _, c := range changedUsers {
+		last = max(last, c.rev)
+		if x, ok := v.user(c.id); ok && c.rev > m.revs[x] {
+			changed.Add(x)
+			revs[x] = c.rev
+		}
+	}
+	for id := range m.forced {
+		if x, ok := v.user(id); ok {
+			changed.Add(x)
 		}
 	}
 	if !changed.IsEmpty() {
@@ -164,20 +227,33 @@ func (m *Matches) update(ctx context.Context, v *View, revs []int64, xs []exprPr
 		if err != nil {
 			return fmt.Errorf("read the fields of %d users: %w", len(ids), err)
 		}
+		if j != nil {
+			if j.m == nil {
+				*j = Journal{m: m, from: m.last}
+			}
+			j.from = min(j.from, m.last)
+			j.users = append(j.users, ids...)
+		}
+		// What the store did not return is not a user (a grant may name
+		// an id the users table lacks): its rev is -1. A user read again
+		// whatever their rev has rev 0, below any a change gives.
+		for _, x := range changed.ToArray() {
+			m.revs[x] = -1
+		}
 		for i := range rows {
 			u := &rows[i]
 			if x, ok := v.user(u.ID); ok {
 				m.rows[x] = m.row(u)
+				m.revs[x] = revs[x] // 0 when only forced
 			}
 		}
-		// What the store did not return is not a user (a grant may name
-		// an id the users table lacks): its rev stays -1.
-		for _, x := range changed.ToArray() {
-			m.revs[x] = revs[x]
+		for _, id := range ids {
+			delete(m.forced, id)
 		}
 		m.epoch++
 		m.log = append(m.log, changeSet{epoch: m.epoch, users: changed})
 	}
+	m.last = max(m.last, last)
 
 	n := uint64(len(v.users))
 	for _, x := range xs {
@@ -367,9 +443,18 @@ func (m *Matches) align(users []string) {
 	to := make([]uint32, len(m.users))
 	gone := make([]bool, len(m.users))
 	i := 0
+	drop := func(i int) {
+		gone[i] = true
+		if m.revs[i] >= 0 {
+			// A user this view lacks (it reads an older snapshot): read
+			// them again when a view next has them.
+			m.last = min(m.last, m.revs[i]-1)
+			m.forced[m.users[i]] = true
+		}
+	}
 	for j, id := range users {
 		for i < len(m.users) && m.users[i] < id {
-			gone[i] = true
+			drop(i)
 			i++
 		}
 		if i < len(m.users) && m.users[i] == id {
@@ -381,7 +466,7 @@ func (m *Matches) align(users []string) {
 		}
 	}
 	for ; i < len(m.users); i++ {
-		gone[i] = true
+		drop(i)
 	}
 	remap := func(b *roaring.Bitmap) *roaring.Bitmap {
 		out := make([]uint32, 0, b.GetCardinality())

@@ -20,7 +20,10 @@ import (
 // and user.member_of, new users, an expression rewritten — and checks after
 // each step that the views read with one Matches kept across them plan
 // exactly as views that evaluate every expression afresh; and that a view
-// read when nothing changed evaluates nothing.
+// read when nothing changed evaluates nothing. Some steps' changes are
+// read by views inside their transaction, which then rolls back (as a plan
+// does): the revs it gave are given again to the next changes, and the
+// Matches must not keep what it read.
 func TestMatchesFollowChanges(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
@@ -95,14 +98,14 @@ func TestMatchesFollowChanges(t *testing.T) {
 		t.Helper()
 		err := db.View(ctx, func(tx roster.Tx) error {
 			before := kept.Evaluations()
-			cached, err := Read(ctx, tx, &s, ps, now, kept)
+			cached, err := Read(ctx, tx, &s, ps, now, kept, nil)
 			if err != nil {
 				return err
 			}
 			if wantNoEvals && kept.Evaluations() != before {
 				t.Errorf("step %d: nothing changed, yet %d evaluations", step, kept.Evaluations()-before)
 			}
-			fresh, err := Read(ctx, tx, &s, ps, now, nil)
+			fresh, err := Read(ctx, tx, &s, ps, now, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -113,7 +116,7 @@ func TestMatchesFollowChanges(t *testing.T) {
 				}
 				// One profile's matches alone, as a single sync reads them,
 				// with matches kept by those reads.
-				matching, errs, err := Matching(ctx, tx, p, alone)
+				matching, errs, err := Matching(ctx, tx, p, alone, nil)
 				if err != nil {
 					return err
 				}
@@ -129,8 +132,28 @@ func TestMatchesFollowChanges(t *testing.T) {
 	}
 	check(0, false)
 	check(0, true)
-	for step := 1; step <= 40; step++ {
-		err := db.Update(ctx, func(tx roster.Tx) error {
+	errRollback := fmt.Errorf("roll back")
+	rolledBack := 0
+	for step := 1; step <= 60; step++ {
+		rollback := r.IntN(3) == 0
+		var journals [2]Journal
+		err := db.Update(ctx, func(tx roster.Tx) (err error) {
+			if rollback {
+				defer func() {
+					if err == nil {
+						// The views of the transaction read its changes.
+						if _, err = Read(ctx, tx, &s, ps, now, kept, &journals[0]); err != nil {
+							return
+						}
+						for _, p := range ps {
+							if _, _, err = Matching(ctx, tx, p, alone, &journals[1]); err != nil {
+								return
+							}
+						}
+						err = errRollback
+					}
+				}()
+			}
 			for range 1 + r.IntN(4) {
 				id := fmt.Sprintf("u%03d", r.IntN(users))
 				switch r.IntN(6) {
@@ -161,6 +184,15 @@ func TestMatchesFollowChanges(t *testing.T) {
 			}
 			return nil
 		})
+		if rollback {
+			if err != errRollback {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			journals[0].Undo()
+			journals[1].Undo()
+			rolledBack++
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +201,78 @@ func TestMatchesFollowChanges(t *testing.T) {
 		}
 		check(step, false)
 	}
+	if rolledBack == 0 {
+		t.Fatal("no step rolled back")
+	}
 	if kept.Evaluations() == 0 {
 		t.Fatal("no evaluation counted")
+	}
+}
+
+// TestMatchesOlderSnapshot: a view whose transaction began before a user
+// was added, read after a newer view taught the Matches that user, lacks
+// them; the Matches must still give the new user to the views after.
+func TestMatchesOlderSnapshot(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c, err := rule.Compile(`user.department == "Eng"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &roster.Profile{ID: "eng", Name: "eng", Automation: roster.Automation{Enabled: true, Mode: roster.ModeSyncAndAct,
+		Expression: `user.department == "Eng"`, Reads: &roster.ExpressionReads{Fields: c.Reads().Fields}}}
+	put := func(id string) {
+		t.Helper()
+		err := db.Update(ctx, func(tx roster.Tx) error {
+			return tx.PutUser(ctx, &roster.User{ID: id, Email: id + "@example.com", Department: "Eng", Status: roster.UserActive,
+				Role: roster.RoleUser, Kind: roster.UserPerson, CreatedAt: now, UpdatedAt: now})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	m := NewMatches()
+	matching := func(tx roster.Tx) []string {
+		t.Helper()
+		got, _, err := Matching(ctx, tx, p, m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	err = db.View(ctx, func(old roster.Tx) error {
+		if got := matching(old); !slices.Equal(got, []string{"a"}) { // the snapshot begins
+			t.Fatalf("first: %v", got)
+		}
+		put("b")
+		if err := db.View(ctx, func(tx roster.Tx) error {
+			if got := matching(tx); !slices.Equal(got, []string{"a", "b"}) {
+				t.Fatalf("after b was added: %v", got)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		// The older snapshot lacks b: a full view forgets them.
+		_, err := Read(ctx, old, &roster.Settings{}, []*roster.Profile{p}, now, m, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx roster.Tx) error {
+		if got := matching(tx); !slices.Equal(got, []string{"a", "b"}) {
+			t.Fatalf("after a view of an older snapshot: %v, want [a b]", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,19 +68,21 @@ type memberRef struct {
 //
 // The matches of the profiles' expressions come from m, which keeps them
 // from one view to the next (see Matches); nil evaluates every expression
-// afresh.
-func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches) (*View, error) {
-	return read(ctx, tx, s, ps, now, m, false)
+// afresh. j, when tx may roll back, records what m learnt from tx (see
+// Journal); nil for a read-only transaction.
+func Read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, j *Journal) (*View, error) {
+	return read(ctx, tx, s, ps, now, m, j, false)
 }
 
 // Matching returns the users who match p's rule now — active, not
 // excluded, holding any of its entitlements if it names any, and for whom
 // its expression is true — sorted, and the number of those (active, not
 // excluded, holding one of the entitlements) its expression could not be
-// evaluated for. It reads only what that takes: the users and the holders
-// of the entitlements p's rule reads, not p's members or tasks.
-func Matching(ctx context.Context, tx roster.Tx, p *roster.Profile, m *Matches) (matching []string, errors int, err error) {
-	v, err := read(ctx, tx, &roster.Settings{}, []*roster.Profile{p}, time.Unix(0, 0).UTC(), m, true)
+// evaluated for. It reads only what that takes: the users changed since m
+// last looked, the disabled users and the holders of the entitlements p's
+// rule reads, not every user, nor p's members or tasks. j is as for Read.
+func Matching(ctx context.Context, tx roster.Tx, p *roster.Profile, m *Matches, j *Journal) (matching []string, errors int, err error) {
+	v, err := read(ctx, tx, &roster.Settings{}, []*roster.Profile{p}, time.Unix(0, 0).UTC(), m, j, true)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -89,7 +91,7 @@ func Matching(ctx context.Context, tx roster.Tx, p *roster.Profile, m *Matches) 
 	return in.Matching, in.Errors, nil
 }
 
-func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, matchOnly bool) (*View, error) {
+func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, j *Journal, matchOnly bool) (*View, error) {
 	v := &View{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
 		members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
 		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps)),
@@ -122,10 +124,19 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 			xs = append(xs, x)
 		}
 	}
-	var revs []int64
+	// With expressions, only the users changed since m last looked are
+	// read again (their ids and revs).
+	if len(xs) > 0 && m == nil {
+		m = NewMatches()
+	}
+	var (
+		changed []changedUser
+		base    []string
+	)
 	if len(xs) > 0 {
-		scan.UserRev = func(rev int64) error {
-			revs = append(revs, rev)
+		base, scan.RevsAfter = m.since()
+		scan.ChangedUser = func(id string, rev int64) error {
+			changed = append(changed, changedUser{id: strings.Clone(id), rev: rev})
 			return nil
 		}
 	}
@@ -135,15 +146,34 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 	var in interner
 	holders := make([][]uint32, len(scan.Entitlements))
 	source := map[roster.MemberSource]uint32{}
-	scan.User = func(id string) error {
-		in.user(id)
-		return nil
+	// Matching does not read every user: its users are those m knows and
+	// those changed since, interned only when there are holders to intern
+	// or new users (seed).
+	seeded := !matchOnly
+	seed := func() {
+		if seeded {
+			return
+		}
+		seeded = true
+		for _, id := range base {
+			in.user(id)
+		}
+		for _, c := range changed {
+			in.intern(c.id)
+		}
+	}
+	if !matchOnly {
+		scan.User = func(id string) error {
+			in.user(id)
+			return nil
+		}
 	}
 	scan.Disabled = func(user string) error {
 		v.disabledIDs[strings.Clone(user)] = true
 		return nil
 	}
 	scan.Holder = func(e int, user string) error {
+		seed()
 		holders[e] = append(holders[e], in.intern(user))
 		return nil
 	}
@@ -177,23 +207,18 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 		return nil, fmt.Errorf("read the state of %d profiles: %w", len(ps), err)
 	}
 
-	rank := in.order()
-	v.users = in.ids
-	if len(xs) > 0 {
-		// revs are in the order the store listed the users; ids only
-		// grants name are not users.
-		byIndex := make([]int64, len(v.users))
-		for i := range byIndex {
-			byIndex[i] = -1
-		}
-		for i, r := range revs[:min(len(revs), in.known)] {
-			if rank != nil {
-				byIndex[rank[i]] = r
-			} else {
-				byIndex[i] = r
+	if !seeded {
+		for _, c := range changed {
+			if _, ok := slices.BinarySearch(base, c.id); !ok {
+				seed() // a new user
+				break
 			}
 		}
-		revs = byIndex
+	}
+	rank := in.order()
+	v.users = in.ids
+	if !seeded {
+		v.users = base
 	}
 	in = interner{}
 	v.holders = make([]*roaring.Bitmap, len(holders))
@@ -225,10 +250,7 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 		})
 	}
 	if len(xs) > 0 {
-		if m == nil {
-			m = NewMatches()
-		}
-		if err := m.update(ctx, v, revs, xs, func(ctx context.Context, ids []string, all bool) ([]roster.User, error) {
+		if err := m.update(ctx, v, changed, j, xs, func(ctx context.Context, ids []string, all bool) ([]roster.User, error) {
 			if all {
 				return tx.AllUsers(ctx)
 			}

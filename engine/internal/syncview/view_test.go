@@ -76,7 +76,7 @@ func TestView(t *testing.T) {
 	settings := roster.DefaultSettings()
 	var v *View
 	err = db.View(ctx, func(tx roster.Tx) (err error) {
-		v, err = Read(ctx, tx, &settings, []*roster.Profile{rule, empty}, now, nil)
+		v, err = Read(ctx, tx, &settings, []*roster.Profile{rule, empty}, now, nil, nil)
 		return err
 	})
 	if err != nil {
