@@ -135,9 +135,21 @@ func (b *browser) signIn(token string) {
 // testdata/screenshots/<name>.png.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
+	b.screenshotOf(name, chromedp.FullScreenshot(100))
+}
+
+// viewScreenshot saves what the window shows, not the whole page: the
+// first screen of a long list.
+func (b *browser) viewScreenshot(name string) {
+	b.t.Helper()
+	b.screenshotOf(name, chromedp.CaptureScreenshot())
+}
+
+func (b *browser) screenshotOf(name string, take chromedp.Action[[]byte]) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, take)
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}

@@ -105,6 +105,14 @@ type envOption func(cfg *Config, base string)
 // newEnv starts Roster with the test organisation applied.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	e := newEnvOf(t, nil, opts...)
+	e.apply(org)
+	return e
+}
+
+// newEnvOf starts Roster on a store that load, when not nil, fills first.
+func newEnvOf(t *testing.T, load func(store roster.Store, clock roster.Clock) error, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
@@ -112,6 +120,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := roster.NewManualClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	if load != nil {
+		if err := load(store, clock); err != nil {
+			t.Fatalf("load the organisation: %v", err)
+		}
+	}
 	data := t.TempDir()
 	eng := engine.New(engine.Config{Store: store, Clock: clock, ConnectorAccess: connector.Access{DataDir: data}})
 	if _, err := eng.Bootstrap(ctx, adminToken); err != nil {
@@ -135,9 +148,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	mux.Handle("/", console.Handler())
 	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}, data: data}
-	e.apply(org)
-	return e
+	return &env{t: t, engine: eng, clock: clock, ui: console, srv: srv, tokens: map[string]string{roster.AdminUser: adminToken}, data: data}
 }
 
 // as returns a context that acts as user.

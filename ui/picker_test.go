@@ -190,3 +190,13 @@ func TestAddingToAnEmptyProfileSaysSo(t *testing.T) {
 	wantBody(t, body, "Added 1 entitlement; the profile has no members yet, so no request was started.")
 	wantBody(t, section(t, body, `id="contents"`, "</table>"), "#eng", "slack/eng")
 }
+
+// The user list names each user's manager, with the id secondary.
+func TestUsersListNamesManagers(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/users?q=alice")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, section(t, body, `id="user-alice"`, "</tr>"), `>Raj Patel</a> <span class="muted">(raj)</span>`)
+}

@@ -18,6 +18,8 @@ type usersData struct {
 	// is its text.
 	Manager     personFilter
 	ManagerText string
+	// ManagerNames names the managers of the listed users, by id.
+	ManagerNames map[string]string
 }
 
 // showUsers lists users (admins and auditors; the engine refuses others).
@@ -43,8 +45,28 @@ func (u *UI) showUsers(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d.Users, d.Pager = page.Items, newPager("/users", q, len(page.Items), page.NextCursor, page.Total)
+	d.ManagerNames = u.managerNames(v, page.Items)
 	if f.Query != "" && page.Total != nil {
 		d.Matches = plural(*page.Total, "user matches", "users match")
 	}
 	u.render(w, r, v, http.StatusOK, "users", "Users", "users", d, nil)
+}
+
+// managerNames names the managers of users, by id: a page's users share a
+// few managers, each read once. A manager who cannot be read is shown by id.
+func (u *UI) managerNames(v *visit, users []roster.User) map[string]string {
+	names := map[string]string{}
+	for _, x := range users {
+		if x.Manager == "" {
+			continue
+		}
+		if _, seen := names[x.Manager]; seen {
+			continue
+		}
+		names[x.Manager] = ""
+		if m, err := u.service.User(v.ctx, x.Manager); err == nil {
+			names[x.Manager] = m.Name
+		}
+	}
+	return names
 }
