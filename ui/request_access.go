@@ -20,6 +20,8 @@ type requestData struct {
 	Profiles []requestableProfile
 	// Requests are the signed-in user's enrollment requests and their state.
 	Requests []roster.Task
+	// ProfileNames names the profiles of the requests.
+	ProfileNames map[string]string
 }
 
 // showRequestAccess lists the profiles that accept enrollment requests, each
@@ -57,5 +59,9 @@ func (u *UI) showRequestAccess(w http.ResponseWriter, r *http.Request, v *visit)
 		}
 	}
 	slices.Reverse(d.Requests) // newest first
+	if d.ProfileNames, err = u.profileNames(v, nil, d.Requests); err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
 	u.render(w, r, v, http.StatusOK, "request", "Request access", "request", d, nil)
 }

@@ -50,3 +50,30 @@ func TestTaskListNamesProfiles(t *testing.T) {
 		t.Errorf("the task list shows the built-in entitlement's id:\n%s", text)
 	}
 }
+
+// The explanation of a grant and a person's own requests name the profiles
+// of their tasks, not their ids.
+func TestWhyAndRequestsNameProfiles(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile + `
+  - id: tools
+    name: Team tools
+    entitlements: [slack/eng]
+    allow_enrollment_requests: true
+    enrollment: {policy: manager}
+`)
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/users/alice/why?entitlement=github/org-member")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, tags.ReplaceAllString(section(t, body, `id="why-tasks"`, "</table>"), ""), "Engineering onboarding")
+
+	if _, err := e.engine.RequestProfile(e.as("bob"), "tools", "for the team"); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.client()
+	bob.signIn(e, "bob")
+	res, body = bob.get("/request")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, tags.ReplaceAllString(section(t, body, `id="my-requests"`, "</table>"), ""), "Team tools")
+}

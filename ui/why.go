@@ -27,8 +27,14 @@ func (u *UI) showWhy(w http.ResponseWriter, r *http.Request, v *visit) {
 		u.fail(w, r, v, err)
 		return
 	}
+	names, err := u.profileNames(v, nil, x.Tasks)
+	if err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
 	u.render(w, r, v, http.StatusOK, "why", "Why "+usr.Name+" has "+ent, "", struct {
-		U *roster.User
-		X *roster.Explanation
-	}{usr, x}, nil)
+		U            *roster.User
+		X            *roster.Explanation
+		ProfileNames map[string]string
+	}{usr, x, names}, nil)
 }
