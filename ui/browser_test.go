@@ -253,7 +253,7 @@ func TestBrowserBuildProfileAndApproveEnrollment(t *testing.T) {
 	if n := admin.count("#task-list tbody tr"); n != 4 {
 		t.Errorf("the pending enrollments link lists %d tasks, want 4", n)
 	}
-	admin.want("#task-list", "Member of Engineering onboarding", "raj")
+	admin.want("#task-list", "Member of Engineering onboarding", "Alice Chen (alice)", "Raj Patel")
 
 	// The manager approves Alice's enrollment in a browser of his own.
 	page, err := e.engine.Tasks(e.as("raj"), roster.TaskFilter{Approver: "raj", User: "alice", OpenOnly: true})
@@ -369,7 +369,7 @@ func TestBrowserNonAdminCannotReachControls(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.CSS("#comment-oncall"), "I join the rota next week"))
 	b.click("#request-oncall")
 	b.want("#flash", "Requested oncall", "pending approval")
-	b.want("#my-requests", "access-profiles/oncall", "raj")
+	b.want("#my-requests", "Member of On-call tooling", "raj")
 
 	// The profile shows no admin controls to her.
 	b.open("/profiles/eng")

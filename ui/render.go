@@ -245,8 +245,19 @@ var funcs = template.FuncMap{
 	"namedWords": namedWords,
 	// tasksOf pairs a task list with the names of the profiles it names,
 	// for the task_table partial.
-	"tasksOf": func(tasks []roster.Task, profiles map[string]string) taskTable {
-		return taskTable{Tasks: tasks, Profiles: profiles}
+	"tasksOf": func(tasks []roster.Task, profiles, people map[string]string) taskTable {
+		return taskTable{Tasks: tasks, Profiles: profiles, People: people}
+	},
+	// people names each of ids by name where names has it ("Raj Patel"),
+	// else by id.
+	"people": func(names map[string]string, ids []string) string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			if out[i] = names[id]; out[i] == "" {
+				out[i] = id
+			}
+		}
+		return strings.Join(out, ", ")
 	},
 	"entTitle":       entitlementTitle,
 	"builtinProfile": builtinProfile,
@@ -349,6 +360,8 @@ func builtinProfile(ent string) string {
 type taskTable struct {
 	Tasks    []roster.Task
 	Profiles map[string]string
+	// People names the tasks' subjects, approvers and provisioners.
+	People map[string]string
 }
 
 // personName is a person's id and name (empty when not known).

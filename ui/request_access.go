@@ -20,8 +20,9 @@ type requestData struct {
 	Profiles []requestableProfile
 	// Requests are the signed-in user's enrollment requests and their state.
 	Requests []roster.Task
-	// ProfileNames names the profiles of the requests.
-	ProfileNames map[string]string
+	// ProfileNames names the profiles of the requests; PeopleNames the
+	// people they name.
+	ProfileNames, PeopleNames map[string]string
 }
 
 // showRequestAccess lists the profiles that accept enrollment requests, each
@@ -59,6 +60,7 @@ func (u *UI) showRequestAccess(w http.ResponseWriter, r *http.Request, v *visit)
 		}
 	}
 	slices.Reverse(d.Requests) // newest first
+	d.PeopleNames = u.peopleNames(v, d.Requests)
 	if d.ProfileNames, err = u.profileNames(v, nil, d.Requests); err != nil {
 		u.fail(w, r, v, err)
 		return

@@ -30,8 +30,9 @@ type tasksData struct {
 	User, Approver personFilter
 	// UserText and ApproverText are the text of those fields.
 	UserText, ApproverText string
-	// ProfileNames names the profiles the tasks name.
-	ProfileNames map[string]string
+	// ProfileNames names the profiles the tasks name; PeopleNames the
+	// people.
+	ProfileNames, PeopleNames map[string]string
 }
 
 // States, Kinds and Origins are the choices of the filters.
@@ -100,6 +101,7 @@ func (u *UI) showTasks(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	d.Filter, d.Tasks = f, page.Items
+	d.PeopleNames = u.peopleNames(v, d.Tasks)
 	if d.ProfileNames, err = u.profileNames(v, nil, d.Tasks); err != nil {
 		u.fail(w, r, v, err)
 		return

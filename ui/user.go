@@ -18,6 +18,8 @@ type userData struct {
 	// ProfileNames names the profiles of the built-in entitlements the
 	// page shows (profile id -> name).
 	ProfileNames map[string]string
+	// PeopleNames names the people its tasks name.
+	PeopleNames map[string]string
 }
 
 // showUser shows a user with their grants and sources, the profiles they are
@@ -55,6 +57,7 @@ func (u *UI) showUser(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	d.Tasks = tasks.Items
 	slices.Reverse(d.Tasks) // newest first
+	d.PeopleNames = u.peopleNames(v, d.Tasks)
 	if d.ProfileNames, err = u.profileNames(v, d.Grants, d.Tasks); err != nil {
 		u.fail(w, r, v, err)
 		return

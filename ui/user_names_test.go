@@ -77,3 +77,31 @@ func TestWhyAndRequestsNameProfiles(t *testing.T) {
 	wantStatus(t, res, body, http.StatusOK)
 	wantBody(t, tags.ReplaceAllString(section(t, body, `id="my-requests"`, "</table>"), ""), "Team tools")
 }
+
+// Task tables name the person each task is for and whom it waits on, the
+// id secondary.
+func TestTaskTablesNamePeople(t *testing.T) {
+	e := newEnv(t)
+	e.apply(`
+profiles:
+  - id: tools
+    name: Team tools
+    entitlements: [slack/eng]
+    allow_enrollment_requests: true
+    enrollment: {policy: manager}
+`)
+	task, err := e.engine.RequestProfile(e.as("bob"), "tools", "for the team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	approver, err := e.engine.User(e.as(roster.AdminUser), task.Approvers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/tasks?view=all&user=bob")
+	wantStatus(t, res, body, http.StatusOK)
+	row := tags.ReplaceAllString(section(t, body, `id="task-list"`, "</table>"), "")
+	wantBody(t, row, "Bob Martin (bob)", approver.Name)
+}

@@ -70,3 +70,22 @@ func (u *UI) managerNames(v *visit, users []roster.User) map[string]string {
 	}
 	return names
 }
+
+// peopleNames names the people tasks name — subjects, approvers,
+// provisioners — as the signed-in person may read them: each read once; one
+// they may not read keeps their id.
+func (u *UI) peopleNames(v *visit, tasks []roster.Task) map[string]string {
+	names := map[string]string{}
+	for _, t := range tasks {
+		for _, id := range append(append([]string{t.User}, t.Approvers...), t.Provisioners...) {
+			if _, seen := names[id]; seen || id == "" {
+				continue
+			}
+			names[id] = ""
+			if p, err := u.service.User(v.ctx, id); err == nil {
+				names[id] = p.Name
+			}
+		}
+	}
+	return names
+}

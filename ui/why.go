@@ -36,5 +36,6 @@ func (u *UI) showWhy(w http.ResponseWriter, r *http.Request, v *visit) {
 		U            *roster.User
 		X            *roster.Explanation
 		ProfileNames map[string]string
-	}{usr, x, names}, nil)
+		PeopleNames  map[string]string
+	}{usr, x, names, u.peopleNames(v, x.Tasks)}, nil)
 }
