@@ -17,6 +17,10 @@ type eventsData struct {
 	From, To string
 	Events   []roster.Event
 	NextURL  string
+	// Actor is the actor filter, which takes a name too; ActorText is its
+	// text.
+	Actor     personFilter
+	ActorText string
 }
 
 // Actions are the choices of the action filter: every audit action.
@@ -84,10 +88,20 @@ func (u *UI) showEvents(w http.ResponseWriter, r *http.Request, v *visit) {
 	q := r.URL.Query()
 	f := roster.EventFilter{Action: roster.AuditAction(q.Get("action")), Actor: q.Get("actor"), ObjectType: q.Get("object_type"),
 		ObjectID: q.Get("object_id"), Cursor: q.Get("cursor"), Newest: true}
-	d := eventsData{From: q.Get("from"), To: q.Get("to")}
+	d := eventsData{From: q.Get("from"), To: q.Get("to"), ActorText: q.Get("actor")}
 	var err error
 	if f.Since, f.Until, err = dayRange(q); err != nil {
 		u.fail(w, r, v, err)
+		return
+	}
+	if f.Actor, d.Actor, err = u.resolvePerson(v, "/events", q, "actor", "f-actor"); err != nil {
+		u.fail(w, r, v, err)
+		return
+	}
+	if len(d.Actor.Choices) > 0 {
+		// Several people match the actor's name: nothing is listed on a guess.
+		d.Filter = f
+		u.render(w, r, v, http.StatusOK, "events", "Audit log", "events", d, nil)
 		return
 	}
 	page, err := u.service.Events(v.ctx, f)

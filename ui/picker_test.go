@@ -200,3 +200,30 @@ func TestUsersListNamesManagers(t *testing.T) {
 	wantStatus(t, res, body, http.StatusOK)
 	wantBody(t, section(t, body, `id="user-alice"`, "</tr>"), `>Raj Patel</a> <span class="muted">(raj)</span>`)
 }
+
+// The audit log's actor filter takes a name too: one match filters on that
+// person, shown as a chip; a name that matches nobody (the system) is used
+// as typed.
+func TestEventsActorFilterByName(t *testing.T) {
+	e := newEnv(t)
+	e.apply(engProfile)
+	if _, err := e.engine.RequestProfile(e.as("bob"), "eng", "please"); err != nil && roster.ErrorCode(err) != roster.ECONFLICT {
+		t.Fatal(err)
+	}
+	admin := e.client()
+	admin.signIn(e, roster.AdminUser)
+	res, body := admin.get("/events?actor=administrator")
+	wantStatus(t, res, body, http.StatusOK)
+	wantBody(t, section(t, body, `id="f-actor-chosen"`, "</p>"), "Administrator")
+	byName := section(t, body, "<tbody", "</tbody>")
+	res, body = admin.get("/events?actor=admin")
+	wantStatus(t, res, body, http.StatusOK)
+	if byID := section(t, body, "<tbody", "</tbody>"); byName != byID {
+		t.Errorf("the admin's events by name:\n%s\nby id:\n%s", byName, byID)
+	}
+	res, body = admin.get("/events?actor=bob+martin")
+	wantStatus(t, res, body, http.StatusOK)
+	if strings.Contains(body, byName) {
+		t.Error("bob's events are the admin's")
+	}
+}
