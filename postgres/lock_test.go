@@ -108,7 +108,7 @@ func TestLockedWritersRunBeside(t *testing.T) {
 
 // TestLockTask: a task's key locks its subject, so two decisions on tasks
 // of one person wait for each other, and decisions on two people's tasks of
-// the same profile run at once.
+// the same profile run at once — but not on two people's exclusions.
 func TestLockTask(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
@@ -117,8 +117,12 @@ func TestLockTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []int64
-	for _, u := range []string{"alice", "alice", "bob"} {
-		task := roster.Task{Kind: roster.TaskGrant, User: u, Entitlement: fmt.Sprintf("app/e%d", len(ids)), Profile: "eng", State: roster.StatePendingApproval}
+	for _, u := range []string{"alice", "alice", "bob", "carol", "dave"} {
+		ent := fmt.Sprintf("app/e%d", len(ids))
+		if len(ids) >= 3 {
+			ent = roster.ExclusionEntitlement("eng")
+		}
+		task := roster.Task{Kind: roster.TaskGrant, User: u, Entitlement: ent, Profile: "eng", State: roster.StatePendingApproval}
 		if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +151,28 @@ func TestLockTask(t *testing.T) {
 	}
 	close(release)
 	for _, done := range []<-chan error{first, bob, second} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A decision on an exclusion may change the profile itself (a denied
+	// one leaves its excluded users), so its key holds the profile alone:
+	// carol's and dave's exclusions from eng are decided one after the
+	// other, or one would write back the excluded users the other changed.
+	entered, release = make(chan string, 2), make(chan struct{})
+	carol := inside(db, []roster.LockKey{roster.LockTask(ids[3])}, entered, "carol's exclusion", release)
+	if n := <-entered; n != "carol's exclusion" {
+		t.Fatal(n)
+	}
+	dave := inside(db, []roster.LockKey{roster.LockTask(ids[4])}, entered, "dave's exclusion", release)
+	select {
+	case n := <-entered:
+		t.Errorf("%s ran while a decision on another exclusion from the same profile held it", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	for _, done := range []<-chan error{carol, dave} {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -346,46 +372,6 @@ func TestLockTaskDecidesOnce(t *testing.T) {
 		}
 		if len(decided) != 1 {
 			t.Fatalf("round %d: %d deciders acted on the task (%v), want 1", round, len(decided), decided)
-		}
-	}
-}
-
-// TestLockExclusionTask: a decision on an exclusion task may change its
-// profile (a denied exclusion leaves the profile's excluded users), so its
-// key holds the profile exclusively: two such decisions on one profile, for
-// different people, run one after the other, or one would write the
-// excluded users the other read before it changed them.
-func TestLockExclusionTask(t *testing.T) {
-	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db := connect(t, withPoolSize(url, 8))
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for _, u := range []string{"alice", "bob"} {
-		task := roster.Task{Kind: roster.TaskGrant, User: u, Entitlement: roster.ExclusionEntitlement("eng"), Profile: "eng", State: roster.StatePendingApproval}
-		if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, task.ID)
-	}
-	entered := make(chan string, 2)
-	release := make(chan struct{})
-	first := inside(db, []roster.LockKey{roster.LockTask(ids[0])}, entered, "alice's exclusion", release)
-	if n := <-entered; n != "alice's exclusion" {
-		t.Fatal(n)
-	}
-	second := inside(db, []roster.LockKey{roster.LockTask(ids[1])}, entered, "bob's exclusion", release)
-	select {
-	case n := <-entered:
-		t.Errorf("%s ran while a decision on another exclusion from the same profile held it", n)
-	case <-time.After(500 * time.Millisecond):
-	}
-	close(release)
-	for _, done := range []<-chan error{first, second} {
-		if err := <-done; err != nil {
-			t.Fatal(err)
 		}
 	}
 }
