@@ -71,7 +71,7 @@ func (o *op) tell(kind mailKind, t *roster.Task, recipients []string, note strin
 	}
 	var m *mailContent
 	for _, id := range sortedUnique(recipients) {
-		u, err := o.mailUser(id)
+		u, err := o.user(id)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -204,34 +204,36 @@ type mailContent struct {
 	Step       string
 }
 
-// mailUser reads a user a message names, once per op: a sync that starts
-// thousands of enrollments tells each manager of many of them.
-func (o *op) mailUser(id string) (*roster.User, error) {
-	if u, ok := o.mailUsers[id]; ok {
+// user reads a user once per op: a decision reads its subject, its
+// approvers, its decider and the caller, and a sync that starts thousands
+// of enrollments tells each manager of many of them. The user returned is
+// shared by every reader in the op and must not be changed; every write of
+// a user in an op calls forgetUser first.
+func (o *op) user(id string) (*roster.User, error) {
+	if u, ok := o.users[id]; ok {
 		return u, nil
 	}
 	u, err := o.tx.User(o.ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if o.mailUsers == nil || len(o.mailUsers) >= mailUsersMax {
-		o.mailUsers = map[string]*roster.User{}
+	if o.users == nil || len(o.users) >= usersMax {
+		o.users = map[string]*roster.User{}
 	}
-	o.mailUsers[id] = u
+	o.users[id] = u
 	return u, nil
 }
 
-// forgetUser drops what the op keeps of user for its messages, before the
-// user is put.
+// forgetUser drops what the op keeps of user, before the user is put.
 func (o *op) forgetUser(id string) {
-	delete(o.mailUsers, id)
+	delete(o.users, id)
 	if o.subject != nil && o.subject.ID == id {
 		o.subject = nil
 	}
 }
 
-// mailUsersMax bounds the users an op keeps for its messages.
-const mailUsersMax = 4096
+// usersMax bounds the users an op keeps.
+const usersMax = 4096
 
 // mailContent reads what the messages about t say.
 func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, error) {
@@ -240,7 +242,7 @@ func (o *op) mailContent(t *roster.Task, s *roster.Settings) (*mailContent, erro
 	subject := o.subject
 	if subject == nil || subject.ID != t.User {
 		var err error
-		if subject, err = o.mailUser(t.User); err != nil {
+		if subject, err = o.user(t.User); err != nil {
 			return nil, err
 		}
 	}

@@ -225,10 +225,10 @@ type op struct {
 	via roster.Actor
 
 	settings *roster.Settings
-	// apps holds the apps read for messages' display names, and mailUsers
-	// the users they name (mailUser).
-	apps      map[string]*roster.App
-	mailUsers map[string]*roster.User
+	// apps holds the apps read for messages' display names, and users the
+	// users the op read (user).
+	apps  map[string]*roster.App
+	users map[string]*roster.User
 	// subject is the subject of the task whose step was resolved last,
 	// as read then: what the messages of that step say of them.
 	subject *roster.User
@@ -529,7 +529,7 @@ func (o *op) caller() (*roster.User, error) {
 	if o.actor == "" {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "no user is signed in")
 	}
-	u, err := o.tx.User(o.ctx, o.actor)
+	u, err := o.user(o.actor)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "user %q does not exist", o.actor)
 	} else if err != nil {

@@ -259,7 +259,7 @@ func (o *op) resolveDirect(t *roster.Task, s roster.Step) (approvers []string, n
 
 // resolveBase resolves a step as its policy says, without escalation.
 func (o *op) resolveBase(t *roster.Task, s roster.Step) (approvers []string, note string, err error) {
-	subject, err := o.tx.User(o.ctx, t.User)
+	subject, err := o.user(t.User)
 	if err != nil {
 		return nil, "", err
 	}
@@ -334,7 +334,7 @@ func (o *op) eligible(ids []string, excluded ...string) ([]string, error) {
 		if slices.Contains(excluded, id) {
 			continue
 		}
-		u, err := o.tx.User(o.ctx, id)
+		u, err := o.user(id)
 		if roster.ErrorCode(err) == roster.ENOTFOUND {
 			continue
 		} else if err != nil {
@@ -545,7 +545,7 @@ func (o *op) tellRequester(kind mailKind, t *roster.Task, decider, comment strin
 		return nil
 	}
 	note := "decided by " + decider
-	if u, err := o.tx.User(o.ctx, decider); err == nil && u.Name != "" {
+	if u, err := o.user(decider); err == nil && u.Name != "" {
 		note = "decided by " + u.Name
 	}
 	if comment != "" {
