@@ -23,6 +23,16 @@ type Store interface {
 	Close() error
 }
 
+// LooseReader is a Store that can also run reads outside any transaction:
+// each statement reads what is committed when it runs, with no snapshot
+// across them, and a write fails. For a read of a statement or two whose
+// answers need not agree with each other's instant — who an API token is,
+// asked by every call — it spares a transaction's BEGIN and COMMIT, two of
+// a PostgreSQL read's four round trips. A store without it reads in View.
+type LooseReader interface {
+	ReadLoose(ctx context.Context, fn func(Tx) error) error
+}
+
 // Tx is one transaction: what a store must do, one interface per aggregate.
 //
 // Lookups of a single object that does not exist return an *Error with code

@@ -38,6 +38,7 @@ import (
 	"github.com/rosterhq/roster/internal/migration"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/failpoint"
@@ -241,6 +242,41 @@ func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
 func (db *DB) View(ctx context.Context, fn func(roster.Tx) error) error {
 	_, err := db.run(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 	return err
+}
+
+// ReadLoose implements roster.LooseReader: fn's statements run on the pool,
+// each by itself, outside any transaction; a write fails.
+func (db *DB) ReadLoose(ctx context.Context, fn func(roster.Tx) error) error {
+	return fn(newTx(looseTx{pool: db.pool}, false))
+}
+
+// looseTx is the part of a pgx.Tx that reads use, run on the pool, each
+// statement on a connection of its own. The rest of pgx.Tx (nil) is never
+// called by a read; a write fails before reaching it.
+type looseTx struct {
+	pgx.Tx
+	pool *pgxpool.Pool
+}
+
+// Query implements pgx.Tx.
+func (l looseTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return l.pool.Query(ctx, sql, args...)
+}
+
+// QueryRow implements pgx.Tx.
+func (l looseTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return l.pool.QueryRow(ctx, sql, args...)
+}
+
+// Exec implements pgx.Tx: a loose read writes nothing.
+func (l looseTx) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errors.New("postgres: a write in a loose read")
+}
+
+// Begin implements pgx.Tx: a loose read writes nothing, so it needs no
+// savepoint.
+func (l looseTx) Begin(context.Context) (pgx.Tx, error) {
+	return nil, errors.New("postgres: a savepoint in a loose read")
 }
 
 // run runs fn once in a transaction with opts. retry reports that the
