@@ -59,6 +59,18 @@ type Tx interface {
 	SyncViewStore
 	ChangeStore
 	LockStore
+	FlushStore
+}
+
+// FlushStore lets a transaction whose loss would do no harm commit without
+// waiting for the database to flush it to disk.
+type FlushStore interface {
+	// SkipFlush says that losing what this transaction writes, should the
+	// database crash just after it commits, does no harm: the commit does
+	// not wait for its flush (PostgreSQL: synchronous_commit off for it).
+	// The database stays consistent either way; only the transaction may
+	// be lost. A store whose commits do not wait for a flush does nothing.
+	SkipFlush(ctx context.Context) error
 }
 
 // LockStore lets the transactions a store could run beside one another say
@@ -276,6 +288,12 @@ type ProfileStore interface {
 	Profile(ctx context.Context, id string) (*Profile, error)
 	Profiles(ctx context.Context) ([]Profile, error)
 	PutProfile(ctx context.Context, p *Profile) error
+	// PutProfileSyncs replaces the sync states alone of the profiles
+	// named: what every sync records, without writing the rest of each
+	// profile and its rule's indexes again, and, for a pass over many
+	// profiles that found nothing to do, in one statement where the store
+	// can. ENOTFOUND when one of them does not exist.
+	PutProfileSyncs(ctx context.Context, syncs map[string]SyncState) error
 
 	// Members returns a profile's members, ordered by user.
 	Members(ctx context.Context, profile string) ([]Member, error)

@@ -13,6 +13,7 @@ package engine
 // many users.
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 
@@ -61,6 +62,50 @@ func (o *op) putProfile(p *roster.Profile) error {
 		o.cache.profiles[p.ID] = *p
 	}
 	return nil
+}
+
+// readProfiles reads every profile into the cache at once, keeping those
+// the op has already read: a pass over many profiles reads them with one
+// query instead of one each.
+func (o *op) readProfiles() error {
+	all, err := o.tx.Profiles(o.ctx)
+	if err != nil {
+		return err
+	}
+	if o.cache.profiles == nil {
+		o.cache.profiles = make(map[string]roster.Profile, len(all))
+	}
+	for _, p := range all {
+		if _, ok := o.cache.profiles[p.ID]; !ok {
+			o.cache.profiles[p.ID] = p
+		}
+	}
+	return nil
+}
+
+// putProfileSync records p's sync state. When the rest of p is the profile
+// the op read, only the sync state is written (PutProfileSync): every sync
+// records its outcome, and writing the whole profile would also write its
+// rule's indexes again. Otherwise p is put whole.
+func (o *op) putProfileSync(p *roster.Profile) error {
+	cached, ok := o.cache.profiles[p.ID]
+	if !ok || !sameBesidesSync(&cached, p) {
+		return o.putProfile(p)
+	}
+	if err := o.tx.PutProfileSyncs(o.ctx, map[string]roster.SyncState{p.ID: p.Sync}); err != nil {
+		return err
+	}
+	cached.Sync = p.Sync
+	o.cache.profiles[p.ID] = cached
+	return nil
+}
+
+// sameBesidesSync reports whether a and b differ in their sync state at
+// most.
+func sameBesidesSync(a, b *roster.Profile) bool {
+	x, y := *a, *b
+	x.Sync, y.Sync = roster.SyncState{}, roster.SyncState{}
+	return reflect.DeepEqual(x, y)
 }
 
 func (o *op) entitlement(id string) (*roster.Entitlement, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -139,12 +140,75 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 		}
 		pending = quiet
 	}
-	e.syncGroups(ctx, actor, quiet, scheduled, func(o *op, p *roster.Profile, _ *roster.SyncResult) (*roster.SyncResult, bool, error) {
-		res := &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, Errors: evalErrors[p.ID], At: o.now}
-		return res, false, o.recordSync(p, res, nil)
-	}, results, failed)
+	e.recordQuiet(ctx, actor, quiet, scheduled, evalErrors, results, failed)
 	return results, failed
 }
+
+// recordQuiet records the syncs of the profiles of ids, which found nothing
+// to do, quietGroup profiles to a transaction with one read of the
+// profiles and one write of their sync states (PutProfileSyncs): a steady
+// pass over thousands of profiles is mostly this, and a read and a write
+// per profile cost PostgreSQL two round trips each. Should a group's
+// transaction fail, its profiles are recorded as syncGroups does, one
+// after another, so that one profile's failure is its own.
+func (e *Engine) recordQuiet(ctx context.Context, actor string, ids []string, scheduled bool, evalErrors map[string]int,
+	results map[string]roster.SyncResult, failed map[string]error) {
+	quietResult := func(o *op, p *roster.Profile) *roster.SyncResult {
+		return &roster.SyncResult{Profile: p.ID, Enrolled: []string{}, Unenrolled: []string{}, Cancelled: []int64{}, Errors: evalErrors[p.ID], At: o.now}
+	}
+	for start := 0; start < len(ids); start += quietGroup {
+		chunk := ids[start:min(start+quietGroup, len(ids))]
+		var group map[string]roster.SyncResult
+		err := e.updateAs(ctx, actor, func(o *op) error {
+			group = map[string]roster.SyncResult{}
+			if err := o.readProfiles(); err != nil {
+				return err
+			}
+			syncs := map[string]roster.SyncState{}
+			for _, id := range chunk {
+				p, err := o.syncableProfile(id, scheduled)
+				if err != nil {
+					return err
+				}
+				if p == nil {
+					continue
+				}
+				res := quietResult(o, p)
+				o.noteSync(p, res, nil)
+				syncs[p.ID] = p.Sync
+				group[p.ID] = *res
+			}
+			// Losing these records to a crash of the database loses
+			// nothing but when the profiles were last found quiet: the
+			// next pass finds them quiet again.
+			if err := o.tx.SkipFlush(o.ctx); err != nil {
+				return err
+			}
+			if err := o.tx.PutProfileSyncs(o.ctx, syncs); err != nil {
+				return err
+			}
+			for id, s := range syncs {
+				p := o.cache.profiles[id]
+				p.Sync = s
+				o.cache.profiles[id] = p
+			}
+			o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("applied").Add(float64(len(syncs))) })
+			return nil
+		})
+		if err != nil {
+			e.syncGroups(ctx, actor, chunk, scheduled, func(o *op, p *roster.Profile, _ *roster.SyncResult) (*roster.SyncResult, bool, error) {
+				res := quietResult(o, p)
+				return res, false, o.recordSync(p, res, nil)
+			}, results, failed)
+			continue
+		}
+		maps.Copy(results, group)
+	}
+}
+
+// quietGroup is how many quiet profiles' syncs recordQuiet records in a
+// transaction.
+const quietGroup = 1024
 
 // syncGroups runs step (a part of a sync, or recording one that found
 // nothing to do) on each profile of ids that is still syncable (see
@@ -594,13 +658,8 @@ func (o *op) unenrollByRule(p *roster.Profile, u string, membersOnly bool) error
 // for none). The profile's last sync sums the parts; each part's event lists
 // what that part did.
 func (o *op) recordSync(p *roster.Profile, res, prev *roster.SyncResult) error {
-	now := o.now
-	p.Sync.LastAt = &now
-	p.Sync.Last = mergeSync(prev, res).Summary()
-	if p.Sync.State == "" {
-		p.Sync.State = roster.AutomationActive
-	}
-	if err := o.putProfile(p); err != nil {
+	o.noteSync(p, res, prev)
+	if err := o.putProfileSync(p); err != nil {
 		return err
 	}
 	o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("applied").Inc() })
@@ -610,6 +669,17 @@ func (o *op) recordSync(p *roster.Profile, res, prev *roster.SyncResult) error {
 	return o.audit(roster.ActionProfileSynced, "profile", p.ID, "", map[string]any{
 		"enrolled": res.Enrolled, "unenrolled": res.Unenrolled, "cancelled": res.Cancelled, "tasks_created": res.TasksCreated,
 	})
+}
+
+// noteSync sets in p's sync state the outcome of a sync: res, after the
+// parts before it (prev).
+func (o *op) noteSync(p *roster.Profile, res, prev *roster.SyncResult) {
+	now := o.now
+	p.Sync.LastAt = &now
+	p.Sync.Last = mergeSync(prev, res).Summary()
+	if p.Sync.State == "" {
+		p.Sync.State = roster.AutomationActive
+	}
 }
 
 // pause holds a sync the safeguard stopped: nothing is applied, the plan is

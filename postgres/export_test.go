@@ -27,3 +27,10 @@ func WithoutWriterLock(t *testing.T) {
 
 // Copies returns how many COPY statements have written held rows.
 func Copies() int64 { return copies.Load() }
+
+// Setting returns the value of a run-time parameter as tx sees it.
+func Setting(ctx context.Context, rtx roster.Tx, name string) (string, error) {
+	var v string
+	err := rtx.(*tx).tx.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
+	return v, err
+}

@@ -227,3 +227,14 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 	}
 	return nil
 }
+
+// SkipFlush implements roster.FlushStore: this transaction's commit does not
+// wait for its WAL to reach the disk (synchronous_commit off, for it alone).
+// A crash of the database may lose it, never leave it half done.
+func (t *tx) SkipFlush(ctx context.Context) error {
+	_, err := t.exec(ctx, `SET LOCAL synchronous_commit TO OFF`)
+	if err != nil {
+		return fmt.Errorf("postgres: skip the commit's flush: %w", err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -59,4 +60,31 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 // index maintenance the way SQLite's are.
 func (t *tx) BulkGrants(ctx context.Context, n int) (end func() error, err error) {
 	return func() error { return nil }, nil
+}
+
+// PutProfileSyncs implements roster.Tx: the sync states of many profiles in
+// one statement, a round trip instead of one per profile.
+func (t *tx) PutProfileSyncs(ctx context.Context, syncs map[string]roster.SyncState) error {
+	if len(syncs) == 0 {
+		return nil
+	}
+	ids, states, err := t.ProfileSyncArgs(syncs)
+	if err != nil {
+		return err
+	}
+	text := make([]string, len(states))
+	for i, s := range states {
+		text[i] = string(s.(json.RawMessage))
+	}
+	n, err := t.exec(ctx, `
+		UPDATE profiles AS p SET sync = v.sync::jsonb
+		FROM unnest($1::text[], $2::text[]) AS v (id, sync)
+		WHERE p.id = v.id`, ids, text)
+	if err != nil {
+		return fmt.Errorf("put profiles' syncs: %w", err)
+	}
+	if int(n) != len(ids) {
+		return roster.Errorf(roster.ENOTFOUND, "put profiles' syncs: %d of the %d profiles not found", len(ids)-int(n), len(ids))
+	}
+	return nil
 }

@@ -78,3 +78,7 @@ func (t *tx) SealEvents(ctx context.Context, max int) ([]*roster.Event, error) {
 
 // Lock does nothing: SQLite runs one writer at a time.
 func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error { return nil }
+
+// SkipFlush implements roster.FlushStore: in WAL mode with synchronous
+// NORMAL, no commit waits for a flush.
+func (t *tx) SkipFlush(ctx context.Context) error { return nil }

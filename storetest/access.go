@@ -297,6 +297,41 @@ func testProfiles(t *testing.T, s roster.Store) {
 	if !strings.Contains(roster.ErrorMessage(err), "nope") {
 		t.Errorf("not-found message %q does not name the profile", roster.ErrorMessage(err))
 	}
+
+	// PutProfileSyncs replaces the sync states alone: the rest of each
+	// profile, and the index of its rule's entitlements, stay.
+	sync := want[2].Sync
+	sync.State, sync.Staged, sync.PausedAt = roster.AutomationActive, nil, nil
+	sync.Last = &roster.SyncSummary{Enrolled: 7, At: at(40)}
+	sync.LastAt = ptr(at(40))
+	sync2 := roster.SyncState{State: roster.AutomationActive, LastAt: ptr(at(41)), Last: &roster.SyncSummary{At: at(41)}}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		// What a transaction that skips its flush writes is committed
+		// all the same.
+		if err := tx.SkipFlush(ctx); err != nil {
+			return err
+		}
+		return tx.PutProfileSyncs(ctx, map[string]roster.SyncState{"sales": sync, "admins": sync2})
+	})
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Profile, error) { return tx.Profile(ctx, "sales") })
+	synced := want[2]
+	synced.Sync = sync
+	equal(t, "profile sales after PutProfileSyncs", synced, *got)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Profile, error) { return tx.Profile(ctx, "admins") })
+	synced = want[1]
+	synced.Sync = sync2
+	equal(t, "profile admins after PutProfileSyncs", synced, *got)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutProfileSyncs(ctx, nil) })
+	ids := get(t, s, func(ctx context.Context, tx roster.Tx) ([]string, error) {
+		return tx.RuleProfiles(ctx, []string{"okta/engineering"})
+	})
+	equal(t, "profiles whose rule names okta/engineering", []string{"admins", "sales"}, ids)
+	err = s.Update(context.Background(), func(tx roster.Tx) error {
+		return tx.PutProfileSyncs(context.Background(), map[string]roster.SyncState{"sales": sync2, "nope": sync})
+	})
+	wantCode(t, "PutProfileSyncs(sales, nope)", err, roster.ENOTFOUND)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Profile, error) { return tx.Profile(ctx, "sales") })
+	equal(t, "profile sales after a failed PutProfileSyncs", sync, got.Sync)
 }
 
 func testMembers(t *testing.T, s roster.Store) {

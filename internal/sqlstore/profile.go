@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +101,39 @@ func (t *Tx) PutProfile(ctx context.Context, p *roster.Profile) error {
 		}
 	}
 	return nil
+}
+
+// PutProfileSyncs replaces profiles' sync states alone, a statement each
+// (on SQLite, a statement costs no round trip).
+func (t *Tx) PutProfileSyncs(ctx context.Context, syncs map[string]roster.SyncState) error {
+	ids, states, err := t.ProfileSyncArgs(syncs)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		n, err := t.Q.Exec(ctx, `UPDATE profiles SET sync = ? WHERE id = ?`, states[i], id)
+		if err != nil {
+			return fmt.Errorf("put profile %q's sync: %w", id, err)
+		}
+		if n == 0 {
+			return roster.Errorf(roster.ENOTFOUND, "profile %q not found", id)
+		}
+	}
+	return nil
+}
+
+// ProfileSyncArgs returns the ids of syncs, sorted, and their sync states
+// encoded as the profiles table stores them: PutProfileSyncs' arguments.
+func (t *Tx) ProfileSyncArgs(syncs map[string]roster.SyncState) (ids []string, states []any, err error) {
+	ids = slices.Sorted(maps.Keys(syncs))
+	e := t.enc()
+	for _, id := range ids {
+		states = append(states, e.json(syncState(syncs[id])))
+	}
+	if e.err != nil {
+		return nil, nil, fmt.Errorf("put profiles' syncs: %w", e.err)
+	}
+	return ids, states, nil
 }
 
 // FieldProfiles returns the ids of the profiles whose expression reads any
