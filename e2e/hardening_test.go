@@ -141,6 +141,23 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 			t.Errorf("GET %s (status %d): Cache-Control %q, want no-store", tc.path, res.StatusCode, got)
 		}
 	}
+	// The console's pages too.
+	admin := signIn(t, e.srv.URL, adminToken)
+	for _, path := range []string{"/profiles", "/users", "/tasks", "/events"} {
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AddCookie(&http.Cookie{Name: admin.cookie.Name, Value: admin.cookie.Value})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Cache-Control"); res.StatusCode != http.StatusOK || got != "no-store" {
+			t.Errorf("console GET %s: %d, Cache-Control %q, want 200 and no-store", path, res.StatusCode, got)
+		}
+	}
 }
 
 // TestSlowClientsAreCutOff checks the server's bounds on clients (issue 14:
@@ -415,6 +432,10 @@ profiles:
 		t.Fatalf("the admin's own github/admin: %s, provisioners %v", own.State, own.Provisioners)
 	}
 	e.fails("your own access", adminUser, "task", "provision", id(own))
+	// Nor with a token the admin issued for the provisioner: it is the
+	// admin's action too.
+	e.createToken(adminUser, "ivan-by-admin", "ivan")
+	e.fails("your own access", "ivan-by-admin", "task", "provision", id(own))
 	e.ok("ivan", "task", "provision", id(own))
 }
 
