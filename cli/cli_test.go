@@ -518,7 +518,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("serve: exit %d, %s", code, stderr)
 	}
 	if _, stderr, code := e.run("serve", "--db", "postgres://db/roster", "--addr", ":9090", "--demo", "--no-migrate", "--sync-on-change=false",
-		"--secret-env-prefix", "ACME_ROSTER_", "--secrets-dir", "/run/secrets/roster", "--data-dir", "/var/lib/roster/data", "--session-idle", "30m"); code != 0 {
+		"--secret-env-prefix", "ACME_ROSTER_", "--secrets-dir", "/run/secrets/roster", "--data-dir", "/var/lib/roster/data", "--session-idle", "30m", "--metrics-addr", "127.0.0.1:9100"); code != 0 {
 		t.Fatalf("serve with flags: exit %d, %s", code, stderr)
 	}
 	e.vars["ROSTER_SESSION_IDLE"] = "2h"
@@ -528,7 +528,7 @@ func TestServe(t *testing.T) {
 	want := []cli.ServeConfig{
 		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_", SessionIdle: 8 * time.Hour},
 		{DB: "postgres://db/roster", Addr: ":9090", Demo: true, BootstrapToken: "boot-0123456789abcdef0123456789abcdef", NoMigrate: true,
-			SecretEnvPrefix: "ACME_ROSTER_", SecretsDir: "/run/secrets/roster", DataDir: "/var/lib/roster/data", SessionIdle: 30 * time.Minute},
+			SecretEnvPrefix: "ACME_ROSTER_", SecretsDir: "/run/secrets/roster", DataDir: "/var/lib/roster/data", SessionIdle: 30 * time.Minute, MetricsAddr: "127.0.0.1:9100"},
 		{DB: "roster.db", Addr: "127.0.0.1:8080", BootstrapToken: "boot-0123456789abcdef0123456789abcdef", SyncOnChange: true, SecretEnvPrefix: "ROSTER_SECRET_", SessionIdle: 2 * time.Hour},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -180,7 +180,7 @@ func Open(typ string, cfg Config) (Connector, error) {
 	}
 	conn, err := open(cfg)
 	if err != nil {
-		return nil, cut(err)
+		return nil, Cut(err)
 	}
 	b := &bounded{conn: conn}
 	err = cfg.Access.CheckSettings(cfg.Settings)
@@ -192,7 +192,7 @@ func Open(typ string, cfg Config) (Connector, error) {
 	}
 	if err != nil {
 		conn.Close()
-		return nil, cut(err)
+		return nil, Cut(err)
 	}
 	return b, nil
 }
@@ -256,7 +256,7 @@ func (b *bounded) Revoke(ctx context.Context, who Subject, entitlement string) e
 	})
 }
 
-func (b *bounded) Close() error { return cut(b.conn.Close()) }
+func (b *bounded) Close() error { return Cut(b.conn.Close()) }
 
 // call runs fn with a deadline of limit, in a goroutine so that a call
 // stuck where its context cannot reach it is abandoned at the deadline.
@@ -278,12 +278,12 @@ func (b *bounded) call(ctx context.Context, what, setting string, limit time.Dur
 		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !IsPermanent(err) {
 			err = fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, err)
 		}
-		return cut(err)
+		return Cut(err)
 	case <-ctx.Done():
 	}
 	select {
 	case err := <-done: // it returned just then
-		return cut(err)
+		return Cut(err)
 	default:
 	}
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -314,11 +314,13 @@ type cutError struct {
 func (e *cutError) Error() string { return e.msg }
 func (e *cutError) Unwrap() error { return e.err }
 
-// cut returns err with its message made safe to show: control characters
-// (new lines, terminal escapes) replaced by spaces, runs of spaces made one,
-// invisible format characters and invalid UTF-8 dropped, and at most
-// MaxErrorLength characters, the last an ellipsis when it was cut.
-func cut(err error) error {
+// Cut returns err, an error from an outside system, with its message made
+// safe to keep and show: control characters (new lines, terminal escapes)
+// replaced by spaces, runs of spaces made one, invisible format characters
+// and invalid UTF-8 dropped, and at most MaxErrorLength characters, the
+// last an ellipsis when it was cut. The notifier cuts delivery errors with
+// it too.
+func Cut(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -48,6 +48,33 @@ func (e *env) sqlExec(stmts ...string) {
 	}
 }
 
+// sqlCount runs a query that answers one number on e's database directly.
+func (e *env) sqlCount(query string) int {
+	e.t.Helper()
+	ctx := context.Background()
+	var n int
+	if strings.HasPrefix(e.db, "postgres") {
+		conn, err := pgx.Connect(ctx, e.db)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, query).Scan(&n); err != nil {
+			e.t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+	db, err := sql.Open("sqlite", e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
 // verify runs roster audit verify -o json as the auditor and returns what it
 // found and whether it exited 0.
 func (e *env) verify() (roster.AuditVerification, result) {
@@ -295,15 +322,17 @@ func testAuditRace(t *testing.T, e *env) {
 // Slack webhook's URL, a secret, is masked.
 func TestChangeEventsCarryBeforeAndAfter(t *testing.T) {
 	e := start(t)
-	e.apply(org + engProfile)
+	e.apply(org + engProfile + csvConnector("people.csv"))
 	changed := strings.NewReplacer(
+		"{id: ivan, email: ivan@example.com, name: Ivan, department: IT}",
+		"{id: ivan, email: ivan@example.com, name: Ivan, department: IT, kind: service}",
 		"sync_interval: 1h", "sync_interval: 2h\n  slack_webhook_url: https://hooks.example.com/services/T0/B0/secret",
 		"{id: bob, email: bob@example.com, name: Bob, manager: carol, department: Engineering}",
 		"{id: bob, email: bob@example.com, name: Bob, manager: dave, department: Engineering, role: admin, status: disabled}",
 		"        fallback: [sam]", "        fallback: [tess]",
 		"name: Engineering onboarding", "name: Engineering",
 	).Replace(org + engProfile)
-	e.apply(changed)
+	e.apply(changed + csvConnector("staff.csv"))
 
 	type diff struct {
 		Before map[string]any `json:"before"`
@@ -336,6 +365,8 @@ func TestChangeEventsCarryBeforeAndAfter(t *testing.T) {
 	check("policy", data(roster.ActionPolicyUpdated, "manager"),
 		`{"steps":[{"approvers":"manager","fallback":["sam"]}]}`, `{"steps":[{"approvers":"manager","fallback":["tess"]}]}`)
 	check("profile", data(roster.ActionProfileUpdated, "eng"), `{"name":"Engineering onboarding"}`, `{"name":"Engineering"}`)
+	check("user kind", data(roster.ActionUserUpdated, "ivan"), `{"kind":"person"}`, `{"kind":"service"}`)
+	check("connector", data(roster.ActionConnectorUpdated, "hr"), `{"settings":{"path":"people.csv"}}`, `{"settings":{"path":"staff.csv"}}`)
 	if v, _ := e.verify(); !v.OK {
 		t.Fatalf("chain: %+v", v.Broken)
 	}

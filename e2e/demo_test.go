@@ -32,6 +32,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if lines := strings.Count(e.ok(adminUser, "profile", "list"), "\n"); lines != 4 {
 		t.Fatalf("profile list has %d lines, want a header and 3 profiles", lines)
 	}
+	// George's exclusion from eng's rule is recorded at once (eng sets no
+	// exclusion_policy: auto), not put in his manager's inbox (issue 14 #13).
+	george := e.task("--user", "george", "--entitlement", roster.ExclusionEntitlement("eng"))
+	equal(t, "george's exclusion", []string{string(george.State), string(george.Origin)}, []string{string(roster.StateDone), string(roster.OriginExclusion)})
 	// 2. Managers approve: raj for alice (task 2) and emma (6), alice for her
 	// reports (3 4 5), emma for hers (7 8), dana for raj (9).
 	waiting := e.ok("raj", "task", "list", "--approver", "raj")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	rosterhttp "github.com/rosterhq/roster/http"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -96,6 +97,33 @@ func TestApplyBodyOnlyForAdmins(t *testing.T) {
 			t.Fatalf("the server took %d MiB of a plain user's %s before refusing it", read>>20, path)
 		}
 	}
+	// Any other request, an admin's too, is read no further than 1 MiB.
+	for _, tc := range []struct{ path, token string }{
+		{"/api/v1/tasks/1/approve", e.token("alice")},
+		{"/api/v1/tokens", e.token("alice")},
+		{"/api/v1/grants", adminToken},
+	} {
+		body := &countingReader{}
+		body.n.Store(64 << 20)
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+tc.path, io.MultiReader(strings.NewReader(`{"comment":"`), body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = 64<<20 + 12
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			msg, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode < 400 || res.StatusCode >= 500 {
+				t.Errorf("64 MiB to %s: %d %s, want a refusal", tc.path, res.StatusCode, msg)
+			}
+		}
+		if read := body.read.Load(); read > 16<<20 {
+			t.Errorf("the server took %d MiB of a request to %s", read>>20, tc.path)
+		}
+	}
 }
 
 // TestAPIAnswersAreNotCached checks that API answers, errors included, say
@@ -111,6 +139,23 @@ func TestAPIAnswersAreNotCached(t *testing.T) {
 		res, _ := e.request(http.MethodGet, tc.path, tc.token, "", nil)
 		if got := res.Header.Get("Cache-Control"); got != "no-store" {
 			t.Errorf("GET %s (status %d): Cache-Control %q, want no-store", tc.path, res.StatusCode, got)
+		}
+	}
+	// The console's pages too.
+	admin := signIn(t, e.srv.URL, adminToken)
+	for _, path := range []string{"/profiles", "/users", "/tasks", "/events"} {
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AddCookie(&http.Cookie{Name: admin.cookie.Name, Value: admin.cookie.Value})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Cache-Control"); res.StatusCode != http.StatusOK || got != "no-store" {
+			t.Errorf("console GET %s: %d, Cache-Control %q, want 200 and no-store", path, res.StatusCode, got)
 		}
 	}
 }
@@ -387,6 +432,10 @@ profiles:
 		t.Fatalf("the admin's own github/admin: %s, provisioners %v", own.State, own.Provisioners)
 	}
 	e.fails("your own access", adminUser, "task", "provision", id(own))
+	// Nor with a token the admin issued for the provisioner: it is the
+	// admin's action too.
+	e.createToken(adminUser, "ivan-by-admin", "ivan")
+	e.fails("your own access", "ivan-by-admin", "task", "provision", id(own))
 	e.ok("ivan", "task", "provision", id(own))
 }
 
@@ -426,5 +475,154 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	}
 	if res, _ := e.request(http.MethodGet, "/metrics", adminToken, "", nil); res.StatusCode != http.StatusNotFound {
 		t.Fatalf("main address /metrics with --metrics-addr: %d, want 404", res.StatusCode)
+	}
+}
+
+// TestStrangersLearnNothingOfATask checks issue 14 #9: approving, denying or
+// provisioning a task that does not concern the caller is refused with 403
+// before anything else is checked, so the answer never tells its state or
+// who decides or provisions it — whatever state the task is in.
+func TestStrangersLearnNothingOfATask(t *testing.T) {
+	e := start(t)
+	e.apply(org + `
+profiles:
+  - id: eng
+    entitlements: [github/admin]
+    allow_enrollment_requests: true
+    enrollment: {policy: manager, bypass_entitlement_policies: true}
+`)
+	var enroll roster.Task
+	e.json(&enroll, "alice", "profile", "request", "eng")
+	// pending_approval: carol decides.
+	for _, verb := range []string{"approve", "deny", "provision"} {
+		msg := e.fails("does not concern you", "erin", "task", verb, id(enroll))
+		if strings.Contains(msg, "pending") || strings.Contains(msg, "carol") || strings.Contains(msg, "approval") {
+			t.Errorf("erin's %s of a task waiting for approval told %q", verb, msg)
+		}
+	}
+	e.ok("carol", "task", "approve", id(enroll))
+	admin := e.task("--user", "alice", "--entitlement", "github/admin")
+	equal(t, "github/admin", admin.State, roster.StatePendingProvisioning)
+	// pending_provisioning (ivan provisions) and done.
+	for _, tk := range []roster.Task{admin, enroll} {
+		for _, verb := range []string{"approve", "deny", "provision"} {
+			msg := e.fails("does not concern you", "erin", "task", verb, id(tk))
+			if strings.Contains(msg, "ivan") || strings.Contains(msg, "carol") || strings.Contains(msg, string(tk.State)) {
+				t.Errorf("erin's %s of task %d (%s) told %q", verb, tk.ID, tk.State, msg)
+			}
+		}
+	}
+	// The answer is 403 through the API too, whatever the state.
+	for _, tk := range []roster.Task{admin, enroll} {
+		for _, verb := range []string{"approve", "deny", "provision"} {
+			res, body := e.request(http.MethodPost, fmt.Sprintf("/api/v1/tasks/%d/%s", tk.ID, verb), e.token("erin"), "application/json", strings.NewReader(`{"comment":"x"}`))
+			if res.StatusCode != http.StatusForbidden || strings.Contains(body, string(tk.State)) {
+				t.Errorf("POST %s of task %d (%s) as erin: %d %s, want 403 without its state", verb, tk.ID, tk.State, res.StatusCode, body)
+			}
+		}
+	}
+}
+
+// TestAppliesAreReadTwoAtATime checks issue 14 #2's bound on concurrent
+// applies: while two admins' files are still arriving, a third apply waits
+// for its turn without being read or applied, and goes ahead as soon as
+// one of the two is done.
+func TestAppliesAreReadTwoAtATime(t *testing.T) {
+	e := start(t)
+	if rosterhttp.MaxConcurrentApplies != 2 {
+		t.Fatalf("MaxConcurrentApplies = %d; this test holds two", rosterhttp.MaxConcurrentApplies)
+	}
+	type answer struct {
+		status int
+		err    error
+	}
+	post := func(body io.Reader) <-chan answer {
+		done := make(chan answer, 1)
+		go func() {
+			req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/apply", body)
+			if err != nil {
+				done <- answer{err: err}
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/yaml")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- answer{err: err}
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			done <- answer{status: res.StatusCode}
+		}()
+		return done
+	}
+	var stalled []*io.PipeWriter
+	var held []<-chan answer
+	for i := range 2 {
+		pr, pw := io.Pipe()
+		stalled = append(stalled, pw)
+		t.Cleanup(func() { pw.Close() })
+		held = append(held, post(pr))
+		go fmt.Fprintf(pw, "users:\n  - {id: held%d, email: held%d@example.com}\n", i, i)
+	}
+	time.Sleep(500 * time.Millisecond) // both take their places
+	third := post(strings.NewReader("users:\n  - {id: third, email: third@example.com}\n"))
+	select {
+	case a := <-third:
+		t.Fatalf("a third apply was answered (%d, %v) while two files were still arriving", a.status, a.err)
+	case <-time.After(time.Second):
+	}
+	stalled[0].Close()
+	for _, tc := range []struct {
+		what string
+		ch   <-chan answer
+	}{{"the first apply", held[0]}, {"the third apply, once the first was done", third}} {
+		select {
+		case a := <-tc.ch:
+			if a.err != nil || a.status != http.StatusOK {
+				t.Fatalf("%s: %d %v", tc.what, a.status, a.err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s was not answered", tc.what)
+		}
+	}
+	stalled[1].Close()
+	if a := <-held[1]; a.err != nil || a.status != http.StatusOK {
+		t.Fatalf("the second apply: %d %v", a.status, a.err)
+	}
+}
+
+// TestConnectionsAreCapped checks the cap on connections served at once
+// (issue 14 #3): with the cap taken by clients that send nothing, another
+// client waits, and is served as soon as one of them goes.
+func TestConnectionsAreCapped(t *testing.T) {
+	e := startWith(t, server.Config{BootstrapToken: adminToken, HTTP: server.HTTPLimits{MaxConns: 2}})
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	var silent []net.Conn
+	for range 2 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		silent = append(silent, conn)
+	}
+	time.Sleep(200 * time.Millisecond) // both accepted
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addr)
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	if n, err := conn.Read(make([]byte, 1)); n > 0 || err == nil {
+		t.Fatal("a third connection was served while two held the cap of two")
+	}
+	silent[0].Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(conn)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		t.Fatalf("the waiting connection, once one went: %q %v", b, err)
 	}
 }

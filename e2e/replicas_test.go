@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/smtptest"
 
 	"github.com/rosterhq/roster/server"
 )
@@ -120,4 +122,62 @@ profiles:
 	equal(t, "won and lost", []int{won, lost}, []int{1, 1})
 	equal(t, "approval events", len(e.events("--action", "task.approved", "--object-id", id(task))), 1)
 	equal(t, "members", e.members("s"), []string{"dave:automation"})
+}
+
+// TestLeasesHandOverOnStopOrWithinTheirTTL checks section 5's leases with
+// notifications: a server that stops gracefully hands its leases over, so
+// the server started after it delivers at once rather than when the old
+// lease would have expired; a replica that stops without handing over (a
+// crash) holds them no longer than engine.LeaseTTL, after which another
+// replica delivers.
+func TestLeasesHandOverOnStopOrWithinTheirTTL(t *testing.T) {
+	smtp := smtptest.Start(t)
+	e := start(t)
+	e.apply(org + emailProfile)
+	e.apply(emailSettings(smtp, "", ""))
+	ctx := context.Background()
+	e.ok("alice", "profile", "request", "eng")
+	equal(t, "delivered by the first server", e.notify(), 1) // it holds the notifier's lease
+
+	// Graceful: the server hands every lease it holds over — the
+	// provisioner's and connectors', the change-driven sync's and the
+	// schedules' too — and the next server delivers at once, the clock
+	// unmoved.
+	for _, w := range []interface {
+		RunOnce(context.Context) (int, error)
+	}{e.srv.Provisioner, e.srv.Connectors, e.srv.Changes, e.srv.Scheduler, e.srv.Reminders, e.srv.Delegations} {
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := e.sqlCount(`SELECT count(*) FROM leases`)
+	if held < 6 {
+		t.Fatalf("the first server holds %d leases, want every worker's", held)
+	}
+	e.ok("dave", "profile", "request", "eng")
+	if err := e.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM leases`); n != 0 {
+		t.Fatalf("%d of its %d leases left held after a graceful stop", n, held)
+	}
+	next := e.replica(t)
+	e.srv = next
+	if n, err := next.Notifier.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("the server started after a graceful stop delivered %d (err %v) at once, want 1", n, err)
+	}
+
+	// Crashed: next holds the lease and stops running; another replica
+	// waits for the lease to expire, and no longer.
+	third := e.replica(t)
+	e.ok("bob", "profile", "request", "eng")
+	e.clock.Advance(engine.LeaseTTL / 2)
+	if n, _ := third.Notifier.RunOnce(ctx); n != 0 {
+		t.Fatal("a replica delivered while another held the notifier's live lease")
+	}
+	e.clock.Advance(engine.LeaseTTL/2 + time.Second)
+	if n, err := third.Notifier.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("%v after the crashed replica's last renewal another delivered %d (err %v), want 1", engine.LeaseTTL+time.Second, n, err)
+	}
+	equal(t, "messages to carol", len(smtp.To("carol@example.com")), 3)
 }

@@ -165,7 +165,9 @@ func TestSessionsLiveInTheDatabase(t *testing.T) {
 		t.Fatalf("user.signed_out events: %+v", out)
 	}
 
-	// A restart keeps the session: A stops, C starts on the same database.
+	// A restart keeps the session, and keeps the signed-out one ended: A
+	// stops, C starts on the same database.
+	signedOut := alice
 	alice = signIn(t, a.URL, e.token("alice"))
 	if err := a.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -174,6 +176,9 @@ func TestSessionsLiveInTheDatabase(t *testing.T) {
 	e.srv = c
 	if !alice.signedIn(c.URL) {
 		t.Fatal("a session does not survive a restart")
+	}
+	if signedOut.signedIn(c.URL) {
+		t.Fatal("a session signed out before a restart opens the console after it")
 	}
 
 	// roster session revoke ends it everywhere; alice may not revoke bob's,

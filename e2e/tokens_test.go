@@ -81,6 +81,11 @@ func TestTokensHaveIDsExpiryAndRevocation(t *testing.T) {
 	e.clock.Advance(31 * time.Second)
 	e.ok("bob-laptop", "whoami")
 	equal(t, "last use 61 s later", lastUsed(), first.Add(61*time.Second))
+	// The table shows it too, in its LAST USED column.
+	text := e.ok("bob", "token", "list")
+	if !strings.Contains(text, "LAST USED") || !strings.Contains(text, first.Add(61*time.Second).UTC().Format(time.RFC3339)) {
+		t.Fatalf("token list does not show the last use %s:\n%s", first.Add(61*time.Second).UTC().Format(time.RFC3339), text)
+	}
 
 	// Others' tokens: a user neither lists nor revokes them nor issues one
 	// for someone else; an auditor lists them.

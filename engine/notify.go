@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/connector"
 )
 
 // Notifier delivers outgoing notifications (Slack incoming-webhook posts,
@@ -127,6 +128,11 @@ func (n *Notifier) processAll(ctx context.Context, msgs []roster.Notification) [
 		for j, err := range n.mailAll(ctx, batch) {
 			sendErrs[emails[j]] = err
 		}
+	}
+	// What a webhook endpoint, Slack or an SMTP server answered is an
+	// outside system's text: cut before it is kept, logged or shown.
+	for i := range sendErrs {
+		sendErrs[i] = connector.Cut(sendErrs[i])
 	}
 	// What was sent is recorded even when the run is stopping: else it
 	// would be sent again.

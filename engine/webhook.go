@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/engine/internal/same"
 )
 
@@ -348,7 +349,7 @@ func (e *Engine) TestWebhook(ctx context.Context, id string) (*roster.WebhookTes
 	res.Status, err = e.sendWebhook(ctx, w, res.MessageID, body)
 	answer := fmt.Sprintf("answered %d", res.Status)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error = connector.Cut(err).Error()
 		answer = res.Error
 	}
 	err = e.update(ctx, func(o *op) error {
