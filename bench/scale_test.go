@@ -248,8 +248,10 @@ func countRows(b *testing.B, db string) (members, tasks int) {
 // and the passes after it are the measurement (s/sync-all). It also reports
 // the peak live heap and the process's peak resident set.
 //
-// The presets small-expr, medium-expr and large-expr are small, medium and large with a third
-// of the profiles' rules written as expressions (gen.Config.ExpressionEvery).
+// The presets small-expr, medium-expr and large-expr are small, medium and
+// large with a third of the profiles' rules written as attribute expressions
+// (gen.Config.ExpressionEvery), of about the same sizes as the rules they
+// replace: the same number of memberships and tasks to keep in sync.
 func BenchmarkSteadyStateSyncAll(b *testing.B) {
 	for _, preset := range presets(b, "small", "medium", "large", "small-expr", "medium-expr", "large-expr") {
 		b.Run(preset, func(b *testing.B) {

@@ -2,7 +2,8 @@
 // benchmarks: users with a manager tree and departments, apps whose
 // entitlements follow a Zipf-like popularity, direct grants drawn from that
 // popularity, and access profiles whose rules key on moderately popular
-// entitlements.
+// entitlements or, optionally, on the users' department, location,
+// employment type and title.
 //
 // An Org is compact (indices, not strings) so that the Large preset of a
 // million users fits in memory; it is written out either as a declarative
@@ -16,6 +17,7 @@ import (
 	"github.com/rosterhq/roster"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // Config says what to generate. The zero value of an optional field takes
@@ -47,10 +49,14 @@ type Config struct {
 	// department group (default 1).
 	DepartmentRulePercent float64
 	// ExpressionEvery, when above 0, writes every ExpressionEvery-th
-	// profile's rule as a CEL expression on department, employment_type and
-	// location instead of any_entitlement (3: a third of the profiles). The
-	// expression matches the members of one department, as a rule on its
-	// department group would.
+	// profile's rule as a CEL expression on the user's attributes instead of
+	// any_entitlement (3: a third of the profiles), as an HR rule would be:
+	// a department, and some of its locations, employment types and titles
+	// (see AttrRule). Of the expressions the profile's department allows,
+	// it takes the one that matches as many active users as the
+	// profile's entitlement rule would have, so the organisation keeps
+	// about the memberships and tasks of the same Config without
+	// expressions.
 	ExpressionEvery int
 	// ContentRanks bounds, as fractions of the entitlements, the popularity
 	// ranks from which profile contents are drawn, always past the rules'
@@ -83,7 +89,10 @@ var (
 // Preset returns the preset of that name: small, medium, large, small20k
 // (EnableAtOnce) or dense20k; small-expr, medium-expr and large-expr are
 // small, medium and large with a third of the profiles' rules written as
-// expressions.
+// attribute expressions (ExpressionEvery 3), each matching about as many
+// users as the rule it replaces, so the organisation keeps its memberships
+// and tasks (medium-expr: 588,319 and 2,002,692 against medium's 588,475
+// and 2,001,008).
 func Preset(name string) (Config, error) {
 	switch name {
 	case "small":
@@ -154,11 +163,13 @@ type User struct {
 // Profile is a generated access profile. Its id is ProfileID(index).
 type Profile struct {
 	// Rule lists the entitlements (indices) of automation.any_entitlement;
-	// with an Expression, the department group whose members it matches.
+	// it is empty when the rule is an expression.
 	Rule []int32
-	// Expression is the rule's CEL expression, if it has one (then Rule is
-	// not written as any_entitlement).
+	// Expression is the rule's CEL expression, if it has one: Attr written
+	// out.
 	Expression string
+	// Attr is the attribute rule Expression says, when there is one.
+	Attr *AttrRule
 	// Content lists the profile's entitlements (indices).
 	Content []int32
 	// MembersOnly says the profile's automation is sync_members_only.
@@ -303,15 +314,190 @@ func (o *Org) profiles(r *rand.Rand) {
 	}
 	// Chosen after the random draws, so that the rest of the organisation
 	// is the one the same Config without expressions gives.
+	if cfg.ExpressionEvery > 0 {
+		o.expressions()
+	}
+}
+
+// Employment types of an AttrRule.
+const (
+	AnyEmployment   = iota // no clause on employment_type
+	EmployeesOnly          // user.employment_type != "contractor"
+	ContractorsOnly        // user.employment_type == "contractor"
+)
+
+// AttrRule is a rule on the user's attributes, as HR rules are: the members
+// of one department, in some of its locations, of some employment types and
+// with some titles. A user matches when active and every clause holds.
+type AttrRule struct {
+	// Department indexes Org.Departments.
+	Department uint8
+	// Locations and Titles are bit sets over Locations and Titles; all bits
+	// set means no clause on that field.
+	Locations, Titles uint8
+	// Employment is AnyEmployment, EmployeesOnly or ContractorsOnly.
+	Employment uint8
+}
+
+// Matches says whether user u of o matches the rule (disabled users match
+// no rule).
+func (a AttrRule) Matches(o *Org, u int) bool {
+	us := o.Users[u]
+	if us.Disabled || us.Department != a.Department ||
+		a.Locations&(1<<(u%len(Locations))) == 0 || a.Titles&(1<<titleOf(u)) == 0 {
+		return false
+	}
+	switch a.Employment {
+	case EmployeesOnly:
+		return !contractor(u)
+	case ContractorsOnly:
+		return contractor(u)
+	}
+	return true
+}
+
+// Expression writes the rule in CEL, e.g. `user.department == "Sales" &&
+// user.location == "Berlin" && user.employment_type != "contractor"`.
+func (a AttrRule) Expression(o *Org) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "user.department == %q", o.Departments[a.Department])
+	set := func(field string, bits uint8, names []string) {
+		var in []string
+		for i, n := range names {
+			if bits&(1<<i) != 0 {
+				in = append(in, fmt.Sprintf("%q", n))
+			}
+		}
+		switch {
+		case len(in) == len(names):
+		case len(in) == 1:
+			fmt.Fprintf(&b, " && user.%s == %s", field, in[0])
+		default:
+			fmt.Fprintf(&b, " && user.%s in [%s]", field, strings.Join(in, ", "))
+		}
+	}
+	set("location", a.Locations, Locations)
+	switch a.Employment {
+	case EmployeesOnly:
+		b.WriteString(` && user.employment_type != "contractor"`)
+	case ContractorsOnly:
+		b.WriteString(` && user.employment_type == "contractor"`)
+	}
+	set("title", a.Titles, Titles)
+	return b.String()
+}
+
+// expressions writes every ExpressionEvery-th profile's rule as an
+// attribute rule: profile i keys on department k mod Departments, where k
+// is i/ExpressionEvery; its locations and titles are runs of 1 to 8
+// consecutive ones (wrapping) from offsets that k gives. Of the 3×8×8 rules
+// so shaped, it takes the one that lists the fewest values among those whose
+// number of active matching users is within a tenth of that of the
+// profile's entitlement rule, or else the closest (the first on a tie);
+// the numbers are counted from a table of active users by department,
+// location, employment type and title.
+func (o *Org) expressions() {
+	cfg := o.Config
+	nl, nt := len(Locations), len(Titles)
+	cell := func(d, l, c, t int) int { return ((d*nl+l)*2+c)*nt + t }
+	cells := make([]int, cfg.Departments*nl*2*nt)
+	for u, us := range o.Users {
+		if !us.Disabled {
+			c := 0
+			if contractor(u) {
+				c = 1
+			}
+			cells[cell(int(us.Department), u%nl, c, titleOf(u))]++
+		}
+	}
+	want := make([]int, len(o.Profiles))
+	idx := o.ruleIndex()
+	for u := range o.Users {
+		for _, p := range o.membershipsOf(idx, u) {
+			want[p]++
+		}
+	}
+	run := func(from, n, of int) uint8 {
+		var bits uint8
+		for j := 0; j < n; j++ {
+			bits |= 1 << ((from + j) % of)
+		}
+		return bits
+	}
 	for i := range o.Profiles {
-		if cfg.ExpressionEvery <= 0 || i%cfg.ExpressionEvery != 0 {
+		if i%cfg.ExpressionEvery != 0 {
 			continue
 		}
+		k := i / cfg.ExpressionEvery
+		d := k % cfg.Departments
+		lo, to := k/cfg.Departments%nl, (k*3+1)%nt
+		var best AttrRule
+		bestDiff, bestScore := -1, 0
+		for _, emp := range []uint8{EmployeesOnly, AnyEmployment, ContractorsOnly} {
+			for ln := 1; ln <= nl; ln++ {
+				for tn := 1; tn <= nt; tn++ {
+					a := AttrRule{Department: uint8(d), Locations: run(lo, ln, nl), Titles: run(to, tn, nt), Employment: emp}
+					n := 0
+					for l := 0; l < nl; l++ {
+						for t := 0; t < nt; t++ {
+							if a.Locations&(1<<l) == 0 || a.Titles&(1<<t) == 0 {
+								continue
+							}
+							if emp != ContractorsOnly {
+								n += cells[cell(d, l, 0, t)]
+							}
+							if emp != EmployeesOnly {
+								n += cells[cell(d, l, 1, t)]
+							}
+						}
+					}
+					// Within a tenth of the target, the rule with the fewest
+					// values wins, as an admin would write it; else the
+					// closest.
+					diff, score := abs(n-want[i]), a.values()
+					if diff*10 <= want[i] {
+						diff = 0
+					} else {
+						score = 0
+					}
+					if bestDiff < 0 || diff < bestDiff || diff == bestDiff && score < bestScore {
+						best, bestDiff, bestScore = a, diff, score
+					}
+				}
+			}
+		}
 		p := &o.Profiles[i]
-		d := i / cfg.ExpressionEvery % cfg.Departments
-		p.Rule = []int32{int32(d)}
-		p.Expression = fmt.Sprintf(`user.department == %q && user.employment_type in ["employee", "contractor"] && user.location != "Atlantis"`, o.Departments[d])
+		p.Rule, p.Attr, p.Expression = nil, &best, best.Expression(o)
 	}
+}
+
+// values counts the values the rule's clauses list.
+func (a AttrRule) values() int {
+	n := 0
+	for _, bits := range []uint8{a.Locations, a.Titles} {
+		if c := popcount(bits); c < 8 {
+			n += c
+		}
+	}
+	if a.Employment != AnyEmployment {
+		n++
+	}
+	return n
+}
+
+func popcount(b uint8) int {
+	n := 0
+	for ; b != 0; b &= b - 1 {
+		n++
+	}
+	return n
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // Locations are the users' locations, by index modulo their number.
@@ -319,11 +505,23 @@ var Locations = []string{"Berlin", "Lisbon", "London", "Paris", "Boston", "Austi
 
 // EmploymentType is user i's employment type: every tenth a contractor.
 func EmploymentType(i int) string {
-	if i%10 == 9 {
+	if contractor(i) {
 		return "contractor"
 	}
 	return "employee"
 }
+
+func contractor(i int) bool { return i%10 == 9 }
+
+// Titles are the users' titles; Title gives each user one.
+var Titles = []string{"Associate", "Analyst", "Specialist", "Senior Specialist", "Lead", "Manager", "Senior Manager", "Director"}
+
+// Title is user i's title: drawn from Titles by a hash of i, so that it is
+// about independent of the location and the employment type, which i's
+// residues give.
+func Title(i int) string { return Titles[titleOf(i)] }
+
+func titleOf(i int) int { return int(uint32(i) * 2654435761 >> 29) }
 
 // mode is the profile's automation mode.
 func (p Profile) mode() string {
@@ -384,26 +582,41 @@ func (o *Org) Holders() []int {
 	return h
 }
 
-// ruleIndex maps each rule entitlement to the profiles whose rule lists it.
-func (o *Org) ruleIndex() map[int32][]int32 {
-	idx := map[int32][]int32{}
+// ruleIndex maps each rule entitlement to the profiles whose rule lists it,
+// and each department to the profiles whose attribute rule names it.
+type ruleIndex struct {
+	ents  map[int32][]int32
+	attrs [][]int32
+}
+
+func (o *Org) ruleIndex() ruleIndex {
+	idx := ruleIndex{ents: map[int32][]int32{}, attrs: make([][]int32, len(o.Departments))}
 	for p, pr := range o.Profiles {
 		for _, e := range pr.Rule {
-			idx[e] = append(idx[e], int32(p))
+			idx.ents[e] = append(idx.ents[e], int32(p))
+		}
+		if pr.Attr != nil {
+			idx.attrs[pr.Attr.Department] = append(idx.attrs[pr.Attr.Department], int32(p))
 		}
 	}
 	return idx
 }
 
 // membershipsOf returns the profiles (sorted) whose rule user u matches:
-// active and holding any of the rule's entitlements.
-func (o *Org) membershipsOf(idx map[int32][]int32, u int) []int32 {
+// active and holding any of the rule's entitlements, or matching its
+// attribute rule.
+func (o *Org) membershipsOf(idx ruleIndex, u int) []int32 {
 	if o.Users[u].Disabled {
 		return nil
 	}
 	var ps []int32
 	for _, e := range o.Grants[u] {
-		ps = append(ps, idx[e]...)
+		ps = append(ps, idx.ents[e]...)
+	}
+	for _, p := range idx.attrs[o.Users[u].Department] {
+		if o.Profiles[p].Attr.Matches(o, u) {
+			ps = append(ps, p)
+		}
 	}
 	slices.Sort(ps)
 	return slices.Compact(ps)

@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/bench/gen"
 	"github.com/rosterhq/roster/declarative"
+	"github.com/rosterhq/roster/rule"
 	"github.com/rosterhq/roster/server"
 	"github.com/rosterhq/roster/sqlite"
 )
@@ -504,5 +505,95 @@ func TestSwitchOnByApply(t *testing.T) {
 	}
 	if open, err := s.Engine.Tasks(admin, roster.TaskFilter{OpenOnly: true, Limit: 1}); err != nil || len(open.Items) != 0 {
 		t.Fatalf("open tasks after the apply: %v, %v", open, err)
+	}
+}
+
+// TestExpressionsMatchCEL checks the generator's own count of who matches
+// an attribute rule against the engine's CEL evaluation of the expression it
+// writes, for every user of small with a third, and with all, of the
+// profiles' rules written as expressions.
+func TestExpressionsMatchCEL(t *testing.T) {
+	all := gen.Small
+	all.ExpressionEvery = 1
+	third, _ := gen.Preset("small-expr")
+	for name, cfg := range map[string]gen.Config{"third": third, "all": all} {
+		t.Run(name, func(t *testing.T) {
+			o := gen.Generate(cfg)
+			members := o.Members()
+			now := epoch
+			users := make([]*rule.User, len(o.Users))
+			for i := range o.Users {
+				users[i] = rule.NewUser(o.User(i, now), nil, nil)
+			}
+			exprs, fields := 0, map[string]bool{}
+			for p, pr := range o.Profiles {
+				if (p%cfg.ExpressionEvery == 0) != (pr.Expression != "") || (pr.Expression != "") != (pr.Attr != nil) {
+					t.Fatalf("profile %d: expression %q, attribute rule %v", p, pr.Expression, pr.Attr)
+				}
+				if pr.Expression == "" {
+					continue
+				}
+				exprs++
+				if len(pr.Rule) != 0 {
+					t.Errorf("profile %d has an expression and rule entitlements %v", p, pr.Rule)
+				}
+				r, err := rule.Compile(pr.Expression)
+				if err != nil {
+					t.Fatalf("profile %d: %q: %v", p, pr.Expression, err)
+				}
+				for _, f := range r.Reads().Fields {
+					fields[f] = true
+				}
+				var want []int32
+				for i, u := range users {
+					ok, err := r.Eval(u)
+					if err != nil {
+						t.Fatalf("profile %d, user %d: %v", p, i, err)
+					}
+					if ok && !o.Users[i].Disabled {
+						want = append(want, int32(i))
+					}
+				}
+				if !slices.Equal(members[p], want) {
+					t.Errorf("profile %d (%s): the generator says %d members, CEL %d", p, pr.Expression, len(members[p]), len(want))
+				}
+			}
+			if exprs != (len(o.Profiles)+cfg.ExpressionEvery-1)/cfg.ExpressionEvery {
+				t.Errorf("%d expressions among %d profiles, every %d-th wanted", exprs, len(o.Profiles), cfg.ExpressionEvery)
+			}
+			for _, f := range []string{"department", "location", "employment_type", "title"} {
+				if !fields[f] {
+					t.Errorf("no expression reads %s", f)
+				}
+			}
+		})
+	}
+}
+
+// TestExpressionPresetsFair checks that writing a third of the rules as
+// expressions keeps the organisation's size: medium-expr's memberships and
+// tasks within a tenth of medium's, and the same for small (each
+// expression is picked within a tenth of the rule it replaces).
+func TestExpressionPresetsFair(t *testing.T) {
+	for _, name := range []string{"small", "medium"} {
+		plainCfg, _ := gen.Preset(name)
+		exprCfg, err := gen.Preset(name + "-expr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, expr := gen.Generate(plainCfg).Stats(), gen.Generate(exprCfg).Stats()
+		t.Logf("%s: %s", name, plain)
+		t.Logf("%s-expr: %s", name, expr)
+		for _, c := range []struct {
+			what        string
+			plain, expr int
+		}{{"memberships", plain.Members, expr.Members}, {"tasks", plain.Tasks, expr.Tasks}, {"content grants", plain.ContentGrants, expr.ContentGrants}} {
+			if r := float64(c.expr) / float64(c.plain); r < 0.9 || r > 1.1 {
+				t.Errorf("%s-expr has %d %s, %s %d: %.2f×", name, c.expr, c.what, name, c.plain, r)
+			}
+		}
+		if plain.Grants != expr.Grants || plain.Users != expr.Users {
+			t.Errorf("%s-expr has %d users and %d grants, %s %d and %d", name, expr.Users, expr.Grants, name, plain.Users, plain.Grants)
+		}
 	}
 }

@@ -184,7 +184,7 @@ func (o *Org) User(i int, now time.Time) *roster.User {
 	u := o.Users[i]
 	id := UserID(i)
 	ru := &roster.User{ID: id, Email: id + "@example.com", Name: "User " + id[1:], Department: o.Departments[u.Department],
-		Location: Locations[i%len(Locations)], EmploymentType: EmploymentType(i),
+		Title: Title(i), Location: Locations[i%len(Locations)], EmploymentType: EmploymentType(i),
 		Status: roster.UserActive, Role: roster.RoleUser, Kind: roster.UserPerson, Notify: roster.NotifyEmail, CreatedAt: now, UpdatedAt: now}
 	if u.Manager >= 0 {
 		ru.Manager = UserID(int(u.Manager))

@@ -21,8 +21,8 @@ func (o *Org) WriteYAML(w io.Writer) error {
 	p("users:\n")
 	for i, u := range o.Users {
 		id := UserID(i)
-		p("  - {id: %s, email: %s@example.com, name: User %s, department: %s, location: %s, employment_type: %s", id, id, id[1:], o.Departments[u.Department],
-			Locations[i%len(Locations)], EmploymentType(i))
+		p("  - {id: %s, email: %s@example.com, name: User %s, department: %s, title: %s, location: %s, employment_type: %s", id, id, id[1:], o.Departments[u.Department],
+			Title(i), Locations[i%len(Locations)], EmploymentType(i))
 		if u.Manager >= 0 {
 			p(", manager: %s", UserID(int(u.Manager)))
 		}

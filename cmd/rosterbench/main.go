@@ -39,7 +39,7 @@ func main() {
 const usage = `usage:
   rosterbench generate --preset NAME [--seed N] [--profiles-only] [-o FILE]
   rosterbench load --preset NAME --db PATH_OR_URL [--seed N] [--synced [--history] | --off]
-presets: small, medium, large, small20k, dense20k`
+presets: small, medium, large, small20k, dense20k, small-expr, medium-expr, large-expr`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("rosterbench "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	preset := fs.String("preset", "small", "organisation size: small, medium, large, small20k, dense20k")
+	preset := fs.String("preset", "small", "organisation size: small, medium, large, small20k, dense20k, small-expr, medium-expr, large-expr")
 	seed := fs.Int64("seed", 0, "random seed (0: the preset's)")
 	out := fs.String("o", "-", "generate: output file (- for stdout)")
 	db := fs.String("db", "", "load: SQLite file or postgres:// URL")
