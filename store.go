@@ -310,6 +310,11 @@ type ProfileStore interface {
 	// (user, profile): Memberships of the users an op works on, in one
 	// query.
 	MembershipsOf(ctx context.Context, users []string) ([]Member, error)
+	// MembershipsAmong returns the memberships of any of users in any of
+	// profiles, ordered by (user, profile): what a sync reads of the users
+	// it enrolls, about the few profiles that share an entitlement with the
+	// one it syncs, instead of every membership they have.
+	MembershipsAmong(ctx context.Context, users, profiles []string) ([]Member, error)
 	PutMember(ctx context.Context, m *Member) error
 	// DeleteMember removes a membership; removing one that does not exist is
 	// not an error.

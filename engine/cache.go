@@ -32,6 +32,15 @@ type cache struct {
 	// memberships holds users' memberships read in this op; putMember and
 	// deleteMember keep it right.
 	memberships map[string][]roster.Member
+	// scoped holds, for users a sync enrolls, their memberships in the
+	// profiles that contain any of the entitlements the sync gives (see
+	// prefetch): all addGrant needs of them, where a user's every
+	// membership is tens of rows. putMember and deleteMember keep it right;
+	// putProfile drops it, since a profile's contents decide its scope.
+	scoped map[string]scopedMembers
+	// containing maps each entitlement to the profiles that contain it, read
+	// once per op (nil until then); putProfile drops it.
+	containing map[string][]string
 	// grants and open hold the grants and open tasks the op read or wrote.
 	grants map[accessKey]cachedGrant
 	open   map[openKey]int64
@@ -58,6 +67,7 @@ func (o *op) putProfile(p *roster.Profile) error {
 	if err := o.tx.PutProfile(o.ctx, p); err != nil {
 		return err
 	}
+	o.cache.scoped, o.cache.containing = nil, nil
 	if o.cache.profiles != nil {
 		o.cache.profiles[p.ID] = *p
 	}
@@ -174,14 +184,51 @@ func (o *op) memberships(user string) ([]roster.Member, error) {
 	return ms, nil
 }
 
+// membershipsFor returns memberships of user that include every one in a
+// profile containing entitlement (and perhaps others): those prefetch read
+// for a sync when they cover the entitlement, else all of them.
+func (o *op) membershipsFor(user, entitlement string) ([]roster.Member, error) {
+	if ms, ok := o.cache.memberships[user]; ok {
+		return ms, nil
+	}
+	if s, ok := o.cache.scoped[user]; ok && s.covers[entitlement] {
+		return s.members, nil
+	}
+	return o.memberships(user)
+}
+
+// scopedMembers is a user's memberships in the profiles that contain any of
+// the entitlements covers holds.
+type scopedMembers struct {
+	covers  map[string]bool
+	members []roster.Member
+}
+
+// withMember returns ms, ordered by profile, with m in place of any
+// membership of the same profile.
+func withMember(ms []roster.Member, m roster.Member) []roster.Member {
+	ms = withoutMember(ms, m.Profile)
+	i, _ := slices.BinarySearchFunc(ms, m.Profile, func(x roster.Member, p string) int { return strings.Compare(x.Profile, p) })
+	return slices.Insert(ms, i, m)
+}
+
+// withoutMember returns a copy of ms without the membership of profile.
+func withoutMember(ms []roster.Member, profile string) []roster.Member {
+	return slices.DeleteFunc(slices.Clone(ms), func(x roster.Member) bool { return x.Profile == profile })
+}
+
 func (o *op) putMember(m *roster.Member) error {
 	if err := o.tx.PutMember(o.ctx, m); err != nil {
 		return err
 	}
 	if ms, ok := o.cache.memberships[m.User]; ok {
-		ms = slices.DeleteFunc(slices.Clone(ms), func(x roster.Member) bool { return x.Profile == m.Profile })
-		i, _ := slices.BinarySearchFunc(ms, m.Profile, func(x roster.Member, p string) int { return strings.Compare(x.Profile, p) })
-		o.cache.memberships[m.User] = slices.Insert(ms, i, *m)
+		o.cache.memberships[m.User] = withMember(ms, *m)
+	}
+	// A membership outside the scope is kept too: the list may hold more
+	// than its scope, never less.
+	if s, ok := o.cache.scoped[m.User]; ok {
+		s.members = withMember(s.members, *m)
+		o.cache.scoped[m.User] = s
 	}
 	return nil
 }
@@ -191,9 +238,35 @@ func (o *op) deleteMember(profile, user string) error {
 		return err
 	}
 	if ms, ok := o.cache.memberships[user]; ok {
-		o.cache.memberships[user] = slices.DeleteFunc(slices.Clone(ms), func(x roster.Member) bool { return x.Profile == profile })
+		o.cache.memberships[user] = withoutMember(ms, profile)
+	}
+	if s, ok := o.cache.scoped[user]; ok {
+		s.members = withoutMember(s.members, profile)
+		o.cache.scoped[user] = s
 	}
 	return nil
+}
+
+// profilesContaining returns the ids of the profiles that contain any of
+// entitlements, sorted.
+func (o *op) profilesContaining(entitlements []string) ([]string, error) {
+	if o.cache.containing == nil {
+		ps, err := o.tx.Profiles(o.ctx)
+		if err != nil {
+			return nil, err
+		}
+		o.cache.containing = map[string][]string{}
+		for _, p := range ps {
+			for _, e := range p.Entitlements {
+				o.cache.containing[e] = append(o.cache.containing[e], p.ID)
+			}
+		}
+	}
+	var ids []string
+	for _, e := range entitlements {
+		ids = append(ids, o.cache.containing[e]...)
+	}
+	return sortedUnique(ids), nil
 }
 
 // maxCachedUsers bounds the users whose memberships an op keeps.
@@ -242,13 +315,36 @@ func (c *cache) resetAccessIfFull() {
 // prefetch reads at once the memberships of users and their grants and open
 // tasks on entitlements, so that the op's later lookups of them are answered from
 // memory.
-func (o *op) prefetch(users, entitlements []string) error {
+//
+// The first enrolling of users are enrolled: of them it reads only the
+// memberships in the profiles that contain any of entitlements, which is
+// all that enrolling them looks up (the sources of the grants it records);
+// the others' memberships are read whole. Reading every membership of each
+// user a sync enrolls was a sixth of enabling 300 profiles at once: tens of
+// rows per user, where the profiles sharing an entitlement are a few.
+func (o *op) prefetch(users []string, enrolling int, entitlements []string) error {
 	const chunk = 512
+	var scope []string
+	covers := map[string]bool{}
+	if enrolling > 0 {
+		var err error
+		if scope, err = o.profilesContaining(entitlements); err != nil {
+			return err
+		}
+		for _, e := range entitlements {
+			covers[e] = true
+		}
+	}
 	for len(users) > 0 {
 		n := min(chunk, len(users))
 		part := users[:n]
 		users = users[n:]
-		if err := o.prefetchMemberships(part); err != nil {
+		scoped := part[:min(max(enrolling, 0), n)]
+		enrolling -= n
+		if err := o.prefetchScoped(scoped, scope, covers); err != nil {
+			return err
+		}
+		if err := o.prefetchMemberships(part[len(scoped):]); err != nil {
 			return err
 		}
 		gs, err := o.tx.GrantsAmong(o.ctx, part, entitlements)
@@ -298,8 +394,38 @@ func (o *op) prefetchGrants(users []string) error {
 	return nil
 }
 
+// prefetchScoped reads the memberships of users in the profiles of scope,
+// which are those that contain the entitlements of covers, in one query.
+func (o *op) prefetchScoped(users, scope []string, covers map[string]bool) error {
+	if len(users) == 0 {
+		return nil
+	}
+	var ms []roster.Member
+	if len(scope) > 0 {
+		var err error
+		if ms, err = o.tx.MembershipsAmong(o.ctx, users, scope); err != nil {
+			return err
+		}
+	}
+	if o.cache.scoped == nil || len(o.cache.scoped) >= maxCachedUsers {
+		o.cache.scoped = map[string]scopedMembers{}
+	}
+	for _, u := range users {
+		o.cache.scoped[u] = scopedMembers{covers: covers, members: []roster.Member{}}
+	}
+	for _, m := range ms {
+		s := o.cache.scoped[m.User]
+		s.members = append(s.members, m)
+		o.cache.scoped[m.User] = s
+	}
+	return nil
+}
+
 // prefetchMemberships reads the memberships of users in one query.
 func (o *op) prefetchMemberships(users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
 	ms, err := o.tx.MembershipsOf(o.ctx, users)
 	if err != nil {
 		return err

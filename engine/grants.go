@@ -67,7 +67,7 @@ func (o *op) checkDirectGrant(user, entitlement string) error {
 // profile:Q for every profile Q the user is a member of that contains it: a
 // profile justifies every grant of its entitlements to its members.
 func (o *op) addGrant(user, entitlement string, sources []string, reason string) error {
-	ms, err := o.memberships(user)
+	ms, err := o.membershipsFor(user, entitlement)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -124,5 +125,67 @@ func TestDeniedExclusionIsWithdrawn(t *testing.T) {
 	}
 	if got, want := w.members("eng"), []string{byRule("alice"), byRule("bob")}; !slices.Equal(got, want) {
 		t.Errorf("members %v after the re-sync, want %v", got, want)
+	}
+}
+
+// TestSourcesWhenASyncEnrollsMany checks the same rule where a sync enrolls
+// enough users to read their memberships in bulk, which it reads only in the
+// profiles sharing an entitlement with the one it syncs (issue 18 #1): 20
+// users, members of ops (members-only, app/shared) and of solo (members-only,
+// app/only), are enrolled in eng (app/shared, app/direct) by the apply that
+// switches eng on. app/shared, granted by eng's tasks, has both eng and ops
+// among its sources; app/direct has eng alone; app/only, which solo justifies
+// and eng does not contain, keeps its sources.
+func TestSourcesWhenASyncEnrollsMany(t *testing.T) {
+	doc := func(engOn bool) string {
+		var b strings.Builder
+		b.WriteString(rulesOrg[:strings.Index(rulesOrg, "grants:")])
+		b.WriteString("grants:\n")
+		for i := range 20 {
+			u := fmt.Sprintf("u%02d", i)
+			fmt.Fprintf(&b, "  - {user: %s, entitlement: hr/eng}\n  - {user: %s, entitlement: hr/ops}\n  - {user: %s, entitlement: app/only}\n", u, u, u)
+		}
+		b.WriteString("profiles:\n")
+		fmt.Fprintf(&b, `  - id: eng
+    name: Engineering
+    entitlements: [app/shared, app/direct]
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+    automation: {enabled: %v, mode: sync_and_act, any_entitlement: [hr/eng]}
+  - id: ops
+    name: Operations
+    entitlements: [app/shared]
+    automation: {enabled: true, mode: sync_members_only, any_entitlement: [hr/ops]}
+  - id: solo
+    name: Solo
+    entitlements: [app/only]
+    automation: {enabled: true, mode: sync_members_only, any_entitlement: [hr/ops]}
+`, engOn)
+		users := ""
+		for i := range 20 {
+			users += fmt.Sprintf("  - {id: u%02d, email: u%02d@example.com, name: U%02d}\n", i, i, i)
+		}
+		return strings.Replace(b.String(), "apps:\n", users+"apps:\n", 1)
+	}
+	w := newWorld(t, doc(false))
+	if got := len(w.members("ops")); got != 20 {
+		t.Fatalf("ops has %d members, want 20", got)
+	}
+	w.apply(doc(true))
+	if got := len(w.members("eng")); got != 20 {
+		t.Fatalf("eng has %d members after the apply that switched it on, want 20", got)
+	}
+	eng, ops, solo := roster.ProfileSource("eng"), roster.ProfileSource("ops"), roster.ProfileSource("solo")
+	for i := range 20 {
+		u := fmt.Sprintf("u%02d", i)
+		gs := w.grants(u)
+		for e, want := range map[string]string{
+			"app/shared": sourcesOf(eng, ops),
+			"app/direct": sourcesOf(eng),
+			"app/only":   sourcesOf(roster.SourceDirect, solo),
+		} {
+			if got := sources(gs[e]); got != want {
+				t.Errorf("%s's %s sources %q, want %q", u, e, got, want)
+			}
+		}
 	}
 }

@@ -593,7 +593,7 @@ func (o *op) applyPlan(p *roster.Profile, plan roster.Plan, res *roster.SyncResu
 	users := append(slices.Clone(plan.Enroll), plan.Unenroll...)
 	for i, u := range users {
 		if i%prefetchWindow == 0 && len(users) >= prefetchMin {
-			if err := o.prefetch(users[i:min(i+prefetchWindow, len(users))], ents); err != nil {
+			if err := o.prefetch(users[i:min(i+prefetchWindow, len(users))], len(plan.Enroll)-i, ents); err != nil {
 				return false, err
 			}
 		}

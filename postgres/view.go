@@ -122,3 +122,23 @@ func (t *tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member
 	}
 	return ms, nil
 }
+
+// MembershipsAmong returns the memberships of any of users in any of
+// profiles, ordered by (user, profile), planned anew for its arrays like
+// MembershipsOf.
+func (t *tx) MembershipsAmong(ctx context.Context, users, profiles []string) ([]roster.Member, error) {
+	if len(users) == 0 || len(profiles) == 0 {
+		return []roster.Member{}, nil
+	}
+	ms, err := sqlstore.List(ctx, t.Q, func(r sqlstore.Row) (roster.Member, error) {
+		var m roster.Member
+		err := r.Scan(&m.Profile, &m.User, &m.Source, &m.Since)
+		m.Since = decTime(m.Since)
+		return m, err
+	}, `SELECT profile_id, user_id, source, since FROM members
+		WHERE user_id = ANY($1::text[]) AND profile_id = ANY($2::text[]) ORDER BY user_id, profile_id`, pgx.QueryExecModeExec, users, profiles)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users among %d profiles: %w", len(users), len(profiles), err)
+	}
+	return ms, nil
+}

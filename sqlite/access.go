@@ -24,7 +24,19 @@ func (t *tx) PutGrant(ctx context.Context, g *roster.Grant) error {
 
 // grantInsert upserts grants, keyed by user and entitlement; it is written
 // behind (see writeBehind). A grant put twice ends as put last.
-var grantInsert = newUpsert("grants", strings.Split(sqlstore.GrantColumns, ", "), 2)
+var grantInsert = func() *insert {
+	in := newUpsert("grants", strings.Split(sqlstore.GrantColumns, ", "), 2)
+	// A grant created before it was updated was most likely written by an
+	// earlier transaction (justified by one more profile, say): a new
+	// grant's times are the same. Either way the put ends right (see
+	// execUpsert); the guess only saves work.
+	in.existing = func(row []any) bool {
+		created, ok1 := row[4].(int64)
+		updated, ok2 := row[5].(int64)
+		return ok1 && ok2 && created < updated
+	}
+	return in
+}()
 
 // PutMember inserts or replaces a membership, written behind.
 func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {

@@ -362,6 +362,23 @@ func testMembers(t *testing.T, s roster.Store) {
 	if len(got) != 0 {
 		t.Fatalf("memberships of no users: %v", got)
 	}
+	// MembershipsAmong: only the memberships in the profiles named (issue 18 #1).
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+		return tx.MembershipsAmong(ctx, []string{"carol", "nobody", "alice", "Bob"}, []string{"sales", "eng", "none"})
+	})
+	equal(t, "memberships of Bob, alice, carol and nobody in eng, sales and none", []roster.Member{ms[4], ms[1], ms[2], ms[0]}, got)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+		return tx.MembershipsAmong(ctx, []string{"alice"}, []string{"admins"})
+	})
+	equal(t, "memberships of alice in admins", []roster.Member{ms[3]}, got)
+	for _, c := range [][2][]string{{nil, {"eng"}}, {{"alice"}, nil}} {
+		got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+			return tx.MembershipsAmong(ctx, c[0], c[1])
+		})
+		if len(got) != 0 {
+			t.Fatalf("memberships of %v among %v: %v", c[0], c[1], got)
+		}
+	}
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) { return tx.Members(ctx, "none") })
 	if len(got) != 0 {
 		t.Fatalf("members of an unknown profile: %v", got)

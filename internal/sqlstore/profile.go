@@ -306,6 +306,19 @@ func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member
 	return ms, nil
 }
 
+// MembershipsAmong returns the memberships of any of users in any of
+// profiles, ordered by (user, profile). Both lists are short (a window of
+// users, the few profiles sharing an entitlement), so the store seeks each
+// pair in the primary key instead of reading each user's every membership.
+func (t *Tx) MembershipsAmong(ctx context.Context, users, profiles []string) ([]roster.Member, error) {
+	ms, err := listIn(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members
+		WHERE `+t.D.In("user_id")+` AND `+t.D.In("profile_id")+` ORDER BY user_id, profile_id`, users, profiles)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users among %d profiles: %w", len(users), len(profiles), err)
+	}
+	return ms, nil
+}
+
 // PutMember inserts or replaces a membership with an upsert. (SQLite writes
 // memberships behind instead.)
 func (t *Tx) PutMember(ctx context.Context, m *roster.Member) error {
