@@ -110,13 +110,7 @@ func (t *tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member
 	if len(users) == 0 {
 		return []roster.Member{}, nil
 	}
-	ms, err := sqlstore.List(ctx, t.Q, func(r sqlstore.Row) (roster.Member, error) {
-		var m roster.Member
-		err := r.Scan(&m.Profile, &m.User, &m.Source, &m.Since)
-		m.Since = decTime(m.Since)
-		return m, err
-	}, `SELECT profile_id, user_id, source, since FROM members
-		WHERE user_id = ANY($1::text[]) ORDER BY user_id, profile_id`, pgx.QueryExecModeExec, users)
+	ms, err := t.membershipsWhere(ctx, `user_id = ANY($1::text[])`, users)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of %d users: %w", len(users), err)
 	}
@@ -130,15 +124,21 @@ func (t *tx) MembershipsAmong(ctx context.Context, users, profiles []string) ([]
 	if len(users) == 0 || len(profiles) == 0 {
 		return []roster.Member{}, nil
 	}
-	ms, err := sqlstore.List(ctx, t.Q, func(r sqlstore.Row) (roster.Member, error) {
+	ms, err := t.membershipsWhere(ctx, `user_id = ANY($1::text[]) AND profile_id = ANY($2::text[])`, users, profiles)
+	if err != nil {
+		return nil, fmt.Errorf("memberships of %d users among %d profiles: %w", len(users), len(profiles), err)
+	}
+	return ms, nil
+}
+
+// membershipsWhere returns the memberships that where selects, ordered by
+// (user, profile), the statement planned for its arguments at each call.
+func (t *tx) membershipsWhere(ctx context.Context, where string, args ...any) ([]roster.Member, error) {
+	return sqlstore.List(ctx, t.Q, func(r sqlstore.Row) (roster.Member, error) {
 		var m roster.Member
 		err := r.Scan(&m.Profile, &m.User, &m.Source, &m.Since)
 		m.Since = decTime(m.Since)
 		return m, err
 	}, `SELECT profile_id, user_id, source, since FROM members
-		WHERE user_id = ANY($1::text[]) AND profile_id = ANY($2::text[]) ORDER BY user_id, profile_id`, pgx.QueryExecModeExec, users, profiles)
-	if err != nil {
-		return nil, fmt.Errorf("memberships of %d users among %d profiles: %w", len(users), len(profiles), err)
-	}
-	return ms, nil
+		WHERE `+where+` ORDER BY user_id, profile_id`, append([]any{pgx.QueryExecModeExec}, args...)...)
 }
