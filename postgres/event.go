@@ -112,7 +112,18 @@ func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error)
 		return false, err
 	}
 	// WITH ORDINALITY keeps the events' order in the queue's sequence.
-	_, err = t.exec(ctx, `
+	// In a read-write transaction the statement is held, and goes with the
+	// rows written behind before commit, in one round trip: nothing the
+	// transaction does after reads the queue (a statement that names
+	// event_queue writes it first).
+	what := fmt.Sprintf("%d events from %s", len(evs), evs[0].Action)
+	queue := t.exec
+	if t.locked != nil {
+		queue = func(ctx context.Context, sql string, args ...any) (int64, error) {
+			return 0, t.holdStatement(ctx, what, sql, args...)
+		}
+	}
+	_, err = queue(ctx, `
 		INSERT INTO event_queue (at, actor, action, object_type, object_id, reason, data, token, issuer)
 		SELECT at, actor, action, object_type, object_id, reason, data::jsonb, token, issuer
 		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
@@ -120,7 +131,7 @@ func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error)
 		ORDER BY n`,
 		a.at, a.actor, a.action, a.objectType, a.objectID, a.reason, a.data, a.token, a.issuer)
 	if err != nil {
-		return false, fmt.Errorf("queue %d events from %s: %w", len(evs), evs[0].Action, err)
+		return false, fmt.Errorf("queue %s: %w", what, err)
 	}
 	return true, nil
 }

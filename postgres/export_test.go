@@ -34,3 +34,12 @@ func Setting(ctx context.Context, rtx roster.Tx, name string) (string, error) {
 	err := rtx.(*tx).tx.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
 	return v, err
 }
+
+// UserLockKey returns the key of user id's advisory lock, as Lock computes
+// it in Go.
+func UserLockKey(id string) int32 { return keyOf(classUser, id, false).key }
+
+// QueryRowForTest runs a query in tx, as the store's own statements run.
+func QueryRowForTest(ctx context.Context, rtx roster.Tx, sql string, args ...any) interface{ Scan(...any) error } {
+	return rtx.(*tx).tx.QueryRow(ctx, sql, args...)
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -99,6 +100,14 @@ type writeBehind struct {
 	block int
 	// temps are the temporary tables this transaction made sure exist.
 	temps map[string]bool
+	// stmt is the statement held (holdStatement), or nil.
+	stmt *heldStmt
+}
+
+// heldStmt is a statement held until the next flush, and what it writes.
+type heldStmt struct {
+	what, sql string
+	args      []any
 }
 
 func newWriteBehind() *writeBehind {
@@ -122,6 +131,9 @@ func (t *tx) hold(ctx context.Context, i int, row []any) error {
 	if w.err != nil {
 		return w.err
 	}
+	if i == 0 {
+		t.prefetched = nil
+	}
 	p := &w.tables[i]
 	p.rows = append(p.rows, row)
 	if len(p.rows) >= heldMax {
@@ -130,33 +142,115 @@ func (t *tx) hold(ctx context.Context, i int, row []any) error {
 	return nil
 }
 
-// flush writes every held row.
-func (t *tx) flush(ctx context.Context) error { return t.flushMask(ctx, allHeld) }
+// flush writes every held row and the held statement.
+func (t *tx) flush(ctx context.Context) error { return t.flushMask(ctx, allHeld|heldQueue) }
 
 // allHeld names every held table, as a mask of bits 1<<i.
 const allHeld = 1<<len(writeBehind{}.tables) - 1
+
+// heldQueue is the bit of the mask that names event_queue, which the held
+// statement (QueueEvents) writes.
+const heldQueue = allHeld + 1
 
 // flushFor writes the held rows of the tables that query names: a statement
 // that reads or writes none of them (an audit event's insert, say) sees the
 // same rows whether they are written or not. No view, function or trigger
 // of the schema reads a held table that a statement does not name.
 func (t *tx) flushFor(ctx context.Context, query string) error {
-	return t.flushMask(ctx, heldNamedIn(query))
+	mask := heldNamedIn(query)
+	if mask&1 != 0 {
+		t.prefetched = nil // the statement may change the task
+	}
+	return t.flushMask(ctx, mask)
 }
 
+// flushMask writes the held rows of the tables in mask, and the held
+// statement when mask names event_queue: those of tables that hold fewer
+// than copyMin rows, and the statement, in one batch, one round trip (a
+// decision's commit writes its task, its grant and its events so).
 func (t *tx) flushMask(ctx context.Context, mask int) error {
 	w := t.held
-	if w.err != nil || !w.held() {
+	if w.err != nil || !w.held() && w.stmt == nil {
 		return w.err
 	}
+	var b pgx.Batch
+	var batched []*pendingRows
 	for i := range w.tables {
-		if mask&(1<<i) == 0 {
+		p := &w.tables[i]
+		if mask&(1<<i) == 0 || len(p.rows) == 0 {
 			continue
 		}
-		if err := t.writeHeld(ctx, &w.tables[i]); err != nil {
+		if len(p.rows) >= copyMin {
+			if err := t.writeHeld(ctx, p); err != nil {
+				return err
+			}
+			continue
+		}
+		rows := p.rows
+		if p.table.keys > 0 {
+			rows = lastOfEachKey(rows, p.table.keys)
+		}
+		for _, r := range rows {
+			b.Queue(p.table.upsert, r...)
+		}
+		batched = append(batched, p)
+	}
+	stmt := w.stmt
+	if mask&heldQueue == 0 {
+		stmt = nil
+	}
+	if stmt != nil {
+		b.Queue(stmt.sql, stmt.args...)
+	}
+	var err error
+	switch b.Len() {
+	case 0:
+		return nil
+	case 1:
+		q := b.QueuedQueries[0]
+		_, err = t.tx.Exec(ctx, q.SQL, q.Arguments...)
+	default:
+		br := t.tx.SendBatch(ctx, &b)
+		for range b.Len() {
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		err = errors.Join(err, br.Close())
+	}
+	if err != nil {
+		what := "rows held"
+		if stmt != nil {
+			what += " and " + stmt.what
+		}
+		w.err = t.note(fmt.Errorf("write the %s for the transaction: %w", what, err))
+		return w.err
+	}
+	for _, p := range batched {
+		clear(p.rows)
+		p.rows = p.rows[:0]
+	}
+	if stmt != nil {
+		w.stmt = nil
+	}
+	return nil
+}
+
+// holdStatement holds a statement that reads no held table until the
+// transaction's next flush of heldQueue's table (before commit, before a
+// statement that names event_queue), to go in the same round trip as the
+// rows held. One statement at most is held: a second writes the first.
+func (t *tx) holdStatement(ctx context.Context, what, sql string, args ...any) error {
+	w := t.held
+	if w.err != nil {
+		return w.err
+	}
+	if w.stmt != nil {
+		if err := t.flushMask(ctx, heldQueue); err != nil {
 			return err
 		}
 	}
+	w.stmt = &heldStmt{what: what, sql: sql, args: args}
 	return nil
 }
 
@@ -175,6 +269,9 @@ func heldNamedIn(query string) int {
 		if containsWord(query, p.table.name) {
 			mask |= 1 << i
 		}
+	}
+	if containsWord(query, "event_queue") {
+		mask |= heldQueue
 	}
 	namedIn.Store(query, mask)
 	return mask

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // The locks of read-write transactions are transaction-scoped advisory
@@ -144,6 +145,9 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 		return nil
 	}
 	l.mode = lockShared
+	if len(keys) == 1 && keys[0].Kind == "task" {
+		return t.lockTask(ctx, keys[0])
+	}
 	var locks []lockKey
 	writer := takeWriterLock
 	for _, k := range keys {
@@ -226,6 +230,82 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 		return t.note(fmt.Errorf("postgres: take locks: %w", err))
 	}
 	return nil
+}
+
+// exclusionAffix is what an exclusion task's entitlement adds before and
+// after its profile's id (roster.ExclusionEntitlement).
+var exclusionAffix = strings.SplitN(roster.ExclusionEntitlement("\x00"), "\x00", 2)
+
+// lockTask takes the locks of a decision on one task (Lock, one task's
+// key) in one statement, which reads the task's subject and profile and
+// computes their keys itself (roster_lock_key, keyOf's twin): the writer
+// lock shared, then the subject, then the profile, in the order Lock sorts
+// them in (by class). In the same round trip, a second statement, which
+// starts once the first holds the locks, reads the task for Task: what a
+// read after the locks would find.
+func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
+	id, err := strconv.ParseInt(k.ID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("lock task %q: %w", k.ID, err)
+	}
+	args := []any{id, exclusionAffix[0], exclusionAffix[1]}
+	writer := "NULL"
+	if takeWriterLock {
+		writer = "pg_advisory_xact_lock_shared($4)"
+		args = append(args, int64(writerLock))
+	}
+	user := "pg_advisory_xact_lock"
+	if k.Shared {
+		user += "_shared"
+	}
+	// A decision on an exclusion may change the profile itself (a denied
+	// one leaves its excluded users): it holds the profile alone. A task
+	// that does not exist locks nothing but the writer lock.
+	lock := fmt.Sprintf(`SELECT %s, %s(%d, roster_lock_key(t.user_id)),
+		CASE WHEN t.profile_id = '' THEN NULL
+			WHEN t.entitlement_id = $2 || t.profile_id || $3 THEN pg_advisory_xact_lock(%d, roster_lock_key(t.profile_id))
+			ELSE pg_advisory_xact_lock_shared(%d, roster_lock_key(t.profile_id)) END
+		FROM (SELECT 1) AS one LEFT JOIN tasks t ON t.id = $1`, writer, user, classUser, classProfile, classProfile)
+	var b pgx.Batch
+	b.Queue(lock, args...)
+	b.Queue(rebind(sqlstore.TaskByID), id)
+	br := t.locked.Tx.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return t.note(fmt.Errorf("postgres: take the locks of task %d: %w", id, err))
+	}
+	p := &prefetchedTask{id: id}
+	task, err := sqlstore.ScanTask(br.QueryRow())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		p.err = roster.Errorf(roster.ENOTFOUND, "task %d not found", id)
+	case err != nil:
+		return t.note(fmt.Errorf("task %d: %w", id, err))
+	default:
+		p.task = &task
+	}
+	if err := br.Close(); err != nil {
+		return t.note(fmt.Errorf("postgres: take the locks of task %d: %w", id, err))
+	}
+	t.prefetched = p
+	return nil
+}
+
+// prefetchedTask is a task read by lockTask, for the Task that follows.
+type prefetchedTask struct {
+	id   int64
+	task *roster.Task
+	err  error
+}
+
+// Task implements roster.Tx: the task lockTask read, when no statement
+// that names tasks ran since, else a read.
+func (t *tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
+	if p := t.prefetched; p != nil && p.id == id {
+		t.prefetched = nil
+		return p.task, p.err
+	}
+	return t.Tx.Task(ctx, id)
 }
 
 // SkipFlush implements roster.FlushStore: this transaction's commit does not

@@ -375,3 +375,66 @@ func TestLockTaskDecidesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestLockKeyInSQL: a decision's locks are computed by PostgreSQL from its
+// task's row (roster_lock_key), the other writers' in Go; both must name the
+// same lock, or a decision would not wait for a writer that holds its
+// subject or its profile.
+func TestLockKeyInSQL(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db := connect(t, withPoolSize(url, 8))
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"alice", "", "u000042", "zoë", "用户-ß", "a long id with spaces, and punctuation: 0123456789"}
+	err := db.Update(ctx, func(tx roster.Tx) error {
+		for _, u := range users {
+			var got int32
+			if err := postgres.QueryRowForTest(ctx, tx, `SELECT roster_lock_key($1)`, u).Scan(&got); err != nil {
+				return err
+			}
+			if want := postgres.UserLockKey(u); got != want {
+				t.Errorf("roster_lock_key(%q) = %d, Go's key is %d", u, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Through Lock: a decision on a task waits for a writer that holds its
+	// subject, and for one that holds its profile exclusively.
+	for _, c := range []struct {
+		user string
+		key  roster.LockKey
+	}{
+		{"zoë", roster.LockKey{Kind: "user", ID: "zoë"}},
+		{"用户-ß", roster.LockKey{Kind: "user", ID: "用户-ß"}},
+		{"bob", roster.LockKey{Kind: "profile", ID: "ëng"}},
+	} {
+		task := roster.Task{Kind: roster.TaskGrant, User: c.user, Entitlement: "app/" + c.key.ID, Profile: "ëng", State: roster.StatePendingApproval}
+		if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+			t.Fatal(err)
+		}
+		entered := make(chan string, 2)
+		release := make(chan struct{})
+		holder := inside(db, []roster.LockKey{c.key}, entered, "holder", release)
+		if n := <-entered; n != "holder" {
+			t.Fatal(n)
+		}
+		decision := inside(db, []roster.LockKey{roster.LockTask(task.ID)}, entered, "decision", release)
+		select {
+		case n := <-entered:
+			t.Errorf("the %s ran while a writer held %s %q", n, c.key.Kind, c.key.ID)
+		case <-time.After(500 * time.Millisecond):
+		}
+		close(release)
+		for _, done := range []<-chan error{holder, decision} {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

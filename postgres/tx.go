@@ -31,6 +31,9 @@ type tx struct {
 	// held are the rows written behind (see writeBehind); every other
 	// statement writes them first.
 	held *writeBehind
+	// prefetched is the task lockTask read, until a statement that names
+	// tasks runs (flushFor) or Task returns it.
+	prefetched *prefetchedTask
 }
 
 var _ roster.Tx = (*tx)(nil)

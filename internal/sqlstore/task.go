@@ -25,6 +25,12 @@ const TaskValues = ` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 
 // tasks_open_unique index.
 const OpenStates = `('pending_approval', 'pending_provisioning')`
 
+// TaskByID is the query of Task, with its one placeholder, the id.
+const TaskByID = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ?`
+
+// ScanTask scans a row of TaskByID.
+func ScanTask(r Row) (roster.Task, error) { return scanTask(r) }
+
 // scanTask scans a row of taskColumns.
 func scanTask(r Row) (roster.Task, error) {
 	var v struct {
@@ -117,7 +123,7 @@ func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
 // Task returns a task by id.
 func (t *Tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
 	task, err := one(ctx, t, scanTask, roster.Errorf(roster.ENOTFOUND, "task %d not found", id),
-		`SELECT `+taskColumns+` FROM tasks WHERE id = ?`, id)
+		TaskByID, id)
 	if failed(err) {
 		return nil, fmt.Errorf("task %d: %w", id, err)
 	}
