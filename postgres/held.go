@@ -169,12 +169,38 @@ func (t *tx) flushFor(ctx context.Context, query string) error {
 // than copyMin rows, and the statement, in one batch, one round trip (a
 // decision's commit writes its task, its grant and its events so).
 func (t *tx) flushMask(ctx context.Context, mask int) error {
+	var b pgx.Batch
+	f, err := t.queueHeld(ctx, mask, &b)
+	if err != nil || b.Len() == 0 {
+		return err
+	}
+	if b.Len() == 1 {
+		q := b.QueuedQueries[0]
+		_, err := t.tx.Exec(ctx, q.SQL, q.Arguments...)
+		return f.done(t, err)
+	}
+	br := t.tx.SendBatch(ctx, &b)
+	err = f.read(t, br)
+	return f.done(t, errors.Join(err, br.Close()))
+}
+
+// heldFlush is what queueHeld put in a batch.
+type heldFlush struct {
+	n       int // statements
+	batched []*pendingRows
+	stmt    *heldStmt
+}
+
+// queueHeld queues in b the held rows of the tables in mask and, when mask
+// names event_queue, the held statement; a table's rows go first by COPY
+// when they are copyMin or more. The caller sends b, reads the n results
+// (read) and then calls done.
+func (t *tx) queueHeld(ctx context.Context, mask int, b *pgx.Batch) (heldFlush, error) {
+	var f heldFlush
 	w := t.held
 	if w.err != nil || !w.held() && w.stmt == nil {
-		return w.err
+		return f, w.err
 	}
-	var b pgx.Batch
-	var batched []*pendingRows
 	for i := range w.tables {
 		p := &w.tables[i]
 		if mask&(1<<i) == 0 || len(p.rows) == 0 {
@@ -182,7 +208,7 @@ func (t *tx) flushMask(ctx context.Context, mask int) error {
 		}
 		if len(p.rows) >= copyMin {
 			if err := t.writeHeld(ctx, p); err != nil {
-				return err
+				return f, err
 			}
 			continue
 		}
@@ -193,44 +219,43 @@ func (t *tx) flushMask(ctx context.Context, mask int) error {
 		for _, r := range rows {
 			b.Queue(p.table.upsert, r...)
 		}
-		batched = append(batched, p)
+		f.batched = append(f.batched, p)
 	}
-	stmt := w.stmt
-	if mask&heldQueue == 0 {
-		stmt = nil
+	if mask&heldQueue != 0 && w.stmt != nil {
+		f.stmt = w.stmt
+		b.Queue(w.stmt.sql, w.stmt.args...)
 	}
-	if stmt != nil {
-		b.Queue(stmt.sql, stmt.args...)
-	}
-	var err error
-	switch b.Len() {
-	case 0:
-		return nil
-	case 1:
-		q := b.QueuedQueries[0]
-		_, err = t.tx.Exec(ctx, q.SQL, q.Arguments...)
-	default:
-		br := t.tx.SendBatch(ctx, &b)
-		for range b.Len() {
-			if _, err = br.Exec(); err != nil {
-				break
-			}
+	f.n = b.Len()
+	return f, nil
+}
+
+// read reads the results of f's statements from br.
+func (f heldFlush) read(t *tx, br pgx.BatchResults) error {
+	for range f.n {
+		if _, err := br.Exec(); err != nil {
+			return err
 		}
-		err = errors.Join(err, br.Close())
 	}
+	return nil
+}
+
+// done forgets the rows and statement f wrote, or, when err says they
+// failed, makes the error stick.
+func (f heldFlush) done(t *tx, err error) error {
+	w := t.held
 	if err != nil {
 		what := "rows held"
-		if stmt != nil {
-			what += " and " + stmt.what
+		if f.stmt != nil {
+			what += " and " + f.stmt.what
 		}
 		w.err = t.note(fmt.Errorf("write the %s for the transaction: %w", what, err))
 		return w.err
 	}
-	for _, p := range batched {
+	for _, p := range f.batched {
 		clear(p.rows)
 		p.rows = p.rows[:0]
 	}
-	if stmt != nil {
+	if f.stmt != nil {
 		w.stmt = nil
 	}
 	return nil

@@ -92,8 +92,17 @@ func rebind(query string) string {
 
 // Query implements sqlstore.Querier.
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	if err := q.t.flushFor(ctx, query); err != nil {
+	br, err := q.t.pipelined(ctx, rebind(query), args)
+	if err != nil {
 		return nil, err
+	}
+	if br != nil {
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return nil, q.t.note(err)
+		}
+		return notedRows{t: q.t, Rows: &batchRows{Rows: rows, br: br}}, nil
 	}
 	rows, err := q.t.tx.Query(ctx, rebind(query), args...)
 	if err != nil {
@@ -104,19 +113,18 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 
 // QueryRow implements sqlstore.Querier.
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	if err := q.t.flushFor(ctx, query); err != nil {
+	br, err := q.t.pipelined(ctx, rebind(query), args)
+	if err != nil {
 		return errRow{err}
+	} else if br != nil {
+		return notedRow{t: q.t, row: batchRow{br}}
 	}
 	return notedRow{t: q.t, row: q.t.tx.QueryRow(ctx, rebind(query), args...)}
 }
 
 // Exec implements sqlstore.Querier.
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if err := q.t.flushFor(ctx, query); err != nil {
-		return 0, err
-	}
-	tag, err := q.t.tx.Exec(ctx, rebind(query), args...)
-	return tag.RowsAffected(), q.t.note(err)
+	return q.t.exec(ctx, rebind(query), args...)
 }
 
 // ExecUnique implements sqlstore.Querier: the statement runs inside a
@@ -173,9 +181,88 @@ func (r notedRows) Close() error {
 
 // exec runs a statement written for PostgreSQL, with numbered placeholders.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if err := t.flushFor(ctx, query); err != nil {
+	br, err := t.pipelined(ctx, query, args)
+	if err != nil {
 		return 0, err
+	} else if br != nil {
+		tag, err := br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return tag.RowsAffected(), t.note(err)
 	}
 	tag, err := t.tx.Exec(ctx, query, args...)
 	return tag.RowsAffected(), t.note(err)
+}
+
+// pipelined sends query, with numbered placeholders, in one batch after
+// the held rows it needs written first (flushFor), and returns the batch's
+// results with the held rows' read: query's are next. It returns nil when
+// nothing is held for query, which then runs alone.
+func (t *tx) pipelined(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
+	mask := heldNamedIn(query)
+	if mask&1 != 0 {
+		t.prefetched = nil // the statement may change the task
+	}
+	var b pgx.Batch
+	f, err := t.queueHeld(ctx, mask, &b)
+	if err != nil || b.Len() == 0 {
+		return nil, err
+	}
+	b.Queue(query, args...)
+	br := t.tx.SendBatch(ctx, &b)
+	if err := f.read(t, br); err != nil {
+		br.Close()
+		return nil, f.done(t, err)
+	}
+	return br, f.done(t, nil)
+}
+
+// batchRow is the row of a query sent last in a batch.
+type batchRow struct{ br pgx.BatchResults }
+
+// Scan implements pgx.Row, and closes the batch.
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// batchRows are the rows of a query sent last in a batch; the batch closes
+// with them, or once they are read.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+// Next implements pgx.Rows.
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.closeBatch()
+	return false
+}
+
+// Close implements pgx.Rows.
+func (r *batchRows) Close() { r.closeBatch() }
+
+// Err implements pgx.Rows.
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (r *batchRows) closeBatch() {
+	if !r.closed {
+		r.closed = true
+		r.Rows.Close()
+		r.err = r.br.Close()
+	}
 }
