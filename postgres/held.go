@@ -473,14 +473,3 @@ func (t *tx) PutUser(ctx context.Context, u *roster.User) error {
 	}
 	return nil
 }
-
-// writingHeld returns fn followed by the write of the rows it held, before
-// its transaction commits.
-func writingHeld(ctx context.Context, fn func(roster.Tx) error) func(roster.Tx) error {
-	return func(rt roster.Tx) error {
-		if err := fn(rt); err != nil {
-			return err
-		}
-		return rt.(*tx).flush(ctx)
-	}
-}

@@ -217,7 +217,6 @@ var takeWriterLock = true
 // deadlock, it is rolled back and fn runs again, up to maxAttempts times; fn
 // must therefore be re-runnable.
 func (db *DB) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	fn = writingHeld(ctx, fn)
 	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 	for attempt := 1; ; attempt++ {
 		retry, err := db.run(ctx, opts, fn)
@@ -284,11 +283,12 @@ func (l looseTx) Begin(context.Context) (pgx.Tx, error) {
 // may be run again.
 func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) error) (retry bool, err error) {
 	write := opts.AccessMode == pgx.ReadWrite
-	ptx, err := db.pool.BeginTx(ctx, opts)
+	ptx, err := db.beginTx(ctx, opts)
 	if err != nil {
 		return isRetryable(err), fmt.Errorf("postgres: begin: %w", err)
 	}
 	t := newTx(ptx, write)
+	t.conn = ptx
 	done := false
 	defer func() {
 		if !done {
@@ -318,8 +318,8 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	if write {
 		failpoint.Inject(point + ".before")
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return isRetryable(err), fmt.Errorf("postgres: commit: %w", err)
+	if err := t.commit(ctx); err != nil {
+		return isRetryable(err) || t.conflict != nil, fmt.Errorf("postgres: commit: %w", err)
 	}
 	if write {
 		failpoint.Inject(point + ".after")

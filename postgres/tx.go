@@ -31,6 +31,8 @@ type tx struct {
 	// held are the rows written behind (see writeBehind); every other
 	// statement writes them first.
 	held *writeBehind
+	// conn is the transaction's connection, which commit commits.
+	conn *connTx
 	// prefetched is the task lockTask read, until a statement that names
 	// tasks runs (flushFor) or Task returns it.
 	prefetched *prefetchedTask
@@ -204,6 +206,9 @@ func (t *tx) pipelined(ctx context.Context, query string, args []any) (pgx.Batch
 	if mask&1 != 0 {
 		t.prefetched = nil // the statement may change the task
 	}
+	if !batchable(args) {
+		return nil, t.flushMask(ctx, mask)
+	}
 	var b pgx.Batch
 	f, err := t.queueHeld(ctx, mask, &b)
 	if err != nil || b.Len() == 0 {
@@ -265,4 +270,24 @@ func (r *batchRows) closeBatch() {
 		r.Rows.Close()
 		r.err = r.br.Close()
 	}
+}
+
+// commit writes the rows and statement held and commits, in one round
+// trip (connTx.commit). A writer that has run no statement yet takes the
+// writer lock first.
+func (t *tx) commit(ctx context.Context) error {
+	var b pgx.Batch
+	f, err := t.queueHeld(ctx, allHeld|heldQueue, &b)
+	if err == nil && b.Len() > 0 && t.locked != nil {
+		err = t.locked.writer(ctx)
+	}
+	if err != nil {
+		t.conn.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	err = t.conn.commit(ctx, &b, func(br pgx.BatchResults) error { return f.read(t, br) })
+	if err != nil {
+		return t.note(err)
+	}
+	return f.done(t, nil)
 }
