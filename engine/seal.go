@@ -88,7 +88,7 @@ type Sealer struct {
 }
 
 // sealGather is a Sealer's Gather by default.
-const sealGather = 20 * time.Millisecond
+const sealGather = 50 * time.Millisecond
 
 // NewSealer returns a sealer over e that seals every tick, and sealGather
 // after a commit wakes it.

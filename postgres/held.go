@@ -131,9 +131,7 @@ func (t *tx) hold(ctx context.Context, i int, row []any) error {
 	if w.err != nil {
 		return w.err
 	}
-	if i == 0 {
-		t.prefetched = nil
-	}
+	t.forget("", 1<<i)
 	p := &w.tables[i]
 	p.rows = append(p.rows, row)
 	if len(p.rows) >= heldMax {
@@ -158,9 +156,7 @@ const heldQueue = allHeld + 1
 // of the schema reads a held table that a statement does not name.
 func (t *tx) flushFor(ctx context.Context, query string) error {
 	mask := heldNamedIn(query)
-	if mask&1 != 0 {
-		t.prefetched = nil // the statement may change the task
-	}
+	t.forget(query, mask)
 	return t.flushMask(ctx, mask)
 }
 

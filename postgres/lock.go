@@ -269,6 +269,7 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	var b pgx.Batch
 	b.Queue(lock, args...)
 	b.Queue(rebind(sqlstore.TaskByID), id)
+	b.Queue(`SELECT `+sqlstore.UserColumns+` FROM users WHERE id = (SELECT user_id FROM tasks WHERE id = $1)`, id)
 	br := t.locked.Tx.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -284,6 +285,12 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	default:
 		p.task = &task
 	}
+	// The task's subject, whom the decision reads too.
+	if u, err := sqlstore.ScanUser(br.QueryRow()); err == nil {
+		p.user = &u
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return t.note(fmt.Errorf("user of task %d: %w", id, err))
+	}
 	if err := br.Close(); err != nil {
 		return t.note(fmt.Errorf("postgres: take the locks of task %d: %w", id, err))
 	}
@@ -291,21 +298,57 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	return nil
 }
 
-// prefetchedTask is a task read by lockTask, for the Task that follows.
+// prefetchedTask is a task and its subject read by lockTask, for the Task
+// and User that follow.
 type prefetchedTask struct {
 	id   int64
 	task *roster.Task
 	err  error
+	user *roster.User
 }
 
 // Task implements roster.Tx: the task lockTask read, when no statement
-// that names tasks ran since, else a read.
+// that may change a task ran since (forget), else a read.
 func (t *tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
-	if p := t.prefetched; p != nil && p.id == id {
-		t.prefetched = nil
-		return p.task, p.err
+	if p := t.prefetched; p != nil && p.id == id && (p.task != nil || p.err != nil) {
+		task, err := p.task, p.err
+		p.task, p.err = nil, nil
+		return task, err
 	}
 	return t.Tx.Task(ctx, id)
+}
+
+// User implements roster.Tx: the subject of the task lockTask read, when
+// no statement that may change a user ran since, else a read.
+func (t *tx) User(ctx context.Context, id string) (*roster.User, error) {
+	if p := t.prefetched; p != nil && p.user != nil && p.user.ID == id {
+		u := p.user
+		p.user = nil
+		return u, nil
+	}
+	return t.Tx.User(ctx, id)
+}
+
+// forget drops what lockTask read of the tables that query, which names
+// those of mask (heldNamedIn), may change: a SELECT changes none.
+func (t *tx) forget(query string, mask int) {
+	p := t.prefetched
+	if p == nil || mask&(1|1<<3) == 0 || isSelect(query) {
+		return
+	}
+	if mask&1 != 0 {
+		p.task, p.err = nil, nil
+	}
+	if mask&(1<<3) != 0 {
+		p.user = nil
+	}
+}
+
+// isSelect reports whether query is a SELECT, which writes nothing (the
+// store's SELECTs call no function that writes).
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
 
 // SkipFlush implements roster.FlushStore: this transaction's commit does not

@@ -33,8 +33,8 @@ type tx struct {
 	held *writeBehind
 	// conn is the transaction's connection, which commit commits.
 	conn *connTx
-	// prefetched is the task lockTask read, until a statement that names
-	// tasks runs (flushFor) or Task returns it.
+	// prefetched is the task and subject lockTask read, until a statement
+	// that may change them runs (forget) or Task and User return them.
 	prefetched *prefetchedTask
 }
 
@@ -203,9 +203,7 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (int64, error)
 // nothing is held for query, which then runs alone.
 func (t *tx) pipelined(ctx context.Context, query string, args []any) (pgx.BatchResults, error) {
 	mask := heldNamedIn(query)
-	if mask&1 != 0 {
-		t.prefetched = nil // the statement may change the task
-	}
+	t.forget(query, mask)
 	if !batchable(args) {
 		return nil, t.flushMask(ctx, mask)
 	}

@@ -56,6 +56,9 @@ func (t *Tx) PutSettings(ctx context.Context, s *roster.Settings) error {
 const UserColumns = `id, email, name, manager, department, title, location, employment_type, start_date, end_date, status, role, kind, attributes, notify, created_at, updated_at`
 
 // scanUser scans a row of UserColumns.
+// ScanUser scans a row of UserColumns.
+func ScanUser(r Row) (roster.User, error) { return scanUser(r) }
+
 func scanUser(r Row) (roster.User, error) {
 	var v struct {
 		u            roster.User
