@@ -140,9 +140,6 @@ func (t *tx) hold(ctx context.Context, i int, row []any) error {
 	return nil
 }
 
-// flush writes every held row and the held statement.
-func (t *tx) flush(ctx context.Context) error { return t.flushMask(ctx, allHeld|heldQueue) }
-
 // allHeld names every held table, as a mask of bits 1<<i.
 const allHeld = 1<<len(writeBehind{}.tables) - 1
 
