@@ -243,6 +243,10 @@ type writeBehind struct {
 	nextTaskID int64
 	// firstTaskID is the id the first task still held was given.
 	firstTaskID int64
+	// eventsFollow is 1 when the audit chain's next ids follow the last
+	// event's, so events are appended without their ids; -1 when they do
+	// not; 0 until the transaction's first append.
+	eventsFollow int8
 }
 
 func newWriteBehind() *writeBehind {

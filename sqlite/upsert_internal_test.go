@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -113,6 +114,91 @@ func BenchmarkPutGrantsMixed(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		db.Close()
+	}
+}
+
+// TestEventsAppendedAfterForeignRow checks that events are appended with the
+// ids the audit chain gives them even when the events table holds a row the
+// chain never wrote (whose rowid the chain's ids would not follow), and
+// without their ids otherwise: each is listed with the id it was given.
+func TestEventsAppendedAfterForeignRow(t *testing.T) {
+	ctx := context.Background()
+	for _, foreign := range []bool{false, true} {
+		db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		evs := make([]*roster.Event, 40)
+		for i := range evs {
+			evs[i] = &roster.Event{At: time.Unix(1, 0), Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: fmt.Sprint(i)}
+		}
+		err = db.Update(ctx, func(rt roster.Tx) error {
+			if foreign {
+				if _, err := rt.(*tx).tx.ExecContext(ctx, `INSERT INTO events (id, at, actor, action, object_type, object_id, reason) VALUES (100, 0, 'x', 'x', 'x', 'x', '')`); err != nil {
+					return err
+				}
+			}
+			return rt.AppendEvents(ctx, evs)
+		})
+		if err != nil {
+			t.Fatalf("foreign row %v: %v", foreign, err)
+		}
+		err = db.View(ctx, func(rt roster.Tx) error {
+			p, err := rt.Events(ctx, roster.EventFilter{Action: "grant.added", Limit: 100})
+			if err != nil {
+				return err
+			}
+			if len(p.Items) != len(evs) {
+				t.Fatalf("foreign row %v: %d events listed, want %d", foreign, len(p.Items), len(evs))
+			}
+			for i, ev := range p.Items {
+				if ev.ID != evs[i].ID || ev.ObjectID != evs[i].ObjectID || ev.Hash != evs[i].Hash {
+					t.Errorf("foreign row %v: event %d listed as %d %s %s, appended as %d %s %s", foreign, i, ev.ID, ev.ObjectID, ev.Hash, evs[i].ID, evs[i].ObjectID, evs[i].Hash)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendEvents appends 32,768 events of a sync (task.created,
+// grant.added) in one transaction, 1,024 at a time.
+func BenchmarkAppendEvents(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		db, err := Open(ctx, filepath.Join(b.TempDir(), "roster.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		err = db.Update(ctx, func(rt roster.Tx) error {
+			evs := make([]*roster.Event, 1024)
+			for n := 0; n < 32768; n += len(evs) {
+				for i := range evs {
+					id := n + i
+					evs[i] = &roster.Event{At: time.Unix(1, 0), Actor: "automation", Action: "task.created", ObjectType: "task", ObjectID: fmt.Sprint(id),
+						Reason: "access of profile p", Data: json.RawMessage(fmt.Sprintf(`{"entitlement":"app/e%d","kind":"grant","state":"done","user":"u%05d"}`, id%1000, id/3))}
+					if i%2 == 1 {
+						evs[i].Action, evs[i].ObjectType, evs[i].ObjectID = "grant.added", "grant", fmt.Sprintf("u%05d app/e%d", id/3, id%1000)
+						evs[i].Data = json.RawMessage(`{"sources":["profile:p"]}`)
+					}
+				}
+				if err := rt.AppendEvents(ctx, evs); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
 		db.Close()
 	}
 }

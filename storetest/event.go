@@ -97,13 +97,24 @@ func testEventBatch(t *testing.T, s roster.Store) {
 	}
 	equal(t, "batch", batch, got[1:len(got)-1])
 
+	// A sync's events share some fields and differ in others, interleaved:
+	// each comes back as written.
+	shared := make([]roster.Event, 300)
+	for i := range shared {
+		ptrs[i] = &shared[i]
+		shared[i] = roster.Event{At: at(3), Actor: fmt.Sprintf("u%d", i%2), Action: "task.created", ObjectType: []string{"task", "grant"}[i%2],
+			ObjectID: fmt.Sprint(1000 + i), Reason: "access of profile p", Data: json.RawMessage(`{"state":"done"}`)}
+	}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.AppendEvents(ctx, ptrs[:len(shared)]) })
+	equal(t, "events sharing fields", shared, allEvents(t, s, roster.EventFilter{Action: "task.created"}, 500))
+
 	bad := []*roster.Event{{At: at(10), Action: "ok"}, {At: at(10), Action: "bad", Data: json.RawMessage(`{`)}}
 	err := s.Update(context.Background(), func(tx roster.Tx) error { return tx.AppendEvents(context.Background(), bad) })
 	if roster.ErrorCode(err) != roster.EINVALID {
 		t.Fatalf("a batch with invalid JSON data: err %v, want EINVALID", err)
 	}
-	if n := len(allEvents(t, s, roster.EventFilter{}, 500)); n != len(batch)+2 {
-		t.Fatalf("the refused batch left %d events, want %d", n, len(batch)+2)
+	if n := len(allEvents(t, s, roster.EventFilter{}, 500)); n != len(batch)+2+len(shared) {
+		t.Fatalf("the refused batch left %d events, want %d", n, len(batch)+2+len(shared))
 	}
 }
 
