@@ -44,7 +44,7 @@ func (t *tx) PutMember(ctx context.Context, m *roster.Member) error {
 	since := e.time(m.Since)
 	err := e.err
 	if err == nil {
-		err = t.tx.held.add(ctx, t.tx, t.tx.held.tables[2], m.Profile, m.User, m.Source, since)
+		err = t.tx.held.add(ctx, t.tx, t.tx.held.tables[2], m.Profile, m.User, string(m.Source), since)
 	}
 	if err != nil {
 		return fmt.Errorf("put member %q of %q: %w", m.User, m.Profile, err)

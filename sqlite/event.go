@@ -55,9 +55,11 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		args := make([]any, 0, cols*len(evs))
 		var e encoder
 		for _, ev := range evs {
-			var data sql.NullString
+			// A plain string or nil, and the action as a string: database/sql
+			// converts a Valuer or a named string type with an allocation.
+			var data any
 			if len(ev.Data) > 0 {
-				data = sql.NullString{String: string(ev.Data), Valid: true}
+				data = string(ev.Data)
 			}
 			hash, err := sqlstore.HashBytes(ev.Hash)
 			if err != nil {
@@ -66,7 +68,7 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 			if in == eventInsert {
 				args = append(args, ev.ID)
 			}
-			args = append(args, e.time(ev.At), ev.Actor, ev.Action, ev.ObjectType, ev.ObjectID, ev.Reason, data, hash, ev.Token, ev.Issuer)
+			args = append(args, e.time(ev.At), ev.Actor, string(ev.Action), ev.ObjectType, ev.ObjectID, ev.Reason, data, hash, ev.Token, ev.Issuer)
 			if e.err != nil {
 				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 			}

@@ -74,8 +74,11 @@ func TaskArgs(d Dialect, t *roster.Task) ([]any, error) {
 		}
 	}
 	e := encoder{d: d}
-	args := []any{t.Kind, t.User, t.Entitlement, t.State, t.Origin, t.Profile, t.Policy,
-		e.json(t.Steps), t.Step, e.json(t.Approvers), t.Provisioning, e.json(t.Provisioners),
+	// Plain strings and int64s: database/sql converts values of other types
+	// (named string types, int) by reflection, an allocation each, and a
+	// sync writes tasks by the million.
+	args := []any{string(t.Kind), t.User, t.Entitlement, string(t.State), string(t.Origin), t.Profile, t.Policy,
+		e.json(t.Steps), int64(t.Step), e.json(t.Approvers), t.Provisioning, e.json(t.Provisioners),
 		t.Bypass, t.RequestedBy, t.Reason, t.Error, e.json(history),
 		e.time(t.CreatedAt), e.time(t.UpdatedAt), e.timePtr(t.ClosedAt)}
 	return args, e.err
