@@ -85,8 +85,24 @@ type FlushStore interface {
 type LockStore interface {
 	// Lock takes keys until the transaction ends. Called before any other
 	// statement of the transaction, it lets the transaction run beside
-	// others, as above; called later, it does nothing.
+	// others, as above. Called again in such a transaction, it takes more
+	// keys — out of the one order the first call keeps, so it may meet a
+	// deadlock, which the store resolves by running the transaction again.
+	// Called in a transaction that runs alone, it does nothing. A
+	// transaction whose keys would pass the store's bound
+	// (KeyLockingStore) runs alone instead.
 	Lock(ctx context.Context, keys ...LockKey) error
+}
+
+// KeyLockingStore is a Store whose read-write transactions that lock keys
+// (LockStore) run beside one another: PostgreSQL. A writer that must learn
+// its keys before its transaction starts (a sync plans in a view first, to
+// know the users it will change) does so only on such a store.
+type KeyLockingStore interface {
+	Store
+	// MaxLockKeys is how many keys a transaction may hold: one that would
+	// hold more runs alone, as one that locks nothing does.
+	MaxLockKeys() int
 }
 
 // LockKey names what a transaction changes, for LockStore.Lock.

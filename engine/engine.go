@@ -50,10 +50,14 @@ type Config struct {
 
 // Engine implements roster.Service.
 type Engine struct {
-	store   roster.Store
-	clock   roster.Clock
-	logger  *slog.Logger
-	metrics *metrics
+	store roster.Store
+	// lockKeys is how many keys a transaction may lock on a store whose
+	// writers lock keys (roster.KeyLockingStore); 0 on one that runs one
+	// writer at a time.
+	lockKeys int
+	clock    roster.Clock
+	logger   *slog.Logger
+	metrics  *metrics
 	// replica names this process when it competes for leases.
 	replica string
 	mu      sync.Mutex
@@ -115,7 +119,11 @@ func New(cfg Config) *Engine {
 	if cfg.SyncChunk <= 0 {
 		cfg.SyncChunk = DefaultSyncChunk
 	}
-	return &Engine{store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), seal: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
+	lockKeys := 0
+	if s, ok := cfg.Store.(roster.KeyLockingStore); ok {
+		lockKeys = s.MaxLockKeys()
+	}
+	return &Engine{lockKeys: lockKeys, store: cfg.Store, clock: cfg.Clock, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), replica: newToken()[4:16], leases: map[string]lease{}, marked: make(chan struct{}, 1), provision: make(chan struct{}, 1), notify: make(chan struct{}, 1), seal: make(chan struct{}, 1), access: cfg.ConnectorAccess, baseURL: cfg.BaseURL, slackAPI: cfg.SlackAPIURL,
 		sessionIdle: cfg.SessionIdle, sessionLifetime: cfg.SessionLifetime, matches: syncview.NewMatches(), syncChunk: cfg.SyncChunk}
 }
 
@@ -261,6 +269,9 @@ type op struct {
 	hooks hooks
 	// planned, when set, records what the op does for a plan (changeplan.go).
 	planned *planRecorder
+	// syncLocks are the keys a sync transaction holds on a store whose
+	// writers lock keys; nil when it runs alone (synclock.go).
+	syncLocks *syncLocks
 	// delegs holds the delegations in force, by who set them, once read
 	// (delegations).
 	delegs map[string]roster.Delegation

@@ -19,10 +19,17 @@ import (
 // parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
 	var total *roster.SyncResult
+	planned, err := e.plannedUsers(ctx, []string{profile})
+	if err != nil {
+		return nil, err
+	}
 	for {
 		var res *roster.SyncResult
 		more := false
 		err := e.update(ctx, func(o *op) error {
+			if _, err := o.lockSyncs([]string{profile}, planned); err != nil {
+				return err
+			}
 			if _, err := o.requireAdmin("sync profiles"); err != nil {
 				return err
 			}
@@ -121,11 +128,17 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 	results, failed := map[string]roster.SyncResult{}, map[string]error{}
 	var quiet []string
 	evalErrors := map[string]int{}
+	// On a store whose writers lock keys, the users each busy profile's
+	// plan changes, for its transaction's locks (synclock.go).
+	var planned map[string][]string
 	for pending := ids; len(pending) > 0; {
 		var busy []string
 		err := e.view(ctx, func(o *op) error {
 			var err error
-			busy, quiet, err = o.planMany(pending, evalErrors)
+			if e.lockKeys > 0 {
+				planned = map[string][]string{}
+			}
+			busy, quiet, err = o.planMany(pending, evalErrors, planned)
 			return err
 		})
 		if err != nil {
@@ -134,7 +147,7 @@ func (e *Engine) syncMany(ctx context.Context, actor string, ids []string, sched
 			}
 			return results, failed
 		}
-		changed := e.syncGroups(ctx, actor, busy, scheduled, (*op).syncPart, results, failed)
+		changed := e.syncGroups(ctx, actor, busy, scheduled, (*op).syncPart, planned, results, failed)
 		if !changed {
 			break
 		}
@@ -161,6 +174,11 @@ func (e *Engine) recordQuiet(ctx context.Context, actor string, ids []string, sc
 		var group map[string]roster.SyncResult
 		err := e.updateAs(ctx, actor, func(o *op) error {
 			group = map[string]roster.SyncResult{}
+			// Only the profiles' sync states are written: their keys are
+			// all the transaction needs.
+			if err := o.lockQuiet(chunk); err != nil {
+				return err
+			}
 			if err := o.readProfiles(); err != nil {
 				return err
 			}
@@ -196,10 +214,14 @@ func (e *Engine) recordQuiet(ctx context.Context, actor string, ids []string, sc
 			return nil
 		})
 		if err != nil {
+			var planned map[string][]string // no users: the profiles' keys alone
+			if e.lockKeys > 0 {
+				planned = map[string][]string{}
+			}
 			e.syncGroups(ctx, actor, chunk, scheduled, func(o *op, p *roster.Profile, _ *roster.SyncResult) (*roster.SyncResult, bool, error) {
 				res := quietResult(o, p)
 				return res, false, o.recordSync(p, res, nil)
-			}, results, failed)
+			}, planned, results, failed)
 			continue
 		}
 		maps.Copy(results, group)
@@ -221,9 +243,12 @@ const quietGroup = 1024
 // one commit, the failing one's error goes into failed, and the profiles
 // after it are synced all the same, grouped again past the failed group.
 // Results go into results (a sync's parts merged); syncGroups reports
-// whether any sync changed something.
+// whether any sync changed something. On a store whose writers lock keys,
+// planned holds the users each profile's plan changes, and a transaction
+// takes its profiles' locks at its start (lockSyncs): it syncs only the
+// profiles it locked, unless it runs alone.
 func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, scheduled bool, step func(o *op, p *roster.Profile, prev *roster.SyncResult) (*roster.SyncResult, bool, error),
-	results map[string]roster.SyncResult, failed map[string]error) (changed bool) {
+	planned map[string][]string, results map[string]roster.SyncResult, failed map[string]error) (changed bool) {
 	alone := 0 // up to ids[alone], one profile per transaction: a group failed
 	// continuing is the profile ids[next] whose sync committed parts and has
 	// more to do, if any.
@@ -234,6 +259,10 @@ func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, sch
 		err := e.updateAs(ctx, actor, func(o *op) error {
 			group = map[string]roster.SyncResult{}
 			start := time.Now()
+			locked, err := o.lockSyncs(ids[next:], planned)
+			if err != nil {
+				return err
+			}
 			for end = next; end < len(ids); {
 				id := ids[end]
 				end++
@@ -256,7 +285,7 @@ func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, sch
 						break
 					}
 				}
-				if end <= alone || o.created >= groupTasks || time.Since(start) >= groupTime {
+				if end <= alone || end == next+locked || o.created >= groupTasks || time.Since(start) >= groupTime {
 					break
 				}
 			}
@@ -301,8 +330,9 @@ const (
 // planMany plans the profiles ids from one view of the store and splits
 // them into those with something to do (or paused: their sync records the
 // skip) and the quiet ones, each in the order of ids. It sets in errs the
-// number of users each profile's expression could not be evaluated for.
-func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, err error) {
+// number of users each profile's expression could not be evaluated for,
+// and, when users is not nil, the users each busy profile's plan changes.
+func (o *op) planMany(ids []string, errs map[string]int, users map[string][]string) (busy, quiet []string, err error) {
 	all, err := o.tx.Profiles(o.ctx)
 	if err != nil {
 		return nil, nil, err
@@ -333,6 +363,7 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 	// Planning is pure: the profiles are planned on every core.
 	acts := make([]bool, len(ps))
 	nerrs := make([]int, len(ps))
+	changes := make([][]string, len(ps))
 	workers := min(runtime.GOMAXPROCS(0), len(ps))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -343,6 +374,9 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 				plan := roster.PlanSync(in)
 				acts[i] = !plan.Empty() || plan.Pause
 				nerrs[i] = in.Errors
+				if users != nil && acts[i] {
+					changes[i] = planUsers(&plan)
+				}
 			}
 		})
 	}
@@ -351,6 +385,9 @@ func (o *op) planMany(ids []string, errs map[string]int) (busy, quiet []string, 
 	for i, p := range ps {
 		active[p.ID] = acts[i]
 		errs[p.ID] = nerrs[i]
+		if changes[i] != nil {
+			users[p.ID] = changes[i]
+		}
 	}
 	for _, id := range ids {
 		// A paused or deleted profile was not planned.
@@ -542,8 +579,26 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 	if prev != nil {
 		in.Safeguard = false
 	}
-	res.Errors = in.Errors
 	plan := roster.PlanSync(in)
+	// The plan may change users this transaction did not lock: they are
+	// locked, and the plan made again from what committed before.
+	for {
+		more, err := o.lockPlan(p, &plan)
+		if err != nil {
+			return nil, false, err
+		}
+		if !more {
+			break
+		}
+		if in, err = o.planInput(p); err != nil {
+			return nil, false, err
+		}
+		if prev != nil {
+			in.Safeguard = false
+		}
+		plan = roster.PlanSync(in)
+	}
+	res.Errors = in.Errors
 	if o.planned != nil {
 		o.planned.sync(p, in, plan)
 	}
@@ -924,10 +979,17 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
 	synced := false
 	var total *roster.SyncResult
+	planned, err := c.engine.plannedUsers(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
 	for more := true; more; {
 		var part *roster.SyncResult
 		err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {
 			synced, more, part = false, false, nil
+			if _, err := o.lockSyncs([]string{id}, planned); err != nil {
+				return err
+			}
 			p, err := o.profile(id)
 			if roster.ErrorCode(err) == roster.ENOTFOUND {
 				return o.tx.ClearTrigger(o.ctx, id)

@@ -48,6 +48,8 @@ const (
 type lockedTx struct {
 	pgx.Tx
 	mode lockMode
+	// held are the keys Lock took, each with whether it is held shared.
+	held map[lockKey]bool
 }
 
 // writer takes writerLock exclusively, unless the transaction holds it.
@@ -136,20 +138,24 @@ func keyOf(class int32, id string, shared bool) lockKey {
 // its subject, exclusively, and its profile, shared — exclusively for an
 // exclusion task, since a denied one changes the profile. A task's user,
 // profile and entitlement never change, so reading them before the locks
-// is safe. A task
-// that does not exist locks nothing more: whoever reads it next finds it
-// missing.
+// is safe. A task that does not exist locks nothing more: whoever reads it
+// next finds it missing. Called again, it takes the keys not yet held (a
+// key held shared and asked for exclusively is taken exclusively). Should
+// the keys held pass maxLockKeys, it takes writerLock exclusively instead —
+// on a later call while holding it shared, which waits for every other
+// holder — and the transaction runs alone.
 func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 	l := t.locked
-	if l == nil || l.mode != lockNone {
+	if l == nil || l.mode == lockExclusive {
 		return nil
 	}
+	first := l.mode == lockNone
 	l.mode = lockShared
-	if len(keys) == 1 && keys[0].Kind == "task" {
+	if first && len(keys) == 1 && keys[0].Kind == "task" {
 		return t.lockTask(ctx, keys[0])
 	}
 	var locks []lockKey
-	writer := takeWriterLock
+	writer := takeWriterLock && first
 	for _, k := range keys {
 		switch k.Kind {
 		case "events":
@@ -204,6 +210,30 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 		return 1
 	})
 	locks = slices.CompactFunc(locks, func(a, b lockKey) bool { return a.class == b.class && a.key == b.key })
+	// The keys held already, as strongly, are not taken again.
+	if l.held == nil {
+		l.held = map[lockKey]bool{}
+	}
+	held := len(l.held)
+	locks = slices.DeleteFunc(locks, func(k lockKey) bool {
+		shared, ok := l.held[lockKey{class: k.class, key: k.key}]
+		if !ok {
+			held++
+		}
+		return ok && (!shared || k.shared)
+	})
+	if held > maxLockKeys {
+		// Too many keys for PostgreSQL's lock table, shared by every
+		// connection: the transaction runs alone.
+		l.mode = lockExclusive
+		if !takeWriterLock {
+			return nil
+		}
+		if _, err := l.Tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writerLock)); err != nil {
+			return t.note(fmt.Errorf("postgres: take the writer lock: %w", err))
+		}
+		return nil
+	}
 	var q strings.Builder
 	args := []any{}
 	if writer {
@@ -228,6 +258,9 @@ func (t *tx) Lock(ctx context.Context, keys ...roster.LockKey) error {
 	}
 	if _, err := l.Tx.Exec(ctx, q.String(), args...); err != nil {
 		return t.note(fmt.Errorf("postgres: take locks: %w", err))
+	}
+	for _, k := range locks {
+		l.held[lockKey{class: k.class, key: k.key}] = k.shared
 	}
 	return nil
 }
@@ -350,6 +383,18 @@ func isSelect(query string) bool {
 	q := strings.TrimLeft(query, " \t\n")
 	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
+
+// maxLockKeys bounds the keys a transaction holds (roster.KeyLockingStore):
+// an advisory lock takes a slot of PostgreSQL's shared lock table, which
+// holds max_locks_per_transaction (64 by default) times max_connections
+// locks for every connection together. A sync that changes more users than
+// this runs alone, as bulk enablement is quickest anyway.
+const maxLockKeys = 256
+
+var _ roster.KeyLockingStore = (*DB)(nil)
+
+// MaxLockKeys implements roster.KeyLockingStore.
+func (db *DB) MaxLockKeys() int { return maxLockKeys }
 
 // SkipFlush implements roster.FlushStore: this transaction's commit does not
 // wait for its WAL to reach the disk (synchronous_commit off, for it alone).

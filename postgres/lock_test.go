@@ -438,3 +438,138 @@ func TestLockKeyInSQL(t *testing.T) {
 		}
 	}
 }
+
+// insideThen is inside for a transaction that locks first, reads, then
+// locks more — as a sync does: its profile and the users its plan names,
+// then the users a fresh plan adds.
+func insideThen(db *postgres.DB, first, then []roster.LockKey, entered chan<- string, name string, release <-chan struct{}) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Update(context.Background(), func(tx roster.Tx) error {
+			if err := tx.Lock(context.Background(), first...); err != nil {
+				return err
+			}
+			if _, err := tx.Settings(context.Background()); err != nil {
+				return err
+			}
+			if err := tx.Lock(context.Background(), then...); err != nil {
+				return err
+			}
+			if _, err := tx.Settings(context.Background()); err != nil {
+				return err
+			}
+			entered <- name
+			<-release
+			return nil
+		})
+	}()
+	return done
+}
+
+// users returns the keys of n users named prefix0, prefix1, ....
+func users(prefix string, n int) []roster.LockKey {
+	keys := make([]roster.LockKey, n)
+	for i := range keys {
+		keys[i] = roster.LockKey{Kind: "user", ID: fmt.Sprint(prefix, i)}
+	}
+	return keys
+}
+
+// expectWait checks that nothing enters for a while: what was started
+// waits on the locks held. (It fails with Errorf, as expectEnter does, so
+// that the test goes on to release what it holds.)
+func expectWait(t *testing.T, entered <-chan string, why string) {
+	t.Helper()
+	select {
+	case n := <-entered:
+		t.Errorf("%s ran while %s", n, why)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// expectEnter checks that want enters.
+func expectEnter(t *testing.T, entered <-chan string, want, why string) {
+	t.Helper()
+	select {
+	case n := <-entered:
+		if n != want {
+			t.Errorf("%s entered, want %s", n, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("%s did not run: %s", want, why)
+	}
+}
+
+// TestSyncLocks: a sync locks its profile, plans, then locks the users its
+// plan changes. It runs beside a decision on another person's task of
+// another profile; a decision on a person it locked later, or on a task of
+// its profile, waits for it; and a sync whose keys pass the bound runs
+// alone, whether the first call or a later one passes it.
+func TestSyncLocks(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	a := connect(t, withPoolSize(url, 8))
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := connect(t, withPoolSize(url, 8))
+	task := func(user, profile string) roster.LockKey {
+		tk := roster.Task{Kind: roster.TaskGrant, User: user, Entitlement: "app/e", Profile: profile, State: roster.StatePendingApproval}
+		if err := a.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &tk) }); err != nil {
+			t.Fatal(err)
+		}
+		return roster.LockTask(tk.ID)
+	}
+	bobsQ, alicesQ, carolsP := task("bob", "q"), task("alice", "q"), task("carol", "p")
+	profile := func(id string) []roster.LockKey { return []roster.LockKey{{Kind: "profile", ID: id}} }
+
+	entered := make(chan string, 8)
+	release := make(chan struct{})
+	sync := insideThen(a, profile("p"), []roster.LockKey{{Kind: "user", ID: "alice"}}, entered, "sync of p", release)
+	expectEnter(t, entered, "sync of p", "nothing held its keys")
+	bob := inside(b, []roster.LockKey{bobsQ}, entered, "bob's decision", release)
+	expectEnter(t, entered, "bob's decision", "a decision on another person's task of another profile waited for a sync")
+	alice := inside(b, []roster.LockKey{alicesQ}, entered, "alice's decision", release)
+	carol := inside(b, []roster.LockKey{carolsP}, entered, "carol's decision", release)
+	expectWait(t, entered, "a sync of p held alice, and p")
+	close(release)
+	for _, done := range []<-chan error{sync, bob, alice, carol} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Past the bound, a sync runs alone: from its first call ...
+	bound := a.MaxLockKeys()
+	for _, c := range []struct {
+		name        string
+		first, then []roster.LockKey
+	}{
+		{"a sync locking too many users at once", append(profile("r"), users("u", bound)...), nil},
+		{"a sync locking too many users at last", profile("r"), users("u", bound)},
+	} {
+		entered, release = make(chan string, 4), make(chan struct{})
+		big := insideThen(a, c.first, c.then, entered, c.name, release)
+		expectEnter(t, entered, c.name, "nothing held its keys")
+		dave := inside(b, users("dave", 1), entered, "dave's decision", release)
+		expectWait(t, entered, c.name+" held the writer lock")
+		close(release)
+		for _, done := range []<-chan error{big, dave} {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// ... and a decision that holds its keys makes the later call wait.
+	entered, release = make(chan string, 4), make(chan struct{})
+	erin := inside(b, users("erin", 1), entered, "erin's decision", release)
+	expectEnter(t, entered, "erin's decision", "nothing held its keys")
+	big := insideThen(a, profile("r"), users("u", bound), entered, "a sync locking too many users at last", release)
+	expectWait(t, entered, "erin's decision held the writer lock shared")
+	close(release)
+	for _, done := range []<-chan error{big, erin} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
