@@ -106,8 +106,8 @@ func TestReplicasRacePostgres(t *testing.T) {
 }
 
 // race is the workload after the apply, as one of several replicas runs
-// it: sync every profile at once, act on every open task, remove the
-// grants, and again.
+// it: sync every profile while acting on every open task, sync every
+// profile again, act on every open task, remove the grants, and again.
 func (w *workload) race(ctx context.Context) error {
 	for round := range 2 {
 		if round == 1 {
@@ -117,6 +117,21 @@ func (w *workload) race(ctx context.Context) error {
 					return fmt.Errorf("remove %s %s: %w", r.user, r.entitlement, err)
 				}
 			}
+		}
+		// The syncs of every profile race the decisions on their
+		// tasks, on this replica as on the others: on PostgreSQL a sync
+		// locks only its profile and the users its plan changes.
+		var synced error
+		var both sync.WaitGroup
+		both.Go(func() {
+			if _, err := w.admin.SyncAll(ctx); err != nil {
+				synced = fmt.Errorf("sync --all beside the decisions: %w", err)
+			}
+		})
+		err := w.processTasks(ctx)
+		both.Wait()
+		if err := errors.Join(err, synced); err != nil {
+			return err
 		}
 		if _, err := w.admin.SyncAll(ctx); err != nil {
 			return fmt.Errorf("sync --all: %w", err)
