@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +21,10 @@ import (
 // the moment the enrollment task is committed, with the change-driven sync
 // running in the background as in production (100ms tick). The organisation
 // has `users` users, a third of whom already match and are members.
-// ROSTER_BENCH_CHANGE_USERS lists other sizes (e.g. 100000).
+// ROSTER_BENCH_CHANGE_USERS lists other sizes (e.g. 100000), and
+// ROSTER_BENCH_BESIDE_APPROVALS=N has four clients approve N enrollments
+// into another profile all the while (it reports their approvals/s too):
+// on PostgreSQL a sync need not wait for them.
 func BenchmarkGrantChangeToTask(b *testing.B) {
 	for _, users := range changeSizes(b, 1000, 10000) {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
@@ -87,7 +91,7 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 	admin := rosterhttp.NewClient(s.URL, "bench-admin")
 	var doc strings.Builder
 	doc.WriteString("policies: [{id: auto, steps: []}, {id: manual-review, steps: [{approvers: users, users: [u000000]}]}]\n")
-	doc.WriteString("apps:\n  - id: okta\n    entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}, {id: none}]\nusers:\n")
+	doc.WriteString("apps:\n  - id: okta\n    entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}, {id: none}, {id: side}]\nusers:\n")
 	for i := 0; i < users; i++ {
 		dept := "Sales"
 		if grant == nil && i < users/3 {
@@ -101,11 +105,30 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 			doc.WriteString(grant(i))
 		}
 	}
+	beside := 0
+	if env := os.Getenv("ROSTER_BENCH_BESIDE_APPROVALS"); env != "" {
+		if beside, err = strconv.Atoi(env); err != nil {
+			b.Fatalf("ROSTER_BENCH_BESIDE_APPROVALS: %v", err)
+		}
+		// The enrollments approved beside: side's, as u000000.
+		for i := 0; i < beside; i++ {
+			fmt.Fprintf(&doc, "  - {id: s%06d, email: s%06d@example.com}\n", i, i)
+		}
+		if grant == nil {
+			doc.WriteString("grants:\n")
+		}
+		for i := 0; i < beside; i++ {
+			fmt.Fprintf(&doc, "  - {user: s%06d, entitlement: okta/side}\n", i)
+		}
+	}
 	if otherRule == "" {
 		otherRule = "any_entitlement: [okta/none]"
 	}
 	fmt.Fprintf(&doc, "profiles:\n  - id: staff\n    enrollment: {policy: manual-review}\n    automation: {enabled: true, %s}\n", rule)
 	fmt.Fprintf(&doc, "  - id: other\n    automation: {enabled: true, %s}\n", otherRule)
+	if beside > 0 {
+		doc.WriteString("  - id: side\n    enrollment: {policy: manual-review}\n    automation: {enabled: true, any_entitlement: [okta/side]}\n")
+	}
 	if _, err := admin.Apply(ctx, roster.ApplyRequest{Filename: "bench.yaml", Document: []byte(doc.String())}); err != nil {
 		b.Fatal(err)
 	}
@@ -123,6 +146,7 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 		return int(v.Automation.LastSync.At.UnixNano())
 	}
 	otherBefore := otherSyncs()
+	stop, approved := approveBeside(ctx, b, admin, s.URL, beside)
 	latencies := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -147,6 +171,12 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 		latencies = append(latencies, time.Since(changed))
 	}
 	b.StopTimer()
+	if beside > 0 {
+		b.ReportMetric(stop(), "approvals/s")
+		if *approved == 0 {
+			b.Fatal("no approval ran beside the changes")
+		}
+	}
 	if otherSyncs() != otherBefore {
 		b.Fatal("a change the other profile's rule does not read synced it")
 	}
@@ -158,4 +188,62 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 	b.ReportMetric(at(0.99), "p99-ms")
 	b.ReportMetric(maxRSS(), "max-rss-MiB")
 	reportBackendRSS(b, db)
+}
+
+// approveBeside has four clients approve, as u000000, the enrollments into
+// profile side (n of them) until stop is called, which returns their
+// approvals per second; approved counts them.
+func approveBeside(ctx context.Context, b *testing.B, admin *rosterhttp.Client, url string, n int) (stop func() float64, approved *int64) {
+	var count int64
+	if n == 0 {
+		return func() float64 { return 0 }, &count
+	}
+	tok, err := admin.CreateToken(ctx, roster.TokenRequest{User: "u000000"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	work := make(chan int64, n)
+	for f := (roster.TaskFilter{Entitlement: "access-profiles/side", Limit: roster.MaxPageSize}); ; {
+		page, err := admin.Tasks(ctx, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range page.Items {
+			work <- t.ID
+		}
+		if f.Cursor = page.NextCursor; f.Cursor == "" {
+			break
+		}
+	}
+	close(work)
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	last := start
+	for range 4 {
+		client := rosterhttp.NewClient(url, tok.Token)
+		wg.Go(func() {
+			for id := range work {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := client.ApproveTask(ctx, id, ""); err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				count++
+				last = time.Now()
+				mu.Unlock()
+			}
+		})
+	}
+	return func() float64 {
+		close(done)
+		wg.Wait()
+		return float64(count) / last.Sub(start).Seconds()
+	}, &count
 }

@@ -21,10 +21,17 @@ import (
 // if one after another. A transaction that calls Lock first holds it shared,
 // beside the other such transactions, and holds the keys it names (a user,
 // a profile) besides, exclusive or shared: two that name the same key, one of
-// them exclusively, run one after the other. The keys are taken in one
-// order, writerLock first, so that no two transactions wait on each other;
-// should it happen all the same, PostgreSQL picks a deadlock victim and
-// Update runs it again.
+// them exclusively, run one after the other. Decisions lock their task
+// (its subject, its profile shared); a sync locks its profiles exclusively
+// and the users its plan changes (engine/synclock.go); recording quiet
+// syncs locks their profiles. The keys of one call are taken in one order,
+// writerLock first, then users, then profiles, so that no two transactions
+// wait on each other. A later call takes more keys out of that order (a
+// sync whose fresh plan names a user its first did not): should two
+// transactions then wait on each other, PostgreSQL picks a deadlock victim
+// after deadlock_timeout and Update runs it again. A transaction whose keys
+// would pass maxLockKeys takes writerLock exclusively instead and runs
+// alone: PostgreSQL's lock table is shared by every connection.
 
 // lockMode is which level of writerLock a transaction holds.
 type lockMode int8
