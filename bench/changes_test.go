@@ -99,21 +99,23 @@ func changeToTask(b *testing.B, users int, rule, otherRule string, grant func(i 
 		}
 		fmt.Fprintf(&doc, "  - {id: u%06d, email: u%06d@example.com, department: %s}\n", i, i, dept)
 	}
+	// The enrollments approved beside: side's, as u000000.
+	beside := 0
+	if env := os.Getenv("ROSTER_BENCH_BESIDE_APPROVALS"); env != "" {
+		if beside, err = strconv.Atoi(env); err != nil {
+			b.Fatalf("ROSTER_BENCH_BESIDE_APPROVALS: %v", err)
+		}
+	}
+	for i := 0; i < beside; i++ {
+		fmt.Fprintf(&doc, "  - {id: s%06d, email: s%06d@example.com}\n", i, i)
+	}
 	if grant != nil {
 		doc.WriteString("grants:\n")
 		for i := 0; i < users/3; i++ {
 			doc.WriteString(grant(i))
 		}
 	}
-	beside := 0
-	if env := os.Getenv("ROSTER_BENCH_BESIDE_APPROVALS"); env != "" {
-		if beside, err = strconv.Atoi(env); err != nil {
-			b.Fatalf("ROSTER_BENCH_BESIDE_APPROVALS: %v", err)
-		}
-		// The enrollments approved beside: side's, as u000000.
-		for i := 0; i < beside; i++ {
-			fmt.Fprintf(&doc, "  - {id: s%06d, email: s%06d@example.com}\n", i, i)
-		}
+	if beside > 0 {
 		if grant == nil {
 			doc.WriteString("grants:\n")
 		}
