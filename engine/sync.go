@@ -375,7 +375,7 @@ func (o *op) planMany(ids []string, errs map[string]int, users map[string][]stri
 				acts[i] = !plan.Empty() || plan.Pause
 				nerrs[i] = in.Errors
 				if users != nil && acts[i] {
-					changes[i] = planUsers(&plan)
+					changes[i] = planUsers(&plan, o.e.lockKeys)
 				}
 			}
 		})

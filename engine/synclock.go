@@ -32,19 +32,25 @@ type syncLocks struct {
 	users, profiles map[string]bool
 }
 
-// planUsers returns the users plan changes (those it pauses changes none).
-func planUsers(plan *roster.Plan) []string {
+// planUsers returns the users plan changes (those it pauses changes none),
+// or, with a limit above 0, as many as limit+1 of them: a plan that changes
+// more than the store's bound of keys runs alone, whoever they are.
+func planUsers(plan *roster.Plan, limit int) []string {
 	if plan.Pause {
 		return nil
 	}
-	users := make([]string, 0, len(plan.Enroll)+len(plan.Unenroll)+len(plan.Cancel)+len(plan.ClearDenials))
-	users = append(users, plan.Enroll...)
-	users = append(users, plan.Unenroll...)
+	var users []string
+	for _, us := range [][]string{plan.Enroll, plan.Unenroll} {
+		users = append(users, us...)
+	}
 	for _, c := range plan.Cancel {
 		users = append(users, c.User)
 	}
 	for _, d := range plan.ClearDenials {
 		users = append(users, d.User)
+	}
+	if limit > 0 && len(users) > limit+1 {
+		users = slices.Clone(users[:limit+1])
 	}
 	return users
 }
@@ -124,7 +130,7 @@ func (o *op) lockPlan(p *roster.Profile, plan *roster.Plan) (bool, error) {
 		return false, nil
 	}
 	var keys []roster.LockKey
-	for _, u := range planUsers(plan) {
+	for _, u := range planUsers(plan, 0) {
 		if !l.users[u] {
 			l.users[u] = true
 			keys = append(keys, roster.LockKey{Kind: "user", ID: u})
