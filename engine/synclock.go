@@ -65,8 +65,27 @@ func (e *Engine) plannedUsers(ctx context.Context, ids []string) (map[string][]s
 	planned := map[string][]string{}
 	err := e.view(ctx, func(o *op) error {
 		clear(planned)
-		_, _, err := o.planMany(ids, map[string]int{}, planned)
-		return err
+		if len(ids) != 1 {
+			_, _, err := o.planMany(ids, map[string]int{}, planned)
+			return err
+		}
+		// One profile is planned as its sync plans it.
+		p, err := o.profile(ids[0])
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil // its sync finds it missing
+		} else if err != nil {
+			return err
+		}
+		if p.Sync.State == roster.AutomationPaused {
+			return nil
+		}
+		in, err := o.planInput(p)
+		if err != nil {
+			return err
+		}
+		plan := roster.PlanSync(in)
+		planned[p.ID] = planUsers(&plan, o.e.lockKeys)
+		return nil
 	})
 	return planned, err
 }
