@@ -370,6 +370,12 @@ func (o *op) planMany(ids []string, errs map[string]int, users map[string][]stri
 		wg.Go(func() {
 			var in roster.PlanInput
 			for i := w; i < len(ps); i += workers {
+				// Most profiles of a pass are quiet: the view tells
+				// without the planner's input.
+				if quiet, errs := v.Quiet(i); quiet {
+					nerrs[i] = errs
+					continue
+				}
 				v.Fill(i, &in)
 				plan := roster.PlanSync(in)
 				acts[i] = !plan.Empty() || plan.Pause

@@ -314,33 +314,8 @@ func (v *View) Fill(i int, in *roster.PlanInput) {
 	if in.Denials == nil {
 		in.Denials = []roster.Denial{}
 	}
-	// The candidates: the holders of any of the rule's entitlements, or
-	// everyone when it names none; then those its expression is true for.
-	var holders *roaring.Bitmap
-	if len(v.rules[i]) > 0 || v.expr[i] == nil {
-		rule := make([]*roaring.Bitmap, len(v.rules[i]))
-		for j, e := range v.rules[i] {
-			rule[j] = v.holders[e]
-		}
-		holders = roaring.FastOr(rule...)
-	}
-	if v.expr[i] != nil {
-		// The errors that count are those of active candidates not
-		// excluded.
-		errs := roaring.AndNot(v.exprErrs[i], v.disabled)
-		if holders == nil {
-			holders = v.expr[i].Clone()
-		} else {
-			errs.And(holders)
-			holders.And(v.expr[i])
-		}
-		for _, x := range p.Automation.ExcludedUsers {
-			if u, ok := v.user(x); ok {
-				errs.Remove(u)
-			}
-		}
-		in.Errors = int(errs.GetCardinality())
-	}
+	holders, errs := v.candidates(i)
+	in.Errors = errs
 
 	// The disabled users among those the profile concerns: holders, members
 	// and the subjects of open tasks.
@@ -367,15 +342,54 @@ func (v *View) Fill(i int, in *roster.PlanInput) {
 		in.Disabled = slices.Compact(in.Disabled)
 	}
 
-	holders.AndNot(v.disabled)
-	for _, x := range p.Automation.ExcludedUsers {
-		if u, ok := v.user(x); ok {
-			holders.Remove(u)
-		}
-	}
-	in.Matching = v.ids(holders, in.Matching)
+	in.Matching = v.ids(v.matching(i, holders), in.Matching)
 	in.Denials = append(in.Denials, v.denials[i]...)
 	in.RecentRemovals = v.removals[i]
+}
+
+// candidates returns the i-th profile's candidates — the holders of any of
+// its rule's entitlements, or everyone when it names none, and then those
+// its expression is true for — as a bitmap of the caller's own, and the
+// number of active candidates not excluded its expression could not be
+// evaluated for.
+func (v *View) candidates(i int) (holders *roaring.Bitmap, errors int) {
+	if len(v.rules[i]) > 0 || v.expr[i] == nil {
+		rule := make([]*roaring.Bitmap, len(v.rules[i]))
+		for j, e := range v.rules[i] {
+			rule[j] = v.holders[e]
+		}
+		holders = roaring.FastOr(rule...)
+	}
+	if v.expr[i] != nil {
+		// The errors that count are those of active candidates not
+		// excluded.
+		errs := roaring.AndNot(v.exprErrs[i], v.disabled)
+		if holders == nil {
+			holders = v.expr[i].Clone()
+		} else {
+			errs.And(holders)
+			holders.And(v.expr[i])
+		}
+		for _, x := range v.profiles[i].Automation.ExcludedUsers {
+			if u, ok := v.user(x); ok {
+				errs.Remove(u)
+			}
+		}
+		errors = int(errs.GetCardinality())
+	}
+	return holders, errors
+}
+
+// matching takes from the i-th profile's candidates (which it changes and
+// returns) the disabled and the excluded users: those left match its rule.
+func (v *View) matching(i int, candidates *roaring.Bitmap) *roaring.Bitmap {
+	candidates.AndNot(v.disabled)
+	for _, x := range v.profiles[i].Automation.ExcludedUsers {
+		if u, ok := v.user(x); ok {
+			candidates.Remove(u)
+		}
+	}
+	return candidates
 }
 
 // ids appends the ids of the users in b, in order, to out.
@@ -389,4 +403,95 @@ func (v *View) ids(b *roaring.Bitmap, out []string) []string {
 		}
 	}
 	return out
+}
+
+// Quiet reports whether the plan of the i-th profile is certainly empty —
+// whether roster.PlanSync of PlanInput(i) would enroll, unenroll, cancel and
+// clear nothing (and so not pause either, which takes an unenrollment) —
+// and the number of users its expression could not be evaluated for, as
+// PlanInput's Errors. It answers without building the planner's input (a
+// Member per member, an id per matching user, a map of each): it walks the
+// matching users and the members side by side, both in the order of ids,
+// and looks at the open tasks only for those who are on one side alone.
+// That is most of a steady pass. false says only that the plan is to be
+// made: a profile with denials, for one, is always left to the planner.
+func (v *View) Quiet(i int) (quiet bool, errors int) {
+	c, errors := v.candidates(i)
+	if len(v.denials[i]) > 0 {
+		return false, errors
+	}
+	matching := v.matching(i, c)
+	// joining: matching users who are not members; leaving: members who do
+	// not match and whom the rule would let go (automation members, and
+	// disabled users however they joined). Either is quiet only while an
+	// open task of the kind is under way for them.
+	var joining, leaving []string
+	members := v.members[i]
+	j := 0
+	leaves := func(m memberRef) bool {
+		return v.sources[m.source] == roster.MemberAutomation || v.disabledIDs[m.user]
+	}
+	var buf [256]uint32
+	it := matching.ManyIterator()
+	for n := it.NextMany(buf[:]); n > 0; n = it.NextMany(buf[:]) {
+		for _, x := range buf[:n] {
+			u := v.users[x]
+			for ; j < len(members) && members[j].user < u; j++ {
+				if leaves(members[j]) {
+					leaving = append(leaving, members[j].user)
+				}
+			}
+			if j < len(members) && members[j].user == u {
+				j++
+			} else {
+				joining = append(joining, u)
+			}
+		}
+	}
+	for ; j < len(members); j++ {
+		if leaves(members[j]) {
+			leaving = append(leaving, members[j].user)
+		}
+	}
+	matches := func(user string) bool {
+		u, ok := v.user(user)
+		return ok && matching.Contains(u)
+	}
+	var enrolling, unenrolling map[string]bool
+	if len(joining) > 0 {
+		enrolling = map[string]bool{}
+	}
+	if len(leaving) > 0 {
+		unenrolling = map[string]bool{}
+	}
+	for _, t := range v.open[i] {
+		if t.Kind == roster.TaskGrant {
+			// Cancelled: a disabled user's, or automation's for a user who
+			// no longer matches.
+			if v.disabledIDs[t.User] || t.Origin == roster.OriginAutomation && !matches(t.User) {
+				return false, errors
+			}
+			if enrolling != nil {
+				enrolling[t.User] = true
+			}
+		} else {
+			if t.Origin == roster.OriginAutomation && matches(t.User) {
+				return false, errors
+			}
+			if unenrolling != nil {
+				unenrolling[t.User] = true
+			}
+		}
+	}
+	for _, u := range joining {
+		if !enrolling[u] {
+			return false, errors
+		}
+	}
+	for _, u := range leaving {
+		if !unenrolling[u] {
+			return false, errors
+		}
+	}
+	return true, errors
 }
