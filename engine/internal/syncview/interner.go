@@ -11,16 +11,27 @@ import (
 // interner gives each user id an index: the users the store lists, in
 // order, and then any other id met (a grant may name a user the users table
 // lacks).
+//
+// The listed users come in the order of their ids, and the ids met (the
+// holders of an entitlement) mostly in runs in that order too: a listed id
+// is then found by searching the listed ids forward from where the last
+// search ended, and only the other ids go into a map. Listed out of order,
+// every id is looked up in the map.
 type interner struct {
 	ids []string
 	// known is how many of ids the store listed; sorted says they came in
 	// order.
 	known  int
 	sorted bool
-	// Ids of up to 15 bytes are looked up by value, in a map the garbage
-	// collector need not scan; longer ones by string.
-	short map[shortID]uint32
-	long  map[string]uint32
+	// at is where the last search among the listed ids ended.
+	at int
+	// mapped is how many of ids the maps hold: the ids not listed when the
+	// listed ones are sorted, every id otherwise. Ids of up to 15 bytes are
+	// looked up by value, in a map the garbage collector need not scan;
+	// longer ones by string.
+	mapped int
+	short  map[shortID]uint32
+	long   map[string]uint32
 }
 
 // shortID is an id of up to 15 bytes followed by its length.
@@ -35,20 +46,31 @@ func toShort(id string) (k shortID, ok bool) {
 	return k, true
 }
 
-// user adds a user the store lists. The id is kept as given: the store's
-// buffer, if it shares one, holds little else.
+// user adds a user the store lists, before any other id is interned. The id
+// is kept as given: the store's buffer, if it shares one, holds little
+// else.
 func (in *interner) user(id string) {
 	if len(in.ids) == 0 {
 		in.sorted = true
 	} else if id <= in.ids[len(in.ids)-1] {
 		in.sorted = false
 	}
-	in.add(id)
+	in.ids = append(in.ids, id)
 	in.known = len(in.ids)
 }
 
 // intern returns the index of id, giving it one if it has none.
 func (in *interner) intern(id string) uint32 {
+	if in.sorted {
+		if i, ok := in.find(id); ok {
+			return uint32(i)
+		}
+	} else {
+		// Out of order: every listed id goes into the maps.
+		for ; in.mapped < len(in.ids); in.mapped++ {
+			in.index(in.ids[in.mapped], uint32(in.mapped))
+		}
+	}
 	if k, ok := toShort(id); ok {
 		if i, ok := in.short[k]; ok {
 			return i
@@ -57,12 +79,39 @@ func (in *interner) intern(id string) uint32 {
 		return i
 	}
 	// The store may hand id over as part of a larger buffer: keep a copy.
-	return in.add(strings.Clone(id))
+	i := uint32(len(in.ids))
+	in.ids = append(in.ids, strings.Clone(id))
+	in.index(in.ids[i], i)
+	in.mapped = len(in.ids)
+	return i
 }
 
-func (in *interner) add(id string) uint32 {
-	i := uint32(len(in.ids))
-	in.ids = append(in.ids, id)
+// find searches the sorted listed ids for id, forward from where the last
+// search ended (doubling its steps) when id is not before it, among those
+// before it otherwise.
+func (in *interner) find(id string) (int, bool) {
+	ids := in.ids[:in.known]
+	lo, hi := 0, in.at
+	if in.at < len(ids) && ids[in.at] <= id {
+		// ids[lo] <= id < ids[lo+step], if there is one.
+		lo = in.at
+		step := 1
+		for lo+step < len(ids) && ids[lo+step] <= id {
+			lo += step
+			step *= 2
+		}
+		hi = min(lo+step, len(ids))
+	}
+	i, ok := slices.BinarySearch(ids[lo:hi], id)
+	i += lo
+	in.at = i
+	if ok {
+		in.at++
+	}
+	return i, ok
+}
+
+func (in *interner) index(id string, i uint32) {
 	if k, ok := toShort(id); ok {
 		if in.short == nil {
 			in.short = map[shortID]uint32{}
@@ -74,7 +123,6 @@ func (in *interner) add(id string) uint32 {
 		}
 		in.long[id] = i
 	}
-	return i
 }
 
 // order sorts the ids, when they are not already, and returns for each old

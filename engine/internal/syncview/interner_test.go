@@ -1,6 +1,8 @@
 package syncview
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -51,5 +53,54 @@ func TestInterner(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInternerSearches interns random ids — listed ones, in runs forward and
+// backward and at random, and ids not listed, again and again — against
+// the users listed in order, and checks that a listed id gets its place in
+// the listing and any other id one index of its own, the same each time.
+func TestInternerSearches(t *testing.T) {
+	for seed := range 20 {
+		r := rand.New(rand.NewPCG(uint64(seed), 3))
+		var listed []string
+		for i := range r.IntN(300) {
+			if r.IntN(3) > 0 {
+				listed = append(listed, fmt.Sprintf("u%04d", i))
+			}
+		}
+		var in interner
+		for _, id := range listed {
+			in.user(id)
+		}
+		given := map[string]uint32{}
+		check := func(id string) {
+			got := in.intern(string([]byte(id)))
+			if i, ok := slices.BinarySearch(listed, id); ok && got != uint32(i) {
+				t.Fatalf("seed %d: intern(%q) = %d, want its place %d", seed, id, got, i)
+			} else if !ok && got < uint32(len(listed)) {
+				t.Fatalf("seed %d: intern(%q), not listed, = %d, a listed user's index", seed, id, got)
+			}
+			if before, ok := given[id]; ok && before != got {
+				t.Fatalf("seed %d: intern(%q) = %d, and %d before", seed, id, got, before)
+			}
+			given[id] = got
+		}
+		for range 40 {
+			start, n := r.IntN(310), r.IntN(30)
+			switch r.IntN(3) {
+			case 0: // a run forward, with gaps
+				for i := start; i < start+n; i += 1 + r.IntN(4) {
+					check(fmt.Sprintf("u%04d", i))
+				}
+			case 1: // backward
+				for i := start + n; i >= start; i-- {
+					check(fmt.Sprintf("u%04d", i))
+				}
+			default:
+				check(fmt.Sprintf("u%04d", r.IntN(320)))
+				check(fmt.Sprintf("x%d", r.IntN(20)))
+			}
+		}
 	}
 }
