@@ -56,3 +56,66 @@ func BenchmarkView(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlanPass plans every profile of a generated organisation in its
+// steady state from one view, as planMany does: "planner" fills each
+// profile's PlanInput and runs roster.PlanSync on it (what every pass did
+// before View.Quiet), "quiet" asks Quiet first and plans only the profiles it
+// cannot tell quiet. Both read the view the same way.
+func BenchmarkPlanPass(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "roster.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	clock := roster.NewManualClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	org := gen.Generate(gen.Config{Users: 20000, Apps: 10, Entitlements: 200, Profiles: 60, GrantsPerUser: 6, Seed: 1})
+	if err := org.LoadWith(ctx, db, clock, gen.LoadOptions{State: gen.Synced}); err != nil {
+		b.Fatal(err)
+	}
+	for _, quietFirst := range []bool{false, true} {
+		name := "planner"
+		if quietFirst {
+			name = "quiet"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				err := db.View(ctx, func(tx roster.Tx) error {
+					s, err := tx.Settings(ctx)
+					if err != nil {
+						return err
+					}
+					all, err := tx.Profiles(ctx)
+					if err != nil {
+						return err
+					}
+					ps := make([]*roster.Profile, len(all))
+					for i := range all {
+						ps[i] = &all[i]
+					}
+					v, err := Read(ctx, tx, s, ps, clock.Now(), nil, nil)
+					if err != nil {
+						return err
+					}
+					var in roster.PlanInput
+					for i := range ps {
+						if quietFirst {
+							if quiet, _ := v.Quiet(i); quiet {
+								continue
+							}
+						}
+						v.Fill(i, &in)
+						if plan := roster.PlanSync(in); !plan.Empty() {
+							b.Fatalf("profile %s is not in its steady state", ps[i].ID)
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
