@@ -16,23 +16,7 @@ import (
 // keys is not nil, and reports on entered once the transaction has read the
 // settings (so holds its locks), then waits for release.
 func inside(db *postgres.DB, keys []roster.LockKey, entered chan<- string, name string, release <-chan struct{}) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		done <- db.Update(context.Background(), func(tx roster.Tx) error {
-			if keys != nil {
-				if err := tx.Lock(context.Background(), keys...); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Settings(context.Background()); err != nil {
-				return err
-			}
-			entered <- name
-			<-release
-			return nil
-		})
-	}()
-	return done
+	return insideThen(db, keys, nil, entered, name, release)
 }
 
 // TestLockedWritersRunBeside shows the two levels of locks: writers that
@@ -441,22 +425,27 @@ func TestLockKeyInSQL(t *testing.T) {
 
 // insideThen is inside for a transaction that locks first, reads, then
 // locks more — as a sync does: its profile and the users its plan names,
-// then the users a fresh plan adds.
+// then the users a fresh plan adds. A nil first or then is not locked.
 func insideThen(db *postgres.DB, first, then []roster.LockKey, entered chan<- string, name string, release <-chan struct{}) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		done <- db.Update(context.Background(), func(tx roster.Tx) error {
-			if err := tx.Lock(context.Background(), first...); err != nil {
-				return err
+			for _, keys := range [][]roster.LockKey{first, then} {
+				if keys == nil {
+					continue
+				}
+				if err := tx.Lock(context.Background(), keys...); err != nil {
+					return err
+				}
+				if _, err := tx.Settings(context.Background()); err != nil {
+					return err
+				}
 			}
-			if _, err := tx.Settings(context.Background()); err != nil {
-				return err
-			}
-			if err := tx.Lock(context.Background(), then...); err != nil {
-				return err
-			}
-			if _, err := tx.Settings(context.Background()); err != nil {
-				return err
+			if first == nil {
+				// No locks: the first statement takes the writer lock.
+				if _, err := tx.Settings(context.Background()); err != nil {
+					return err
+				}
 			}
 			entered <- name
 			<-release
