@@ -370,3 +370,57 @@ func TestCallsHaveADeadline(t *testing.T) {
 	}
 	close(stuckRelease)
 }
+
+// prompt is a connector whose calls return their context's error as soon
+// as it is done, as an HTTP client does at its deadline.
+type prompt struct{}
+
+func (prompt) Sync(ctx context.Context) (*connector.Snapshot, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (prompt) Grant(ctx context.Context, _ connector.Subject, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (prompt) Revoke(ctx context.Context, _ connector.Subject, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (prompt) Close() error { return nil }
+
+func init() {
+	connector.Register("test-prompt", func(cfg connector.Config) (connector.Connector, error) {
+		if err := cfg.Settings.Check(connector.Spec{}); err != nil {
+			return nil, err
+		}
+		return prompt{}, nil
+	})
+}
+
+// TestADeadlineIsNamedWhenTheCallReturnsAtIt: a call that returns its
+// context's error at the deadline, at the moment the deadline is seen, is
+// told as a deadline with the setting that bounds it, every time — not as
+// a bare "context deadline exceeded", as it was when the two arrived
+// together (e2e TestAStuckConnectorDoesNotStallTheOthers failed so in CI).
+func TestADeadlineIsNamedWhenTheCallReturnsAtIt(t *testing.T) {
+	open := func() connector.Connector {
+		// A connector of its own for each call: one whose call was
+		// abandoned refuses the next until it has returned.
+		c, err := connector.Open("test-prompt", connector.Config{Settings: connector.Settings{"sync_timeout": "1ms", "provision_timeout": "1ms"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for i := 0; i < 300; i++ {
+		_, err := open().Sync(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "the sync did not finish within 1ms (settings.sync_timeout)") {
+			t.Fatalf("call %d: Sync: %v", i, err)
+		}
+		if err := open().Grant(context.Background(), connector.Subject{ID: "alice"}, "admins"); err == nil ||
+			!strings.Contains(err.Error(), "did not finish within 1ms (settings.provision_timeout)") {
+			t.Fatalf("call %d: Grant: %v", i, err)
+		}
+	}
+}

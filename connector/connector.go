@@ -273,17 +273,22 @@ func (b *bounded) call(ctx context.Context, what, setting string, limit time.Dur
 		defer cancel()
 		done <- fn(ctx)
 	}()
-	select {
-	case err := <-done:
+	// returned is the call's error, said to be the deadline's when the
+	// deadline ended it.
+	returned := func(err error) error {
 		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !IsPermanent(err) {
 			err = fmt.Errorf("the %s did not finish within %s (settings.%s): %w", what, limit, setting, err)
 		}
 		return Cut(err)
+	}
+	select {
+	case err := <-done:
+		return returned(err)
 	case <-ctx.Done():
 	}
 	select {
 	case err := <-done: // it returned just then
-		return Cut(err)
+		return returned(err)
 	default:
 	}
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
