@@ -19,10 +19,7 @@ import (
 // parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
 	var total *roster.SyncResult
-	planned, err := e.plannedUsers(ctx, []string{profile})
-	if err != nil {
-		return nil, err
-	}
+	planned := e.firstLocks(profile)
 	for {
 		var res *roster.SyncResult
 		more := false
@@ -587,16 +584,20 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 	}
 	plan := roster.PlanSync(in)
 	// The plan may change users this transaction did not lock: they are
-	// locked, and the plan made again from what committed before.
+	// locked, their state read again, and the plan made again.
 	for {
-		more, err := o.lockPlan(p, &plan)
+		users, again, err := o.lockPlan(p, &plan)
 		if err != nil {
 			return nil, false, err
 		}
-		if !more {
+		if again {
+			in, err = o.planInput(p)
+		} else if len(users) > 0 {
+			err = o.refreshPlanInput(p, &in, users)
+		} else {
 			break
 		}
-		if in, err = o.planInput(p); err != nil {
+		if err != nil {
 			return nil, false, err
 		}
 		if prev != nil {
@@ -985,10 +986,7 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
 	synced := false
 	var total *roster.SyncResult
-	planned, err := c.engine.plannedUsers(ctx, []string{id})
-	if err != nil {
-		return false, err
-	}
+	planned := c.engine.firstLocks(id)
 	for more := true; more; {
 		var part *roster.SyncResult
 		err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {

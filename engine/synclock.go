@@ -1,11 +1,13 @@
 package engine
 
 import (
-	"context"
+	"cmp"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine/internal/syncview"
 )
 
 // On a store whose writers lock keys (roster.KeyLockingStore: PostgreSQL)
@@ -55,39 +57,14 @@ func planUsers(plan *roster.Plan, limit int) []string {
 	return users
 }
 
-// plannedUsers plans the syncs of ids in a view and returns, for each,
-// the users its plan changes; nil on a store whose writers do not lock
-// keys.
-func (e *Engine) plannedUsers(ctx context.Context, ids []string) (map[string][]string, error) {
+// firstLocks returns what the sync of one profile locks at its start, for
+// lockSyncs: the profile alone, its plan's users once the transaction has
+// made it (lockPlan); nil on a store whose writers do not lock keys.
+func (e *Engine) firstLocks(profile string) map[string][]string {
 	if e.lockKeys == 0 {
-		return nil, nil
-	}
-	planned := map[string][]string{}
-	err := e.view(ctx, func(o *op) error {
-		clear(planned)
-		if len(ids) != 1 {
-			_, _, err := o.planMany(ids, map[string]int{}, planned)
-			return err
-		}
-		// One profile is planned as its sync plans it.
-		p, err := o.profile(ids[0])
-		if roster.ErrorCode(err) == roster.ENOTFOUND {
-			return nil // its sync finds it missing
-		} else if err != nil {
-			return err
-		}
-		if p.Sync.State == roster.AutomationPaused {
-			return nil
-		}
-		in, err := o.planInput(p)
-		if err != nil {
-			return err
-		}
-		plan := roster.PlanSync(in)
-		planned[p.ID] = planUsers(&plan, o.e.lockKeys)
 		return nil
-	})
-	return planned, err
+	}
+	return map[string][]string{profile: nil}
 }
 
 // lockSyncs, called first in a sync transaction, locks the syncs of the
@@ -140,29 +117,131 @@ func (o *op) lockSyncs(ids []string, planned map[string][]string) (int, error) {
 }
 
 // lockPlan makes sure the sync transaction holds what the plan of p's
-// sync changes, and reports whether it had to lock more — the plan is then
-// made again, from what committed before those locks. A transaction that
-// runs alone holds everything already.
-func (o *op) lockPlan(p *roster.Profile, plan *roster.Plan) (bool, error) {
+// sync changes. It returns the users it had to lock, whose state the plan
+// read before it held them (see refreshPlanInput), and whether the plan
+// must be made again from a fresh read of everything instead: the
+// transaction locked p only now, or its keys passed the store's bound and
+// it now runs alone. A transaction that runs alone holds everything
+// already.
+func (o *op) lockPlan(p *roster.Profile, plan *roster.Plan) (users []string, again bool, err error) {
 	l := o.syncLocks
 	if l == nil {
-		return false, nil
+		return nil, false, nil
 	}
 	var keys []roster.LockKey
 	for _, u := range planUsers(plan, 0) {
 		if !l.users[u] {
 			l.users[u] = true
+			users = append(users, u)
 			keys = append(keys, roster.LockKey{Kind: "user", ID: u})
 		}
 	}
 	if !l.profiles[p.ID] {
 		l.profiles[p.ID] = true
+		again = true
 		keys = append(keys, roster.LockKey{Kind: "profile", ID: p.ID})
 	}
 	if len(keys) == 0 {
-		return false, nil
+		return nil, false, nil
 	}
-	return true, o.tx.Lock(o.ctx, keys...)
+	if len(l.users)+len(l.profiles) > o.e.lockKeys {
+		// The store takes the writer lock alone instead: nothing more
+		// need be locked.
+		o.syncLocks, again = nil, true
+	}
+	return users, again, o.tx.Lock(o.ctx, keys...)
+}
+
+// refreshPlanInput brings in, p's plan input read before the transaction
+// held users, up to date for those users: it reads again what the planner
+// knows of each — whether they match p's rule, are disabled, are members,
+// the subjects of p's open enrollment tasks, denied — and keeps the rest.
+// What concerns p as a whole (its settings, the removals of the
+// safeguard's hour) changes only under p's lock, which the transaction
+// held before in was read. So a sync reads its profile's state once, then
+// locks the users its plan changes and reads only theirs again, rather
+// than plan once to learn whom to lock and again after.
+func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []string) error {
+	users = sortedUnique(users)
+	these := set(users)
+	holding := map[string]bool{}
+	if p.Automation.Expression != "" {
+		// Matching reads only what changed since it last looked, besides
+		// the disabled users and the holders of what p's expression reads.
+		matching, errs, err := syncview.Matching(o.ctx, o.tx, p, o.e.matches, &o.journal)
+		if err != nil {
+			return err
+		}
+		for _, u := range matching {
+			if these[u] {
+				holding[u] = true
+			}
+		}
+		in.Errors = errs
+	} else if len(p.Automation.AnyEntitlement) > 0 {
+		grants, err := o.tx.GrantsAmong(o.ctx, users, p.Automation.AnyEntitlement)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			holding[g.User] = true
+		}
+	}
+	members, err := o.tx.MembershipsAmong(o.ctx, users, []string{p.ID})
+	if err != nil {
+		return err
+	}
+	open, err := o.tx.OpenTasksAmong(o.ctx, users, []string{roster.EnrollmentEntitlement(p.ID)})
+	if err != nil {
+		return err
+	}
+	disabled, err := o.tx.DisabledUsers(o.ctx, users)
+	if err != nil {
+		return err
+	}
+	// Denials are few: all of p's are read again.
+	if in.Denials, err = o.tx.Denials(o.ctx, p.ID); err != nil {
+		return err
+	}
+
+	// Disabled lists those of the users the profile concerns (holders,
+	// members, subjects of open tasks) who are disabled.
+	concerned := maps.Clone(holding)
+	in.Members = slices.DeleteFunc(in.Members, func(m roster.Member) bool { return these[m.User] })
+	for _, m := range members {
+		concerned[m.User] = true
+		in.Members = insertSorted(in.Members, m, func(a, b roster.Member) int { return strings.Compare(a.User, b.User) })
+	}
+	byID := func(a, b roster.OpenTask) int { return cmp.Compare(a.ID, b.ID) }
+	in.OpenEnrollments = slices.DeleteFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return these[t.User] })
+	in.OpenUnenrollments = slices.DeleteFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return these[t.User] })
+	for _, t := range open {
+		concerned[t.User] = true
+		t.Entitlement = ""
+		if t.Kind == roster.TaskGrant {
+			in.OpenEnrollments = insertSorted(in.OpenEnrollments, t, byID)
+		} else {
+			in.OpenUnenrollments = insertSorted(in.OpenUnenrollments, t, byID)
+		}
+	}
+	off, excluded := set(disabled), set(p.Automation.ExcludedUsers)
+	in.Disabled = slices.DeleteFunc(in.Disabled, func(u string) bool { return these[u] })
+	in.Matching = slices.DeleteFunc(in.Matching, func(u string) bool { return these[u] })
+	for _, u := range users {
+		if off[u] && concerned[u] {
+			in.Disabled = insertSorted(in.Disabled, u, strings.Compare)
+		}
+		if holding[u] && !off[u] && !excluded[u] {
+			in.Matching = insertSorted(in.Matching, u, strings.Compare)
+		}
+	}
+	return nil
+}
+
+// insertSorted inserts x into xs, sorted by cmp.
+func insertSorted[T any](xs []T, x T, cmp func(a, b T) int) []T {
+	i, _ := slices.BinarySearchFunc(xs, x, cmp)
+	return slices.Insert(xs, i, x)
 }
 
 // lockQuiet, called first in a transaction that records the syncs of the
