@@ -16,17 +16,25 @@ import (
 // plan names — and an unenrollment reads the user's memberships of other
 // profiles, so whatever changes a user's memberships or grants holds that
 // user. So a sync's transaction locks P exclusively and the users its plan
-// changes, in the one order every writer keeps (users, then profiles): a
-// decision on another person's task of another profile runs beside it, one
-// on a user it changes or on a task of P waits. The users are known before
-// the transaction from a plan in a view (planMany); inside it the sync
-// plans again from what committed before its locks, and locks the users
-// the fresh plan adds before it changes anything (out of order, so a
-// deadlock may be met, which PostgreSQL breaks and Update runs again). A
-// transaction of several profiles locks them all at its start, as many as
-// stay within the store's bound of keys; a sync whose plan alone passes it
-// (bulk enablement) locks nothing and runs alone, as every sync does on
-// SQLite, which runs one writer at a time.
+// changes: a decision on another person's task of another profile runs
+// beside it, one on a user it changes or on a task of P waits.
+//
+// The sync of one profile (Sync, a change-driven sync) locks P first, then
+// reads P's state and plans, then locks the users the plan changes and
+// reads only theirs again (refreshPlanInput) before it changes anything:
+// one read of the profile, not one in a view to learn whom to lock and
+// another after. Those users are locked after P, out of the one order
+// every other writer keeps (users, then profiles): should a decision on
+// one of them wait for P meanwhile, the two wait on each other, and
+// PostgreSQL breaks the deadlock after deadlock_timeout and Update runs
+// the loser again — which takes a decision on P's task of a user the sync
+// changes at that very moment. A transaction of several profiles (SyncAll)
+// knows their plans' users from one view of them all (planMany) and locks
+// users then profiles, as many profiles as stay within the store's bound
+// of keys; a user its fresh plan adds is locked as above. A sync whose plan
+// alone passes the bound (bulk enablement) takes the writer lock
+// exclusively and runs alone, as every sync does on SQLite, which runs one
+// writer at a time.
 
 // syncLocks are the keys a sync transaction holds: the profiles it syncs,
 // exclusively, and the users their plans change.
