@@ -96,8 +96,9 @@ type LockStore interface {
 
 // KeyLockingStore is a Store whose read-write transactions that lock keys
 // (LockStore) run beside one another: PostgreSQL. A writer that must learn
-// its keys before its transaction starts (a sync plans in a view first, to
-// know the users it will change) does so only on such a store.
+// its keys before its transaction starts (a sync of many profiles plans
+// them in a view first, to know the users it will change) does so only on
+// such a store.
 type KeyLockingStore interface {
 	Store
 	// MaxLockKeys is how many keys a transaction may hold: one that would
