@@ -34,6 +34,8 @@ type checkpointer struct {
 	wg   sync.WaitGroup
 	// large is set when the log passed restartFrames.
 	large atomic.Bool
+	// rounds counts the background checkpoints tried (for tests).
+	rounds atomic.Int64
 }
 
 func newCheckpointer(pool *sql.DB) *checkpointer {
@@ -65,6 +67,7 @@ func (c *checkpointer) run() {
 		if err := c.pool.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err == nil && log >= restartFrames {
 			c.large.Store(true)
 		}
+		c.rounds.Add(1)
 		select {
 		case <-c.stop:
 			return

@@ -80,7 +80,12 @@ func TestLogStartsOver(t *testing.T) {
 			t.Fatal(err)
 		}
 		written += 20 * 3000
-		time.Sleep(time.Millisecond) // let the background checkpointer run
+		// Let the background checkpointer run after this commit: on a
+		// loaded machine a sleep may not be enough, and the writer would
+		// outrun it.
+		for r, waited := db.checkpoints.rounds.Load(), 0; db.checkpoints.rounds.Load() == r && waited < 2000; waited++ {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	st, err := os.Stat(path + "-wal")
 	if err != nil {
