@@ -302,7 +302,9 @@ func (s stuck) Grant(context.Context, connector.Subject, string) error  { <-s.re
 func (s stuck) Revoke(context.Context, connector.Subject, string) error { <-s.release; return nil }
 func (s stuck) Close() error                                            { return nil }
 
-var stuckRelease = make(chan struct{}, 1)
+// stuckRelease releases the calls of the test-stuck connectors opened
+// since it was last made (each run of a test makes its own).
+var stuckRelease chan struct{}
 
 func init() {
 	connector.Register("test-stuck", func(cfg connector.Config) (connector.Connector, error) {
@@ -314,6 +316,7 @@ func init() {
 }
 
 func TestCallsHaveADeadline(t *testing.T) {
+	stuckRelease = make(chan struct{}, 1)
 	for _, tc := range []struct {
 		settings connector.Settings
 		want     string
