@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,4 +98,47 @@ func testDisabledUsers(t *testing.T, s roster.Store) {
 		}
 		return err
 	})
+	// Many ids, with fewer users disabled than ids and then more: the
+	// answer is the same either way.
+	for _, disabled := range []int{300, 3000} {
+		update(t, s, func(ctx context.Context, tx roster.Tx) error {
+			for i := range disabled {
+				u := roster.User{ID: fmt.Sprintf("m%05d", i), Status: roster.UserDisabled, Role: roster.RoleUser, CreatedAt: at, UpdatedAt: at}
+				if i%3 == 0 {
+					u.Status = roster.UserActive
+				}
+				if err := tx.PutUser(ctx, &u); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		view(t, s, func(ctx context.Context, tx roster.Tx) error {
+			// The first 300 ids, every other one of the 1,200 after 1,800,
+			// backwards, and as many that nobody has.
+			var ids, want []string
+			ask := func(i int) {
+				id := fmt.Sprintf("m%05d", i)
+				ids = append(ids, id, "x"+id)
+				if i < disabled && i%3 != 0 {
+					want = append(want, id)
+				}
+			}
+			for i := range 300 {
+				ask(i)
+			}
+			for i := 2999; i >= 1800; i -= 2 {
+				ask(i)
+			}
+			slices.Sort(want)
+			got, err := tx.DisabledUsers(ctx, ids)
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%d users: DisabledUsers of %d ids = %d users, want %d (%v...)", disabled, len(ids), len(got), len(want), want[:3])
+			}
+			return nil
+		})
+	}
 }
