@@ -342,6 +342,10 @@ func (t *tx) write(ctx context.Context, h *heldTable, rows [][]any) error {
 		return nil
 	}
 	copies.Add(1)
+	if t.copied == nil {
+		t.copied = map[string]int{}
+	}
+	t.copied[h.name] += len(rows)
 	if h.keys == 0 {
 		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{h.name}, h.cols, pgx.CopyFromRows(rows))
 		return err

@@ -60,6 +60,8 @@ const migrationLock int64 = 0x726f737465726d67
 // and is safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
+	// analyzer gathers the statistics of tables a commit wrote in bulk.
+	analyzer *analyzer
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -83,12 +85,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w",
 			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, analyzer: newAnalyzer(pool)}, nil
 }
 
 // Close closes every connection of the pool, waiting for those in use to be
 // returned.
 func (db *DB) Close() error {
+	db.analyzer.close()
 	db.pool.Close()
 	return nil
 }
@@ -324,6 +327,7 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 	if write {
 		failpoint.Inject(point + ".after")
 	}
+	db.analyzer.wrote(t.copied)
 	return false, nil
 }
 

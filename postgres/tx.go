@@ -33,6 +33,9 @@ type tx struct {
 	held *writeBehind
 	// conn is the transaction's connection, which commit commits.
 	conn *connTx
+	// copied counts the rows the transaction copied into each table (held
+	// writes of copyMin rows or more), for the analyzer.
+	copied map[string]int
 	// prefetched is the task and subject lockTask read, until a statement
 	// that may change them runs (forget) or Task and User return them.
 	prefetched *prefetchedTask
