@@ -83,10 +83,10 @@ var pragmas = []string{
 // so the next pass found each reader's cache full of pages to free (each
 // freed region handed back to the system with madvise by modernc's
 // allocator) and to allocate again. The readers' caches were 64 MiB: that
-// churn was an eighth to a fifth of a pass's CPU at 100k users, and the
-// pages it kept were read once a pass all the same (a pass reads each page
-// of the lists it scans once; what a reader's memory map covers takes no
-// place in its cache).
+// churn was a fifth to a third of a pass's CPU at 100k users on a loaded
+// machine (docs/performance.md), and the pages it kept were read once a
+// pass all the same (a pass reads each page of the lists it scans once;
+// what a reader's memory map covers takes no place in its cache).
 const (
 	writerCache = "cache_size(-262144)" // 256 MiB
 	readerCache = "cache_size(-2048)"   // 2 MiB
