@@ -70,16 +70,26 @@ var pragmas = []string{
 	"mmap_size(1073741824)",
 }
 
-// Page caches (SQLite's default is 2 MiB): the writer's holds the pages a
-// large transaction changes, so that it seldom writes pages to the log
-// before it commits (a sync commits in parts of a bounded size, see
-// engine.Config.SyncChunk); each reader has a smaller one. A cached page
+// Page caches: the writer's holds the pages a large transaction changes, so
+// that it seldom writes pages to the log before it commits (a sync commits
+// in parts of a bounded size, see engine.Config.SyncChunk). A cached page
 // costs about twice its size: it is allocated with its header, rounded up.
 // The writer's cache was 512 MiB: past a gigabyte of the server's memory
 // once a large sync had filled it.
+//
+// A reader keeps SQLite's default, 2 MiB: any commit makes every reader
+// drop its whole cache at its next read (SQLite cannot tell which pages
+// changed), and a steady sync pass commits its quiet profiles' sync states,
+// so the next pass found each reader's cache full of pages to free (each
+// freed region handed back to the system with madvise by modernc's
+// allocator) and to allocate again. The readers' caches were 64 MiB: that
+// churn was a fifth to a third of a pass's CPU at 100k users on a loaded
+// machine (docs/performance.md), and the pages it kept were read once a
+// pass all the same (a pass reads each page of the lists it scans once;
+// what a reader's memory map covers takes no place in its cache).
 const (
 	writerCache = "cache_size(-262144)" // 256 MiB
-	readerCache = "cache_size(-65536)"  // 64 MiB
+	readerCache = "cache_size(-2048)"   // 2 MiB
 )
 
 // writerMmap is the writer's memory map (the readers' is 1 GiB): the pages a
