@@ -210,3 +210,32 @@ func TestBulkGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenTaskRefsReadOnlyTheirIndex checks that the open tasks a sync's
+// plan reads (OpenTaskRefs) come from the open tasks' covering index, not
+// from every task of the entitlement, each read from the table.
+func TestOpenTaskRefsReadOnlyTheirIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(context.Background(), func(rt roster.Tx) error {
+		plan, err := sqlstore.List(context.Background(), rt.(*tx).tx, func(r sqlstore.Row) (string, error) {
+			var id, parent, unused int
+			var detail string
+			err := r.Scan(&id, &parent, &unused, &detail)
+			return detail, err
+		}, `EXPLAIN QUERY PLAN `+sqlstore.OpenTaskRefsQuery, "app/e")
+		if err != nil {
+			return err
+		}
+		if want := "SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)"; len(plan) != 1 || plan[0] != want {
+			t.Errorf("OpenTaskRefs' plan: %q, want [%q]", plan, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -170,6 +170,12 @@ func (t *Tx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, 
 	return ts, nil
 }
 
+// OpenTaskRefsQuery is the query of OpenTaskRefs, with its one placeholder,
+// the entitlement: what every sync's plan reads of its profile's open tasks,
+// from the open tasks' own index alone (tasks_open_entitlement).
+const OpenTaskRefsQuery = `SELECT id, kind, user_id, origin FROM tasks
+		WHERE entitlement_id = ? AND state IN ` + OpenStates + ` ORDER BY id`
+
 // OpenTaskRefs returns the id, kind, user and origin of every open task of an
 // entitlement, ordered by id.
 func (t *Tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
@@ -177,8 +183,7 @@ func (t *Tx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.Ope
 		var o roster.OpenTask
 		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin)
 		return o, err
-	}, `SELECT id, kind, user_id, origin FROM tasks
-		WHERE entitlement_id = ? AND state IN `+OpenStates+` ORDER BY id`, entitlement)
+	}, OpenTaskRefsQuery, entitlement)
 	if err != nil {
 		return nil, fmt.Errorf("open tasks of %q: %w", entitlement, err)
 	}
