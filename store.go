@@ -172,6 +172,10 @@ type UserStore interface {
 	Token(ctx context.Context, id string) (*Token, error)
 	// TokenByHash returns the token whose secret has this hash.
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// TokenAndUser returns the token whose secret has this hash and its
+	// user (nil when no such user exists): what every API call reads, in
+	// one statement. ENOTFOUND when no token has this hash.
+	TokenAndUser(ctx context.Context, hash string) (*Token, *User, error)
 	// Tokens lists the tokens whose user or issuer is user (every token
 	// when user is ""), ordered by creation, then id.
 	Tokens(ctx context.Context, user string) ([]Token, error)

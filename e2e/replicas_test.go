@@ -181,3 +181,41 @@ func TestLeasesHandOverOnStopOrWithinTheirTTL(t *testing.T) {
 	}
 	equal(t, "messages to carol", len(smtp.To("carol@example.com")), 3)
 }
+
+// A token is refused on every replica the moment it is revoked or its user is
+// disabled on another, and works again on both once the user is enabled: each
+// API call reads the token and its user as they are committed.
+func TestReplicasRefuseARevokedTokenOrDisabledUserAtOnce(t *testing.T) {
+	e := start(t)
+	other := e.replica(t)
+	e.apply(org)
+	ctx := context.Background()
+	tok, err := rosterhttp.NewClient(e.srv.URL, e.token(adminUser)).CreateToken(ctx, roster.TokenRequest{User: "dave"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	here, there := rosterhttp.NewClient(e.srv.URL, tok.Token), rosterhttp.NewClient(other.URL, tok.Token)
+	works := func(when string, want bool, refusal string) {
+		t.Helper()
+		for _, c := range []*rosterhttp.Client{here, there} {
+			u, err := c.Whoami(ctx)
+			switch {
+			case want && (err != nil || u.ID != "dave"):
+				t.Fatalf("%s: whoami = %v, %v; want dave", when, u, err)
+			case !want && (roster.ErrorCode(err) != roster.EUNAUTHORIZED || !strings.Contains(roster.ErrorMessage(err), refusal)):
+				t.Fatalf("%s: whoami err %v; want 401 saying %q", when, err, refusal)
+			}
+		}
+	}
+	works("issued", true, "")
+	disabled := strings.Replace(org, "{id: dave, email: dave@example.com, name: Dave, manager: carol, department: Engineering}",
+		"{id: dave, email: dave@example.com, name: Dave, manager: carol, department: Engineering, status: disabled}", 1)
+	e.apply(disabled)
+	works("dave disabled", false, `user "dave" is disabled`)
+	e.apply(org)
+	works("dave enabled again", true, "")
+	if _, err := there.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	works("revoked on the other replica", false, "revoked")
+}

@@ -102,7 +102,7 @@ func otherIssuer(user, issuer string) string {
 // (tok nil), revoked, expired, its user disabled or now an admin it was
 // issued for by someone else.
 func (e *Engine) checkToken(ctx context.Context, tx roster.Tx, secret string) (tok *roster.Token, refused string, err error) {
-	tok, err = tx.TokenByHash(ctx, hashToken(secret))
+	tok, u, err := tx.TokenAndUser(ctx, hashToken(secret))
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil, "the API token is not valid", nil
 	} else if err != nil {
@@ -111,8 +111,7 @@ func (e *Engine) checkToken(ctx context.Context, tx roster.Tx, secret string) (t
 	if why := tok.Valid(e.clock.Now()); why != "" {
 		return tok, why, nil
 	}
-	refused, err = e.checkUser(ctx, tx, tok.User, tok.Issuer, "API token "+tok.ID)
-	return tok, refused, err
+	return tok, userRefused(u, tok.User, tok.Issuer, "API token "+tok.ID), nil
 }
 
 // checkUser says why user may not act with a credential issuer created
@@ -121,17 +120,25 @@ func (e *Engine) checkToken(ctx context.Context, tx roster.Tx, secret string) (t
 func (e *Engine) checkUser(ctx context.Context, tx roster.Tx, user, issuer, what string) (string, error) {
 	u, err := tx.User(ctx, user)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		return fmt.Sprintf("user %q does not exist", user), nil
+		u, err = nil, nil
 	} else if err != nil {
 		return "", err
 	}
-	if !u.Active() {
-		return fmt.Sprintf("user %q is disabled", user), nil
+	return userRefused(u, user, issuer, what), nil
+}
+
+// userRefused says why user, read as u (nil when they do not exist), may
+// not act with a credential issuer created ("" when they may).
+func userRefused(u *roster.User, user, issuer, what string) string {
+	switch {
+	case u == nil:
+		return fmt.Sprintf("user %q does not exist", user)
+	case !u.Active():
+		return fmt.Sprintf("user %q is disabled", user)
+	case u.Role == roster.RoleAdmin && issuer != "" && issuer != user:
+		return fmt.Sprintf("the %s was issued by %s for %s, who is now an admin: an admin acts only with tokens they created themselves", what, issuer, user)
 	}
-	if u.Role == roster.RoleAdmin && issuer != "" && issuer != user {
-		return fmt.Sprintf("the %s was issued by %s for %s, who is now an admin: an admin acts only with tokens they created themselves", what, issuer, user), nil
-	}
-	return "", nil
+	return ""
 }
 
 // touch records, at most once a minute per key, that a token or session

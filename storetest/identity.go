@@ -279,7 +279,43 @@ func testTokens(t *testing.T, s roster.Store) {
 		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, hash) })
 		equal(t, "TokenByHash("+hash+")", want, *got)
 	}
-	err := getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, "hash-c") })
+	// TokenAndUser: the token with its user, nil while that user does not
+	// exist; the user's status as it is now.
+	type tokenAndUser struct {
+		tok  *roster.Token
+		user *roster.User
+	}
+	readTokenAndUser := func(hash string) (tokenAndUser, error) {
+		var got tokenAndUser
+		err := s.View(context.Background(), func(tx roster.Tx) (err error) {
+			got.tok, got.user, err = tx.TokenAndUser(context.Background(), hash)
+			return err
+		})
+		return got, err
+	}
+	pair, err := readTokenAndUser("hash-a")
+	if err != nil || pair.tok == nil || pair.user != nil {
+		t.Fatalf("TokenAndUser(hash-a) before alice exists = %+v, %v; want the token and no user", pair, err)
+	}
+	equal(t, "TokenAndUser(hash-a).token", a, *pair.tok)
+	alice := roster.User{ID: "alice", Name: "Alice", Role: roster.RoleUser, Status: roster.UserActive, Attributes: map[string]string{"site": "Lyon"}, CreatedAt: at(1).UTC(), UpdatedAt: at(1).UTC()}
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutUser(ctx, &alice) })
+	wantAlice := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.User, error) { return tx.User(ctx, "alice") })
+	for _, status := range []string{roster.UserActive, roster.UserDisabled} {
+		if status != wantAlice.Status {
+			wantAlice.Status = status
+			update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.PutUser(ctx, wantAlice) })
+		}
+		pair, err = readTokenAndUser("hash-a")
+		if err != nil || pair.tok == nil || pair.user == nil {
+			t.Fatalf("TokenAndUser(hash-a) with alice %s = %+v, %v; want the token and alice", status, pair, err)
+		}
+		equal(t, "TokenAndUser(hash-a).token with alice "+status, a, *pair.tok)
+		equal(t, "TokenAndUser(hash-a).user with alice "+status, *wantAlice, *pair.user)
+	}
+	_, err = readTokenAndUser("hash-c")
+	wantCode(t, "TokenAndUser(unknown)", err, roster.ENOTFOUND)
+	err = getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, "hash-c") })
 	wantCode(t, "TokenByHash(unknown)", err, roster.ENOTFOUND)
 	err = getErr(s, func(ctx context.Context, tx roster.Tx) (*roster.Token, error) { return tx.TokenByHash(ctx, "HASH-A") })
 	wantCode(t, "TokenByHash is case-sensitive", err, roster.ENOTFOUND)

@@ -61,16 +61,29 @@ const UserColumns = `id, email, name, manager, department, title, location, empl
 func ScanUser(r Row) (roster.User, error) { return scanUser(r) }
 
 func scanUser(r Row) (roster.User, error) {
-	var v struct {
-		u            roster.User
-		attrs        []byte
-		created, upd timeDest
-	}
-	if err := r.Scan(&v.u.ID, &v.u.Email, &v.u.Name, &v.u.Manager, &v.u.Department, &v.u.Title,
-		&v.u.Location, &v.u.EmploymentType, &v.u.StartDate, &v.u.EndDate,
-		&v.u.Status, &v.u.Role, &v.u.Kind, &v.attrs, &v.u.Notify, &v.created, &v.upd); err != nil {
+	var v userRow
+	if err := r.Scan(v.dest()...); err != nil {
 		return v.u, err
 	}
+	return v.user()
+}
+
+// userRow receives a row of UserColumns.
+type userRow struct {
+	u            roster.User
+	attrs        []byte
+	created, upd timeDest
+}
+
+// dest returns where Scan puts UserColumns.
+func (v *userRow) dest() []any {
+	return []any{&v.u.ID, &v.u.Email, &v.u.Name, &v.u.Manager, &v.u.Department, &v.u.Title,
+		&v.u.Location, &v.u.EmploymentType, &v.u.StartDate, &v.u.EndDate,
+		&v.u.Status, &v.u.Role, &v.u.Kind, &v.attrs, &v.u.Notify, &v.created, &v.upd}
+}
+
+// user returns the user scanned.
+func (v *userRow) user() (roster.User, error) {
 	v.u.CreatedAt, v.u.UpdatedAt = v.created.T, v.upd.T
 	return v.u, decJSON("user attributes", v.attrs, &v.u.Attributes)
 }

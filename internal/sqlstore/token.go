@@ -12,18 +12,29 @@ import (
 
 const tokenColumns = `id, user_id, issuer, name, created_at, expires_at, last_used_at, revoked_at`
 
+// tokenRow receives a row of tokenColumns.
+type tokenRow struct {
+	t                          roster.Token
+	created                    timeDest
+	expires, lastUsed, revoked nullTime
+}
+
+// dest returns where Scan puts tokenColumns.
+func (v *tokenRow) dest() []any {
+	return []any{&v.t.ID, &v.t.User, &v.t.Issuer, &v.t.Name, &v.created, &v.expires, &v.lastUsed, &v.revoked}
+}
+
+// token returns the token scanned.
+func (v *tokenRow) token() roster.Token {
+	v.t.CreatedAt, v.t.ExpiresAt, v.t.LastUsedAt, v.t.RevokedAt = v.created.T, v.expires.T, v.lastUsed.T, v.revoked.T
+	return v.t
+}
+
 // scanToken scans a row of tokenColumns.
 func scanToken(r Row) (roster.Token, error) {
-	var v struct {
-		t                          roster.Token
-		created                    timeDest
-		expires, lastUsed, revoked nullTime
-	}
-	if err := r.Scan(&v.t.ID, &v.t.User, &v.t.Issuer, &v.t.Name, &v.created, &v.expires, &v.lastUsed, &v.revoked); err != nil {
-		return v.t, err
-	}
-	v.t.CreatedAt, v.t.ExpiresAt, v.t.LastUsedAt, v.t.RevokedAt = v.created.T, v.expires.T, v.lastUsed.T, v.revoked.T
-	return v.t, nil
+	var v tokenRow
+	err := r.Scan(v.dest()...)
+	return v.token(), err
 }
 
 // CreateToken stores a new API token with the hash of its secret.
@@ -62,6 +73,40 @@ func (t *Tx) TokenByHash(ctx context.Context, hash string) (*roster.Token, error
 		return nil, fmt.Errorf("token by hash: %w", err)
 	}
 	return tok, err
+}
+
+// tokenUser is a token with its user, both read by one statement.
+type tokenUser struct {
+	tok  roster.Token
+	user roster.User
+}
+
+var tokenAndUserQuery = `SELECT ` + prefixed("t.", tokenColumns) + `, ` + prefixed("u.", UserColumns) + `
+	FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`
+
+// TokenAndUser returns the token whose secret has this hash and its user, nil
+// when that user does not exist: in one statement unless the user is
+// missing.
+func (t *Tx) TokenAndUser(ctx context.Context, hash string) (*roster.Token, *roster.User, error) {
+	scan := func(r Row) (tokenUser, error) {
+		var tv tokenRow
+		var uv userRow
+		if err := r.Scan(append(tv.dest(), uv.dest()...)...); err != nil {
+			return tokenUser{}, err
+		}
+		u, err := uv.user()
+		return tokenUser{tv.token(), u}, err
+	}
+	tu, err := one(ctx, t, scan, roster.Errorf(roster.ENOTFOUND, "token not found"), tokenAndUserQuery, hash)
+	if err == nil {
+		return &tu.tok, &tu.user, nil
+	}
+	if failed(err) {
+		return nil, nil, fmt.Errorf("token and user by hash: %w", err)
+	}
+	// No token, or a token whose user is gone.
+	tok, err := t.TokenByHash(ctx, hash)
+	return tok, nil, err
 }
 
 // Tokens lists the tokens whose user or issuer is user (all when "").
