@@ -309,7 +309,9 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	var b pgx.Batch
 	b.Queue(lock, args...)
 	b.Queue(rebind(sqlstore.TaskByID), id)
-	b.Queue(`SELECT `+sqlstore.UserColumns+` FROM users WHERE id = (SELECT user_id FROM tasks WHERE id = $1)`, id)
+	// The task's subject and the caller, whom the decision reads too.
+	b.Queue(`SELECT `+sqlstore.UserColumns+` FROM users WHERE id = (SELECT user_id FROM tasks WHERE id = $1) OR id = $2`,
+		id, roster.ActorFromContext(ctx))
 	br := t.locked.Tx.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -325,11 +327,20 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	default:
 		p.task = &task
 	}
-	// The task's subject, whom the decision reads too.
-	if u, err := sqlstore.ScanUser(br.QueryRow()); err == nil {
-		p.user = &u
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return t.note(fmt.Errorf("user of task %d: %w", id, err))
+	rows, err := br.Query()
+	if err != nil {
+		return t.note(fmt.Errorf("users of task %d: %w", id, err))
+	}
+	for rows.Next() {
+		u, err := sqlstore.ScanUser(rows)
+		if err != nil {
+			rows.Close()
+			return t.note(fmt.Errorf("users of task %d: %w", id, err))
+		}
+		p.users = append(p.users, u)
+	}
+	if rows.Close(); rows.Err() != nil {
+		return t.note(fmt.Errorf("users of task %d: %w", id, rows.Err()))
 	}
 	if err := br.Close(); err != nil {
 		return t.note(fmt.Errorf("postgres: take the locks of task %d: %w", id, err))
@@ -338,13 +349,13 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	return nil
 }
 
-// prefetchedTask is a task and its subject read by lockTask, for the Task
-// and User that follow.
+// prefetchedTask is a task, its subject and the caller read by lockTask, for
+// the Task and User that follow.
 type prefetchedTask struct {
-	id   int64
-	task *roster.Task
-	err  error
-	user *roster.User
+	id    int64
+	task  *roster.Task
+	err   error
+	users []roster.User
 }
 
 // Task implements roster.Tx: the task lockTask read, when no statement
@@ -358,13 +369,18 @@ func (t *tx) Task(ctx context.Context, id int64) (*roster.Task, error) {
 	return t.Tx.Task(ctx, id)
 }
 
-// User implements roster.Tx: the subject of the task lockTask read, when
-// no statement that may change a user ran since, else a read.
+// User implements roster.Tx: the subject of the task or the caller as
+// lockTask read them, once each, when no statement that may change a user
+// ran since, else a read.
 func (t *tx) User(ctx context.Context, id string) (*roster.User, error) {
-	if p := t.prefetched; p != nil && p.user != nil && p.user.ID == id {
-		u := p.user
-		p.user = nil
-		return u, nil
+	if p := t.prefetched; p != nil {
+		for i := range p.users {
+			if p.users[i].ID == id {
+				u := p.users[i]
+				p.users = slices.Delete(p.users, i, i+1)
+				return &u, nil
+			}
+		}
 	}
 	return t.Tx.User(ctx, id)
 }
@@ -380,7 +396,7 @@ func (t *tx) forget(query string, mask int) {
 		p.task, p.err = nil, nil
 	}
 	if mask&(1<<3) != 0 {
-		p.user = nil
+		p.users = nil
 	}
 }
 

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -560,5 +562,66 @@ func TestSyncLocks(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLockTaskReadsTheCaller: the round trip that takes a decision's locks
+// also reads its caller, beside the task and its subject: Task and User
+// answer from it, each user once, and a later User reads again.
+func TestLockTaskReadsTheCaller(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	put := func(id, name string) error {
+		u := &roster.User{ID: id, Email: id + "@example.com", Name: name, Status: roster.UserActive, Role: roster.RoleUser,
+			Kind: roster.UserPerson, Notify: roster.NotifyEmail}
+		return db.Update(ctx, func(tx roster.Tx) error {
+			// Beside a decision, which holds the writer lock shared.
+			if err := tx.Lock(ctx, roster.LockKey{Kind: "user", ID: id}); err != nil {
+				return err
+			}
+			return tx.PutUser(ctx, u)
+		})
+	}
+	for _, id := range []string{"alice", "carol"} {
+		if err := put(id, strings.ToUpper(id[:1])+id[1:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	task := roster.Task{Kind: roster.TaskGrant, User: "alice", Entitlement: "app/e", State: roster.StatePendingApproval}
+	if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+		t.Fatal(err)
+	}
+	asCarol := roster.WithActor(ctx, roster.Actor{User: "carol"})
+	var names []string
+	err := db.Update(asCarol, func(tx roster.Tx) error {
+		names = names[:0]
+		if err := tx.Lock(asCarol, roster.LockTask(task.ID)); err != nil {
+			return err
+		}
+		// Committed after the locks' round trip: not seen by what it read.
+		if err := put("carol", "Carol renamed"); err != nil {
+			return err
+		}
+		for _, id := range []string{"carol", "alice", "carol"} {
+			u, err := tx.User(asCarol, id)
+			if err != nil {
+				return err
+			}
+			names = append(names, u.Name)
+		}
+		got, err := tx.Task(asCarol, task.ID)
+		if err != nil {
+			return err
+		}
+		if got.User != "alice" {
+			return fmt.Errorf("task %d is alice's, read %+v", task.ID, got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Carol", "Alice", "Carol renamed"}; !slices.Equal(names, want) {
+		t.Fatalf("users read after the locks: %q, want %q (caller and subject as the locks' round trip read them, then a fresh read)", names, want)
 	}
 }

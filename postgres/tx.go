@@ -36,7 +36,7 @@ type tx struct {
 	// copied counts the rows the transaction copied into each table (held
 	// writes of copyMin rows or more), for the analyzer.
 	copied map[string]int
-	// prefetched is the task and subject lockTask read, until a statement
+	// prefetched is the task, subject and caller lockTask read, until a statement
 	// that may change them runs (forget) or Task and User return them.
 	prefetched *prefetchedTask
 }
