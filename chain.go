@@ -134,16 +134,12 @@ func canonicalValue(b []byte, depth int) ([]byte, bool) {
 				return nil, false
 			}
 			last = name
-			if b, ok = canonicalValue(rest[1:], depth+1); !ok || len(b) == 0 {
+			if b, ok = canonicalValue(rest[1:], depth+1); !ok {
 				return nil, false
 			}
-			switch b[0] {
-			case ',':
-				b = b[1:]
-			case '}':
-				return b[1:], true
-			default:
-				return nil, false
+			var closed bool
+			if b, closed, ok = canonicalNext(b, '}'); !ok || closed {
+				return b, ok
 			}
 		}
 	case c == '[':
@@ -152,17 +148,12 @@ func canonicalValue(b []byte, depth int) ([]byte, bool) {
 			return b[1:], true
 		}
 		for {
-			var ok bool
-			if b, ok = canonicalValue(b, depth+1); !ok || len(b) == 0 {
+			var ok, closed bool
+			if b, ok = canonicalValue(b, depth+1); !ok {
 				return nil, false
 			}
-			switch b[0] {
-			case ',':
-				b = b[1:]
-			case ']':
-				return b[1:], true
-			default:
-				return nil, false
+			if b, closed, ok = canonicalNext(b, ']'); !ok || closed {
+				return b, ok
 			}
 		}
 	case c == '-' || c >= '0' && c <= '9':
@@ -190,6 +181,15 @@ func canonicalValue(b []byte, depth int) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// canonicalNext reads what follows a member or an element: a comma, or the
+// byte that closes the object or array.
+func canonicalNext(b []byte, close byte) (rest []byte, closed, ok bool) {
+	if len(b) == 0 || b[0] != ',' && b[0] != close {
+		return nil, false, false
+	}
+	return b[1:], b[0] == close, true
 }
 
 // canonicalString scans a string at the start of b whose characters are
