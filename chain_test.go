@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,84 @@ func BenchmarkCanonicalEncoder(b *testing.B) {
 		if _, err := enc.Encode(&ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// canonicalOf is data in the JSON Canonicalization Scheme, the general way.
+func canonicalOf(t testing.TB, data string) (string, bool) {
+	v := jsontext.Value(data)
+	if err := v.Canonicalize(); err != nil {
+		return "", false
+	}
+	return string(v), true
+}
+
+// Data already in canonical form is taken as it is (CanonicalData says so
+// only of valid JSON the general way would leave alike); every other data is
+// left to the general way, and the encoder's output is the same either way.
+func TestCanonicalData(t *testing.T) {
+	canonical := []string{
+		`{}`, `[]`, `null`, `true`, `0`, `-1`, `123456789012345`, `"a b/c:d"`, `""`,
+		`{"sources":["direct"]}`, `{"sources":["profile:a","profile:b"]}`,
+		`{"bypass":"","entitlement":"app/e1","kind":"grant","origin":"profile","policy":"","profile":"p","state":"done","user":"u00001"}`,
+		`{"a":{"b":[1,2,{"c":null}],"d":true},"e":false}`, `[[],{},[{}]]`, `{"A":1,"B":2,"a":3,"b":4}`,
+	}
+	notCanonical := []string{
+		``, ` {}`, `{} `, `{"a": 1}`, `{"b":1,"a":2}`, `{"a":1,"a":2}`, `[1 ,2]`, `1.0`, `1e2`, `-0`, `01`, `+1`,
+		`12345678901234567890`, `9007199254740993`, `"\u0041"`, `"a\"b"`, `"é"`, "\"tab\there\"", `"<&>"` + "\x7f", `{"a":1,}`, `[1,]`,
+		`{"a"}`, `{"a":}`, `[`, `{`, `"`, `nul`, `truex`, `{"a":1}x`, `{"a":[1,2}`, `[1,2]]`, `{1:2}`, `{"sources":["direct"]`,
+		`{"b":{"y":1,"x":2},"a":3}`, `{"a":{"y":1,"x":2}}`, "\"\xff\"",
+	}
+	for _, d := range canonical {
+		if !roster.CanonicalData([]byte(d)) {
+			t.Errorf("CanonicalData(%s) = false, want true", d)
+		}
+		if c, ok := canonicalOf(t, d); !ok || c != d {
+			t.Errorf("the test's canonical %s is %q (valid %v) the general way", d, c, ok)
+		}
+	}
+	for _, d := range notCanonical {
+		if roster.CanonicalData([]byte(d)) {
+			c, ok := canonicalOf(t, d)
+			t.Errorf("CanonicalData(%q) = true; the general way gives %q (valid %v)", d, c, ok)
+		}
+	}
+}
+
+// FuzzCanonicalData: whatever data CanonicalData takes as it is, the
+// general way leaves alike.
+func FuzzCanonicalData(f *testing.F) {
+	for _, s := range []string{`{"sources":["direct"]}`, `{"a":{"b":[1,-2,{"c":null}],"d":true},"e":false}`, `[0,"x",{}]`, `{"b":1,"a":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, d string) {
+		if !roster.CanonicalData([]byte(d)) {
+			return
+		}
+		if c, ok := canonicalOf(t, d); !ok || c != d {
+			t.Fatalf("CanonicalData(%q) = true; the general way gives %q (valid %v)", d, c, ok)
+		}
+	})
+}
+
+// BenchmarkChainTaskCreated is the canonical JSON and the hash of a sync's
+// task.created events, each with data of its own (the encoder's memo of the
+// last data never hits).
+func BenchmarkChainTaskCreated(b *testing.B) {
+	evs := make([]roster.Event, 1024)
+	for i := range evs {
+		evs[i] = roster.Event{ID: int64(123456 + i), At: time.Date(2026, 1, 5, 9, 0, 0, 123456000, time.UTC), Actor: "automation",
+			Action: roster.ActionTaskCreated, ObjectType: "task", ObjectID: strconv.Itoa(123456 + i), Reason: "access of profile p",
+			Data: json.RawMessage(`{"bypass":"","entitlement":"app/e` + strconv.Itoa(i%1000) + `","kind":"grant","origin":"profile","policy":"auto","profile":"p","state":"done","user":"u` + strconv.Itoa(i) + `"}`)}
+	}
+	var enc roster.CanonicalEncoder
+	prev := roster.GenesisHash
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c, err := enc.Encode(&evs[i%len(evs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev = roster.ChainHashOf(prev, c)
 	}
 }

@@ -39,7 +39,7 @@ func scanEvent(r Row) (roster.Event, error) {
 
 // CheckEvent returns EINVALID when ev's data is set but not valid JSON.
 func CheckEvent(ev *roster.Event) error {
-	if len(ev.Data) > 0 && !json.Valid(ev.Data) {
+	if len(ev.Data) > 0 && !roster.CanonicalData(ev.Data) && !json.Valid(ev.Data) {
 		return roster.Errorf(roster.EINVALID, "event %s: data is not valid JSON", ev.Action)
 	}
 	return nil
