@@ -20,7 +20,7 @@ import (
 
 // openStores opens an empty database of each store: SQLite, and PostgreSQL
 // where a test server is at hand.
-func openStores(t *testing.T) map[string]func(t *testing.T) roster.Store {
+func openStores() map[string]func(t *testing.T) roster.Store {
 	return map[string]func(t *testing.T) roster.Store{
 		"sqlite": func(t *testing.T) roster.Store {
 			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
@@ -146,7 +146,7 @@ func TestChangeSyncPlansOnce(t *testing.T) {
 // origin, closed ones, denials, the fields an expression reads), brought up
 // to date for those users, must equal the input read afresh.
 func TestRefreshedPlanInput(t *testing.T) {
-	for name, open := range openStores(t) {
+	for name, open := range openStores() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			rounds := 12

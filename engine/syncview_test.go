@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -11,9 +10,6 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/bench/gen"
 	"github.com/rosterhq/roster/engine/internal/syncview"
-	"github.com/rosterhq/roster/postgres"
-	"github.com/rosterhq/roster/postgres/pgtest"
-	"github.com/rosterhq/roster/sqlite"
 )
 
 // TestSyncViewPlanInput checks that the shared view of a pass (syncview.View)
@@ -26,28 +22,7 @@ import (
 // safeguard's hour, a paused profile, a profile never synced and one with an
 // empty rule. It then syncs every profile and checks again.
 func TestSyncViewPlanInput(t *testing.T) {
-	stores := map[string]func(t *testing.T) roster.Store{
-		"sqlite": func(t *testing.T) roster.Store {
-			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		},
-		"postgres": func(t *testing.T) roster.Store {
-			db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-	}
-	for name, open := range stores {
+	for name, open := range openStores() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			testSyncViewPlanInput(t, open(t))
