@@ -60,6 +60,29 @@ type Tx interface {
 	ChangeStore
 	LockStore
 	FlushStore
+	AccessLogStore
+}
+
+// AccessLogStore tells which users' access changed since a mark: whose
+// grants, memberships, tasks or denials were written, or whose status
+// changed. A sync keeps its profile's plan input from one sync to the next
+// and reads again only what concerns those users. The store logs them
+// itself, in the same transaction as the change (triggers), so no write
+// can be missed, and gives marks in commit order.
+type AccessLogStore interface {
+	// AccessMark returns a mark of the changes committed so far. Called
+	// before the reads it dates, it makes AccessChangedSince find every
+	// change those reads may have missed: what commits after it, and what
+	// this transaction writes.
+	AccessMark(ctx context.Context) (int64, error)
+	// AccessChangedSince returns, sorted and without duplicates, the users
+	// of every change committed after mark was taken (and perhaps others,
+	// including this transaction's own). ok is false when the log no
+	// longer reaches back to mark (see PruneAccessLog): everything must
+	// then be read again.
+	AccessChangedSince(ctx context.Context, mark int64) (users []string, ok bool, err error)
+	// PruneAccessLog forgets the changes logged before cutoff.
+	PruneAccessLog(ctx context.Context, cutoff time.Time) error
 }
 
 // FlushStore lets a transaction whose loss would do no harm commit without

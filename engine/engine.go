@@ -91,6 +91,8 @@ type Engine struct {
 	// matches keeps what profiles' expressions matched from one sync to
 	// the next (syncview.Matches).
 	matches *syncview.Matches
+	// kept are the plan inputs of profiles' last syncs (kept.go).
+	kept keptInputs
 	// syncChunk is Config.SyncChunk.
 	syncChunk int
 }

@@ -575,7 +575,7 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 		o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
 		return res, false, nil
 	}
-	in, err := o.planInput(p)
+	in, mark, err := o.keptPlanInput(p)
 	if err != nil {
 		return nil, false, err
 	}
@@ -606,6 +606,7 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 		plan = roster.PlanSync(in)
 	}
 	res.Errors = in.Errors
+	o.keepInput(p, mark, in)
 	if o.planned != nil {
 		o.planned.sync(p, in, plan)
 	}
@@ -876,6 +877,8 @@ func intersect(a, b []string) []string {
 // transaction. Tests call RunOnce after moving the clock.
 type Scheduler struct {
 	*Worker[string]
+	// pruned is when due last pruned the access log.
+	pruned time.Time
 }
 
 // NewScheduler returns a scheduler over e that looks for due profiles every
@@ -890,8 +893,25 @@ func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
 // transaction.
 var _ batchJob[string] = (*Scheduler)(nil)
 
-// due lists the profiles whose scheduled sync is due.
+// accessLogKept is how long the access log (roster.AccessLogStore) keeps a
+// change: a profile not synced for that long is read whole at its next
+// sync.
+const accessLogKept = time.Hour
+
+// due lists the profiles whose scheduled sync is due. Every quarter of
+// accessLogKept, it first prunes the access log.
 func (s *Scheduler) due(ctx context.Context) ([]string, error) {
+	if time.Since(s.pruned) >= accessLogKept/4 {
+		// The log's times are the database's: the cutoff is too, not
+		// the engine's clock.
+		err := s.engine.update(ctx, func(o *op) error {
+			return o.tx.PruneAccessLog(o.ctx, time.Now().Add(-accessLogKept))
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.pruned = time.Now()
+	}
 	var due []string
 	err := s.engine.view(ctx, func(o *op) error {
 		due = nil

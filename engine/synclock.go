@@ -170,9 +170,8 @@ func (o *op) lockPlan(p *roster.Profile, plan *roster.Plan) (users []string, aga
 // locks the users its plan changes and reads only theirs again, rather
 // than plan once to learn whom to lock and again after.
 func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []string) error {
-	users = sortedUnique(users)
-	these := set(users)
 	holding := map[string]bool{}
+	var these map[string]bool
 	if p.Automation.Expression != "" {
 		// Matching reads only what changed since it last looked, besides
 		// the disabled users and the holders of what p's expression reads.
@@ -180,20 +179,31 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 		if err != nil {
 			return err
 		}
+		// Whose match flipped since in was read is read again too: a kept
+		// input (kept.go) knows nothing of the fields changed since.
+		users = sortedUnique(append(users, flipped(in.Matching, matching)...))
+		these = set(users)
 		for _, u := range matching {
 			if these[u] {
 				holding[u] = true
 			}
 		}
 		in.Errors = errs
-	} else if len(p.Automation.AnyEntitlement) > 0 {
-		grants, err := o.tx.GrantsAmong(o.ctx, users, p.Automation.AnyEntitlement)
-		if err != nil {
-			return err
+	} else {
+		users = sortedUnique(users)
+		these = set(users)
+		if len(p.Automation.AnyEntitlement) > 0 {
+			grants, err := o.tx.GrantsAmong(o.ctx, users, p.Automation.AnyEntitlement)
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				holding[g.User] = true
+			}
 		}
-		for _, g := range grants {
-			holding[g.User] = true
-		}
+	}
+	if len(users) == 0 {
+		return nil
 	}
 	members, err := o.tx.MembershipsAmong(o.ctx, users, []string{p.ID})
 	if err != nil {
@@ -215,41 +225,72 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 	// Disabled lists those of the users the profile concerns (holders,
 	// members, subjects of open tasks) who are disabled.
 	concerned := maps.Clone(holding)
-	in.Members = slices.DeleteFunc(in.Members, func(m roster.Member) bool { return these[m.User] })
 	for _, m := range members {
 		concerned[m.User] = true
-		in.Members = insertSorted(in.Members, m, func(a, b roster.Member) int { return strings.Compare(a.User, b.User) })
 	}
-	byID := func(a, b roster.OpenTask) int { return cmp.Compare(a.ID, b.ID) }
-	in.OpenEnrollments = slices.DeleteFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return these[t.User] })
-	in.OpenUnenrollments = slices.DeleteFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return these[t.User] })
+	in.Members = merge(slices.DeleteFunc(in.Members, func(m roster.Member) bool { return these[m.User] }), members,
+		func(a, b roster.Member) int { return strings.Compare(a.User, b.User) })
+	var enroll, unenroll []roster.OpenTask
 	for _, t := range open {
 		concerned[t.User] = true
 		t.Entitlement = ""
 		if t.Kind == roster.TaskGrant {
-			in.OpenEnrollments = insertSorted(in.OpenEnrollments, t, byID)
+			enroll = append(enroll, t)
 		} else {
-			in.OpenUnenrollments = insertSorted(in.OpenUnenrollments, t, byID)
+			unenroll = append(unenroll, t)
 		}
 	}
+	byID := func(a, b roster.OpenTask) int { return cmp.Compare(a.ID, b.ID) }
+	in.OpenEnrollments = merge(slices.DeleteFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return these[t.User] }), enroll, byID)
+	in.OpenUnenrollments = merge(slices.DeleteFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return these[t.User] }), unenroll, byID)
 	off, excluded := set(disabled), set(p.Automation.ExcludedUsers)
-	in.Disabled = slices.DeleteFunc(in.Disabled, func(u string) bool { return these[u] })
-	in.Matching = slices.DeleteFunc(in.Matching, func(u string) bool { return these[u] })
+	var nowDisabled, nowMatching []string
 	for _, u := range users {
 		if off[u] && concerned[u] {
-			in.Disabled = insertSorted(in.Disabled, u, strings.Compare)
+			nowDisabled = append(nowDisabled, u)
 		}
 		if holding[u] && !off[u] && !excluded[u] {
-			in.Matching = insertSorted(in.Matching, u, strings.Compare)
+			nowMatching = append(nowMatching, u)
 		}
 	}
+	in.Disabled = merge(slices.DeleteFunc(in.Disabled, func(u string) bool { return these[u] }), nowDisabled, strings.Compare)
+	in.Matching = merge(slices.DeleteFunc(in.Matching, func(u string) bool { return these[u] }), nowMatching, strings.Compare)
 	return nil
 }
 
-// insertSorted inserts x into xs, sorted by cmp.
-func insertSorted[T any](xs []T, x T, cmp func(a, b T) int) []T {
-	i, _ := slices.BinarySearchFunc(xs, x, cmp)
-	return slices.Insert(xs, i, x)
+// merge returns xs, sorted by cmp, with ys merged in (sorted first, in
+// place); nil when both are empty, as the store's lists are.
+func merge[T any](xs, ys []T, cmp func(a, b T) int) []T {
+	if len(ys) == 0 {
+		return xs
+	}
+	slices.SortFunc(ys, cmp)
+	out := make([]T, 0, len(xs)+len(ys))
+	for len(xs) > 0 && len(ys) > 0 {
+		if cmp(ys[0], xs[0]) < 0 {
+			out, ys = append(out, ys[0]), ys[1:]
+		} else {
+			out, xs = append(out, xs[0]), xs[1:]
+		}
+	}
+	return append(append(out, xs...), ys...)
+}
+
+// flipped returns the users in one of a and b, both sorted, but not the
+// other.
+func flipped(a, b []string) []string {
+	var out []string
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0] < b[0]:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			a, b = a[1:], b[1:]
+		}
+	}
+	return out
 }
 
 // lockQuiet, called first in a transaction that records the syncs of the

@@ -44,19 +44,19 @@ func openStores() map[string]func(t *testing.T) roster.Store {
 	}
 }
 
-// countingStore is a PostgreSQL store that counts, by profile, the reads
-// of a profile's whole membership: what a sync's plan reads.
+// countingStore counts the reads of a whole profile a sync's plan makes:
+// its members, the holders of its rule's entitlements, its open tasks.
 type countingStore struct {
-	*postgres.DB
-	members map[string]*atomic.Int64
+	roster.Store
+	reads atomic.Int64
 }
 
 func (s *countingStore) View(ctx context.Context, fn func(roster.Tx) error) error {
-	return s.DB.View(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
+	return s.Store.View(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
 }
 
 func (s *countingStore) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	return s.DB.Update(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
+	return s.Store.Update(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
 }
 
 type countingTx struct {
@@ -65,80 +65,112 @@ type countingTx struct {
 }
 
 func (t countingTx) Members(ctx context.Context, profile string) ([]roster.Member, error) {
-	if n := t.s.members[profile]; n != nil {
-		n.Add(1)
-	}
+	t.s.reads.Add(1)
 	return t.Tx.Members(ctx, profile)
 }
 
-// TestChangeSyncPlansOnce checks that a change-driven sync on PostgreSQL,
-// whose transactions lock the profile and the users its plan changes
-// rather than run alone, reads its profile's state once: it plans inside
-// its transaction, then locks the users the plan names and reads only
-// theirs again — not a whole plan in a view to learn whom to lock and
-// another in the transaction. The grant added still enrolls its user.
-func TestChangeSyncPlansOnce(t *testing.T) {
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	store := &countingStore{DB: db, members: map[string]*atomic.Int64{"staff": {}}}
-	e := New(Config{Store: store})
-	if _, err := e.Bootstrap(ctx, "t"); err != nil {
-		t.Fatal(err)
-	}
-	admin := roster.NewContext(ctx, roster.AdminUser)
-	doc := "policies: [{id: auto, steps: []}]\n" +
-		"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
-		"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}, {id: carol, email: carol@example.com}]\n" +
-		"grants: [{user: alice, entitlement: okta/staff}]\n" +
-		"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
-	if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
-		t.Fatal(err)
-	}
-	changes := NewChangeSync(e, time.Hour)
-	if _, err := changes.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, user := range []string{"bob", "carol"} {
-		if _, err := e.AddGrant(admin, user, "okta/staff"); err != nil {
-			t.Fatal(err)
-		}
-		store.members["staff"].Store(0)
-		synced, err := changes.RunOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if synced != 1 {
-			t.Fatalf("after %s's grant, the change sync synced %d profiles, want 1", user, synced)
-		}
-		if n := store.members["staff"].Load(); n != 1 {
-			t.Errorf("the change sync after %s's grant read the profile's members %d times, want once", user, n)
-		}
-		var m *roster.Member
-		err = store.View(ctx, func(tx roster.Tx) (err error) {
-			ms, err := tx.MembershipsOf(ctx, []string{user})
-			if len(ms) == 1 {
-				m = &ms[0]
+func (t countingTx) Holders(ctx context.Context, entitlements []string) ([]string, error) {
+	t.s.reads.Add(1)
+	return t.Tx.Holders(ctx, entitlements)
+}
+
+func (t countingTx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
+	t.s.reads.Add(1)
+	return t.Tx.OpenTaskRefs(ctx, entitlement)
+}
+
+// TestChangeSyncReadsOnlyChanges checks that a change-driven sync reads
+// only what changed since the profile's last sync: the users the access
+// log names, not the profile's members, holders and open tasks again —
+// nor, on PostgreSQL, whose transactions lock the profile and the users
+// its plan changes rather than run alone, a whole plan in a view to learn
+// whom to lock and another in the transaction. The grant added still
+// enrolls its user, and one removed unenrolls its user.
+func TestChangeSyncReadsOnlyChanges(t *testing.T) {
+	for name, open := range openStores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			store := &countingStore{Store: open(t)}
+			e := New(Config{Store: store})
+			if _, err := e.Bootstrap(ctx, "t"); err != nil {
+				t.Fatal(err)
 			}
-			return err
+			admin := roster.NewContext(ctx, roster.AdminUser)
+			doc := "policies: [{id: auto, steps: []}]\n" +
+				"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
+				"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}, {id: carol, email: carol@example.com}]\n" +
+				"grants: [{user: alice, entitlement: okta/staff}]\n" +
+				"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
+			if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
+				t.Fatal(err)
+			}
+			changes := NewChangeSync(e, time.Hour)
+			if _, err := changes.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			member := func(user string) bool {
+				var ms []roster.Member
+				err := store.View(ctx, func(tx roster.Tx) (err error) {
+					ms, err = tx.MembershipsAmong(ctx, []string{user}, []string{"staff"})
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(ms) == 1
+			}
+			for _, step := range []struct {
+				user   string
+				change func() error
+				member bool
+			}{
+				{"bob", func() error { _, err := e.AddGrant(admin, "bob", "okta/staff"); return err }, true},
+				{"carol", func() error { _, err := e.AddGrant(admin, "carol", "okta/staff"); return err }, true},
+				{"bob", func() error { return e.RemoveGrant(admin, "bob", "okta/staff") }, false},
+			} {
+				if err := step.change(); err != nil {
+					t.Fatal(err)
+				}
+				store.reads.Store(0)
+				synced, err := changes.RunOnce(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if synced != 1 {
+					t.Fatalf("after %s's change, the change sync synced %d profiles, want 1", step.user, synced)
+				}
+				if n := store.reads.Load(); n != 0 {
+					t.Errorf("the change sync after %s's change read the whole profile %d times, want none", step.user, n)
+				}
+				if got := member(step.user); got != step.member {
+					t.Fatalf("after the change sync, %s a member of staff: %v, want %v", step.user, got, step.member)
+				}
+			}
+			// Once the log no longer reaches back to the kept input's
+			// mark, the sync reads the profile whole.
+			if err := store.Update(ctx, func(tx roster.Tx) error { return tx.PruneAccessLog(ctx, time.Now().Add(time.Hour)) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.RemoveGrant(admin, "carol", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			store.reads.Store(0)
+			if _, err := changes.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := store.reads.Load(); n == 0 {
+				t.Error("the change sync after the access log was pruned read the profile from its kept input")
+			}
+			if member("carol") {
+				t.Error("carol is still a member of staff after her grant was removed")
+			}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m == nil || m.Profile != "staff" {
-			t.Fatalf("%s is not a member of staff after the change sync: %+v", user, m)
-		}
 	}
 }
 
 // TestRefreshedPlanInput checks refreshPlanInput, what a sync uses once it
-// has locked the users its plan changes, against op.planInput, on random
+// has locked the users its plan changes, and keptPlanInput, which finds
+// them from the access log, against op.planInput, on random
 // organisations on both stores: a profile's input read before some users
 // changed in every way the planner reads (grants of the rule's
 // entitlements and others, status, membership of the profile and of
@@ -163,7 +195,8 @@ func TestRefreshedPlanInput(t *testing.T) {
 func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	ctx := context.Background()
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
-	e := New(Config{Store: store, Clock: roster.NewManualClock(now)})
+	counted := &countingStore{Store: store}
+	e := New(Config{Store: counted, Clock: roster.NewManualClock(now)})
 	r := rand.New(rand.NewPCG(uint64(round), 11))
 	const users, ents = 30, 4
 	ids := make([]string, users)
@@ -265,15 +298,22 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// read reads every profile's input afresh, and keeps it (kept.go) with
+	// a mark taken before.
 	read := func() (ins []roster.PlanInput) {
 		t.Helper()
 		err := e.view(ctx, func(o *op) error {
+			mark, err := o.tx.AccessMark(o.ctx)
+			if err != nil {
+				return err
+			}
 			for _, p := range ps {
 				in, err := o.planInput(p)
 				if err != nil {
 					return err
 				}
 				ins = append(ins, in)
+				e.kept.keep(p, mark, in)
 			}
 			return nil
 		})
@@ -297,6 +337,21 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 				return err
 			}
 		}
+		// Users whose department alone changes, whom neither refresh is
+		// told of: an expression's matches tell.
+		for _, id := range ids {
+			if slices.Contains(changed, id) || r.IntN(3) != 0 {
+				continue
+			}
+			u, err := tx.User(ctx, id)
+			if err != nil {
+				return err
+			}
+			u.Department = depts[(slices.Index(depts, u.Department)+1)%len(depts)]
+			if err := tx.PutUser(ctx, u); err != nil {
+				return err
+			}
+		}
 		for e := range ents {
 			if err := tx.PutGrant(ctx, &roster.Grant{User: "ghost", Entitlement: fmt.Sprintf("a/e%d", e), Sources: []string{roster.SourceDirect}, CreatedAt: now, UpdatedAt: now}); err != nil {
 				return err
@@ -307,7 +362,32 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The kept inputs, brought up to date for the users the access log
+	// names (not told changed), without reading any profile whole.
+	counted.reads.Store(0)
+	var kept []roster.PlanInput
+	err = e.view(ctx, func(o *op) error {
+		for _, p := range ps {
+			in, _, err := o.keptPlanInput(p)
+			if err != nil {
+				return err
+			}
+			kept = append(kept, in)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := counted.reads.Load(); n != 0 {
+		t.Errorf("round %d: the kept inputs were brought up to date with %d reads of a whole profile, want none", round, n)
+	}
 	after := read()
+	for i, p := range ps {
+		if !reflect.DeepEqual(normalInput(kept[i]), normalInput(after[i])) {
+			t.Errorf("round %d, profile %s (users %v changed): kept input\n got %+v\nwant %+v", round, p.ID, changed, normalInput(kept[i]), normalInput(after[i]))
+		}
+	}
 	moved := 0
 	err = e.view(ctx, func(o *op) error {
 		for i, p := range ps {

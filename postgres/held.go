@@ -277,14 +277,16 @@ func (t *tx) holdStatement(ctx context.Context, what, sql string, args ...any) e
 var namedIn sync.Map
 
 // heldNamedIn returns the mask of the held tables whose names appear in
-// query as words.
+// query as words (all of them for the access log).
 func heldNamedIn(query string) int {
 	if m, ok := namedIn.Load(query); ok {
 		return m.(int)
 	}
 	mask := 0
+	// The access log is written by the triggers of every held table.
+	log := containsWord(query, "access_log")
 	for i, p := range newWriteBehind().tables {
-		if containsWord(query, p.table.name) {
+		if log || containsWord(query, p.table.name) {
 			mask |= 1 << i
 		}
 	}

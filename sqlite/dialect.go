@@ -69,3 +69,19 @@ func (dialect) UniqueViolation(err error) bool { return isUniqueViolation(err) }
 
 // DecodeCursor implements sqlstore.Dialect.
 func (dialect) DecodeCursor(cursor string, key any) error { return paging.Decode(cursor, key) }
+
+// accessLog are the queries of the access log (migration 0024): a mark is
+// the last id given, and what commits after it has a larger one (one writer
+// at a time); below is the largest id pruned.
+var accessLog = sqlstore.AccessLogQueries{
+	Mark:    `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'access_log'), 0)`,
+	Since:   `SELECT DISTINCT user_id FROM access_log WHERE id > ? ORDER BY user_id`,
+	Reaches: `SELECT ? >= below FROM access_log_pruned`,
+	Prune: []string{
+		`UPDATE access_log_pruned SET below = max(below, coalesce((SELECT max(id) FROM access_log WHERE at < ?1), 0))`,
+		`DELETE FROM access_log WHERE at < ?1`,
+	},
+}
+
+// AccessLog implements sqlstore.Dialect.
+func (dialect) AccessLog() sqlstore.AccessLogQueries { return accessLog }

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Triggers", testTriggers},
 		{"ExpressionIndexes", testExpressionIndexes},
 		{"DisabledUsers", testDisabledUsers},
+		{"AccessLog", testAccessLog},
 		{"Connectors", testConnectors},
 		{"ConnectorTasks", testConnectorTasks},
 		{"ScanSync", testScanSync},

@@ -73,6 +73,8 @@ type Dialect interface {
 	NoRows(err error) bool
 	// UniqueViolation reports whether err is the violation of a unique index.
 	UniqueViolation(err error) bool
+	// AccessLog returns the queries of the store's access log.
+	AccessLog() AccessLogQueries
 	// DecodeCursor decodes a page's cursor into key, as paging.Decode does;
 	// a cursor the database could not hold is EINVALID too.
 	DecodeCursor(cursor string, key any) error

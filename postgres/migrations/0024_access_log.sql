@@ -1,0 +1,85 @@
+-- 0024_access_log: the users whose access changed, so that a sync can keep
+-- its profile's plan input from one sync to the next and read again only
+-- what concerns them (roster.AccessLogStore). Every insert or delete of a
+-- grant, membership, task or denial, every change of a membership, a
+-- denial or a task's state, and every change of a user's status logs the
+-- user, from statement triggers: no write path can miss it.
+--
+-- Commit order without a lock: a row holds its transaction's id (xid).
+-- A mark is the oldest transaction still running at a snapshot (its xmin):
+-- every transaction that commits after that snapshot was running then or
+-- began after it, so its xid is at least the mark, and the rows with
+-- xid >= mark hold every change a read after the snapshot may have missed
+-- (and some it saw). Rows older than the pruning cutoff are deleted; below
+-- is the largest xid deleted, and a mark at or below it is too old.
+CREATE TABLE access_log (
+	xid     xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	user_id TEXT COLLATE "C" NOT NULL,
+	at      TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX access_log_xid ON access_log (xid);
+CREATE INDEX access_log_at ON access_log (at);
+CREATE TABLE access_log_pruned (
+	one   INTEGER PRIMARY KEY CHECK (one = 1),
+	below xid8 NOT NULL
+);
+INSERT INTO access_log_pruned (one, below) VALUES (1, '0');
+
+CREATE FUNCTION access_log_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_log (user_id) SELECT DISTINCT user_id FROM new_rows;
+	RETURN NULL;
+END $$;
+CREATE FUNCTION access_log_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_log (user_id) SELECT DISTINCT user_id FROM old_rows;
+	RETURN NULL;
+END $$;
+CREATE FUNCTION access_log_both() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_log (user_id) SELECT user_id FROM old_rows UNION SELECT user_id FROM new_rows;
+	RETURN NULL;
+END $$;
+-- A task's update counts when what a plan reads of it changes.
+CREATE FUNCTION access_log_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_log (user_id)
+	SELECT o.user_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+	WHERE (o.state, o.kind, o.user_id, o.entitlement_id, o.origin) IS DISTINCT FROM (n.state, n.kind, n.user_id, n.entitlement_id, n.origin)
+	UNION
+	SELECT n.user_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+	WHERE (o.state, o.kind, o.user_id, o.entitlement_id, o.origin) IS DISTINCT FROM (n.state, n.kind, n.user_id, n.entitlement_id, n.origin);
+	RETURN NULL;
+END $$;
+CREATE FUNCTION access_log_users() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO access_log (user_id)
+	SELECT n.id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE o.status IS DISTINCT FROM n.status;
+	RETURN NULL;
+END $$;
+
+-- A grant's update changes its sources alone: whom it holds stays.
+CREATE TRIGGER grants_access_insert AFTER INSERT ON grants REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_new();
+CREATE TRIGGER grants_access_delete AFTER DELETE ON grants REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_old();
+CREATE TRIGGER members_access_insert AFTER INSERT ON members REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_new();
+CREATE TRIGGER members_access_delete AFTER DELETE ON members REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_old();
+CREATE TRIGGER members_access_update AFTER UPDATE ON members REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_both();
+CREATE TRIGGER tasks_access_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_new();
+CREATE TRIGGER tasks_access_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_old();
+CREATE TRIGGER tasks_access_update AFTER UPDATE ON tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_tasks();
+CREATE TRIGGER denials_access_insert AFTER INSERT ON denials REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_new();
+CREATE TRIGGER denials_access_delete AFTER DELETE ON denials REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_old();
+CREATE TRIGGER denials_access_update AFTER UPDATE ON denials REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_both();
+CREATE TRIGGER users_access_status AFTER UPDATE ON users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION access_log_users();
