@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/paging"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
@@ -211,6 +212,27 @@ func TestBulkGrants(t *testing.T) {
 	}
 }
 
+// queryPlan returns the details of SQLite's plan for query, one per line of
+// EXPLAIN QUERY PLAN.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) []string {
+	t.Helper()
+	var plan []string
+	err := db.View(context.Background(), func(rt roster.Tx) error {
+		var err error
+		plan, err = sqlstore.List(context.Background(), rt.(*tx).tx, func(r sqlstore.Row) (string, error) {
+			var id, parent, unused int
+			var detail string
+			err := r.Scan(&id, &parent, &unused, &detail)
+			return detail, err
+		}, `EXPLAIN QUERY PLAN `+query, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 // TestOpenTaskRefsReadOnlyTheirIndex checks that the open tasks a sync's
 // plan reads (OpenTaskRefs) come from the open tasks' covering index, not
 // from every task of the entitlement, each read from the table.
@@ -220,22 +242,58 @@ func TestOpenTaskRefsReadOnlyTheirIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.View(context.Background(), func(rt roster.Tx) error {
-		plan, err := sqlstore.List(context.Background(), rt.(*tx).tx, func(r sqlstore.Row) (string, error) {
-			var id, parent, unused int
-			var detail string
-			err := r.Scan(&id, &parent, &unused, &detail)
-			return detail, err
-		}, `EXPLAIN QUERY PLAN `+sqlstore.OpenTaskRefsQuery, "app/e")
-		if err != nil {
-			return err
-		}
-		if want := "SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)"; len(plan) != 1 || plan[0] != want {
-			t.Errorf("OpenTaskRefs' plan: %q, want [%q]", plan, want)
-		}
-		return nil
-	})
+	plan := queryPlan(t, db, sqlstore.OpenTaskRefsQuery, "app/e")
+	if want := "SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)"; len(plan) != 1 || plan[0] != want {
+		t.Errorf("OpenTaskRefs' plan: %q, want [%q]", plan, want)
+	}
+}
+
+// TestUserTasksReadTheUsersIndex checks that a list of tasks filtered by user
+// reads the user's tasks alone, in order, through tasks_user: a user has a
+// few tasks, where the entitlement, state or profile also given may have a
+// hundred thousand, which SQLite, without statistics, would rather read.
+func TestUserTasksReadTheUsersIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer db.Close()
+	cursor := paging.Encode(map[string]int64{"id": 7})
+	for _, f := range []roster.TaskFilter{
+		{User: "u1"},
+		{User: "u1", Entitlement: "app/e"},
+		{User: "u1", State: roster.StatePendingApproval},
+		{User: "u1", Profile: "p1"},
+		{User: "u1", Entitlement: "app/e", OpenOnly: true},
+		{User: "u1", OpenOnly: true},
+		{User: "u1", Kind: roster.TaskGrant},
+		{User: "u1", Origin: roster.OriginEnrollment},
+		{User: "u1", Approver: "boss"},
+		{User: "u1", Entitlement: "app/e", State: roster.StateDone, Profile: "p1", Kind: roster.TaskGrant,
+			Origin: roster.OriginEnrollment, Cursor: cursor},
+	} {
+		var query string
+		var args []any
+		err := db.View(context.Background(), func(rt roster.Tx) error {
+			var err error
+			query, args, err = rt.(*tx).TasksQuery(f)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "SEARCH tasks USING INDEX tasks_user (user_id=?)"
+		if f.Cursor != "" {
+			want = "SEARCH tasks USING INDEX tasks_user (user_id=? AND id>?)"
+		}
+		// What reads the tasks, and no sort; an approver's lines read the
+		// JSON arrays of each task.
+		plan := queryPlan(t, db, query, args...)
+		reads := slices.DeleteFunc(slices.Clone(plan), func(l string) bool {
+			return !strings.Contains(l, "tasks") && !strings.Contains(l, "B-TREE")
+		})
+		if len(reads) != 1 || reads[0] != want {
+			t.Errorf("%+v: plan %q, want [%q]", f, plan, want)
+		}
 	}
 }

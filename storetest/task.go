@@ -239,6 +239,20 @@ func testTaskFilters(t *testing.T, s roster.Store) {
 		{roster.TaskFilter{OpenOnly: true, Profile: "eng", Kind: roster.TaskRevoke}, idx(2, 9, 12)},
 		{roster.TaskFilter{OpenOnly: true, State: roster.StateDone}, idx()},
 		{roster.TaskFilter{User: "bob", Entitlement: "github/admin", Kind: roster.TaskGrant}, idx(1, 11)},
+		// A user with each other filter, which the stores compare in their
+		// own way when a user is given (see sqlstore's TasksQuery).
+		{roster.TaskFilter{User: "alice", Entitlement: "github/admin"}, idx(0, 17)},
+		{roster.TaskFilter{User: "alice", Entitlement: "access-profiles/eng"}, idx()},
+		{roster.TaskFilter{User: "erin", Entitlement: "github/admin"}, idx(13)},
+		{roster.TaskFilter{User: "alice", State: roster.StateDone}, idx(8, 17)},
+		{roster.TaskFilter{User: "alice", Profile: "eng"}, idx(2, 8, 17)},
+		{roster.TaskFilter{User: "gina", Profile: "eng"}, idx()},
+		{roster.TaskFilter{User: "alice", Entitlement: "github/admin", OpenOnly: true}, idx(0)},
+		{roster.TaskFilter{User: "alice", OpenOnly: true, State: roster.StateDone}, idx()},
+		{roster.TaskFilter{User: "alice", Kind: roster.TaskRevoke}, idx(2, 17)},
+		{roster.TaskFilter{User: "alice", Origin: roster.OriginManual}, idx(0, 5)},
+		{roster.TaskFilter{User: "bob", Entitlement: "github/admin", State: roster.StatePendingApproval, Profile: "eng",
+			Origin: roster.OriginEnrollment, Kind: roster.TaskGrant}, idx(11)},
 		{roster.TaskFilter{Profile: "eng", Origin: roster.OriginAutomation, State: roster.StateDenied}, idx(4)},
 		{roster.TaskFilter{User: "nobody"}, idx()},
 	} {

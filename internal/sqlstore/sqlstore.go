@@ -218,12 +218,18 @@ func paginate[T any](items []T, n int, key func(*T) any) *roster.Page[T] {
 // w holds the filter, order is the ORDER BY list and key returns an item's
 // cursor key.
 func page[T any](ctx context.Context, t *Tx, scan func(Row) (T, error), head string, w *where, order string, limit int, key func(*T) any) (*roster.Page[T], error) {
-	n := paging.Size(limit)
-	items, err := List(ctx, t.Q, scan, head+w.String()+` ORDER BY `+order+` LIMIT ?`, append(w.args, n+1)...)
+	query, args := pageQuery(head, w, order, limit)
+	items, err := List(ctx, t.Q, scan, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	return paginate(items, n, key), nil
+	return paginate(items, paging.Size(limit), key), nil
+}
+
+// pageQuery returns the query of page, with its arguments: it selects one
+// item past the page, which tells paginate that more follow.
+func pageQuery(head string, w *where, order string, limit int) (string, []any) {
+	return head + w.String() + ` ORDER BY ` + order + ` LIMIT ?`, append(w.args, paging.Size(limit)+1)
 }
 
 // where collects the conditions and arguments of a WHERE clause.
@@ -243,6 +249,14 @@ func (w *where) add(cond string, args ...any) {
 func (w *where) eq(col, v string) {
 	if v != "" {
 		w.add(col+" = ?", v)
+	}
+}
+
+// eqUnindexed is eq through an expression that no index serves, for a
+// column whose index the query must not read.
+func (w *where) eqUnindexed(col, v string) {
+	if v != "" {
+		w.add(col+" || '' = ?", v)
 	}
 }
 
