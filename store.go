@@ -81,8 +81,9 @@ type AccessLogStore interface {
 	// longer reaches back to mark (see PruneAccessLog): everything must
 	// then be read again.
 	AccessChangedSince(ctx context.Context, mark int64) (users []string, ok bool, err error)
-	// PruneAccessLog forgets the changes logged before cutoff.
-	PruneAccessLog(ctx context.Context, cutoff time.Time) error
+	// PruneAccessLog forgets the changes logged before mark:
+	// AccessChangedSince refuses an older one.
+	PruneAccessLog(ctx context.Context, mark int64) error
 }
 
 // FlushStore lets a transaction whose loss would do no harm commit without

@@ -877,8 +877,44 @@ func intersect(a, b []string) []string {
 // transaction. Tests call RunOnce after moving the clock.
 type Scheduler struct {
 	*Worker[string]
-	// pruned is when due last pruned the access log.
-	pruned time.Time
+	// marks are access log marks (roster.AccessLogStore) taken every
+	// quarter of accessLogKept, oldest first, with when.
+	marks []accessMark
+}
+
+// accessMark is an access log mark, and when it was taken.
+type accessMark struct {
+	at   time.Time
+	mark int64
+}
+
+// pruneAccessLog takes a mark of the access log every quarter of
+// accessLogKept, and forgets what was logged before the newest mark
+// taken at least accessLogKept ago. Only time since the process started
+// counts (a new process waits an hour to prune): marks are the store's,
+// not times, and the engine's clock, which tests move, is not used.
+func (s *Scheduler) pruneAccessLog(ctx context.Context) error {
+	now := time.Now()
+	if n := len(s.marks); n > 0 && now.Sub(s.marks[n-1].at) < accessLogKept/4 {
+		return nil
+	}
+	return s.engine.update(ctx, func(o *op) error {
+		mark, err := o.tx.AccessMark(o.ctx)
+		if err != nil {
+			return err
+		}
+		old := 0
+		for old < len(s.marks) && now.Sub(s.marks[old].at) >= accessLogKept {
+			old++
+		}
+		if old > 0 {
+			if err := o.tx.PruneAccessLog(o.ctx, s.marks[old-1].mark); err != nil {
+				return err
+			}
+		}
+		s.marks = append(s.marks[old:], accessMark{at: now, mark: mark})
+		return nil
+	})
 }
 
 // NewScheduler returns a scheduler over e that looks for due profiles every
@@ -901,16 +937,8 @@ const accessLogKept = time.Hour
 // due lists the profiles whose scheduled sync is due. Every quarter of
 // accessLogKept, it first prunes the access log.
 func (s *Scheduler) due(ctx context.Context) ([]string, error) {
-	if time.Since(s.pruned) >= accessLogKept/4 {
-		// The log's times are the database's: the cutoff is too, not
-		// the engine's clock.
-		err := s.engine.update(ctx, func(o *op) error {
-			return o.tx.PruneAccessLog(o.ctx, time.Now().Add(-accessLogKept))
-		})
-		if err != nil {
-			return nil, err
-		}
-		s.pruned = time.Now()
+	if err := s.pruneAccessLog(ctx); err != nil {
+		return nil, err
 	}
 	var due []string
 	err := s.engine.view(ctx, func(o *op) error {

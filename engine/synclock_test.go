@@ -147,8 +147,17 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				}
 			}
 			// Once the log no longer reaches back to the kept input's
-			// mark, the sync reads the profile whole.
-			if err := store.Update(ctx, func(tx roster.Tx) error { return tx.PruneAccessLog(ctx, time.Now().Add(time.Hour)) }); err != nil {
+			// mark, the sync reads the profile whole. (Pruned to one past
+			// the mark now: on PostgreSQL a transaction running elsewhere
+			// may hold the mark back to the kept one's.)
+			err := store.Update(ctx, func(tx roster.Tx) error {
+				mark, err := tx.AccessMark(ctx)
+				if err == nil {
+					err = tx.PruneAccessLog(ctx, mark+1)
+				}
+				return err
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if err := e.RemoveGrant(admin, "carol", "okta/staff"); err != nil {
@@ -428,4 +437,71 @@ func nilIfEmpty[T any](xs []T) []T {
 		return nil
 	}
 	return xs
+}
+
+// TestSchedulerPrunesTheAccessLog checks that the scheduler forgets the
+// access log up to the newest mark it took at least accessLogKept ago, and
+// no further.
+func TestSchedulerPrunesTheAccessLog(t *testing.T) {
+	for name, open := range openStores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			store := open(t)
+			e := New(Config{Store: store})
+			if _, err := e.Bootstrap(ctx, "t"); err != nil {
+				t.Fatal(err)
+			}
+			admin := roster.NewContext(ctx, roster.AdminUser)
+			mark := func() (m int64) {
+				t.Helper()
+				if err := store.View(ctx, func(tx roster.Tx) (err error) { m, err = tx.AccessMark(ctx); return err }); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			reaches := func(m int64) (ok bool) {
+				t.Helper()
+				if err := store.View(ctx, func(tx roster.Tx) (err error) { _, ok, err = tx.AccessChangedSince(ctx, m); return err }); err != nil {
+					t.Fatal(err)
+				}
+				return ok
+			}
+			doc := "apps: [{id: okta, entitlements: [{id: staff}]}]\nusers: [{id: alice, email: alice@example.com}]\n"
+			if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
+				t.Fatal(err)
+			}
+			grant := func() {
+				t.Helper()
+				if _, err := e.AddGrant(admin, "alice", "okta/staff"); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.RemoveGrant(admin, "alice", "okta/staff"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := NewScheduler(e, time.Hour)
+			m0 := mark()
+			grant()
+			m1 := mark()
+			grant()
+			m2 := mark()
+			if !(m0 < m1 && m1 < m2) && name == "sqlite" {
+				t.Fatalf("marks %d, %d, %d do not grow with changes", m0, m1, m2)
+			}
+			now := time.Now()
+			s.marks = []accessMark{{now.Add(-3 * time.Hour), m0}, {now.Add(-90 * time.Minute), m1}, {now.Add(-20 * time.Minute), m2}}
+			if _, err := s.due(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if m0 < m1 && reaches(m0) {
+				t.Error("the log still reaches a mark older than the newest one taken an hour ago")
+			}
+			if !reaches(m1) || !reaches(m2) {
+				t.Error("the log no longer reaches the newest mark taken an hour ago, or a later one")
+			}
+			if len(s.marks) != 2 || s.marks[0].mark != m2 {
+				t.Errorf("marks kept after pruning: %+v, want the one 20 minutes old and a new one", s.marks)
+			}
+		})
+	}
 }

@@ -59,15 +59,14 @@ func (dialect) DecodeCursor(cursor string, key any) error { return decodeCursor(
 
 // accessLog are the queries of the access log (migration 0024): a mark is
 // the xmin of the current snapshot, and what commits after it has an xid
-// at least as large; below is the largest xid pruned.
+// at least as large; below is the mark pruned up to.
 var accessLog = sqlstore.AccessLogQueries{
 	Mark:    `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
 	Since:   `SELECT DISTINCT user_id FROM access_log WHERE xid >= $1::bigint::text::xid8 ORDER BY user_id`,
-	Reaches: `SELECT $1::bigint::text::xid8 > below FROM access_log_pruned`,
+	Reaches: `SELECT $1::bigint::text::xid8 >= below FROM access_log_pruned`,
 	Prune: []string{
-		`UPDATE access_log_pruned SET below = greatest(below, (SELECT max(xid) FROM access_log WHERE at < to_timestamp($1)))
-		WHERE EXISTS (SELECT 1 FROM access_log WHERE at < to_timestamp($1))`,
-		`DELETE FROM access_log WHERE at < to_timestamp($1)`,
+		`UPDATE access_log_pruned SET below = greatest(below, $1::bigint::text::xid8)`,
+		`DELETE FROM access_log WHERE xid < $1::bigint::text::xid8`,
 	},
 }
 

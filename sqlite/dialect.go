@@ -72,14 +72,14 @@ func (dialect) DecodeCursor(cursor string, key any) error { return paging.Decode
 
 // accessLog are the queries of the access log (migration 0024): a mark is
 // the last id given, and what commits after it has a larger one (one writer
-// at a time); below is the largest id pruned.
+// at a time); below is the mark pruned up to.
 var accessLog = sqlstore.AccessLogQueries{
 	Mark:    `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'access_log'), 0)`,
 	Since:   `SELECT DISTINCT user_id FROM access_log WHERE id > ? ORDER BY user_id`,
 	Reaches: `SELECT ? >= below FROM access_log_pruned`,
 	Prune: []string{
-		`UPDATE access_log_pruned SET below = max(below, coalesce((SELECT max(id) FROM access_log WHERE at < ?1), 0))`,
-		`DELETE FROM access_log WHERE at < ?1`,
+		`UPDATE access_log_pruned SET below = max(below, ?1)`,
+		`DELETE FROM access_log WHERE id <= ?1`,
 	},
 }
 

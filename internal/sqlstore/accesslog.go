@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // AccessLogQueries are a store's queries of its access log (the table
@@ -18,8 +17,8 @@ type AccessLogQueries struct {
 	// Reaches returns whether the log still holds every change after its
 	// one placeholder's mark.
 	Reaches string
-	// Prune deletes the rows logged before its one placeholder's cutoff,
-	// in seconds since 1970, and notes the largest mark deleted.
+	// Prune deletes the rows logged before its one placeholder's mark and
+	// notes the mark: older ones no longer reach the log.
 	Prune []string
 }
 
@@ -54,9 +53,9 @@ func (t *Tx) AccessChangedSince(ctx context.Context, mark int64) ([]string, bool
 }
 
 // PruneAccessLog implements roster.AccessLogStore.
-func (t *Tx) PruneAccessLog(ctx context.Context, cutoff time.Time) error {
+func (t *Tx) PruneAccessLog(ctx context.Context, mark int64) error {
 	for _, q := range t.D.AccessLog().Prune {
-		if _, err := t.Q.Exec(ctx, q, cutoff.Unix()); err != nil {
+		if _, err := t.Q.Exec(ctx, q, mark); err != nil {
 			return fmt.Errorf("prune the access log: %w", err)
 		}
 	}

@@ -10,15 +10,13 @@
 -- every transaction that commits after that snapshot was running then or
 -- began after it, so its xid is at least the mark, and the rows with
 -- xid >= mark hold every change a read after the snapshot may have missed
--- (and some it saw). Rows older than the pruning cutoff are deleted; below
--- is the largest xid deleted, and a mark at or below it is too old.
+-- (and some it saw). Pruning deletes the rows below a mark an hour old and
+-- notes it in below: an older mark is too old to read changes from.
 CREATE TABLE access_log (
 	xid     xid8 NOT NULL DEFAULT pg_current_xact_id(),
-	user_id TEXT COLLATE "C" NOT NULL,
-	at      TIMESTAMPTZ NOT NULL DEFAULT now()
+	user_id TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX access_log_xid ON access_log (xid);
-CREATE INDEX access_log_at ON access_log (at);
 CREATE TABLE access_log_pruned (
 	one   INTEGER PRIMARY KEY CHECK (one = 1),
 	below xid8 NOT NULL
