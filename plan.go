@@ -44,8 +44,10 @@ type OpenTask struct {
 	Kind   TaskKind
 	User   string
 	Origin Origin
-	// Entitlement is set by OpenTasksAmong only.
+	// Entitlement is set by OpenTasksAmong and OpenTaskRefsOf only.
 	Entitlement string
+	// State is set by OpenTaskRefsOf only.
+	State TaskState
 }
 
 // Plan is what a sync of one profile should do.

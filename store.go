@@ -324,6 +324,12 @@ type TaskStore interface {
 	// particular order: what an op reads at once, with GrantsAmong, of the
 	// users a sync is about to enroll or unenroll.
 	OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]OpenTask, error)
+	// OpenTaskRefsOf returns the id, kind, user, origin, state and
+	// entitlement of every open task of any of entitlements, ordered by
+	// (entitlement, id): OpenTaskRefs of many entitlements in one query,
+	// which the list of profiles reads of every profile's enrollment
+	// entitlement instead of a query per profile.
+	OpenTaskRefsOf(ctx context.Context, entitlements []string) ([]OpenTask, error)
 }
 
 // ProfileStore keeps access profiles and what their automation works from:

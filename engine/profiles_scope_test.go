@@ -22,11 +22,11 @@ func (tx *breakingTx) MemberCounts(ctx context.Context) (map[string]int, error) 
 	return tx.Tx.MemberCounts(ctx)
 }
 
-func (tx *breakingTx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, error) {
-	if tx.broken("OpenTasks", entitlement) {
+func (tx *breakingTx) OpenTaskRefsOf(ctx context.Context, entitlements []string) ([]roster.OpenTask, error) {
+	if tx.broken("OpenTaskRefsOf", entitlements...) {
 		return nil, errBroken
 	}
-	return tx.Tx.OpenTasks(ctx, entitlement)
+	return tx.Tx.OpenTaskRefsOf(ctx, entitlements)
 }
 
 func (tx *breakingTx) MembersPage(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.Member], error) {
@@ -55,7 +55,7 @@ profiles:
 	// Whole-profile reads fail from now on.
 	*broken = func(method string, args ...string) bool {
 		switch method {
-		case "Members", "MemberCounts", "OpenTasks", "MembersPage":
+		case "Members", "MemberCounts", "OpenTaskRefsOf", "MembersPage":
 			return true
 		}
 		return false

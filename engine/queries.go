@@ -180,20 +180,35 @@ func (o *op) userInViews(vs []roster.ProfileView, user string, withoutMembers bo
 	}
 	for _, t := range open {
 		if i, ok := index[t.Entitlement]; ok {
-			addPending(&vs[i], &t)
+			addPending(&vs[i], t.Kind, roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State})
 		}
 	}
 	return nil
 }
 
 // fillViews lists in each view every member (or only counts them) and every
-// pending task.
+// pending task, read for every view at once.
 func (o *op) fillViews(vs []roster.ProfileView, withoutMembers bool) error {
 	var counts map[string]int
 	if withoutMembers {
 		var err error
 		if counts, err = o.tx.MemberCounts(o.ctx); err != nil {
 			return err
+		}
+	}
+	ents := make([]string, len(vs))
+	index := make(map[string]int, len(vs))
+	for i := range vs {
+		ents[i] = roster.EnrollmentEntitlement(vs[i].ID)
+		index[ents[i]] = i
+	}
+	open, err := o.tx.OpenTaskRefsOf(o.ctx, ents)
+	if err != nil {
+		return err
+	}
+	for _, t := range open {
+		if i, ok := index[t.Entitlement]; ok {
+			addPending(&vs[i], t.Kind, roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State})
 		}
 	}
 	for i := range vs {
@@ -210,22 +225,14 @@ func (o *op) fillViews(vs []roster.ProfileView, withoutMembers bool) error {
 			}
 			v.MemberCount = len(v.Members)
 		}
-		open, err := o.tx.OpenTasks(o.ctx, roster.EnrollmentEntitlement(v.ID))
-		if err != nil {
-			return err
-		}
-		for j := range open {
-			addPending(v, &open[j])
-		}
 	}
 	return nil
 }
 
-// addPending lists an open task of a profile's enrollment entitlement in
-// its view.
-func addPending(v *roster.ProfileView, t *roster.Task) {
-	pt := roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State}
-	if t.Kind == roster.TaskGrant {
+// addPending lists an open task of a profile's enrollment entitlement, of
+// kind, in its view.
+func addPending(v *roster.ProfileView, kind roster.TaskKind, pt roster.PendingTask) {
+	if kind == roster.TaskGrant {
 		v.PendingEnrollments = append(v.PendingEnrollments, pt)
 	} else {
 		v.PendingUnenrollments = append(v.PendingUnenrollments, pt)

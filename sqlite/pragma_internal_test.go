@@ -248,6 +248,25 @@ func TestOpenTaskRefsReadOnlyTheirIndex(t *testing.T) {
 	}
 }
 
+// TestOpenTaskRefsOfReadOnlyTheirIndex checks that the open tasks the list
+// of profiles reads (OpenTaskRefsOf, of every profile's enrollment
+// entitlement at once) come from the open tasks' covering index, an
+// entitlement after the other and already in order, not from every open
+// task through the state index, each read from the table and then sorted.
+func TestOpenTaskRefsOfReadOnlyTheirIndex(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plan := queryPlan(t, db, sqlstore.OpenTaskRefsOfQuery(dialect{}, openTaskRefsOfFrom), `["access-profiles/b","access-profiles/a"]`)
+	want := []string{"SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)", "LIST SUBQUERY 1",
+		"SCAN json_each VIRTUAL TABLE INDEX 1:"}
+	if !slices.Equal(plan, want) {
+		t.Errorf("OpenTaskRefsOf's plan: %q, want %q", plan, want)
+	}
+}
+
 // TestUserTasksReadTheUsersIndex checks that a list of tasks filtered by user
 // reads the user's tasks alone, in order, through tasks_user: a user has a
 // few tasks, where the entitlement, state or profile also given may have a

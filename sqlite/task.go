@@ -61,3 +61,16 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 func (t *tx) OpenTasksAmong(ctx context.Context, users, entitlements []string) ([]roster.OpenTask, error) {
 	return t.OpenTasksAmongFrom(ctx, "tasks INDEXED BY tasks_open_unique", users, entitlements)
 }
+
+// openTaskRefsOfFrom is what OpenTaskRefsOf reads: the index of open
+// tasks, named. Left to itself, SQLite's planner reads every open task
+// through the state index instead, each from the table, rather than those
+// of the entitlements asked alone.
+const openTaskRefsOfFrom = "tasks INDEXED BY tasks_open_entitlement"
+
+// OpenTaskRefsOf returns the id, kind, user, origin, state and entitlement
+// of every open task of any of entitlements, ordered by (entitlement, id),
+// from the index of open tasks alone.
+func (t *tx) OpenTaskRefsOf(ctx context.Context, entitlements []string) ([]roster.OpenTask, error) {
+	return t.OpenTaskRefsOfFrom(ctx, openTaskRefsOfFrom, entitlements)
+}

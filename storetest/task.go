@@ -388,6 +388,29 @@ func testOpenTasks(t *testing.T, s roster.Store) {
 	slices.SortFunc(amongRefs, func(a, b roster.OpenTask) int { return int(a.ID - b.ID) })
 	equal(t, "OpenTasksAmong", want, amongRefs)
 
+	// OpenTaskRefsOf: the open tasks of any of the entitlements, as
+	// references with their state and entitlement, ordered by
+	// (entitlement, id) — bytewise, whatever the order asked in.
+	ents = []string{"github/admin-x", "none/none", "github/admin", "access-profiles/eng"}
+	sorted := slices.Sorted(slices.Values(ents))
+	want = []roster.OpenTask{}
+	for _, ent := range sorted {
+		full := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.OpenTasks(ctx, ent) })
+		for _, task := range full {
+			want = append(want, roster.OpenTask{ID: task.ID, Kind: task.Kind, User: task.User, Origin: task.Origin,
+				Entitlement: task.Entitlement, State: task.State})
+		}
+	}
+	if len(want) < 8 {
+		t.Fatalf("the fixture has %d open tasks of %v: too few to test OpenTaskRefsOf", len(want), ents)
+	}
+	refsOf := get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.OpenTask, error) {
+		return tx.OpenTaskRefsOf(ctx, ents)
+	})
+	equal(t, fmt.Sprintf("OpenTaskRefsOf(%v)", ents), want, refsOf)
+	refsOf = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.OpenTask, error) { return tx.OpenTaskRefsOf(ctx, nil) })
+	equal(t, "OpenTaskRefsOf(nil)", []roster.OpenTask{}, refsOf)
+
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.UserOpenTasks(ctx, "alice") })
 	equal(t, "UserOpenTasks(alice)", idx(0, 2), taskIDs(got))
 	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Task, error) { return tx.UserOpenTasks(ctx, "bob") })

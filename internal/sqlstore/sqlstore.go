@@ -85,7 +85,8 @@ type Dialect interface {
 // ScanSync, which a store writes itself. A store's transaction embeds it and
 // may override more: SQLite writes users, grants and memberships behind
 // instead of with PutUser's, PutGrant's and PutMember's upserts, and names
-// an index in OpenTasksAmong (see OpenTasksAmongFrom).
+// an index in OpenTasksAmong and OpenTaskRefsOf (see OpenTasksAmongFrom and
+// OpenTaskRefsOfFrom).
 type Tx struct {
 	// Q runs the statements.
 	Q Querier

@@ -232,6 +232,37 @@ func (t *Tx) OpenTasksAmongFrom(ctx context.Context, from string, users, entitle
 	return refs, nil
 }
 
+// OpenTaskRefsOfQuery is the query of OpenTaskRefsOf in d's spelling,
+// reading the tasks of from ("tasks", or the table with a hint of the index
+// to use), with its one placeholder, the entitlements: what the list of
+// profiles reads of their open tasks, from the open tasks' own index
+// (tasks_open_entitlement), an entitlement after the other.
+func OpenTaskRefsOfQuery(d Dialect, from string) string {
+	return `SELECT id, kind, user_id, origin, state, entitlement_id FROM ` + from + `
+		WHERE ` + d.In("entitlement_id") + ` AND state IN ` + OpenStates + `
+		ORDER BY entitlement_id, id`
+}
+
+// OpenTaskRefsOf returns the id, kind, user, origin, state and entitlement
+// of every open task of any of entitlements, ordered by (entitlement, id).
+func (t *Tx) OpenTaskRefsOf(ctx context.Context, entitlements []string) ([]roster.OpenTask, error) {
+	return t.OpenTaskRefsOfFrom(ctx, "tasks", entitlements)
+}
+
+// OpenTaskRefsOfFrom is OpenTaskRefsOf reading the tasks of from: "tasks",
+// or the table with a hint of the index to use.
+func (t *Tx) OpenTaskRefsOfFrom(ctx context.Context, from string, entitlements []string) ([]roster.OpenTask, error) {
+	refs, err := listIn(ctx, t, func(r Row) (roster.OpenTask, error) {
+		var o roster.OpenTask
+		err := r.Scan(&o.ID, &o.Kind, &o.User, &o.Origin, &o.State, &o.Entitlement)
+		return o, err
+	}, OpenTaskRefsOfQuery(t.D, from), entitlements)
+	if err != nil {
+		return nil, fmt.Errorf("open tasks of %d entitlements: %w", len(entitlements), err)
+	}
+	return refs, nil
+}
+
 // UserOpenTasks returns every open task of a user, ordered by id.
 func (t *Tx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
 	ts, err := List(ctx, t.Q, scanTask, `SELECT `+taskColumns+` FROM tasks

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// taskReadsStore counts the reads of open tasks its transactions make, one
+// per query.
+type taskReadsStore struct {
+	roster.Store
+	reads atomic.Int64
+}
+
+func (s *taskReadsStore) View(ctx context.Context, fn func(roster.Tx) error) error {
+	return s.Store.View(ctx, func(tx roster.Tx) error { return fn(taskReadsTx{tx, s}) })
+}
+
+func (s *taskReadsStore) Update(ctx context.Context, fn func(roster.Tx) error) error {
+	return s.Store.Update(ctx, func(tx roster.Tx) error { return fn(taskReadsTx{tx, s}) })
+}
+
+type taskReadsTx struct {
+	roster.Tx
+	s *taskReadsStore
+}
+
+func (t taskReadsTx) OpenTasks(ctx context.Context, entitlement string) ([]roster.Task, error) {
+	t.s.reads.Add(1)
+	return t.Tx.OpenTasks(ctx, entitlement)
+}
+
+func (t taskReadsTx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
+	t.s.reads.Add(1)
+	return t.Tx.OpenTaskRefs(ctx, entitlement)
+}
+
+func (t taskReadsTx) OpenTaskRefsOf(ctx context.Context, entitlements []string) ([]roster.OpenTask, error) {
+	t.s.reads.Add(1)
+	return t.Tx.OpenTaskRefsOf(ctx, entitlements)
+}
+
+func (t taskReadsTx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
+	t.s.reads.Add(1)
+	return t.Tx.UserOpenTasks(ctx, user)
+}
+
+func (t taskReadsTx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Page[roster.Task], error) {
+	t.s.reads.Add(1)
+	return t.Tx.Tasks(ctx, f)
+}
+
+// TestProfileListReadsOpenTasksOnce checks that the admin's list of
+// profiles (the API's GET /api/v1/profiles, the console's profiles page)
+// reads the open tasks of every profile in one query, not one per profile:
+// listing 50 profiles reads no more than listing 5. Each view still lists
+// its profile's open enrollments and unenrollments, in the order of their
+// ids, with their user, origin and state, and counts its members; closed
+// tasks and the open tasks of other entitlements are left out.
+func TestProfileListReadsOpenTasksOnce(t *testing.T) {
+	for name, open := range openStores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+			store := &taskReadsStore{Store: open(t)}
+			e := New(Config{Store: store, Clock: roster.NewManualClock(now)})
+			if _, err := e.Bootstrap(ctx, "t"); err != nil {
+				t.Fatal(err)
+			}
+			admin := roster.NewContext(ctx, roster.AdminUser)
+			want := map[string]roster.ProfileView{}
+			added := 0
+			for _, n := range []int{5, 50} {
+				addListedProfiles(t, store, now, added, n, want)
+				added = n
+				for _, withoutMembers := range []bool{true, false} {
+					store.reads.Store(0)
+					vs, err := e.Profiles(admin, roster.ProfileFilter{WithoutMembers: withoutMembers})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if reads := store.reads.Load(); reads > 1 {
+						t.Errorf("listing %d profiles (without members: %t) read open tasks in %d queries, want 1", n, withoutMembers, reads)
+					}
+					if len(vs) != n {
+						t.Fatalf("listed %d profiles, want %d", len(vs), n)
+					}
+					for _, v := range vs {
+						w := want[v.ID]
+						if v.MemberCount != w.MemberCount || !reflect.DeepEqual(v.PendingEnrollments, w.PendingEnrollments) ||
+							!reflect.DeepEqual(v.PendingUnenrollments, w.PendingUnenrollments) {
+							t.Errorf("%d profiles (without members: %t): %s has %d members, enrollments %+v, unenrollments %+v; want %d, %+v, %+v",
+								n, withoutMembers, v.ID, v.MemberCount, v.PendingEnrollments, v.PendingUnenrollments,
+								w.MemberCount, w.PendingEnrollments, w.PendingUnenrollments)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// addListedProfiles adds profiles p<from> to p<to-1>, each with a few
+// members, open enrollment and unenrollment tasks, a closed one, and an
+// open task of another entitlement, and records in want what their views
+// should list.
+func addListedProfiles(t *testing.T, s roster.Store, now time.Time, from, to int, want map[string]roster.ProfileView) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx roster.Tx) error {
+		ctx := context.Background()
+		for i := from; i < to; i++ {
+			p := &roster.Profile{ID: fmt.Sprintf("p%02d", i), Name: "p", Enrollment: roster.Enrollment{Policy: "auto"},
+				Unenrollment: roster.Unenrollment{Policy: "auto"}, CreatedAt: now, UpdatedAt: now}
+			if err := tx.PutProfile(ctx, p); err != nil {
+				return err
+			}
+			v := roster.ProfileView{ID: p.ID, PendingEnrollments: []roster.PendingTask{}, PendingUnenrollments: []roster.PendingTask{}}
+			for j := range i % 4 {
+				m := &roster.Member{Profile: p.ID, User: fmt.Sprintf("m%d", j), Source: roster.MemberManual, Since: now}
+				if err := tx.PutMember(ctx, m); err != nil {
+					return err
+				}
+				v.MemberCount++
+			}
+			task := func(kind roster.TaskKind, user, ent string, state roster.TaskState, origin roster.Origin) (*roster.Task, error) {
+				tk := &roster.Task{Kind: kind, User: user, Entitlement: ent, State: state, Origin: origin, Profile: p.ID,
+					Policy: "auto", Steps: []roster.Step{}, Approvers: []string{}, Provisioners: []string{}, RequestedBy: roster.AdminUser,
+					History: []roster.TaskAction{}, CreatedAt: now, UpdatedAt: now}
+				if !state.Open() {
+					tk.ClosedAt = &now
+				}
+				return tk, tx.CreateTask(ctx, tk)
+			}
+			ent := roster.EnrollmentEntitlement(p.ID)
+			states := []roster.TaskState{roster.StatePendingApproval, roster.StatePendingProvisioning}
+			origins := []roster.Origin{roster.OriginEnrollment, roster.OriginAutomation}
+			for j := range i % 3 {
+				tk, err := task(roster.TaskGrant, fmt.Sprintf("g%d", j), ent, states[j%2], origins[(i+j)%2])
+				if err != nil {
+					return err
+				}
+				v.PendingEnrollments = append(v.PendingEnrollments, roster.PendingTask{User: tk.User, Task: tk.ID, Origin: tk.Origin, State: tk.State})
+			}
+			for j := range i % 2 {
+				tk, err := task(roster.TaskRevoke, fmt.Sprintf("r%d", j), ent, states[(i+j)%2], roster.OriginUnenrollment)
+				if err != nil {
+					return err
+				}
+				v.PendingUnenrollments = append(v.PendingUnenrollments, roster.PendingTask{User: tk.User, Task: tk.ID, Origin: tk.Origin, State: tk.State})
+			}
+			if _, err := task(roster.TaskGrant, "done", ent, roster.StateDone, roster.OriginEnrollment); err != nil {
+				return err
+			}
+			if _, err := task(roster.TaskGrant, "other", "a/"+p.ID, roster.StatePendingApproval, roster.OriginManual); err != nil {
+				return err
+			}
+			byID := func(a, b roster.PendingTask) int { return int(a.Task - b.Task) }
+			slices.SortFunc(v.PendingEnrollments, byID)
+			slices.SortFunc(v.PendingUnenrollments, byID)
+			want[p.ID] = v
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
