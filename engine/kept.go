@@ -76,6 +76,13 @@ func (k *keptInputs) take(p *roster.Profile) (roster.PlanInput, int64, bool) {
 	return in, kept.mark, true
 }
 
+// has reports whether an input is kept for the profile id.
+func (k *keptInputs) has(id string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.byID[id] != nil
+}
+
 // keep keeps in, read after mark under p's rule, unless an input read after
 // a later mark is kept already. Others are dropped while the kept entries
 // pass keptMax.

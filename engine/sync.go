@@ -19,7 +19,7 @@ import (
 // parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
 	var total *roster.SyncResult
-	planned := e.firstLocks(profile)
+	planned := e.firstLocks(ctx, profile)
 	for {
 		var res *roster.SyncResult
 		more := false
@@ -1034,7 +1034,7 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
 	synced := false
 	var total *roster.SyncResult
-	planned := c.engine.firstLocks(id)
+	planned := c.engine.firstLocks(ctx, id)
 	for more := true; more; {
 		var part *roster.SyncResult
 		err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -19,16 +20,21 @@ import (
 // changes: a decision on another person's task of another profile runs
 // beside it, one on a user it changes or on a task of P waits.
 //
-// The sync of one profile (Sync, a change-driven sync) locks P first, then
-// reads P's state and plans, then locks the users the plan changes and
-// reads only theirs again (refreshPlanInput) before it changes anything:
-// one read of the profile, not one in a view to learn whom to lock and
-// another after. Those users are locked after P, out of the one order
-// every other writer keeps (users, then profiles): should a decision on
-// one of them wait for P meanwhile, the two wait on each other, and
-// PostgreSQL breaks the deadlock after deadlock_timeout and Update runs
-// the loser again — which takes a decision on P's task of a user the sync
-// changes at that very moment. A transaction of several profiles (SyncAll)
+// The sync of one profile (Sync, a change-driven sync) whose input is kept
+// (kept.go) plans first in a view, which reads only the users changed
+// since, and its transaction locks the users that plan changes, then P, in
+// the one order every other writer keeps (users, then profiles). It then
+// plans again from what it reads under those locks; a user that plan adds
+// is locked then (lockPlan), and only theirs read again
+// (refreshPlanInput). Without a kept input, a view would read the profile
+// whole only to learn whom to lock: the transaction locks P first, reads
+// P's state and plans, then locks the users the plan changes, out of that
+// order. Should a decision on one of them wait for P meanwhile, the two
+// wait on each other, and PostgreSQL breaks the deadlock after
+// deadlock_timeout and Update runs the loser again — which takes a
+// decision on P's task of a user the sync changes at that very moment,
+// at the first sync of P in this process or of a user changed between the
+// view and the transaction. A transaction of several profiles (SyncAll)
 // knows their plans' users from one view of them all (planMany) and locks
 // users then profiles, as many profiles as stay within the store's bound
 // of keys; a user its fresh plan adds is locked as above. A sync whose plan
@@ -66,13 +72,41 @@ func planUsers(plan *roster.Plan, limit int) []string {
 }
 
 // firstLocks returns what the sync of one profile locks at its start, for
-// lockSyncs: the profile alone, its plan's users once the transaction has
-// made it (lockPlan); nil on a store whose writers do not lock keys.
-func (e *Engine) firstLocks(profile string) map[string][]string {
+// lockSyncs; nil on a store whose writers do not lock keys. With an input
+// kept for the profile (kept.go), planning in a view costs only the users
+// changed since, so the profile is planned there first and the users its
+// plan changes are locked with it, in the one order (users, then
+// profiles): a decision that holds one of them and waits for the profile
+// cannot meet the sync holding the profile and waiting for it. Without
+// one, a view would read the profile whole only to learn whom to lock, and
+// its transaction again: the profile alone is locked first, its plan's
+// users once the transaction has made it (lockPlan), out of that order.
+func (e *Engine) firstLocks(ctx context.Context, profile string) map[string][]string {
 	if e.lockKeys == 0 {
 		return nil
 	}
-	return map[string][]string{profile: nil}
+	planned := map[string][]string{profile: nil}
+	if !e.kept.has(profile) {
+		return planned
+	}
+	err := e.view(ctx, func(o *op) error {
+		p, err := o.profile(profile)
+		if err != nil || p.Sync.State == roster.AutomationPaused {
+			return err
+		}
+		in, _, err := o.keptPlanInput(p)
+		if err != nil {
+			return err
+		}
+		plan := roster.PlanSync(in)
+		planned[profile] = planUsers(&plan, e.lockKeys)
+		return nil
+	})
+	if err != nil {
+		// The transaction reports it, or plans without it.
+		return map[string][]string{profile: nil}
+	}
+	return planned
 }
 
 // lockSyncs, called first in a sync transaction, locks the syncs of the

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,10 +46,36 @@ func openStores() map[string]func(t *testing.T) roster.Store {
 }
 
 // countingStore counts the reads of a whole profile a sync's plan makes:
-// its members, the holders of its rule's entitlements, its open tasks.
+// its members, the holders of its rule's entitlements, its open tasks; and
+// records the keys its transactions lock. It is what its store is
+// (MaxLockKeys, QueuesEvents), so the engine treats it the same.
 type countingStore struct {
 	roster.Store
 	reads atomic.Int64
+	mu    sync.Mutex
+	locks [][]roster.LockKey
+}
+
+func (s *countingStore) MaxLockKeys() int {
+	if k, ok := s.Store.(roster.KeyLockingStore); ok {
+		return k.MaxLockKeys()
+	}
+	return 0
+}
+
+func (s *countingStore) QueuesEvents() bool {
+	q, ok := s.Store.(interface{ QueuesEvents() bool })
+	return ok && q.QueuesEvents()
+}
+
+// takeLocks returns the keys locked since it was last called, a list per
+// call of Lock.
+func (s *countingStore) takeLocks() [][]roster.LockKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	locks := s.locks
+	s.locks = nil
+	return locks
 }
 
 func (s *countingStore) View(ctx context.Context, fn func(roster.Tx) error) error {
@@ -62,6 +89,13 @@ func (s *countingStore) Update(ctx context.Context, fn func(roster.Tx) error) er
 type countingTx struct {
 	roster.Tx
 	s *countingStore
+}
+
+func (t countingTx) Lock(ctx context.Context, keys ...roster.LockKey) error {
+	t.s.mu.Lock()
+	t.s.locks = append(t.s.locks, slices.Clone(keys))
+	t.s.mu.Unlock()
+	return t.Tx.Lock(ctx, keys...)
 }
 
 func (t countingTx) Members(ctx context.Context, profile string) ([]roster.Member, error) {
@@ -503,5 +537,69 @@ func TestSchedulerPrunesTheAccessLog(t *testing.T) {
 				t.Errorf("marks kept after pruning: %+v, want the one 20 minutes old and a new one", s.marks)
 			}
 		})
+	}
+}
+
+// TestChangeSyncLocksItsUsersFirst checks that on PostgreSQL a change-driven
+// sync of a profile whose input is kept locks the users its plan changes
+// with the profile, users first (the order every writer keeps), not the
+// profile and then, out of that order, the users: a decision holding one
+// of them and waiting for the profile would deadlock with it.
+func TestChangeSyncLocksItsUsersFirst(t *testing.T) {
+	open, ok := openStores()["postgres"]
+	if !ok {
+		t.Skip("needs PostgreSQL (ROSTER_TEST_DATABASE_URL)")
+	}
+	ctx := context.Background()
+	store := &countingStore{Store: open(t)}
+	e := New(Config{Store: store})
+	if e.lockKeys == 0 {
+		t.Fatal("the engine does not lock keys on PostgreSQL behind countingStore")
+	}
+	if _, err := e.Bootstrap(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	admin := roster.NewContext(ctx, roster.AdminUser)
+	doc := "policies: [{id: auto, steps: []}]\n" +
+		"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
+		"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}]\n" +
+		"grants: [{user: alice, entitlement: okta/staff}]\n" +
+		"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
+	if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	changes := NewChangeSync(e, time.Hour)
+	if _, err := changes.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddGrant(admin, "bob", "okta/staff"); err != nil {
+		t.Fatal(err)
+	}
+	store.takeLocks()
+	if _, err := changes.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var syncs [][]roster.LockKey
+	bobLater := false
+	for _, keys := range store.takeLocks() {
+		if slices.Contains(keys, roster.LockKey{Kind: "profile", ID: "staff"}) {
+			syncs = append(syncs, keys)
+		} else if len(syncs) > 0 && slices.Contains(keys, roster.LockKey{Kind: "user", ID: "bob"}) {
+			bobLater = true
+		}
+	}
+	want := []roster.LockKey{{Kind: "user", ID: "bob"}, {Kind: "profile", ID: "staff"}}
+	if len(syncs) != 1 || !slices.Equal(syncs[0], want) || bobLater {
+		t.Errorf("the change sync locked %v (and bob after the profile: %v), want %v at once", syncs, bobLater, want)
+	}
+	var ms []roster.Member
+	if err := store.View(ctx, func(tx roster.Tx) (err error) {
+		ms, err = tx.MembershipsAmong(ctx, []string{"bob"}, []string{"staff"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 {
+		t.Error("bob is not a member of staff after the change sync")
 	}
 }
