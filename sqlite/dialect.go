@@ -71,15 +71,16 @@ func (dialect) UniqueViolation(err error) bool { return isUniqueViolation(err) }
 func (dialect) DecodeCursor(cursor string, key any) error { return paging.Decode(cursor, key) }
 
 // accessLog are the queries of the access log (migration 0024): a mark is
-// the last id given, and what commits after it has a larger one (one writer
-// at a time); below is the mark pruned up to.
+// the largest id, and what commits after it has a larger one (one writer at
+// a time; pruning keeps the largest id's row, so ids are not given again);
+// below is the mark pruned up to.
 var accessLog = sqlstore.AccessLogQueries{
-	Mark:    `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'access_log'), 0)`,
+	Mark:    `SELECT coalesce(max(id), 0) FROM access_log`,
 	Since:   `SELECT DISTINCT user_id FROM access_log WHERE id > ? ORDER BY user_id`,
 	Reaches: `SELECT ? >= below FROM access_log_pruned`,
 	Prune: []string{
 		`UPDATE access_log_pruned SET below = max(below, ?1)`,
-		`DELETE FROM access_log WHERE id <= ?1`,
+		`DELETE FROM access_log WHERE id <= ?1 AND id < (SELECT max(id) FROM access_log)`,
 	},
 }
 
