@@ -254,6 +254,8 @@ type op struct {
 	// journal records what the op's views taught the engine's matches
 	// (syncview.Matches): undone if the transaction rolls back.
 	journal syncview.Journal
+	// keep says the op keeps the plan inputs of its syncs (kept.go).
+	keep bool
 	// lastChangedEnt is the entitlement grantChanged recorded last.
 	lastChangedEnt string
 	// marked is set when the op marked profiles to sync.

@@ -29,8 +29,8 @@ import (
 // found.
 
 // keptMax bounds the entries (users in the inputs' lists) the engine keeps
-// in all, about 64 bytes each.
-const keptMax = 4 << 20
+// in all, about 64 bytes each: 64 MiB at most.
+const keptMax = 1 << 20
 
 // keptInputs are the kept plan inputs, by profile.
 type keptInputs struct {
@@ -158,7 +158,12 @@ func (o *op) refreshProfileInput(p *roster.Profile, in *roster.PlanInput) error 
 }
 
 // keepInput keeps in, the input p's sync planned from, read after mark,
-// once the transaction has committed.
+// once the transaction has committed, if the op keeps inputs: the syncs of
+// one profile (a change-driven sync, an admin's), which the next change
+// will sync again, and not an apply's first syncs of hundreds of profiles
+// that may never change, whose inputs would only hold memory.
 func (o *op) keepInput(p *roster.Profile, mark int64, in roster.PlanInput) {
-	o.after = append(o.after, func() { o.e.kept.keep(p, mark, in) })
+	if o.keep {
+		o.after = append(o.after, func() { o.e.kept.keep(p, mark, in) })
+	}
 }

@@ -24,6 +24,7 @@ func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, 
 		var res *roster.SyncResult
 		more := false
 		err := e.update(ctx, func(o *op) error {
+			o.keep = true
 			if _, err := o.lockSyncs([]string{profile}, planned); err != nil {
 				return err
 			}
@@ -1039,6 +1040,7 @@ func (c *ChangeSync) process(ctx context.Context, id string) (bool, error) {
 		var part *roster.SyncResult
 		err := c.engine.updateAs(ctx, ActorAutomation, func(o *op) error {
 			synced, more, part = false, false, nil
+			o.keep = true
 			if _, err := o.lockSyncs([]string{id}, planned); err != nil {
 				return err
 			}

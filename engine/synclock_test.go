@@ -138,9 +138,17 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 			if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
 				t.Fatal(err)
 			}
+			// An apply's syncs keep no input (they would only hold memory
+			// for profiles that may never change); a change sync's does.
+			if e.kept.has("staff") {
+				t.Error("the apply's sync of staff kept its plan input")
+			}
 			changes := NewChangeSync(e, time.Hour)
 			if _, err := changes.RunOnce(ctx); err != nil {
 				t.Fatal(err)
+			}
+			if !e.kept.has("staff") {
+				t.Error("the change sync of staff kept no plan input")
 			}
 			member := func(user string) bool {
 				var ms []roster.Member
