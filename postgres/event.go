@@ -136,18 +136,6 @@ func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error)
 	return true, nil
 }
 
-// queueHead is the seq of the oldest queued event, or NULL when none is.
-// PostgreSQL reads min(seq) from the left end of the primary key rather
-// than scan the heap, once the heap is more than a few pages: after a bulk
-// seal moved 200,000 events out, and before the vacuum (vacuum.go) has
-// removed their dead tuples, EXISTS (SELECT 1 FROM event_queue), a
-// sequential scan, read all 2,858 pages of them to find the queue empty
-// (1.5 to 3 ms, 11 to 18 the first time); min(seq) reads the leaf pages of
-// their entries, whose dead ones the first scan marks so that the next skip
-// them without a look at the heap (549 pages, 0.5 to 1 ms). Vacuumed, both
-// read a page at most.
-const queueHead = `SELECT min(seq) FROM event_queue`
-
 // SealEvents chains up to max queued events that have committed, oldest
 // first. It locks the chain's head before it reads the queue, so a sealer
 // on another replica waits and then finds the events gone; events whose
@@ -158,11 +146,10 @@ func (t *tx) SealEvents(ctx context.Context, max int) ([]*roster.Event, error) {
 	t.sealing = true
 	// Nothing queued, nothing locked: the common case of a reader's seal
 	// costs one lookup.
-	var head *int64
-	if err := t.tx.QueryRow(ctx, queueHead).Scan(&head); err != nil {
+	var queued bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM event_queue)`).Scan(&queued); err != nil {
 		return nil, t.note(fmt.Errorf("seal events: %w", err))
-	} else if head == nil {
-		t.drained = true
+	} else if !queued {
 		return nil, nil
 	}
 	if _, err := t.exec(ctx, `SELECT 1 FROM event_chain WHERE id = 1 FOR UPDATE`); err != nil {
@@ -194,8 +181,6 @@ func (t *tx) SealEvents(ctx context.Context, max int) ([]*roster.Event, error) {
 	if err := rows.Err(); err != nil {
 		return nil, t.note(fmt.Errorf("seal events: %w", err))
 	}
-	t.sealed += len(evs)
-	t.drained = len(evs) < max
 	if len(evs) == 0 {
 		return nil, nil
 	}

@@ -43,14 +43,3 @@ func UserLockKey(id string) int32 { return keyOf(classUser, id, false).key }
 func QueryRowForTest(ctx context.Context, rtx roster.Tx, sql string, args ...any) interface{ Scan(...any) error } {
 	return rtx.(*tx).tx.QueryRow(ctx, sql, args...)
 }
-
-// QueueHead is the statement with which a seal looks at the queue.
-const QueueHead = queueHead
-
-// FailVacuums makes the vacuums of the event queue fail until the test
-// ends. Call it before opening the store, so that it is closed first.
-func FailVacuums(t *testing.T) {
-	was := vacuumQueue
-	vacuumQueue = `VACUUM no_such_table`
-	t.Cleanup(func() { vacuumQueue = was })
-}

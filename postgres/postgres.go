@@ -25,8 +25,7 @@
 // package holds what only PostgreSQL does: the writer lock, the keys that
 // let decisions run beside one another (lock.go) and retries, CreateTask's
 // ON CONFLICT arbiter, the array insert of events, their queue and its
-// sealing (event.go), the background ANALYZE after bulk writes (analyze.go)
-// and VACUUM of the queue after bulk seals (vacuum.go), and ScanSync.
+// sealing (event.go), and ScanSync.
 package postgres
 
 import (
@@ -34,7 +33,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/rosterhq/roster/internal/migration"
@@ -64,8 +62,6 @@ type DB struct {
 	pool *pgxpool.Pool
 	// analyzer gathers the statistics of tables a commit wrote in bulk.
 	analyzer *analyzer
-	// vacuumer vacuums the event queue after bulk seals.
-	vacuumer *vacuumer
 }
 
 var _ roster.Store = (*DB)(nil)
@@ -89,19 +85,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w",
 			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &DB{pool: pool, analyzer: newAnalyzer(pool), vacuumer: newVacuumer(pool)}, nil
+	return &DB{pool: pool, analyzer: newAnalyzer(pool)}, nil
 }
-
-// SetLogger sets where the store reports the background maintenance it
-// could not do (a vacuum of the event queue that failed, left to
-// autovacuum). By default it reports nowhere.
-func (db *DB) SetLogger(l *slog.Logger) { db.vacuumer.setLogger(l) }
 
 // Close closes every connection of the pool, waiting for those in use to be
 // returned.
 func (db *DB) Close() error {
 	db.analyzer.close()
-	db.vacuumer.close()
 	db.pool.Close()
 	return nil
 }
@@ -338,9 +328,6 @@ func (db *DB) run(ctx context.Context, opts pgx.TxOptions, fn func(roster.Tx) er
 		failpoint.Inject(point + ".after")
 	}
 	db.analyzer.wrote(t.copied)
-	if t.sealing {
-		db.vacuumer.sealed(t.sealed, t.drained)
-	}
 	return false, nil
 }
 

@@ -238,7 +238,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg.ConnectorAccess = access
-	store, err := openStore(ctx, cfg.DB, cfg.NoMigrate, cfg.Logger)
+	store, err := openStore(ctx, cfg.DB, cfg.NoMigrate)
 	if err != nil {
 		return nil, err
 	}
@@ -297,9 +297,8 @@ func migratePostgres(ctx context.Context, url string) (string, error) {
 }
 
 // openStore opens the database db names and brings its schema up to date,
-// or, with noMigrate, refuses a schema that is behind this build. A
-// PostgreSQL store reports its failed background maintenance to logger.
-func openStore(ctx context.Context, db string, noMigrate bool, logger *slog.Logger) (roster.Store, error) {
+// or, with noMigrate, refuses a schema that is behind this build.
+func openStore(ctx context.Context, db string, noMigrate bool) (roster.Store, error) {
 	if !isPostgres(db) {
 		store, err := sqlite.Open(ctx, db)
 		if err != nil {
@@ -311,7 +310,6 @@ func openStore(ctx context.Context, db string, noMigrate bool, logger *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL database: %w", err)
 	}
-	store.SetLogger(logger)
 	if !noMigrate {
 		err = store.Migrate(ctx)
 	} else if applied, latest, verr := store.SchemaVersion(ctx); verr != nil {
