@@ -66,7 +66,7 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		return nil, err
 	}
 	for _, id := range toSync {
-		r, err := e.Sync(ctx, id)
+		r, err := e.syncOne(ctx, id, false)
 		if roster.ErrorCode(err) == roster.ECONFLICT {
 			continue // the kill switch is on: the rule is saved, nothing runs
 		} else if err != nil {

@@ -247,7 +247,7 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		return nil, err
 	}
 	for _, p := range toSync {
-		if _, err := e.Sync(ctx, p); err != nil && roster.ErrorCode(err) != roster.ECONFLICT {
+		if _, err := e.syncOne(ctx, p, false); err != nil && roster.ErrorCode(err) != roster.ECONFLICT {
 			return out, fmt.Errorf("applied change request %d, but the sync of profile %s failed: %w", id, p, err)
 		}
 	}

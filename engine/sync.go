@@ -18,13 +18,20 @@ import (
 // Sync syncs one profile now (admins). A sync with much to do commits it in
 // parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
+	return e.syncOne(ctx, profile, true)
+}
+
+// syncOne is Sync; keep says whether it keeps the profile's plan input
+// (kept.go): not for the syncs an apply sets off, of profiles that may
+// never change again.
+func (e *Engine) syncOne(ctx context.Context, profile string, keep bool) (*roster.SyncResult, error) {
 	var total *roster.SyncResult
 	planned := e.firstLocks(ctx, profile)
 	for {
 		var res *roster.SyncResult
 		more := false
 		err := e.update(ctx, func(o *op) error {
-			o.keep = true
+			o.keep = keep
 			if _, err := o.lockSyncs([]string{profile}, planned); err != nil {
 				return err
 			}

@@ -114,8 +114,8 @@ func (t countingTx) OpenTaskRefs(ctx context.Context, entitlement string) ([]ros
 }
 
 // TestChangeSyncReadsOnlyChanges checks that a change-driven sync reads
-// only what changed since the profile's last sync: the users the access
-// log names, not the profile's members, holders and open tasks again —
+// only what changed since the profile's last change-driven sync (an
+// apply's keeps nothing): the users the access log names, not the profile's members, holders and open tasks again —
 // nor, on PostgreSQL, whose transactions lock the profile and the users
 // its plan changes rather than run alone, a whole plan in a view to learn
 // whom to lock and another in the transaction. The grant added still
@@ -144,12 +144,6 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				t.Error("the apply's sync of staff kept its plan input")
 			}
 			changes := NewChangeSync(e, time.Hour)
-			if _, err := changes.RunOnce(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if !e.kept.has("staff") {
-				t.Error("the change sync of staff kept no plan input")
-			}
 			member := func(user string) bool {
 				var ms []roster.Member
 				err := store.View(ctx, func(tx roster.Tx) (err error) {
@@ -161,7 +155,7 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				}
 				return len(ms) == 1
 			}
-			for _, step := range []struct {
+			for i, step := range []struct {
 				user   string
 				change func() error
 				member bool
@@ -181,8 +175,12 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				if synced != 1 {
 					t.Fatalf("after %s's change, the change sync synced %d profiles, want 1", step.user, synced)
 				}
-				if n := store.reads.Load(); n != 0 {
-					t.Errorf("the change sync after %s's change read the whole profile %d times, want none", step.user, n)
+				// The first reads the profile whole, and keeps it.
+				if n := store.reads.Load(); i == 0 && n == 0 || i > 0 && n != 0 {
+					t.Errorf("change sync %d, after %s's change, read the whole profile %d times", i+1, step.user, n)
+				}
+				if !e.kept.has("staff") {
+					t.Errorf("change sync %d kept no plan input", i+1)
 				}
 				if got := member(step.user); got != step.member {
 					t.Fatalf("after the change sync, %s a member of staff: %v, want %v", step.user, got, step.member)
@@ -576,7 +574,11 @@ func TestChangeSyncLocksItsUsersFirst(t *testing.T) {
 	if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
 		t.Fatal(err)
 	}
+	// A first change sync keeps staff's input.
 	changes := NewChangeSync(e, time.Hour)
+	if err := e.RemoveGrant(admin, "alice", "okta/staff"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := changes.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
