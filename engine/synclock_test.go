@@ -113,6 +113,28 @@ func (t countingTx) OpenTaskRefs(ctx context.Context, entitlement string) ([]ros
 	return t.Tx.OpenTaskRefs(ctx, entitlement)
 }
 
+// staffOrg returns an engine on store holding alice, bob and carol and the
+// profile staff, whose rule is okta/staff, auto-approved; alice holds it
+// (and is enrolled by the apply's sync). It returns the admin's context.
+func staffOrg(t *testing.T, store roster.Store) (*Engine, context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	e := New(Config{Store: store})
+	if _, err := e.Bootstrap(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	admin := roster.NewContext(ctx, roster.AdminUser)
+	doc := "policies: [{id: auto, steps: []}]\n" +
+		"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
+		"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}, {id: carol, email: carol@example.com}]\n" +
+		"grants: [{user: alice, entitlement: okta/staff}]\n" +
+		"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
+	if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	return e, admin
+}
+
 // TestChangeSyncReadsOnlyChanges checks that a change-driven sync reads
 // only what changed since the profile's last change-driven sync (an
 // apply's keeps nothing): the users the access log names, not the profile's members, holders and open tasks again —
@@ -125,19 +147,7 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			store := &countingStore{Store: open(t)}
-			e := New(Config{Store: store})
-			if _, err := e.Bootstrap(ctx, "t"); err != nil {
-				t.Fatal(err)
-			}
-			admin := roster.NewContext(ctx, roster.AdminUser)
-			doc := "policies: [{id: auto, steps: []}]\n" +
-				"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
-				"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}, {id: carol, email: carol@example.com}]\n" +
-				"grants: [{user: alice, entitlement: okta/staff}]\n" +
-				"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
-			if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
-				t.Fatal(err)
-			}
+			e, admin := staffOrg(t, store)
 			// An apply's syncs keep no input (they would only hold memory
 			// for profiles that may never change); a change sync's does.
 			if e.kept.has("staff") {
@@ -558,21 +568,9 @@ func TestChangeSyncLocksItsUsersFirst(t *testing.T) {
 	}
 	ctx := context.Background()
 	store := &countingStore{Store: open(t)}
-	e := New(Config{Store: store})
+	e, admin := staffOrg(t, store)
 	if e.lockKeys == 0 {
 		t.Fatal("the engine does not lock keys on PostgreSQL behind countingStore")
-	}
-	if _, err := e.Bootstrap(ctx, "t"); err != nil {
-		t.Fatal(err)
-	}
-	admin := roster.NewContext(ctx, roster.AdminUser)
-	doc := "policies: [{id: auto, steps: []}]\n" +
-		"apps: [{id: okta, entitlements: [{id: staff, request_policy: auto, revoke_policy: auto}]}]\n" +
-		"users: [{id: alice, email: alice@example.com}, {id: bob, email: bob@example.com}]\n" +
-		"grants: [{user: alice, entitlement: okta/staff}]\n" +
-		"profiles: [{id: staff, enrollment: {policy: auto}, automation: {enabled: true, any_entitlement: [okta/staff]}}]\n"
-	if _, err := e.Apply(admin, roster.ApplyRequest{Filename: "org.yaml", Document: []byte(doc)}); err != nil {
-		t.Fatal(err)
 	}
 	// A first change sync keeps staff's input.
 	changes := NewChangeSync(e, time.Hour)
