@@ -348,6 +348,13 @@ type ProfileStore interface {
 
 	// Members returns a profile's members, ordered by user.
 	Members(ctx context.Context, profile string) ([]Member, error)
+	// EachMemberOf calls fn with each member of any of profiles, ordered by
+	// (profile, user), and stops at fn's first error, which it returns:
+	// Members of many profiles in one query, which the admin's list of
+	// profiles with their members reads instead of a query per profile,
+	// keeping no more of them than the list does. fn must not use the
+	// transaction.
+	EachMemberOf(ctx context.Context, profiles []string, fn func(Member) error) error
 	// MembersPage returns a page of a profile's members, ordered by user:
 	// the API's paged list of members.
 	MembersPage(ctx context.Context, profile string, f MemberFilter) (*Page[Member], error)

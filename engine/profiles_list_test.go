@@ -13,10 +13,11 @@ import (
 )
 
 // taskReadsStore counts the reads of open tasks its transactions make, one
-// per query.
+// per query, and apart the reads of members.
 type taskReadsStore struct {
 	roster.Store
-	reads atomic.Int64
+	reads       atomic.Int64
+	memberReads atomic.Int64
 }
 
 func (s *taskReadsStore) View(ctx context.Context, fn func(roster.Tx) error) error {
@@ -47,6 +48,26 @@ func (t taskReadsTx) OpenTaskRefsOf(ctx context.Context, entitlements []string) 
 	return t.Tx.OpenTaskRefsOf(ctx, entitlements)
 }
 
+func (t taskReadsTx) Members(ctx context.Context, profile string) ([]roster.Member, error) {
+	t.s.memberReads.Add(1)
+	return t.Tx.Members(ctx, profile)
+}
+
+func (t taskReadsTx) EachMemberOf(ctx context.Context, profiles []string, fn func(roster.Member) error) error {
+	t.s.memberReads.Add(1)
+	return t.Tx.EachMemberOf(ctx, profiles, fn)
+}
+
+func (t taskReadsTx) MembersPage(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.Member], error) {
+	t.s.memberReads.Add(1)
+	return t.Tx.MembersPage(ctx, profile, f)
+}
+
+func (t taskReadsTx) MembershipsAmong(ctx context.Context, users, profiles []string) ([]roster.Member, error) {
+	t.s.memberReads.Add(1)
+	return t.Tx.MembershipsAmong(ctx, users, profiles)
+}
+
 func (t taskReadsTx) UserOpenTasks(ctx context.Context, user string) ([]roster.Task, error) {
 	t.s.reads.Add(1)
 	return t.Tx.UserOpenTasks(ctx, user)
@@ -59,11 +80,13 @@ func (t taskReadsTx) Tasks(ctx context.Context, f roster.TaskFilter) (*roster.Pa
 
 // TestProfileListReadsOpenTasksOnce checks that the admin's list of
 // profiles (the API's GET /api/v1/profiles, the console's profiles page)
-// reads the open tasks of every profile in one query, not one per profile:
-// listing 50 profiles reads no more than listing 5. Each view still lists
-// its profile's open enrollments and unenrollments, in the order of their
-// ids, with their user, origin and state, and counts its members; closed
-// tasks and the open tasks of other entitlements are left out.
+// reads the open tasks of every profile in one query, not one per profile,
+// and, listed with their members, the members of every profile in one
+// query too: listing 50 profiles reads no more than listing 5. Each view
+// still lists its profile's open enrollments and unenrollments, in the
+// order of their ids, with their user, origin and state, counts its
+// members and, with them, lists them by user with their source and since;
+// closed tasks and the open tasks of other entitlements are left out.
 func TestProfileListReadsOpenTasksOnce(t *testing.T) {
 	for name, open := range openStores() {
 		t.Run(name, func(t *testing.T) {
@@ -82,12 +105,16 @@ func TestProfileListReadsOpenTasksOnce(t *testing.T) {
 				added = n
 				for _, withoutMembers := range []bool{true, false} {
 					store.reads.Store(0)
+					store.memberReads.Store(0)
 					vs, err := e.Profiles(admin, roster.ProfileFilter{WithoutMembers: withoutMembers})
 					if err != nil {
 						t.Fatal(err)
 					}
 					if reads := store.reads.Load(); reads > 1 {
 						t.Errorf("listing %d profiles (without members: %t) read open tasks in %d queries, want 1", n, withoutMembers, reads)
+					}
+					if reads := store.memberReads.Load(); reads > 1 {
+						t.Errorf("listing %d profiles (without members: %t) read members in %d queries, want at most 1", n, withoutMembers, reads)
 					}
 					if len(vs) != n {
 						t.Fatalf("listed %d profiles, want %d", len(vs), n)
@@ -99,6 +126,13 @@ func TestProfileListReadsOpenTasksOnce(t *testing.T) {
 							t.Errorf("%d profiles (without members: %t): %s has %d members, enrollments %+v, unenrollments %+v; want %d, %+v, %+v",
 								n, withoutMembers, v.ID, v.MemberCount, v.PendingEnrollments, v.PendingUnenrollments,
 								w.MemberCount, w.PendingEnrollments, w.PendingUnenrollments)
+						}
+						if withoutMembers {
+							if len(v.Members) != 0 {
+								t.Errorf("%d profiles without members: %s lists members %+v", n, v.ID, v.Members)
+							}
+						} else if !sameMembers(v.Members, w.Members) {
+							t.Errorf("%d profiles: %s lists members %+v, want %+v", n, v.ID, v.Members, w.Members)
 						}
 					}
 				}
@@ -122,13 +156,19 @@ func addListedProfiles(t *testing.T, s roster.Store, now time.Time, from, to int
 				return err
 			}
 			v := roster.ProfileView{ID: p.ID, PendingEnrollments: []roster.PendingTask{}, PendingUnenrollments: []roster.PendingTask{}}
-			for j := range i % 4 {
-				m := &roster.Member{Profile: p.ID, User: fmt.Sprintf("m%d", j), Source: roster.MemberManual, Since: now}
+			// Members added last user first, of either source and since
+			// different times, some of them members of other profiles too.
+			sources := []roster.MemberSource{roster.MemberManual, roster.MemberAutomation}
+			for j := i % 4; j > 0; j-- {
+				m := &roster.Member{Profile: p.ID, User: fmt.Sprintf("m%d", j-1), Source: sources[(i+j)%2],
+					Since: now.Add(-time.Duration(i*10+j) * time.Minute)}
 				if err := tx.PutMember(ctx, m); err != nil {
 					return err
 				}
+				v.Members = append(v.Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
 				v.MemberCount++
 			}
+			slices.Reverse(v.Members)
 			task := func(kind roster.TaskKind, user, ent string, state roster.TaskState, origin roster.Origin) (*roster.Task, error) {
 				tk := &roster.Task{Kind: kind, User: user, Entitlement: ent, State: state, Origin: origin, Profile: p.ID,
 					Policy: "auto", Steps: []roster.Step{}, Approvers: []string{}, Provisioners: []string{}, RequestedBy: roster.AdminUser,
@@ -171,4 +211,12 @@ func addListedProfiles(t *testing.T, s roster.Store, now time.Time, from, to int
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sameMembers reports whether got lists the users of want, in the same
+// order, with the same sources and times.
+func sameMembers(got, want []roster.MemberView) bool {
+	return slices.EqualFunc(got, want, func(g, w roster.MemberView) bool {
+		return g.User == w.User && g.Source == w.Source && g.Since.Equal(w.Since)
+	})
 }

@@ -29,6 +29,13 @@ func (tx *breakingTx) OpenTaskRefsOf(ctx context.Context, entitlements []string)
 	return tx.Tx.OpenTaskRefsOf(ctx, entitlements)
 }
 
+func (tx *breakingTx) EachMemberOf(ctx context.Context, profiles []string, fn func(roster.Member) error) error {
+	if tx.broken("EachMemberOf", profiles...) {
+		return errBroken
+	}
+	return tx.Tx.EachMemberOf(ctx, profiles, fn)
+}
+
 func (tx *breakingTx) MembersPage(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.Member], error) {
 	if tx.broken("MembersPage", profile) {
 		return nil, errBroken
@@ -55,7 +62,7 @@ profiles:
 	// Whole-profile reads fail from now on.
 	*broken = func(method string, args ...string) bool {
 		switch method {
-		case "Members", "MemberCounts", "OpenTaskRefsOf", "MembersPage":
+		case "Members", "EachMemberOf", "MemberCounts", "OpenTaskRefsOf", "MembersPage":
 			return true
 		}
 		return false

@@ -187,7 +187,7 @@ func (o *op) userInViews(vs []roster.ProfileView, user string, withoutMembers bo
 }
 
 // fillViews lists in each view every member (or only counts them) and every
-// pending task, read for every view at once.
+// pending task, each read for every view at once.
 func (o *op) fillViews(vs []roster.ProfileView, withoutMembers bool) error {
 	var counts map[string]int
 	if withoutMembers {
@@ -211,20 +211,29 @@ func (o *op) fillViews(vs []roster.ProfileView, withoutMembers bool) error {
 			addPending(&vs[i], t.Kind, roster.PendingTask{User: t.User, Task: t.ID, Origin: t.Origin, State: t.State})
 		}
 	}
-	for i := range vs {
-		v := &vs[i]
-		if withoutMembers {
-			v.MemberCount = counts[v.ID]
-		} else {
-			members, err := o.tx.Members(o.ctx, v.ID)
-			if err != nil {
-				return err
-			}
-			for _, m := range members {
-				v.Members = append(v.Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
-			}
-			v.MemberCount = len(v.Members)
+	if withoutMembers {
+		for i := range vs {
+			vs[i].MemberCount = counts[vs[i].ID]
 		}
+		return nil
+	}
+	ids := make([]string, len(vs))
+	byID := make(map[string]int, len(vs))
+	for i := range vs {
+		ids[i] = vs[i].ID
+		byID[ids[i]] = i
+	}
+	err = o.tx.EachMemberOf(o.ctx, ids, func(m roster.Member) error {
+		if i, ok := byID[m.Profile]; ok {
+			vs[i].Members = append(vs[i].Members, roster.MemberView{User: m.User, Source: m.Source, Since: m.Since})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range vs {
+		vs[i].MemberCount = len(vs[i].Members)
 	}
 	return nil
 }

@@ -316,3 +316,21 @@ func TestUserTasksReadTheUsersIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestEachMemberOfReadsThePrimaryKey checks that the members the admin's
+// list of profiles reads (EachMemberOf, of every profile at once) come through the
+// members' primary key, a profile after the other and already in order by
+// user, not from a scan of every member nor sorted afterwards.
+func TestEachMemberOfReadsThePrimaryKey(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plan := queryPlan(t, db, sqlstore.EachMemberOfQuery(dialect{}), `["b","a"]`)
+	want := []string{"SEARCH members USING INDEX sqlite_autoindex_members_1 (profile_id=?)", "LIST SUBQUERY 1",
+		"SCAN json_each VIRTUAL TABLE INDEX 1:"}
+	if !slices.Equal(plan, want) {
+		t.Errorf("EachMemberOf's plan: %q, want %q", plan, want)
+	}
+}

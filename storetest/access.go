@@ -383,6 +383,27 @@ func testMembers(t *testing.T, s roster.Store) {
 	if len(got) != 0 {
 		t.Fatalf("members of an unknown profile: %v", got)
 	}
+	// EachMemberOf: the members of the profiles named, ordered by
+	// (profile, user) bytewise whatever the order asked in — Members of
+	// each, one after the other; none of an unknown profile, nor of no
+	// profiles; fn's error stops it and comes back wrapped.
+	membersOf := func(profiles []string) []roster.Member {
+		return get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+			ms := []roster.Member{}
+			err := tx.EachMemberOf(ctx, profiles, func(m roster.Member) error { ms = append(ms, m); return nil })
+			return ms, err
+		})
+	}
+	equal(t, "members of sales, none and eng", []roster.Member{ms[4], ms[1], ms[0], ms[2]}, membersOf([]string{"sales", "none", "eng"}))
+	equal(t, "members of no profiles", []roster.Member{}, membersOf(nil))
+	stop := errors.New("stop")
+	calls := 0
+	err := s.View(context.Background(), func(tx roster.Tx) error {
+		return tx.EachMemberOf(context.Background(), []string{"eng"}, func(roster.Member) error { calls++; return stop })
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("EachMemberOf with fn failing at once: %d calls, %v; want 1, %v", calls, err, stop)
+	}
 
 	// Pages of members, by user, each once; counts per profile.
 	var paged []roster.Member

@@ -252,6 +252,35 @@ func (t *Tx) Members(ctx context.Context, profile string) ([]roster.Member, erro
 	return ms, nil
 }
 
+// EachMemberOfQuery is the query of EachMemberOf in d's spelling, with its
+// one placeholder, the profiles: read through the primary key (profile_id,
+// user_id), a profile after the other, already in order.
+func EachMemberOfQuery(d Dialect) string {
+	return `SELECT ` + MemberColumns + ` FROM members WHERE ` + d.In("profile_id") + ` ORDER BY profile_id, user_id`
+}
+
+// EachMemberOf calls fn with each member of any of profiles, ordered by
+// (profile, user), as the rows arrive. The profiles travel as one argument.
+func (t *Tx) EachMemberOf(ctx context.Context, profiles []string, fn func(roster.Member) error) error {
+	if len(profiles) == 0 {
+		return nil
+	}
+	arg, err := t.D.IDs(profiles)
+	if err == nil {
+		err = Each(ctx, t.Q, EachMemberOfQuery(t.D), []any{arg}, func(r Row) error {
+			m, err := scanMember(r)
+			if err != nil {
+				return err
+			}
+			return fn(m)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("members of %d profiles: %w", len(profiles), err)
+	}
+	return nil
+}
+
 // MembersPage returns a page of a profile's members, ordered by user.
 func (t *Tx) MembersPage(ctx context.Context, profile string, f roster.MemberFilter) (*roster.Page[roster.Member], error) {
 	var w where
