@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,74 +41,6 @@ func openStores() map[string]func(t *testing.T) roster.Store {
 			return db
 		},
 	}
-}
-
-// countingStore counts the reads of a whole profile a sync's plan makes:
-// its members, the holders of its rule's entitlements, its open tasks; and
-// records the keys its transactions lock. It is what its store is
-// (MaxLockKeys, QueuesEvents), so the engine treats it the same.
-type countingStore struct {
-	roster.Store
-	reads atomic.Int64
-	mu    sync.Mutex
-	locks [][]roster.LockKey
-}
-
-func (s *countingStore) MaxLockKeys() int {
-	if k, ok := s.Store.(roster.KeyLockingStore); ok {
-		return k.MaxLockKeys()
-	}
-	return 0
-}
-
-func (s *countingStore) QueuesEvents() bool {
-	q, ok := s.Store.(interface{ QueuesEvents() bool })
-	return ok && q.QueuesEvents()
-}
-
-// takeLocks returns the keys locked since it was last called, a list per
-// call of Lock.
-func (s *countingStore) takeLocks() [][]roster.LockKey {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	locks := s.locks
-	s.locks = nil
-	return locks
-}
-
-func (s *countingStore) View(ctx context.Context, fn func(roster.Tx) error) error {
-	return s.Store.View(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
-}
-
-func (s *countingStore) Update(ctx context.Context, fn func(roster.Tx) error) error {
-	return s.Store.Update(ctx, func(tx roster.Tx) error { return fn(countingTx{tx, s}) })
-}
-
-type countingTx struct {
-	roster.Tx
-	s *countingStore
-}
-
-func (t countingTx) Lock(ctx context.Context, keys ...roster.LockKey) error {
-	t.s.mu.Lock()
-	t.s.locks = append(t.s.locks, slices.Clone(keys))
-	t.s.mu.Unlock()
-	return t.Tx.Lock(ctx, keys...)
-}
-
-func (t countingTx) Members(ctx context.Context, profile string) ([]roster.Member, error) {
-	t.s.reads.Add(1)
-	return t.Tx.Members(ctx, profile)
-}
-
-func (t countingTx) Holders(ctx context.Context, entitlements []string) ([]string, error) {
-	t.s.reads.Add(1)
-	return t.Tx.Holders(ctx, entitlements)
-}
-
-func (t countingTx) OpenTaskRefs(ctx context.Context, entitlement string) ([]roster.OpenTask, error) {
-	t.s.reads.Add(1)
-	return t.Tx.OpenTaskRefs(ctx, entitlement)
 }
 
 // staffOrg returns an engine on store holding alice, bob and carol and the
@@ -177,7 +107,7 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				if err := step.change(); err != nil {
 					t.Fatal(err)
 				}
-				store.reads.Store(0)
+				store.reset()
 				synced, err := changes.RunOnce(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -186,7 +116,7 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 					t.Fatalf("after %s's change, the change sync synced %d profiles, want 1", step.user, synced)
 				}
 				// The first reads the profile whole, and keeps it.
-				if n := store.reads.Load(); i == 0 && n == 0 || i > 0 && n != 0 {
+				if n := store.count(wholeProfile...); i == 0 && n == 0 || i > 0 && n != 0 {
 					t.Errorf("change sync %d, after %s's change, read the whole profile %d times", i+1, step.user, n)
 				}
 				if !e.kept.has("staff") {
@@ -213,11 +143,11 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 			if err := e.RemoveGrant(admin, "carol", "okta/staff"); err != nil {
 				t.Fatal(err)
 			}
-			store.reads.Store(0)
+			store.reset()
 			if _, err := changes.RunOnce(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if n := store.reads.Load(); n == 0 {
+			if n := store.count(wholeProfile...); n == 0 {
 				t.Error("the change sync after the access log was pruned read the profile from its kept input")
 			}
 			if member("carol") {
@@ -423,7 +353,7 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	}
 	// The kept inputs, brought up to date for the users the access log
 	// names (not told changed), without reading any profile whole.
-	counted.reads.Store(0)
+	counted.reset()
 	var kept []roster.PlanInput
 	err = e.view(ctx, func(o *op) error {
 		for _, p := range ps {
@@ -438,7 +368,7 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := counted.reads.Load(); n != 0 {
+	if n := counted.count(wholeProfile...); n != 0 {
 		t.Errorf("round %d: the kept inputs were brought up to date with %d reads of a whole profile, want none", round, n)
 	}
 	after := read()
