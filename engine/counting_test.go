@@ -141,3 +141,14 @@ func (t countingTx) MembershipsAmong(ctx context.Context, users, profiles []stri
 	t.s.called("MembershipsAmong")
 	return t.Tx.MembershipsAmong(ctx, users, profiles)
 }
+
+// ScanSync counts a read of the whole organisation's holders or members
+// as "ScanSync.whole", any other scan as "ScanSync".
+func (t countingTx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
+	if s.User != nil || s.Holder != nil || s.Member != nil {
+		t.s.called("ScanSync.whole")
+	} else {
+		t.s.called("ScanSync")
+	}
+	return t.Tx.ScanSync(ctx, s)
+}

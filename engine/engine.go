@@ -93,6 +93,8 @@ type Engine struct {
 	matches *syncview.Matches
 	// kept are the plan inputs of profiles' last syncs (kept.go).
 	kept keptInputs
+	// views is the view of the last pass of many profiles' syncs (kept.go).
+	views keptView
 	// syncChunk is Config.SyncChunk.
 	syncChunk int
 }

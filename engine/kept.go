@@ -2,10 +2,10 @@ package engine
 
 import (
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine/internal/syncview"
 )
 
 // Kept plan inputs. A change-driven sync of a profile of 100,000 users read
@@ -40,17 +40,11 @@ type keptInputs struct {
 }
 
 // keptInput is a profile's plan input, read after mark was taken, under
-// the rule rule (ruleKey).
+// the rule rule (syncview.RuleKey).
 type keptInput struct {
 	mark int64
 	rule string
 	in   roster.PlanInput
-}
-
-// ruleKey is what of p a plan input depends on besides the store's rows.
-func ruleKey(p *roster.Profile) string {
-	a := p.Automation
-	return a.Expression + "\x00" + strings.Join(a.AnyEntitlement, "\x01") + "\x00" + strings.Join(a.ExcludedUsers, "\x01")
 }
 
 // size counts the entries of an input.
@@ -63,7 +57,7 @@ func (k *keptInputs) take(p *roster.Profile) (roster.PlanInput, int64, bool) {
 	k.mu.Lock()
 	kept := k.byID[p.ID]
 	k.mu.Unlock()
-	if kept == nil || kept.rule != ruleKey(p) {
+	if kept == nil || kept.rule != syncview.RuleKey(p) {
 		return roster.PlanInput{}, 0, false
 	}
 	in := kept.in
@@ -113,7 +107,7 @@ func (k *keptInputs) keep(p *roster.Profile, mark int64, in roster.PlanInput) {
 		delete(k.byID, p.ID)
 		return
 	}
-	k.byID[p.ID] = &keptInput{mark: mark, rule: ruleKey(p), in: in}
+	k.byID[p.ID] = &keptInput{mark: mark, rule: syncview.RuleKey(p), in: in}
 	k.entries += n
 }
 
@@ -166,4 +160,62 @@ func (o *op) keepInput(p *roster.Profile, mark int64, in roster.PlanInput) {
 	if o.keep {
 		o.after = append(o.after, func() { o.e.kept.keep(p, mark, in) })
 	}
+}
+
+// keptView is the view of the last pass of many profiles' syncs
+// (planMany), read after mark was taken, which the next pass brings up to
+// date rather than read again (syncview.View.Refresh): at a million users,
+// reading the view is most of a steady pass. A pass takes it, so that one
+// pass at a time changes it, and keeps its own when done.
+type keptView struct {
+	mu   sync.Mutex
+	v    *syncview.View
+	mark int64
+}
+
+// syncView returns the view of ps under settings for planMany: the kept
+// one brought up to date when it can be, else one read afresh. Once the
+// view is no longer used, done keeps it for the next pass.
+func (o *op) syncView(settings *roster.Settings, ps []*roster.Profile) (v *syncview.View, done func(), err error) {
+	mark, err := o.tx.AccessMark(o.ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := &o.e.views
+	k.mu.Lock()
+	kept, since := k.v, k.mark
+	k.v = nil
+	k.mu.Unlock()
+	keep := func(v *syncview.View) func() {
+		return func() {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			if k.v == nil || k.mark <= mark {
+				k.v, k.mark = v, mark
+			}
+		}
+	}
+	if kept != nil {
+		users, ok, err := o.tx.AccessChangedSince(o.ctx, since)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			v, ok, err := kept.Refresh(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal, users)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				o.e.metrics.viewRefreshes.WithLabelValues("refreshed").Inc()
+				return v, keep(kept), nil
+			}
+		}
+		kept = nil // not held while another is read
+	}
+	o.e.metrics.viewRefreshes.WithLabelValues("read").Inc()
+	v, err = syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, keep(v), nil
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	provisioning   *prometheus.CounterVec
 
 	workerFailures *prometheus.CounterVec
+	viewRefreshes  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,9 +39,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		workerFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roster_worker_failures_total", Help: "Failures of background work (an item, or a whole run), by worker (scheduler, changes, notifier, provisioner, connectors).",
 		}, []string{"worker"}),
+		viewRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roster_sync_views_total", Help: "Views of the organisation planned passes of syncs from, by how they were had: read whole, or the last one refreshed for the users changed since.",
+		}, []string{"how"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions, m.connectorSyncs, m.provisioning, m.workerFailures)
+		reg.MustRegister(m.syncs, m.pauses, m.created, m.transitions, m.connectorSyncs, m.provisioning, m.workerFailures, m.viewRefreshes)
 	}
 	return m
 }

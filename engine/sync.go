@@ -361,10 +361,11 @@ func (o *op) planMany(ids []string, errs map[string]int, users map[string][]stri
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal)
+	v, done, err := o.syncView(settings, ps)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer done()
 	// Planning is pure: the profiles are planned on every core.
 	acts := make([]bool, len(ps))
 	nerrs := make([]int, len(ps))

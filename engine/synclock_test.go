@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/engine/internal/syncview"
 	"github.com/rosterhq/roster/postgres"
 	"github.com/rosterhq/roster/postgres/pgtest"
 	"github.com/rosterhq/roster/rule"
@@ -181,6 +182,59 @@ func TestRefreshedPlanInput(t *testing.T) {
 	}
 }
 
+// TestSteadyPassReadsOnlyChanges: a pass of every profile's sync reads the
+// organisation whole once, and then only what the access log says changed
+// (kept.go's keptView) — and still acts on those changes — until the log
+// no longer reaches back to the kept view.
+func TestSteadyPassReadsOnlyChanges(t *testing.T) {
+	for name, open := range openStores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			store := &countingStore{Store: open(t)}
+			e, admin := staffOrg(t, store)
+			pass := func(what string, whole bool, enrolled, unenrolled []string) {
+				t.Helper()
+				store.reset()
+				results, err := e.SyncAll(admin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := store.count("ScanSync.whole"); (n > 0) != whole {
+					t.Errorf("%s: the pass read the organisation whole %d times, want whole: %v", what, n, whole)
+				}
+				if len(results) != 1 || !slices.Equal(orEmpty(results[0].Enrolled), orEmpty(enrolled)) || !slices.Equal(orEmpty(results[0].Unenrolled), orEmpty(unenrolled)) {
+					t.Errorf("%s: the pass gave %+v, want %v enrolled and %v unenrolled", what, results, enrolled, unenrolled)
+				}
+			}
+			pass("the first pass", true, nil, nil)
+			pass("a steady pass", false, nil, nil)
+			if _, err := e.AddGrant(admin, "bob", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			pass("the pass after bob's grant", false, []string{"bob"}, nil)
+			if err := e.RemoveGrant(admin, "alice", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			pass("the pass after alice's grant was removed", false, nil, []string{"alice"})
+			pass("a steady pass again", false, nil, nil)
+			err := store.Update(ctx, func(tx roster.Tx) error {
+				mark, err := tx.AccessMark(ctx)
+				if err == nil {
+					err = tx.PruneAccessLog(ctx, mark+1)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.AddGrant(admin, "carol", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			pass("the pass after the log was pruned", true, []string{"carol"}, nil)
+		})
+	}
+}
+
 func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	ctx := context.Background()
 	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
@@ -312,6 +366,48 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 		return ins
 	}
 	before := read()
+	// views gives the inputs and quiet verdicts of the profiles sub from the
+	// view planMany would plan them from (kept.go), and whether it read the
+	// organisation whole; fresh gives them from a view read afresh.
+	views := func(sub []*roster.Profile, fresh bool) (ins []roster.PlanInput, quiet []bool, whole bool) {
+		t.Helper()
+		counted.reset()
+		err := e.view(ctx, func(o *op) error {
+			settings, err := o.tenant()
+			if err != nil {
+				return err
+			}
+			var v *syncview.View
+			if fresh {
+				v, err = syncview.Read(o.ctx, o.tx, settings, sub, o.now, nil, nil)
+			} else {
+				var done func()
+				v, done, err = o.syncView(settings, sub)
+				if done != nil {
+					defer done()
+				}
+			}
+			if err != nil {
+				return err
+			}
+			for i := range sub {
+				ins = append(ins, normalInput(v.PlanInput(i)))
+				q, _ := v.Quiet(i)
+				quiet = append(quiet, q)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ins, quiet, counted.count("ScanSync.whole") > 0
+	}
+	if _, _, whole := views(ps, false); !whole {
+		t.Fatalf("round %d: the first view was not read whole", round)
+	}
+	// A user the users table does not know gains grants in odd rounds: new
+	// to the kept view, which is then read whole.
+	ghost := round%2 == 1
 	// Some users change, and a user the users table does not know gains
 	// grants.
 	changed := []string{"ghost"}
@@ -342,6 +438,9 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 			}
 		}
 		for e := range ents {
+			if !ghost {
+				break
+			}
 			if err := tx.PutGrant(ctx, &roster.Grant{User: "ghost", Entitlement: fmt.Sprintf("a/e%d", e), Sources: []string{roster.SourceDirect}, CreatedAt: now, UpdatedAt: now}); err != nil {
 				return err
 			}
@@ -350,6 +449,24 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The kept view, brought up to date, for all profiles, some and all
+	// again: what a view read afresh gives.
+	for _, sub := range [][]*roster.Profile{ps, ps[1:4], ps} {
+		got, gotQuiet, whole := views(sub, false)
+		want, wantQuiet, _ := views(sub, true)
+		if whole != ghost {
+			t.Errorf("round %d: the kept view was read whole: %v, want %v (a new user: %v)", round, whole, ghost, ghost)
+		}
+		for i, p := range sub {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("round %d, profile %s (users %v changed): from the kept view\n got %+v\nwant %+v", round, p.ID, changed, got[i], want[i])
+			}
+			if gotQuiet[i] != wantQuiet[i] {
+				t.Errorf("round %d, profile %s: quiet %v from the kept view, %v afresh", round, p.ID, gotQuiet[i], wantQuiet[i])
+			}
+		}
+		ghost = false // read whole once, it is kept
 	}
 	// The kept inputs, brought up to date for the users the access log
 	// names (not told changed), without reading any profile whole.

@@ -51,6 +51,14 @@ type View struct {
 	// users it is true for and those it could not be evaluated for (see
 	// Matches); nil for the others.
 	expr, exprErrs []*roaring.Bitmap
+
+	// What Refresh needs besides: the entitlements whose holders are in
+	// holders, each profile's RuleKey, the profiles with an expression,
+	// and the index of each member source in sources.
+	ents     []string
+	keys     []string
+	xs       []exprProfile
+	sourceAt map[roster.MemberSource]uint32
 }
 
 // memberRef is a member of a known profile: their user id, the index of
@@ -95,7 +103,8 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 	v := &View{settings: s, profiles: ps, rules: make([][]int, len(ps)), disabledIDs: map[string]bool{},
 		members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
 		denials: make([][]roster.Denial, len(ps)), removals: make([]int, len(ps)),
-		expr: make([]*roaring.Bitmap, len(ps)), exprErrs: make([]*roaring.Bitmap, len(ps))}
+		expr: make([]*roaring.Bitmap, len(ps)), exprErrs: make([]*roaring.Bitmap, len(ps)),
+		keys: make([]string, len(ps)), sourceAt: map[roster.MemberSource]uint32{}}
 	scan := roster.SyncScan{Profiles: make([]string, len(ps)), RemovalsSince: now.Add(-roster.SafeguardWindow)}
 	entitlement := map[string]int{}
 	position := func(ent string) int {
@@ -110,6 +119,7 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 	var xs []exprProfile
 	for i, p := range ps {
 		scan.Profiles[i] = p.ID
+		v.keys[i] = RuleKey(p)
 		for _, ent := range p.Automation.AnyEntitlement {
 			v.rules[i] = append(v.rules[i], position(ent))
 		}
@@ -145,7 +155,6 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 	// users table lacks turn up, finish renumbers them in the ids' order.
 	var in interner
 	holders := make([][]uint32, len(scan.Entitlements))
-	source := map[roster.MemberSource]uint32{}
 	// Matching does not read every user: its users are those m knows and
 	// those changed since, interned only when there are holders to intern
 	// or new users (seed).
@@ -178,14 +187,7 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 		return nil
 	}
 	scan.Member = func(p int, m roster.Member) error {
-		src, ok := source[m.Source]
-		if !ok {
-			src = uint32(len(v.sources))
-			s := roster.MemberSource(strings.Clone(string(m.Source)))
-			source[s] = src
-			v.sources = append(v.sources, s)
-		}
-		v.members[p] = append(v.members[p], memberRef{user: m.User, source: src, since: m.Since.UnixMicro()})
+		v.members[p] = append(v.members[p], memberRef{user: m.User, source: v.source(m.Source), since: m.Since.UnixMicro()})
 		return nil
 	}
 	scan.OpenTask = func(p int, t roster.OpenTask) error {
@@ -244,30 +246,59 @@ func read(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Pr
 			slices.SortFunc(ms, byUser)
 		}
 	}
-	for _, ds := range v.denials {
+	sortDenials(v.denials)
+	v.ents, v.xs = scan.Entitlements, xs
+	if len(xs) > 0 {
+		if err := v.evaluate(ctx, tx, m, j, changed, xs); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// source returns the index of a member source in v.sources, adding it.
+func (v *View) source(s roster.MemberSource) uint32 {
+	i, ok := v.sourceAt[s]
+	if !ok {
+		i = uint32(len(v.sources))
+		s = roster.MemberSource(strings.Clone(string(s)))
+		v.sourceAt[s] = i
+		v.sources = append(v.sources, s)
+	}
+	return i
+}
+
+// sortDenials sorts each profile's denials by user and kind.
+func sortDenials(denials [][]roster.Denial) {
+	for _, ds := range denials {
 		slices.SortFunc(ds, func(a, b roster.Denial) int {
 			return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Kind, b.Kind))
 		})
 	}
-	if len(xs) > 0 {
-		if err := m.update(ctx, v, changed, j, xs, func(ctx context.Context, ids []string, all bool) ([]roster.User, error) {
-			if all {
-				return tx.AllUsers(ctx)
-			}
-			var out []roster.User
-			for part := range slices.Chunk(ids, 2048) {
-				us, err := tx.UsersOf(ctx, part)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, us...)
-			}
-			return out, nil
-		}); err != nil {
-			return nil, fmt.Errorf("evaluate the expressions of %d profiles: %w", len(xs), err)
+}
+
+// evaluate brings m up to date with v, in tx, for the users changed since
+// m last looked, and sets v's matches of the expression profiles xs (see
+// Matches.update).
+func (v *View) evaluate(ctx context.Context, tx roster.Tx, m *Matches, j *Journal, changed []changedUser, xs []exprProfile) error {
+	err := m.update(ctx, v, changed, j, xs, func(ctx context.Context, ids []string, all bool) ([]roster.User, error) {
+		if all {
+			return tx.AllUsers(ctx)
 		}
+		var out []roster.User
+		for part := range slices.Chunk(ids, refreshChunk) {
+			us, err := tx.UsersOf(ctx, part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, us...)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return fmt.Errorf("evaluate the expressions of %d profiles: %w", len(xs), err)
 	}
-	return v, nil
+	return nil
 }
 
 func mapSlice(xs []string, f func(string) string) []string {
