@@ -192,7 +192,7 @@ func (u *UI) startSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	defer cancel()
 	oauth, _, err := u.sso.discover(ctx)
 	if err != nil {
-		u.logger.ErrorContext(r.Context(), "ui: SSO sign-in", "error", err)
+		u.logger.ErrorContext(r.Context(), "ui: SSO sign-in", "error", clip(err.Error(), outsideErrorMax))
 		u.renderSignIn(w, r, v, http.StatusBadGateway, next, &errorView{Title: "SSO unavailable",
 			Message: "The SSO provider could not be reached. Try again later, or sign in with an API token."})
 		return
@@ -313,13 +313,13 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	defer cancel()
 	oauth, verifier, err := u.sso.discover(ctx)
 	if err != nil {
-		u.logger.ErrorContext(r.Context(), "ui: SSO sign-in", "error", err)
+		u.logger.ErrorContext(r.Context(), "ui: SSO sign-in", "error", clip(err.Error(), outsideErrorMax))
 		refuse(http.StatusBadGateway, "The SSO provider could not be reached. Try again later, or sign in with an API token.")
 		return
 	}
 	tok, err := oauth.Exchange(u.sso.context(ctx), q.Get("code"), oauth2.VerifierOption(f.verifier))
 	if err != nil {
-		u.logger.WarnContext(r.Context(), "ui: SSO code exchange", "error", err)
+		u.logger.WarnContext(r.Context(), "ui: SSO code exchange", "error", clip(err.Error(), outsideErrorMax))
 		refuse(http.StatusBadGateway, "The SSO provider did not accept the sign-in's code. Sign in again.")
 		return
 	}
@@ -330,7 +330,7 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	idt, err := verifier.Verify(u.sso.context(ctx), raw)
 	if err != nil {
-		u.logger.WarnContext(r.Context(), "ui: SSO ID token", "error", err)
+		u.logger.WarnContext(r.Context(), "ui: SSO ID token", "error", clip(err.Error(), outsideErrorMax))
 		refuse(http.StatusUnauthorized, "The SSO provider's ID token is not valid.")
 		return
 	}
@@ -368,6 +368,10 @@ func (u *UI) finishSSO(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 // clip cuts s to n bytes of valid UTF-8.
+// outsideErrorMax is how much of an error from the SSO provider is logged:
+// its answers may be long, and are cut (SPEC: errors from outside systems).
+const outsideErrorMax = 500
+
 func clip(s string, n int) string {
 	if len(s) > n {
 		s = strings.ToValidUTF8(s[:n], "") + "…"

@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -324,4 +328,49 @@ func TestSSOClaims(t *testing.T) {
 			t.Errorf("%s: verified %v, want %v", tc.claims, got, tc.want)
 		}
 	}
+}
+
+// TestSSOErrorsLoggedCut: what an SSO provider answers is cut to 500
+// characters in the log too (SPEC: errors from outside systems), however
+// long the provider's answer.
+func TestSSOErrorsLoggedCut(t *testing.T) {
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, strings.Repeat("x", 20000), http.StatusInternalServerError)
+	}))
+	defer provider.Close()
+	var logs syncBuffer
+	e := newEnv(t, func(cfg *Config, base string) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		cfg.SSO = &SSOConfig{Issuer: provider.URL, ClientID: "x", ClientSecret: "y", RedirectURL: base + "/auth/oidc/callback",
+			SignIn: func(context.Context, string, bool) (*roster.NewSession, error) { return nil, errors.New("not reached") }}
+	})
+	c := newSSOClient(t, e)
+	if resp, _ := c.get(e.srv.URL + "/auth/oidc/login?next=/tasks"); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("with the provider failing, /auth/oidc/login answered %d, want 502", resp.StatusCode)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "SSO sign-in") || !strings.Contains(out, "xxxx") {
+		t.Fatalf("the provider's failure was not logged with its answer:\n%.2000s", out)
+	}
+	if n := strings.Count(out, "x"); n > 600 {
+		t.Errorf("the log holds %d characters of the provider's answer, want it cut to 500:\n%.2000s", n, out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
