@@ -15,14 +15,20 @@ import (
 // The listed users come in the order of their ids, and the ids met (the
 // holders of an entitlement) mostly in runs in that order too: a listed id
 // is then found by searching the listed ids forward from where the last
-// search ended, and only the other ids go into a map. Listed out of order,
-// every id is looked up in the map.
+// search ended (find), and only the other ids go into a map. Listed out of
+// order, every id is looked up in the map.
 type interner struct {
 	ids []string
 	// known is how many of ids the store listed; sorted says they came in
 	// order.
 	known  int
 	sorted bool
+	// keys hold, for each listed id (once sorted and searched), the 8
+	// bytes after the prefix every listed id shares, as a number in the
+	// same order as the ids: a search compares numbers, and strings only
+	// among the ids of one key (most often there is one).
+	keys   []uint64
+	prefix string
 	// at is where the last search among the listed ids ended.
 	at int
 	// mapped is how many of ids the maps hold: the ids not listed when the
@@ -88,27 +94,74 @@ func (in *interner) intern(id string) uint32 {
 
 // find searches the sorted listed ids for id, forward from where the last
 // search ended (doubling its steps) when id is not before it, among those
-// before it otherwise.
+// before it otherwise. It compares the ids' keys (see keyIDs), numbers, and
+// strings only among ids of the same key.
 func (in *interner) find(id string) (int, bool) {
 	ids := in.ids[:in.known]
-	lo, hi := 0, in.at
-	if in.at < len(ids) && ids[in.at] <= id {
-		// ids[lo] <= id < ids[lo+step], if there is one.
-		lo = in.at
-		step := 1
-		for lo+step < len(ids) && ids[lo+step] <= id {
+	if in.keys == nil {
+		in.keyIDs()
+	}
+	if !strings.HasPrefix(id, in.prefix) {
+		return 0, false // not listed: every listed id has the prefix
+	}
+	k, keys := in.key(id), in.keys
+	// i: the first key not below k.
+	var i int
+	if at := in.at; at < len(keys) && keys[at] < k {
+		// keys[lo] < k <= keys[lo+step], if there is one.
+		lo, step := at, 1
+		for lo+step < len(keys) && keys[lo+step] < k {
 			lo += step
 			step *= 2
 		}
-		hi = min(lo+step, len(ids))
+		hi := min(lo+step, len(keys))
+		i, _ = slices.BinarySearch(keys[lo+1:hi], k)
+		i += lo + 1
+	} else {
+		i, _ = slices.BinarySearch(keys[:min(at+1, len(keys))], k)
 	}
-	i, ok := slices.BinarySearch(ids[lo:hi], id)
-	i += lo
+	// Then, among the ids of that key, id.
+	for ; i < len(ids) && keys[i] == k && ids[i] < id; i++ {
+	}
+	ok := i < len(ids) && ids[i] == id
 	in.at = i
 	if ok {
 		in.at++
 	}
 	return i, ok
+}
+
+// keyIDs sets the prefix and keys of the listed ids, which are sorted.
+func (in *interner) keyIDs() {
+	ids := in.ids[:in.known]
+	in.keys = make([]uint64, len(ids))
+	if len(ids) == 0 {
+		return
+	}
+	first, last := ids[0], ids[len(ids)-1]
+	n := 0
+	for n < len(first) && n < len(last) && first[n] == last[n] {
+		n++
+	}
+	in.prefix = first[:n]
+	for i, id := range ids {
+		in.keys[i] = in.key(id)
+	}
+}
+
+// key returns the 8 bytes of id after the prefix (0 past its end), big
+// end first: ids in order have keys in order, and ids of one key are
+// next to one another.
+func (in *interner) key(id string) uint64 {
+	var k uint64
+	rest := id[len(in.prefix):]
+	for b := range 8 {
+		k <<= 8
+		if b < len(rest) {
+			k |= uint64(rest[b])
+		}
+	}
+	return k
 }
 
 func (in *interner) index(id string, i uint32) {

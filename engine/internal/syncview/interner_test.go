@@ -61,14 +61,25 @@ func TestInterner(t *testing.T) {
 // the users listed in order, and checks that a listed id gets its place in
 // the listing and any other id one index of its own, the same each time.
 func TestInternerSearches(t *testing.T) {
-	for seed := range 20 {
+	// Ids of several shapes: short; sharing a long prefix; tying in their
+	// first 8 bytes after the prefix all share, in two groups; of lengths
+	// around the 8 bytes compared at once.
+	formats := []func(i int) string{
+		func(i int) string { return fmt.Sprintf("u%04d", i) },
+		func(i int) string { return fmt.Sprintf("employee-number-%04d", i) },
+		func(i int) string { return fmt.Sprintf("%c-shared-bytes-%04d", 'a'+i%2, i) },
+		func(i int) string { return strings.Repeat("z", i%11) + fmt.Sprint(i) },
+	}
+	for seed := range 40 {
 		r := rand.New(rand.NewPCG(uint64(seed), 3))
+		format := formats[seed%len(formats)]
 		var listed []string
 		for i := range r.IntN(300) {
 			if r.IntN(3) > 0 {
-				listed = append(listed, fmt.Sprintf("u%04d", i))
+				listed = append(listed, format(i))
 			}
 		}
+		slices.Sort(listed)
 		var in interner
 		for _, id := range listed {
 			in.user(id)
@@ -90,16 +101,18 @@ func TestInternerSearches(t *testing.T) {
 			start, n := r.IntN(310), r.IntN(30)
 			switch r.IntN(3) {
 			case 0: // a run forward, with gaps
-				for i := start; i < start+n; i += 1 + r.IntN(4) {
-					check(fmt.Sprintf("u%04d", i))
+				for i := start; i < start+n && i < len(listed); i += 1 + r.IntN(4) {
+					check(listed[i])
 				}
 			case 1: // backward
-				for i := start + n; i >= start; i-- {
-					check(fmt.Sprintf("u%04d", i))
+				for i := min(start+n, len(listed)-1); i >= start; i-- {
+					check(listed[i])
 				}
 			default:
-				check(fmt.Sprintf("u%04d", r.IntN(320)))
+				check(format(r.IntN(320)))
 				check(fmt.Sprintf("x%d", r.IntN(20)))
+				id := format(r.IntN(320))
+				check(id[:r.IntN(len(id))])
 			}
 		}
 	}
