@@ -899,21 +899,29 @@ type accessMark struct {
 
 // pruneAccessLog takes a mark of the access log every quarter of
 // accessLogKept, and forgets what was logged before the newest mark
-// taken at least accessLogKept ago. Only time since the process started
-// counts (a new process waits an hour to prune): marks are the store's,
-// not times, and the engine's clock, which tests move, is not used.
+// taken at least accessLogKept, or two of the tenant's sync intervals,
+// ago: the view a scheduled pass keeps (keptView) is then still brought up
+// to date at the next pass, even if the scheduler took a mark just after
+// it was read. Only time since the process started counts (a new process
+// waits that long to prune): marks are the store's, not times, and the
+// engine's clock, which tests move, is not used.
 func (s *Scheduler) pruneAccessLog(ctx context.Context) error {
 	now := time.Now()
 	if n := len(s.marks); n > 0 && now.Sub(s.marks[n-1].at) < accessLogKept/4 {
 		return nil
 	}
 	return s.engine.update(ctx, func(o *op) error {
+		t, err := o.tenant()
+		if err != nil {
+			return err
+		}
+		kept := max(accessLogKept, 2*time.Duration(t.SyncInterval))
 		mark, err := o.tx.AccessMark(o.ctx)
 		if err != nil {
 			return err
 		}
 		old := 0
-		for old < len(s.marks) && now.Sub(s.marks[old].at) >= accessLogKept {
+		for old < len(s.marks) && now.Sub(s.marks[old].at) >= kept {
 			old++
 		}
 		if old > 0 {
@@ -939,8 +947,8 @@ func NewScheduler(e *Engine, tick time.Duration) *Scheduler {
 var _ batchJob[string] = (*Scheduler)(nil)
 
 // accessLogKept is how long the access log (roster.AccessLogStore) keeps a
-// change: a profile not synced for that long is read whole at its next
-// sync.
+// change, at least (see pruneAccessLog): a profile not synced for that
+// long is read whole at its next sync.
 const accessLogKept = time.Hour
 
 // due lists the profiles whose scheduled sync is due. Every quarter of

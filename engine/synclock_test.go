@@ -585,16 +585,27 @@ func TestSchedulerPrunesTheAccessLog(t *testing.T) {
 			if !(m0 < m1 && m1 < m2) && name == "sqlite" {
 				t.Fatalf("marks %d, %d, %d do not grow with changes", m0, m1, m2)
 			}
+			// The log is kept for two sync intervals (the default one
+			// hour): a pass one interval after the last one still finds
+			// what changed since that pass's mark, even when the scheduler
+			// took a mark of its own just after.
 			now := time.Now()
-			s.marks = []accessMark{{now.Add(-3 * time.Hour), m0}, {now.Add(-90 * time.Minute), m1}, {now.Add(-20 * time.Minute), m2}}
+			s.marks = []accessMark{{now.Add(-61 * time.Minute), m1}, {now.Add(-20 * time.Minute), m2}}
+			if _, err := s.due(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !reaches(m0) {
+				t.Error("the log no longer reaches a mark taken 62 minutes ago, one sync interval and a minute")
+			}
+			s.marks = []accessMark{{now.Add(-5 * time.Hour), m0}, {now.Add(-150 * time.Minute), m1}, {now.Add(-20 * time.Minute), m2}}
 			if _, err := s.due(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if m0 < m1 && reaches(m0) {
-				t.Error("the log still reaches a mark older than the newest one taken an hour ago")
+				t.Error("the log still reaches a mark older than the newest one taken two sync intervals ago")
 			}
 			if !reaches(m1) || !reaches(m2) {
-				t.Error("the log no longer reaches the newest mark taken an hour ago, or a later one")
+				t.Error("the log no longer reaches the newest mark taken two sync intervals ago, or a later one")
 			}
 			if len(s.marks) != 2 || s.marks[0].mark != m2 {
 				t.Errorf("marks kept after pruning: %+v, want the one 20 minutes old and a new one", s.marks)
