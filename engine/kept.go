@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 
@@ -174,9 +175,12 @@ type keptView struct {
 }
 
 // syncView returns the view of ps under settings for planMany: the kept
-// one brought up to date when it can be, else one read afresh. Once the
-// view is no longer used, done keeps it for the next pass.
-func (o *op) syncView(settings *roster.Settings, ps []*roster.Profile) (v *syncview.View, done func(), err error) {
+// one brought up to date when it can be, else one read afresh — of every
+// profile of every (all the profiles to sync, ps among them), so that the
+// kept view serves the next pass whichever of them it syncs (the
+// scheduler syncs those due). Once the view is no longer used, done keeps
+// it for the next pass.
+func (o *op) syncView(settings *roster.Settings, ps, every []*roster.Profile) (v *syncview.View, done func(), err error) {
 	mark, err := o.tx.AccessMark(o.ctx)
 	if err != nil {
 		return nil, nil, err
@@ -213,9 +217,17 @@ func (o *op) syncView(settings *roster.Settings, ps []*roster.Profile) (v *syncv
 		kept = nil // not held while another is read
 	}
 	o.e.metrics.viewRefreshes.WithLabelValues("read").Inc()
-	v, err = syncview.Read(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal)
+	whole, err := syncview.Read(o.ctx, o.tx, settings, every, o.now, o.e.matches, &o.journal)
 	if err != nil {
 		return nil, nil, err
 	}
-	return v, keep(v), nil
+	// Nothing changed since: this selects ps.
+	v, ok, err := whole.Refresh(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("a view of %d profiles does not hold the %d to sync", len(every), len(ps))
+	}
+	return v, keep(whole), nil
 }

@@ -347,7 +347,7 @@ func (o *op) planMany(ids []string, errs map[string]int, users map[string][]stri
 		byID[all[i].ID] = &all[i]
 	}
 	ids = dependencyOrder(ids, byID)
-	var ps []*roster.Profile
+	var ps, every []*roster.Profile
 	for _, id := range ids {
 		p, ok := byID[id]
 		if !ok {
@@ -357,11 +357,28 @@ func (o *op) planMany(ids []string, errs map[string]int, users map[string][]stri
 			ps = append(ps, p)
 		}
 	}
+	// every: the profiles a pass may sync, and any other of ps (one whose
+	// automation is off: its sync says so).
+	among := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		among[p.ID] = true
+	}
+	for i := range all {
+		if p := &all[i]; p.Automation.Enabled && p.Sync.State != roster.AutomationPaused {
+			every = append(every, p)
+			delete(among, p.ID)
+		}
+	}
+	for _, p := range ps {
+		if among[p.ID] {
+			every = append(every, p)
+		}
+	}
 	settings, err := o.tenant()
 	if err != nil {
 		return nil, nil, err
 	}
-	v, done, err := o.syncView(settings, ps)
+	v, done, err := o.syncView(settings, ps, every)
 	if err != nil {
 		return nil, nil, err
 	}
