@@ -43,3 +43,7 @@ func UserLockKey(id string) int32 { return keyOf(classUser, id, false).key }
 func QueryRowForTest(ctx context.Context, rtx roster.Tx, sql string, args ...any) interface{ Scan(...any) error } {
 	return rtx.(*tx).tx.QueryRow(ctx, sql, args...)
 }
+
+// QueueStatements are the statements that read the event queue when events
+// are sealed: the probe, and the seal (with its limit as $1).
+var QueueStatements = []string{queuedEvents, sealQueued}
