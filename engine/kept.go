@@ -121,6 +121,10 @@ func (o *op) keptPlanInput(p *roster.Profile) (roster.PlanInput, int64, error) {
 		return roster.PlanInput{}, 0, err
 	}
 	in, since, ok := o.e.kept.take(p)
+	if !ok {
+		// The last pass's view holds every profile's input.
+		in, since, ok = o.e.views.input(p)
+	}
 	if ok {
 		var users []string
 		users, ok, err = o.tx.AccessChangedSince(o.ctx, since)
@@ -172,6 +176,25 @@ type keptView struct {
 	mu   sync.Mutex
 	v    *syncview.View
 	mark int64
+}
+
+// input returns p's plan input from the kept view, if there is one that
+// holds p under its rule and no pass has it now, and the view's mark.
+func (k *keptView) input(p *roster.Profile) (roster.PlanInput, int64, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.v == nil {
+		return roster.PlanInput{}, 0, false
+	}
+	in, ok := k.v.Input(p)
+	return in, k.mark, ok
+}
+
+// has reports whether a view is kept that holds id.
+func (k *keptView) has(id string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.v != nil && k.v.Has(id)
 }
 
 // syncView returns the view of ps under settings for planMany: the kept

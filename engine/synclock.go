@@ -86,7 +86,7 @@ func (e *Engine) firstLocks(ctx context.Context, profile string) map[string][]st
 		return nil
 	}
 	planned := map[string][]string{profile: nil}
-	if !e.kept.has(profile) {
+	if !e.kept.has(profile) && !e.views.has(profile) {
 		return planned
 	}
 	err := e.view(ctx, func(o *op) error {

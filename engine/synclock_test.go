@@ -231,6 +231,31 @@ func TestSteadyPassReadsOnlyChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			pass("the pass after the log was pruned", true, []string{"carol"}, nil)
+
+			// A change-driven sync with no input of its own kept takes
+			// the profile's from the pass's view, and reads only what
+			// changed since.
+			if e.kept.has("staff") {
+				t.Fatal("a plan input of staff is kept before any change sync")
+			}
+			if err := e.RemoveGrant(admin, "carol", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			store.reset()
+			if synced, err := NewChangeSync(e, time.Hour).RunOnce(ctx); err != nil || synced != 1 {
+				t.Fatalf("the change sync synced %d profiles (%v), want 1", synced, err)
+			}
+			if n := store.count(wholeProfile...); n != 0 {
+				t.Errorf("the first change sync after a pass read the whole profile %d times, want none", n)
+			}
+			var ms []roster.Member
+			err = store.View(ctx, func(tx roster.Tx) (err error) {
+				ms, err = tx.MembershipsAmong(ctx, []string{"carol"}, []string{"staff"})
+				return err
+			})
+			if err != nil || len(ms) != 0 {
+				t.Errorf("after her grant was removed and the change sync ran, carol's memberships of staff: %+v (%v)", ms, err)
+			}
 		})
 	}
 }
@@ -517,6 +542,58 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	if moved == 0 {
 		t.Fatalf("round %d: the changes moved no profile's input", round)
 	}
+
+	// With no input kept, a sync's input comes from the last pass's view
+	// (kept above), brought up to date for the users changed since: more
+	// of them change now.
+	err = store.Update(ctx, func(tx roster.Tx) error {
+		for _, id := range ids {
+			if r.IntN(4) == 0 {
+				if err := disturb(tx, id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kept = keptInputs{}
+	counted.reset()
+	var fromView []roster.PlanInput
+	err = e.view(ctx, func(o *op) error {
+		for _, p := range ps {
+			in, _, err := o.keptPlanInput(p)
+			if err != nil {
+				return err
+			}
+			fromView = append(fromView, normalInput(in))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := counted.count(wholeProfile...); n != 0 {
+		t.Errorf("round %d: inputs from the kept view were brought up to date with %d reads of a whole profile, want none", round, n)
+	}
+	// A view lists as disabled the disabled users its rule's candidates
+	// hold too (an expression true for them); the planner reads Disabled
+	// only for members and the subjects of open tasks (roster.PlanInput).
+	concerned := func(in roster.PlanInput) roster.PlanInput {
+		in.Disabled = slices.DeleteFunc(slices.Clone(in.Disabled), func(u string) bool {
+			return !slices.ContainsFunc(in.Members, func(m roster.Member) bool { return m.User == u }) &&
+				!slices.ContainsFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return t.User == u }) &&
+				!slices.ContainsFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return t.User == u })
+		})
+		return normalInput(in)
+	}
+	for i, in := range read() {
+		if got, want := concerned(fromView[i]), concerned(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("round %d, profile %s: input from the kept view\n got %+v\nwant %+v", round, ps[i].ID, got, want)
+		}
+	}
 }
 
 // normalInput returns in with its empty lists nil, for comparing.
@@ -625,48 +702,60 @@ func TestChangeSyncLocksItsUsersFirst(t *testing.T) {
 	if !ok {
 		t.Skip("needs PostgreSQL (ROSTER_TEST_DATABASE_URL)")
 	}
-	ctx := context.Background()
-	store := &countingStore{Store: open(t)}
-	e, admin := staffOrg(t, store)
-	if e.lockKeys == 0 {
-		t.Fatal("the engine does not lock keys on PostgreSQL behind countingStore")
-	}
-	// A first change sync keeps staff's input.
-	changes := NewChangeSync(e, time.Hour)
-	if err := e.RemoveGrant(admin, "alice", "okta/staff"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := changes.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.AddGrant(admin, "bob", "okta/staff"); err != nil {
-		t.Fatal(err)
-	}
-	store.takeLocks()
-	if _, err := changes.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var syncs [][]roster.LockKey
-	bobLater := false
-	for _, keys := range store.takeLocks() {
-		if slices.Contains(keys, roster.LockKey{Kind: "profile", ID: "staff"}) {
-			syncs = append(syncs, keys)
-		} else if len(syncs) > 0 && slices.Contains(keys, roster.LockKey{Kind: "user", ID: "bob"}) {
-			bobLater = true
-		}
-	}
-	want := []roster.LockKey{{Kind: "user", ID: "bob"}, {Kind: "profile", ID: "staff"}}
-	if len(syncs) != 1 || !slices.Equal(syncs[0], want) || bobLater {
-		t.Errorf("the change sync locked %v (and bob after the profile: %v), want %v at once", syncs, bobLater, want)
-	}
-	var ms []roster.Member
-	if err := store.View(ctx, func(tx roster.Tx) (err error) {
-		ms, err = tx.MembershipsAmong(ctx, []string{"bob"}, []string{"staff"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) != 1 {
-		t.Error("bob is not a member of staff after the change sync")
+	// The input comes from a first change sync's kept input, or, with
+	// none kept, from a pass of every profile's sync (its kept view).
+	for _, first := range []string{"change sync", "pass"} {
+		t.Run(first, func(t *testing.T) {
+			ctx := context.Background()
+			store := &countingStore{Store: open(t)}
+			e, admin := staffOrg(t, store)
+			if e.lockKeys == 0 {
+				t.Fatal("the engine does not lock keys on PostgreSQL behind countingStore")
+			}
+			changes := NewChangeSync(e, time.Hour)
+			if err := e.RemoveGrant(admin, "alice", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			if first == "pass" {
+				if _, err := e.SyncAll(admin); err != nil {
+					t.Fatal(err)
+				}
+				if e.kept.has("staff") {
+					t.Fatal("a plan input of staff is kept after a pass")
+				}
+			} else if _, err := changes.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.AddGrant(admin, "bob", "okta/staff"); err != nil {
+				t.Fatal(err)
+			}
+			store.takeLocks()
+			if _, err := changes.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var syncs [][]roster.LockKey
+			bobLater := false
+			for _, keys := range store.takeLocks() {
+				if slices.Contains(keys, roster.LockKey{Kind: "profile", ID: "staff"}) {
+					syncs = append(syncs, keys)
+				} else if len(syncs) > 0 && slices.Contains(keys, roster.LockKey{Kind: "user", ID: "bob"}) {
+					bobLater = true
+				}
+			}
+			want := []roster.LockKey{{Kind: "user", ID: "bob"}, {Kind: "profile", ID: "staff"}}
+			if len(syncs) != 1 || !slices.Equal(syncs[0], want) || bobLater {
+				t.Errorf("the change sync locked %v (and bob after the profile: %v), want %v at once", syncs, bobLater, want)
+			}
+			var ms []roster.Member
+			if err := store.View(ctx, func(tx roster.Tx) (err error) {
+				ms, err = tx.MembershipsAmong(ctx, []string{"bob"}, []string{"staff"})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 1 {
+				t.Error("bob is not a member of staff after the change sync")
+			}
+		})
 	}
 }

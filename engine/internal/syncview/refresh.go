@@ -302,3 +302,25 @@ func mergeSorted[T any](xs, ys []T, cmp func(a, b T) int) []T {
 	}
 	return append(append(out, xs...), ys...)
 }
+
+// Input returns the planner's input for p as v holds it (as PlanInput
+// does), if v holds p under its rule: what concerns p as a whole and the
+// tenant (its mode and safeguard, the thresholds, its denials and
+// removals, an expression's errors) is as of v's read, for the caller to
+// read again.
+func (v *View) Input(p *roster.Profile) (roster.PlanInput, bool) {
+	for i, q := range v.profiles {
+		if q.ID == p.ID {
+			if v.keys[i] != RuleKey(p) {
+				return roster.PlanInput{}, false
+			}
+			return v.PlanInput(i), true
+		}
+	}
+	return roster.PlanInput{}, false
+}
+
+// Has reports whether v holds the profile id.
+func (v *View) Has(id string) bool {
+	return slices.ContainsFunc(v.profiles, func(p *roster.Profile) bool { return p.ID == id })
+}
