@@ -16,7 +16,7 @@ import (
 
 // The browser tests drive the console in Debian's Chromium, headless, against
 // the real engine on SQLite. Each saves a full-page screenshot of the screen
-// it ends on to testdata/screenshots/<test>.png, for a reviewer to look at.
+// it ends on to <test>.png in screenshotDir, for a reviewer to look at.
 
 // browser is one Chromium with its own profile directory: one person's
 // browser session.
@@ -131,8 +131,20 @@ func (b *browser) signIn(token string) {
 	b.do(chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"]`)))
 }
 
-// screenshot saves a full-page PNG of the current page as
-// testdata/screenshots/<name>.png.
+// screenshotDir is where screenshots go: testdata/screenshots, which the
+// README shows, when ROSTER_UPDATE_SCREENSHOTS is set (whoever changes the
+// console refreshes them on purpose); otherwise a directory of the
+// machine's temporary one, so that running the tests does not rewrite the
+// committed ones with renders that differ by a few pixels.
+func screenshotDir() string {
+	if os.Getenv("ROSTER_UPDATE_SCREENSHOTS") != "" {
+		return filepath.Join("testdata", "screenshots")
+	}
+	return filepath.Join(os.TempDir(), "roster-ui-screenshots")
+}
+
+// screenshot saves a full-page PNG of the current page as <name>.png in
+// screenshotDir.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	b.screenshotOf(name, chromedp.FullScreenshot(100))
@@ -153,7 +165,7 @@ func (b *browser) screenshotOf(name string, take chromedp.Action[[]byte]) {
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
-	dir := filepath.Join("testdata", "screenshots")
+	dir := screenshotDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // 200 entitlements, 50 profiles, synced, with its task history), as an admin
 // on a desktop and on a 390 px phone: each screen passes axe-core, fits the
 // phone's width, lists people by name, and leaves a screenshot of the first
-// screen of each at both sizes in testdata/screenshots (issue 17, "How it is shown"). The demo's screens
+// screen of each at both sizes in screenshotDir (issue 17, "How it is shown"). The demo's screens
 // are TestBrowserAccessibility's.
 func TestBrowserTourOfAGeneratedOrganisation(t *testing.T) {
 	axe := testenv.RequireAxe(t)
