@@ -262,7 +262,7 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 	for _, m := range members {
 		concerned[m.User] = true
 	}
-	in.Members = merge(slices.DeleteFunc(in.Members, func(m roster.Member) bool { return these[m.User] }), members,
+	in.Members = syncview.Merge(slices.DeleteFunc(in.Members, func(m roster.Member) bool { return these[m.User] }), members,
 		func(a, b roster.Member) int { return strings.Compare(a.User, b.User) })
 	var enroll, unenroll []roster.OpenTask
 	for _, t := range open {
@@ -275,8 +275,8 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 		}
 	}
 	byID := func(a, b roster.OpenTask) int { return cmp.Compare(a.ID, b.ID) }
-	in.OpenEnrollments = merge(slices.DeleteFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return these[t.User] }), enroll, byID)
-	in.OpenUnenrollments = merge(slices.DeleteFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return these[t.User] }), unenroll, byID)
+	in.OpenEnrollments = syncview.Merge(slices.DeleteFunc(in.OpenEnrollments, func(t roster.OpenTask) bool { return these[t.User] }), enroll, byID)
+	in.OpenUnenrollments = syncview.Merge(slices.DeleteFunc(in.OpenUnenrollments, func(t roster.OpenTask) bool { return these[t.User] }), unenroll, byID)
 	off, excluded := set(disabled), set(p.Automation.ExcludedUsers)
 	var nowDisabled, nowMatching []string
 	for _, u := range users {
@@ -287,27 +287,9 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 			nowMatching = append(nowMatching, u)
 		}
 	}
-	in.Disabled = merge(slices.DeleteFunc(in.Disabled, func(u string) bool { return these[u] }), nowDisabled, strings.Compare)
-	in.Matching = merge(slices.DeleteFunc(in.Matching, func(u string) bool { return these[u] }), nowMatching, strings.Compare)
+	in.Disabled = syncview.Merge(slices.DeleteFunc(in.Disabled, func(u string) bool { return these[u] }), nowDisabled, strings.Compare)
+	in.Matching = syncview.Merge(slices.DeleteFunc(in.Matching, func(u string) bool { return these[u] }), nowMatching, strings.Compare)
 	return nil
-}
-
-// merge returns xs, sorted by cmp, with ys merged in (sorted first, in
-// place); nil when both are empty, as the store's lists are.
-func merge[T any](xs, ys []T, cmp func(a, b T) int) []T {
-	if len(ys) == 0 {
-		return xs
-	}
-	slices.SortFunc(ys, cmp)
-	out := make([]T, 0, len(xs)+len(ys))
-	for len(xs) > 0 && len(ys) > 0 {
-		if cmp(ys[0], xs[0]) < 0 {
-			out, ys = append(out, ys[0]), ys[1:]
-		} else {
-			out, xs = append(out, xs[0]), xs[1:]
-		}
-	}
-	return append(append(out, xs...), ys...)
 }
 
 // flipped returns the users in one of a and b, both sorted, but not the

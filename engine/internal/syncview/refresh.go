@@ -283,15 +283,16 @@ func replaceMembers(ms []memberRef, users []string, now []memberRef) []memberRef
 		}
 		out = append(out, m)
 	}
-	slices.SortFunc(now, byUser)
-	return mergeSorted(out, now, byUser)
+	return Merge(out, now, byUser)
 }
 
-// mergeSorted merges ys into xs, both sorted by cmp.
-func mergeSorted[T any](xs, ys []T, cmp func(a, b T) int) []T {
+// Merge returns xs, sorted by cmp, with ys merged in (sorted first, in
+// place); xs itself when ys is empty.
+func Merge[T any](xs, ys []T, cmp func(a, b T) int) []T {
 	if len(ys) == 0 {
 		return xs
 	}
+	slices.SortFunc(ys, cmp)
 	out := make([]T, 0, len(xs)+len(ys))
 	for len(xs) > 0 && len(ys) > 0 {
 		if cmp(ys[0], xs[0]) < 0 {
