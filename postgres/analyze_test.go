@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/postgres/pgtest"
 )
 
 // TestBulkWritesAreAnalyzed checks that a commit that wrote thousands of
@@ -17,16 +15,7 @@ import (
 // at best, sets last_autoanalyze), and that a small commit does not.
 func TestBulkWritesAreAnalyzed(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db := connect(t, url)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	db, conn := migrated(t)
 	analyzed := func(table string) bool {
 		var at *time.Time
 		if err := conn.QueryRow(ctx, `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&at); err != nil {

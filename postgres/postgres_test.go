@@ -59,6 +59,24 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) roster.Store { return open(t) })
 }
 
+// migrated returns a store on a new, migrated database and a connection of
+// the test's own to it, closed when the test ends.
+func migrated(t *testing.T) (*postgres.DB, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db := connect(t, url)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return db, conn
+}
+
 // wantVersion fails the test unless SchemaVersion reports applied and latest.
 func wantVersion(t *testing.T, db *postgres.DB, applied, latest int) {
 	t.Helper()

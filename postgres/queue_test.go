@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/postgres"
-	"github.com/rosterhq/roster/postgres/pgtest"
 )
 
 // TestSealReadsTheQueueByItsIndex: sealing reads the event queue by its
@@ -23,16 +21,7 @@ import (
 // be planned without a scan of event_queue and read few pages.
 func TestSealReadsTheQueueByItsIndex(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewDatabase(t)
-	db := connect(t, url)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	db, conn := migrated(t)
 	if _, err := conn.Exec(ctx, `ALTER TABLE event_queue SET (autovacuum_enabled = false)`); err != nil {
 		t.Fatal(err)
 	}
