@@ -20,6 +20,24 @@ import (
 
 // openStores opens an empty database of each store: SQLite, and PostgreSQL
 // where a test server is at hand.
+// pruneAccessLog prunes the access log to one past the mark now (on
+// PostgreSQL a transaction running elsewhere may hold the mark back to an
+// earlier one): no earlier mark reaches it any more.
+func pruneAccessLog(t *testing.T, store roster.Store) {
+	t.Helper()
+	ctx := context.Background()
+	err := store.Update(ctx, func(tx roster.Tx) error {
+		mark, err := tx.AccessMark(ctx)
+		if err == nil {
+			err = tx.PruneAccessLog(ctx, mark+1)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func openStores() map[string]func(t *testing.T) roster.Store {
 	return map[string]func(t *testing.T) roster.Store{
 		"sqlite": func(t *testing.T) roster.Store {
@@ -128,19 +146,8 @@ func TestChangeSyncReadsOnlyChanges(t *testing.T) {
 				}
 			}
 			// Once the log no longer reaches back to the kept input's
-			// mark, the sync reads the profile whole. (Pruned to one past
-			// the mark now: on PostgreSQL a transaction running elsewhere
-			// may hold the mark back to the kept one's.)
-			err := store.Update(ctx, func(tx roster.Tx) error {
-				mark, err := tx.AccessMark(ctx)
-				if err == nil {
-					err = tx.PruneAccessLog(ctx, mark+1)
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			// mark, the sync reads the profile whole.
+			pruneAccessLog(t, store)
 			if err := e.RemoveGrant(admin, "carol", "okta/staff"); err != nil {
 				t.Fatal(err)
 			}
@@ -217,16 +224,7 @@ func TestSteadyPassReadsOnlyChanges(t *testing.T) {
 			}
 			pass("the pass after alice's grant was removed", false, nil, []string{"alice"})
 			pass("a steady pass again", false, nil, nil)
-			err := store.Update(ctx, func(tx roster.Tx) error {
-				mark, err := tx.AccessMark(ctx)
-				if err == nil {
-					err = tx.PruneAccessLog(ctx, mark+1)
-				}
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			pruneAccessLog(t, store)
 			if _, err := e.AddGrant(admin, "carol", "okta/staff"); err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +247,7 @@ func TestSteadyPassReadsOnlyChanges(t *testing.T) {
 				t.Errorf("the first change sync after a pass read the whole profile %d times, want none", n)
 			}
 			var ms []roster.Member
-			err = store.View(ctx, func(tx roster.Tx) (err error) {
+			err := store.View(ctx, func(tx roster.Tx) (err error) {
 				ms, err = tx.MembershipsAmong(ctx, []string{"carol"}, []string{"staff"})
 				return err
 			})
