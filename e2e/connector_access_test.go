@@ -1,20 +1,19 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/connector"
+	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/server"
 )
 
@@ -46,27 +45,9 @@ connectors:
 `, key, value)
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // noLeak fails the test when secret shows in the connector's status, the
 // audit log, the server's log or any of texts.
-func (e *env) noLeak(secret, connectorID string, log *syncBuffer, texts ...string) {
+func (e *env) noLeak(secret, connectorID string, log *testenv.Buffer, texts ...string) {
 	e.t.Helper()
 	texts = append(texts,
 		e.ok(roster.AdminUser, "connector", "show", connectorID, "-o", "json"),
@@ -86,7 +67,7 @@ func (e *env) noLeak(secret, connectorID string, log *syncBuffer, texts ...strin
 func TestConnectorSettingsCannotReachTheServersSecrets(t *testing.T) {
 	const sessionKey = "session-key-that-must-never-leave-the-server"
 	t.Setenv("ROSTER_SESSION_KEY", sessionKey)
-	var log syncBuffer
+	var log testenv.Buffer
 	e := startWith(t, server.Config{BootstrapToken: adminToken, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 
 	// Refused at apply, with the reason.

@@ -11,13 +11,13 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // The tokens the test server knows, and the users they belong to.
@@ -29,7 +29,7 @@ type testServer struct {
 	service  *fakeService
 	registry *prometheus.Registry
 	ready    atomic.Bool
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -41,7 +41,7 @@ func newTestServer(t *testing.T) *testServer {
 // ApplyTimeout).
 func newTestServerWith(t *testing.T, cfg rosterhttp.ServerConfig) *testServer {
 	t.Helper()
-	ts := &testServer{service: &fakeService{}, registry: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	ts := &testServer{service: &fakeService{}, registry: prometheus.NewRegistry(), logs: &testenv.Buffer{}}
 	ts.ready.Store(true)
 	s := rosterhttp.NewServer(rosterhttp.ServerConfig{
 		SpoolDir:     cfg.SpoolDir,
@@ -102,24 +102,6 @@ func errorBody(t *testing.T, b []byte) roster.Error {
 		t.Fatalf("error body %q is not {\"error\":{…}}: %v", b, err)
 	}
 	return *body.Error
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestAuthentication(t *testing.T) {

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +11,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // ssoClient is a browser without a browser: an HTTP client with its own
@@ -338,7 +337,7 @@ func TestSSOErrorsLoggedCut(t *testing.T) {
 		http.Error(w, strings.Repeat("x", 20000), http.StatusInternalServerError)
 	}))
 	defer provider.Close()
-	var logs syncBuffer
+	var logs testenv.Buffer
 	e := newEnv(t, func(cfg *Config, base string) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		cfg.SSO = &SSOConfig{Issuer: provider.URL, ClientID: "x", ClientSecret: "y", RedirectURL: base + "/auth/oidc/callback",
@@ -355,22 +354,4 @@ func TestSSOErrorsLoggedCut(t *testing.T) {
 	if n := strings.Count(out, "x"); n > 600 {
 		t.Errorf("the log holds %d characters of the provider's answer, want it cut to 500:\n%.2000s", n, out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

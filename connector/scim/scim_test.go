@@ -1,7 +1,6 @@
 package scim_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/connector"
 	"github.com/rosterhq/roster/connector/scim"
 	"github.com/rosterhq/roster/connector/scim/scimtest"
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 const token = "tok-Zq81-very-secret"
@@ -526,7 +526,7 @@ func TestErrors(t *testing.T) {
 // logging and checks that the token appears nowhere.
 func TestTokenNotLogged(t *testing.T) {
 	f := newFixture(t)
-	var buf syncBuffer
+	var buf testenv.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := openWith(t, f.srv, nil, logger)
 	ctx := context.Background()
@@ -552,17 +552,6 @@ func TestTokenNotLogged(t *testing.T) {
 	if strings.Contains(buf.String(), token) {
 		t.Errorf("the log contains the token:\n%s", buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
 }
 
 func TestOpenSettings(t *testing.T) {
