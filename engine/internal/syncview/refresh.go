@@ -166,9 +166,9 @@ func (v *View) refreshUsers(ctx context.Context, tx roster.Tx, ids, users []stri
 		return err
 	}
 
-	these := make(map[string]bool, len(users))
+	changed := make(map[string]bool, len(users))
 	for _, u := range users {
-		these[u] = true
+		changed[u] = true
 	}
 	off := make(map[string]bool, len(disabled))
 	for _, u := range disabled {
@@ -185,38 +185,42 @@ func (v *View) refreshUsers(ctx context.Context, tx roster.Tx, ids, users []stri
 		}
 	}
 
-	// Holders: a bitmap another holds (Matches keeps the holders it
-	// evaluated against) is copied before it changes.
+	// Holders, compared as bitmaps: the changed users' holding of each
+	// entitlement before and now. A bitmap another holds (Matches keeps
+	// the holders it evaluated against) is replaced, not changed.
+	these := roaring.New()
+	for _, u := range users {
+		x, _ := v.user(u)
+		these.Add(x)
+	}
 	entAt := make(map[string]int, len(v.ents))
 	for e, ent := range v.ents {
 		entAt[ent] = e
 	}
-	holds := make([]map[string]bool, len(v.ents))
+	now := make([]*roaring.Bitmap, len(v.ents))
 	for _, g := range grants {
-		if e, ok := entAt[g.Entitlement]; ok {
-			if holds[e] == nil {
-				holds[e] = map[string]bool{}
-			}
-			holds[e][g.User] = true
+		e, ok := entAt[g.Entitlement]
+		x, known := v.user(g.User)
+		if !ok || !known {
+			continue
 		}
+		if now[e] == nil {
+			now[e] = roaring.New()
+		}
+		now[e].Add(x)
 	}
 	for e, h := range v.holders {
-		copied := false
-		for _, u := range users {
-			x, _ := v.user(u)
-			if holds[e][u] == h.Contains(x) {
-				continue
-			}
-			if !copied {
-				h, copied = h.Clone(), true
-				v.holders[e] = h
-			}
-			if holds[e][u] {
-				h.Add(x)
-			} else {
-				h.Remove(x)
-			}
+		after := now[e]
+		if after == nil {
+			after = roaring.New()
 		}
+		if roaring.And(h, these).Equals(after) {
+			continue
+		}
+		h = h.Clone()
+		h.AndNot(these)
+		h.Or(after)
+		v.holders[e] = h
 	}
 
 	profileAt := make(map[string]int, len(ids))
@@ -241,10 +245,10 @@ func (v *View) refreshUsers(ctx context.Context, tx roster.Tx, ids, users []stri
 	}
 	for i := range ids {
 		ts := v.open[i]
-		if len(started[i]) == 0 && !slices.ContainsFunc(ts, func(t roster.OpenTask) bool { return these[t.User] }) {
+		if len(started[i]) == 0 && !slices.ContainsFunc(ts, func(t roster.OpenTask) bool { return changed[t.User] }) {
 			continue
 		}
-		ts = slices.DeleteFunc(slices.Clone(ts), func(t roster.OpenTask) bool { return these[t.User] })
+		ts = slices.DeleteFunc(slices.Clone(ts), func(t roster.OpenTask) bool { return changed[t.User] })
 		ts = append(ts, started[i]...)
 		slices.SortFunc(ts, func(a, b roster.OpenTask) int { return cmp.Compare(a.ID, b.ID) })
 		v.open[i] = ts
