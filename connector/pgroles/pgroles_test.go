@@ -1,7 +1,6 @@
 package pgroles_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -129,27 +127,9 @@ func quoteKV(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-// lockedBuffer collects log output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type opened struct {
 	connector.Connector
-	logs *lockedBuffer
+	logs *testenv.Buffer
 }
 
 // open opens a postgres connector with the DSN in a file (tests run in
@@ -164,7 +144,7 @@ func open(t *testing.T, dsn string, settings connector.Settings, now time.Time) 
 	for k, v := range settings {
 		s[k] = v
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	cfg := connector.Config{
 		ID:       "warehouse",
 		App:      "warehouse",
@@ -709,7 +689,7 @@ func TestConnectionErrors(t *testing.T) {
 			t.Parallel()
 			var conn opened
 			if tt.settings != nil {
-				logs := &lockedBuffer{}
+				logs := &testenv.Buffer{}
 				cc, err := connector.Open(pgroles.Type, connector.Config{ID: "warehouse", Settings: tt.settings,
 					Access: connector.Access{SecretsDir: t.TempDir()},
 					Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -22,7 +22,6 @@
 package slapdtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,7 +32,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,7 +74,7 @@ type Server struct {
 	CAFile string
 
 	slapd  string // the binary
-	stderr *lockedBuffer
+	stderr *testenv.Buffer
 }
 
 // Option changes how Start configures the server.
@@ -162,7 +160,7 @@ var errExited = errors.New("slapd exited")
 // run starts slapd on port and waits until the root DN can bind.
 func (s *Server) run(t testing.TB, conf string, port int) error {
 	s.URL = "ldap://127.0.0.1:" + strconv.Itoa(port)
-	s.stderr = &lockedBuffer{}
+	s.stderr = &testenv.Buffer{}
 	cmd := exec.Command(s.slapd, "-d", "0", "-f", conf, "-h", s.URL+"/")
 	cmd.Stdout = s.stderr
 	cmd.Stderr = s.stderr
@@ -493,22 +491,4 @@ func randomPassword() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// lockedBuffer collects slapd's output for error messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
