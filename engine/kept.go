@@ -244,11 +244,7 @@ func (o *op) syncView(settings *roster.Settings, ps, every []*roster.Profile) (v
 	if err != nil {
 		return nil, nil, err
 	}
-	// Nothing changed since: this selects ps.
-	v, ok, err := whole.Refresh(o.ctx, o.tx, settings, ps, o.now, o.e.matches, &o.journal, nil)
-	if err != nil {
-		return nil, nil, err
-	}
+	v, ok := whole.Select(settings, ps)
 	if !ok {
 		return nil, nil, fmt.Errorf("a view of %d profiles does not hold the %d to sync", len(every), len(ps))
 	}

@@ -49,17 +49,9 @@ const refreshChunk = 2048
 // parts with it and is to be used only until v is next refreshed. m and j
 // are as for Read, and must be those v was read with.
 func (v *View) Refresh(ctx context.Context, tx roster.Tx, s *roster.Settings, ps []*roster.Profile, now time.Time, m *Matches, j *Journal, changed []string) (*View, bool, error) {
-	at := make(map[string]int, len(v.profiles))
-	for i, p := range v.profiles {
-		at[p.ID] = i
-	}
-	sel := make([]int, len(ps))
-	for k, p := range ps {
-		i, ok := at[p.ID]
-		if !ok || v.keys[i] != RuleKey(p) {
-			return nil, false, nil
-		}
-		sel[k] = i
+	sel, ok := v.positions(ps)
+	if !ok {
+		return nil, false, nil
 	}
 	if len(changed) > refreshMax(len(v.users)) {
 		return nil, false, nil
@@ -127,6 +119,40 @@ func (v *View) Refresh(ctx context.Context, tx roster.Tx, s *roster.Settings, ps
 		}
 	}
 
+	return v.sub(s, ps, sel), true, nil
+}
+
+// Select returns the view of ps (all of them v's, under their rules) under
+// the settings s, as v holds them, and whether v holds them all. The view
+// returned shares parts with v, as Refresh's does.
+func (v *View) Select(s *roster.Settings, ps []*roster.Profile) (*View, bool) {
+	sel, ok := v.positions(ps)
+	if !ok {
+		return nil, false
+	}
+	return v.sub(s, ps, sel), true
+}
+
+// positions returns the position in v of each of ps, if v holds them all
+// under their rules.
+func (v *View) positions(ps []*roster.Profile) ([]int, bool) {
+	at := make(map[string]int, len(v.profiles))
+	for i, p := range v.profiles {
+		at[p.ID] = i
+	}
+	sel := make([]int, len(ps))
+	for k, p := range ps {
+		i, ok := at[p.ID]
+		if !ok || v.keys[i] != RuleKey(p) {
+			return nil, false
+		}
+		sel[k] = i
+	}
+	return sel, true
+}
+
+// sub returns the view of ps, at the positions sel of v, under s.
+func (v *View) sub(s *roster.Settings, ps []*roster.Profile, sel []int) *View {
 	out := &View{settings: s, profiles: ps, users: v.users, disabled: v.disabled, disabledIDs: v.disabledIDs,
 		holders: v.holders, sources: v.sources,
 		rules: make([][]int, len(ps)), members: make([][]memberRef, len(ps)), open: make([][]roster.OpenTask, len(ps)),
@@ -137,7 +163,7 @@ func (v *View) Refresh(ctx context.Context, tx roster.Tx, s *roster.Settings, ps
 		out.denials[k], out.removals[k] = v.denials[i], v.removals[i]
 		out.expr[k], out.exprErrs[k] = v.expr[i], v.exprErrs[i]
 	}
-	return out, true, nil
+	return out
 }
 
 // refreshUsers reads again, in tx, what v holds of users (sorted, all
@@ -314,15 +340,11 @@ func Merge[T any](xs, ys []T, cmp func(a, b T) int) []T {
 // removals, an expression's errors) is as of v's read, for the caller to
 // read again.
 func (v *View) Input(p *roster.Profile) (roster.PlanInput, bool) {
-	for i, q := range v.profiles {
-		if q.ID == p.ID {
-			if v.keys[i] != RuleKey(p) {
-				return roster.PlanInput{}, false
-			}
-			return v.PlanInput(i), true
-		}
+	sel, ok := v.positions([]*roster.Profile{p})
+	if !ok {
+		return roster.PlanInput{}, false
 	}
-	return roster.PlanInput{}, false
+	return v.PlanInput(sel[0]), true
 }
 
 // Has reports whether v holds the profile id.
