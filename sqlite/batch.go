@@ -236,6 +236,12 @@ type pending struct {
 // Rows that could break a unique constraint are never held, so an insert's
 // error is still the caller's; an error writing held rows (the disk, say)
 // sticks, failing every later statement and the commit.
+//
+// A full chunk is written by the transaction's writer goroutine (see
+// behind), so that SQLite writes one chunk while the caller makes the next:
+// a sync that creates two million tasks spends most of its time in both.
+// Every other statement waits for it first, so the connection is only ever
+// used by one goroutine at a time.
 type writeBehind struct {
 	tables []*pending
 	err    error
@@ -247,6 +253,7 @@ type writeBehind struct {
 	// event's, so events are appended without their ids; -1 when they do
 	// not; 0 until the transaction's first append.
 	eventsFollow int8
+	bg           behind
 }
 
 func newWriteBehind() *writeBehind {
@@ -258,8 +265,11 @@ func newWriteBehind() *writeBehind {
 	}}
 }
 
-// held reports whether any row waits.
+// held reports whether any row waits, held or being written.
 func (w *writeBehind) held() bool {
+	if w.bg.busy {
+		return true
+	}
 	for _, p := range w.tables {
 		if len(p.args) > 0 {
 			return true
@@ -268,55 +278,130 @@ func (w *writeBehind) held() bool {
 	return false
 }
 
-// add holds a row for p's table, writing the table's rows once they fill a
-// chunk.
+// add holds a row for p's table; once the table holds a full chunk, the
+// writer goroutine writes it.
 func (w *writeBehind) add(ctx context.Context, t cachedTx, p *pending, row ...any) error {
 	if w.err != nil {
 		return w.err
 	}
 	p.args = append(p.args, row...)
 	if len(p.args) >= p.in.maxRows*p.in.cols {
-		return w.write(ctx, t, p)
+		job := w.writer(p)
+		t.behind(func() error { return job(ctx, t) })
+		p.args = make([]any, 0, cap(p.args))
 	}
 	return nil
 }
 
-// flush writes every held row.
+// flush writes every held row, once the writer goroutine is done.
 func (w *writeBehind) flush(ctx context.Context, t cachedTx) error {
-	if w.err != nil {
-		return w.err
+	if err := w.wait(); err != nil {
+		return err
 	}
 	for _, p := range w.tables {
-		if err := w.write(ctx, t, p); err != nil {
+		if len(p.args) == 0 {
+			continue
+		}
+		if err := w.writer(p)(ctx, t); err != nil {
+			w.err = err
 			return err
 		}
+		clear(p.args)
+		p.args = p.args[:0]
 	}
 	return nil
 }
 
-func (w *writeBehind) write(ctx context.Context, t cachedTx, p *pending) error {
-	if len(p.args) == 0 {
-		return nil
+// wait waits for the writer goroutine to write what it was given, and
+// returns the error that sticks, if any.
+func (w *writeBehind) wait() error {
+	if err := w.bg.wait(); err != nil && w.err == nil {
+		w.err = err
 	}
+	return w.err
+}
+
+// writer returns what writes p's rows held now.
+func (w *writeBehind) writer(p *pending) func(ctx context.Context, t cachedTx) error {
+	args := p.args
 	var done func(rows int, last int64) error
 	if p.in == taskInsert {
 		// Held tasks are written without their ids, which would cost the
 		// INSERT a statement journal (as an explicit rowid does): written in
 		// order by the only writer, they take the ids they were given, which
 		// is checked.
+		first := w.firstTaskID
+		w.firstTaskID += int64(len(args) / p.in.cols)
 		done = func(rows int, last int64) error {
-			if want := w.firstTaskID + int64(rows) - 1; last != want {
-				return fmt.Errorf("held tasks %d–%d took ids up to %d", w.firstTaskID, want, last)
+			if want := first + int64(rows) - 1; last != want {
+				return fmt.Errorf("held tasks %d–%d took ids up to %d", first, want, last)
 			}
-			w.firstTaskID += int64(rows)
+			first += int64(rows)
 			return nil
 		}
 	}
-	if err := p.in.exec(ctx, t, p.args, done); err != nil {
-		w.err = fmt.Errorf("write %d %s held for the transaction: %w", len(p.args)/p.in.cols, p.what, err)
-		return w.err
+	return func(ctx context.Context, t cachedTx) error {
+		if err := p.in.exec(ctx, t, args, done); err != nil {
+			return fmt.Errorf("write %d %s held for the transaction: %w", len(args)/p.in.cols, p.what, err)
+		}
+		return nil
 	}
-	clear(p.args)
-	p.args = p.args[:0]
-	return nil
+}
+
+// behind is a transaction's writer goroutine: it runs the statements it is
+// given one after another, in order, until one fails; that error sticks.
+// Only the transaction's goroutine calls its methods. Up to behindJobs jobs
+// wait while another runs, so the rows in flight are bounded.
+type behind struct {
+	jobs chan func() error
+	wg   sync.WaitGroup
+	// busy says jobs were given since the last wait.
+	busy bool
+	// err is the first job's error; the goroutine sets it before the job's
+	// wg.Done, and wait reads it after wg.Wait.
+	err error
+}
+
+// behindJobs is how many jobs may wait for the writer goroutine: a sync
+// gives them in bursts (a chunk of events, then the chain's head, then the
+// tasks and grants that filled meanwhile), and with room for one the caller
+// waited for a fifth of its time. Each is a chunk of rows: a few hundred
+// KiB at most.
+const behindJobs = 64
+
+// submit gives job to the writer goroutine, starting it the first time.
+func (b *behind) submit(job func() error) {
+	if b.jobs == nil {
+		b.jobs = make(chan func() error, behindJobs)
+		go func() {
+			for job := range b.jobs {
+				if b.err == nil {
+					b.err = job()
+				}
+				b.wg.Done()
+			}
+		}()
+	}
+	b.busy = true
+	b.wg.Add(1)
+	b.jobs <- job
+}
+
+// wait waits until every job given is done and returns the first error.
+func (b *behind) wait() error {
+	if b.busy {
+		b.wg.Wait()
+		b.busy = false
+	}
+	return b.err
+}
+
+// stop waits for the jobs given and ends the goroutine.
+func (b *behind) stop() error {
+	err := b.wait()
+	if b.jobs != nil {
+		close(b.jobs)
+		b.jobs = nil
+	}
+	return err
 }

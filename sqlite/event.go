@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/rosterhq/roster"
@@ -73,17 +74,27 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 				return fmt.Errorf("append event %s: %w", ev.Action, e.err)
 			}
 		}
-		if in == eventInsert {
-			return in.exec(ctx, t.tx, args, nil)
-		}
-		next := evs[0].ID
-		return in.exec(ctx, t.tx, args, func(rows int, last int64) error {
-			if want := next + int64(rows) - 1; last != want {
-				return fmt.Errorf("events %d–%d took ids up to %d", next, want, last)
+		var done func(rows int, last int64) error
+		if in == eventAppend {
+			next := evs[0].ID
+			done = func(rows int, last int64) error {
+				if want := next + int64(rows) - 1; last != want {
+					return fmt.Errorf("events %d–%d took ids up to %d", next, want, last)
+				}
+				next += int64(rows)
+				return nil
 			}
-			next += int64(rows)
+		}
+		// Written by the transaction's writer goroutine, like a full chunk
+		// of held rows (see writeBehind): the caller goes on meanwhile.
+		n, action := len(evs), evs[0].Action
+		t.tx.behind(func() error {
+			if err := in.exec(ctx, t.tx, args, done); err != nil {
+				return fmt.Errorf("append %d events from %s: %w", n, action, err)
+			}
 			return nil
 		})
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, err)
@@ -94,8 +105,8 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 // hashEvents chains the events written before migration 9, after the
 // migrations.
 func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
-	t := newTx(newCachedTx(stx, db.writes))
-	return t.HashEvents(ctx, false, func(ids []int64, hashes [][]byte) error {
+	ct := newCachedTx(stx, db.writes)
+	err := newTx(ct).HashEvents(ctx, false, func(ids []int64, hashes [][]byte) error {
 		for i, id := range ids {
 			if _, err := stx.ExecContext(ctx, `UPDATE events SET hash = ? WHERE id = ?`, hashes[i], id); err != nil {
 				return err
@@ -103,6 +114,9 @@ func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
 		}
 		return nil
 	})
+	// The head is moved by the writer goroutine: it is done before stx
+	// commits.
+	return errors.Join(err, ct.stop())
 }
 
 // QueueEvents appends events at once, as AppendEvents: on SQLite, one

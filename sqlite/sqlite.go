@@ -286,16 +286,22 @@ func run(ctx context.Context, pool *sql.DB, cache *stmtCache, opts *sql.TxOption
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	done := false
+	ct := newCachedTx(stx, cache)
 	defer func() {
 		if !done {
 			// fn panicked: roll back, then let the panic continue.
+			ct.stop()
 			stx.Rollback()
 		}
 	}()
-	ct := newCachedTx(stx, cache)
 	err = fn(newTx(ct))
 	if err == nil {
 		err = ct.flush(ctx)
+	}
+	// The writer goroutine is done with the connection before it commits
+	// or rolls back.
+	if serr := ct.stop(); err == nil {
+		err = serr
 	}
 	done = true
 	if err != nil {

@@ -103,6 +103,9 @@ func (c *stmtCache) close() {
 type cachedTx struct {
 	tx    *sql.Tx
 	cache *stmtCache
+	// local is used by one goroutine at a time: the writer goroutine runs
+	// its jobs while the transaction's own goroutine gives more, and every
+	// other statement waits for it first (see writeBehind).
 	local map[string]*sql.Stmt
 	// held are the rows written behind (see writeBehind); every other
 	// statement writes them first.
@@ -146,6 +149,38 @@ func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (s
 		return nil, err
 	}
 	return t.execDirect(ctx, query, args...)
+}
+
+// behind gives job to the transaction's writer goroutine (see
+// writeBehind): it runs after the jobs given before it, and every later
+// statement but another job waits for it. An error sticks.
+func (t cachedTx) behind(job func() error) {
+	if t.held.err != nil {
+		return
+	}
+	t.held.bg.submit(job)
+}
+
+// ExecBehind runs a statement by the writer goroutine, without waiting for
+// it (see sqlstore.BehindExecer): for a statement that reads nothing the
+// transaction wrote. An error sticks.
+func (t cachedTx) ExecBehind(ctx context.Context, query string, args ...any) error {
+	if t.held.err != nil {
+		return t.held.err
+	}
+	t.behind(func() error {
+		_, err := t.execDirect(ctx, query, args...)
+		return err
+	})
+	return nil
+}
+
+// stop waits for the transaction's writer goroutine and ends it.
+func (t cachedTx) stop() error {
+	if err := t.held.bg.stop(); err != nil && t.held.err == nil {
+		t.held.err = err
+	}
+	return t.held.err
 }
 
 // execDirect runs a statement without writing the held rows first.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,5 +208,128 @@ func BenchmarkAppendEvents(b *testing.B) {
 			b.Fatal(err)
 		}
 		db.Close()
+	}
+}
+
+// TestRowsWrittenBehindFail checks the rows a transaction's writer goroutine
+// writes (see writeBehind): reads in the transaction see every row handed to
+// it, and when one of its statements fails, the error reaches the caller,
+// the transaction commits nothing, and the next one starts clean.
+func TestRowsWrittenBehindFail(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		_, err := rt.(*tx).tx.ExecContext(ctx, `CREATE TRIGGER no_bad_grants BEFORE INSERT ON grants WHEN NEW.user_id = 'bad'
+			BEGIN SELECT RAISE(FAIL, 'no grants for bad'); END`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(100, 0).UTC()
+	grant := func(u string) *roster.Grant {
+		return &roster.Grant{User: u, Entitlement: "app/e", Sources: []string{"direct"}, CreatedAt: at, UpdatedAt: at}
+	}
+	// Many chunks go to the writer goroutine, events and the chain's head
+	// between them; the transaction reads them all back.
+	const n = 5000
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		for i := range n {
+			if err := rt.PutGrant(ctx, grant(fmt.Sprintf("u%05d", i))); err != nil {
+				return err
+			}
+			if i%1000 == 999 {
+				if err := rt.AppendEvents(ctx, []*roster.Event{{At: at, Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: fmt.Sprint(i)}}); err != nil {
+					return err
+				}
+			}
+		}
+		if !rt.(*tx).tx.held.bg.busy {
+			t.Error("no chunk went to the writer goroutine")
+		}
+		var got int
+		if err := rt.(*tx).tx.QueryRowContext(ctx, `SELECT count(*) FROM grants`).Scan(&got); err != nil {
+			return err
+		}
+		if got != n {
+			t.Errorf("the transaction reads %d grants, want %d", got, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A failure in the first chunk: the rest are given and skipped, the
+	// events and the head too, and the error comes back from Update.
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		for i := range n {
+			u := fmt.Sprintf("v%05d", i)
+			if i == 10 {
+				u = "bad"
+			}
+			if err := rt.PutGrant(ctx, grant(u)); err != nil {
+				return err
+			}
+			if i%1000 == 999 {
+				if err := rt.AppendEvents(ctx, []*roster.Event{{At: at, Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: u}}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "no grants for bad") {
+		t.Fatalf("Update = %v, want the trigger's error", err)
+	}
+	var grants, events int
+	err = db.View(ctx, func(rt roster.Tx) error {
+		if err := rt.(*tx).tx.QueryRowContext(ctx, `SELECT count(*) FROM grants`).Scan(&grants); err != nil {
+			return err
+		}
+		return rt.(*tx).tx.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&events)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grants != n || events != 5 {
+		t.Errorf("after the failed transaction: %d grants and %d events, want %d and 5", grants, events, n)
+	}
+	// The audit chain is whole: the failed transaction's events and head
+	// were rolled back together, and the next append follows.
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		return rt.AppendEvents(ctx, []*roster.Event{{At: at, Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: "after"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(rt roster.Tx) error {
+		p, err := rt.Events(ctx, roster.EventFilter{Limit: 100})
+		if err != nil {
+			return err
+		}
+		headID, headHash, err := rt.EventChainHead(ctx)
+		if err != nil {
+			return err
+		}
+		hash := roster.GenesisHash
+		for i, ev := range p.Items {
+			if hash, err = roster.ChainHash(hash, &ev); err != nil {
+				return err
+			}
+			if ev.ID != int64(i+1) || ev.Hash != hash {
+				t.Errorf("event %d: id %d, hash %s, want id %d, hash %s", i, ev.ID, ev.Hash, i+1, hash)
+			}
+		}
+		if len(p.Items) != 6 || headID != 6 || headHash != hash {
+			t.Errorf("%d events, head %d %s; want 6 events, head 6 %s", len(p.Items), headID, headHash, hash)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -121,13 +121,27 @@ func canonicalJSON(evs []*roster.Event) ([][]byte, error) {
 	return out, nil
 }
 
+// BehindExecer is a Querier that can run a statement later, in order with
+// the transaction's other writes, without the caller waiting for it (SQLite's
+// writer goroutine): moving the chain's head needs nothing the transaction
+// reads.
+type BehindExecer interface {
+	ExecBehind(ctx context.Context, query string, args ...any) error
+}
+
 // setHead moves the chain's head.
 func (t *Tx) setHead(ctx context.Context, h ChainHead) error {
 	b, err := HashBytes(h.Hash)
 	if err != nil {
 		return err
 	}
-	if _, err := t.Q.Exec(ctx, `UPDATE event_chain SET last_id = ?, last_hash = ? WHERE id = 1`, h.ID, b); err != nil {
+	const q = `UPDATE event_chain SET last_id = ?, last_hash = ? WHERE id = 1`
+	if be, ok := t.Q.(BehindExecer); ok {
+		err = be.ExecBehind(ctx, q, h.ID, b)
+	} else {
+		_, err = t.Q.Exec(ctx, q, h.ID, b)
+	}
+	if err != nil {
 		return fmt.Errorf("move the audit chain's head: %w", err)
 	}
 	return nil
