@@ -287,7 +287,7 @@ func (w *writeBehind) add(ctx context.Context, t cachedTx, p *pending, row ...an
 	p.args = append(p.args, row...)
 	if len(p.args) >= p.in.maxRows*p.in.cols {
 		job := w.writer(p)
-		t.behind(func() error { return job(ctx, t) })
+		w.bg.submit(func() error { return job(ctx, t) })
 		p.args = make([]any, 0, cap(p.args))
 	}
 	return nil
@@ -368,6 +368,9 @@ type behind struct {
 // waited for a fifth of its time. Each is a chunk of rows: a few hundred
 // KiB at most.
 const behindJobs = 64
+
+// started reports whether the goroutine runs.
+func (b *behind) started() bool { return b.jobs != nil }
 
 // submit gives job to the writer goroutine, starting it the first time.
 func (b *behind) submit(job func() error) {

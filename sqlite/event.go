@@ -88,13 +88,12 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 		// Written by the transaction's writer goroutine, like a full chunk
 		// of held rows (see writeBehind): the caller goes on meanwhile.
 		n, action := len(evs), evs[0].Action
-		t.tx.behind(func() error {
+		return t.tx.behind(func() error {
 			if err := in.exec(ctx, t.tx, args, done); err != nil {
-				return fmt.Errorf("append %d events from %s: %w", n, action, err)
+				return fmt.Errorf("write %d events from %s: %w", n, action, err)
 			}
 			return nil
 		})
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("append %d events from %s: %w", len(evs), evs[0].Action, err)

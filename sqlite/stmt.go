@@ -153,26 +153,33 @@ func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (s
 
 // behind gives job to the transaction's writer goroutine (see
 // writeBehind): it runs after the jobs given before it, and every later
-// statement but another job waits for it. An error sticks.
-func (t cachedTx) behind(job func() error) {
+// statement but another job waits for it. An error sticks. Until a full
+// chunk of held rows has started the goroutine, job runs at once and its
+// error is returned too: a transaction that writes a few rows (a decision,
+// say) would only pay for the hand-over.
+func (t cachedTx) behind(job func() error) error {
 	if t.held.err != nil {
-		return
+		return t.held.err
+	}
+	if !t.held.bg.started() {
+		if err := job(); err != nil {
+			t.held.err = err
+			return err
+		}
+		return nil
 	}
 	t.held.bg.submit(job)
+	return nil
 }
 
 // ExecBehind runs a statement by the writer goroutine, without waiting for
 // it (see sqlstore.BehindExecer): for a statement that reads nothing the
 // transaction wrote. An error sticks.
 func (t cachedTx) ExecBehind(ctx context.Context, query string, args ...any) error {
-	if t.held.err != nil {
-		return t.held.err
-	}
-	t.behind(func() error {
+	return t.behind(func() error {
 		_, err := t.execDirect(ctx, query, args...)
 		return err
 	})
-	return nil
 }
 
 // stop waits for the transaction's writer goroutine and ends it.

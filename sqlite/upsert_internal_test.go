@@ -234,6 +234,23 @@ func TestRowsWrittenBehindFail(t *testing.T) {
 	grant := func(u string) *roster.Grant {
 		return &roster.Grant{User: u, Entitlement: "app/e", Sources: []string{"direct"}, CreatedAt: at, UpdatedAt: at}
 	}
+	// A few rows are written without the goroutine: a decision would only
+	// pay for the hand-over.
+	err = db.Update(ctx, func(rt roster.Tx) error {
+		if err := rt.PutGrant(ctx, grant("few")); err != nil {
+			return err
+		}
+		if err := rt.AppendEvents(ctx, []*roster.Event{{At: at, Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: "few"}}); err != nil {
+			return err
+		}
+		if rt.(*tx).tx.held.bg.started() {
+			t.Error("a transaction of one grant and one event started the writer goroutine")
+		}
+		return rt.(*tx).tx.QueryRowContext(ctx, `DELETE FROM grants WHERE user_id = 'few'`).Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Many chunks go to the writer goroutine, events and the chain's head
 	// between them; the transaction reads them all back.
 	const n = 5000
@@ -295,8 +312,8 @@ func TestRowsWrittenBehindFail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if grants != n || events != 5 {
-		t.Errorf("after the failed transaction: %d grants and %d events, want %d and 5", grants, events, n)
+	if grants != n || events != 6 {
+		t.Errorf("after the failed transaction: %d grants and %d events, want %d and 6", grants, events, n)
 	}
 	// The audit chain is whole: the failed transaction's events and head
 	// were rolled back together, and the next append follows.
@@ -324,8 +341,8 @@ func TestRowsWrittenBehindFail(t *testing.T) {
 				t.Errorf("event %d: id %d, hash %s, want id %d, hash %s", i, ev.ID, ev.Hash, i+1, hash)
 			}
 		}
-		if len(p.Items) != 6 || headID != 6 || headHash != hash {
-			t.Errorf("%d events, head %d %s; want 6 events, head 6 %s", len(p.Items), headID, headHash, hash)
+		if len(p.Items) != 7 || headID != 7 || headHash != hash {
+			t.Errorf("%d events, head %d %s; want 7 events, head 7 %s", len(p.Items), headID, headHash, hash)
 		}
 		return nil
 	})
