@@ -18,8 +18,6 @@ import (
 	"github.com/rosterhq/roster/sqlite"
 )
 
-// openStores opens an empty database of each store: SQLite, and PostgreSQL
-// where a test server is at hand.
 // pruneAccessLog prunes the access log to one past the mark now (on
 // PostgreSQL a transaction running elsewhere may hold the mark back to an
 // earlier one): no earlier mark reaches it any more.
@@ -38,6 +36,38 @@ func pruneAccessLog(t *testing.T, store roster.Store) {
 	}
 }
 
+// awaitMarkReaches waits until a mark taken now reaches the access log
+// (see pruneAccessLog). On SQLite the first write after a pruning logs past
+// it; on PostgreSQL a mark is the oldest transaction running anywhere on
+// the server, so another database's (another package's tests) can hold it
+// at the pruned one for a while, and a view read meanwhile would read whole
+// again at its next refresh.
+func awaitMarkReaches(t *testing.T, store roster.Store) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var mark int64
+		var reaches bool
+		err := store.View(ctx, func(tx roster.Tx) (err error) {
+			if mark, err = tx.AccessMark(ctx); err == nil {
+				_, reaches, err = tx.AccessChangedSince(ctx, mark)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reaches {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a mark taken now (%d) still does not reach the pruned access log a minute later: a transaction on the server runs that long", mark)
+		}
+	}
+}
+
+// openStores opens an empty database of each store: SQLite, and PostgreSQL
+// where a test server is at hand.
 func openStores() map[string]func(t *testing.T) roster.Store {
 	return map[string]func(t *testing.T) roster.Store{
 		"sqlite": func(t *testing.T) roster.Store {
@@ -228,6 +258,7 @@ func TestSteadyPassReadsOnlyChanges(t *testing.T) {
 			if _, err := e.AddGrant(admin, "carol", "okta/staff"); err != nil {
 				t.Fatal(err)
 			}
+			awaitMarkReaches(t, store)
 			pass("the pass after the log was pruned", true, []string{"carol"}, nil)
 
 			// A change-driven sync with no input of its own kept takes

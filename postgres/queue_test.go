@@ -72,7 +72,11 @@ func TestSealReadsTheQueueByItsIndex(t *testing.T) {
 					t.Errorf("after %d rounds, %s\nscans event_queue (%d pages) whole:\n%s", rounds, stmt, pages, plan)
 					break
 				}
-				if hit := sharedHits(plan); look == 1 && hit > pages/2 {
+				// The index reads the live rows' pages and its own: about a
+				// hundred here (97 quiet, 129 once on a loaded machine, whose
+				// snapshots keep more dead entries in the way); a scan reads
+				// every page.
+				if hit := sharedHits(plan); look == 1 && hit > max(pages/2, 200) {
 					t.Errorf("after %d rounds, %s\nread %d pages of a queue of %d, 30 of its rows live:\n%s", rounds, stmt, hit, pages, plan)
 				}
 			}
