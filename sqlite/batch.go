@@ -376,14 +376,14 @@ func (b *behind) started() bool { return b.jobs != nil }
 func (b *behind) submit(job func() error) {
 	if b.jobs == nil {
 		b.jobs = make(chan func() error, behindJobs)
-		go func() {
-			for job := range b.jobs {
+		go func(jobs <-chan func() error) {
+			for job := range jobs {
 				if b.err == nil {
 					b.err = job()
 				}
 				b.wg.Done()
 			}
-		}()
+		}(b.jobs)
 	}
 	b.busy = true
 	b.wg.Add(1)

@@ -85,8 +85,9 @@ func (t *tx) AppendEvents(ctx context.Context, evs []*roster.Event) error {
 				return nil
 			}
 		}
-		// Written by the transaction's writer goroutine, like a full chunk
-		// of held rows (see writeBehind): the caller goes on meanwhile.
+		// Written by the transaction's writer goroutine once a full chunk
+		// of held rows has started it (see writeBehind): the caller goes on
+		// meanwhile.
 		n, action := len(evs), evs[0].Action
 		return t.tx.behind(func() error {
 			if err := in.exec(ctx, t.tx, args, done); err != nil {
@@ -113,8 +114,8 @@ func (db *DB) hashEvents(ctx context.Context, stx *sql.Tx) error {
 		}
 		return nil
 	})
-	// The head is moved by the writer goroutine: it is done before stx
-	// commits.
+	// Should the writer goroutine have moved the head, it is done before
+	// stx commits.
 	return errors.Join(err, ct.stop())
 }
 
