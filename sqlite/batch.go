@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -379,7 +380,7 @@ func (b *behind) submit(job func() error) {
 		go func(jobs <-chan func() error) {
 			for job := range jobs {
 				if b.err == nil {
-					b.err = job()
+					b.err = runJob(job)
 				}
 				b.wg.Done()
 			}
@@ -388,6 +389,19 @@ func (b *behind) submit(job func() error) {
 	b.busy = true
 	b.wg.Add(1)
 	b.jobs <- job
+}
+
+// runJob runs job, and turns a panic into its error: in the transaction's
+// own goroutine the panic would have rolled the transaction back and reached
+// the HTTP server's recovery; in the writer goroutine it would end the
+// process.
+func runJob(job func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("writer goroutine: panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return job()
 }
 
 // wait waits until every job given is done and returns the first error.

@@ -350,3 +350,18 @@ func TestRowsWrittenBehindFail(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriterGoroutinePanics: a job that panics in the writer goroutine
+// fails the transaction with the panic instead of ending the process, and
+// the jobs after it are skipped.
+func TestWriterGoroutinePanics(t *testing.T) {
+	var b behind
+	b.submit(func() error { panic("boom") })
+	b.submit(func() error {
+		t.Error("a job given after the panic ran")
+		return nil
+	})
+	if err := b.stop(); err == nil || !strings.Contains(err.Error(), "panic: boom") {
+		t.Fatalf("stop = %v, want the panic", err)
+	}
+}
