@@ -116,11 +116,7 @@ func indexNames(t *testing.T, db *DB) []string {
 // place, and that the rows written meanwhile are found through them.
 func TestBulkGrants(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	want := indexNames(t, db)
 	if len(want) != 6 {
 		t.Fatalf("indexes of grants and events: %v", want)
@@ -172,7 +168,7 @@ func TestBulkGrants(t *testing.T) {
 			t.Fatalf("commit %t: indexes after the bulk write %v, want %v", commit, got, want)
 		}
 	}
-	err = db.View(ctx, func(rt roster.Tx) error {
+	err := db.View(ctx, func(rt roster.Tx) error {
 		holders, err := rt.Holders(ctx, []string{"app/e"})
 		if err != nil {
 			return err

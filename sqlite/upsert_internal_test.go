@@ -30,6 +30,18 @@ func mixedGrants(n int) (before, puts []roster.Grant) {
 	return before, puts
 }
 
+// openTemp opens an empty database in the test's temporary directory,
+// closed when the test ends.
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func putGrants(ctx context.Context, db *DB, gs []roster.Grant) error {
 	return db.Update(ctx, func(rt roster.Tx) error {
 		for i := range gs {
@@ -48,11 +60,7 @@ func putGrants(ctx context.Context, db *DB, gs []roster.Grant) error {
 // including one that looks like an update but is new and a key put twice.
 func TestPutGrantsMixed(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	before, puts := mixedGrants(3000)
 	if err := putGrants(ctx, db, before); err != nil {
 		t.Fatal(err)
@@ -71,7 +79,7 @@ func TestPutGrantsMixed(t *testing.T) {
 	for _, g := range puts {
 		want[g.User+" "+g.Entitlement] = g
 	}
-	err = db.View(ctx, func(rt roster.Tx) error {
+	err := db.View(ctx, func(rt roster.Tx) error {
 		for k, w := range want {
 			g, err := rt.Grant(ctx, w.User, w.Entitlement)
 			if err != nil {
@@ -126,16 +134,12 @@ func BenchmarkPutGrantsMixed(b *testing.B) {
 func TestEventsAppendedAfterForeignRow(t *testing.T) {
 	ctx := context.Background()
 	for _, foreign := range []bool{false, true} {
-		db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openTemp(t)
 		evs := make([]*roster.Event, 40)
 		for i := range evs {
 			evs[i] = &roster.Event{At: time.Unix(1, 0), Actor: "admin", Action: "grant.added", ObjectType: "grant", ObjectID: fmt.Sprint(i)}
 		}
-		err = db.Update(ctx, func(rt roster.Tx) error {
+		err := db.Update(ctx, func(rt roster.Tx) error {
 			if foreign {
 				if _, err := rt.(*tx).tx.ExecContext(ctx, `INSERT INTO events (id, at, actor, action, object_type, object_id, reason) VALUES (100, 0, 'x', 'x', 'x', 'x', '')`); err != nil {
 					return err
@@ -217,12 +221,8 @@ func BenchmarkAppendEvents(b *testing.B) {
 // the transaction commits nothing, and the next one starts clean.
 func TestRowsWrittenBehindFail(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(ctx, func(rt roster.Tx) error {
+	db := openTemp(t)
+	err := db.Update(ctx, func(rt roster.Tx) error {
 		_, err := rt.(*tx).tx.ExecContext(ctx, `CREATE TRIGGER no_bad_grants BEFORE INSERT ON grants WHEN NEW.user_id = 'bad'
 			BEGIN SELECT RAISE(FAIL, 'no grants for bad'); END`)
 		return err
