@@ -65,16 +65,48 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 	} else if err != nil {
 		return nil, err
 	}
-	for _, id := range toSync {
-		r, err := e.syncOne(ctx, id, false)
-		if roster.ErrorCode(err) == roster.ECONFLICT {
-			continue // the kill switch is on: the rule is saved, nothing runs
-		} else if err != nil {
-			return res, fmt.Errorf("applied, but the sync of profile %s failed: %w", id, err)
-		}
-		res.Synced = append(res.Synced, *r)
+	if len(toSync) == 0 {
+		return res, nil // none, or synced in the apply's transaction (confirmOver)
+	}
+	synced, err := e.syncSaved(ctx, toSync)
+	res.Synced = synced
+	if err != nil {
+		return res, fmt.Errorf("applied, but %w", err)
 	}
 	return res, nil
+}
+
+// syncSaved runs the first syncs of the profiles of ids, just saved with
+// their automation enabled, in that (dependency) order, and returns their
+// results in it. Several profiles share a transaction, as in a pass
+// (syncGroups), so that turning on hundreds of profiles at once shares its
+// commits; but each is planned in its transaction from its own input, not
+// from a view of every profile, which enabling one profile of a large
+// organisation would read whole. A profile whose sync fails is named in
+// the error, and the others are synced all the same. With the kill switch
+// on, nothing runs: the rules are saved.
+func (e *Engine) syncSaved(ctx context.Context, ids []string) ([]roster.SyncResult, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// On a store whose writers lock keys, each transaction locks its
+	// profiles at its start and the users their plans change as it plans.
+	var planned map[string][]string
+	if e.lockKeys > 0 {
+		planned = map[string][]string{}
+	}
+	results, failed := map[string]roster.SyncResult{}, map[string]error{}
+	e.syncGroups(ctx, roster.ActorFromContext(ctx), ids, false, (*op).syncPart, planned, results, failed)
+	var out []roster.SyncResult
+	var errs []error
+	for _, id := range ids {
+		if err, ok := failed[id]; ok {
+			errs = append(errs, fmt.Errorf("the sync of profile %s failed: %w", id, err))
+		} else if r, ok := results[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // confirmOver runs in the apply's transaction the syncs the apply sets off,

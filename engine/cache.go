@@ -298,6 +298,16 @@ type openKey struct {
 	kind roster.TaskKind
 }
 
+// forgetUsers drops what the op cached of users: their memberships, grants
+// and open tasks. A transaction that syncs several profiles calls it
+// between them, so that it holds what one sync needs, as a transaction of
+// its own would, rather than filling the caches to their bounds; what the
+// next sync reads comes from the store, which holds all the op wrote.
+func (c *cache) forgetUsers() {
+	c.memberships, c.scoped = nil, nil
+	c.grants, c.open, c.allGrants = nil, nil, nil
+}
+
 func (c *cache) resetAccessIfFull() {
 	if c.grants == nil {
 		c.grants = map[accessKey]cachedGrant{}

@@ -246,10 +246,8 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range toSync {
-		if _, err := e.syncOne(ctx, p, false); err != nil && roster.ErrorCode(err) != roster.ECONFLICT {
-			return out, fmt.Errorf("applied change request %d, but the sync of profile %s failed: %w", id, p, err)
-		}
+	if _, err := e.syncSaved(ctx, toSync); err != nil {
+		return out, fmt.Errorf("applied change request %d, but %w", id, err)
 	}
 	return out, nil
 }

@@ -384,6 +384,20 @@ func (o *op) fieldsChanged(old, u *roster.User) {
 	}
 }
 
+// markChanged marks the profiles the op's changes so far can affect
+// (triggerSyncs) and forgets those changes. A sync calls it before it
+// clears its own profile's mark: in a transaction that syncs several
+// profiles, what the syncs before it changed is what it sees, so it answers
+// their marks on its profile too, and what it and later syncs change is
+// marked at the next call or at commit.
+func (o *op) markChanged() error {
+	if err := o.triggerSyncs(); err != nil {
+		return fmt.Errorf("mark profiles to sync: %w", err)
+	}
+	o.changedEnts, o.changedUsers, o.changedFields, o.lastChangedEnt = nil, nil, nil, ""
+	return nil
+}
+
 // triggerSyncs marks, in the op's transaction, every profile whose membership
 // the op's changes can affect: those whose rule names an entitlement whose
 // grants changed, and for a user whose status changed, the profiles they are a

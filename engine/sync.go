@@ -18,20 +18,19 @@ import (
 // Sync syncs one profile now (admins). A sync with much to do commits it in
 // parts (see syncPart); the result is the whole sync's.
 func (e *Engine) Sync(ctx context.Context, profile string) (*roster.SyncResult, error) {
-	return e.syncOne(ctx, profile, true)
+	return e.syncOne(ctx, profile)
 }
 
-// syncOne is Sync; keep says whether it keeps the profile's plan input
-// (kept.go): not for the syncs an apply sets off, of profiles that may
-// never change again.
-func (e *Engine) syncOne(ctx context.Context, profile string, keep bool) (*roster.SyncResult, error) {
+// syncOne is Sync. It keeps the profile's plan input (kept.go) for the
+// next sync of it.
+func (e *Engine) syncOne(ctx context.Context, profile string) (*roster.SyncResult, error) {
 	var total *roster.SyncResult
 	planned := e.firstLocks(ctx, profile)
 	for {
 		var res *roster.SyncResult
 		more := false
 		err := e.update(ctx, func(o *op) error {
-			o.keep = keep
+			o.keep = true
 			if _, err := o.lockSyncs([]string{profile}, planned); err != nil {
 				return err
 			}
@@ -284,6 +283,7 @@ func (e *Engine) syncGroups(ctx context.Context, actor string, ids []string, sch
 					if err != nil {
 						return err
 					}
+					o.cache.forgetUsers()
 					group[id] = *res
 					if more = m; more {
 						end-- // its next part starts the next transaction
@@ -591,8 +591,11 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 	if prev != nil {
 		res.At = prev.At
 	}
-	// This sync sees every change committed before it: it answers the
-	// profile's mark, if any.
+	// This sync sees every change committed before it, and those its
+	// transaction made so far: it answers the profile's mark, if any.
+	if err := o.markChanged(); err != nil {
+		return nil, false, err
+	}
 	if err := o.tx.ClearTrigger(o.ctx, p.ID); err != nil {
 		return nil, false, err
 	}

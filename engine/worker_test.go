@@ -488,6 +488,17 @@ func (tx failingTx) ProvisionAttempt(ctx context.Context, task int64) (*roster.P
 	return tx.Tx.ProvisionAttempt(ctx, task)
 }
 
+// PutProfileSyncs fails like the test's fail says for any profile of
+// syncs: it records the outcome of a sync.
+func (tx failingTx) PutProfileSyncs(ctx context.Context, syncs map[string]roster.SyncState) error {
+	for id := range syncs {
+		if err := tx.check("PutProfileSyncs", id); err != nil {
+			return err
+		}
+	}
+	return tx.Tx.PutProfileSyncs(ctx, syncs)
+}
+
 func (tx failingTx) PutConnector(ctx context.Context, c *roster.Connector) error {
 	if err := tx.check("PutConnector", c.ID); err != nil {
 		return err
