@@ -78,9 +78,9 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 
 // syncSaved runs the first syncs of the profiles of ids, just saved with
 // their automation enabled, in that (dependency) order, and returns their
-// results in it. Several profiles share a transaction, as in a pass
-// (syncGroups), so that turning on hundreds of profiles at once shares its
-// commits; but each is planned in its transaction from its own input, not
+// results in it. On SQLite several profiles share a transaction, as in a
+// pass (syncGroups), so that turning on hundreds of profiles at once shares
+// its commits; each is planned in its transaction from its own input, not
 // from a view of every profile, which enabling one profile of a large
 // organisation would read whole. A profile whose sync fails is named in
 // the error, and the others are synced all the same. With the kill switch
@@ -89,14 +89,21 @@ func (e *Engine) syncSaved(ctx context.Context, ids []string) ([]roster.SyncResu
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	// On a store whose writers lock keys, each transaction locks its
-	// profiles at its start and the users their plans change as it plans.
-	var planned map[string][]string
-	if e.lockKeys > 0 {
-		planned = map[string][]string{}
-	}
+	actor := roster.ActorFromContext(ctx)
 	results, failed := map[string]roster.SyncResult{}, map[string]error{}
-	e.syncGroups(ctx, roster.ActorFromContext(ctx), ids, false, (*op).syncPart, planned, results, failed)
+	if e.lockKeys == 0 {
+		e.syncGroups(ctx, actor, ids, false, (*op).syncPart, nil, results, failed)
+	} else {
+		// On a store whose writers lock keys (PostgreSQL), each profile
+		// has transactions of its own, which lock it at their start and
+		// the users its plan changes as it plans: a commit there writes
+		// the log of what changed, not every page changed, so sharing
+		// one saves little, and dense20k's enablement took 1.23x as
+		// long grouped (docs/performance.md).
+		for _, id := range ids {
+			e.syncGroups(ctx, actor, []string{id}, false, (*op).syncPart, map[string][]string{}, results, failed)
+		}
+	}
 	var out []roster.SyncResult
 	var errs []error
 	for _, id := range ids {
