@@ -104,16 +104,7 @@ func (e *Engine) syncSaved(ctx context.Context, ids []string) ([]roster.SyncResu
 			e.syncGroups(ctx, actor, []string{id}, false, (*op).syncPart, map[string][]string{}, results, failed)
 		}
 	}
-	var out []roster.SyncResult
-	var errs []error
-	for _, id := range ids {
-		if err, ok := failed[id]; ok {
-			errs = append(errs, fmt.Errorf("the sync of profile %s failed: %w", id, err))
-		} else if r, ok := results[id]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, errors.Join(errs...)
+	return inOrder(ids, results, failed, "the sync of profile %s failed: %w")
 }
 
 // confirmOver runs in the apply's transaction the syncs the apply sets off,

@@ -103,13 +103,19 @@ func (e *Engine) SyncAll(ctx context.Context) ([]roster.SyncResult, error) {
 		return nil, err
 	}
 	results, failed := e.syncMany(ctx, roster.ActorFromContext(ctx), ids, false)
+	return inOrder(ids, results, failed, "sync %s: %w")
+}
+
+// inOrder returns the results of the syncs of ids in the order of ids,
+// and an error naming each that failed, as format says (the profile's id,
+// then the error). A sync that failed after committing parts of its work
+// is reported as failed: the next sync does the rest.
+func inOrder(ids []string, results map[string]roster.SyncResult, failed map[string]error, format string) ([]roster.SyncResult, error) {
 	out := []roster.SyncResult{}
 	var errs []error
 	for _, id := range ids {
-		// A sync that failed after committing parts of its work is
-		// reported as failed: the next sync does the rest.
 		if err, ok := failed[id]; ok {
-			errs = append(errs, fmt.Errorf("sync %s: %w", id, err))
+			errs = append(errs, fmt.Errorf(format, id, err))
 		} else if res, ok := results[id]; ok {
 			out = append(out, res)
 		}
