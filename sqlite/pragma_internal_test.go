@@ -21,7 +21,7 @@ import (
 // page cache, and no automatic checkpoints (the checkpointer does them); and
 // the readers' small cache, which every commit makes them drop.
 func TestWriterPragmas(t *testing.T) {
-	db := openEmpty(t)
+	db := openTemp(t)
 	want := map[string]int64{"cache_size": -262144, "wal_autocheckpoint": 0, "mmap_size": 256 << 20, "busy_timeout": 10000,
 		"threads": int64(runtime.GOMAXPROCS(0))}
 	err := db.Update(context.Background(), func(rt roster.Tx) error {
@@ -204,17 +204,6 @@ func TestBulkGrants(t *testing.T) {
 	}
 }
 
-// openEmpty opens a new, migrated database, closed when the test ends.
-func openEmpty(t *testing.T) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // queryPlan returns the details of SQLite's plan for query, one per line of
 // EXPLAIN QUERY PLAN.
 func queryPlan(t *testing.T, db *DB, query string, args ...any) []string {
@@ -240,7 +229,7 @@ func queryPlan(t *testing.T, db *DB, query string, args ...any) []string {
 // plan reads (OpenTaskRefs) come from the open tasks' covering index, not
 // from every task of the entitlement, each read from the table.
 func TestOpenTaskRefsReadOnlyTheirIndex(t *testing.T) {
-	db := openEmpty(t)
+	db := openTemp(t)
 	plan := queryPlan(t, db, sqlstore.OpenTaskRefsQuery, "app/e")
 	if want := "SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)"; len(plan) != 1 || plan[0] != want {
 		t.Errorf("OpenTaskRefs' plan: %q, want [%q]", plan, want)
@@ -253,7 +242,7 @@ func TestOpenTaskRefsReadOnlyTheirIndex(t *testing.T) {
 // entitlement after the other and already in order, not from every open
 // task through the state index, each read from the table and then sorted.
 func TestOpenTaskRefsOfReadOnlyTheirIndex(t *testing.T) {
-	db := openEmpty(t)
+	db := openTemp(t)
 	plan := queryPlan(t, db, sqlstore.OpenTaskRefsOfQuery(dialect{}, openTaskRefsOfFrom), `["access-profiles/b","access-profiles/a"]`)
 	want := []string{"SEARCH tasks USING COVERING INDEX tasks_open_entitlement (entitlement_id=?)", "LIST SUBQUERY 1",
 		"SCAN json_each VIRTUAL TABLE INDEX 1:"}
@@ -267,7 +256,7 @@ func TestOpenTaskRefsOfReadOnlyTheirIndex(t *testing.T) {
 // few tasks, where the entitlement, state or profile also given may have a
 // hundred thousand, which SQLite, without statistics, would rather read.
 func TestUserTasksReadTheUsersIndex(t *testing.T) {
-	db := openEmpty(t)
+	db := openTemp(t)
 	cursor := paging.Encode(map[string]int64{"id": 7})
 	for _, f := range []roster.TaskFilter{
 		{User: "u1"},
@@ -313,7 +302,7 @@ func TestUserTasksReadTheUsersIndex(t *testing.T) {
 // members' primary key, a profile after the other and already in order by
 // user, not from a scan of every member nor sorted afterwards.
 func TestEachMemberOfReadsThePrimaryKey(t *testing.T) {
-	db := openEmpty(t)
+	db := openTemp(t)
 	plan := queryPlan(t, db, sqlstore.EachMemberOfQuery(dialect{}), `["b","a"]`)
 	want := []string{"SEARCH members USING INDEX sqlite_autoindex_members_1 (profile_id=?)", "LIST SUBQUERY 1",
 		"SCAN json_each VIRTUAL TABLE INDEX 1:"}
