@@ -44,7 +44,7 @@ func start(t *testing.T) *env {
 }
 
 // startWith runs a server with cfg, filling in the database, address, clock
-// and background ticks.
+// and the background ticks it leaves zero (off).
 func startWith(t *testing.T, cfg server.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
@@ -61,8 +61,12 @@ func startWith(t *testing.T, cfg server.Config) *env {
 		}
 	}
 	cfg.Addr, cfg.Clock = "127.0.0.1:0", clock
-	cfg.SchedulerTick, cfg.NotifierTick, cfg.ChangeTick = -1, -1, -1
-	cfg.ConnectorTick, cfg.ProvisionTick = -1, -1
+	// Background work is off unless the test sets its tick.
+	for _, tick := range []*time.Duration{&cfg.SchedulerTick, &cfg.NotifierTick, &cfg.ChangeTick, &cfg.ConnectorTick, &cfg.ProvisionTick} {
+		if *tick == 0 {
+			*tick = -1
+		}
+	}
 	srv, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)

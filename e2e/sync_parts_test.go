@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/server"
@@ -153,5 +154,41 @@ profiles:
 		if g := e.grants("--user", u); len(g[u+" wiki/editor"]) != 0 {
 			t.Errorf("%s still holds wiki/editor, which only all gave: %v", u, g)
 		}
+	}
+}
+
+// The first syncs of the profiles an apply switches on are the apply's: the
+// scheduler (to which they are due, never synced) and the change-driven
+// sync (marked by the syncs before them) leave them to it while it works
+// through them, rather than syncing them beside it a second time. Each
+// sync here commits in parts of two, with the background looking every
+// millisecond between them; every profile's result in the apply's answer
+// lists every enrollment it was switched on for.
+func TestApplysSyncsAreItsOwn(t *testing.T) {
+	e := startWith(t, server.Config{BootstrapToken: adminToken, SyncChunk: 2,
+		SchedulerTick: time.Millisecond, ChangeTick: time.Millisecond})
+	doc, staff := partsOrg()
+	var profiles strings.Builder
+	profiles.WriteString("profiles:\n")
+	for i := 1; i <= 8; i++ {
+		// Each reads the members of the one before: its sync is marked
+		// by that one's enrollments.
+		rule := "any_entitlement: [okta/staff]"
+		if i > 1 {
+			rule = fmt.Sprintf("any_entitlement: [access-profiles/p%d]", i-1)
+		}
+		fmt.Fprintf(&profiles, "  - {id: p%d, name: P%d, entitlements: [wiki/reader], enrollment: {policy: auto, bypass_entitlement_policies: true}, automation: {enabled: true, %s}}\n", i, i, rule)
+	}
+	res := e.apply(doc + profiles.String())
+	equal(t, "profiles synced", len(res.Synced), 8)
+	for i, r := range res.Synced {
+		equal(t, fmt.Sprintf("enrolled by the apply's sync of p%d", i+1), r.Enrolled, staff)
+		// An enrollment each, and wiki/reader for p1's (the others add
+		// their source to that grant).
+		want := 12
+		if i == 0 {
+			want = 24
+		}
+		equal(t, fmt.Sprintf("tasks of the apply's sync of p%d", i+1), r.TasksCreated, want)
 	}
 }

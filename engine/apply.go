@@ -30,7 +30,8 @@ var (
 // the commit, profiles saved with their automation enabled are synced at once.
 func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
 	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
-	var toSync, held []string
+	var toSync, held, claimed []string
+	defer func() { e.claims.release(claimed) }()
 	err := e.update(ctx, func(o *op) error {
 		res.Changes, res.Synced = []string{}, nil // the store may run this function again
 		if req.ConfirmOver != nil {
@@ -46,6 +47,7 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 			return err
 		}
 		toSync = a.toSync
+		e.claims.swap(&claimed, toSync) // before the commit: see claims
 		if req.DryRun {
 			return errDryRun
 		}

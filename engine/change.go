@@ -188,9 +188,10 @@ func (o *op) pendingChange(id int64, what string) (*roster.User, *roster.ChangeR
 // issued, nor authored it with a token this admin issued).
 func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*roster.ChangeRequest, error) {
 	var (
-		out    *roster.ChangeRequest
-		toSync []string
+		out             *roster.ChangeRequest
+		toSync, claimed []string
 	)
+	defer func() { e.claims.release(claimed) }()
 	// Planned again against the state of now, before it is applied.
 	c, err := e.Change(ctx, id)
 	if err != nil {
@@ -227,6 +228,7 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		}
 		a.orderSyncs(doc)
 		toSync = a.toSync
+		e.claims.swap(&claimed, toSync) // before the commit: see claims
 		c.Moved = !slices.Equal(a.governed, c.Changes) || !samePlan(c.Plan, plan)
 		c.ApprovedPlan = plan
 		c.Applied = res.Changes

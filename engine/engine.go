@@ -93,6 +93,8 @@ type Engine struct {
 	matches *syncview.Matches
 	// kept are the plan inputs of profiles' last syncs (kept.go).
 	kept keptInputs
+	// claims are the profiles whose first syncs a call is running (claims.go).
+	claims claims
 	// views is the view of the last pass of many profiles' syncs (kept.go).
 	views keptView
 	// syncChunk is Config.SyncChunk.

@@ -999,7 +999,7 @@ func (s *Scheduler) due(ctx context.Context) ([]string, error) {
 		}
 		return nil
 	})
-	return due, err
+	return s.engine.claims.unclaimed(due), err
 }
 
 // process syncs one due profile.
@@ -1067,7 +1067,7 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 		ids, err = tx.TriggeredProfiles(ctx, 500)
 		return err
 	})
-	return ids, err
+	return c.engine.claims.unclaimed(ids), err
 }
 
 // process syncs one marked profile and reports whether it was synced. The
