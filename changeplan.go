@@ -17,6 +17,13 @@ type ChangePlan struct {
 	// Unchanged counts the objects the file declares as they already are.
 	Unchanged int           `json:"unchanged"`
 	Profiles  []ProfilePlan `json:"profiles"`
+	// Losing counts the distinct people who would lose access
+	// (LosingAccess), in a summary too.
+	Losing int `json:"losing"`
+	// Summary is set on a plan asked for in summary (ApplyRequest.Summary):
+	// its profiles' lists and Why are left out, and only their Counts say
+	// what would happen; Names is empty.
+	Summary bool `json:"summary,omitempty"`
 	// Names holds the names of the users the profiles' plans list.
 	Names map[string]string `json:"names,omitempty"`
 }
@@ -52,12 +59,23 @@ type ProfilePlan struct {
 	Unenroll []string        `json:"unenroll"`
 	Tasks    []PlannedTask   `json:"tasks"`
 	Revoke   []PlannedRevoke `json:"revoke"`
+	// Counts counts what the lists hold, in a summary too.
+	Counts PlanCounts `json:"counts"`
 	// Why says, for each user to be enrolled or unenrolled, why: "matches
 	// the rule", "disabled", "excluded", "no longer matches …".
 	Why map[string]string `json:"why,omitempty"`
 	// Safeguard is the verdict of the profile's sync; nil when no sync of
 	// the profile would run.
 	Safeguard *SafeguardVerdict `json:"safeguard,omitempty"`
+}
+
+// PlanCounts counts a profile's plan: the people it would enroll and
+// unenroll, the tasks it would create and the grants it would end.
+type PlanCounts struct {
+	Enroll   int `json:"enroll"`
+	Unenroll int `json:"unenroll"`
+	Tasks    int `json:"tasks"`
+	Revoke   int `json:"revoke"`
 }
 
 // PlannedTask is a task an apply would create, as it would stand once the

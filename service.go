@@ -162,6 +162,10 @@ type ApplyRequest struct {
 	// off; these syncs then run in the apply's own transaction, so what was
 	// checked is what is committed.
 	ConfirmOver *int `json:"confirm_over,omitempty"`
+	// Summary asks a plan for counts, not lists (ChangePlan.Summary): what
+	// `roster apply` prints first, of a file that may create millions of
+	// tasks. An apply ignores it.
+	Summary bool `json:"summary,omitempty"`
 }
 
 // ApplyResult lists what an apply changed (or, on a dry run, would change),

@@ -176,9 +176,19 @@ func copyDB(b *testing.B, src string) string {
 // a loaded machine the baseline of BenchmarkEnableByApply took 79 minutes,
 // and its answer was lost.
 func start(b *testing.B, db string) *server.Server {
+	return startWith(b, server.Config{DB: db, SchedulerTick: -1, NotifierTick: -1})
+}
+
+// serving starts a server on db as `roster serve` runs one: its scheduler,
+// change-driven syncs, notifier and reminders running at their default ticks.
+func serving(b *testing.B, db string) *server.Server {
+	return startWith(b, server.Config{DB: db})
+}
+
+func startWith(b *testing.B, cfg server.Config) *server.Server {
 	b.Helper()
-	s, err := server.Start(context.Background(), server.Config{DB: db, Addr: "127.0.0.1:0", BootstrapToken: benchToken,
-		SchedulerTick: -1, NotifierTick: -1, Logger: benchLogger, HTTP: server.HTTPLimits{Apply: 3 * time.Hour}})
+	cfg.Addr, cfg.BootstrapToken, cfg.Logger, cfg.HTTP = "127.0.0.1:0", benchToken, benchLogger, server.HTTPLimits{Apply: 3 * time.Hour}
+	s, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -401,14 +411,17 @@ func BenchmarkEnableAtOnce(b *testing.B) {
 // 20k users, 330k grants, 1,000 entitlements, 300 profiles whose rules name
 // popular entitlements, two thirds sync_and_act with auto policies, one
 // third members-only) has every profile switched on by one `roster apply`
-// through the real server and HTTP client; the apply returns once every
-// profile's first sync is done, and with auto policies every enrollment and
-// its access is settled inside it, which is checked afterwards: no open
-// task, the memberships and tasks the generator counts. It reports the
-// apply's time, tasks/s, and the process's peak resident set during the
-// apply (peak-rss-MiB: the peak is reset just before it, so the
-// generation and the load are not in it) — the server runs in the process;
-// the client's share is the apply's response.
+// through the real server, running its background work as `roster serve`
+// does, and HTTP client. As the command does, it asks for the plan first
+// (its summary is printed before the apply), then applies; the apply
+// returns once every profile's first sync is done, and with auto policies
+// every enrollment and its access is settled inside it, which is checked
+// afterwards: no open task, the memberships and tasks the generator counts,
+// and as many tasks planned. It reports the time of both (s/enable; plan-s
+// is the plan's part), tasks/s, and the process's peak resident set during
+// both (peak-rss-MiB: the peak is reset just before, so the generation and
+// the load are not in it) — the server runs in the process; the client's
+// share is the responses.
 func BenchmarkEnableByApply(b *testing.B) {
 	for _, preset := range presets(b, "dense20k", "small20k") {
 		b.Run(preset, func(b *testing.B) {
@@ -422,23 +435,32 @@ func BenchmarkEnableByApply(b *testing.B) {
 			src := loaded(b, preset, gen.LoadOptions{State: gen.Off})
 			b.Logf("%s", stats)
 			tasks := 0
-			var elapsed time.Duration
+			var elapsed, planned time.Duration
 			var peak float64
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				db := copyDB(b, src)
-				s := start(b, db)
+				s := serving(b, db)
 				client := rosterhttp.NewClient(s.URL, benchToken)
 				runtime.GC()
 				resetPeakRSS()
 				b.StartTimer()
 				t0 := time.Now()
-				res, err := client.Apply(context.Background(), roster.ApplyRequest{Filename: preset + "-profiles.yaml", Document: doc})
+				req := roster.ApplyRequest{Filename: preset + "-profiles.yaml", Document: doc}
+				plan, err := client.Plan(context.Background(), planAsApplyDoes(req))
+				if err != nil {
+					b.Fatal(err)
+				}
+				planned += time.Since(t0)
+				res, err := client.Apply(context.Background(), req)
 				elapsed += time.Since(t0)
 				b.StopTimer()
 				peak = max(peak, maxRSS())
 				if err != nil {
 					b.Fatal(err)
+				}
+				if n := plannedTasks(plan); n != stats.Tasks {
+					b.Fatalf("the plan says the apply creates %d tasks, want %d", n, stats.Tasks)
 				}
 				if len(res.Synced) != len(org.Profiles) {
 					b.Fatalf("apply synced %d profiles, want %d", len(res.Synced), len(org.Profiles))
@@ -467,11 +489,28 @@ func BenchmarkEnableByApply(b *testing.B) {
 			}
 			sec := elapsed.Seconds() / float64(b.N)
 			b.ReportMetric(sec, "s/enable")
+			b.ReportMetric(planned.Seconds()/float64(b.N), "plan-s")
 			b.ReportMetric(float64(tasks)/elapsed.Seconds(), "tasks/s")
 			b.ReportMetric(float64(tasks)/float64(b.N), "tasks")
 			b.ReportMetric(peak, "peak-rss-MiB")
 		})
 	}
+}
+
+// planAsApplyDoes is the plan request `roster apply` makes before it
+// applies req: its summary (cli/apply.go).
+func planAsApplyDoes(req roster.ApplyRequest) roster.ApplyRequest {
+	req.Summary = true
+	return req
+}
+
+// plannedTasks counts the tasks a plan says its apply creates.
+func plannedTasks(plan *roster.ChangePlan) int {
+	n := 0
+	for _, p := range plan.Profiles {
+		n += p.Counts.Tasks
+	}
+	return n
 }
 
 // resetPeakRSS resets the process's peak resident set (VmHWM), so that

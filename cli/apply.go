@@ -44,7 +44,11 @@ func (a *app) applyCommand() *cobra.Command {
 				// The summary of the plan comes first; the apply, and
 				// --confirm-over's check, are then made by the server in
 				// one transaction.
-				plan, err := c.Plan(cmd.Context(), req)
+				// Counts, not lists: the summary is all it prints, and
+				// switching on many profiles may create millions of tasks.
+				summary := req
+				summary.Summary = true
+				plan, err := c.Plan(cmd.Context(), summary)
 				if err != nil {
 					return err
 				}

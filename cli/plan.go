@@ -96,7 +96,7 @@ func writePlan(w io.Writer, plan *roster.ChangePlan, full bool) {
 		}
 	}
 	for _, p := range plan.Profiles {
-		fmt.Fprintf(w, "profile %s: +%d / -%d, %d task(s), %d grant(s) to end%s\n", p.Profile, len(p.Enroll), len(p.Unenroll), len(p.Tasks), len(p.Revoke), verdictLine(p.Safeguard))
+		fmt.Fprintf(w, "profile %s: +%d / -%d, %d task(s), %d grant(s) to end%s\n", p.Profile, p.Counts.Enroll, p.Counts.Unenroll, p.Counts.Tasks, p.Counts.Revoke, verdictLine(p.Safeguard))
 		if !full {
 			continue
 		}
@@ -119,8 +119,8 @@ func writePlan(w io.Writer, plan *roster.ChangePlan, full bool) {
 	}
 	if len(plan.Profiles) == 0 {
 		fmt.Fprintln(w, "no membership or access would change")
-	} else if losing := plan.LosingAccess(); len(losing) > 0 {
-		fmt.Fprintf(w, "%d people would lose access\n", len(losing))
+	} else if plan.Losing > 0 {
+		fmt.Fprintf(w, "%d people would lose access\n", plan.Losing)
 	}
 }
 

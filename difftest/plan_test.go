@@ -98,6 +98,16 @@ func planTrial(t *testing.T, open opener, o *org, prefix []step, s step, seen ma
 	}
 	lastTask, lastEvent := w.lastTask(), w.lastEvent()
 	plan, perr := e.Plan(w.ctx, req)
+	summaryReq := req
+	summaryReq.Summary = true
+	summary, serr := e.Plan(w.ctx, summaryReq)
+	if (perr == nil) != (serr == nil) {
+		return fmt.Sprintf("plan error %v, summary's error %v", perr, serr)
+	} else if perr == nil {
+		if d := summaryDiffers(plan, summary); d != "" {
+			return "the summary is not the plan's: " + d
+		}
+	}
 	after, err := w.observe()
 	if err != nil {
 		return err.Error()
@@ -153,6 +163,39 @@ func (w *world) fileOf(s step) string {
 		return fmt.Sprintf("settings:\n  safeguard: {min_members: %d, max_removal_percent: %d}\n", s.Minutes, s.Percent)
 	}
 	return "profiles:\n" + w.m.org.profile(s.Profile).doc()
+}
+
+// summaryDiffers says how a plan asked for in summary differs from the
+// full plan's counts: each profile's counts are its lists' lengths, the
+// people losing access are LosingAccess's, the verdicts are the same, and
+// the summary lists nothing.
+func summaryDiffers(full, summary *roster.ChangePlan) string {
+	if !summary.Summary || full.Summary {
+		return fmt.Sprintf("summary flags %t (summary) and %t (full)", summary.Summary, full.Summary)
+	}
+	if n := len(full.LosingAccess()); full.Losing != n || summary.Losing != n {
+		return fmt.Sprintf("%d losing access, the plan says %d, the summary %d", n, full.Losing, summary.Losing)
+	}
+	if len(full.Profiles) != len(summary.Profiles) {
+		return fmt.Sprintf("%d profiles, the summary %d", len(full.Profiles), len(summary.Profiles))
+	}
+	for i, f := range full.Profiles {
+		sp := summary.Profiles[i]
+		want := roster.PlanCounts{Enroll: len(f.Enroll), Unenroll: len(f.Unenroll), Tasks: len(f.Tasks), Revoke: len(f.Revoke)}
+		if f.Counts != want || sp.Counts != want || sp.Profile != f.Profile {
+			return fmt.Sprintf("profile %s: lists %+v, counts %+v, summary's (%s) %+v", f.Profile, want, f.Counts, sp.Profile, sp.Counts)
+		}
+		if len(sp.Enroll)+len(sp.Unenroll)+len(sp.Tasks)+len(sp.Revoke)+len(sp.Why) > 0 {
+			return fmt.Sprintf("profile %s: the summary lists %+v", f.Profile, sp)
+		}
+		if (f.Safeguard == nil) != (sp.Safeguard == nil) || f.Safeguard != nil && *f.Safeguard != *sp.Safeguard {
+			return fmt.Sprintf("profile %s: safeguard %+v, the summary's %+v", f.Profile, f.Safeguard, sp.Safeguard)
+		}
+	}
+	if len(summary.Names) > 0 {
+		return "the summary names users"
+	}
+	return ""
 }
 
 // planLines describes a plan as the lines happened reads from the engine.

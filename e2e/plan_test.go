@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,6 +131,26 @@ func TestApplyConfirmOver(t *testing.T) {
 	equal(t, "why", p.Why["e10"], "excluded")
 	equal(t, "revoke", p.Revoke, []roster.PlannedRevoke{{User: "e09", Entitlement: "github/org-member"}, {User: "e10", Entitlement: "github/org-member"}})
 	equal(t, "safeguard", *p.Safeguard, roster.SafeguardVerdict{Verdict: "pass", WouldRemove: 2, Members: 10})
+	equal(t, "counts", p.Counts, roster.PlanCounts{Unenroll: 2, Tasks: 6, Revoke: 2})
+	equal(t, "losing access", plan.Losing, 2)
+
+	// The summary `roster apply` asks for: the counts, and no list.
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, text := e.request(http.MethodPost, "/api/v1/plan?filename=exclude.yaml&summary=true", e.token(adminUser), "application/yaml", bytes.NewReader(body))
+	var summary roster.ChangePlan
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(text), &summary) != nil {
+		t.Fatalf("plan in summary: %d %s", resp.StatusCode, text)
+	}
+	equal(t, "summary", summary.Summary, true)
+	equal(t, "summary's losing access", summary.Losing, 2)
+	equal(t, "summary's profiles", len(summary.Profiles), 1)
+	sp := summary.Profiles[0]
+	equal(t, "summary's counts", sp.Counts, p.Counts)
+	equal(t, "summary's verdict", *sp.Safeguard, *p.Safeguard)
+	equal(t, "summary's lists", len(sp.Unenroll)+len(sp.Tasks)+len(sp.Revoke)+len(sp.Why)+len(summary.Names), 0)
 
 	before := e.state()
 	r := e.run(adminUser, "apply", "-f", file, "--confirm-over", "1")

@@ -30,7 +30,7 @@ func (e *Engine) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.Cha
 		// A plan is rolled back: what its syncs taught the engine's
 		// matches is undone before.
 		defer o.journal.Undo()
-		o.planned = &planRecorder{dry: true}
+		o.planned = &planRecorder{dry: true, summary: req.Summary}
 		old, err := o.rules()
 		if err != nil {
 			return err
@@ -132,11 +132,19 @@ func (o *op) settle(toSync []string) ([]roster.SyncResult, error) {
 type planRecorder struct {
 	// dry is set on a plan, which is rolled back: the op records no audit
 	// events.
-	dry       bool
+	dry bool
+	// summary is set on a plan asked for in summary: tasks done or ended
+	// at once are only counted (in done), and the syncs' inputs are not
+	// kept (ChangePlan.Summary).
+	summary   bool
 	changes   []roster.ObjectChange
 	unchanged int
 	tasks     []plannedTask
 	syncs     []plannedSync
+	// done counts, by profile, the tasks of a summary that were closed
+	// when created, and revoked lists the users whose grants they end.
+	done    map[string]*roster.PlanCounts
+	revoked map[string][]string
 }
 
 type plannedTask struct {
@@ -146,8 +154,11 @@ type plannedTask struct {
 }
 
 type plannedSync struct {
-	profile  *roster.Profile
+	profile *roster.Profile
+	// in is the sync's input; in a summary only its figures
+	// (Members, RecentRemovals) are kept.
 	in       roster.PlanInput
+	members  int
 	plan     roster.Plan
 	disabled map[string]bool
 }
@@ -188,6 +199,22 @@ func (r *planRecorder) change(kind, id string, d *same.Diff) {
 
 // task records a task just created.
 func (r *planRecorder) task(t *roster.Task) {
+	if r.summary && !t.State.Open() {
+		if r.done == nil {
+			r.done, r.revoked = map[string]*roster.PlanCounts{}, map[string][]string{}
+		}
+		c := r.done[t.Profile]
+		if c == nil {
+			c = &roster.PlanCounts{}
+			r.done[t.Profile] = c
+		}
+		c.Tasks++
+		if isRevocation(t.Kind, t.Entitlement) {
+			c.Revoke++
+			r.revoked[t.Profile] = append(r.revoked[t.Profile], t.User)
+		}
+		return
+	}
 	r.tasks = append(r.tasks, plannedTask{id: t.ID, profile: t.Profile, task: roster.PlannedTask{
 		Kind: t.Kind, User: t.User, Entitlement: t.Entitlement, Approvers: append([]string{}, t.Approvers...),
 		State: t.State, Origin: t.Origin,
@@ -197,17 +224,30 @@ func (r *planRecorder) task(t *roster.Task) {
 // sync records the plan a sync of p computed from in.
 func (r *planRecorder) sync(p *roster.Profile, in roster.PlanInput, plan roster.Plan) {
 	cp := *p
-	r.syncs = append(r.syncs, plannedSync{profile: &cp, in: in, plan: plan, disabled: set(in.Disabled)})
+	s := plannedSync{profile: &cp, members: len(in.Members), plan: plan}
+	if r.summary {
+		s.in = roster.PlanInput{RecentRemovals: in.RecentRemovals}
+	} else {
+		s.in, s.disabled = in, set(in.Disabled)
+	}
+	r.syncs = append(r.syncs, s)
 }
 
 // result puts together what was recorded. old holds each profile's rule
-// entitlements before the apply.
+// entitlements before the apply. A summary's profiles have their Counts
+// alone, and no reasons or names are read for it.
 func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePlan, error) {
-	out := &roster.ChangePlan{Changes: r.changes, Unchanged: r.unchanged, Profiles: []roster.ProfilePlan{}}
+	out := &roster.ChangePlan{Changes: r.changes, Unchanged: r.unchanged, Profiles: []roster.ProfilePlan{}, Summary: r.summary}
 	if out.Changes == nil {
 		out.Changes = []roster.ObjectChange{}
 	}
 	byID := map[string]*roster.ProfilePlan{}
+	// unenroll and revoked: per profile, the users losing access, for
+	// Losing.
+	unenroll, revoked := map[string][]string{}, maps.Clone(r.revoked)
+	if revoked == nil {
+		revoked = map[string][]string{}
+	}
 	get := func(id string) *roster.ProfilePlan {
 		if pp, ok := byID[id]; ok {
 			return pp
@@ -216,20 +256,29 @@ func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePla
 		byID[id] = pp
 		return pp
 	}
+	for id, c := range r.done {
+		get(id).Counts = *c
+	}
 	for _, s := range r.syncs {
 		if s.plan.Empty() && !s.plan.Pause {
 			continue
 		}
 		pp := get(s.profile.ID)
-		pp.Enroll = append(pp.Enroll, s.plan.Enroll...)
-		pp.Unenroll = append(pp.Unenroll, s.plan.Unenroll...)
-		v := &roster.SafeguardVerdict{Verdict: roster.VerdictPass, WouldRemove: len(s.plan.Unenroll), Members: len(s.in.Members), Recent: s.in.RecentRemovals}
+		pp.Counts.Enroll += len(s.plan.Enroll)
+		pp.Counts.Unenroll += len(s.plan.Unenroll)
+		unenroll[pp.Profile] = append(unenroll[pp.Profile], s.plan.Unenroll...)
+		v := &roster.SafeguardVerdict{Verdict: roster.VerdictPass, WouldRemove: len(s.plan.Unenroll), Members: s.members, Recent: s.in.RecentRemovals}
 		if s.plan.Pause {
 			v.Verdict, v.Reason = roster.VerdictPause, s.plan.PauseReason
 		}
 		if pp.Safeguard == nil || v.Verdict == roster.VerdictPause {
 			pp.Safeguard = v
 		}
+		if r.summary {
+			continue
+		}
+		pp.Enroll = append(pp.Enroll, s.plan.Enroll...)
+		pp.Unenroll = append(pp.Unenroll, s.plan.Unenroll...)
 		why, err := o.reasons(s, old[s.profile.ID])
 		if err != nil {
 			return nil, err
@@ -250,21 +299,37 @@ func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePla
 			t.profile, t.task.State, t.task.Approvers = now.Profile, now.State, append([]string{}, now.Approvers...)
 		}
 		pp := get(t.profile)
+		pp.Counts.Tasks++
+		if isRevocation(t.task.Kind, t.task.Entitlement) {
+			pp.Counts.Revoke++
+			revoked[t.profile] = append(revoked[t.profile], t.task.User)
+		}
+		if r.summary {
+			continue
+		}
 		pp.Tasks = append(pp.Tasks, t.task)
-		if t.task.Kind == roster.TaskRevoke && !strings.HasPrefix(t.task.Entitlement, roster.BuiltinApp+"/") {
+		if isRevocation(t.task.Kind, t.task.Entitlement) {
 			pp.Revoke = append(pp.Revoke, roster.PlannedRevoke{User: t.task.User, Entitlement: t.task.Entitlement})
 		}
 	}
-	var users []string
+	var users, losing []string
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		pp := byID[id]
 		out.Profiles = append(out.Profiles, *pp)
+		if !pp.Paused() {
+			losing = append(losing, unenroll[id]...)
+		}
+		losing = append(losing, revoked[id]...)
+		if r.summary {
+			continue
+		}
 		users = append(users, pp.Enroll...)
 		users = append(users, pp.Unenroll...)
 		for _, t := range pp.Tasks {
 			users = append(users, t.User)
 		}
 	}
+	out.Losing = len(sortedUnique(losing))
 	if len(users) > 0 {
 		us, err := o.tx.UsersOf(o.ctx, sortedUnique(users))
 		if err != nil {
@@ -276,6 +341,13 @@ func (r *planRecorder) result(o *op, old map[string][]string) (*roster.ChangePla
 		}
 	}
 	return out, nil
+}
+
+// isRevocation reports whether a task of kind on entitlement ends access
+// the plan lists (Revoke): a revocation of an app's entitlement, not of a
+// profile's built-in ones.
+func isRevocation(kind roster.TaskKind, entitlement string) bool {
+	return kind == roster.TaskRevoke && !strings.HasPrefix(entitlement, roster.BuiltinApp+"/")
 }
 
 // reasons says, for each user a sync of s would enroll or unenroll, why: the

@@ -248,6 +248,10 @@ type op struct {
 	subject *roster.User
 	created int
 	after   []func()
+	// tally counts the tasks this op created and moved, for the metrics
+	// after its commit: counted, not a closure each in after, since a
+	// plan's one transaction may create millions.
+	tally taskTally
 	// changedEnts and changedUsers record what this op changed that a
 	// profile's rule may depend on: grants created or removed, and users whose
 	// status changed. Before commit they mark the profiles to sync.
@@ -494,6 +498,7 @@ func (e *Engine) updateAs(ctx context.Context, actor string, fn func(o *op) erro
 	for _, f := range done.after {
 		f()
 	}
+	done.tally.record(e.metrics)
 	if done.marked {
 		select {
 		case e.marked <- struct{}{}:

@@ -113,8 +113,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 		return nil, false, err
 	}
 	o.created++
-	kind, origin := t.Kind, t.Origin
-	o.after = append(o.after, func() { o.e.metrics.created.WithLabelValues(string(kind), string(origin)).Inc() })
+	o.tally.create(t.Kind, t.Origin)
 	// The event of a task done the moment it is created says so: it is the
 	// task's only event (no task.done follows), since nothing happened
 	// between the two.
@@ -222,8 +221,37 @@ func (o *op) advance(t *roster.Task) error {
 	}
 }
 
-func (o *op) transitioned(state roster.TaskState) {
-	o.after = append(o.after, func() { o.e.metrics.transitions.WithLabelValues(string(state)).Inc() })
+func (o *op) transitioned(state roster.TaskState) { o.tally.move(state) }
+
+// taskTally counts tasks created, by kind and origin, and moved, by the
+// state entered.
+type taskTally struct {
+	created map[[2]string]int
+	moved   map[roster.TaskState]int
+}
+
+func (t *taskTally) create(kind roster.TaskKind, origin roster.Origin) {
+	if t.created == nil {
+		t.created = map[[2]string]int{}
+	}
+	t.created[[2]string{string(kind), string(origin)}]++
+}
+
+func (t *taskTally) move(state roster.TaskState) {
+	if t.moved == nil {
+		t.moved = map[roster.TaskState]int{}
+	}
+	t.moved[state]++
+}
+
+// record adds the counts to the metrics.
+func (t *taskTally) record(m *metrics) {
+	for k, n := range t.created {
+		m.created.WithLabelValues(k[0], k[1]).Add(float64(n))
+	}
+	for state, n := range t.moved {
+		m.transitions.WithLabelValues(string(state)).Add(float64(n))
+	}
 }
 
 // resolveStep returns the users who may act on a step of t. The subject is

@@ -123,6 +123,11 @@ func (s *Server) readApplyRequest(w http.ResponseWriter, r *http.Request) (roste
 				return req, roster.Errorf(roster.EINVALID, "query parameter dry_run: %q is not true or false", v)
 			}
 		}
+		if v := q.Get("summary"); v != "" {
+			if req.Summary, err = strconv.ParseBool(v); err != nil {
+				return req, roster.Errorf(roster.EINVALID, "query parameter summary: %q is not true or false", v)
+			}
+		}
 		if v := q.Get("confirm_over"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
@@ -187,6 +192,9 @@ func (c *Client) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 // nothing. The file is sent as it is, as for Apply.
 func (c *Client) Plan(ctx context.Context, req roster.ApplyRequest) (*roster.ChangePlan, error) {
 	q := url.Values{"filename": {req.Filename}}
+	if req.Summary {
+		q.Set("summary", "true")
+	}
 	return call[roster.ChangePlan](ctx, c, http.MethodPost, "/api/v1/plan", q, rawBody{contentType: "application/yaml", data: req.Document})
 }
 
