@@ -145,6 +145,9 @@ type planRecorder struct {
 	// when created, and revoked lists the users whose grants they end.
 	done    map[string]*roster.PlanCounts
 	revoked map[string][]string
+	// closedIDs numbers, down from -1, the tasks of a dry plan closed when
+	// created, whose rows are not written (op.saveNewTask).
+	closedIDs int64
 }
 
 type plannedTask struct {
