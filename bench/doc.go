@@ -10,7 +10,9 @@
 //	ROSTER_BENCH_PRESETS=small,small20k,medium ROSTER_BENCH_CACHE=/tmp/rbcache \
 //	  go test ./bench -run '^$' -bench 'SteadyState|ApplyFile|EnableAtOnce|ListLargeData' -benchtime 1x -count 3 -timeout 3h
 //
-// Issue 18's 300 profiles switched on by one apply (dense20k: 2M tasks) is
+// Issue 18's 300 profiles switched on by one `roster apply` (dense20k: 2M
+// tasks; its plan's summary, then the apply, on a server running its
+// background work) is
 //
 //	ROSTER_BENCH_PRESETS=dense20k ROSTER_BENCH_CACHE=/tmp/rbcache \
 //	  go test ./bench -run '^$' -bench EnableByApply -benchtime 1x -timeout 1h

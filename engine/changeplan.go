@@ -74,10 +74,9 @@ func (o *op) rules() (map[string][]string, error) {
 // sync does, those of every profile marked, until none is. It returns the
 // results of toSync's syncs.
 func (o *op) settle(toSync []string) ([]roster.SyncResult, error) {
-	if err := o.triggerSyncs(); err != nil {
-		return nil, fmt.Errorf("mark profiles to sync: %w", err)
+	if err := o.markChanged(); err != nil {
+		return nil, err
 	}
-	o.changedEnts, o.changedUsers, o.lastChangedEnt = nil, nil, ""
 	var synced []roster.SyncResult
 	for _, id := range toSync {
 		p, err := o.profile(id)
@@ -98,10 +97,9 @@ func (o *op) settle(toSync []string) ([]roster.SyncResult, error) {
 	o.actor, o.via = ActorAutomation, roster.Actor{}
 	defer func() { o.actor, o.via = actor, via }()
 	for range maxChangePasses {
-		if err := o.triggerSyncs(); err != nil {
-			return nil, fmt.Errorf("mark profiles to sync: %w", err)
+		if err := o.markChanged(); err != nil {
+			return nil, err
 		}
-		o.changedEnts, o.changedUsers, o.lastChangedEnt = nil, nil, ""
 		ids, err := o.tx.TriggeredProfiles(o.ctx, 500)
 		if err != nil {
 			return nil, err
