@@ -156,8 +156,8 @@ type plannedTask struct {
 
 type plannedSync struct {
 	profile *roster.Profile
-	// in is the sync's input; in a summary only its figures
-	// (Members, RecentRemovals) are kept.
+	// in is the sync's input; a summary keeps only its RecentRemovals.
+	// members counts its Members.
 	in       roster.PlanInput
 	members  int
 	plan     roster.Plan
