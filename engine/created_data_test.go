@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -28,5 +29,39 @@ func TestCreatedDataIsWhatJSONMarshalMakes(t *testing.T) {
 				t.Errorf("createdData = %s\njson.Marshal = %s", got, want)
 			}
 		}
+	}
+}
+
+// TestInstantTasksHaveTheInstantHistory: the tasks a sync creates done —
+// the enrollment under an auto policy and the profile's access, approval
+// bypassed — have exactly roster.InstantHistory, which the stores keep as a
+// mark instead of the history's JSON (sqlstore.TaskArgs).
+func TestInstantTasksHaveTheInstantHistory(t *testing.T) {
+	w := newWorkerEngine(t)
+	w.apply(t, `policies: [{id: auto, steps: []}]
+users: [{id: u1}, {id: u2}]
+apps: [{id: a, entitlements: [{id: e1, request_policy: auto, revoke_policy: auto}, {id: e2, provisioning: auto}]}]
+grants: [{user: u1, entitlement: a/e1}, {user: u2, entitlement: a/e1}]
+profiles:
+  - {id: p1, name: p1, entitlements: [a/e2], enrollment: {policy: auto, bypass_entitlement_policies: true}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [a/e1]}}
+`)
+	page, err := w.e.Tasks(w.admin, roster.TaskFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bypassed := 0
+	for _, task := range page.Items {
+		if task.State != roster.StateDone {
+			t.Errorf("task %d on %s is %s, want done", task.ID, task.Entitlement, task.State)
+		}
+		if want := roster.InstantHistory(&task); !reflect.DeepEqual(task.History, want) {
+			t.Errorf("task %d on %s: history %+v, want %+v", task.ID, task.Entitlement, task.History, want)
+		}
+		if task.Bypass != "" {
+			bypassed++
+		}
+	}
+	if len(page.Items) != 4 || bypassed != 2 {
+		t.Errorf("%d tasks, %d with approval bypassed; want 4 (two enrollments, two grants of a/e2) and 2", len(page.Items), bypassed)
 	}
 }

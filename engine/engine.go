@@ -218,7 +218,7 @@ const (
 	// ActorAutomation is the actor of what membership automation starts.
 	ActorAutomation = "automation"
 	// ActorSystem is the actor of the scheduler and other background work.
-	ActorSystem = "system"
+	ActorSystem = roster.ActorSystem
 )
 
 // op is one unit of work inside one transaction: the transaction, the time it

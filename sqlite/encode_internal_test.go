@@ -2,7 +2,12 @@ package sqlite
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // TestPlainStrings checks the encoder's shortcut for lists of strings
@@ -41,4 +46,34 @@ func FuzzPlainStrings(f *testing.F) {
 			t.Fatalf("plainStrings(%q) = %s, want %s", ss, got, want)
 		}
 	})
+}
+
+// TestInstantHistoryMark checks that a task done the moment it was created
+// is written with the mark in place of its history (the history column is
+// the 17th of sqlstore.TaskArgs), and a task whose history differs from
+// roster.InstantHistory in a comment with its history as JSON.
+func TestInstantHistoryMark(t *testing.T) {
+	at := time.Date(2026, 12, 7, 13, 0, 0, 123456789, time.UTC)
+	task := roster.Task{
+		Kind: roster.TaskGrant, User: "u1", Entitlement: "github/admin", State: roster.StateDone,
+		Origin: roster.OriginEnrollment, Profile: "eng", Policy: "auto", Provisioning: roster.ProvisionAuto,
+		Bypass: "covered by the approval of enrollment task 7", RequestedBy: "automation",
+		Reason: "access of profile eng", CreatedAt: at, UpdatedAt: at, ClosedAt: &at,
+	}
+	task.History = roster.InstantHistory(&task)
+	args, err := sqlstore.TaskArgs(dialect{}, &task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := args[16]; got != "1" {
+		t.Errorf("history of an instant task stored as %v, want the mark 1", got)
+	}
+	task.History[1].Comment = "by hand"
+	args, err = sqlstore.TaskArgs(dialect{}, &task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := args[16].(string); !strings.HasPrefix(got, `[{"at":`) || !strings.Contains(got, "by hand") {
+		t.Errorf("history that is not instant stored as %v, want it as JSON", args[16])
+	}
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"Members", testMembers},
 		{"ManyUpserts", testManyUpserts},
 		{"TaskRoundTrip", testTaskRoundTrip},
+		{"TaskInstantHistory", testTaskInstantHistory},
 		{"TaskOpenConflict", testTaskOpenConflict},
 		{"TaskFilters", testTaskFilters},
 		{"TaskApproverFilter", testTaskApproverFilter},

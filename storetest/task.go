@@ -98,6 +98,67 @@ func testTaskRoundTrip(t *testing.T, s roster.Store) {
 	}
 }
 
+// instantTasks returns tasks done the moment they were created, whose
+// histories the stores keep as a mark (roster.InstantHistory), and others
+// whose histories differ from that in one field each, which they must keep
+// as they are.
+func instantTasks() []roster.Task {
+	done := func(bypass string) roster.Task {
+		t := roster.Task{
+			Kind: roster.TaskGrant, User: "u1", Entitlement: "github/admin", State: roster.StateDone,
+			Origin: roster.OriginEnrollment, Profile: "eng", Policy: "auto", Steps: []roster.Step{},
+			Approvers: []string{}, Provisioning: roster.ProvisionAuto, Provisioners: []string{},
+			Bypass: bypass, RequestedBy: "automation", Reason: "access of profile eng",
+			CreatedAt: at(50), UpdatedAt: at(50), ClosedAt: ptr(at(50)),
+		}
+		t.History = roster.InstantHistory(&t)
+		return t
+	}
+	ts := []roster.Task{done(""), done("covered by the approval of enrollment task 7")}
+	for _, change := range []func(t *roster.Task){
+		func(t *roster.Task) { t.History[0].Comment = "another reason" },
+		func(t *roster.Task) { t.History[0].Actor = "admin" },
+		func(t *roster.Task) { t.History[1].At = at(51) },
+		func(t *roster.Task) { t.History[1].Step = 1 },
+		func(t *roster.Task) { t.History[1].For = "sam" },
+		func(t *roster.Task) { t.History[1].Comment = "by hand" },
+		func(t *roster.Task) { t.History[1].Action = roster.HistoryApprovalBypassed },
+		func(t *roster.Task) { t.History = t.History[:1] },
+		func(t *roster.Task) { t.History = append(t.History, t.History[0]) },
+		func(t *roster.Task) { t.History = nil },
+		func(t *roster.Task) { t.ClosedAt = ptr(at(52)) },
+		func(t *roster.Task) { t.ClosedAt = nil },
+		func(t *roster.Task) { t.Reason = "" },
+		func(t *roster.Task) { t.State = roster.StatePendingProvisioning; t.ClosedAt = nil },
+	} {
+		t := done("")
+		t.History = slices.Clone(t.History)
+		change(&t)
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+func testTaskInstantHistory(t *testing.T, s roster.Store) {
+	ts := instantTasks()
+	createTasks(t, s, ts)
+	for i, w := range ts {
+		got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Task, error) { return tx.Task(ctx, w.ID) })
+		equal(t, fmt.Sprintf("task %d of instantTasks", i), w, *got)
+	}
+	// An update keeps the mark right both ways: to a history that is no
+	// longer instant, and back.
+	upd := ts[0]
+	upd.History = append(slices.Clone(upd.History), roster.TaskAction{At: at(60), Actor: "admin", Action: "note"})
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.UpdateTask(ctx, &upd) })
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Task, error) { return tx.Task(ctx, upd.ID) })
+	equal(t, "task updated off its instant history", upd, *got)
+	upd.History = roster.InstantHistory(&upd)
+	update(t, s, func(ctx context.Context, tx roster.Tx) error { return tx.UpdateTask(ctx, &upd) })
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) (*roster.Task, error) { return tx.Task(ctx, upd.ID) })
+	equal(t, "task updated back to its instant history", upd, *got)
+}
+
 func testTaskOpenConflict(t *testing.T, s roster.Store) {
 	ctx := context.Background()
 	open := fullTask("alice", "github/admin", 0)
