@@ -502,6 +502,9 @@ type LeaseStore interface {
 	// another holder may take it at once; a lease held by another holder is
 	// left as it is.
 	ReleaseLease(ctx context.Context, name, holder string) error
+	// Leases returns the names, each without prefix, of the leases whose
+	// names start with prefix and that are held at now, in order.
+	Leases(ctx context.Context, prefix string, now time.Time) ([]string, error)
 }
 
 // SyncViewStore reads, for the syncs of many profiles at once, what the

@@ -294,3 +294,15 @@ func equal[T any](t *testing.T, what string, got, want T) {
 		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
 	}
 }
+
+// waitFor polls cond every 10 ms for up to 20 seconds, and fails the test
+// naming what it waited for if cond never holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waited 20 s for %s", what)
+}

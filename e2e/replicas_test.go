@@ -15,12 +15,19 @@ import (
 	"github.com/rosterhq/roster/server"
 )
 
-// replica starts another server on e's database and clock.
+// replica starts another server on e's database and clock, with its
+// background work off.
 func (e *env) replica(t *testing.T) *server.Server {
 	t.Helper()
-	s, err := server.Start(context.Background(), server.Config{
-		DB: e.db, Addr: "127.0.0.1:0", Clock: e.clock, SchedulerTick: -1, NotifierTick: -1, ChangeTick: -1,
-	})
+	return e.replicaWith(t, server.Config{SchedulerTick: -1, NotifierTick: -1, ChangeTick: -1})
+}
+
+// replicaWith starts another server on e's database and clock, configured
+// as cfg says otherwise.
+func (e *env) replicaWith(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	cfg.DB, cfg.Addr, cfg.Clock = e.db, "127.0.0.1:0", e.clock
+	s, err := server.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,6 +167,31 @@ profiles:
 func TestApplysSyncsAreItsOwn(t *testing.T) {
 	e := startWith(t, server.Config{BootstrapToken: adminToken, SyncChunk: 2,
 		SchedulerTick: time.Millisecond, ChangeTick: time.Millisecond})
+	applyOwnSyncs(t, e)
+}
+
+// TestApplysSyncsAreItsOwnAcrossReplicas is TestApplysSyncsAreItsOwn with
+// the scheduler and the change-driven sync on another replica of the same
+// database: the apply's claims reach it as leases.
+func TestApplysSyncsAreItsOwnAcrossReplicas(t *testing.T) {
+	e := startWith(t, server.Config{BootstrapToken: adminToken, SyncChunk: 2,
+		SchedulerTick: -1, ChangeTick: -1})
+	e.replicaWith(t, server.Config{SchedulerTick: time.Millisecond, ChangeTick: time.Millisecond, NotifierTick: -1})
+	applyOwnSyncs(t, e)
+	// Once the apply is done its claims are given up: the other replica's
+	// change-driven sync takes a marked profile again.
+	e.ok(adminUser, "grant", "add", "pat", "okta/staff")
+	waitFor(t, "the other replica to enroll pat, who now holds okta/staff, in p1", func() bool {
+		return slices.Contains(e.members("p1"), "pat:automation")
+	})
+}
+
+// applyOwnSyncs applies eight profiles, each reading the members of the
+// one before, and checks that the apply's result lists each profile's
+// every enrollment and task: none was synced by the scheduler or the
+// change-driven sync meanwhile.
+func applyOwnSyncs(t *testing.T, e *env) {
+	t.Helper()
 	doc, staff := partsOrg()
 	var profiles strings.Builder
 	profiles.WriteString("profiles:\n")

@@ -31,7 +31,7 @@ var (
 func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.ApplyResult, error) {
 	res := &roster.ApplyResult{DryRun: req.DryRun, Changes: []string{}}
 	var toSync, held, claimed []string
-	defer func() { e.claims.release(claimed) }()
+	defer func() { e.unclaim(claimed) }()
 	err := e.update(ctx, func(o *op) error {
 		res.Changes, res.Synced = []string{}, nil // the store may run this function again
 		if req.ConfirmOver != nil {
@@ -47,7 +47,9 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 			return err
 		}
 		toSync = a.toSync
-		e.claims.swap(&claimed, toSync) // before the commit: see claims
+		if err := o.claim(&claimed, toSync); err != nil { // before the commit: see claims
+			return err
+		}
 		if req.DryRun {
 			return errDryRun
 		}
@@ -60,6 +62,11 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 		}
 		return nil
 	})
+	if err != nil {
+		// Rolled back, with the claims' leases: they end here alone.
+		e.claims.release(claimed)
+		claimed = nil
+	}
 	if errors.Is(err, errDryRun) {
 		return res, nil
 	} else if errors.Is(err, errHeld) {

@@ -191,7 +191,7 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		out             *roster.ChangeRequest
 		toSync, claimed []string
 	)
-	defer func() { e.claims.release(claimed) }()
+	defer func() { e.unclaim(claimed) }()
 	// Planned again against the state of now, before it is applied.
 	c, err := e.Change(ctx, id)
 	if err != nil {
@@ -228,7 +228,9 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		}
 		a.orderSyncs(doc)
 		toSync = a.toSync
-		e.claims.swap(&claimed, toSync) // before the commit: see claims
+		if err := o.claim(&claimed, toSync); err != nil { // before the commit: see claims
+			return err
+		}
 		c.Moved = !slices.Equal(a.governed, c.Changes) || !samePlan(c.Plan, plan)
 		c.ApprovedPlan = plan
 		c.Applied = res.Changes
@@ -246,6 +248,8 @@ func (e *Engine) ApproveChange(ctx context.Context, id int64, comment string) (*
 		return o.tellChange(c, "approved")
 	})
 	if err != nil {
+		e.claims.release(claimed) // rolled back, with their leases
+		claimed = nil
 		return nil, err
 	}
 	if _, err := e.syncSaved(ctx, toSync); err != nil {

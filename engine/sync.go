@@ -997,9 +997,10 @@ func (s *Scheduler) due(ctx context.Context) ([]string, error) {
 				due = append(due, ps[i].ID)
 			}
 		}
-		return nil
+		due, err = o.unclaimed(due)
+		return err
 	})
-	return s.engine.claims.unclaimed(due), err
+	return due, err
 }
 
 // process syncs one due profile.
@@ -1064,10 +1065,13 @@ const maxChangePasses = 20
 func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := c.engine.store.View(ctx, func(tx roster.Tx) (err error) {
-		ids, err = tx.TriggeredProfiles(ctx, 500)
+		if ids, err = tx.TriggeredProfiles(ctx, 500); err != nil {
+			return err
+		}
+		ids, err = unclaimed(ctx, c.engine, tx, c.engine.clock.Now(), ids)
 		return err
 	})
-	return c.engine.claims.unclaimed(ids), err
+	return ids, err
 }
 
 // process syncs one marked profile and reports whether it was synced. The

@@ -83,8 +83,8 @@ profiles:
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := w.updates.Load() - before; got != 2 {
-			t.Errorf("%d transactions, want 2: the apply and the five syncs", got)
+		if got := w.updates.Load() - before; got != 3 {
+			t.Errorf("%d transactions, want 3: the apply, the five syncs, and giving up their claims", got)
 		}
 		if len(res.Synced) != 5 || res.Synced[0].Profile != "p1" || res.Synced[4].Profile != "p5" || !slices.Equal(res.Synced[2].Enrolled, []string{"u1", "u2"}) {
 			t.Errorf("the apply's syncs: %+v, want p1 to p5, each enrolling u1 and u2", res.Synced)

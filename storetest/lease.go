@@ -64,4 +64,30 @@ func testLeases(t *testing.T, s roster.Store) {
 		}
 		return err
 	})
+
+	// Leases lists those held under a prefix, without it: not the expired
+	// ones, nor those of another prefix, whatever their holder.
+	update(t, s, func(ctx context.Context, tx roster.Tx) error {
+		for _, l := range []struct {
+			name, holder string
+			at           time.Duration
+		}{
+			{"claim/p2", "a", 200 * time.Second}, {"claim/p1", "b", 200 * time.Second},
+			{"claim/old", "a", 0}, {"claim_x", "a", 200 * time.Second}, {"claims", "a", 200 * time.Second},
+			{"claim/é/ü", "c", 200 * time.Second},
+		} {
+			if ok, err := tx.AcquireLease(ctx, l.name, l.holder, t0.Add(l.at), time.Minute); err != nil || !ok {
+				t.Fatalf("lease %s: %v, %v", l.name, ok, err)
+			}
+		}
+		return nil
+	})
+	got := get(t, s, func(ctx context.Context, tx roster.Tx) ([]string, error) {
+		return tx.Leases(ctx, "claim/", t0.Add(210*time.Second))
+	})
+	equal(t, "leases under claim/", []string{"p1", "p2", "é/ü"}, got)
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]string, error) {
+		return tx.Leases(ctx, "claim/", t0.Add(260*time.Second))
+	})
+	equal(t, "leases under claim/ once expired", []string{}, got)
 }

@@ -473,6 +473,28 @@ func (t *Tx) AcquireLease(ctx context.Context, name, holder string, now time.Tim
 	return n == 1, nil
 }
 
+// Leases returns the names, without prefix, of the leases under prefix held
+// at now, in byte order. The table holds a lease per worker and per claimed
+// profile: it is read whole, and the prefix compared as bytes, whatever the
+// database's collation.
+func (t *Tx) Leases(ctx context.Context, prefix string, now time.Time) ([]string, error) {
+	e := t.enc()
+	nowT := e.time(now)
+	if e.err != nil {
+		return nil, fmt.Errorf("leases %q: %w", prefix, e.err)
+	}
+	names, err := List(ctx, t.Q, ScanString, `SELECT name FROM leases WHERE expires_at > ?`, nowT)
+	if err != nil {
+		return nil, fmt.Errorf("leases %q: %w", prefix, err)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, prefix) })
+	for i, n := range names {
+		names[i] = n[len(prefix):]
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
 // ReleaseLease gives up the named lease if holder holds it.
 func (t *Tx) ReleaseLease(ctx context.Context, name, holder string) error {
 	if _, err := t.Q.Exec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
