@@ -138,7 +138,10 @@ func testGrantFilters(t *testing.T, s roster.Store) {
 			"carol github/org-member", "dave gitXhub/org", "erin git_/x"}},
 		{roster.GrantFilter{User: "bob"}, []string{"bob github/admin", "bob slack/eng"}},
 		{roster.GrantFilter{Entitlement: "github/org-member"}, []string{"alice github/org-member", "carol github/org-member"}},
-		{roster.GrantFilter{App: "github"}, []string{"alice github/org-member", "bob github/admin", "carol github/org-member"}},
+		// An app's grants, for any user, by entitlement, then user.
+		{roster.GrantFilter{App: "github"}, []string{"bob github/admin", "alice github/org-member", "carol github/org-member"}},
+		{roster.GrantFilter{App: "github/admin"}, []string{}},
+		{roster.GrantFilter{App: "gi"}, []string{}},
 		{roster.GrantFilter{App: "git"}, []string{"alice git/push"}},
 		{roster.GrantFilter{App: "git_"}, []string{"erin git_/x"}},
 		{roster.GrantFilter{App: "git%"}, []string{}},
@@ -187,6 +190,25 @@ func testGrantPagination(t *testing.T, s roster.Store) {
 		if wantPages := (len(want) + limit - 1) / limit; pages != wantPages {
 			t.Errorf("limit %d: %d pages, want %d", limit, pages, wantPages)
 		}
+	}
+	// An app's grants come by entitlement, then user, page boundaries
+	// falling inside an entitlement's holders.
+	var app []string
+	for _, g := range want {
+		if u, e, _ := strings.Cut(g, " "); strings.HasPrefix(e, "x/") {
+			app = append(app, e+" "+u)
+		}
+	}
+	slices.Sort(app)
+	for i, g := range app {
+		e, u, _ := strings.Cut(g, " ")
+		app[i] = u + " " + e
+	}
+	for _, limit := range []int{1, 3, 4, 5, 17} {
+		got, _ := collect(t, s, limit, func(ctx context.Context, tx roster.Tx, c string, n int) (*roster.Page[roster.Grant], error) {
+			return tx.Grants(ctx, roster.GrantFilter{App: "x", Cursor: c, Limit: n})
+		})
+		equal(t, fmt.Sprintf("grants of app x with limit %d", limit), app, ids(got, grantKey))
 	}
 }
 
