@@ -393,6 +393,15 @@ func testMembers(t *testing.T, s roster.Store) {
 		return tx.MembershipsAmong(ctx, []string{"alice"}, []string{"admins"})
 	})
 	equal(t, "memberships of alice in admins", []roster.Member{ms[3]}, got)
+	// Among many profiles, which the stores read otherwise, the same.
+	many := []string{"sales", "eng", "none"}
+	for i := range 40 {
+		many = append(many, fmt.Sprintf("other-%02d", i))
+	}
+	got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
+		return tx.MembershipsAmong(ctx, []string{"carol", "nobody", "alice", "Bob"}, many)
+	})
+	equal(t, "memberships of Bob, alice, carol and nobody among 43 profiles", []roster.Member{ms[4], ms[1], ms[2], ms[0]}, got)
 	for _, c := range [][2][]string{{nil, {"eng"}}, {{"alice"}, nil}} {
 		got = get(t, s, func(ctx context.Context, tx roster.Tx) ([]roster.Member, error) {
 			return tx.MembershipsAmong(ctx, c[0], c[1])

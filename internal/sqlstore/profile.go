@@ -339,14 +339,29 @@ func (t *Tx) MembershipsOf(ctx context.Context, users []string) ([]roster.Member
 // profiles, ordered by (user, profile). Both lists are short (a window of
 // users, the few profiles sharing an entitlement), so the store seeks each
 // pair in the primary key instead of reading each user's every membership.
+//
+// When the profiles are many (a popular entitlement is in many), seeking
+// each pair costs more than reading each user's memberships and keeping
+// those among the profiles: the profile test is then kept off the index
+// ("|| ''"). Past about as many profiles as a user has memberships: at
+// dense20k (37 a user), 150 profiles of 2,500 users took 97 ms one way and
+// 51 ms the other, 5 profiles 10 ms and 16 ms.
 func (t *Tx) MembershipsAmong(ctx context.Context, users, profiles []string) ([]roster.Member, error) {
+	profileCol := "profile_id"
+	if len(profiles) > seekProfilesMax {
+		profileCol = "profile_id || ''"
+	}
 	ms, err := listIn(ctx, t, scanMember, `SELECT `+MemberColumns+` FROM members
-		WHERE `+t.D.In("user_id")+` AND `+t.D.In("profile_id")+` ORDER BY user_id, profile_id`, users, profiles)
+		WHERE `+t.D.In("user_id")+` AND `+t.D.In(profileCol)+` ORDER BY user_id, profile_id`, users, profiles)
 	if err != nil {
 		return nil, fmt.Errorf("memberships of %d users among %d profiles: %w", len(users), len(profiles), err)
 	}
 	return ms, nil
 }
+
+// seekProfilesMax is the most profiles for which MembershipsAmong seeks
+// each (user, profile) pair.
+const seekProfilesMax = 32
 
 // PutMember inserts or replaces a membership with an upsert. (SQLite writes
 // memberships behind instead.)
