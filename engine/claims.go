@@ -44,7 +44,9 @@ const claimLease = "claim/"
 func (o *op) claim(held *[]string, ids []string) error {
 	e := o.e
 	start := e.claims.swap(held, ids)
-	for _, id := range ids {
+	// In order, so that two calls claiming the same profiles on
+	// PostgreSQL wait for one another rather than deadlock.
+	for _, id := range slices.Sorted(slices.Values(ids)) {
 		// A lease another replica holds is left to it: it is syncing
 		// the profile too, and either keeps the others' schedulers off.
 		if _, err := o.tx.AcquireLease(o.ctx, claimLease+id, e.replica, o.now, LeaseTTL); err != nil {
@@ -61,7 +63,7 @@ func (o *op) claim(held *[]string, ids []string) error {
 // no other call of this process claims. A lease that cannot be given up
 // expires within LeaseTTL.
 func (e *Engine) unclaim(ids []string) {
-	ended := e.claims.release(ids)
+	ended := slices.Sorted(slices.Values(e.claims.release(ids)))
 	if len(ended) == 0 {
 		return
 	}
