@@ -108,12 +108,8 @@ func (e *Engine) renewClaims() {
 }
 
 // unclaimed returns the profiles of ids that no call claims, in this
-// process or, by its lease, in another.
-func (o *op) unclaimed(ids []string) ([]string, error) {
-	return unclaimed(o.ctx, o.e, o.tx, o.now, ids)
-}
-
-func unclaimed(ctx context.Context, e *Engine, tx roster.Tx, now time.Time, ids []string) ([]string, error) {
+// process or, by its lease read in tx at now, in another.
+func (e *Engine) unclaimed(ctx context.Context, tx roster.Tx, now time.Time, ids []string) ([]string, error) {
 	ids = e.claims.unclaimed(ids)
 	if len(ids) == 0 {
 		return ids, nil

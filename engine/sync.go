@@ -997,7 +997,7 @@ func (s *Scheduler) due(ctx context.Context) ([]string, error) {
 				due = append(due, ps[i].ID)
 			}
 		}
-		due, err = o.unclaimed(due)
+		due, err = o.e.unclaimed(o.ctx, o.tx, o.now, due)
 		return err
 	})
 	return due, err
@@ -1068,7 +1068,7 @@ func (c *ChangeSync) due(ctx context.Context) ([]string, error) {
 		if ids, err = tx.TriggeredProfiles(ctx, 500); err != nil {
 			return err
 		}
-		ids, err = unclaimed(ctx, c.engine, tx, c.engine.clock.Now(), ids)
+		ids, err = c.engine.unclaimed(ctx, tx, c.engine.clock.Now(), ids)
 		return err
 	})
 	return ids, err
