@@ -99,7 +99,18 @@ func postgresStore(t *testing.T) roster.Store {
 // TestDifferentialSQLite runs the fixed seeds against the engine on SQLite.
 func TestDifferentialSQLite(t *testing.T) {
 	for _, seed := range seeds(ciSeeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, sqliteStore, seed, steps()) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, sqliteStore, seed, steps(), 0) })
+	}
+}
+
+// TestDifferentialInPartsSQLite runs some of the fixed seeds with a sync
+// chunk of one unit of work: every sync commits in parts, and the
+// organisation's apply, which switches on all its profiles, syncs them a
+// range of users at a time (engine/sweep.go) — the model syncs them one
+// after another.
+func TestDifferentialInPartsSQLite(t *testing.T) {
+	for _, seed := range seeds(ciSeeds[:min(8, len(ciSeeds))]) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, sqliteStore, seed, steps(), 1) })
 	}
 }
 
@@ -107,13 +118,13 @@ func TestDifferentialSQLite(t *testing.T) {
 // on PostgreSQL.
 func TestDifferentialPostgres(t *testing.T) {
 	for _, seed := range seeds(pgSeeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, postgresStore, seed, steps()) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runSeed(t, postgresStore, seed, steps(), 0) })
 	}
 }
 
 // runSeed generates the seed's organisation and steps, runs them against
 // model and engine, and on a difference shrinks the step list and reports.
-func runSeed(t *testing.T, open opener, seed uint64, n int) {
+func runSeed(t *testing.T, open opener, seed uint64, n, chunk int) {
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	o := genOrg(r)
 	// The steps are chosen against a model of their own, so that they suit
@@ -129,13 +140,13 @@ func runSeed(t *testing.T, open opener, seed uint64, n int) {
 		stats[s.Op+taskNote(s)+outcomeNote(out)]++
 	}
 	t.Logf("seed %d: %d users, %d profiles; steps: %v", seed, len(o.users()), len(o.profiles), stats)
-	at, diff := run(t, open, o, list)
+	at, diff := run(t, open, o, list, chunk)
 	if diff == "" {
 		return
 	}
 	failing := list[:at+1]
-	shrunk := shrink(t, open, o, failing)
-	_, diff = run(t, open, o, shrunk)
+	shrunk := shrink(t, open, o, failing, chunk)
+	_, diff = run(t, open, o, shrunk, chunk)
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: the engine and the model differ after step %d of %d (0: the organisation's apply).\n", seed, at+1, len(list))
 	fmt.Fprintf(&b, "Reproduce: go test ./difftest -run '%s' -difftest.seed=%d -difftest.steps=%d\n", t.Name()[:strings.Index(t.Name(), "/")], seed, n)
@@ -153,14 +164,14 @@ var start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // shrink drops steps from a failing list while it still fails, a chunk at a
 // time, then one at a time; it gives up after a bounded number of runs.
-func shrink(t *testing.T, open opener, o *org, list []step) []step {
+func shrink(t *testing.T, open opener, o *org, list []step, chunk int) []step {
 	runs := 0
 	const maxRuns = 150
 	for chunk := len(list) / 2; chunk >= 1 && runs < maxRuns; chunk /= 2 {
 		for i := 0; i+chunk <= len(list) && runs < maxRuns; {
 			cand := append(slices.Clone(list[:i]), list[i+chunk:]...)
 			runs++
-			if at, d := run(t, open, o, cand); d != "" {
+			if at, d := run(t, open, o, cand, chunk); d != "" {
 				list = cand[:at+1]
 				continue
 			}
@@ -183,9 +194,9 @@ type world struct {
 // run replays list on a new engine and a new model; it returns the index of
 // the first step after which they differ (-1: the organisation's apply),
 // and the difference, or "".
-func run(t *testing.T, open opener, o *org, list []step) (int, string) {
+func run(t *testing.T, open opener, o *org, list []step, chunk int) (int, string) {
 	t.Helper()
-	w, closeStore := newWorld(t, open, o.clone())
+	w, closeStore := newWorld(t, open, o.clone(), chunk)
 	defer closeStore()
 	if d := w.compare(); d != "" {
 		return -1, "after the initial apply:\n" + d
@@ -201,11 +212,11 @@ func run(t *testing.T, open opener, o *org, list []step) (int, string) {
 	return 0, ""
 }
 
-func newWorld(t *testing.T, open opener, o *org) (*world, func()) {
+func newWorld(t *testing.T, open opener, o *org, chunk int) (*world, func()) {
 	ctx := context.Background()
 	clock := roster.NewManualClock(start)
 	store := open(t)
-	e := engine.New(engine.Config{Store: store, Clock: clock})
+	e := engine.New(engine.Config{Store: store, Clock: clock, SyncChunk: chunk})
 	if _, err := e.Bootstrap(ctx, "t"); err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func TestDiscrepancies(t *testing.T) {
 					t.Fatalf("step %d (%s) does nothing", i+1, s)
 				}
 			}
-			at, diff := run(t, sqliteStore, tt.org(), tt.steps)
+			at, diff := run(t, sqliteStore, tt.org(), tt.steps, 0)
 			switch {
 			case tt.on && diff != "":
 				t.Fatalf("%s is on, yet the engine differs after step %d:\n%s", tt.name, at+1, diff)

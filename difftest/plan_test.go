@@ -145,7 +145,7 @@ func planTrial(t *testing.T, open opener, o *org, prefix []step, s step, seen ma
 
 // newPlanWorld is newWorld, keeping the engine.
 func newPlanWorld(t *testing.T, open opener, o *org) (*world, *engine.Engine, func()) {
-	w, closeStore := newWorld(t, open, o)
+	w, closeStore := newWorld(t, open, o, 0)
 	return w, w.svc.(*engine.Engine), closeStore
 }
 

@@ -89,7 +89,8 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 // their automation enabled, in that (dependency) order, and returns their
 // results in it. On SQLite several profiles share a transaction, as in a
 // pass (syncGroups), so that turning on hundreds of profiles at once shares
-// its commits; each is planned in its transaction from its own input, not
+// its commits, and when they have much to do they are synced a range of
+// users at a time across all of them (sweep.go); each is planned in its transaction from its own input, not
 // from a view of every profile, which enabling one profile of a large
 // organisation would read whole. A profile whose sync fails is named in
 // the error, and the others are synced all the same. With the kill switch
@@ -100,8 +101,15 @@ func (e *Engine) syncSaved(ctx context.Context, ids []string) ([]roster.SyncResu
 	}
 	actor := roster.ActorFromContext(ctx)
 	results, failed := map[string]roster.SyncResult{}, map[string]error{}
+	// On SQLite, many profiles' syncs are swept a range of users at a
+	// time (sweep.go). Should the sweep's read fail, the syncs below meet
+	// the same failure, and report it per profile.
 	if e.lockKeys == 0 {
-		e.syncGroups(ctx, actor, ids, false, (*op).syncPart, nil, results, failed)
+		if sw, err := e.sweepable(ctx, ids); err == nil && sw != nil {
+			e.sweep(ctx, actor, ids, sw, results, failed)
+		} else {
+			e.syncGroups(ctx, actor, ids, false, (*op).syncPart, nil, results, failed)
+		}
 	} else {
 		// On a store whose writers lock keys (PostgreSQL), each profile
 		// has transactions of its own, which lock it at their start and

@@ -137,7 +137,7 @@ func (o *op) keptPlanInput(p *roster.Profile) (roster.PlanInput, int64, error) {
 			if err := o.refreshProfileInput(p, &in); err != nil {
 				return roster.PlanInput{}, 0, err
 			}
-			return in, mark, o.refreshPlanInput(p, &in, users)
+			return in, mark, o.refreshPlanInput(p, &in, users, nil)
 		}
 	}
 	in, err = o.planInput(p)

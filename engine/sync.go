@@ -599,15 +599,9 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 	}
 	// This sync sees every change committed before it, and those its
 	// transaction made so far: it answers the profile's mark, if any.
-	if err := o.markChanged(); err != nil {
+	if paused, err := o.beginSync(p, res, true); err != nil {
 		return nil, false, err
-	}
-	if err := o.tx.ClearTrigger(o.ctx, p.ID); err != nil {
-		return nil, false, err
-	}
-	if p.Sync.State == roster.AutomationPaused {
-		res.Paused = true
-		o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
+	} else if paused {
 		return res, false, nil
 	}
 	in, mark, err := o.keptPlanInput(p)
@@ -628,7 +622,7 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 		if again {
 			in, err = o.planInput(p)
 		} else if len(users) > 0 {
-			err = o.refreshPlanInput(p, &in, users)
+			err = o.refreshPlanInput(p, &in, users, nil)
 		} else {
 			break
 		}
@@ -652,6 +646,27 @@ func (o *op) syncUpTo(p *roster.Profile, prev *roster.SyncResult, budget int) (r
 		return nil, false, err
 	}
 	return res, more, o.recordSync(p, res, prev)
+}
+
+// beginSync begins, in the op's transaction, a part of a sync of p whose
+// result is res: it marks the profiles what the transaction changed so far
+// concerns (the part sees those changes), answers p's mark when answer is
+// set, and reports whether p is paused, which res then says.
+func (o *op) beginSync(p *roster.Profile, res *roster.SyncResult, answer bool) (paused bool, err error) {
+	if err := o.markChanged(); err != nil {
+		return false, err
+	}
+	if answer {
+		if err := o.tx.ClearTrigger(o.ctx, p.ID); err != nil {
+			return false, err
+		}
+	}
+	if p.Sync.State != roster.AutomationPaused {
+		return false, nil
+	}
+	res.Paused = true
+	o.after = append(o.after, func() { o.e.metrics.syncs.WithLabelValues("skipped").Inc() })
+	return true, nil
 }
 
 // applyPlan carries out a plan, or, with a budget above 0, as much of it as

@@ -202,8 +202,10 @@ func (o *op) lockPlan(p *roster.Profile, plan *roster.Plan) (users []string, aga
 // safeguard's hour) changes only under p's lock, which the transaction
 // held before in was read. So a sync reads its profile's state once, then
 // locks the users its plan changes and reads only theirs again, rather
-// than plan once to learn whom to lock and again after.
-func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []string) error {
+// than plan once to learn whom to lock and again after. With scope, in
+// holds only the users of that range (a sweep's part, sweep.go), and only
+// they are read again.
+func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []string, scope *userRange) error {
 	holding := map[string]bool{}
 	var these map[string]bool
 	if p.Automation.Expression != "" {
@@ -212,6 +214,9 @@ func (o *op) refreshPlanInput(p *roster.Profile, in *roster.PlanInput, users []s
 		matching, errs, err := syncview.Matching(o.ctx, o.tx, p, o.e.matches, &o.journal)
 		if err != nil {
 			return err
+		}
+		if scope != nil {
+			matching = filter(matching, scope.has)
 		}
 		// Whose match flipped since in was read is read again too: a kept
 		// input (kept.go) knows nothing of the fields changed since.

@@ -553,7 +553,7 @@ func testRefreshedPlanInput(t *testing.T, store roster.Store, round int) {
 	err = e.view(ctx, func(o *op) error {
 		for i, p := range ps {
 			in := before[i]
-			if err := o.refreshPlanInput(p, &in, changed); err != nil {
+			if err := o.refreshPlanInput(p, &in, changed, nil); err != nil {
 				return err
 			}
 			if !reflect.DeepEqual(normalInput(in), normalInput(after[i])) {
