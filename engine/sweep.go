@@ -31,26 +31,30 @@ import (
 //   - a user another writer changed between the sweep's transactions is
 //     found by the access log (AccessChangedSince from the mark the last
 //     transaction ended at);
-//   - a user an earlier profile of the same transaction changed, in the
-//     same range, is read again by each later profile whose rule reads an
-//     entitlement that transaction wrote;
+//   - a user an earlier profile's part of the same range changed is read
+//     again by each later profile whose rule reads an entitlement the
+//     range's parts wrote;
 //   - a part writes only the grants, tasks and memberships of its range's
 //     users, so what a profile's earlier parts wrote is outside the range
-//     of its later ones.
+//     of its later ones; a part carried into the next transaction (it had
+//     more than a sync chunk to do) reads again the range's users changed
+//     since the range began.
 //
 // The first part of each profile plans from the whole input, refreshed,
 // and so judges the whole sync against the safeguard, as the first part of
-// any sync does; it then acts on the first range only. Only that part
-// answers the profile's mark (ClearTrigger): a change committed after it
-// to a user of a range already swept leaves the profile marked, and the
-// change-driven sync catches it up, as it does any change.
+// any sync does; it then acts on the first range only. It answers the
+// profile's mark (ClearTrigger); the last part answers it again only when
+// the sweep has seen everything the mark may stand for (sweptAll).
+// Otherwise the mark stays, and the change-driven sync syncs the profile
+// again, as it does after any change.
 //
 // Planning per user is what makes this the same as syncing the profiles
 // one after another: whether a user matches a rule, and what enrolling
-// them writes, concern that user alone. Each part is recorded as a part of
-// the profile's sync (recordSync), so the profile's last sync sums them.
-// Should a sweep's transaction fail, the profiles whose syncs are not done
-// are synced one after another, as they were before sweeps (syncGroups).
+// them writes, concern that user alone. Each transaction records its
+// parts as parts of their profiles' syncs (recordSweep), so a profile's
+// last sync sums them. Should a sweep's transaction fail, the profiles
+// whose syncs are not done are synced one after another, as they were
+// before sweeps (syncGroups).
 
 // A sweep's ranges hold about sweepChunks sync chunks of work each (a
 // task, a user enrolled or unenrolled: Config.SyncChunk): a range's users'

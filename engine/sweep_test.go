@@ -111,39 +111,29 @@ func sweepOutcome(t *testing.T, store roster.Store, chunk int) (state []string, 
 				state = append(state, fmt.Sprintf("member %s %s %s", m.Profile, m.User, m.Source))
 			}
 		}
-		for cursor := "start"; cursor != ""; {
-			if cursor == "start" {
-				cursor = ""
-			}
-			page, err := tx.Grants(ctx, roster.GrantFilter{Cursor: cursor, Limit: 500})
-			if err != nil {
-				return err
-			}
-			for _, g := range page.Items {
-				state = append(state, fmt.Sprintf("grant %s %s %v", g.User, g.Entitlement, g.Sources))
-			}
-			cursor = page.NextCursor
+		err = everyItem(func(cursor string) (*roster.Page[roster.Grant], error) {
+			return tx.Grants(ctx, roster.GrantFilter{Cursor: cursor, Limit: 500})
+		}, func(g roster.Grant) {
+			state = append(state, fmt.Sprintf("grant %s %s %v", g.User, g.Entitlement, g.Sources))
+		})
+		if err != nil {
+			return err
 		}
-		for cursor := "start"; cursor != ""; {
-			if cursor == "start" {
-				cursor = ""
+		err = everyItem(func(cursor string) (*roster.Page[roster.Task], error) {
+			return tx.Tasks(ctx, roster.TaskFilter{Cursor: cursor, Limit: 500})
+		}, func(k roster.Task) {
+			state = append(state, fmt.Sprintf("task %s %s %s %s %s %s approvers %v", k.Kind, k.User, k.Entitlement, k.State, k.Origin, k.Profile, k.Approvers))
+			if k.Origin != roster.OriginAutomation && k.Origin != roster.OriginEnrollment {
+				return
 			}
-			page, err := tx.Tasks(ctx, roster.TaskFilter{Cursor: cursor, Limit: 500})
-			if err != nil {
-				return err
+			s, ok := span[k.Profile]
+			if !ok {
+				s = [2]int64{k.ID, k.ID}
 			}
-			for _, k := range page.Items {
-				state = append(state, fmt.Sprintf("task %s %s %s %s %s %s approvers %v", k.Kind, k.User, k.Entitlement, k.State, k.Origin, k.Profile, k.Approvers))
-				if k.Origin != roster.OriginAutomation && k.Origin != roster.OriginEnrollment {
-					continue
-				}
-				s, ok := span[k.Profile]
-				if !ok {
-					s = [2]int64{k.ID, k.ID}
-				}
-				span[k.Profile] = [2]int64{min(s[0], k.ID), max(s[1], k.ID)}
-			}
-			cursor = page.NextCursor
+			span[k.Profile] = [2]int64{min(s[0], k.ID), max(s[1], k.ID)}
+		})
+		if err != nil {
+			return err
 		}
 		marked, err := tx.TriggeredProfiles(ctx, 100)
 		if err != nil {
@@ -202,6 +192,22 @@ func TestSweepIsOneSyncAfterAnother(t *testing.T) {
 			}
 		})
 	}
+}
+
+// everyItem calls each for every item of the pages list gives, from the
+// first (cursor "") to the last.
+func everyItem[T any](list func(cursor string) (*roster.Page[T], error), each func(T)) error {
+	for cursor, first := "", true; first || cursor != ""; first = false {
+		page, err := list(cursor)
+		if err != nil {
+			return err
+		}
+		for _, x := range page.Items {
+			each(x)
+		}
+		cursor = page.NextCursor
+	}
+	return nil
 }
 
 // diffSorted lists the lines only in want (-) or only in got (+), both
