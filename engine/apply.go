@@ -90,9 +90,9 @@ func (e *Engine) Apply(ctx context.Context, req roster.ApplyRequest) (*roster.Ap
 // results in it. On SQLite several profiles share a transaction, as in a
 // pass (syncGroups), so that turning on hundreds of profiles at once shares
 // its commits, and when they have much to do they are synced a range of
-// users at a time across all of them (sweep.go); each is planned in its transaction from its own input, not
-// from a view of every profile, which enabling one profile of a large
-// organisation would read whole. A profile whose sync fails is named in
+// users at a time across all of them (sweep.go); each is planned in its
+// transaction from its own input, not from a view of every profile, which
+// enabling one profile of a large organisation would read whole. A profile whose sync fails is named in
 // the error, and the others are synced all the same. With the kill switch
 // on, nothing runs: the rules are saved.
 func (e *Engine) syncSaved(ctx context.Context, ids []string) ([]roster.SyncResult, error) {
