@@ -46,11 +46,19 @@ users:
 		}
 		fmt.Fprintf(&b, "  - {id: %s, email: %s@example.com, manager: boss, department: %s, status: %s}\n", u, u, dept, status)
 	}
+	// The last ranges hold people only ops enrolls: nothing there grants
+	// what early's rule reads.
+	for i := range 12 {
+		u := fmt.Sprintf("z%02d", i)
+		grants = append(grants, u+" hr/ops")
+		fmt.Fprintf(&b, "  - {id: %s, email: %s@example.com, manager: boss, department: Operations}\n", u, u)
+	}
 	b.WriteString(`apps:
   - id: hr
     entitlements:
       - {id: eng, request_policy: auto, revoke_policy: auto}
       - {id: sales, request_policy: auto, revoke_policy: auto}
+      - {id: ops, request_policy: auto, revoke_policy: auto}
   - id: app
     entitlements:
       - {id: x, request_policy: auto, revoke_policy: auto}
@@ -70,6 +78,7 @@ grants:
   - {id: review, name: review, entitlements: [app/y], enrollment: {policy: manager}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [hr/sales]}}
   - {id: members, name: members, entitlements: [app/y], automation: {enabled: true, mode: sync_members_only, any_entitlement: [hr/eng, hr/sales]}}
   - {id: sales, name: sales, entitlements: [app/x], enrollment: {policy: auto, bypass_entitlement_policies: true}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [hr/sales], excluded_users: [u03]}}
+  - {id: ops, name: ops, entitlements: [app/y], enrollment: {policy: auto, bypass_entitlement_policies: true}, automation: {enabled: true, mode: sync_and_act, any_entitlement: [hr/ops]}}
 `)
 	return b.String()
 }
@@ -163,7 +172,8 @@ func sweepOutcome(t *testing.T, store roster.Store, chunk int) (state []string, 
 // the same states with the same approvers, results and profiles left
 // marked — with rules that read what the profiles before them grant
 // (app/x) and whom they enroll (member_of), members only, approvals,
-// exclusions and disabled users. With a sync chunk of one unit, the sweep
+// exclusions and disabled users; early, whose rule reads what eng grants in
+// the earlier ranges only, stays marked. With a sync chunk of one unit, the sweep
 // has ranges of 8 units and every part goes on in the next transaction.
 func TestSweepIsOneSyncAfterAnother(t *testing.T) {
 	// Sweeps are SQLite's (syncSaved): on PostgreSQL the access log's
