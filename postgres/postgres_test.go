@@ -708,3 +708,41 @@ func TestEventChainWithoutWriterLock(t *testing.T) {
 		t.Fatalf("%d events, want %d", n, writers*txs*perTx)
 	}
 }
+
+// TestDefaultPoolHoldsEightTransactions: without pool_max_conns in the URL,
+// eight transactions are open at once — a decision's COMMIT waits for the
+// WAL flush, and pgx's default of 4 connections on a two-CPU machine kept
+// the other clients' decisions waiting for a connection meanwhile. Each of
+// eight reads waits inside its transaction until all eight are in theirs.
+func TestDefaultPoolHoldsEightTransactions(t *testing.T) {
+	db := open(t)
+	const n = 8
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var entered sync.WaitGroup
+	entered.Add(n)
+	all := make(chan struct{})
+	go func() { entered.Wait(); close(all) }()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- db.View(ctx, func(tx roster.Tx) error {
+				if _, err := tx.Settings(ctx); err != nil {
+					return err
+				}
+				entered.Done()
+				select {
+				case <-all:
+					return nil
+				case <-ctx.Done():
+					return fmt.Errorf("only some of %d transactions got a connection: %w", n, ctx.Err())
+				}
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
