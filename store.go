@@ -239,6 +239,11 @@ type UserStore interface {
 	// over at now (Until at or before now), ordered by user.
 	DelegationsEnded(ctx context.Context, now time.Time) ([]Delegation, error)
 
+	// Around returns at once what a decision on a task reads of the task's
+	// subject and profile (Around): on PostgreSQL one round trip, where
+	// asking for each costs one.
+	Around(ctx context.Context, user, profile, entitlement string, now time.Time) (*Around, error)
+
 	// DeleteStaleSessions removes the sessions last used before usedBefore
 	// or expired at now, and reports how many.
 	DeleteStaleSessions(ctx context.Context, usedBefore, now time.Time) (int, error)
@@ -569,4 +574,26 @@ type SyncScan struct {
 	// Removals receives, for each of Profiles[p] with any, the number of
 	// removals at or after RemovalsSince.
 	Removals func(p int, n int) error
+}
+
+// Around is what deciding on a task of User in Profile for Entitlement
+// reads, read at once by Tx.Around.
+type Around struct {
+	// Profile is the profile, nil when the task has none or it is gone.
+	Profile *Profile
+	// Entitlements are the task's entitlement and those the profile
+	// contains, those that exist.
+	Entitlements []Entitlement
+	// Rules maps each of those entitlements, and the profile's enrollment
+	// entitlement, to the profiles whose rule names it (empty when none
+	// does), ordered.
+	Rules map[string][]string
+	// Memberships are the user's, ordered by profile.
+	Memberships []Member
+	// Grants are every grant of the user, OpenTasks every open task of the
+	// user, ordered by id.
+	Grants    []Grant
+	OpenTasks []Task
+	// Delegations are those in force at the time asked, ordered by user.
+	Delegations []Delegation
 }

@@ -13,6 +13,7 @@ package engine
 // many users.
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -44,8 +45,14 @@ type cache struct {
 	// grants and open hold the grants and open tasks the op read or wrote.
 	grants map[accessKey]cachedGrant
 	open   map[openKey]int64
-	// allGrants holds the users every grant of whom is in grants.
+	// allGrants holds the users every grant of whom is in grants, and
+	// allOpen those every open task of whom is in open.
 	allGrants map[string]bool
+	allOpen   map[string]bool
+	// rules maps entitlements to the profiles whose rule names them, for
+	// the entitlements a decision read them of (surround); putProfile
+	// drops it.
+	rules map[string][]string
 }
 
 func (o *op) profile(id string) (*roster.Profile, error) {
@@ -67,7 +74,7 @@ func (o *op) putProfile(p *roster.Profile) error {
 	if err := o.tx.PutProfile(o.ctx, p); err != nil {
 		return err
 	}
-	o.cache.scoped, o.cache.containing = nil, nil
+	o.cache.scoped, o.cache.containing, o.cache.rules = nil, nil, nil
 	if o.cache.profiles != nil {
 		o.cache.profiles[p.ID] = *p
 	}
@@ -305,7 +312,7 @@ type openKey struct {
 // next sync reads comes from the store, which holds all the op wrote.
 func (c *cache) forgetUsers() {
 	c.memberships, c.scoped = nil, nil
-	c.grants, c.open, c.allGrants = nil, nil, nil
+	c.grants, c.open, c.allGrants, c.allOpen = nil, nil, nil, nil
 }
 
 func (c *cache) resetAccessIfFull() {
@@ -313,12 +320,14 @@ func (c *cache) resetAccessIfFull() {
 		c.grants = map[accessKey]cachedGrant{}
 		c.open = map[openKey]int64{}
 		c.allGrants = map[string]bool{}
+		c.allOpen = map[string]bool{}
 	} else if len(c.grants)+len(c.open) >= maxCachedAccess {
 		// An op that filled the cache once will likely fill it again: the
 		// new one is made at its full size rather than grown to it.
 		c.grants = make(map[accessKey]cachedGrant, len(c.grants))
 		c.open = make(map[openKey]int64, len(c.open))
 		c.allGrants = make(map[string]bool, len(c.allGrants))
+		c.allOpen = make(map[string]bool, len(c.allOpen))
 	}
 }
 
@@ -402,6 +411,67 @@ func (o *op) prefetchGrants(users []string) error {
 		o.cache.allGrants[u] = true
 	}
 	return nil
+}
+
+// surround reads at once what a decision on t reads of its subject and
+// profile (roster.Around) into the op's caches: its subject's memberships,
+// grants and open tasks, the profile and the entitlements it contains, the
+// profiles whose rules name them, and the delegations in force. On
+// PostgreSQL that is one round trip where reading each as it is needed was
+// seven (docs/performance.md, 2026-12-07 evening).
+func (o *op) surround(t *roster.Task) error {
+	a, err := o.tx.Around(o.ctx, t.User, t.Profile, t.Entitlement, o.now)
+	if err != nil {
+		return err
+	}
+	if a.Profile != nil {
+		if o.cache.profiles == nil {
+			o.cache.profiles = map[string]roster.Profile{}
+		}
+		o.cache.profiles[a.Profile.ID] = *a.Profile
+	}
+	if o.cache.entitlements == nil {
+		o.cache.entitlements = map[string]roster.Entitlement{}
+	}
+	for _, e := range a.Entitlements {
+		o.cache.entitlements[e.ID] = e
+	}
+	if o.cache.rules == nil {
+		o.cache.rules = map[string][]string{}
+	}
+	maps.Copy(o.cache.rules, a.Rules)
+	if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
+		o.cache.memberships = map[string][]roster.Member{}
+	}
+	o.cache.memberships[t.User] = a.Memberships
+	o.cache.resetAccessIfFull()
+	for _, g := range a.Grants {
+		o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: g, ok: true}
+	}
+	o.cache.allGrants[t.User] = true
+	for _, ot := range a.OpenTasks {
+		o.cache.open[openKey{accessKey{ot.User, ot.Entitlement}, ot.Kind}] = ot.ID
+	}
+	o.cache.allOpen[t.User] = true
+	o.delegs = make(map[string]roster.Delegation, len(a.Delegations))
+	for _, d := range a.Delegations {
+		o.delegs[d.User] = d
+	}
+	return nil
+}
+
+// ruleProfiles returns the ids of the profiles whose rule names any of
+// entitlements, ordered: from the op's cache when surround read them all.
+func (o *op) ruleProfiles(entitlements []string) ([]string, error) {
+	var ids []string
+	for _, e := range entitlements {
+		ps, ok := o.cache.rules[e]
+		if !ok {
+			return o.tx.RuleProfiles(o.ctx, entitlements)
+		}
+		ids = append(ids, ps...)
+	}
+	return sortedUnique(ids), nil
 }
 
 // prefetchScoped reads the memberships of users in the profiles of scope,
@@ -514,7 +584,7 @@ func (o *op) deleteGrant(user, entitlement string) error {
 func (o *op) openTask(user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
 	k := openKey{accessKey{user, entitlement}, kind}
 	id, ok := o.cache.open[k]
-	if !ok {
+	if !ok && !o.cache.allOpen[user] {
 		t, err := o.tx.OpenTask(o.ctx, user, entitlement, kind)
 		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -152,3 +153,47 @@ func (t countingTx) ScanSync(ctx context.Context, s *roster.SyncScan) error {
 	}
 	return t.Tx.ScanSync(ctx, s)
 }
+
+// The reads of a decision that Around makes at once.
+func (t countingTx) Around(ctx context.Context, user, profile, entitlement string, now time.Time) (*roster.Around, error) {
+	t.s.called("Around")
+	return t.Tx.Around(ctx, user, profile, entitlement, now)
+}
+
+func (t countingTx) Profile(ctx context.Context, id string) (*roster.Profile, error) {
+	t.s.called("Profile")
+	return t.Tx.Profile(ctx, id)
+}
+
+func (t countingTx) Entitlement(ctx context.Context, id string) (*roster.Entitlement, error) {
+	t.s.called("Entitlement")
+	return t.Tx.Entitlement(ctx, id)
+}
+
+func (t countingTx) RuleProfiles(ctx context.Context, entitlements []string) ([]string, error) {
+	t.s.called("RuleProfiles")
+	return t.Tx.RuleProfiles(ctx, entitlements)
+}
+
+func (t countingTx) Memberships(ctx context.Context, user string) ([]roster.Member, error) {
+	t.s.called("Memberships")
+	return t.Tx.Memberships(ctx, user)
+}
+
+func (t countingTx) Grant(ctx context.Context, user, entitlement string) (*roster.Grant, error) {
+	t.s.called("Grant")
+	return t.Tx.Grant(ctx, user, entitlement)
+}
+
+func (t countingTx) OpenTask(ctx context.Context, user, entitlement string, kind roster.TaskKind) (*roster.Task, error) {
+	t.s.called("OpenTask")
+	return t.Tx.OpenTask(ctx, user, entitlement, kind)
+}
+
+func (t countingTx) DelegationsInForce(ctx context.Context, now time.Time) ([]roster.Delegation, error) {
+	t.s.called("DelegationsInForce")
+	return t.Tx.DelegationsInForce(ctx, now)
+}
+
+// aroundReads are the reads one at a time that a decision's Around answers.
+var aroundReads = []string{"Profile", "Entitlement", "RuleProfiles", "Memberships", "Grant", "OpenTask", "DelegationsInForce"}

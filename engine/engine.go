@@ -433,7 +433,7 @@ func (o *op) triggerSyncs() error {
 			ents = append(ents, g.Entitlement)
 		}
 	}
-	byRule, err := o.tx.RuleProfiles(o.ctx, sortedUnique(ents))
+	byRule, err := o.ruleProfiles(sortedUnique(ents))
 	if err != nil {
 		return err
 	}

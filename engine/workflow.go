@@ -423,6 +423,9 @@ func (e *Engine) taskAction(ctx context.Context, id int64, fn func(o *op, caller
 			}
 		}
 		pending = t.State == roster.StatePendingApproval
+		if err := o.surround(t); err != nil {
+			return err
+		}
 		if err := fn(o, caller, t); err != nil {
 			return err
 		}

@@ -48,6 +48,11 @@ func (dialect) JSON(v any) (any, error) {
 // the jsonb ? text operator, spelled so that "?" stays a placeholder.
 func (dialect) ArrayHas(col string) string { return `jsonb_exists(` + col + `, ?)` }
 
+// ArrayElements implements sqlstore.Dialect.
+func (dialect) ArrayElements(col string) string {
+	return `jsonb_array_elements_text(` + col + `) AS j (value)`
+}
+
 // NoRows implements sqlstore.Dialect.
 func (dialect) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

@@ -157,6 +157,45 @@ func (q querier) ExecUnique(ctx context.Context, query string, args ...any) (n i
 	return tag.RowsAffected(), nil
 }
 
+// Batch implements sqlstore.Batcher: the reads go in one batch, after the
+// held rows they read written first, one round trip in all.
+func (q querier) Batch(ctx context.Context, reads []sqlstore.Read) error {
+	t := q.t
+	mask := 0
+	for _, r := range reads {
+		mask |= heldNamedIn(r.Query)
+	}
+	var b pgx.Batch
+	f, err := t.queueHeld(ctx, mask, &b)
+	if err != nil {
+		return err
+	}
+	for _, r := range reads {
+		b.Queue(rebind(r.Query), r.Args...)
+	}
+	br := t.tx.SendBatch(ctx, &b)
+	if err := f.read(t, br); err != nil {
+		br.Close()
+		return f.done(t, err)
+	}
+	if err := f.done(t, nil); err != nil {
+		br.Close()
+		return err
+	}
+	for _, r := range reads {
+		rows, err := br.Query()
+		if err == nil {
+			err = r.Collect(notedRows{t: t, Rows: rows})
+			rows.Close()
+		}
+		if err != nil {
+			br.Close()
+			return t.note(err)
+		}
+	}
+	return t.note(br.Close())
+}
+
 // notedRow is a pgx.Row whose error is noted by its transaction.
 type notedRow struct {
 	t   *tx

@@ -61,6 +61,9 @@ func (dialect) ArrayHas(col string) string {
 	return `EXISTS (SELECT 1 FROM json_each(` + col + `) AS a WHERE a.value = ?)`
 }
 
+// ArrayElements implements sqlstore.Dialect.
+func (dialect) ArrayElements(col string) string { return `json_each(` + col + `) AS j` }
+
 // NoRows implements sqlstore.Dialect.
 func (dialect) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 

@@ -91,6 +91,7 @@ func Run(t *testing.T, open func(t *testing.T) roster.Store) {
 		{"ExpressionIndexes", testExpressionIndexes},
 		{"DisabledUsers", testDisabledUsers},
 		{"AccessLog", testAccessLog},
+		{"Around", testAround},
 		{"Connectors", testConnectors},
 		{"ConnectorTasks", testConnectorTasks},
 		{"ScanSync", testScanSync},

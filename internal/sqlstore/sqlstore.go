@@ -69,6 +69,9 @@ type Dialect interface {
 	// ArrayHas returns the condition that the JSON array of strings in col
 	// holds the string bound to its one placeholder.
 	ArrayHas(col string) string
+	// ArrayElements returns a FROM item named j ranging over the strings of
+	// the JSON array in col, each j.value.
+	ArrayElements(col string) string
 	// NoRows reports whether err says that a query returned no row.
 	NoRows(err error) bool
 	// UniqueViolation reports whether err is the violation of a unique index.
