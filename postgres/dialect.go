@@ -53,6 +53,12 @@ func (dialect) ArrayElements(col string) string {
 	return `jsonb_array_elements_text(` + col + `) AS j (value)`
 }
 
+// InSelect implements sqlstore.Dialect: as "col IN (sub)", the planner
+// expects a hundred rows of a set-returning function such as
+// jsonb_array_elements_text and reads the whole table, where an array of the
+// values, computed once, is looked up in the index.
+func (dialect) InSelect(col, sub string) string { return col + ` = ANY (ARRAY(` + sub + `))` }
+
 // NoRows implements sqlstore.Dialect.
 func (dialect) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

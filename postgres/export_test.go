@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/sqlstore"
 )
 
 // RaiseSerializationFailure runs a statement in tx that fails with SQLSTATE
@@ -47,3 +49,19 @@ func QueryRowForTest(ctx context.Context, rtx roster.Tx, sql string, args ...any
 // QueueStatements are the statements that read the event queue when events
 // are sealed: the probe, and the seal (with its limit as $1).
 var QueueStatements = []string{queuedEvents, sealQueued}
+
+// AroundStatements returns the statements of Around for its arguments,
+// numbered as the store sends them, with their arguments.
+func AroundStatements(user, profile, entitlement string, now time.Time) ([]string, [][]any, error) {
+	reads, _, err := sqlstore.AroundReads(dialect{}, user, profile, entitlement, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var stmts []string
+	var args [][]any
+	for _, r := range reads {
+		stmts = append(stmts, rebind(r.Query))
+		args = append(args, r.Args)
+	}
+	return stmts, args, nil
+}

@@ -64,6 +64,9 @@ func (dialect) ArrayHas(col string) string {
 // ArrayElements implements sqlstore.Dialect.
 func (dialect) ArrayElements(col string) string { return `json_each(` + col + `) AS j` }
 
+// InSelect implements sqlstore.Dialect.
+func (dialect) InSelect(col, sub string) string { return col + ` IN (` + sub + `)` }
+
 // NoRows implements sqlstore.Dialect.
 func (dialect) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 

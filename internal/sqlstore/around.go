@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -62,49 +63,68 @@ func (t *Tx) Reads(ctx context.Context, reads []Read) error {
 
 // Around implements roster.Tx.
 func (t *Tx) Around(ctx context.Context, user, profile, entitlement string, now time.Time) (*roster.Around, error) {
-	e := t.enc()
+	reads, result, err := AroundReads(t.D, user, profile, entitlement, now)
+	if err == nil {
+		err = t.Reads(ctx, reads)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("around %q: %w", user, err)
+	}
+	return result(), nil
+}
+
+// AroundReads returns the reads of Around, and what puts together their
+// rows once read.
+func AroundReads(d Dialect, user, profile, entitlement string, now time.Time) ([]Read, func() *roster.Around, error) {
+	e := encoder{d: d}
 	ts := e.time(now)
 	if e.err != nil {
-		return nil, fmt.Errorf("around %q: %w", user, e.err)
+		return nil, nil, e.err
 	}
 	a := roster.Around{Rules: map[string][]string{}}
 	var profiles []roster.Profile
 	var rules [][2]string
-	// The profile's contents, as rows of one column named value.
-	contents := `SELECT j.value FROM profiles p, ` + t.D.ArrayElements("p.entitlements") + ` WHERE p.id = ?`
+	// The entitlements asked about: the task's, the profile's enrollment
+	// entitlement and the profile's contents.
+	asked := `SELECT CAST(? AS TEXT) AS id UNION ALL SELECT CAST(? AS TEXT)
+		UNION ALL SELECT j.value FROM profiles p, ` + d.ArrayElements("p.entitlements") + ` WHERE p.id = ?`
+	askedArgs := []any{entitlement, roster.EnrollmentEntitlement(profile), profile}
 	reads := []Read{
 		readInto(&profiles, scanProfile, `SELECT `+profileColumns+` FROM profiles WHERE id = ?`, profile),
 		readInto(&a.Entitlements, scanEntitlement, `SELECT `+entitlementColumns+` FROM entitlements
-			WHERE id = ? OR id IN (`+contents+`) ORDER BY id`, entitlement, profile),
-		// Every entitlement asked about has a row, '' for the profile when
-		// no rule names it: what a statement read is whole even when the
-		// profile changed after the one before it.
-		readInto(&rules, scanPair, `SELECT e.id, COALESCE(r.profile_id, '')
-			FROM (SELECT CAST(? AS TEXT) AS id UNION SELECT CAST(? AS TEXT) UNION `+contents+`) AS e
-			LEFT JOIN profile_rules r ON r.entitlement_id = e.id
-			ORDER BY 1, 2`, entitlement, roster.EnrollmentEntitlement(profile), profile),
+			WHERE `+d.InSelect("id", asked)+` ORDER BY id`, askedArgs...),
+		// Every entitlement asked about has a row with no profile, beside
+		// one for each profile whose rule names it: one statement reads
+		// one state of the profile, even when it changed after the
+		// statement before.
+		readInto(&rules, scanPair, `SELECT e.id, '' FROM (`+asked+`) AS e
+			UNION ALL SELECT entitlement_id, profile_id FROM profile_rules WHERE `+d.InSelect("entitlement_id", asked),
+			append(slices.Clone(askedArgs), askedArgs...)...),
 		readInto(&a.Memberships, scanMember, `SELECT `+MemberColumns+` FROM members WHERE user_id = ? ORDER BY profile_id`, user),
 		readInto(&a.Grants, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE user_id = ?`, user),
 		readInto(&a.OpenTasks, scanTask, `SELECT `+taskColumns+` FROM tasks WHERE user_id = ? AND state IN `+OpenStates+` ORDER BY id`, user),
 		readInto(&a.Delegations, scanDelegation, `SELECT `+delegationColumns+` FROM delegations WHERE until > ? ORDER BY user_id`, ts),
 	}
-	if err := t.Reads(ctx, reads); err != nil {
-		return nil, fmt.Errorf("around %q: %w", user, err)
-	}
-	if len(profiles) > 0 {
-		a.Profile = &profiles[0]
-	}
-	for _, r := range rules {
-		ps := a.Rules[r[0]]
-		if ps == nil {
-			ps = []string{}
+	return reads, func() *roster.Around {
+		if len(profiles) > 0 {
+			a.Profile = &profiles[0]
 		}
-		if r[1] != "" {
-			ps = append(ps, r[1])
+		for _, r := range rules {
+			ps := a.Rules[r[0]]
+			if ps == nil {
+				ps = []string{}
+			}
+			if r[1] != "" {
+				ps = append(ps, r[1])
+			}
+			a.Rules[r[0]] = ps
 		}
-		a.Rules[r[0]] = ps
-	}
-	return &a, nil
+		for e, ps := range a.Rules {
+			slices.Sort(ps)
+			a.Rules[e] = slices.Compact(ps)
+		}
+		return &a
+	}, nil
 }
 
 // scanPair scans a row of two text columns.

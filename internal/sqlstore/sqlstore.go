@@ -72,6 +72,9 @@ type Dialect interface {
 	// ArrayElements returns a FROM item named j ranging over the strings of
 	// the JSON array in col, each j.value.
 	ArrayElements(col string) string
+	// InSelect returns the condition that col is one of the values the
+	// query sub selects, spelled so that col's index is read for each.
+	InSelect(col, sub string) string
 	// NoRows reports whether err says that a query returned no row.
 	NoRows(err error) bool
 	// UniqueViolation reports whether err is the violation of a unique index.
