@@ -121,7 +121,7 @@ func (t *tx) QueueEvents(ctx context.Context, evs []*roster.Event) (bool, error)
 	queue := t.exec
 	if t.locked != nil {
 		queue = func(ctx context.Context, sql string, args ...any) (int64, error) {
-			return 0, t.holdStatement(ctx, what, sql, args...)
+			return 0, t.holdStatement(ctx, heldQueue, nil, what, sql, args...)
 		}
 	}
 	_, err = queue(ctx, `

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -38,6 +40,40 @@ type heldTable struct {
 	// upsert is the one-row statement, temp the temporary table COPY
 	// writes into and merge the statement that moves its rows over.
 	upsert, temp, merge string
+	// head and tail are the statement of any number of rows without
+	// them: the INSERT and its ON CONFLICT clause.
+	head, tail string
+	// inserts caches the statements of n rows, by n (insertOf).
+	inserts sync.Map
+}
+
+// insertOf returns the statement that inserts or replaces n rows, their
+// values one after the other: fewer than copyMin rows go in one statement,
+// which runs the table's statement trigger once, not once a row.
+func (h *heldTable) insertOf(n int) string {
+	if q, ok := h.inserts.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(h.head)
+	k := len(h.cols)
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range k {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", r*k+c+1)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(h.tail)
+	q := b.String()
+	h.inserts.Store(n, q)
+	return q
 }
 
 func newHeldTable(name string, cols string, keys int) *heldTable {
@@ -47,14 +83,16 @@ func newHeldTable(name string, cols string, keys int) *heldTable {
 	for i := range params {
 		params[i] = fmt.Sprintf("$%d", i+1)
 	}
-	h.upsert = `INSERT INTO ` + name + ` (` + cols + `) OVERRIDING SYSTEM VALUE VALUES (` + strings.Join(params, ", ") + `)`
+	h.head = `INSERT INTO ` + name + ` (` + cols + `) OVERRIDING SYSTEM VALUE VALUES `
+	h.upsert = h.head + `(` + strings.Join(params, ", ") + `)`
 	if keys > 0 {
 		set := make([]string, 0, n-keys)
 		for _, c := range h.cols[keys:] {
 			set = append(set, c+" = excluded."+c)
 		}
 		conflict := ` ON CONFLICT (` + strings.Join(h.cols[:keys], ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
-		h.upsert = `INSERT INTO ` + name + ` (` + cols + `) VALUES (` + strings.Join(params, ", ") + `)` + conflict
+		h.head, h.tail = `INSERT INTO `+name+` (`+cols+`) VALUES `, conflict
+		h.upsert = h.head + `(` + strings.Join(params, ", ") + `)` + conflict
 		h.temp = "roster_held_" + name
 		h.merge = `INSERT INTO ` + name + ` (` + cols + `) SELECT ` + cols + ` FROM ` + h.temp + conflict
 	}
@@ -100,15 +138,28 @@ type writeBehind struct {
 	block int
 	// temps are the temporary tables this transaction made sure exist.
 	temps map[string]bool
-	// stmt is the statement held (holdStatement), or nil.
-	stmt *heldStmt
+	// stmts are the statements held (holdStatement), in order; seq
+	// numbers the next.
+	stmts []heldStmt
+	seq   int
 }
 
-// heldStmt is a statement held until the next flush, and what it writes.
+// heldStmt is a statement held until the next flush of a table it names,
+// and what it writes.
 type heldStmt struct {
 	what, sql string
 	args      []any
+	// mask names the tables the statement reads or writes.
+	mask int
+	// check, when set, says whether the statement did what it should.
+	check func(pgconn.CommandTag) error
+	// seq numbers the statement among the transaction's.
+	seq int
 }
+
+// maxHeldStmts bounds the statements a transaction holds: past it they are
+// written.
+const maxHeldStmts = 256
 
 func newWriteBehind() *writeBehind {
 	return &writeBehind{tables: [4]pendingRows{{table: heldTasks}, {table: heldGrants}, {table: heldMembers}, {table: heldUsers}}, block: 1}
@@ -158,16 +209,17 @@ func (t *tx) flushFor(ctx context.Context, query string) error {
 }
 
 // flushMask writes the held rows of the tables in mask, and the held
-// statement when mask names event_queue: those of tables that hold fewer
-// than copyMin rows, and the statement, in one batch, one round trip (a
-// decision's commit writes its task, its grant and its events so).
+// statements that name any of them: the rows of each table that holds fewer
+// than copyMin in one statement, and the statements, in one batch, one
+// round trip (a decision's commit writes its task, its grants, its
+// membership, its task's update and its events so).
 func (t *tx) flushMask(ctx context.Context, mask int) error {
 	var b pgx.Batch
 	f, err := t.queueHeld(ctx, mask, &b)
 	if err != nil || b.Len() == 0 {
 		return err
 	}
-	if b.Len() == 1 {
+	if b.Len() == 1 && len(f.stmts) == 0 {
 		q := b.QueuedQueries[0]
 		_, err := t.tx.Exec(ctx, q.SQL, q.Arguments...)
 		return f.done(t, err)
@@ -179,19 +231,19 @@ func (t *tx) flushMask(ctx context.Context, mask int) error {
 
 // heldFlush is what queueHeld put in a batch.
 type heldFlush struct {
-	n       int // statements
+	n       int // statements of rows, before stmts
 	batched []*pendingRows
-	stmt    *heldStmt
+	stmts   []heldStmt
 }
 
-// queueHeld queues in b the held rows of the tables in mask and, when mask
-// names event_queue, the held statement; a table's rows go first by COPY
-// when they are copyMin or more. The caller sends b, reads the n results
-// (read) and then calls done.
+// queueHeld queues in b the held rows of the tables in mask, then the held
+// statements that name any of them, in the order they were held; a table's
+// rows go first by COPY when they are copyMin or more. The caller sends b,
+// reads the results (read) and then calls done.
 func (t *tx) queueHeld(ctx context.Context, mask int, b *pgx.Batch) (heldFlush, error) {
 	var f heldFlush
 	w := t.held
-	if w.err != nil || !w.held() && w.stmt == nil {
+	if w.err != nil || !w.held() && len(w.stmts) == 0 {
 		return f, w.err
 	}
 	for i := range w.tables {
@@ -209,16 +261,20 @@ func (t *tx) queueHeld(ctx context.Context, mask int, b *pgx.Batch) (heldFlush, 
 		if p.table.keys > 0 {
 			rows = lastOfEachKey(rows, p.table.keys)
 		}
+		var args []any
 		for _, r := range rows {
-			b.Queue(p.table.upsert, r...)
+			args = append(args, r...)
 		}
+		b.Queue(p.table.insertOf(len(rows)), args...)
 		f.batched = append(f.batched, p)
 	}
-	if mask&heldQueue != 0 && w.stmt != nil {
-		f.stmt = w.stmt
-		b.Queue(w.stmt.sql, w.stmt.args...)
-	}
 	f.n = b.Len()
+	for _, st := range w.stmts {
+		if st.mask&mask != 0 {
+			f.stmts = append(f.stmts, st)
+			b.Queue(st.sql, st.args...)
+		}
+	}
 	return f, nil
 }
 
@@ -226,6 +282,15 @@ func (t *tx) queueHeld(ctx context.Context, mask int, b *pgx.Batch) (heldFlush, 
 func (f heldFlush) read(t *tx, br pgx.BatchResults) error {
 	for range f.n {
 		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	for _, st := range f.stmts {
+		tag, err := br.Exec()
+		if err == nil && st.check != nil {
+			err = st.check(tag)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -238,8 +303,8 @@ func (f heldFlush) done(t *tx, err error) error {
 	w := t.held
 	if err != nil {
 		what := "rows held"
-		if f.stmt != nil {
-			what += " and " + f.stmt.what
+		for _, st := range f.stmts {
+			what += " and " + st.what
 		}
 		w.err = t.note(fmt.Errorf("write the %s for the transaction: %w", what, err))
 		return w.err
@@ -248,27 +313,39 @@ func (f heldFlush) done(t *tx, err error) error {
 		clear(p.rows)
 		p.rows = p.rows[:0]
 	}
-	if f.stmt != nil {
-		w.stmt = nil
+	if len(f.stmts) > 0 {
+		flushed := make(map[int]bool, len(f.stmts))
+		for _, st := range f.stmts {
+			flushed[st.seq] = true
+		}
+		w.stmts = slices.DeleteFunc(w.stmts, func(st heldStmt) bool { return flushed[st.seq] })
 	}
 	return nil
 }
 
-// holdStatement holds a statement that reads no held table until the
-// transaction's next flush of heldQueue's table (before commit, before a
-// statement that names event_queue), to go in the same round trip as the
-// rows held. One statement at most is held: a second writes the first.
-func (t *tx) holdStatement(ctx context.Context, what, sql string, args ...any) error {
+// holdStatement holds a statement until the transaction's next flush of a
+// table it names (mask: before commit, before a statement that reads or
+// writes one of them), to go in the same round trip as the rows held; check,
+// when set, then says whether it did what it should. The statements a
+// flush writes go after its rows, in the order they were held: a statement
+// held after rows it writes, such as the update of a task created closed and
+// held, finds them. Past maxHeldStmts, the statements held are written.
+func (t *tx) holdStatement(ctx context.Context, mask int, check func(pgconn.CommandTag) error, what, sql string, args ...any) error {
 	w := t.held
 	if w.err != nil {
 		return w.err
 	}
-	if w.stmt != nil {
-		if err := t.flushMask(ctx, heldQueue); err != nil {
+	if len(w.stmts) >= maxHeldStmts {
+		all := 0
+		for _, st := range w.stmts {
+			all |= st.mask
+		}
+		if err := t.flushMask(ctx, all); err != nil {
 			return err
 		}
 	}
-	w.stmt = &heldStmt{what: what, sql: sql, args: args}
+	w.seq++
+	w.stmts = append(w.stmts, heldStmt{what: what, sql: sql, args: args, mask: mask, check: check, seq: w.seq})
 	return nil
 }
 

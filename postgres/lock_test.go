@@ -625,3 +625,60 @@ func TestLockTaskReadsTheCaller(t *testing.T) {
 		t.Fatalf("users read after the locks: %q, want %q (caller and subject as the locks' round trip read them, then a fresh read)", names, want)
 	}
 }
+
+// TestClosedTaskUpdateIsHeld: the update of a task saved closed waits, in
+// a read-write transaction, for the next statement that reads tasks or for
+// COMMIT's round trip — a statement run outside the store's own finds the
+// row as it was — while the store's reads see it; an update of a task that
+// does not exist fails the transaction at commit, with ENOTFOUND.
+func TestClosedTaskUpdateIsHeld(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	task := roster.Task{Kind: roster.TaskGrant, User: "alice", Entitlement: "app/e", State: roster.StatePendingApproval,
+		Steps: []roster.Step{{Approvers: "manager"}}}
+	if err := db.Update(ctx, func(tx roster.Tx) error { return tx.CreateTask(ctx, &task) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(ctx, func(tx roster.Tx) error {
+		got, err := tx.Task(ctx, task.ID)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		got.State, got.ClosedAt = roster.StateDone, &now
+		if err := tx.UpdateTask(ctx, got); err != nil {
+			return err
+		}
+		var state string
+		if err := postgres.QueryRowForTest(ctx, tx, `SELECT state FROM tasks WHERE id = $1`, task.ID).Scan(&state); err != nil {
+			return err
+		}
+		if state != string(roster.StatePendingApproval) {
+			t.Errorf("the task's row is %s before anything read tasks, want the update held", state)
+		}
+		again, err := tx.Task(ctx, task.ID)
+		if err != nil {
+			return err
+		}
+		if again.State != roster.StateDone {
+			t.Errorf("the store read task %d as %s after its update, want done", task.ID, again.State)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *roster.Task
+	if err := db.View(ctx, func(tx roster.Tx) (err error) { got, err = tx.Task(ctx, task.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got.State != roster.StateDone {
+		t.Fatalf("task %d is %s after the commit, want done", task.ID, got.State)
+	}
+	missing := *got
+	missing.ID = task.ID + 1000
+	err = db.Update(ctx, func(tx roster.Tx) error { return tx.UpdateTask(ctx, &missing) })
+	if roster.ErrorCode(err) != roster.ENOTFOUND {
+		t.Fatalf("updating a task no task has the id of: %v, want ENOTFOUND", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
 )
@@ -54,6 +55,33 @@ func (t *tx) CreateTask(ctx context.Context, task *roster.Task) error {
 	}
 	task.ID = id
 	return nil
+}
+
+// UpdateTask implements roster.Tx. A task saved closed cannot collide in
+// the open-task index; in a read-write transaction its update is held
+// (holdStatement) until the transaction's next flush of tasks — before a
+// statement that reads them, or in COMMIT's round trip — and that no task
+// had its id fails the transaction then. A decision, which saves its task
+// closed once its last step is approved, then makes one round trip fewer.
+func (t *tx) UpdateTask(ctx context.Context, task *roster.Task) error {
+	if task.Open() || t.locked == nil {
+		return t.Tx.UpdateTask(ctx, task)
+	}
+	args, err := sqlstore.TaskArgs(dialect{}, task)
+	if err != nil {
+		return fmt.Errorf("update task %d: %w", task.ID, err)
+	}
+	id := task.ID
+	query := rebind(sqlstore.TaskUpdate)
+	mask := heldNamedIn(query)
+	t.forget(query, mask)
+	found := func(tag pgconn.CommandTag) error {
+		if tag.RowsAffected() == 0 {
+			return roster.Errorf(roster.ENOTFOUND, "task %d not found", id)
+		}
+		return nil
+	}
+	return t.holdStatement(ctx, mask, found, fmt.Sprintf("update of task %d", id), query, append(args, id)...)
 }
 
 // BulkGrants does nothing on PostgreSQL: its writes are not held back by

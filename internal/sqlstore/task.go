@@ -128,6 +128,15 @@ func OpenConflict(t *roster.Task) error {
 		t.Kind, t.User, t.Entitlement)
 }
 
+// TaskUpdate replaces the task whose id is the last argument with the
+// values of TaskArgs.
+const TaskUpdate = `
+		UPDATE tasks SET kind = ?, user_id = ?, entitlement_id = ?, state = ?, origin = ?, profile_id = ?,
+			policy_id = ?, steps = ?, step = ?, approvers = ?, provisioning = ?, provisioners = ?,
+			bypass = ?, requested_by = ?, reason = ?, error = ?, history = ?,
+			created_at = ?, updated_at = ?, closed_at = ?
+		WHERE id = ?`
+
 // UpdateTask replaces a task. It fails with ENOTFOUND when no task has its ID
 // and with ECONFLICT when it would reopen a task that has an open twin.
 func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
@@ -135,19 +144,13 @@ func (t *Tx) UpdateTask(ctx context.Context, task *roster.Task) error {
 	if err != nil {
 		return fmt.Errorf("update task %d: %w", task.ID, err)
 	}
-	const query = `
-		UPDATE tasks SET kind = ?, user_id = ?, entitlement_id = ?, state = ?, origin = ?, profile_id = ?,
-			policy_id = ?, steps = ?, step = ?, approvers = ?, provisioning = ?, provisioners = ?,
-			bypass = ?, requested_by = ?, reason = ?, error = ?, history = ?,
-			created_at = ?, updated_at = ?, closed_at = ?
-		WHERE id = ?`
 	args = append(args, task.ID)
 	var n int64
 	if task.Open() {
 		// Only a task saved open can collide in the partial open-task index.
-		n, err = t.Q.ExecUnique(ctx, query, args...)
+		n, err = t.Q.ExecUnique(ctx, TaskUpdate, args...)
 	} else {
-		n, err = t.Q.Exec(ctx, query, args...)
+		n, err = t.Q.Exec(ctx, TaskUpdate, args...)
 	}
 	if t.D.UniqueViolation(err) {
 		return OpenConflict(task)
