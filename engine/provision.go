@@ -114,6 +114,11 @@ func (p *Provisioner) process(ctx context.Context, t roster.Task) (bool, error) 
 		}
 		if sysErr == nil {
 			outcome = "done"
+			// What carrying it out reads, at once (with the locks, on
+			// PostgreSQL), as a decision does.
+			if err := o.surround(cur); err != nil {
+				return err
+			}
 			if err := o.tx.DeleteProvisionAttempt(o.ctx, t.ID); err != nil {
 				return err
 			}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/rosterhq/roster/internal/sqlstore"
 	"github.com/rosterhq/roster/postgres"
 )
 
@@ -38,10 +38,15 @@ func TestAroundReadsByIndexes(t *testing.T) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	stmts, args, err := postgres.AroundStatements("u42", "p5", "app-3/ent-300", time.Now())
-	if err != nil {
+	// By values, as a decision reads them, and by the task, as its locks'
+	// round trip reads them.
+	var task int64
+	if err := conn.QueryRow(ctx, `SELECT min(id) FROM tasks WHERE user_id = 'u42'`).Scan(&task); err != nil {
 		t.Fatal(err)
 	}
+	stmts, args := postgres.AroundStatements(sqlstore.AroundKey{User: "u42", Profile: "p5", Entitlement: "app-3/ent-300"})
+	byTask, taskArgs := postgres.AroundStatements(sqlstore.AroundKey{Task: task})
+	stmts, args = append(stmts, byTask...), append(args, taskArgs...)
 	for i, stmt := range stmts {
 		if strings.Contains(stmt, "FROM delegations") {
 			continue // a handful of rows: read whole

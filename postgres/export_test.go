@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/sqlstore"
@@ -50,18 +49,15 @@ func QueryRowForTest(ctx context.Context, rtx roster.Tx, sql string, args ...any
 // are sealed: the probe, and the seal (with its limit as $1).
 var QueueStatements = []string{queuedEvents, sealQueued}
 
-// AroundStatements returns the statements of Around for its arguments,
-// numbered as the store sends them, with their arguments.
-func AroundStatements(user, profile, entitlement string, now time.Time) ([]string, [][]any, error) {
-	reads, _, err := sqlstore.AroundReads(dialect{}, user, profile, entitlement, now)
-	if err != nil {
-		return nil, nil, err
-	}
+// AroundStatements returns the statements of Around around k, numbered as
+// the store sends them, with their arguments.
+func AroundStatements(k sqlstore.AroundKey) ([]string, [][]any) {
+	reads, _ := sqlstore.AroundReads(dialect{}, k)
 	var stmts []string
 	var args [][]any
 	for _, r := range reads {
 		stmts = append(stmts, rebind(r.Query))
 		args = append(args, r.Args)
 	}
-	return stmts, args, nil
+	return stmts, args
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -312,6 +313,11 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	// The task's subject and the caller, whom the decision reads too.
 	b.Queue(`SELECT `+sqlstore.UserColumns+` FROM users WHERE id = (SELECT user_id FROM tasks WHERE id = $1) OR id = $2`,
 		id, roster.ActorFromContext(ctx))
+	// And what it reads around the task (Around).
+	around, aroundResult := sqlstore.AroundReads(dialect{}, sqlstore.AroundKey{Task: id})
+	for _, r := range around {
+		b.Queue(rebind(r.Query), r.Args...)
+	}
 	br := t.locked.Tx.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -342,6 +348,19 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	if rows.Close(); rows.Err() != nil {
 		return t.note(fmt.Errorf("users of task %d: %w", id, rows.Err()))
 	}
+	for _, r := range around {
+		rows, err := br.Query()
+		if err == nil {
+			err = r.Collect(notedRows{t: t, Rows: rows})
+			rows.Close()
+		}
+		if err != nil {
+			return t.note(fmt.Errorf("around task %d: %w", id, err))
+		}
+	}
+	if p.task != nil {
+		p.around, p.aroundKey = aroundResult, sqlstore.AroundKey{User: p.task.User, Profile: p.task.Profile, Entitlement: p.task.Entitlement}
+	}
 	if err := br.Close(); err != nil {
 		return t.note(fmt.Errorf("postgres: take the locks of task %d: %w", id, err))
 	}
@@ -350,12 +369,28 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 }
 
 // prefetchedTask is a task, its subject and the caller read by lockTask, for
-// the Task and User that follow.
+// the Task and User that follow, and what it read around the task, for the
+// Around of aroundKey that follows.
 type prefetchedTask struct {
-	id    int64
-	task  *roster.Task
-	err   error
-	users []roster.User
+	id        int64
+	task      *roster.Task
+	err       error
+	users     []roster.User
+	around    func(now time.Time) *roster.Around
+	aroundKey sqlstore.AroundKey
+}
+
+// Around implements roster.Tx: what lockTask read around its task, once,
+// when asked of the task's subject, profile and entitlement and no
+// statement that writes ran since (forget), else a read.
+func (t *tx) Around(ctx context.Context, user, profile, entitlement string, now time.Time) (*roster.Around, error) {
+	if p := t.prefetched; p != nil && p.around != nil &&
+		p.aroundKey == (sqlstore.AroundKey{User: user, Profile: profile, Entitlement: entitlement}) {
+		a := p.around(now)
+		p.around = nil
+		return a, nil
+	}
+	return t.Tx.Around(ctx, user, profile, entitlement, now)
 }
 
 // Task implements roster.Tx: the task lockTask read, when no statement
@@ -386,10 +421,15 @@ func (t *tx) User(ctx context.Context, id string) (*roster.User, error) {
 }
 
 // forget drops what lockTask read of the tables that query, which names
-// those of mask (heldNamedIn), may change: a SELECT changes none.
+// those of mask (heldNamedIn), may change, and what it read around the
+// task, whatever the statement writes: a SELECT changes none.
 func (t *tx) forget(query string, mask int) {
 	p := t.prefetched
-	if p == nil || mask&(1|1<<3) == 0 || isSelect(query) {
+	if p == nil || isSelect(query) {
+		return
+	}
+	p.around = nil
+	if mask&(1|1<<3) == 0 {
 		return
 	}
 	if mask&1 != 0 {

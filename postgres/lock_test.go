@@ -682,3 +682,82 @@ func TestClosedTaskUpdateIsHeld(t *testing.T) {
 		t.Fatalf("updating a task no task has the id of: %v, want ENOTFOUND", err)
 	}
 }
+
+// TestLockTaskReadsAround: the round trip that takes a decision's locks
+// also reads around its task (Around): the first Around of the task's
+// subject, profile and entitlement answers from it — a delegation committed
+// after the locks is not in it — and any later one, or one after a write,
+// reads again.
+func TestLockTaskReadsAround(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	at := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	task := roster.Task{Kind: roster.TaskGrant, User: "alice", Entitlement: "access-profiles/eng", Profile: "eng",
+		State: roster.StatePendingApproval, Steps: []roster.Step{{Approvers: "manager"}}}
+	if err := db.Update(ctx, func(tx roster.Tx) error {
+		if err := tx.PutMember(ctx, &roster.Member{Profile: "eng", User: "alice", Source: roster.MemberManual, Since: at}); err != nil {
+			return err
+		}
+		return tx.CreateTask(ctx, &task)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// delegate commits a delegation of carol's, beside a decision on
+	// alice's task.
+	delegate := func() error {
+		return db.Update(ctx, func(tx roster.Tx) error {
+			if err := tx.Lock(ctx, roster.LockKey{Kind: "user", ID: "carol"}); err != nil {
+				return err
+			}
+			return tx.PutDelegation(ctx, &roster.Delegation{User: "carol", Delegate: "sam", Until: at.Add(time.Hour), SetBy: "carol", SetAt: at})
+		})
+	}
+	around := func(tx roster.Tx) (*roster.Around, error) {
+		return tx.Around(ctx, "alice", "eng", "access-profiles/eng", at)
+	}
+	err := db.Update(ctx, func(tx roster.Tx) error {
+		if err := tx.Lock(ctx, roster.LockTask(task.ID)); err != nil {
+			return err
+		}
+		if err := delegate(); err != nil { // committed after the locks' round trip
+			return err
+		}
+		first, err := around(tx)
+		if err != nil {
+			return err
+		}
+		if len(first.Delegations) != 0 || len(first.Memberships) != 1 {
+			t.Errorf("the first Around after the locks: delegations %+v, memberships %+v; want none (as the locks' round trip read them) and eng", first.Delegations, first.Memberships)
+		}
+		again, err := around(tx)
+		if err != nil {
+			return err
+		}
+		if len(again.Delegations) != 1 {
+			t.Errorf("a second Around holds delegations %+v, want carol's (read again)", again.Delegations)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(ctx, func(tx roster.Tx) error {
+		if err := tx.Lock(ctx, roster.LockTask(task.ID)); err != nil {
+			return err
+		}
+		if err := tx.DeleteMember(ctx, "eng", "alice"); err != nil {
+			return err
+		}
+		a, err := around(tx)
+		if err != nil {
+			return err
+		}
+		if len(a.Memberships) != 0 {
+			t.Errorf("Around after the transaction removed alice from eng holds %+v, want none", a.Memberships)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

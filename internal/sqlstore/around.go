@@ -63,34 +63,47 @@ func (t *Tx) Reads(ctx context.Context, reads []Read) error {
 
 // Around implements roster.Tx.
 func (t *Tx) Around(ctx context.Context, user, profile, entitlement string, now time.Time) (*roster.Around, error) {
-	reads, result, err := AroundReads(t.D, user, profile, entitlement, now)
-	if err == nil {
-		err = t.Reads(ctx, reads)
-	}
-	if err != nil {
+	reads, result := AroundReads(t.D, AroundKey{User: user, Profile: profile, Entitlement: entitlement})
+	if err := t.Reads(ctx, reads); err != nil {
 		return nil, fmt.Errorf("around %q: %w", user, err)
 	}
-	return result(), nil
+	return result(now), nil
 }
 
-// AroundReads returns the reads of Around, and what puts together their
-// rows once read.
-func AroundReads(d Dialect, user, profile, entitlement string, now time.Time) ([]Read, func() *roster.Around, error) {
-	e := encoder{d: d}
-	ts := e.time(now)
-	if e.err != nil {
-		return nil, nil, e.err
+// AroundKey names what Around reads around: a task's subject, profile and
+// entitlement, or, with Task set, those of task Task as its row says, for
+// a store that reads them before it has read the task (with its locks).
+type AroundKey struct {
+	User, Profile, Entitlement string
+	Task                       int64
+}
+
+// value returns the SQL of one of the key's values, and its arguments:
+// the value bound, or the column of the task's row.
+func (k AroundKey) value(v, column string) (string, []any) {
+	if k.Task == 0 {
+		return `CAST(? AS TEXT)`, []any{v}
 	}
+	return `(SELECT ` + column + ` FROM tasks WHERE id = ?)`, []any{k.Task}
+}
+
+// AroundReads returns the reads of Around around k, and what puts
+// together their rows once read, with the delegations in force at now.
+func AroundReads(d Dialect, k AroundKey) ([]Read, func(now time.Time) *roster.Around) {
 	a := roster.Around{Rules: map[string][]string{}}
 	var profiles []roster.Profile
 	var rules [][2]string
+	var delegations []roster.Delegation
+	user, userArgs := k.value(k.User, "user_id")
+	profile, profileArgs := k.value(k.Profile, "profile_id")
+	entitlement, entitlementArgs := k.value(k.Entitlement, "entitlement_id")
 	// The entitlements asked about: the task's, the profile's enrollment
 	// entitlement and the profile's contents.
-	asked := `SELECT CAST(? AS TEXT) AS id UNION ALL SELECT CAST(? AS TEXT)
-		UNION ALL SELECT j.value FROM profiles p, ` + d.ArrayElements("p.entitlements") + ` WHERE p.id = ?`
-	askedArgs := []any{entitlement, roster.EnrollmentEntitlement(profile), profile}
+	asked := `SELECT ` + entitlement + ` AS id UNION ALL SELECT ? || ` + profile + `
+		UNION ALL SELECT j.value FROM profiles p, ` + d.ArrayElements("p.entitlements") + ` WHERE p.id = ` + profile
+	askedArgs := slices.Concat(entitlementArgs, []any{roster.EnrollmentEntitlement("")}, profileArgs, profileArgs)
 	reads := []Read{
-		readInto(&profiles, scanProfile, `SELECT `+profileColumns+` FROM profiles WHERE id = ?`, profile),
+		readInto(&profiles, scanProfile, `SELECT `+profileColumns+` FROM profiles WHERE id = `+profile, profileArgs...),
 		readInto(&a.Entitlements, scanEntitlement, `SELECT `+entitlementColumns+` FROM entitlements
 			WHERE `+d.InSelect("id", asked)+` ORDER BY id`, askedArgs...),
 		// Every entitlement asked about has a row with no profile, beside
@@ -99,13 +112,15 @@ func AroundReads(d Dialect, user, profile, entitlement string, now time.Time) ([
 		// statement before.
 		readInto(&rules, scanPair, `SELECT e.id, '' FROM (`+asked+`) AS e
 			UNION ALL SELECT entitlement_id, profile_id FROM profile_rules WHERE `+d.InSelect("entitlement_id", asked),
-			append(slices.Clone(askedArgs), askedArgs...)...),
-		readInto(&a.Memberships, scanMember, `SELECT `+MemberColumns+` FROM members WHERE user_id = ? ORDER BY profile_id`, user),
-		readInto(&a.Grants, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE user_id = ?`, user),
-		readInto(&a.OpenTasks, scanTask, `SELECT `+taskColumns+` FROM tasks WHERE user_id = ? AND state IN `+OpenStates+` ORDER BY id`, user),
-		readInto(&a.Delegations, scanDelegation, `SELECT `+delegationColumns+` FROM delegations WHERE until > ? ORDER BY user_id`, ts),
+			slices.Concat(askedArgs, askedArgs)...),
+		readInto(&a.Memberships, scanMember, `SELECT `+MemberColumns+` FROM members WHERE user_id = `+user+` ORDER BY profile_id`, userArgs...),
+		readInto(&a.Grants, scanGrant, `SELECT `+grantColumns+` FROM grants WHERE user_id = `+user, userArgs...),
+		readInto(&a.OpenTasks, scanTask, `SELECT `+taskColumns+` FROM tasks WHERE user_id = `+user+` AND state IN `+OpenStates+` ORDER BY id`, userArgs...),
+		// Every delegation stored, those ended too until they are cleared:
+		// the key may be read before the time is known.
+		readInto(&delegations, scanDelegation, `SELECT `+delegationColumns+` FROM delegations ORDER BY user_id`),
 	}
-	return reads, func() *roster.Around {
+	return reads, func(now time.Time) *roster.Around {
 		if len(profiles) > 0 {
 			a.Profile = &profiles[0]
 		}
@@ -123,8 +138,14 @@ func AroundReads(d Dialect, user, profile, entitlement string, now time.Time) ([
 			slices.Sort(ps)
 			a.Rules[e] = slices.Compact(ps)
 		}
+		a.Delegations = []roster.Delegation{}
+		for _, dl := range delegations {
+			if dl.Until.After(now) {
+				a.Delegations = append(a.Delegations, dl)
+			}
+		}
 		return &a
-	}, nil
+	}
 }
 
 // scanPair scans a row of two text columns.
