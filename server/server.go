@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/rosterhq/roster/demo"
 	"github.com/rosterhq/roster/engine"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/gctune"
 	"github.com/rosterhq/roster/internal/mailcatch"
 	"github.com/rosterhq/roster/internal/throttle"
 	"github.com/rosterhq/roster/postgres"
@@ -200,12 +202,22 @@ type worker interface {
 // organisation's users ("demo-carol"). They exist only with --demo.
 const DemoTokenPrefix = "demo-"
 
-// Start opens the database and starts serving.
 // sealTick is how often the Sealer seals when no commit of this replica
 // woke it: it seals what other replicas queued and did not seal yet.
 const sealTick = time.Second
 
+// gcHeadroom is what the server lets its heap grow by between two
+// collections, unless GOGC is set (gctune): the collection after a
+// decision's allocations comes every 128 MiB, not every time the heap
+// doubles its few tens of MB, while a sync or apply whose live heap is
+// larger collects as GOGC=100 would.
+const gcHeadroom = 128 << 20
+
+// Start opens the database and starts serving.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if os.Getenv("GOGC") == "" {
+		gctune.Start(gcHeadroom)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = roster.SystemClock{}
 	}
