@@ -348,15 +348,8 @@ func (t *tx) lockTask(ctx context.Context, k roster.LockKey) error {
 	if rows.Close(); rows.Err() != nil {
 		return t.note(fmt.Errorf("users of task %d: %w", id, rows.Err()))
 	}
-	for _, r := range around {
-		rows, err := br.Query()
-		if err == nil {
-			err = r.Collect(notedRows{t: t, Rows: rows})
-			rows.Close()
-		}
-		if err != nil {
-			return t.note(fmt.Errorf("around task %d: %w", id, err))
-		}
+	if err := t.collect(br, around); err != nil {
+		return fmt.Errorf("around task %d: %w", id, err)
 	}
 	if p.task != nil {
 		p.around, p.aroundKey = aroundResult, sqlstore.AroundKey{User: p.task.User, Profile: p.task.Profile, Entitlement: p.task.Entitlement}

@@ -182,6 +182,15 @@ func (q querier) Batch(ctx context.Context, reads []sqlstore.Read) error {
 		br.Close()
 		return err
 	}
+	if err := t.collect(br, reads); err != nil {
+		br.Close()
+		return err
+	}
+	return t.note(br.Close())
+}
+
+// collect reads the results of reads, sent in a batch, from br.
+func (t *tx) collect(br pgx.BatchResults, reads []sqlstore.Read) error {
 	for _, r := range reads {
 		rows, err := br.Query()
 		if err == nil {
@@ -189,11 +198,10 @@ func (q querier) Batch(ctx context.Context, reads []sqlstore.Read) error {
 			rows.Close()
 		}
 		if err != nil {
-			br.Close()
 			return t.note(err)
 		}
 	}
-	return t.note(br.Close())
+	return nil
 }
 
 // notedRow is a pgx.Row whose error is noted by its transaction.
