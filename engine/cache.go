@@ -403,6 +403,12 @@ func (o *op) prefetchGrants(users []string) error {
 	if err != nil {
 		return err
 	}
+	o.keepAllGrants(users, gs)
+	return nil
+}
+
+// keepAllGrants keeps gs, every grant of users, in the op's cache.
+func (o *op) keepAllGrants(users []string, gs []roster.Grant) {
 	o.cache.resetAccessIfFull()
 	for _, g := range gs {
 		o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: g, ok: true}
@@ -410,7 +416,6 @@ func (o *op) prefetchGrants(users []string) error {
 	for _, u := range users {
 		o.cache.allGrants[u] = true
 	}
-	return nil
 }
 
 // surround reads at once what a decision on t reads of its subject and
@@ -440,15 +445,9 @@ func (o *op) surround(t *roster.Task) error {
 		o.cache.rules = map[string][]string{}
 	}
 	maps.Copy(o.cache.rules, a.Rules)
-	if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
-		o.cache.memberships = map[string][]roster.Member{}
-	}
-	o.cache.memberships[t.User] = a.Memberships
-	o.cache.resetAccessIfFull()
-	for _, g := range a.Grants {
-		o.cache.grants[accessKey{g.User, g.Entitlement}] = cachedGrant{g: g, ok: true}
-	}
-	o.cache.allGrants[t.User] = true
+	users := []string{t.User}
+	o.keepMemberships(users, a.Memberships)
+	o.keepAllGrants(users, a.Grants)
 	for _, ot := range a.OpenTasks {
 		o.cache.open[openKey{accessKey{ot.User, ot.Entitlement}, ot.Kind}] = ot.ID
 	}
@@ -510,6 +509,13 @@ func (o *op) prefetchMemberships(users []string) error {
 	if err != nil {
 		return err
 	}
+	o.keepMemberships(users, ms)
+	return nil
+}
+
+// keepMemberships keeps ms, every membership of users ordered by user and
+// profile, in the op's cache.
+func (o *op) keepMemberships(users []string, ms []roster.Member) {
 	if o.cache.memberships == nil || len(o.cache.memberships) >= maxCachedUsers {
 		o.cache.memberships = map[string][]roster.Member{}
 	}
@@ -519,7 +525,6 @@ func (o *op) prefetchMemberships(users []string) error {
 	for _, m := range ms {
 		o.cache.memberships[m.User] = append(o.cache.memberships[m.User], m)
 	}
-	return nil
 }
 
 // grant returns user's grant of entitlement, or ENOTFOUND.
