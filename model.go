@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -678,6 +679,69 @@ func (e *Event) CreatedDone() bool {
 		State TaskState `json:"state"`
 	}
 	return json.Unmarshal(e.Data, &d) == nil && d.State == StateDone
+}
+
+// Effect is an event a task.created event stands for besides itself: what
+// carrying out a task done the moment it was created did to the task's own
+// grant or membership (Event.Effects). It has the task.created event's id,
+// time, actor and token.
+type Effect struct {
+	Action     AuditAction     `json:"action"`
+	Data       json.RawMessage `json:"data,omitempty"`
+	ObjectID   string          `json:"object_id"`
+	ObjectType string          `json:"object_type"`
+	Reason     string          `json:"reason,omitempty"`
+}
+
+// Effects returns the events e stands for besides itself, whole: for the
+// task.created event of a task done the moment it was created, what
+// carrying it out did to the task's own grant and membership — a grant task's
+// grant.added (or grant.sources_changed), a revoke task's grant.removed, an
+// enrollment's profile.member_added and the grant that shows it, an
+// unenrollment's profile.member_removed and grant.removed — recorded in its
+// data ("effects") rather than as events of their own. Switching on hundreds
+// of profiles at once, they would be millions of rows that say again what
+// the task says. Any other event has none.
+func (e *Event) Effects() ([]Event, error) {
+	if e.Action != ActionTaskCreated || !bytes.Contains(e.Data, []byte(`"effects"`)) {
+		return nil, nil
+	}
+	var d struct {
+		Effects []Effect `json:"effects"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil {
+		return nil, fmt.Errorf("event %d: effects: %w", e.ID, err)
+	}
+	out := make([]Event, len(d.Effects))
+	for i, f := range d.Effects {
+		out[i] = Event{ID: e.ID, At: e.At, Actor: e.Actor, Action: f.Action, ObjectType: f.ObjectType, ObjectID: f.ObjectID,
+			Reason: f.Reason, Data: f.Data, Token: e.Token, Issuer: e.Issuer}
+	}
+	return out, nil
+}
+
+// StandsFor reports whether e records an event of action a: its own, the
+// task.done of a task done the moment it was created, or one of its
+// Effects.
+func (e *Event) StandsFor(a AuditAction) bool {
+	switch {
+	case e.Action == a:
+		return true
+	case e.Action != ActionTaskCreated:
+		return false
+	case a == ActionTaskDone:
+		return e.CreatedDone()
+	}
+	effects, err := e.Effects()
+	if err != nil {
+		return false
+	}
+	for _, f := range effects {
+		if f.Action == a {
+			return true
+		}
+	}
+	return false
 }
 
 // Notification channels.

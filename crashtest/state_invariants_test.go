@@ -58,6 +58,18 @@ func TestViolations(t *testing.T) {
 				s.events[i].ID = int64(i + 1) // the chain's ids follow one another
 			}
 		}, nil},
+		{"done at once with its effects in its task.created", func(s *state) {
+			s.events = []roster.Event{
+				event(1, "task.created", "1", `{"effects":[{"action":"profile.member_added","data":{"source":"automation","user":"alice"},"object_id":"eng","object_type":"profile"},{"action":"grant.added","object_id":"alice access-profiles/eng","object_type":"grant"}],"state":"done"}`),
+				event(2, "task.created", "2", `{"effects":[{"action":"grant.added","object_id":"alice github/org-member","object_type":"grant"}],"state":"done"}`),
+			}
+		}, nil},
+		{"effects that name another grant", func(s *state) {
+			s.events = []roster.Event{
+				event(1, "task.created", "1", `{"effects":[{"action":"profile.member_added","data":{"source":"automation","user":"alice"},"object_id":"eng","object_type":"profile"},{"action":"grant.added","object_id":"alice access-profiles/eng","object_type":"grant"}],"state":"done"}`),
+				event(2, "task.created", "2", `{"effects":[{"action":"grant.added","object_id":"bob github/org-member","object_type":"grant"}],"state":"done"}`),
+			}
+		}, []string{"alice holds github/org-member without a grant.added event"}},
 		{"done without task.done", func(s *state) {
 			s.events = slices.Delete(s.events, 5, 6)
 			for i := range s.events {

@@ -118,7 +118,9 @@ func all[T any](page func(cursor string) (*roster.Page[T], error)) ([]T, error) 
 //   - the audit log holds task.created for every task created and task.done
 //     for every task done (a task done the moment it was created has one
 //     event, task.created with "state": "done"), profile.member_added for
-//     every member and grant.added for every grant;
+//     every member and grant.added for every grant (as an event of its own,
+//     or among the effects of the task.created of the task that made it:
+//     roster.Event.Effects);
 //   - the audit log is one hash chain, ids one after the other, that ends at
 //     the head the store recorded.
 func (s *state) violations() []string {
@@ -195,7 +197,16 @@ func (s *state) violations() []string {
 
 	evs := map[string]bool{} // "action object_id"
 	memberAdded := map[[2]string]bool{}
+	var all []roster.Event // the events and those they stand for
 	for _, e := range s.events {
+		all = append(all, e)
+		effects, err := e.Effects()
+		if err != nil {
+			add("event %d (%s): %v", e.ID, e.Action, err)
+		}
+		all = append(all, effects...)
+	}
+	for _, e := range all {
 		evs[string(e.Action)+" "+e.ObjectID] = true
 		if e.CreatedDone() {
 			evs["task.done "+e.ObjectID] = true // done at once

@@ -116,14 +116,22 @@ func TestAuditLog(t *testing.T) {
 	if len(added) != 1 || added[0].Actor != "admin" || added[0].Action != "grant.added" {
 		t.Fatalf("grant events = %+v", added)
 	}
-	// A grant's last event carries the sources it has now.
+	// A grant's last event carries the sources it has now: an event of its
+	// own, or one the task.created of the task done at once that gave it
+	// stands for (its effects).
 	last := map[string]roster.Event{}
 	for _, ev := range e.events() {
 		if ev.Actor == "" || ev.Action == "" || ev.At.IsZero() {
 			t.Fatalf("event without actor, action or time: %+v", ev)
 		}
-		if ev.Action == "grant.added" || ev.Action == "grant.sources_changed" {
-			last[ev.ObjectID] = ev
+		effects, err := ev.Effects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range append([]roster.Event{ev}, effects...) {
+			if ev.Action == "grant.added" || ev.Action == "grant.sources_changed" {
+				last[ev.ObjectID] = ev
+			}
 		}
 	}
 	kinds := map[string]bool{}

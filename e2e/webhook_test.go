@@ -426,3 +426,116 @@ profiles:
 		equal(t, "type", verify(t, r).Type, "task.created")
 	}
 }
+
+// What carrying out a task done the moment it is created does to the task's
+// own grant and membership is recorded in its task.created event (its
+// effects), not as events of their own: an enrollment's
+// profile.member_added and the grant that shows it, a grant task's
+// grant.added, an unenrollment's profile.member_removed and grant.removed, a
+// revoke task's grant.removed. Switching on many profiles at once, those
+// would be millions of rows saying again what the tasks say. A webhook
+// that asks for those actions is posted the task.created that holds them,
+// and the chain verifies.
+func TestInstantTasksEffectsAreInTheirEvent(t *testing.T) {
+	t.Setenv("ROSTER_SECRET_HOOK", string(webhookKey))
+	ep := startEndpoint(t, http.StatusNoContent)
+	e := start(t)
+	e.apply(org + webhookFile(ep.URL, `"grant.added", "profile.member_added", "grant.removed", "profile.member_removed"`))
+	e.notify()
+	before := len(ep.requests()) // the file's own grants
+	e.apply(org + `
+profiles:
+  - id: eng
+    name: Engineering
+    entitlements: [github/org-member]
+    enrollment: {policy: auto, bypass_entitlement_policies: true}
+    unenrollment: {policy: auto, access: revoke_unjustified}
+    automation: {enabled: true, any_entitlement: [okta/engineering]}
+`)
+	equal(t, "profile.member_added events", len(e.events("--action", "profile.member_added")), 0)
+	added := e.events("--action", "grant.added")
+	equal(t, "grant.added events (the file's four grants)", len(added), 4)
+	for _, ev := range added {
+		if strings.Contains(ev.ObjectID, "github/") || strings.Contains(ev.ObjectID, "access-profiles/") {
+			t.Errorf("grant.added event %d of %s: the task that gave it holds it", ev.ID, ev.ObjectID)
+		}
+	}
+	type effect struct{ action, objectType, objectID, data string }
+	effectsOf := func(ev roster.Event) []effect {
+		t.Helper()
+		fs, err := ev.Effects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []effect
+		for _, f := range fs {
+			if f.ID != ev.ID || !f.At.Equal(ev.At) || f.Actor != ev.Actor {
+				t.Errorf("effect %+v of event %d: not the event's id, time and actor", f, ev.ID)
+			}
+			out = append(out, effect{string(f.Action), f.ObjectType, f.ObjectID, string(f.Data)})
+		}
+		return out
+	}
+	created := e.events("--action", "task.created")
+	equal(t, "task.created events", len(created), 4)
+	for _, ev := range created {
+		task := e.task("--user", taskUser(t, ev), "--entitlement", taskEntitlement(t, ev))
+		u := task.User
+		var want []effect
+		if task.Entitlement == "access-profiles/eng" {
+			want = []effect{
+				{"profile.member_added", "profile", "eng", `{"source":"automation","user":"` + u + `"}`},
+				{"grant.added", "grant", u + " access-profiles/eng", `{"sources":["profile:eng"]}`},
+			}
+		} else {
+			want = []effect{{"grant.added", "grant", u + " github/org-member", `{"sources":["profile:eng"]}`}}
+		}
+		equal(t, "effects of the task.created of task "+id(task), effectsOf(ev), want)
+	}
+	e.notify()
+	posted := ep.requests()[before:]
+	equal(t, "messages posted for the enrollments", len(posted), 4)
+	for _, r := range posted {
+		equal(t, "type", verify(t, r).Type, "task.created")
+	}
+
+	// alice leaves: her unenrollment and the revoke of what only eng gave
+	// her are done at once too.
+	e.ok(adminUser, "grant", "remove", "alice", "okta/engineering")
+	e.sync("eng")
+	equal(t, "profile.member_removed events", len(e.events("--action", "profile.member_removed")), 0)
+	removed := e.events("--action", "grant.removed")
+	if len(removed) != 1 || removed[0].ObjectID != "alice okta/engineering" {
+		t.Fatalf("grant.removed events: %+v, want the admin's removal of alice's okta/engineering alone", removed)
+	}
+	var effects [][]effect
+	for _, ev := range e.events("--action", "task.created")[4:] {
+		effects = append(effects, effectsOf(ev))
+	}
+	equal(t, "effects of the unenrollment and the revoke", effects, [][]effect{
+		{{"profile.member_removed", "profile", "eng", `{"user":"alice"}`}, {"grant.removed", "grant", "alice access-profiles/eng", ""}},
+		{{"grant.removed", "grant", "alice github/org-member", ""}},
+	})
+	if _, err := e.srv.Notifier.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "messages posted in all", len(ep.requests()), before+4+1+2)
+	if out := e.ok("audrey", "audit", "verify"); !strings.Contains(out, "intact") {
+		t.Fatalf("audit verify: %s", out)
+	}
+}
+
+// taskUser and taskEntitlement read a task.created event's user and
+// entitlement.
+func taskUser(t *testing.T, ev roster.Event) string { return taskData(t, ev).User }
+
+func taskEntitlement(t *testing.T, ev roster.Event) string { return taskData(t, ev).Entitlement }
+
+func taskData(t *testing.T, ev roster.Event) struct{ User, Entitlement string } {
+	t.Helper()
+	var d struct{ User, Entitlement string }
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -25,8 +25,31 @@ func TestCreatedDataIsWhatJSONMarshalMakes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := createdData(&task, done); string(got) != string(want) {
+			if got := createdData(&task, done, nil); string(got) != string(want) {
 				t.Errorf("createdData = %s\njson.Marshal = %s", got, want)
+			}
+			if !done {
+				continue
+			}
+			// With effects folded in, in json.Marshal's order of keys too,
+			// so the chain hashes the data as it is (roster.CanonicalData).
+			effects := []roster.Effect{
+				{Action: roster.ActionMemberAdded, ObjectType: "profile", ObjectID: "eng", Reason: "enrollment task 7 done", Data: json.RawMessage(`{"source":"automation","user":"` + task.User + `"}`)},
+				{Action: roster.ActionGrantRemoved, ObjectType: "grant", ObjectID: task.User + " " + task.Entitlement},
+			}
+			m["effects"] = []map[string]any{
+				{"action": effects[0].Action, "object_type": "profile", "object_id": "eng", "reason": effects[0].Reason, "data": map[string]any{"source": "automation", "user": task.User}},
+				{"action": effects[1].Action, "object_type": "grant", "object_id": effects[1].ObjectID},
+			}
+			if want, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
+			got := createdData(&task, done, effects)
+			if string(got) != string(want) {
+				t.Errorf("createdData with effects = %s\njson.Marshal = %s", got, want)
+			}
+			if roster.CanonicalData(createdData(&task, done, nil)) && !roster.CanonicalData(got) {
+				t.Errorf("createdData with effects is not canonical: %s", got)
 			}
 		}
 	}

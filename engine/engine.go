@@ -281,6 +281,11 @@ type op struct {
 	hooks hooks
 	// planned, when set, records what the op does for a plan (changeplan.go).
 	planned *planRecorder
+	// instant, while a task done the moment it was created is carried out
+	// (createTask), holds it and its task.created event: the events its
+	// carrying out records about the task's own grant and membership are
+	// folded into that event (roster.Event.Effects).
+	instant *instantTask
 	// syncLocks are the keys a sync transaction holds on a store whose
 	// writers lock keys; nil when it runs alone (synclock.go).
 	syncLocks *syncLocks
@@ -302,6 +307,7 @@ const eventBatch = 1024
 // op enqueued (flushOutbox).
 func (o *op) flushEvents() error {
 	if len(o.events) > 0 {
+		o.instant.release()
 		queued, err := o.tx.QueueEvents(o.ctx, o.events)
 		if err != nil {
 			return fmt.Errorf("append events: %w", err)
@@ -542,24 +548,43 @@ func (o *op) audit(action roster.AuditAction, objectType, objectID, reason strin
 	if o.planned != nil && o.planned.dry {
 		return nil // a plan is rolled back: its events would never be read
 	}
-	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason}
-	if o.actor != "" && o.actor == o.via.User {
-		ev.Token, ev.Issuer = o.via.Token, o.via.Issuer
-	}
-	if raw, ok := data.(json.RawMessage); ok {
-		ev.Data = raw
+	var raw json.RawMessage
+	if r, ok := data.(json.RawMessage); ok {
+		raw = r
 	} else if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
 			return fmt.Errorf("encode event data: %w", err)
 		}
-		ev.Data = b
+		raw = b
+	}
+	if o.instant.covers(action, objectType, objectID, data) {
+		o.instant.fold(roster.Effect{Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason, Data: raw})
+		return nil
+	}
+	ev := &roster.Event{At: o.now, Actor: o.actor, Action: action, ObjectType: objectType, ObjectID: objectID, Reason: reason, Data: raw}
+	if o.actor != "" && o.actor == o.via.User {
+		ev.Token, ev.Issuer = o.via.Token, o.via.Issuer
+	}
+	// The held events are written before the next is held, not after:
+	// the last one stays in memory, where an instant task's effects are
+	// folded into it.
+	if len(o.events) >= eventBatch {
+		if err := o.flushEvents(); err != nil {
+			return err
+		}
 	}
 	o.events = append(o.events, ev)
-	if len(o.events) >= eventBatch {
-		return o.flushEvents()
-	}
 	return nil
+}
+
+// lastEvent returns the event the op held last, which audit keeps in
+// memory until the next: nil on a plan, which records none.
+func (o *op) lastEvent() *roster.Event {
+	if len(o.events) == 0 || o.planned != nil && o.planned.dry {
+		return nil
+	}
+	return o.events[len(o.events)-1]
 }
 
 // caller returns the acting user, or EUNAUTHORIZED when there is none.

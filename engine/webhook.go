@@ -162,7 +162,7 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 		}
 		var body []byte
 		for _, h := range hs {
-			if !h.actions[ev.Action] && !(h.actions[roster.ActionTaskDone] && createdDone(ev)) {
+			if !h.wants(ev) {
 				continue
 			}
 			if body == nil {
@@ -180,10 +180,29 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 	return nil
 }
 
-// createdDone reports whether ev is the task.created event of a task done
-// the moment it was created, which stands for its task.done too: a webhook
-// that asks for task.done gets it.
-func createdDone(ev *roster.Event) bool { return ev.CreatedDone() }
+// wants reports whether h asks for ev: for its action, or for one of the
+// events it stands for (roster.Event.StandsFor) — the task.created of a
+// task done the moment it was created stands for its task.done and for the
+// events folded into it, such as the grant.added of the access it gave, and
+// a webhook that asks for those gets it.
+func (h hook) wants(ev *roster.Event) bool {
+	if h.actions[ev.Action] {
+		return true
+	}
+	if ev.Action != roster.ActionTaskCreated {
+		return false
+	}
+	if h.actions[roster.ActionTaskDone] && ev.CreatedDone() {
+		return true
+	}
+	effects, _ := ev.Effects() // the op's own encoding
+	for _, f := range effects {
+		if h.actions[f.Action] {
+			return true
+		}
+	}
+	return false
+}
 
 // webhookKey is the outbox key of the message of event to webhook.
 func webhookKey(webhook string, event int64) string {

@@ -117,7 +117,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 	// The event of a task done the moment it is created says so: it is the
 	// task's only event (no task.done follows), since nothing happened
 	// between the two.
-	if err := o.audit(roster.ActionTaskCreated, "task", taskID(t), spec.reason, createdData(t, instant)); err != nil {
+	if err := o.audit(roster.ActionTaskCreated, "task", taskID(t), spec.reason, createdData(t, instant, nil)); err != nil {
 		return nil, false, err
 	}
 	if instant {
@@ -125,7 +125,7 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 			o.planned.task(t)
 		}
 		o.transitioned(roster.StateDone)
-		return t, true, o.carryOut(t)
+		return t, true, o.carryOutInstant(t)
 	}
 	if err := o.advance(t); err != nil {
 		return nil, false, err
@@ -138,11 +138,92 @@ func (o *op) createTask(spec taskSpec) (*roster.Task, bool, error) {
 
 func taskID(t *roster.Task) string { return strconv.FormatInt(t.ID, 10) }
 
+// instantTask is a task done the moment it was created, while its effect is
+// carried out, with its task.created event (op.instant).
+type instantTask struct {
+	t  *roster.Task
+	ev *roster.Event
+	// effects are the events folded into ev so far, and sealed how many
+	// of them ev's data holds.
+	effects []roster.Effect
+	sealed  int
+	// outer is the instant task whose carrying out created this one.
+	outer *instantTask
+}
+
+// carryOutInstant carries out t, done the moment it was created, with the
+// events that record what that did to t's own grant and membership folded
+// into its task.created event, the op's last (see roster.Event.Effects):
+// a grant task's grant.added, an enrollment's profile.member_added and
+// the grant that shows it. Carrying out an enrollment creates the
+// profile's grant tasks, each folding its own; the events about other
+// objects stay events of their own.
+func (o *op) carryOutInstant(t *roster.Task) error {
+	ev := o.lastEvent()
+	if ev == nil || ev.Action != roster.ActionTaskCreated || ev.ObjectID != taskID(t) {
+		return o.carryOut(t) // a plan: no events
+	}
+	i := &instantTask{t: t, ev: ev, outer: o.instant}
+	o.instant = i
+	defer func() {
+		i.seal()
+		o.instant = i.outer
+	}()
+	return o.carryOut(t)
+}
+
+// covers reports whether an event of action on the object is one carrying
+// out i's task records about the task's own grant or membership, and so is
+// folded into its task.created event, which must still be held: a flush
+// before it arrives writes it as an event of its own.
+func (i *instantTask) covers(action roster.AuditAction, objectType, objectID string, data any) bool {
+	if i == nil || i.ev == nil {
+		return false
+	}
+	t := i.t
+	switch objectType {
+	case "grant":
+		return objectID == t.User+" "+t.Entitlement
+	case "profile":
+		if (action != roster.ActionMemberAdded && action != roster.ActionMemberRemoved) ||
+			t.Profile == "" || objectID != t.Profile || t.Entitlement != roster.EnrollmentEntitlement(t.Profile) {
+			return false
+		}
+		m, ok := data.(map[string]any)
+		return ok && m["user"] == t.User
+	}
+	return false
+}
+
+// fold records f in i's task.created event, once sealed.
+func (i *instantTask) fold(f roster.Effect) {
+	i.effects = append(i.effects, f)
+}
+
+// seal writes the effects folded so far into the data of i's task.created
+// event, encoded once when its task is carried out.
+func (i *instantTask) seal() {
+	if i.ev != nil && i.sealed < len(i.effects) {
+		i.ev.Data = createdData(i.t, true, i.effects)
+		i.sealed = len(i.effects)
+	}
+}
+
+// release seals the task.created events of i and the tasks around it, about
+// to be written: what comes after is an event of its own.
+func (i *instantTask) release() {
+	for ; i != nil; i = i.outer {
+		i.seal()
+		i.ev = nil
+	}
+}
+
 // createdData is the data of a task.created event: what the task is, and,
-// for a task done at once, "state": "done" (see roster.ActionTaskCreated).
-// It is encoded by hand, in json.Marshal's order of a map's keys: a sync
-// creates tasks by the million.
-func createdData(t *roster.Task, done bool) json.RawMessage {
+// for a task done at once, "state": "done" and the effects folded into it
+// (see roster.ActionTaskCreated and roster.Event.Effects). It is encoded by
+// hand, in json.Marshal's order of a map's keys: a sync creates tasks by
+// the million.
+func createdData(t *roster.Task, done bool, effects []roster.Effect) json.RawMessage {
 	b := make([]byte, 0, 192)
 	field := func(k, v string) {
 		if len(b) == 0 {
@@ -153,6 +234,9 @@ func createdData(t *roster.Task, done bool) json.RawMessage {
 		b = appendJSONString(append(appendJSONString(b, k), ':'), v)
 	}
 	field("bypass", t.Bypass)
+	if len(effects) > 0 {
+		b = appendEffects(b, effects)
+	}
 	field("entitlement", t.Entitlement)
 	field("kind", string(t.Kind))
 	field("origin", string(t.Origin))
@@ -163,6 +247,29 @@ func createdData(t *roster.Task, done bool) json.RawMessage {
 	}
 	field("user", t.User)
 	return append(b, '}')
+}
+
+// appendEffects appends ,"effects":[…] to b as json.Marshal encodes
+// effects: each effect's fields in their names' order, its data (compact
+// JSON, as op.audit has it) as it is.
+func appendEffects(b []byte, effects []roster.Effect) []byte {
+	b = append(b, `,"effects":[`...)
+	for i, f := range effects {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(append(b, `{"action":`...), string(f.Action))
+		if len(f.Data) > 0 {
+			b = append(append(b, `,"data":`...), f.Data...)
+		}
+		b = appendJSONString(append(b, `,"object_id":`...), f.ObjectID)
+		b = appendJSONString(append(b, `,"object_type":`...), f.ObjectType)
+		if f.Reason != "" {
+			b = appendJSONString(append(b, `,"reason":`...), f.Reason)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // advance moves a task whose current step is t.Step forward: it resolves the
