@@ -693,6 +693,10 @@ type Effect struct {
 	Reason     string          `json:"reason,omitempty"`
 }
 
+// EffectActions are the actions of the events an instant task's
+// task.created may hold among its Effects.
+var EffectActions = []AuditAction{ActionGrantAdded, ActionGrantSources, ActionGrantRemoved, ActionMemberAdded, ActionMemberRemoved}
+
 // Effects returns the events e stands for besides itself, whole: for the
 // task.created event of a task done the moment it was created, what
 // carrying it out did to the task's own grant and membership — a grant task's

@@ -111,6 +111,9 @@ type hooks struct {
 type hook struct {
 	id      string
 	actions map[roster.AuditAction]bool
+	// effects says the hook asks for an action an instant task's
+	// task.created may stand for (roster.EffectActions).
+	effects bool
 }
 
 // webhooks returns the op's compiled webhooks, compiling them again when
@@ -132,6 +135,7 @@ func (o *op) webhooks() ([]hook, error) {
 		for _, p := range w.Events {
 			for _, a := range roster.ActionsMatching(p) {
 				h.actions[a] = true
+				h.effects = h.effects || slices.Contains(roster.EffectActions, a)
 			}
 		}
 		o.hooks.hooks = append(o.hooks.hooks, h)
@@ -194,6 +198,9 @@ func (h hook) wants(ev *roster.Event) bool {
 	}
 	if h.actions[roster.ActionTaskDone] && ev.CreatedDone() {
 		return true
+	}
+	if !h.effects {
+		return false
 	}
 	effects, _ := ev.Effects() // the op's own encoding
 	for _, f := range effects {

@@ -177,7 +177,7 @@ func (o *op) carryOutInstant(t *roster.Task) error {
 // folded into its task.created event, which must still be held: a flush
 // before it arrives writes it as an event of its own.
 func (i *instantTask) covers(action roster.AuditAction, objectType, objectID string, data any) bool {
-	if i == nil || i.ev == nil {
+	if i == nil || i.ev == nil || !slices.Contains(roster.EffectActions, action) {
 		return false
 	}
 	t := i.t

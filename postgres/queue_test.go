@@ -74,9 +74,11 @@ func TestSealReadsTheQueueByItsIndex(t *testing.T) {
 				}
 				// The index reads the live rows' pages and its own: about a
 				// hundred here (97 quiet, 129 once on a loaded machine, whose
-				// snapshots keep more dead entries in the way); a scan reads
-				// every page.
-				if hit := sharedHits(plan); look == 1 && hit > max(pages/2, 200) {
+				// snapshots keep more dead entries in the way, 240 once with
+				// ten test packages beside it); a scan reads every page. After
+				// 100 rounds the queue is too small for the count to tell the
+				// two apart (the plan's node does); after 600 it is not.
+				if hit := sharedHits(plan); look == 1 && hit > max(pages/2, 300) {
 					t.Errorf("after %d rounds, %s\nread %d pages of a queue of %d, 30 of its rows live:\n%s", rounds, stmt, hit, pages, plan)
 				}
 			}
