@@ -724,30 +724,6 @@ func (e *Event) Effects() ([]Event, error) {
 	return out, nil
 }
 
-// StandsFor reports whether e records an event of action a: its own, the
-// task.done of a task done the moment it was created, or one of its
-// Effects.
-func (e *Event) StandsFor(a AuditAction) bool {
-	switch {
-	case e.Action == a:
-		return true
-	case e.Action != ActionTaskCreated:
-		return false
-	case a == ActionTaskDone:
-		return e.CreatedDone()
-	}
-	effects, err := e.Effects()
-	if err != nil {
-		return false
-	}
-	for _, f := range effects {
-		if f.Action == a {
-			return true
-		}
-	}
-	return false
-}
-
 // Notification channels.
 const (
 	// ChannelWebhook posts Payload (the message's JSON body) to the

@@ -185,10 +185,10 @@ func (o *op) enqueueWebhooks(evs []*roster.Event) error {
 }
 
 // wants reports whether h asks for ev: for its action, or for one of the
-// events it stands for (roster.Event.StandsFor) — the task.created of a
-// task done the moment it was created stands for its task.done and for the
-// events folded into it, such as the grant.added of the access it gave, and
-// a webhook that asks for those gets it.
+// events it stands for — the task.created of a task done the moment it was
+// created stands for its task.done and for the events folded into it
+// (roster.Event.Effects), such as the grant.added of the access it gave,
+// and a webhook that asks for those gets it.
 func (h hook) wants(ev *roster.Event) bool {
 	if h.actions[ev.Action] {
 		return true
