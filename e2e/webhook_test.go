@@ -479,7 +479,8 @@ profiles:
 	created := e.events("--action", "task.created")
 	equal(t, "task.created events", len(created), 4)
 	for _, ev := range created {
-		task := e.task("--user", taskUser(t, ev), "--entitlement", taskEntitlement(t, ev))
+		d := taskData(t, ev)
+		task := e.task("--user", d.User, "--entitlement", d.Entitlement)
 		u := task.User
 		var want []effect
 		if task.Entitlement == "access-profiles/eng" {
@@ -525,12 +526,7 @@ profiles:
 	}
 }
 
-// taskUser and taskEntitlement read a task.created event's user and
-// entitlement.
-func taskUser(t *testing.T, ev roster.Event) string { return taskData(t, ev).User }
-
-func taskEntitlement(t *testing.T, ev roster.Event) string { return taskData(t, ev).Entitlement }
-
+// taskData reads a task.created event's user and entitlement.
 func taskData(t *testing.T, ev roster.Event) struct{ User, Entitlement string } {
 	t.Helper()
 	var d struct{ User, Entitlement string }

@@ -579,9 +579,9 @@ func (o *op) audit(action roster.AuditAction, objectType, objectID, reason strin
 }
 
 // lastEvent returns the event the op held last, which audit keeps in
-// memory until the next: nil on a plan, which records none.
+// memory until the next: nil when it holds none (a plan records none).
 func (o *op) lastEvent() *roster.Event {
-	if len(o.events) == 0 || o.planned != nil && o.planned.dry {
+	if len(o.events) == 0 {
 		return nil
 	}
 	return o.events[len(o.events)-1]
