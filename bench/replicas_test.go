@@ -120,7 +120,7 @@ func approveAll(b *testing.B, admin *rosterhttp.Client, urls []string) {
 // buildRoster builds the roster binary into a temporary directory.
 func buildRoster(b *testing.B) string {
 	bin := filepath.Join(b.TempDir(), "roster")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/roster")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/roster")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build ./cmd/roster: %v\n%s", err, out)
