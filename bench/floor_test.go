@@ -41,6 +41,8 @@ func BenchmarkInsertFloor(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dst := copyDB(b, before)
+		// The writer's pragmas (sqlite/sqlite.go: pragmas, writerCache,
+		// writerMmap), which that package keeps to itself.
 		db, err := sql.Open("sqlite", dst+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)"+
 			"&_pragma=cache_size(-262144)&_pragma=mmap_size(268435456)")
 		if err != nil {

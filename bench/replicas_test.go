@@ -17,6 +17,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	rosterhttp "github.com/rosterhq/roster/http"
+	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/postgres/pgtest"
 )
 
@@ -61,10 +62,8 @@ func BenchmarkApprovalsCappedReplicas(b *testing.B) {
 // buildRoster builds the roster binary into a temporary directory.
 func buildRoster(b *testing.B) string {
 	bin := filepath.Join(b.TempDir(), "roster")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/roster")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build ./cmd/roster: %v\n%s", err, out)
+	if err := testenv.BuildRoster(bin); err != nil {
+		b.Fatal(err)
 	}
 	return bin
 }

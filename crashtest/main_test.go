@@ -14,14 +14,12 @@
 package crashtest
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/rosterhq/roster/internal/testenv"
 )
 
 // rosterBin is the roster binary TestMain builds once for every test.
@@ -41,31 +39,9 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	rosterBin = filepath.Join(dir, "roster")
-	if err := build(rosterBin); err != nil {
+	if err := testenv.BuildRoster(rosterBin); err != nil {
 		fmt.Fprintln(os.Stderr, "crashtest:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// build compiles the roster command into out. The server is built without
-// -race whatever the test binary is built with: it is the product under
-// test, not the harness.
-func build(out string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(gomod))
-	if mod == "" || mod == os.DevNull {
-		return fmt.Errorf("go env GOMOD: not inside a module")
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/roster")
-	cmd.Dir = filepath.Dir(mod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/roster: %w\n%s", err, b)
-	}
-	return nil
 }
